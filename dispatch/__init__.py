@@ -1,0 +1,84 @@
+"""Loa's dispatch side: the Flask app, the domain and the jobs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from dispatch import config as config_module
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with `config` (tests) overriding it."""
+    settings = config_module.from_env()
+    settings.update(config or {})
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(Path(__file__).resolve().parent.parent / "templates"),
+    )
+    app.config.update(settings)
+    app.config.setdefault("PASSWORD_HASH_METHOD", "scrypt")
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    register_extensions(app)
+    register_errors(app)
+    register_api(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from dispatch import models  # noqa: F401  (registers the tables)
+    from dispatch.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _tune_sqlite(app)
+
+
+def _tune_sqlite(app: Flask) -> None:
+    from sqlalchemy import event
+
+    from dispatch.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # WAL lets the web process read while a worker writes; the busy timeout makes the
+        # single writer wait its turn instead of failing.
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+
+def register_errors(app: Flask) -> None:
+    from dispatch import auth
+    from dispatch.errors import register_error_handlers
+
+    register_error_handlers(app)
+    auth.init_app(app)
+
+
+def register_api(app: Flask) -> None:
+    from dispatch.api import register_blueprints
+    from dispatch.extensions import api
+
+    api.init_app(app)
+    register_blueprints(api)
+
+
+def register_cli(app: Flask) -> None:
+    from dispatch.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,43 @@
+"""Helpers every resource uses: the page envelope and the acting user."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import marshmallow as ma
+from flask import g
+from sqlalchemy import Select, func, select
+
+from dispatch.extensions import db
+from dispatch.models import User
+
+
+def with_extra(obj: Any, schema: type[ma.Schema], **extra: Any) -> dict[str, Any]:
+    """`obj`'s fields for `schema` plus one-off values (a secret shown once) for the response."""
+    return {name: getattr(obj, name) for name in schema().fields} | extra
+
+
+def actor() -> User:
+    """The user `auth.require` let through for this request."""
+    return g.actor
+
+
+@cache
+def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The envelope schema of a page of `item_schema` items."""
+    name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    return type(name, (ma.Schema,), {
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "page": ma.fields.Integer(),
+        "per_page": ma.fields.Integer(),
+        "total": ma.fields.Integer(),
+    })
+
+
+def paginate(stmt: Select[Any], args: dict[str, Any]) -> dict[str, Any]:
+    """Run `stmt` for one page; `args` holds page and per_page from `PageQuery`."""
+    page, per_page = args["page"], args["per_page"]
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": items, "page": page, "per_page": per_page, "total": total or 0}

@@ -1,0 +1,71 @@
+"""Settings read from the environment, with embedded defaults for development."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables."""
+    env = os.environ if env is None else env
+    instance = Path(env.get("LOA_INSTANCE_PATH") or DEFAULT_INSTANCE)
+    loa_env = env.get("LOA_ENV", "development")
+    secret = env.get("SECRET_KEY")
+    if not secret:
+        if loa_env != "development":
+            raise ConfigError("SECRET_KEY must be set when LOA_ENV is not 'development'")
+        secret = "dev-only-insecure-secret"
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'loa.db'}"
+    # Heroku-style URLs say postgres://; SQLAlchemy wants a driver name.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    return {
+        "LOA_ENV": loa_env,
+        "SECRET_KEY": secret,
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # None means: start (or reuse) the embedded redis-server under the instance folder.
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "MAX_CONTENT_LENGTH": int(env.get("LOA_MAX_UPLOAD_MB", "100")) * 1024 * 1024,
+        "IMPORT_BATCH_SIZE": int(env.get("LOA_IMPORT_BATCH_SIZE", "5000")),
+        "TIMEZONE": "Asia/Ho_Chi_Minh",
+        "DEFAULT_SEND_WINDOW": (env.get("LOA_SEND_WINDOW") or "07:00-22:00"),
+        "API_TITLE": "Loa API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_REDOC_PATH": None,
+        "OPENAPI_SWAGGER_UI_PATH": None,
+        "API_SPEC_OPTIONS": {
+            "components": {
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer"},
+                    "basic": {"type": "http", "scheme": "basic"},
+                }
+            },
+            "security": [{"bearer": []}],
+        },
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": loa_env == "production",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "TESTING": _bool(env.get("LOA_TESTING")),
+    }

@@ -1,0 +1,41 @@
+"""All tables; importing this module registers every model with the metadata."""
+
+from dispatch.models.audiences import (
+    CHANNELS,
+    OPERATORS,
+    Contact,
+    ContactImport,
+    ContactList,
+    Device,
+    ListMember,
+    Locality,
+    OptOut,
+)
+from dispatch.models.campaigns import AuditEvent, Campaign, CampaignStatus, PhaseTag, Setting
+from dispatch.models.ledger import InboundMessage, Message, MessagePart, MessageStatus, RawReceipt
+from dispatch.models.users import ROLES, ApiToken, User
+
+__all__ = [
+    "CHANNELS",
+    "OPERATORS",
+    "ROLES",
+    "ApiToken",
+    "AuditEvent",
+    "Campaign",
+    "CampaignStatus",
+    "Contact",
+    "ContactImport",
+    "ContactList",
+    "Device",
+    "InboundMessage",
+    "ListMember",
+    "Locality",
+    "Message",
+    "MessagePart",
+    "MessageStatus",
+    "OptOut",
+    "PhaseTag",
+    "RawReceipt",
+    "Setting",
+    "User",
+]

@@ -1,0 +1,119 @@
+"""Campaigns, their phase tags, settings, and the append-only audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, Time
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.extensions import db
+from dispatch.models.common import BigId, UTCDateTime, utcnow
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PENDING_APPROVAL = "pending_approval"
+    REJECTED = "rejected"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+def _enum(cls: type[enum.Enum], length: int) -> Enum:
+    # Stored as plain strings with a CHECK: readable in SQL and portable to SQLite.
+    return Enum(cls, native_enum=False, length=length, create_constraint=True,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+class PhaseTag(db.Model):  # type: ignore[name-defined]
+    """A suggested purpose tag; campaigns may use any tag, these are offered first."""
+
+    __tablename__ = "phase_tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Campaign(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    phase_tag: Mapped[str | None] = mapped_column(String(40), index=True)
+    decision_ref: Mapped[str | None] = mapped_column(String(120))  # the approving document
+    channels: Mapped[str] = mapped_column(String(8))  # sms | push | both
+
+    sms_text: Mapped[str | None] = mapped_column(Text)
+    sms_sender: Mapped[str | None] = mapped_column(String(11))
+    # Send the Vietnamese text without diacritics (không dấu): GSM-7, fewer parts.
+    sms_plain: Mapped[bool] = mapped_column(default=False)
+
+    push_title: Mapped[str | None] = mapped_column(String(200))
+    push_body: Mapped[str | None] = mapped_column(Text)
+    push_image: Mapped[str | None] = mapped_column(String(500))
+    push_link: Mapped[str | None] = mapped_column(String(500))
+    push_data: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+    # {"lists": [ids], "exclude_lists": [ids], "localities": [codes], "all_app_users": bool}
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: when launched
+    window_start: Mapped[time] = mapped_column(Time(), default=time(7, 0))  # local time
+    window_end: Mapped[time] = mapped_column(Time(), default=time(22, 0))
+    validity_hours: Mapped[int] = mapped_column(default=24)
+    priority: Mapped[str] = mapped_column(String(8), default="normal")  # normal | urgent
+    cap_exempt: Mapped[bool] = mapped_column(default=False)  # set by an approver only
+
+    status: Mapped[CampaignStatus] = mapped_column(
+        _enum(CampaignStatus, 20), default=CampaignStatus.DRAFT, index=True
+    )
+    version: Mapped[int] = mapped_column(default=1)  # bumped by every edit
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the approver saw, frozen at submission; the hash is what approval binds to.
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    snapshot_hash: Mapped[str | None] = mapped_column(String(64))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined]
+    """Append-only: rows are inserted, never updated or deleted."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(48))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    before_hash: Mapped[str | None] = mapped_column(String(64))
+    after_hash: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_audit_events_entity", "entity", "entity_id"),)
+
+
+class Setting(db.Model):  # type: ignore[name-defined]
+    """Settings admins change at run time (prices per operator, caps, default window)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

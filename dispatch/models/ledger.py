@@ -1,0 +1,117 @@
+"""The message ledger: one row per campaign x channel x recipient, the source of truth.
+
+Rows are narrow because a campaign writes a million of them. Status changes go through
+`dispatch.ledger.transitions`, never by assigning `status` ad hoc.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.extensions import db
+from dispatch.models.common import BigId, UTCDateTime, utcnow
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"  # written by expansion, not yet handed to a send batch
+    QUEUED = "queued"  # in a send batch that was enqueued
+    SENDING = "sending"  # claimed by a sender; a submit may be on the wire
+    SUBMITTED = "submitted"  # accepted by the SMSC / FCM, awaiting a receipt
+    DELIVERED = "delivered"
+    PARTIAL = "partial"  # some parts of a multipart SMS delivered, others not
+    FAILED = "failed"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"  # fate unknowable (link died mid-submit, no receipt in time)
+    SUPPRESSED = "suppressed"  # never sent: opt-out, duplicate, cap, no route...
+    CANCELLED = "cancelled"
+
+
+def _status_type() -> Enum:
+    return Enum(MessageStatus, native_enum=False, length=10, create_constraint=True,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+class Message(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    channel: Mapped[str] = mapped_column(String(4))  # sms | push
+    # contacts.id for SMS, devices.id for push (no FK: it points at one of two tables).
+    recipient_id: Mapped[int] = mapped_column(BigId)
+    # The MSISDN as it was at expansion, so the ledger stays readable if the contact changes.
+    address: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[MessageStatus] = mapped_column(_status_type(), default=MessageStatus.PENDING)
+    reason: Mapped[str | None] = mapped_column(String(48))  # suppression reason / error name
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    operator: Mapped[str | None] = mapped_column(String(16))
+    account_id: Mapped[int | None] = mapped_column()  # SMPP account (issue: SMPP delivery)
+    parts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "channel", "recipient_id"),
+        Index("ix_messages_campaign_status", "campaign_id", "status"),
+    )
+
+
+class MessagePart(db.Model):  # type: ignore[name-defined]
+    """One submit_sm of an SMS, with the SMSC's id for matching its receipt."""
+
+    __tablename__ = "message_parts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    part_no: Mapped[int] = mapped_column(SmallInteger)
+    account_id: Mapped[int | None] = mapped_column()
+    smsc_id: Mapped[str | None] = mapped_column(String(64))  # normalised per account
+    status: Mapped[MessageStatus] = mapped_column(_status_type(), default=MessageStatus.SUBMITTED)
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("message_id", "part_no"),
+        Index("ix_message_parts_account_smsc", "account_id", "smsc_id"),
+    )
+
+
+class RawReceipt(db.Model):  # type: ignore[name-defined]
+    """A delivery receipt exactly as received; kept even when it matches nothing (yet)."""
+
+    __tablename__ = "raw_receipts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column()
+    smsc_id: Mapped[str] = mapped_column(String(64))
+    stat: Mapped[str | None] = mapped_column(String(16))
+    err: Mapped[str | None] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    part_id: Mapped[int | None] = mapped_column(BigId)  # set once matched
+    __table_args__ = (Index("ix_raw_receipts_account_smsc", "account_id", "smsc_id"),)
+
+
+class InboundMessage(db.Model):  # type: ignore[name-defined]
+    """An MO message (e.g. an opt-out keyword) as received."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column()
+    source: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    handled_as: Mapped[str | None] = mapped_column(String(16))  # opt_out | ignored

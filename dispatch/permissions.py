@@ -1,0 +1,43 @@
+"""Who may do what: the one table every endpoint and page checks.
+
+Roles are additive (a person may hold several). Separation of duties is enforced by the services
+on top of this table: an author never approves their own campaign, whatever roles they hold.
+"""
+
+from __future__ import annotations
+
+STAFF = frozenset({"editor", "approver", "admin"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # campaigns
+    "campaign.view": STAFF,
+    "campaign.create": frozenset({"editor"}),
+    "campaign.edit": frozenset({"editor"}),
+    "campaign.submit": frozenset({"editor"}),
+    "campaign.approve": frozenset({"approver"}),
+    "campaign.reject": frozenset({"approver"}),
+    "campaign.launch": frozenset({"editor", "approver"}),
+    "campaign.pause": STAFF,
+    "campaign.resume": frozenset({"editor", "approver", "admin"}),
+    "campaign.cancel": frozenset({"approver", "admin"}),
+    "campaign.preview": STAFF,
+    # audiences
+    "audience.view": STAFF,
+    "audience.edit": frozenset({"editor", "admin"}),
+    "optout.edit": frozenset({"editor", "admin"}),
+    "locality.edit": frozenset({"admin"}),
+    # administration
+    "user.manage": frozenset({"admin"}),
+    "settings.manage": frozenset({"admin"}),
+    "audit.view": frozenset({"approver", "admin"}),
+    # every signed-in person manages their own tokens and password
+    "self": STAFF,
+}
+
+
+def allowed(roles: list[str] | None, action: str) -> bool:
+    """Whether any of `roles` grants `action`; unknown actions are denied."""
+    granted = PERMISSIONS.get(action)
+    if granted is None:
+        return False
+    return any(r in granted for r in roles or [])

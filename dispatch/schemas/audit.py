@@ -1,0 +1,29 @@
+"""The audit log."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from dispatch.schemas.common import PageQuery
+
+
+class AuditEventSchema(ma.Schema):
+    id = ma.fields.Integer()
+    at = ma.fields.AwareDateTime()
+    actor_id = ma.fields.Integer(allow_none=True)
+    action = ma.fields.String()
+    entity = ma.fields.String()
+    entity_id = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    before_hash = ma.fields.String(allow_none=True)
+    after_hash = ma.fields.String(allow_none=True)
+    details = ma.fields.Dict()
+
+
+class AuditQuery(PageQuery):
+    entity = ma.fields.String()
+    entity_id = ma.fields.String()
+    action = ma.fields.String()
+    actor_id = ma.fields.Integer()
+    since = ma.fields.AwareDateTime()
+    until = ma.fields.AwareDateTime()

@@ -1,0 +1,83 @@
+"""Users and API tokens."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from dispatch.models import ROLES
+from dispatch.schemas.common import PageQuery, StrictSchema
+
+Role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    username = ma.fields.String()
+    full_name = ma.fields.String()
+    email = ma.fields.String(allow_none=True)
+    roles = ma.fields.List(ma.fields.String())
+    active = ma.fields.Boolean()
+    must_change_password = ma.fields.Boolean()
+    last_login_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class UserCreateSchema(StrictSchema):
+    username = ma.fields.String(
+        required=True,
+        validate=[ma.validate.Length(min=2, max=64),
+                  ma.validate.Regexp(r"^[A-Za-z0-9._-]+$",
+                                     error="Use letters, digits, '.', '_' or '-'.")],
+    )
+    roles = ma.fields.List(Role, required=True, validate=ma.validate.Length(min=1))
+    full_name = ma.fields.String(load_default="", validate=ma.validate.Length(max=120))
+    email = ma.fields.Email(load_default=None, allow_none=True)
+    password = ma.fields.String(load_default=None, validate=ma.validate.Length(min=10, max=200),
+                                metadata={"description": "Omit to get a generated one-time "
+                                                         "password in the response."})
+
+
+class UserCreatedSchema(UserSchema):
+    one_time_password = ma.fields.String(allow_none=True)
+
+
+class UserUpdateSchema(StrictSchema):
+    roles = ma.fields.List(Role, validate=ma.validate.Length(min=1))
+    full_name = ma.fields.String(validate=ma.validate.Length(max=120))
+    email = ma.fields.Email(allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class PasswordChangeSchema(StrictSchema):
+    current_password = ma.fields.String(required=True)
+    new_password = ma.fields.String(required=True, validate=ma.validate.Length(max=200))
+
+
+class PasswordResetSchema(ma.Schema):
+    one_time_password = ma.fields.String()
+
+
+class UserQuery(PageQuery):
+    role = Role
+    active = ma.fields.Boolean()
+    q = ma.fields.String(metadata={"description": "Part of the username or name"})
+
+
+class TokenSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    prefix = ma.fields.String(metadata={"description": "First characters, to tell tokens apart"})
+    user_id = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+    last_used_at = ma.fields.AwareDateTime(allow_none=True)
+    expires_at = ma.fields.AwareDateTime(allow_none=True)
+    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class TokenCreateSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
+    expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class TokenCreatedSchema(TokenSchema):
+    token = ma.fields.String(metadata={"description": "The secret; shown this once only"})

@@ -1,0 +1,167 @@
+"""Fixtures shared by the whole suite.
+
+Every database test runs twice: on SQLite and on PostgreSQL (TEST_DATABASE_URL, default the
+machine's `test` database, in a schema of this run's own). Under CI=true an unreachable
+PostgreSQL fails the run instead of skipping. Redis is real: TEST_REDIS_URL (scripts/test starts
+the embedded server when none is given), flushed before each test that asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from dispatch import create_app
+from dispatch.extensions import db
+from dispatch.seed import seed_defaults
+from tests.factories import ApiClient
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backends", default=os.environ.get("LOA_TEST_BACKENDS", "sqlite,postgresql"),
+                     help="comma-separated database backends to run database tests on")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = metafunc.config.getoption("--backends").split(",")
+        if metafunc.definition.get_closest_marker("postgres_only"):
+            backends = [b for b in backends if b == "postgresql"]
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+def _pg_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if "+" not in url else url
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'loa.db'}"
+        return
+    base = _pg_url()
+    schema = f"loa_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    except sa.exc.OperationalError as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL unreachable at {base}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {base}")
+    # Each run gets its own schema, so parallel runs on one machine never collide.
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+
+    folder = tmp_path_factory.mktemp("redis")
+    yield ensure_embedded_redis(folder)
+    stop_embedded_redis(folder)
+
+
+@pytest.fixture(scope="session")
+def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret",
+        # Fast hashes: tests create many users; production keeps scrypt.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL") or "redis://invalid.invalid:1/0",
+    })
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def app(_app: Flask) -> Iterator[Flask]:
+    """The app with an empty, seeded database and an app context pushed."""
+    with _app.app_context():
+        _empty_tables()
+        seed_defaults()
+        yield _app
+        db.session.remove()
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture()
+def redis(redis_url: str, _app: Flask) -> Iterator[redis_lib.Redis]:
+    client = redis_lib.Redis.from_url(redis_url)
+    client.flushdb()
+    _app.config["REDIS_URL"] = redis_url
+    _app.extensions.pop("loa_redis", None)
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def api(client: FlaskClient) -> ApiClient:
+    """JSON API caller; `api.as_(user)` sends that user's token."""
+    return ApiClient(client)
+
+
+@pytest.fixture()
+def people(app: Flask) -> dict[str, Any]:
+    """One active user per role, plus a second editor and approver."""
+    from tests.factories import make_user
+
+    return {
+        "editor": make_user("editor1", ["editor"]),
+        "editor2": make_user("editor2", ["editor"]),
+        "approver": make_user("approver1", ["approver"]),
+        "approver2": make_user("approver2", ["approver"]),
+        "admin": make_user("admin1", ["admin"]),
+        "editor_approver": make_user("both1", ["editor", "approver"]),
+    }
+
+
+@pytest.fixture()
+def data_dir() -> Path:
+    return Path(__file__).parent / "data"

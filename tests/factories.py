@@ -1,0 +1,63 @@
+"""Test data builders and the JSON API caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from dispatch import users
+from dispatch.extensions import db
+from dispatch.models import User
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(username: str, roles: list[str], *, password: str = PASSWORD) -> User:
+    user, _ = users.create_user(username, roles, actor=None, password=password)
+    db.session.commit()
+    return user
+
+
+def token_for(user: User) -> str:
+    _, secret = users.create_token(user, "test")
+    db.session.commit()
+    return secret
+
+
+class ApiClient:
+    """Calls the API as one user (or anonymously) and returns the response."""
+
+    def __init__(self, client: FlaskClient, user: User | None = None) -> None:
+        self.client = client
+        self.user = user
+        self._token = token_for(user) if user is not None else None
+
+    def as_(self, user: User) -> ApiClient:
+        return ApiClient(self.client, user)
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = dict(extra or {})
+        if self._token:
+            headers.setdefault("Authorization", f"Bearer {self._token}")
+        return headers
+
+    def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
+                **kwargs: Any) -> TestResponse:
+        return self.client.open(path, method=method, headers=self._headers(headers), **kwargs)
+
+    def get(self, path: str, **kw: Any) -> TestResponse:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> TestResponse:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> TestResponse:
+        return self.request("PUT", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> TestResponse:
+        return self.request("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> TestResponse:
+        return self.request("DELETE", path, **kw)
