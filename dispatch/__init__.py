@@ -74,8 +74,11 @@ def register_api(app: Flask) -> None:
     from dispatch.api import register_blueprints
     from dispatch.extensions import api
 
+    from dispatch.api.docs import bp as docs_bp
+
     api.init_app(app)
     register_blueprints(api)
+    app.register_blueprint(docs_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -76,3 +76,20 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(worker_command)
+
+
+@click.command("worker")
+@click.option("--queue", "queues", multiple=True, help="Queues to serve (default: all).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker_command(queues: tuple[str, ...], burst: bool) -> None:
+    """Run an RQ worker for the background jobs."""
+    from flask import current_app
+    from rq import Worker
+
+    from dispatch.jobs import QUEUES
+    from dispatch.redis_conn import get_redis
+
+    names = list(queues) or list(QUEUES)
+    conn = get_redis(current_app._get_current_object())  # type: ignore[attr-defined]
+    Worker(names, connection=conn).work(burst=burst, with_scheduler=not burst)

@@ -1,16 +1,18 @@
 """initial schema
 
-Revision ID: 24002ed4ba8a
+Revision ID: d97a73c49f62
 Revises: 
-Create Date: 2026-11-26 07:16:45.077942
+Create Date: 2026-11-26 07:20:13.349702
 
 """
 from alembic import op
 import sqlalchemy as sa
 
+import dispatch.models.common
+
 
 # revision identifiers, used by Alembic.
-revision = '24002ed4ba8a'
+revision = 'd97a73c49f62'
 down_revision = None
 branch_labels = None
 depends_on = None

@@ -1,0 +1,53 @@
+"""Background jobs on RQ: queues, the app context jobs run in, and the worker command.
+
+Jobs take ids, not objects, and are idempotent (DESIGN.md invariant 2): they are enqueued only
+after the transaction that makes them necessary has committed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, has_app_context
+from rq import Queue
+
+from dispatch.redis_conn import get_redis
+
+# Highest priority first: a worker always drains `urgent` before looking at `default`.
+QUEUES = ("urgent", "default", "low")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_worker_app: Flask | None = None
+
+
+def queue(name: str = "default", app: Flask | None = None) -> Queue:
+    if name not in QUEUES:
+        raise ValueError(f"unknown queue {name!r}")
+    return Queue(name, connection=get_redis(app))
+
+
+def in_app_context(func: F) -> F:
+    """Run the job inside an app context (the worker's own app, created once per process)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _worker_app
+        if has_app_context():
+            return func(*args, **kwargs)
+        if _worker_app is None:
+            from dispatch import create_app
+
+            _worker_app = create_app()
+        with _worker_app.app_context():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@in_app_context
+def ping(value: str) -> str:
+    """Answer with the value: lets operators and tests check that workers run jobs."""
+    return f"pong {value} from {current_app.name}"

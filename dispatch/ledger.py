@@ -1,0 +1,108 @@
+"""Message status transitions: the one place that says which moves are legal.
+
+Bulk moves are guarded in SQL (`WHERE status IN (<allowed sources>)`), so two workers racing for
+the same rows cannot both win: the affected row count says who did. This is the claim mechanism the
+senders build on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+
+from dispatch.errors import InvalidTransition
+from dispatch.extensions import db
+from dispatch.models import Message, MessageStatus
+from dispatch.models.common import utcnow
+
+S = MessageStatus
+
+ALLOWED: dict[MessageStatus, frozenset[MessageStatus]] = {
+    S.PENDING: frozenset({S.QUEUED, S.SUPPRESSED, S.CANCELLED, S.EXPIRED}),
+    S.QUEUED: frozenset({S.SENDING, S.CANCELLED, S.EXPIRED}),
+    # A retryable error before anything reached the wire puts the row back in the queue.
+    S.SENDING: frozenset({S.SUBMITTED, S.FAILED, S.UNKNOWN, S.QUEUED}),
+    S.SUBMITTED: frozenset({S.DELIVERED, S.PARTIAL, S.FAILED, S.EXPIRED, S.UNKNOWN}),
+    # A receipt arriving after the receipt wait turned the row unknown still tells the truth.
+    S.UNKNOWN: frozenset({S.DELIVERED, S.PARTIAL, S.FAILED, S.QUEUED}),
+    # Only the explicit, audited "retry failed/unknown" action moves these back to queued.
+    S.FAILED: frozenset({S.QUEUED}),
+    S.DELIVERED: frozenset(),
+    S.PARTIAL: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.SUPPRESSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+FINAL: frozenset[MessageStatus] = frozenset(
+    {S.DELIVERED, S.PARTIAL, S.FAILED, S.EXPIRED, S.UNKNOWN, S.SUPPRESSED, S.CANCELLED}
+)
+
+# Which timestamp column records arrival in a status.
+_STAMP = {
+    S.QUEUED: "queued_at",
+    S.SENDING: "sending_at",
+    S.SUBMITTED: "submitted_at",
+}
+
+
+def can_move(old: MessageStatus, new: MessageStatus) -> bool:
+    return new in ALLOWED[old]
+
+
+def check_move(old: MessageStatus, new: MessageStatus) -> None:
+    if not can_move(old, new):
+        raise InvalidTransition(f"A message cannot go from {old.value} to {new.value}.")
+
+
+def sources_of(new: MessageStatus) -> frozenset[MessageStatus]:
+    """Every status from which `new` may be reached."""
+    return frozenset(old for old, targets in ALLOWED.items() if new in targets)
+
+
+def move(
+    ids: Sequence[int] | Iterable[int],
+    new: MessageStatus,
+    *,
+    only_from: Iterable[MessageStatus] | None = None,
+    reason: str | None = None,
+    error_code: str | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Move the given rows to `new` where their current status allows it; return how many moved.
+
+    `only_from` narrows the legal sources further (e.g. retry moves only `failed`/`unknown`).
+    Runs in the caller's transaction; the caller commits.
+    """
+    ids = list(ids)
+    if not ids:
+        return 0
+    sources = sources_of(new)
+    if only_from is not None:
+        wanted = frozenset(only_from)
+        illegal = wanted - sources
+        if illegal:
+            names = ", ".join(sorted(s.value for s in illegal))
+            raise InvalidTransition(f"A message cannot go from {names} to {new.value}.")
+        sources = wanted
+    at = at or utcnow()
+    values: dict[str, object] = {"status": new}
+    if new in _STAMP:
+        values[_STAMP[new]] = at
+    if new in FINAL:
+        values["finished_at"] = at
+    if reason is not None:
+        values["reason"] = reason
+    if error_code is not None:
+        values["error_code"] = error_code
+    if new is S.QUEUED:
+        values["finished_at"] = None
+    stmt = (
+        update(Message)
+        .where(Message.id.in_(ids), Message.status.in_(list(sources)))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]

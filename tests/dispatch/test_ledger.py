@@ -1,0 +1,88 @@
+"""The ledger's status table and guarded bulk moves."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import sqlalchemy as sa
+
+from dispatch import ledger
+from dispatch.errors import InvalidTransition
+from dispatch.extensions import db
+from dispatch.models import Campaign, Message, MessageStatus
+
+S = MessageStatus
+
+# The moves the product relies on, written out independently of ledger.ALLOWED.
+EXPECTED_LEGAL = {
+    (S.PENDING, S.QUEUED), (S.PENDING, S.SUPPRESSED), (S.PENDING, S.CANCELLED),
+    (S.PENDING, S.EXPIRED),
+    (S.QUEUED, S.SENDING), (S.QUEUED, S.CANCELLED), (S.QUEUED, S.EXPIRED),
+    (S.SENDING, S.SUBMITTED), (S.SENDING, S.FAILED), (S.SENDING, S.UNKNOWN),
+    (S.SENDING, S.QUEUED),
+    (S.SUBMITTED, S.DELIVERED), (S.SUBMITTED, S.PARTIAL), (S.SUBMITTED, S.FAILED),
+    (S.SUBMITTED, S.EXPIRED), (S.SUBMITTED, S.UNKNOWN),
+    (S.UNKNOWN, S.DELIVERED), (S.UNKNOWN, S.PARTIAL), (S.UNKNOWN, S.FAILED),
+    (S.UNKNOWN, S.QUEUED), (S.FAILED, S.QUEUED),
+}
+
+
+@pytest.mark.parametrize(("old", "new"), list(itertools.product(S, S)))
+def test_transition_table(old, new):
+    assert ledger.can_move(old, new) == ((old, new) in EXPECTED_LEGAL)
+    if (old, new) not in EXPECTED_LEGAL:
+        with pytest.raises(InvalidTransition):
+            ledger.check_move(old, new)
+
+
+def test_final_statuses_never_go_back_to_sending():
+    for status in ledger.FINAL:
+        assert not ledger.can_move(status, S.SENDING)
+
+
+@pytest.fixture()
+def campaign(app, people):
+    c = Campaign(title="t", channels="sms", created_by_id=people["editor"].id)
+    db.session.add(c)
+    db.session.commit()
+    return c
+
+
+def _rows(campaign, statuses):
+    rows = [Message(campaign_id=campaign.id, channel="sms", recipient_id=i, address=f"+8491{i:07d}",
+                    status=s) for i, s in enumerate(statuses)]
+    db.session.add_all(rows)
+    db.session.commit()
+    return [r.id for r in rows]
+
+
+def test_claim_moves_each_row_once(campaign, backend):
+    ids = _rows(campaign, [S.QUEUED] * 5 + [S.SUBMITTED])
+    assert ledger.move(ids, S.SENDING) == 5
+    # A second worker claiming the same rows gets none of them.
+    assert ledger.move(ids, S.SENDING) == 0
+    db.session.commit()
+    stamped = db.session.scalars(sa.select(Message.sending_at).where(Message.status == S.SENDING))
+    assert all(t is not None for t in stamped)
+
+
+def test_retry_only_from_named_statuses(campaign, backend):
+    ids = _rows(campaign, [S.FAILED, S.UNKNOWN, S.DELIVERED, S.SENDING])
+    assert ledger.move(ids, S.QUEUED, only_from=[S.FAILED, S.UNKNOWN], reason="retry") == 2
+    db.session.commit()
+    statuses = sorted(s.value for s in db.session.scalars(sa.select(Message.status)))
+    assert statuses == ["delivered", "queued", "queued", "sending"]
+    with pytest.raises(InvalidTransition):
+        ledger.move(ids, S.QUEUED, only_from=[S.DELIVERED])
+
+
+def test_one_row_per_campaign_channel_recipient(campaign, backend):
+    _rows(campaign, [S.PENDING])
+    db.session.add(Message(campaign_id=campaign.id, channel="sms", recipient_id=0))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    # The same recipient on the other channel is a different row.
+    db.session.add(Message(campaign_id=campaign.id, channel="push", recipient_id=0))
+    db.session.commit()
