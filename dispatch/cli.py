@@ -93,3 +93,13 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     names = list(queues) or list(QUEUES)
     conn = get_redis(current_app._get_current_object())  # type: ignore[attr-defined]
     Worker(names, connection=conn).work(burst=burst, with_scheduler=not burst)
+
+
+def main() -> None:
+    """The `loa` command: `flask` with this app preselected."""
+    import os
+
+    from flask.cli import main as flask_main
+
+    os.environ.setdefault("FLASK_APP", "dispatch")
+    flask_main()

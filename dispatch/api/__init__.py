@@ -6,7 +6,7 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from dispatch.api import audit, health, tokens, users
+    from dispatch.api import audit, health, settings, tokens, users
 
-    for module in (health, users, tokens, audit):
+    for module in (health, users, tokens, settings, audit):
         api.register_blueprint(module.blp)
