@@ -15,7 +15,8 @@ def test_admin_reads_and_changes_prices(api, people, backend):
     assert r.status_code == 200 and r.json["value"]["viettel"] == 750
     assert settings.get("sms_price_per_part")["viettel"] == 750
     audit = admin.get("/api/audit?entity=setting&entity_id=sms_price_per_part").json
-    assert audit["total"] == 1 and audit["items"][0]["before_hash"] != audit["items"][0]["after_hash"]
+    event = audit["items"][0]
+    assert audit["total"] == 1 and event["before_hash"] != event["after_hash"]
 
 
 def test_bad_values_name_the_field(api, people, backend):
