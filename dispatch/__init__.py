@@ -72,9 +72,8 @@ def register_errors(app: Flask) -> None:
 
 def register_api(app: Flask) -> None:
     from dispatch.api import register_blueprints
-    from dispatch.extensions import api
-
     from dispatch.api.docs import bp as docs_bp
+    from dispatch.extensions import api
 
     api.init_app(app)
     register_blueprints(api)

@@ -21,7 +21,8 @@ ensure_venv() {
     local stamp=".venv/.installed-${extras:-base}"
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-        .venv/bin/python -m pip install --quiet -e "$spec"
+        # This machine's pip config names local mirrors that may be absent: drop that noise only.
+        .venv/bin/python -m pip install --quiet -e "$spec" 2> >(grep -v '^WARNING: Location' >&2)
         touch "$stamp"
     fi
 }
