@@ -1,0 +1,1 @@
+"""SMS encoding and segmentation shared by the preview and the SMPP sender."""
