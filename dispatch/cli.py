@@ -11,9 +11,25 @@ from dispatch import users as users_service
 from dispatch.extensions import db
 from dispatch.models import ROLES, User
 from dispatch.seed import seed_defaults
+from dispatch.smpp_cli import smpp_cli
 
 users_cli = AppGroup("users", help="Staff accounts.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
+secrets_cli = AppGroup("secrets", help="Stored credentials.")
+
+
+@secrets_cli.command("rotate")
+def rotate_secrets() -> None:
+    """Re-encrypt stored credentials with the first key of LOA_SECRETS_KEY."""
+    from dispatch import secrets
+    from dispatch.models import SmppAccount
+
+    count = 0
+    for account in db.session.scalars(select(SmppAccount)):
+        account.password_encrypted = secrets.rotate(account.password_encrypted)
+        count += 1
+    db.session.commit()
+    click.echo(f"Re-encrypted {count} SMPP password(s).")
 
 
 @click.command("seed")
@@ -77,6 +93,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(smpp_cli)
+    app.cli.add_command(secrets_cli)
 
 
 @click.command("worker")

@@ -29,6 +29,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # administration
     "user.manage": frozenset({"admin"}),
     "settings.manage": frozenset({"admin"}),
+    "gateway.manage": frozenset({"admin"}),
+    "gateway.view": STAFF,
     "audit.view": frozenset({"approver", "admin"}),
     # every signed-in person manages their own tokens and password
     "self": STAFF,

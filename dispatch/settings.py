@@ -52,7 +52,9 @@ def update(key: str, value: Any, *, actor: User) -> Setting:
     try:
         clean = VALIDATORS[key]().load(wrapped)
     except ma.ValidationError as err:
-        messages = err.messages["keywords"] if key == "opt_out_keywords" else err.messages
+        messages: Any = err.messages
+        if key == "opt_out_keywords" and isinstance(messages, dict):
+            messages = messages.get("keywords", messages)
         errors = flatten_errors(messages, "value")
         field, msgs = next(iter(errors.items()))
         raise ValidationFailed(f"{field}: {msgs[0]}", errors=errors) from None

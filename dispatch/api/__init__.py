@@ -6,7 +6,7 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from dispatch.api import audit, health, preview, settings, tokens, users
+    from dispatch.api import audit, health, preview, settings, smpp_accounts, tokens, users
 
-    for module in (health, users, tokens, settings, preview, audit):
+    for module in (health, users, tokens, settings, smpp_accounts, preview, audit):
         api.register_blueprint(module.blp)

@@ -12,6 +12,7 @@ from dispatch.models.audiences import (
     OptOut,
 )
 from dispatch.models.campaigns import AuditEvent, Campaign, CampaignStatus, PhaseTag, Setting
+from dispatch.models.gateways import SmppAccount
 from dispatch.models.ledger import InboundMessage, Message, MessagePart, MessageStatus, RawReceipt
 from dispatch.models.users import ROLES, ApiToken, User
 
@@ -37,5 +38,6 @@ __all__ = [
     "PhaseTag",
     "RawReceipt",
     "Setting",
+    "SmppAccount",
     "User",
 ]
