@@ -6,7 +6,18 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
-    from dispatch.api import audit, health, preview, settings, smpp_accounts, tokens, users
+    from dispatch.api import (
+        audit,
+        campaigns,
+        health,
+        phase_tags,
+        preview,
+        settings,
+        smpp_accounts,
+        tokens,
+        users,
+    )
 
-    for module in (health, users, tokens, settings, smpp_accounts, preview, audit):
+    for module in (health, users, tokens, settings, smpp_accounts, preview, campaigns,
+                   phase_tags, audit):
         api.register_blueprint(module.blp)

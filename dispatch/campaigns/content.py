@@ -1,0 +1,176 @@
+"""What a campaign says and to whom: its content fields, their checks, and the frozen snapshot.
+
+The snapshot is the content as one canonical JSON dict (times in UTC, windows as HH:MM, the
+audience normalised); its hash is what approval binds to. `cap_exempt` is not content: an approver
+grants it at approval time, editors never set it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+from dispatch import audit, settings
+from dispatch.campaigns import audience
+from dispatch.errors import ValidationFailed
+from dispatch.models import Campaign
+from dispatch.preview import validate_sender
+
+CONTENT_FIELDS = (
+    "title", "phase_tag", "decision_ref", "channels",
+    "sms_text", "sms_sender", "sms_plain",
+    "push_title", "push_body", "push_image", "push_link", "push_data",
+    "audience", "send_at", "window_start", "window_end", "validity_hours", "priority",
+)
+# Optional texts: blank means absent.
+OPTIONAL_TEXTS = ("phase_tag", "decision_ref", "sms_text", "sms_sender",
+                  "push_title", "push_body", "push_image", "push_link")
+# Keys FCM reserves in a message's data payload.
+RESERVED_DATA_KEYS = frozenset({"from", "message_type", "collapse_key", "notification"})
+RESERVED_DATA_PREFIXES = ("google.", "gcm.")
+
+
+def uses_sms(channels: str) -> bool:
+    return channels in ("sms", "both")
+
+
+def uses_push(channels: str) -> bool:
+    return channels in ("push", "both")
+
+
+def hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def parse_hhmm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def default_window() -> tuple[time, time]:
+    """The send window admins configured (setting `send_window`), in local time."""
+    window = settings.get("send_window")
+    return parse_hhmm(window["start"]), parse_hhmm(window["end"])
+
+
+def snapshot(c: Campaign) -> dict[str, Any]:
+    """The campaign's content as a canonical, JSON-able dict."""
+    return {
+        "title": c.title,
+        "phase_tag": c.phase_tag,
+        "decision_ref": c.decision_ref,
+        "channels": c.channels,
+        "sms_text": c.sms_text,
+        "sms_sender": c.sms_sender,
+        "sms_plain": bool(c.sms_plain),
+        "push_title": c.push_title,
+        "push_body": c.push_body,
+        "push_image": c.push_image,
+        "push_link": c.push_link,
+        "push_data": dict(c.push_data or {}),
+        "audience": audience.normalise(c.audience),
+        "send_at": None if c.send_at is None else c.send_at.astimezone(UTC).isoformat(),
+        "window_start": hhmm(c.window_start),
+        "window_end": hhmm(c.window_end),
+        "validity_hours": c.validity_hours,
+        "priority": c.priority,
+    }
+
+
+def content_hash(c: Campaign) -> str:
+    return audit.content_hash(snapshot(c))
+
+
+def clean_changes(changes: dict[str, Any], *, now: datetime) -> dict[str, Any]:
+    """Check and normalise the content fields of a create or an edit; errors name every field."""
+    errors: dict[str, list[str]] = {}
+    clean = {k: v for k, v in changes.items() if k in CONTENT_FIELDS}
+    for field in OPTIONAL_TEXTS:
+        if isinstance(clean.get(field), str):
+            clean[field] = clean[field].strip() or None
+    if "title" in clean:
+        clean["title"] = (clean["title"] or "").strip()
+        if not clean["title"]:
+            errors["title"] = ["Give a title."]
+    if clean.get("sms_sender"):
+        try:
+            clean["sms_sender"] = validate_sender(clean["sms_sender"])
+        except ValidationFailed as err:
+            errors.update(err.errors)
+    if "audience" in clean:
+        raw = clean["audience"] or {}
+        errors.update(audience.reference_errors(raw))
+        clean["audience"] = audience.normalise(raw)
+    if clean.get("send_at") is not None:
+        send_at = clean["send_at"].astimezone(UTC).replace(microsecond=0)
+        if send_at <= now:
+            errors["send_at"] = ["Give a time in the future, or leave empty to send on launch."]
+        clean["send_at"] = send_at
+    if "push_data" in clean:
+        clean["push_data"] = dict(clean["push_data"] or {})
+        for key in clean["push_data"]:
+            if key in RESERVED_DATA_KEYS or key.startswith(RESERVED_DATA_PREFIXES):
+                errors[f"push_data.{key}"] = ["This key is reserved by Firebase."]
+    if errors:
+        raise _failed(errors)
+    return clean
+
+
+def window_errors(start: time, end: time) -> dict[str, list[str]]:
+    if start >= end:
+        return {"window_end": ["The send window must end after it starts (same day)."]}
+    return {}
+
+
+def submission_errors(c: Campaign, *, now: datetime) -> dict[str, list[str]]:
+    """What keeps the campaign from being submitted, by field."""
+    errors: dict[str, list[str]] = {}
+    if uses_sms(c.channels):
+        if not (c.sms_text or "").strip():
+            errors["sms_text"] = ["SMS needs a text."]
+        if not c.sms_sender:
+            errors["sms_sender"] = ["SMS needs a sender (brandname)."]
+        else:
+            try:
+                validate_sender(c.sms_sender)
+            except ValidationFailed as err:
+                errors.update(err.errors)
+    if uses_push(c.channels):
+        if not (c.push_title or "").strip():
+            errors["push_title"] = ["Push needs a title."]
+        if not (c.push_body or "").strip():
+            errors["push_body"] = ["Push needs a body."]
+    defined = audience.normalise(c.audience)
+    errors.update(audience.targeting_errors(defined, c.channels))
+    # A list or locality may have been deleted since the draft was written.
+    errors.update(audience.reference_errors(defined))
+    if c.send_at is not None and c.send_at <= now:
+        errors["send_at"] = ["The send time has passed; give a new one or leave it empty."]
+    errors.update(window_errors(c.window_start, c.window_end))
+    return errors
+
+
+def _failed(errors: dict[str, list[str]], lead: str = "") -> ValidationFailed:
+    fields = ", ".join(errors)
+    return ValidationFailed(f"{lead}{fields}: {next(iter(errors.values()))[0]}"
+                            if len(errors) == 1 else f"{lead}check {fields}.", errors=errors)
+
+
+def incomplete(errors: dict[str, list[str]]) -> ValidationFailed:
+    return _failed(errors, "Not ready to submit: ")
+
+
+def flat(snap: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with the audience spread into `audience.<key>` entries, for diffs."""
+    out = {k: v for k, v in snap.items() if k != "audience"}
+    for key, value in (snap.get("audience") or {}).items():
+        out[f"audience.{key}"] = value
+    return out
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fields whose value differs, in content order, with both values."""
+    old, new = flat(before), flat(after)
+    order = list(dict.fromkeys([*old, *new]))
+    return [{"field": k, "before": old.get(k), "after": new.get(k)}
+            for k in order if old.get(k) != new.get(k)]

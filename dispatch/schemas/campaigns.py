@@ -1,0 +1,211 @@
+"""Campaigns, their lifecycle actions, preview and phase tags."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Any
+
+import marshmallow as ma
+
+from dispatch.models import CampaignStatus
+from dispatch.preview import MAX_TEXT_CHARS
+from dispatch.schemas.common import PageQuery, StrictSchema
+
+CHANNELS = ("sms", "push", "both")
+PRIORITIES = ("normal", "urgent")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class LocalTime(ma.fields.Field):
+    """A local time of day as "HH:MM"."""
+
+    def _serialize(self, value: time | None, attr: str | None, obj: Any, **kw: Any) -> str | None:
+        return None if value is None else value.strftime("%H:%M")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> time:
+        if not isinstance(value, str) or not _HHMM.match(value):
+            raise ma.ValidationError("Use HH:MM, 24-hour local time.")
+        hours, minutes = value.split(":")
+        return time(int(hours), int(minutes))
+
+
+def _text(max_len: int, **kw: Any) -> ma.fields.String:
+    return ma.fields.String(allow_none=True, validate=ma.validate.Length(max=max_len), **kw)
+
+
+class AudienceSchema(StrictSchema):
+    lists = ma.fields.List(ma.fields.Integer(strict=True), load_default=list,
+                           validate=ma.validate.Length(max=1000),
+                           metadata={"description": "Contact list ids (SMS)"})
+    exclude_lists = ma.fields.List(ma.fields.Integer(strict=True), load_default=list,
+                                   validate=ma.validate.Length(max=1000),
+                                   metadata={"description": "Members of these lists are left "
+                                                            "out (SMS)"})
+    localities = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
+                                load_default=list, validate=ma.validate.Length(max=1000),
+                                metadata={"description": "Locality codes, including the "
+                                                         "localities below them: contacts "
+                                                         "(SMS) and app devices (push) there"})
+    all_app_users = ma.fields.Boolean(load_default=False,
+                                      metadata={"description": "Every active app device (push)"})
+
+
+class CampaignWriteSchema(StrictSchema):
+    """Fields of an edit; every one optional. The audience is replaced as a whole."""
+
+    title = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    phase_tag = _text(40, metadata={"description": "Free; GET /api/phase-tags offers some"})
+    decision_ref = _text(120, metadata={"description": "Reference of the approving document"})
+    channels = ma.fields.String(validate=ma.validate.OneOf(CHANNELS))
+    sms_text = _text(MAX_TEXT_CHARS)
+    sms_sender = _text(32, metadata={"description": "Brandname: at most 11 characters, "
+                                                    "no diacritics"})
+    sms_plain = ma.fields.Boolean(metadata={"description": "Send the text without diacritics"})
+    push_title = _text(200)
+    push_body = _text(1000)
+    push_image = ma.fields.Url(allow_none=True, schemes={"https"},
+                               validate=ma.validate.Length(max=500))
+    push_link = ma.fields.String(
+        allow_none=True,
+        validate=[ma.validate.Length(max=500),
+                  ma.validate.Regexp(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$",
+                                     error="Give a URL or deep link (scheme:...).")],
+    )
+    push_data = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
+                               values=ma.fields.String(validate=ma.validate.Length(max=1024)),
+                               validate=ma.validate.Length(max=20))
+    audience = ma.fields.Nested(AudienceSchema)
+    send_at = ma.fields.AwareDateTime(allow_none=True,
+                                      metadata={"description": "Empty: send when launched"})
+    window_start = LocalTime(metadata={"description": "HH:MM local; default from settings"})
+    window_end = LocalTime(metadata={"description": "HH:MM local; default from settings"})
+    validity_hours = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=72))
+    priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
+
+
+class CampaignCreateSchema(CampaignWriteSchema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    channels = ma.fields.String(load_default="sms", validate=ma.validate.OneOf(CHANNELS))
+
+
+class CampaignSummarySchema(ma.Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    phase_tag = ma.fields.String(allow_none=True)
+    channels = ma.fields.String()
+    priority = ma.fields.String()
+    status = ma.fields.Enum(CampaignStatus, by_value=True)
+    version = ma.fields.Integer()
+    send_at = ma.fields.AwareDateTime(allow_none=True)
+    created_by_id = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+    updated_at = ma.fields.AwareDateTime()
+    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    approved_by_id = ma.fields.Integer(allow_none=True)
+    approved_at = ma.fields.AwareDateTime(allow_none=True)
+    launched_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class CampaignSchema(CampaignSummarySchema):
+    decision_ref = ma.fields.String(allow_none=True)
+    sms_text = ma.fields.String(allow_none=True)
+    sms_sender = ma.fields.String(allow_none=True)
+    sms_plain = ma.fields.Boolean()
+    push_title = ma.fields.String(allow_none=True)
+    push_body = ma.fields.String(allow_none=True)
+    push_image = ma.fields.String(allow_none=True)
+    push_link = ma.fields.String(allow_none=True)
+    push_data = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    audience = ma.fields.Nested(AudienceSchema)
+    window_start = LocalTime()
+    window_end = LocalTime()
+    validity_hours = ma.fields.Integer()
+    cap_exempt = ma.fields.Boolean(metadata={"description": "Set by the approver only"})
+    rejection_reason = ma.fields.String(allow_none=True)
+    snapshot = ma.fields.Dict(allow_none=True,
+                              metadata={"description": "The content frozen at submission"})
+    snapshot_hash = ma.fields.String(allow_none=True,
+                                     metadata={"description": "What an approval binds to"})
+
+
+class CampaignDetailSchema(CampaignSchema):
+    allowed_actions = ma.fields.List(
+        ma.fields.String(), metadata={"description": "What the caller may do now"}
+    )
+
+
+class CampaignQuery(PageQuery):
+    status = ma.fields.Enum(CampaignStatus, by_value=True)
+    phase_tag = ma.fields.String()
+    channel = ma.fields.String(validate=ma.validate.OneOf(CHANNELS),
+                               metadata={"description": "sms or push include 'both'"})
+    author_id = ma.fields.Integer()
+    created_since = ma.fields.AwareDateTime()
+    created_until = ma.fields.AwareDateTime()
+    q = ma.fields.String(metadata={"description": "Part of the title (on SQLite, case is "
+                                                  "ignored for unaccented letters only)"})
+
+
+class ApproveSchema(StrictSchema):
+    snapshot_hash = ma.fields.String(required=True,
+                                     metadata={"description": "The snapshot hash you reviewed"})
+    cap_exempt = ma.fields.Boolean(load_default=False,
+                                   metadata={"description": "Exempt an urgent campaign from "
+                                                            "per-recipient caps"})
+    comment = ma.fields.String(load_default=None, allow_none=True,
+                               validate=ma.validate.Length(max=2000))
+
+
+class RejectSchema(StrictSchema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(max=2000))
+    snapshot_hash = ma.fields.String(load_default=None, allow_none=True)
+
+
+class ReasonSchema(StrictSchema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(max=2000))
+
+
+class OptionalReasonSchema(StrictSchema):
+    reason = ma.fields.String(load_default=None, allow_none=True,
+                              validate=ma.validate.Length(max=2000))
+
+
+class DiffQuery(StrictSchema):
+    against = ma.fields.String(load_default="submitted",
+                               validate=ma.validate.OneOf(["submitted", "approved"]))
+
+
+class ChangeSchema(ma.Schema):
+    field = ma.fields.String()
+    before = ma.fields.Raw(allow_none=True)
+    after = ma.fields.Raw(allow_none=True)
+
+
+class DiffBaseSchema(ma.Schema):
+    kind = ma.fields.String()
+    snapshot_hash = ma.fields.String()
+    at = ma.fields.AwareDateTime()
+    actor_id = ma.fields.Integer(allow_none=True)
+    version = ma.fields.Integer(allow_none=True)
+    snapshot = ma.fields.Dict()
+
+
+class DiffSchema(ma.Schema):
+    base = ma.fields.Nested(DiffBaseSchema, allow_none=True)
+    current_hash = ma.fields.String()
+    current_version = ma.fields.Integer()
+    changes = ma.fields.List(ma.fields.Nested(ChangeSchema))
+
+
+class PreviewSchema(ma.Schema):
+    channels = ma.fields.String()
+    sms_plain = ma.fields.Boolean()
+    recipients = ma.fields.Dict(metadata={"description": "sms: per operator; push: devices"})
+    sms = ma.fields.Dict(allow_none=True, metadata={"description": "Encoding, parts and cost"})
+
+
+class PhaseTagSchema(ma.Schema):
+    name = ma.fields.String()
+    description = ma.fields.String()
