@@ -151,7 +151,7 @@ class FcmStandIn:
             return {
                 **{k: self._counts[k] for k in ("requests", "sent", "failed", "token_requests",
                                                  "tokens_issued", "tokens_refused",
-                                                 "unauthenticated")},
+                                                 "unauthenticated", "connections")},
                 "errors": dict(self._errors),
                 "by_token": dict(self._by_token),
                 "by_topic": dict(self._by_topic),
@@ -215,6 +215,8 @@ class FcmStandIn:
     async def _connection(self, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        with self._lock:
+            self._counts["connections"] += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
