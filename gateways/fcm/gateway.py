@@ -110,9 +110,13 @@ class PushGateway:
         self._credential = cert.get_credential()
         self._token_request = _TokenRequest(timeout)
         self._token_lock = threading.Lock()
-        self.url = _configure_service(
-            messaging._get_messaging_service(self._app), project, endpoint, pool_size
-        )
+        try:
+            self.url = _configure_service(
+                messaging._get_messaging_service(self._app), project, endpoint, pool_size
+            )
+        except BaseException:
+            firebase_admin.delete_app(self._app)
+            raise
 
     def send_batch(self, messages: Sequence[PushMessage], *, dry_run: bool = False
                    ) -> list[PushOutcome]:
