@@ -27,6 +27,7 @@ class Receipt:
     error: str | None = None  # the SMSC's err: field / network error code
     done_at: datetime | None = None
     raw: str = ""
+    msisdn: str | None = None  # the phone the receipt is about, when the far end says
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,71 @@
+"""Run the stand-in SMSC until interrupted: `python -m scripts.smsc --help`."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from scripts.smsc.control import serve
+from scripts.smsc.server import Behaviour, Smsc
+
+
+def _outcomes(text: str) -> dict[str, float]:
+    out = {}
+    for item in text.split(","):
+        state, _, weight = item.partition("=")
+        out[state.strip().upper()] = float(weight or 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m scripts.smsc",
+                                     description="Local SMSC stand-in (SMPP 3.4).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=2775)
+    parser.add_argument("--control-port", type=int, default=2776, help="HTTP control; 0: none")
+    parser.add_argument("--account", action="append", default=[], metavar="SYSTEM_ID:PASSWORD",
+                        help="accepted credentials (repeat); default loa:secret")
+    parser.add_argument("--id-format", default="hex", choices=("hex", "dec", "uuid"))
+    parser.add_argument("--receipt-id-format", choices=("hex", "dec", "uuid"))
+    parser.add_argument("--receipt-delay", type=float, default=1.0)
+    parser.add_argument("--outcomes", type=_outcomes, default={"DELIVRD": 1.0},
+                        help="receipt states and weights, e.g. DELIVRD=0.95,UNDELIV=0.05")
+    parser.add_argument("--no-receipts", action="store_true")
+    parser.add_argument("--no-receipt-tlvs", action="store_true")
+    parser.add_argument("--tps", type=float, help="answer 0x58 above this per account")
+    parser.add_argument("--window", type=int, help="answer 0x14 above this many unanswered")
+    parser.add_argument("--resp-delay", type=float, default=0.0)
+    parser.add_argument("--receipt-before-resp", action="store_true")
+    parser.add_argument("--drop-every", type=float, help="cut every connection this often (s)")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--no-record", action="store_true",
+                        help="keep counters only, not every submit_sm (long benchmarks)")
+    args = parser.parse_args(argv)
+
+    accounts = dict(a.split(":", 1) for a in args.account) or {"loa": "secret"}
+    behaviour = Behaviour(
+        id_format=args.id_format, receipt_id_format=args.receipt_id_format,
+        receipts=not args.no_receipts, receipt_delay=args.receipt_delay, outcomes=args.outcomes,
+        receipt_tlvs=not args.no_receipt_tlvs, tps=args.tps, window=args.window,
+        resp_delay=args.resp_delay, receipt_before_resp=args.receipt_before_resp,
+        drop_every=args.drop_every, seed=args.seed,
+        record=not args.no_record)
+    smsc = Smsc(accounts, behaviour, host=args.host, port=args.port).start()
+    print(f"SMSC stand-in on {args.host}:{smsc.port} (accounts: {', '.join(accounts)})",
+          flush=True)
+    control = None
+    if args.control_port:
+        control = serve(smsc, args.host, args.control_port)
+        print(f"control on http://{args.host}:{args.control_port}/stats", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    if control is not None:
+        control.shutdown()
+    smsc.stop()
+
+
+if __name__ == "__main__":
+    main()
