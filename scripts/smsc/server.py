@@ -358,8 +358,7 @@ class Smsc:
             self._bind(conn, item)
         elif command == pdu.SUBMIT_SM:
             if conn.account is None or conn.mode == "receiver":
-                conn.write(pdu.encode(command | pdu.RESP, ESME_RINVBNDSTS, item.sequence,
-                                      b"\x00"))
+                conn.write(pdu.encode(command | pdu.RESP, ESME_RINVBNDSTS, item.sequence))
             else:
                 self._submit(conn, item)
         elif command == pdu.DELIVER_SM | pdu.RESP:
@@ -391,7 +390,8 @@ class Smsc:
                 ESME_RINVPASWD if expected != bind.password else ESME_ROK)
         if code:
             self.counts["bind_refused"] += 1
-            conn.write(pdu.encode(item.command_id | pdu.RESP, code, item.sequence, b"\x00"))
+            # SMPP 3.4 4.1: an error bind_resp carries no body.
+            conn.write(pdu.encode(item.command_id | pdu.RESP, code, item.sequence))
             return
         conn.account, conn.mode = bind.system_id, mode
         self.counts["binds"] += 1
@@ -448,8 +448,9 @@ class Smsc:
                               message.short_message, message.tlvs, message_id, code, now)
             self.records.append(record)
             self.by_destination[message.destination_addr].append(record)
+        # SMPP 3.4 4.4.2: an error submit_sm_resp carries no body.
         resp = pdu.encode(pdu.SUBMIT_SM | pdu.RESP, code, item.sequence,
-                          pdu.message_id_body(message_id))
+                          pdu.message_id_body(message_id) if code == ESME_ROK else b"")
         if code != ESME_ROK:
             conn.write(resp)
             return

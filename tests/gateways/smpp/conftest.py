@@ -7,12 +7,23 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis as redis_lib
 
 from gateways.smpp.config import SessionConfig
 from gateways.smpp.session import Session
 from scripts.smsc import Behaviour, Smsc
 
 ACCOUNT, PASSWORD = "loa", "secret"
+
+
+@pytest.fixture()
+def redis(redis_url: str) -> Iterator[redis_lib.Redis]:
+    """A flushed client, like the suite's, without the app (so no run per database backend)."""
+    client = redis_lib.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture()

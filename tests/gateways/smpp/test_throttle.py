@@ -1,0 +1,91 @@
+"""The throttle shared through a real Redis (the `redis` fixture), alone and under sessions."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gateways.smpp.message import OutboundSms
+from gateways.smpp.session import Session
+from gateways.smpp.throttle import LocalThrottle, RedisThrottle
+from scripts.smsc import Smsc
+
+
+def busiest_second(stamps: list[float]) -> int:
+    """The most events in any sliding one-second window."""
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, stamp in enumerate(stamps):
+        while stamps[start] <= stamp - 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_three_holders_share_one_rate(redis: Any) -> None:
+    # Three throttles on one key stand for three processes: Redis is the only thing shared.
+    throttles = [RedisThrottle(redis, "acct", rate=100, margin=0.0) for _ in range(3)]
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def work(throttle: RedisThrottle) -> None:
+        for _ in range(50):
+            throttle.acquire()
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in throttles]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(stamps) == 150
+    assert busiest_second(stamps) <= 101  # a window closed at both ends may hold one more
+    assert time.monotonic() - started >= 1.45  # 150 at 100/s
+
+
+def test_penalty_halves_for_everyone_debounces_and_recovers(redis: Any) -> None:
+    first = RedisThrottle(redis, "acct", rate=100, recovery=0.4, debounce=0.2)
+    second = RedisThrottle(redis, "acct", rate=100, recovery=0.4, debounce=0.2)
+    first.penalise()
+    first.penalise()  # within debounce: one refusal burst counts once
+    second.acquire()
+    assert second.level == 1 and second.current_rate == first.rate * 0.98 / 2
+    time.sleep(0.25)
+    second.penalise()
+    first.acquire()
+    assert first.level == 2
+    time.sleep(0.45)
+    first.acquire()
+    assert first.level == 1  # one step back up per recovery period
+    time.sleep(0.4)
+    first.acquire()
+    assert first.level == 0
+    assert RedisThrottle(redis, "other", rate=100).current_rate == 98  # per account
+
+
+def test_local_throttle_spaces_acquires() -> None:
+    throttle = LocalThrottle(200, margin=0.0)
+    started = time.monotonic()
+    for _ in range(41):
+        throttle.acquire()
+    assert time.monotonic() - started >= 0.19
+    throttle.penalise()
+    assert throttle.level == 1 and throttle.current_rate == 100
+
+
+def test_two_binds_sharing_the_throttle_stay_under_the_smsc_limit(
+        redis: Any, smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    smsc.set(tps=50)  # the stand-in answers 0x58 above 50 per second for the account
+    sessions = [make_session(window=10, throttle=RedisThrottle(redis, "loa", rate=50))
+                for _ in range(2)]
+    handles = [session.submit(OutboundSms(f"{n}-{i}", f"849{i:08d}", "Hi"))
+               for i in range(60) for n, session in enumerate(sessions)]
+    outcomes = [handle.wait(10) for handle in handles]
+    assert all(o is not None and o.ok for o in outcomes)
+    stats = smsc.stats()
+    assert stats["accepted"] == 120 and stats.get("refused_0x58", 0) == 0
+    assert max(smsc.per_second("loa").values()) <= 50
