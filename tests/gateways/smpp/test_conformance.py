@@ -107,10 +107,13 @@ def test_session_against_smpp34_server(other_smsc: Smpp34Server) -> None:
         text = "Đăng ký nhận tin: " + "ĐK " * 40  # two UCS-2 parts with a UDH, as a phone sends
         data = encode_ucs2(text)
         for number, chunk in enumerate((data[:134], data[134:]), start=1):
-            answer = other_smsc.run(lambda chunk=chunk, number=number: esme.deliver_sm(
-                "8088", bytes((5, 0, 3, 0x42, 2, number)) + chunk, source_addr="84987654321",
-                esm_class=0x40, data_coding=8))
-            assert answer.command_status == 0
+            message = bytes((5, 0, 3, 0x42, 2, number)) + chunk
+
+            def part(message: bytes = message) -> Any:
+                return esme.deliver_sm("8088", message, source_addr="84987654321",
+                                       esm_class=0x40, data_coding=8)
+
+            assert other_smsc.run(part).command_status == 0
         assert [m.text for m in store.inbound] == [text]
 
         store.fail_first = store.calls + 1  # the next store fails: answer ESME_RX_T_APPN
