@@ -155,6 +155,7 @@ class Session:
         self._enquire_at = 0.0  # when the last enquire_link was written
         self._enquire_waiting = False
         self._down_at: float | None = time.monotonic()  # since when no bind (None: bound)
+        self._abort_reason: str | None = None
         self._threads: list[threading.Thread] = []
 
         self._state = "idle"
@@ -314,8 +315,10 @@ class Session:
         self._abort_link()
         return False
 
-    def _abort_link(self) -> None:
+    def _abort_link(self, reason: str | None = None) -> None:
         """Make the reader see the link end (it then cleans up and reconnects)."""
+        if reason:
+            self._abort_reason = reason
         sock = self._sock
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -463,6 +466,7 @@ class Session:
 
     def _link_down(self, sock: socket.socket, reason: str) -> None:
         """The link ended: whatever was in flight is unknowable, never resent."""
+        reason, self._abort_reason = self._abort_reason or reason, None
         self._abort_link()
         with self._wlock:
             if self._sock is sock:
@@ -706,9 +710,12 @@ class Session:
         while not self._stop.wait(tick):
             now = time.monotonic()
             if self._state == "bound" and self._sock is not None:
-                if self._enquire_waiting and now - self._enquire_at > config.response_timeout:
-                    log.warning("smpp %s: enquire_link unanswered, dropping the link", self.name)
-                    self._abort_link()
+                if self._enquire_waiting:
+                    if now - self._enquire_at > config.response_timeout:
+                        log.warning("smpp %s: enquire_link unanswered, dropping the link",
+                                    self.name)
+                        self._enquire_waiting = False
+                        self._abort_link("enquire_link unanswered")
                 elif now - self._enquire_at >= config.enquire_link_interval:
                     self._enquire_at, self._enquire_waiting = now, True
                     with self._wlock:
