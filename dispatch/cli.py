@@ -95,6 +95,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(smpp_cli)
     app.cli.add_command(secrets_cli)
+    from dispatch.audiences.cli import contacts_cli, localities_cli
+
+    app.cli.add_command(contacts_cli)
+    app.cli.add_command(localities_cli)
 
 
 @click.command("worker")

@@ -21,3 +21,7 @@ def register_blueprints(api: Api) -> None:
     for module in (health, users, tokens, settings, smpp_accounts, preview, campaigns,
                    phase_tags, audit):
         api.register_blueprint(module.blp)
+    from dispatch.api import contacts, devices, imports, lists, localities, optouts
+
+    for module in (contacts, lists, imports, optouts, localities, devices):
+        api.register_blueprint(module.blp)

@@ -1,0 +1,229 @@
+"""Contacts, lists, imports, opt-outs, localities and the devices summary."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest.fields import Upload
+
+from dispatch.audiences.localities import KINDS
+from dispatch.audiences.optouts import SOURCES
+from dispatch.models import CHANNELS, OPERATORS
+from dispatch.schemas.common import PageQuery, StrictSchema
+
+Operator = ma.fields.String(validate=ma.validate.OneOf(OPERATORS), allow_none=True)
+Attributes = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
+                            values=ma.fields.String(validate=ma.validate.Length(max=500)))
+
+
+# --- localities ------------------------------------------------------------------------------
+
+class LocalitySchema(ma.Schema):
+    id = ma.fields.Integer()
+    code = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    parent_id = ma.fields.Integer(allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class LocalityCreateSchema(StrictSchema):
+    code = ma.fields.String(required=True, validate=[
+        ma.validate.Length(min=1, max=32),
+        ma.validate.Regexp(r"^[A-Za-z0-9._-]+$", error="Use letters, digits, '.', '_' or '-'.")])
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
+    kind = ma.fields.String(load_default="district", validate=ma.validate.OneOf(KINDS))
+    parent_id = ma.fields.Integer(load_default=None, allow_none=True)
+    parent_code = ma.fields.String(load_default=None, allow_none=True)
+    active = ma.fields.Boolean(load_default=True)
+
+
+class LocalityUpdateSchema(StrictSchema):
+    code = ma.fields.String(validate=[
+        ma.validate.Length(min=1, max=32),
+        ma.validate.Regexp(r"^[A-Za-z0-9._-]+$", error="Use letters, digits, '.', '_' or '-'.")])
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=120))
+    kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
+    parent_id = ma.fields.Integer(allow_none=True)
+    parent_code = ma.fields.String()
+    active = ma.fields.Boolean()
+
+
+class LocalityQuery(StrictSchema):
+    kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
+    active = ma.fields.Boolean()
+    parent_id = ma.fields.Integer()
+
+
+# --- contacts --------------------------------------------------------------------------------
+
+class ContactSchema(ma.Schema):
+    id = ma.fields.Integer()
+    msisdn = ma.fields.String(metadata={"description": "E.164, e.g. +84912345678"})
+    operator = ma.fields.String(metadata={"description": "Original operator, from the prefix"})
+    operator_override = ma.fields.String(allow_none=True,
+                                         metadata={"description": "Set for a ported number"})
+    effective_operator = ma.fields.String()
+    locality_id = ma.fields.Integer(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    attributes = ma.fields.Dict()
+    created_at = ma.fields.AwareDateTime()
+    updated_at = ma.fields.AwareDateTime()
+
+
+class ContactDetailSchema(ContactSchema):
+    list_ids = ma.fields.List(ma.fields.Integer())
+
+
+class ContactCreateSchema(StrictSchema):
+    msisdn = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
+                              metadata={"description": "Any written form: 09…, 84…, +84…"})
+    name = ma.fields.String(load_default=None, allow_none=True,
+                            validate=ma.validate.Length(max=200))
+    locality_id = ma.fields.Integer(load_default=None, allow_none=True)
+    operator_override = Operator
+    attributes = Attributes
+    list_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
+
+
+class ContactUpdateSchema(StrictSchema):
+    name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    locality_id = ma.fields.Integer(allow_none=True)
+    operator_override = Operator
+    attributes = Attributes
+
+
+class ContactQuery(PageQuery):
+    q = ma.fields.String(metadata={"description": "Part of the number (any form) or the name"})
+    operator = ma.fields.String(validate=ma.validate.OneOf(OPERATORS),
+                                metadata={"description": "Effective operator (override first)"})
+    locality_id = ma.fields.Integer()
+    list_id = ma.fields.Integer()
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+class ListSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    created_by_id = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+    contact_count = ma.fields.Integer()
+
+
+class ListCreateSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+
+
+class ListUpdateSchema(StrictSchema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class ListQuery(PageQuery):
+    q = ma.fields.String(metadata={"description": "Part of the name"})
+
+
+class MembersAddSchema(StrictSchema):
+    contact_ids = ma.fields.List(ma.fields.Integer(), required=True,
+                                 validate=ma.validate.Length(min=1, max=1000))
+
+
+class MembersAddedSchema(ma.Schema):
+    added = ma.fields.Integer()
+    contact_count = ma.fields.Integer()
+
+
+# --- imports ---------------------------------------------------------------------------------
+
+class ImportErrorSchema(ma.Schema):
+    line = ma.fields.Integer(metadata={"description": "Row as a spreadsheet counts it (header 1)"})
+    column = ma.fields.String(allow_none=True)
+    value = ma.fields.String()
+    reason = ma.fields.String()
+
+
+class ImportSchema(ma.Schema):
+    id = ma.fields.Integer()
+    list_id = ma.fields.Integer()
+    filename = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "running, completed or failed"})
+    total_rows = ma.fields.Integer()
+    imported_rows = ma.fields.Integer()
+    new_contacts = ma.fields.Integer()
+    duplicate_rows = ma.fields.Integer()
+    error_rows = ma.fields.Integer()
+    errors = ma.fields.List(ma.fields.Nested(ImportErrorSchema),
+                            metadata={"description": "The first 1,000 problems"})
+    message = ma.fields.String(allow_none=True)
+    created_by_id = ma.fields.Integer(allow_none=True)
+    started_at = ma.fields.AwareDateTime()
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class ImportUploadSchema(StrictSchema):
+    file = Upload(required=True, metadata={"description": "CSV (UTF-8, comma or semicolon) or "
+                                                          "XLSX with a header row"})
+
+
+class ImportRefusedSchema(ma.Schema):
+    status = ma.fields.Integer()
+    code = ma.fields.String()
+    message = ma.fields.String()
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
+    import_ = ma.fields.Nested(ImportSchema, data_key="import",
+                               metadata={"description": "The import record and its report"})
+
+
+# --- opt-outs --------------------------------------------------------------------------------
+
+class OptOutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    channel = ma.fields.String()
+    address = ma.fields.String(metadata={"description": "E.164 for sms, installation id for push"})
+    source = ma.fields.String()
+    reason = ma.fields.String()
+    created_by_id = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.AwareDateTime()
+
+
+class OptOutCreateSchema(StrictSchema):
+    channel = ma.fields.String(required=True, validate=ma.validate.OneOf(CHANNELS))
+    address = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    source = ma.fields.String(load_default="staff", validate=ma.validate.OneOf(("staff", "api")))
+    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+
+
+class OptOutRemoveSchema(StrictSchema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+
+
+class OptOutQuery(PageQuery):
+    channel = ma.fields.String(validate=ma.validate.OneOf(CHANNELS))
+    source = ma.fields.String(validate=ma.validate.OneOf(SOURCES))
+    address = ma.fields.String(metadata={"description": "Exact address; numbers in any form"})
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+class PlatformCountSchema(ma.Schema):
+    platform = ma.fields.String()
+    active = ma.fields.Integer()
+    disabled = ma.fields.Integer()
+
+
+class LocalityCountSchema(ma.Schema):
+    locality_id = ma.fields.Integer(allow_none=True)
+    code = ma.fields.String(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    active = ma.fields.Integer()
+    disabled = ma.fields.Integer()
+
+
+class DeviceSummarySchema(ma.Schema):
+    total = ma.fields.Integer()
+    active = ma.fields.Integer()
+    disabled = ma.fields.Integer()
+    by_platform = ma.fields.List(ma.fields.Nested(PlatformCountSchema))
+    by_locality = ma.fields.List(ma.fields.Nested(LocalityCountSchema))

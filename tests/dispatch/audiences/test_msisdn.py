@@ -1,0 +1,156 @@
+"""Number normalisation: every written form, every reason, and the fast path proven exact."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from phonenumbers.carrierdata import CARRIER_DATA
+
+from dispatch.audiences import msisdn
+from dispatch.audiences.msisdn import (
+    EMPTY,
+    FOREIGN,
+    INVALID,
+    NOT_MOBILE,
+    normalise,
+    normalise_slow,
+    operator_code,
+    parse_operator,
+    pattern_depth,
+)
+from dispatch.models import OPERATORS
+
+FORMS_OF_ONE_NUMBER = [
+    "0912345678", "0912 345 678", "0912.345.678", "0912-345-678", "(091) 234-5678",
+    "84912345678", "84 912 345 678", "+84912345678", "+84 912 345 678", "+84 (0) 912 345 678",
+    "+84-912-345-678", "0084912345678", "0084 912 345 678", "912345678", "  0912345678\t",
+    "(+84) 912.345.678",
+]
+
+
+@pytest.mark.parametrize("raw", FORMS_OF_ONE_NUMBER)
+def test_every_written_form_gives_e164(raw):
+    assert normalise(raw) == (("+84912345678", "vinaphone", None))
+    assert normalise_slow(raw) == normalise(raw)
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    ("", EMPTY), ("   ", EMPTY), (None, EMPTY),
+    ("12345", INVALID), ("0912 345", INVALID), ("abc", INVALID), ("0912345678901", INVALID),
+    ("0894 123 456", INVALID),  # 089 is only 0896-0899
+    ("0292 3812 345", NOT_MOBILE),  # a Cần Thơ landline
+    ("0293 3876 543", NOT_MOBILE),  # a Hậu Giang landline
+    ("1900 1234", NOT_MOBILE), ("1800 1234", NOT_MOBILE),
+    ("+1 202 555 0143", FOREIGN), ("+44 7911 123456", FOREIGN), ("0033 6 12 34 56 78", FOREIGN),
+])
+def test_reasons(raw, reason):
+    assert normalise(raw) == (None, None, reason)
+    assert normalise_slow(raw) == normalise(raw)
+
+
+@pytest.mark.parametrize(("raw", "operator"), [
+    ("0961234567", "viettel"), ("0321234567", "viettel"), ("0861234567", "viettel"),
+    ("0912345678", "vinaphone"), ("0881234567", "vinaphone"),
+    ("0901234567", "mobifone"), ("0701234567", "mobifone"), ("0898123456", "mobifone"),
+    ("0921234567", "vietnamobile"), ("0561234567", "vietnamobile"),
+    ("0993123456", "gmobile"), ("0591234567", "gmobile"),
+    ("0998123456", "itelecom"), ("0999123456", "itelecom"),
+    ("0559123456", "other"),  # "Reddi" in phonenumbers' data
+])
+def test_original_operator(raw, operator):
+    assert normalise(raw).operator == operator
+
+
+def test_every_vietnamese_carrier_name_maps_to_an_operator():
+    names = {d["en"] for k, d in CARRIER_DATA.items() if k.startswith("84") and "en" in d}
+    mapped = {name: operator_code(name) for name in names}
+    assert mapped["Indochina Telecom"] == "itelecom" and mapped["G-Mobile"] == "gmobile"
+    assert {v for k, v in mapped.items() if k != "Reddi"} == set(OPERATORS) - {"other"}
+    assert all(v in OPERATORS for v in mapped.values())
+
+
+def test_operator_typed_by_a_person():
+    assert parse_operator("Viettel") == "viettel"
+    assert parse_operator("VinaPhone") == "vinaphone"
+    assert parse_operator("G-Mobile") == "gmobile"
+    assert parse_operator("itel") == "itelecom"
+    assert parse_operator("vinafone") is None
+
+
+def test_pattern_depth():
+    assert pattern_depth(r"\d{9}") == 0
+    assert pattern_depth(r"9[0-8]\d{7}") == 2
+    assert pattern_depth(r"(?:12|3)4\d") == 3
+    assert pattern_depth(r"121[0-3]\d{5}|9\d{8}") == 4
+    with pytest.raises(msisdn._Unbounded):
+        pattern_depth(r"1\d*2")
+
+
+def test_key_depth_read_from_the_metadata():
+    # phonenumbers 9.0: the deepest VN patterns are 121[0-3], 1800 and 1900 (4 digits);
+    # carrier prefixes go 3 digits deep. A new release may change this; the code follows.
+    assert msisdn.KEY_DEPTH == 4
+
+
+FORMS = ("", "0", "84", "+84", "0084")
+SEPARATED = (" ", ".", "-")
+
+
+def _check_prefixes(args: tuple[int, int, int]) -> tuple[int, list[str]]:
+    """Compare fast and slow on every (form, prefix, length) key for prefixes in a range."""
+    start, stop, seed = args
+    rng = random.Random(seed)
+    depth = msisdn.KEY_DEPTH
+    assert depth is not None
+    checked, wrong = 0, []
+    for value in range(start, stop):
+        prefix = str(value).zfill(depth)
+        for form in FORMS:
+            for size in msisdn.FAST_LENGTHS:
+                for attempt in range(3):
+                    tail = "".join(rng.choice("0123456789") for _ in range(size - depth))
+                    text = form + prefix + tail
+                    if attempt == 2:  # separators must not change the answer either
+                        cut = rng.randrange(1, len(text))
+                        text = text[:cut] + rng.choice(SEPARATED) + text[cut:]
+                    # Attempt 0 teaches the cache the key's verdict; 1 and 2 are answered from it.
+                    if attempt == 0:
+                        normalise(text)
+                        continue
+                    checked += 1
+                    if normalise(text) != normalise_slow(text):
+                        wrong.append(text)
+    return checked, wrong[:20]
+
+
+def test_fast_path_equals_slow_path_on_every_key():
+    """Exhaustive over every first-KEY_DEPTH-digits prefix x every form x every fast length."""
+    depth = msisdn.KEY_DEPTH
+    assert depth is not None
+    total = 10**depth
+    workers = max(1, min(4, os.cpu_count() or 1))
+    step = -(-total // (workers * 4))
+    chunks = [(start, min(start + step, total), start) for start in range(0, total, step)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = list(pool.map(_check_prefixes, chunks))
+    checked = sum(c for c, _ in results)
+    wrong = [w for _, ws in results for w in ws]
+    assert checked == total * len(FORMS) * len(msisdn.FAST_LENGTHS) * 2
+    assert wrong == []
+
+
+NUMBERISH = st.text(alphabet="0123456789 +.-()", max_size=22)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(NUMBERISH, st.sampled_from(["", "0", "84", "+84", "0084", "00"]).flatmap(
+    lambda form: NUMBERISH.map(lambda rest: form + rest))))
+def test_fast_path_equals_slow_path_on_any_text(text):
+    assert normalise(text) == normalise_slow(text)
