@@ -1,0 +1,113 @@
+"""Throttle accuracy: one account's TPS shared by several processes, measured at the stand-in.
+
+    .venv/bin/python scripts/bench/smpp_throttle.py [--tps 200] [--processes 3] [--seconds 30]
+
+The stand-in runs in this process (loopback); each worker process binds its own session, shares
+the account's RedisThrottle and submits as fast as the throttle lets it from a common start time
+for `--seconds`. Redis: REDIS_URL, or an embedded redis-server started for the run. Reported:
+PDUs the stand-in received in the measured interval, the busiest wall-clock second and the
+busiest sliding one-second window (from arrival times).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import redis  # noqa: E402
+
+from gateways.smpp.config import SessionConfig  # noqa: E402
+from gateways.smpp.message import OutboundSms  # noqa: E402
+from gateways.smpp.session import Session  # noqa: E402
+from gateways.smpp.throttle import RedisThrottle  # noqa: E402
+
+ACCOUNT = "bench"
+
+
+def worker(url: str, port: int, tps: float, start_at: float, seconds: float, number: int) -> None:
+    throttle = RedisThrottle(redis.Redis.from_url(url), ACCOUNT, rate=tps)
+    config = SessionConfig("127.0.0.1", port, ACCOUNT, ACCOUNT, source="LOA", window=50,
+                           queue_limit=20)
+    session = Session(config, name=f"worker-{number}", on_deliver=lambda event: True,
+                      throttle=throttle).start()
+    if not session.wait_bound(10):
+        raise SystemExit(f"worker {number}: no bind")
+    time.sleep(max(0.0, start_at - time.time()))
+    end = start_at + seconds
+    count = 0
+    while time.time() < end:
+        session.submit(OutboundSms(f"{number}-{count}", f"8490{number}{count:06d}", "Throttle"))
+        count += 1
+    session.close(timeout=5)
+    print(f"worker {number}: {session.status().sent} submit_sm written", flush=True)
+
+
+def busiest_window(stamps: list[float]) -> int:
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, stamp in enumerate(stamps):
+        while stamps[start] <= stamp - 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tps", type=float, default=200)
+    parser.add_argument("--processes", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        url, port, start_at, number, seconds = args.worker
+        worker(url, int(port), args.tps, float(start_at), float(seconds), int(number))
+        return
+
+    from scripts.smsc import Behaviour, Smsc
+
+    stop_redis = None
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+
+        folder = Path(tempfile.mkdtemp(prefix="loa-throttle-bench-"))
+        url = ensure_embedded_redis(folder)
+        stop_redis = lambda: stop_embedded_redis(folder)  # noqa: E731
+    redis.Redis.from_url(url).delete(f"loa:smpp:throttle:{ACCOUNT}",
+                                     f"loa:smpp:throttle:{ACCOUNT}:penalty")
+    smsc = Smsc({ACCOUNT: ACCOUNT}, Behaviour(receipt_delay=0.5)).start()
+    start_at = time.time() + 3.0
+    try:
+        workers = [subprocess.Popen(
+            [sys.executable, __file__, "--tps", str(args.tps), "--worker", url, str(smsc.port),
+             repr(start_at), str(n), str(args.seconds)], cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)}) for n in range(args.processes)]
+        for proc in workers:
+            proc.wait(args.seconds + 60)
+        end_at = start_at + args.seconds
+        stamps = [r.at for r in smsc.received() if start_at <= r.at < end_at]
+        seconds = smsc.per_second(ACCOUNT)
+        full = {s: c for s, c in seconds.items() if start_at <= s and s + 1 <= end_at}
+        expected = args.tps * args.seconds
+        print(f"TPS {args.tps:g} shared by {args.processes} processes for {args.seconds:g} s: "
+              f"{len(stamps)} submit_sm in the interval ({len(stamps) / expected:.1%} of "
+              f"{expected:g}), busiest wall-clock second {max(seconds.values())}, "
+              f"busiest full second {max(full.values())}, busiest sliding 1 s window "
+              f"{busiest_window(stamps)}; all received {sum(seconds.values())}")
+    finally:
+        smsc.stop()
+        if stop_redis:
+            stop_redis()
+
+
+if __name__ == "__main__":
+    main()
