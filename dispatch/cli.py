@@ -88,6 +88,51 @@ def create_token(username: str, name: str) -> None:
     click.echo(secret)
 
 
+appkeys_cli = AppGroup("appkeys", help="Keys the province app authenticates with.")
+
+
+@appkeys_cli.command("create")
+@click.argument("name")
+@click.option("--rate-limit", type=click.IntRange(min=1), default=None,
+              help="Requests per minute for the key (all installations together).")
+def create_appkey(name: str, rate_limit: int | None) -> None:
+    """Create an app key and print the secret (shown once; only its hash is stored)."""
+    from dispatch import app_devices
+
+    key, secret = app_devices.create_key(name, rate_limit_per_minute=rate_limit)
+    db.session.commit()
+    click.echo(f"Created app key {key.id} ({key.name}, {key.rate_limit_per_minute}/min).",
+               err=True)
+    click.echo(secret)
+
+
+@appkeys_cli.command("list")
+def list_appkeys() -> None:
+    """List app keys: id, prefix, name, limit, last use, revoked."""
+    from dispatch.models import AppKey
+
+    for key in db.session.scalars(select(AppKey).order_by(AppKey.id)):
+        used = key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "never"
+        state = "  (revoked)" if key.revoked_at else ""
+        click.echo(f"{key.id:>4}  {key.prefix}…  {key.name:<24} {key.rate_limit_per_minute:>7}/min"
+                   f"  used {used} UTC{state}")
+
+
+@appkeys_cli.command("revoke")
+@click.argument("key_id", type=int)
+def revoke_appkey(key_id: int) -> None:
+    """Revoke an app key by id: every installation using it is refused from now on."""
+    from dispatch import app_devices
+    from dispatch.errors import NotFound
+
+    try:
+        key = app_devices.revoke_key(app_devices.get_key(key_id), actor=None)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"Revoked app key {key.id} ({key.name}).")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(users_cli)
@@ -95,6 +140,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(smpp_cli)
     app.cli.add_command(secrets_cli)
+    app.cli.add_command(appkeys_cli)
     from dispatch.audiences.cli import contacts_cli, localities_cli
 
     app.cli.add_command(contacts_cli)

@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "gateway.manage": frozenset({"admin"}),
     "gateway.view": STAFF,
     "audit.view": frozenset({"approver", "admin"}),
+    "appkey.manage": frozenset({"admin"}),
     # every signed-in person manages their own tokens and password
     "self": STAFF,
 }

@@ -7,6 +7,7 @@ from flask_smorest import Api
 
 def register_blueprints(api: Api) -> None:
     from dispatch.api import (
+        app_devices,
         audit,
         campaigns,
         health,
@@ -21,6 +22,8 @@ def register_blueprints(api: Api) -> None:
     for module in (health, users, tokens, settings, smpp_accounts, preview, campaigns,
                    phase_tags, audit):
         api.register_blueprint(module.blp)
+    api.register_blueprint(app_devices.blp)
+    api.register_blueprint(app_devices.keys_blp)
     from dispatch.api import contacts, devices, imports, lists, localities, optouts
 
     for module in (contacts, lists, imports, optouts, localities, devices):

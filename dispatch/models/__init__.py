@@ -1,5 +1,6 @@
 """All tables; importing this module registers every model with the metadata."""
 
+from dispatch.models.apps import AppKey
 from dispatch.models.audiences import (
     CHANNELS,
     OPERATORS,
@@ -21,6 +22,7 @@ __all__ = [
     "OPERATORS",
     "ROLES",
     "ApiToken",
+    "AppKey",
     "AuditEvent",
     "Campaign",
     "CampaignStatus",

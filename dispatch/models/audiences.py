@@ -119,7 +119,9 @@ class Device(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     installation_id: Mapped[str] = mapped_column(String(128), unique=True)
-    fcm_token: Mapped[str] = mapped_column(String(512), unique=True)
+    # None once the installation gave it up (unregistered, or the token moved to another
+    # installation): tokens are unique, and a disabled device keeps its row for the ledger.
+    fcm_token: Mapped[str | None] = mapped_column(String(512), unique=True)
     platform: Mapped[str] = mapped_column(String(16))  # android | ios | web
     app_version: Mapped[str | None] = mapped_column(String(32))
     locale: Mapped[str | None] = mapped_column(String(16))

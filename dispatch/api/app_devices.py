@@ -1,0 +1,205 @@
+"""The province app's API (authenticated by an app key) and the admin view of app keys."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from dispatch import app_devices, ratelimit
+from dispatch.api.common import actor, with_extra
+from dispatch.auth import require
+from dispatch.errors import NotAuthenticated
+from dispatch.extensions import db
+from dispatch.models import AppKey, Locality
+from dispatch.schemas.app_devices import (
+    AppDeviceSchema,
+    AppKeyCreatedSchema,
+    AppKeyCreateSchema,
+    AppKeySchema,
+    AppKeyUpdateSchema,
+    AppLocalitySchema,
+    DeviceRegisterSchema,
+    OptOutRequestSchema,
+    TopicsSchema,
+)
+from dispatch.schemas.common import ErrorSchema
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+APP_KEY_HEADER = "X-App-Key"
+SECURITY_SCHEME = "appKey"
+
+
+class _AppBlueprint(Blueprint):
+    """A Blueprint that also declares the app-key security scheme its operations use."""
+
+    def register_views_in_doc(self, api: Any, app: Any, spec: Any, *, name: str,
+                              parameters: Any) -> None:
+        if SECURITY_SCHEME not in spec.components.security_schemes:
+            spec.components.security_scheme(SECURITY_SCHEME, {
+                "type": "apiKey", "in": "header", "name": APP_KEY_HEADER,
+                "description": "The province app's key (`flask appkeys create`), shared by every "
+                               "installation and rate-limited per key. Staff tokens are refused.",
+            })
+        super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
+
+
+blp = _AppBlueprint(
+    "app", __name__, url_prefix="/api/app",
+    description="For the province app: device registration, topics and push opt-out. "
+                f"Authenticated by the {APP_KEY_HEADER} header, not by a staff token.",
+)
+keys_blp = Blueprint("app_keys", __name__, url_prefix="/api",
+                     description="Keys the province app authenticates with (admin)")
+
+
+def require_app_key(view: F) -> F:
+    """Refuse the view unless the request carries a live app key within its rate limit."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        secret = request.headers.get(APP_KEY_HEADER)
+        if not secret and request.headers.get("Authorization"):
+            raise NotAuthenticated(f"This endpoint is for the app: send its key in "
+                                   f"{APP_KEY_HEADER}. Staff tokens are not accepted here.")
+        key = app_devices.key_for_secret(secret)
+        ratelimit.check(f"appkey:{key.id}", limit=key.rate_limit_per_minute,
+                        what="requests with this app key")
+        g.app_key = key
+        return view(*args, **kwargs)
+
+    wrapper = blp.alt_response(401, "UNAUTHORIZED")(wrapper)
+    wrapper = blp.alt_response(
+        429, schema=ErrorSchema, description="Over the key's rate limit",
+        headers={"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}},
+    )(wrapper)
+    return blp.doc(security=[{SECURITY_SCHEME: []}])(wrapper)
+
+
+def app_key() -> AppKey:
+    """The key `require_app_key` let through for this request."""
+    return g.app_key
+
+
+@blp.route("/devices/<installation_id>")
+class AppDevice(MethodView):
+    @require_app_key
+    @blp.response(200, AppDeviceSchema)
+    def get(self, installation_id: str) -> dict[str, Any]:
+        """Show how Loa sees this installation (active, opted out, topics)."""
+        device = app_devices.get_device(app_devices.check_installation_id(installation_id))
+        return app_devices.describe(device)
+
+    @require_app_key
+    @blp.arguments(DeviceRegisterSchema)
+    @blp.response(200, AppDeviceSchema, description="Refreshed")
+    @blp.alt_response(201, schema=AppDeviceSchema, description="Registered for the first time",
+                      success=True)
+    def put(self, data: dict[str, Any], installation_id: str) -> tuple[dict[str, Any], int]:
+        """Register or refresh an installation (idempotent); call it at start and on new tokens.
+
+        A token already held by another installation moves here (that one is disabled with
+        `token_moved`). A new token re-enables a disabled installation.
+        """
+        device, created = app_devices.register(installation_id, data)
+        db.session.commit()
+        return app_devices.describe(device), 201 if created else 200
+
+    @require_app_key
+    @blp.response(204)
+    def delete(self, installation_id: str) -> None:
+        """Unregister: no more pushes, the token is forgotten; registering again re-enables."""
+        app_devices.unregister(installation_id)
+        db.session.commit()
+
+
+@blp.route("/devices/<installation_id>/topics")
+class AppDeviceTopics(MethodView):
+    @require_app_key
+    @blp.arguments(TopicsSchema)
+    @blp.response(200, AppDeviceSchema)
+    def put(self, data: dict[str, Any], installation_id: str) -> dict[str, Any]:
+        """Replace the topics the installation subscribed to."""
+        device = app_devices.set_topics(installation_id, data["topics"])
+        db.session.commit()
+        return app_devices.describe(device)
+
+
+@blp.route("/devices/<installation_id>/opt-out")
+class AppDeviceOptOut(MethodView):
+    @require_app_key
+    @blp.arguments(OptOutRequestSchema)
+    @blp.response(200, AppDeviceSchema)
+    def post(self, data: dict[str, Any], installation_id: str) -> dict[str, Any]:
+        """Turn pushes off for this installation (the person's choice; idempotent)."""
+        device = app_devices.opt_out(installation_id, key=app_key(), reason=data["reason"])
+        db.session.commit()
+        return app_devices.describe(device)
+
+    @require_app_key
+    @blp.response(200, AppDeviceSchema)
+    def delete(self, installation_id: str) -> dict[str, Any]:
+        """Turn pushes back on for this installation."""
+        device = app_devices.opt_in(installation_id, key=app_key())
+        db.session.commit()
+        return app_devices.describe(device)
+
+
+@blp.route("/localities")
+class AppLocalities(MethodView):
+    @require_app_key
+    @blp.response(200, AppLocalitySchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """List the active locality codes the app may register with."""
+        parent = aliased(Locality)
+        stmt = (select(Locality.code, Locality.name, Locality.kind, parent.code)
+                .outerjoin(parent, parent.id == Locality.parent_id)
+                .where(Locality.active.is_(True)).order_by(Locality.kind, Locality.name))
+        return [{"code": c, "name": n, "kind": k, "parent": p}
+                for c, n, k, p in db.session.execute(stmt)]
+
+
+@keys_blp.route("/app-keys")
+class AppKeys(MethodView):
+    @require("appkey.manage")
+    @keys_blp.response(200, AppKeySchema(many=True))
+    def get(self) -> list[AppKey]:
+        """List app keys (secrets are never shown again)."""
+        return list(db.session.scalars(select(AppKey).order_by(AppKey.id)))
+
+    @require("appkey.manage")
+    @keys_blp.arguments(AppKeyCreateSchema)
+    @keys_blp.response(201, AppKeyCreatedSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create an app key; the response is the only time the secret is shown."""
+        key, secret = app_devices.create_key(
+            data["name"], rate_limit_per_minute=data["rate_limit_per_minute"], actor=actor()
+        )
+        db.session.commit()
+        return with_extra(key, AppKeySchema, key=secret)
+
+
+@keys_blp.route("/app-keys/<int:key_id>")
+class AppKeyById(MethodView):
+    @require("appkey.manage")
+    @keys_blp.arguments(AppKeyUpdateSchema)
+    @keys_blp.response(200, AppKeySchema)
+    def patch(self, data: dict[str, Any], key_id: int) -> AppKey:
+        """Rename a key or change its rate limit."""
+        key = app_devices.update_key(app_devices.get_key(key_id), actor=actor(), **data)
+        db.session.commit()
+        return key
+
+    @require("appkey.manage")
+    @keys_blp.response(204)
+    def delete(self, key_id: int) -> None:
+        """Revoke a key: every installation using it is refused from now on."""
+        app_devices.revoke_key(app_devices.get_key(key_id), actor=actor())
+        db.session.commit()

@@ -1,0 +1,99 @@
+"""App-facing device registration and the admin view of app keys."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from dispatch.app_devices import FCM_TOKEN_MAX, FCM_TOKEN_MIN, MAX_TOPICS, PLATFORMS
+from dispatch.schemas.common import StrictSchema
+
+# Checked by the service (dispatch.app_devices.check_topics) so every caller gets one rule.
+Topics = ma.fields.List(
+    ma.fields.String(),
+    metadata={"description": f"FCM topic names the app subscribed to (at most {MAX_TOPICS}; "
+                             "characters a-z A-Z 0-9 - _ . ~ %, 1 to 900 each)"},
+)
+
+
+class DeviceRegisterSchema(StrictSchema):
+    fcm_token = ma.fields.String(
+        required=True,
+        metadata={"description": f"FCM registration token: {FCM_TOKEN_MIN} to {FCM_TOKEN_MAX} "
+                                 "characters of A-Z a-z 0-9 _ : -"},
+    )
+    platform = ma.fields.String(required=True, validate=ma.validate.OneOf(PLATFORMS))
+    app_version = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=32),
+                                   metadata={"description": "Left out: unchanged"})
+    locale = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Regexp(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$",
+                                    error="Use a language tag such as 'vi' or 'vi-VN'."),
+        metadata={"description": "Language tag, e.g. vi-VN. Left out: unchanged"},
+    )
+    locality = ma.fields.String(
+        allow_none=True, validate=ma.validate.Length(max=32),
+        metadata={"description": "Locality code from GET /api/app/localities. Left out: "
+                                 "unchanged; null: none"},
+    )
+    topics = Topics
+
+
+class TopicsSchema(StrictSchema):
+    topics = ma.fields.List(ma.fields.String(), required=True,
+                            metadata={"description": Topics.metadata["description"]})
+
+
+class OptOutRequestSchema(StrictSchema):
+    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+
+
+class AppDeviceSchema(ma.Schema):
+    installation_id = ma.fields.String()
+    platform = ma.fields.String()
+    app_version = ma.fields.String(allow_none=True)
+    locale = ma.fields.String(allow_none=True)
+    locality = ma.fields.String(allow_none=True)
+    topics = ma.fields.List(ma.fields.String())
+    active = ma.fields.Boolean(metadata={"description": "Whether pushes can reach it"})
+    disabled_reason = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "app_unregistered, token_moved, or FCM's verdict on the token "
+                                 "(register a new token to re-enable)"},
+    )
+    disabled_at = ma.fields.AwareDateTime(allow_none=True)
+    opted_out = ma.fields.Boolean(metadata={"description": "The person turned pushes off"})
+    last_seen_at = ma.fields.AwareDateTime()
+    created_at = ma.fields.AwareDateTime()
+
+
+class AppLocalitySchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    parent = ma.fields.String(allow_none=True, metadata={"description": "Parent's code"})
+
+
+class AppKeySchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    prefix = ma.fields.String(metadata={"description": "First characters, to tell keys apart"})
+    rate_limit_per_minute = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+    last_used_at = ma.fields.AwareDateTime(allow_none=True)
+    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class AppKeyCreateSchema(StrictSchema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
+    rate_limit_per_minute = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=1_000_000)
+    )
+
+
+class AppKeyUpdateSchema(StrictSchema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=120))
+    rate_limit_per_minute = ma.fields.Integer(validate=ma.validate.Range(min=1, max=1_000_000))
+
+
+class AppKeyCreatedSchema(AppKeySchema):
+    key = ma.fields.String(metadata={"description": "The secret; shown this once only"})
