@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> None:
         resp_delay=args.resp_delay, receipt_before_resp=args.receipt_before_resp,
         drop_every=args.drop_every, seed=args.seed,
         record=not args.no_record)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     smsc = Smsc(accounts, behaviour, host=args.host, port=args.port).start()
     print(f"SMSC stand-in on {args.host}:{smsc.port} (accounts: {', '.join(accounts)})",
           flush=True)
@@ -58,9 +61,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.control_port:
         control = serve(smsc, args.host, args.control_port)
         print(f"control on http://{args.host}:{args.control_port}/stats", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
     if control is not None:
         control.shutdown()

@@ -1,0 +1,80 @@
+"""The stand-in's control interface (HTTP) and its periodic drops, as drills and other processes
+use them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateways.smpp.message import OutboundSms
+from gateways.smpp.session import Session
+from scripts.smsc import Smsc
+from scripts.smsc.control import serve
+from tests.gateways.smpp.conftest import wait_until
+from tests.gateways.smpp.test_session import Store
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture()
+def control(smsc: Smsc) -> Iterator[Callable[..., Any]]:
+    server = serve(smsc, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def call(path: str, body: dict[str, Any] | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        with urllib.request.urlopen(urllib.request.Request(base + path, data=data)) as response:
+            return json.load(response)
+
+    yield call
+    server.shutdown()
+
+
+def test_control_interface_drives_the_stand_in(
+        smsc: Smsc, make_session: Callable[..., Session], control: Callable[..., Any]) -> None:
+    store = Store()
+    session = make_session(on_deliver=store)
+    assert control("/behaviour", {"id_format": "dec"})["id_format"] == "dec"
+    [outcome] = session.submit_many([OutboundSms("1", "84912345678", "Chào bạn")], timeout=5)
+    assert outcome.remote_ids == ("1",)
+    [record] = control("/received?destination=84912345678")
+    assert (record["text"], record["data_coding"], record["message_id"]) == ("Chào bạn", 8, "1")
+    assert sum(control("/per-second?account=loa").values()) == 1
+    assert control("/mo", {"account": "loa", "source": "84912345678", "destination": "8088",
+                           "text": "STOP"}) == {"parts": 1}
+    assert wait_until(lambda: [m.text for m in store.inbound] == ["STOP"])
+    assert control("/drop", {}) == {"dropped": 1}
+    assert wait_until(lambda: session.status().binds == 2 and session.state == "bound")
+    stats = control("/stats")
+    assert stats["binds"] == 2 and stats["accepted"] == 1 and stats["drops"] == 1
+    control("/reset", {})
+    assert control("/stats").get("accepted") is None
+
+
+def test_periodic_drops_and_the_session_follows(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    session = make_session()
+    smsc.set(drop_every=0.3)
+    assert wait_until(lambda: session.status().binds >= 3, 5)
+    smsc.set(drop_every=None)
+    assert wait_until(lambda: session.state == "bound")
+    assert session.submit_many([OutboundSms("1", "84912345678", "Hi")], timeout=5)[0].ok
+
+
+def test_runs_as_a_module_from_the_repository_root() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.smsc", "--port", "0",
+                             "--control-port", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("SMSC stand-in on 127.0.0.1:") and "loa" in line
+    finally:
+        proc.terminate()
+        assert proc.wait(5) == 0
