@@ -328,10 +328,12 @@ class Session:
                    state: PartState) -> list[_Message]:
         """Part `index` ends with `error`; later parts are not sent. Returns [item] if done."""
         item.results[index] = PartOutcome(index + 1, state, None, error, item.attempts[index])
+        # Later parts were never written: after an unknowable part they are merely not sent.
+        kind = Retryable if isinstance(error, Unknowable) else type(error)
         for later in range(index + 1, len(item.parts)):
             item.results[later] = PartOutcome(
                 later + 1, "not_sent", None,
-                type(error)(f"not sent: part {index + 1} {state}", code=error.code), 0)
+                kind(f"not sent: part {index + 1} {state}", code=error.code), 0)
         return [item]
 
     def _take_unstarted(self, error: GatewayError) -> list[_Message]:
@@ -396,6 +398,9 @@ class Session:
                     return
                 self._stop.wait(delay)
                 continue
+            if self._stop.is_set():  # close() came while we were binding
+                sock.close()
+                return
             attempt, auth_failures = 0, 0
             sock.settimeout(self.config.socket_timeout)
             with self._wlock:
@@ -482,6 +487,9 @@ class Session:
                     f"link lost with submit_sm in flight ({reason})", code="link_lost"), "unknown")
             self._counts["errors"] += len(lost)
             self._down_at = time.monotonic()
+            if self._stop.is_set():  # closing: nothing will be written any more
+                closed = Retryable("not sent: the session closed", code="closed")
+                done += self._take_unstarted(closed) + self._take_ready(closed)
             self._set_state("disconnected" if not self._stop.is_set() else "closing", reason)
         if lost:
             log.warning("smpp %s: link lost with %d submit_sm in flight: %s", self.name,

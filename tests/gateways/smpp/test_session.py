@@ -282,3 +282,29 @@ def test_close_drains_the_window_and_unbinds(
     assert all(h.done() and h.wait(0).ok for h in handles)  # type: ignore[union-attr]
     assert smsc.stats()["unbinds"] == 1
     assert session.state == "closed"
+
+
+def test_link_lost_mid_message_keeps_what_is_known_part_by_part(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    smsc.set(resp_delay=0.2)
+    session = make_session()
+    handle = session.submit(OutboundSms("3parts", "84912345678", GSM_LONG * 2))
+    assert smsc.wait_for(lambda s: s.get("submits") == 2, 5)  # part 1 answered, part 2 out
+    smsc.drop()
+    outcome = handle.wait(5)
+    assert outcome is not None
+    assert [p.state for p in outcome.parts] == ["accepted", "unknown", "not_sent"]
+    assert outcome.parts[0].remote_id is not None
+    assert isinstance(outcome.error, Unknowable)
+    assert not isinstance(outcome.parts[2].error, Unknowable)  # never written
+
+
+def test_close_resolves_messages_cut_short(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    smsc.set(resp_delay=0.3)
+    session = make_session()
+    handle = session.submit(OutboundSms("3parts", "84912345678", GSM_LONG * 2))
+    assert smsc.wait_for(lambda s: s.get("submits") == 1, 5)
+    session.close(timeout=0.1)  # part 1 still unanswered when the drain time runs out
+    outcome = handle.wait(3)
+    assert outcome is not None and outcome.parts[2].state == "not_sent"
