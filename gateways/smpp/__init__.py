@@ -8,8 +8,10 @@ Public API:
   sender and TON/NPI, validity, concatenation mode, id formats, timers).
 - `Session` (session.py): owns one bind. `start()`, `wait_bound()`, `submit(OutboundSms)` ->
   `SubmitHandle` (`wait()`, `add_done_callback()`), `submit_many()`, `status()` ->
-  `SessionStatus`, `close()`. Receipts (`gateways.results.Receipt`) and MO (`Inbound`) go to
-  `on_deliver(event) -> bool` or `on_deliver_later(event, ack)`; see session.py.
+  `SessionStatus` (metrics.py), `close()`. Call `start()` before submitting. Receipts
+  (`gateways.results.Receipt`) and MO (`Inbound`) go to `on_deliver(event) -> bool` or
+  `on_deliver_later(event, ack)`; see delivery.py (storing must be idempotent: the SMSC
+  redelivers what it did not see acknowledged).
 - `OutboundSms` (message.py): ref, destination, final text, optional sender and validity.
 - `SubmitOutcome` / `PartOutcome` (outcome.py): per part `accepted` (normalised SMSC id),
   `failed` (Retryable/Permanent/AuthFailed from the status table), `unknown` (Unknowable: the
@@ -25,8 +27,9 @@ several binds of one account share one throttle.
 
 from gateways.smpp.config import SessionConfig
 from gateways.smpp.message import OutboundSms, normalise_id
+from gateways.smpp.metrics import SessionStatus
 from gateways.smpp.outcome import PartOutcome, SubmitHandle, SubmitOutcome
-from gateways.smpp.session import Session, SessionStatus
+from gateways.smpp.session import Session
 from gateways.smpp.throttle import LocalThrottle, RedisThrottle
 
 __all__ = [

@@ -21,13 +21,11 @@ Threads (all daemons, named after the session):
 
 Writes go through one lock; sequence numbers are taken under it and skip any still in flight.
 
-Receipts and MO messages reach the owner through `on_deliver(event) -> bool`, called on the reader
-thread: True once stored, then the session answers deliver_sm_resp with ESME_ROK; False (or an
-exception) answers ESME_RX_T_APPN so the SMSC delivers it again. To store in batches, pass
-`on_deliver_later(event, ack)` instead and call `ack(True|False)` from any thread when done.
-A receipt may come before its submit_sm_resp: it is handed over all the same (the owner keeps
-unmatched receipts and matches them later). Without either callback every deliver_sm is refused
-with ESME_RX_T_APPN, so nothing is acknowledged that was not stored.
+Receipts and MO messages reach the owner through `on_deliver(event) -> bool` or
+`on_deliver_later(event, ack)` (see gateways.smpp.delivery): the SMSC gets ESME_ROK only once the
+owner stored the event, ESME_RX_T_APPN otherwise, so it delivers it again. A receipt may come
+before its submit_sm_resp: it is handed over all the same (the owner keeps unmatched receipts and
+matches them later).
 """
 
 from __future__ import annotations
@@ -40,50 +38,22 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from gateways.errors import AuthFailed, GatewayError, Permanent, Retryable, Unknowable
-from gateways.results import Inbound, Receipt
+from gateways.results import Receipt
 from gateways.smpp import pdu
 from gateways.smpp import status as codes
 from gateways.smpp.config import SessionConfig
-from gateways.smpp.inbound import Reassembler, make_inbound, mo_segment, parse_receipt
+from gateways.smpp.delivery import Ack, DeliverEvent, Deliveries
 from gateways.smpp.message import OutboundSms, PreparedPart, RefCounter, build_parts, normalise_id
+from gateways.smpp.metrics import RateMeter, SessionStatus
 from gateways.smpp.outcome import PartOutcome, PartState, SubmitHandle, SubmitOutcome
+from gateways.smpp.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
-DeliverEvent = Receipt | Inbound
-Ack = Callable[[bool], None]
-
-
-class Throttle(Protocol):
-    """What the session needs from a throttle (see gateways.smpp.throttle)."""
-
-    def acquire(self, n: int = 1) -> float: ...
-
-    def penalise(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SessionStatus:
-    name: str
-    bind_mode: str
-    state: str  # idle, connecting, binding, bound, disconnected, auth_failed, closing, closed
-    since: datetime
-    detail: str | None  # why the last state change (e.g. "ESME_RINVPASWD: Invalid password")
-    in_flight: int  # submit_sm written and unanswered
-    queued: int  # messages and parts waiting for the window
-    sent: int  # submit_sm PDUs written (resends included)
-    accepted: int
-    errors: int  # parts that ended failed or unknown
-    throttled: int  # 0x58/0x14 answers
-    receipts: int
-    inbound: int
-    binds: int  # successful binds so far
-    rate: float  # submit_sm per second over the last 5 s
+__all__ = ["Ack", "DeliverEvent", "Session", "SessionStatus", "Throttle"]
 
 
 class _Message:
@@ -102,26 +72,6 @@ class _Message:
         self.handle = SubmitHandle(sms.ref)
 
 
-class _RateMeter:
-    def __init__(self, seconds: int = 5) -> None:
-        self.seconds = seconds
-        self._counts: deque[list[int]] = deque()
-
-    def add(self, now: float) -> None:
-        second = int(now)
-        if self._counts and self._counts[-1][0] == second:
-            self._counts[-1][1] += 1
-        else:
-            self._counts.append([second, 1])
-            while self._counts and self._counts[0][0] < second - self.seconds:
-                self._counts.popleft()
-
-    def rate(self, now: float) -> float:
-        second = int(now)
-        total = sum(c for s, c in self._counts if second - self.seconds <= s < second)
-        return total / self.seconds
-
-
 class Session:
     """One bind to one SMSC (see the module docstring)."""
 
@@ -131,14 +81,15 @@ class Session:
                  throttle: Throttle | None = None, refs: RefCounter | None = None) -> None:
         self.config = config
         self.name = name or f"{config.system_id}@{config.host}:{config.port}"
-        self._on_deliver = on_deliver
-        self._on_deliver_later = on_deliver_later
         self._throttle = throttle
         self._refs = refs or RefCounter()
         self._addressing = config.addressing
-        self._receipt_ids = config.receipt_id_format or config.id_format
         self._queue_limit = config.queue_limit or 4 * config.window
-        self._reassembler = Reassembler(config.mo_reassembly_timeout)
+        self._deliveries = Deliveries(
+            self.name, on_deliver=on_deliver, on_deliver_later=on_deliver_later,
+            receipt_ids=config.receipt_id_format or config.id_format,
+            receipt_timezone=config.receipt_timezone,
+            reassembly_timeout=config.mo_reassembly_timeout, on_stored=self._count_stored)
 
         self._cv = threading.Condition()
         self._incoming: deque[_Message] = deque()  # not started
@@ -163,7 +114,7 @@ class Session:
         self._detail: str | None = None
         self._counts = dict.fromkeys(("sent", "accepted", "errors", "throttled", "receipts",
                                       "inbound", "binds"), 0)
-        self._meter = _RateMeter()
+        self._meter = RateMeter()
 
     # -- public ----------------------------------------------------------------------------
 
@@ -582,58 +533,11 @@ class Session:
         def answer(code: int) -> None:
             self._write(pdu.encode(pdu.DELIVER_SM | pdu.RESP, code, sequence, b"\x00"), generation)
 
-        try:
-            message = pdu.ShortMessage.decode_body(item.body)
-        except pdu.PduError as exc:
-            log.error("smpp %s: unreadable deliver_sm (%s): %s", self.name, exc, item.body.hex())
-            answer(0x65)  # ESME_RX_P_APPN: redelivering the same bytes cannot help
-            return
-        on_stored: Callable[[], None] | None = None
-        event: DeliverEvent
-        if message.is_receipt:
-            event = parse_receipt(message, id_format=self._receipt_ids,
-                                  tz=self.config.receipt_timezone)
-        else:
-            segment, payload = mo_segment(message)
-            if segment is None or segment.total <= 1:
-                event = make_inbound(message, payload)
-            else:
-                whole = self._reassembler.add(message, segment, payload)
-                if whole is None:
-                    answer(codes.ESME_ROK)  # a fragment: kept until the message is whole
-                    return
-                key = self._reassembler.key(message, segment)
-                event = make_inbound(message, whole, parts=segment.total)
+        self._deliveries.handle(item.body, answer)
 
-                def on_stored() -> None:
-                    self._reassembler.done(key)
-        self._hand_over(event, answer, on_stored)
-
-    def _hand_over(self, event: DeliverEvent, answer: Callable[[int], None],
-                   on_stored: Callable[[], None] | None) -> None:
-        answered = threading.Event()
-
-        def ack(ok: bool) -> None:
-            if answered.is_set():
-                return
-            answered.set()
-            if ok:
-                with self._cv:
-                    self._counts["receipts" if isinstance(event, Receipt) else "inbound"] += 1
-                if on_stored is not None:
-                    on_stored()
-            answer(codes.ESME_ROK if ok else codes.ESME_RX_T_APPN)
-
-        try:
-            if self._on_deliver_later is not None:
-                self._on_deliver_later(event, ack)
-            elif self._on_deliver is not None:
-                ack(bool(self._on_deliver(event)))
-            else:
-                ack(False)
-        except Exception:
-            log.exception("smpp %s: storing a deliver_sm failed", self.name)
-            ack(False)
+    def _count_stored(self, event: DeliverEvent) -> None:
+        with self._cv:
+            self._counts["receipts" if isinstance(event, Receipt) else "inbound"] += 1
 
     # -- sender thread -------------------------------------------------------------------------
 
@@ -751,8 +655,4 @@ class Session:
             if done:
                 self._cv.notify_all()
         self._finish(done)
-        for key, event in self._reassembler.expired():
-            def drop(key: tuple[str, str, int, int] = key) -> None:
-                self._reassembler.done(key)
-
-            self._hand_over(event, lambda code: None, drop)
+        self._deliveries.sweep()

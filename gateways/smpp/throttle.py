@@ -20,7 +20,16 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
+
+
+class Throttle(Protocol):
+    """What a session needs from a throttle."""
+
+    def acquire(self, n: int = 1) -> float: ...
+
+    def penalise(self) -> None: ...
+
 
 SCRIPT = """
 local now_parts = redis.call('TIME')
