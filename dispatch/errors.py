@@ -144,9 +144,20 @@ def http_error_payload(error: HTTPException) -> tuple[dict[str, Any], int, dict[
     return error_body(status, code, str(message), errors), status, headers
 
 
+def _discard_unfinished_work() -> None:
+    """Roll back whatever the failed request changed: nothing half-written reaches the database.
+
+    Imported late: this module is imported by `extensions` itself.
+    """
+    from dispatch.extensions import db
+
+    db.session.rollback()
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(LoaError)
     def _loa_error(err: LoaError):
+        _discard_unfinished_work()
         headers = {}
         if isinstance(err, RateLimited):
             headers["Retry-After"] = str(err.retry_after)
@@ -157,6 +168,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
+        _discard_unfinished_work()
         body, status, headers = http_error_payload(err)
         return jsonify(body), status, headers
 
@@ -164,5 +176,6 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(err: Exception):
         if isinstance(err, HTTPException):
             return _http_error(err)
+        _discard_unfinished_work()
         app.logger.exception("unhandled error")
         return jsonify(error_body(500, "internal_error", "Internal server error.")), 500

@@ -29,6 +29,9 @@ class LoaApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error):
+        from dispatch.extensions import db
+
+        db.session.rollback()  # see dispatch.errors: a refused request leaves nothing behind
         return http_error_payload(error)
 
 

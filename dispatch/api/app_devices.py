@@ -8,12 +8,11 @@ from typing import Any, TypeVar
 
 from flask import g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from dispatch import app_devices, ratelimit
-from dispatch.api.common import actor, with_extra
+from dispatch.api.common import Blueprint, actor, with_extra
 from dispatch.auth import require
 from dispatch.errors import NotAuthenticated
 from dispatch.extensions import db

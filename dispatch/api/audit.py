@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from dispatch.api.common import page_of, paginate
+from dispatch.api.common import Blueprint, page_of, paginate
 from dispatch.auth import require
 from dispatch.models import AuditEvent
 from dispatch.schemas.audit import AuditEventSchema, AuditQuery

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from dispatch.api.common import actor, page_of, paginate, with_extra
+from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
 from dispatch.auth import require
 from dispatch.campaigns import estimate, history, service
 from dispatch.extensions import db

@@ -5,12 +5,30 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import flask_smorest
 import marshmallow as ma
 from flask import g
 from sqlalchemy import Select, func, select
+from webargs.flaskparser import FlaskParser
 
 from dispatch.extensions import db
 from dispatch.models import User
+
+
+class StrictParser(FlaskParser):
+    """webargs ignores unknown query-string fields by default; Loa names them in a 422 instead,
+    so a misspelt filter (`?stauts=sending`) is an error rather than a silently unfiltered list.
+    Each schema's own `Meta.unknown` (RAISE, from `StrictSchema`) then applies everywhere."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None,
+    }
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The Blueprint every resource uses: flask-smorest's, with the strict argument parser."""
+
+    ARGUMENTS_PARSER = StrictParser()
 
 
 def with_extra(obj: Any, schema: type[ma.Schema], **extra: Any) -> dict[str, Any]:

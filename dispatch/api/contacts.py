@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from dispatch.api.common import actor, page_of, paginate, with_extra
+from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
 from dispatch.audiences import contacts
 from dispatch.auth import require
 from dispatch.extensions import db

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from dispatch.api.common import Blueprint
 from dispatch.audiences.devices import device_summary
 from dispatch.auth import require
 from dispatch.schemas.audiences import DeviceSummarySchema

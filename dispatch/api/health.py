@@ -1,7 +1,8 @@
 """Liveness."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+
+from dispatch.api.common import Blueprint
 
 blp = Blueprint("health", __name__, url_prefix="/", description="Service health")
 

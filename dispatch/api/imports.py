@@ -6,11 +6,10 @@ from typing import Any
 
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from dispatch.api.common import actor, page_of, paginate
+from dispatch.api.common import Blueprint, actor, page_of, paginate
 from dispatch.audiences import contacts
 from dispatch.audiences.importer import import_file
 from dispatch.auth import require

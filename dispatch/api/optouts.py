@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from dispatch.api.common import actor, page_of, paginate
+from dispatch.api.common import Blueprint, actor, page_of, paginate
 from dispatch.audiences import optouts
 from dispatch.auth import require
 from dispatch.extensions import db

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from dispatch.api.common import Blueprint
 from dispatch.auth import require
 from dispatch.extensions import db
 from dispatch.models import PhaseTag

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from dispatch import smpp_accounts
-from dispatch.api.common import actor
+from dispatch.api.common import Blueprint, actor
 from dispatch.auth import require
 from dispatch.extensions import db
 from dispatch.models import SmppAccount

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from dispatch import users
-from dispatch.api.common import actor, with_extra
+from dispatch.api.common import Blueprint, actor, with_extra
 from dispatch.auth import password_or_token_user, require
 from dispatch.extensions import db
 from dispatch.models import ApiToken

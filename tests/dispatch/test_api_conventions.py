@@ -62,3 +62,24 @@ def test_unexpected_error_is_a_generic_500(app, api, people, monkeypatch):
     monkeypatch.setattr("dispatch.users.get_user", boom)
     r = api.as_(people["admin"]).get(f"/api/users/{people['admin'].id}")
     assert r.status_code == 500 and "secret" not in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/api/users?bogus=1", "/api/audit?actorid=3"])
+def test_unknown_query_fields_are_named(api, people, path):
+    r = api.as_(people["admin"]).get(path)
+    field = path.split("?")[1].split("=")[0]
+    assert r.status_code == 422 and field in r.json["errors"]
+
+
+def test_a_refused_request_leaves_no_half_change_behind(api, people, app):
+    """A service that changed an object and then raised must not leak the change."""
+    from dispatch.extensions import db
+    from dispatch.models import User
+
+    admin = people["admin"]
+    # Demoting yourself is refused after the roles were already assigned on the object.
+    r = api.as_(admin).patch(f"/api/users/{admin.id}", json={"roles": ["editor"]})
+    assert r.status_code == 409
+    db.session.commit()  # whatever the session still holds would be written now
+    db.session.expire_all()
+    assert db.session.get(User, admin.id).roles == ["admin"]
