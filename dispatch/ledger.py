@@ -106,3 +106,24 @@ def move(
         .execution_options(synchronize_session=False)
     )
     return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+
+
+def claim(ids: Sequence[int] | Iterable[int], *, at: datetime | None = None) -> list[int]:
+    """Move `queued` rows to `sending` and return the ids this caller won.
+
+    The exactly-once point of the pipeline: a row is submitted only by whoever claimed it, and a
+    guarded UPDATE … RETURNING lets only one claimer win each row, whatever runs concurrently
+    (PostgreSQL row locks; SQLite's single writer). Runs in the caller's transaction; commit
+    before submitting anything.
+    """
+    ids = list(ids)
+    if not ids:
+        return []
+    stmt = (
+        update(Message)
+        .where(Message.id.in_(ids), Message.status == S.QUEUED)
+        .values(status=S.SENDING, sending_at=at or utcnow(), attempts=Message.attempts + 1)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(db.session.scalars(stmt).all())

@@ -88,6 +88,19 @@ class Campaign(db.Model):  # type: ignore[name-defined]
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # Sending (dispatch.engine). Expansion streams the audience in id order and checkpoints the
+    # last id written per channel, so a restarted job continues where it stopped.
+    expand_cursor: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    expanded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Figures of the expansion not visible as ledger rows (e.g. duplicates across lists).
+    expansion: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Why the system paused it (auto-pause after gateway failures), shown to operators.
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    push_mode: Mapped[str | None] = mapped_column(String(8))  # devices | topic
+    push_mode_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when the push side stopped (e.g. the service account was refused); SMS goes on.
+    push_blocked: Mapped[str | None] = mapped_column(Text)
+
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]
     """Append-only: rows are inserted, never updated or deleted."""

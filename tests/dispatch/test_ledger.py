@@ -86,3 +86,14 @@ def test_one_row_per_campaign_channel_recipient(campaign, backend):
     # The same recipient on the other channel is a different row.
     db.session.add(Message(campaign_id=campaign.id, channel="push", recipient_id=0))
     db.session.commit()
+
+
+def test_claim_returns_only_the_rows_won(campaign, backend):
+    ids = _rows(campaign, [S.QUEUED, S.QUEUED, S.SUBMITTED, S.QUEUED])
+    first = ledger.claim(ids[:2])
+    db.session.commit()
+    second = ledger.claim(ids)
+    db.session.commit()
+    assert first == ids[:2] and second == [ids[3]]
+    attempts = db.session.scalars(sa.select(Message.attempts).where(Message.id.in_(ids[:2])))
+    assert list(attempts) == [1, 1]

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ecd1247acafd
+Revision ID: 12da7ac56c4e
 Revises: 
-Create Date: 2026-11-26 08:00:59.041073
+Create Date: 2026-11-26 08:08:22.973008
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import dispatch.models.common
 
 
 # revision identifiers, used by Alembic.
-revision = 'ecd1247acafd'
+revision = '12da7ac56c4e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -184,6 +184,13 @@ def upgrade():
     sa.Column('rejection_reason', sa.Text(), nullable=True),
     sa.Column('launched_at', dispatch.models.common.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', dispatch.models.common.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expand_cursor', sa.JSON(), nullable=False),
+    sa.Column('expanded_at', dispatch.models.common.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expansion', sa.JSON(), nullable=False),
+    sa.Column('pause_reason', sa.Text(), nullable=True),
+    sa.Column('push_mode', sa.String(length=8), nullable=True),
+    sa.Column('push_mode_reason', sa.Text(), nullable=True),
+    sa.Column('push_blocked', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['approved_by_id'], ['users.id'], name=op.f('fk_campaigns_approved_by_id_users')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_campaigns_created_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns'))

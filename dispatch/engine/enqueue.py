@@ -1,0 +1,116 @@
+"""Queue names and the batching of ledger rows into send jobs.
+
+Jobs are enqueued by dotted path so this module does not import the senders (the SMS sender
+lives in the smpp process with its sessions). Enqueueing a row twice is harmless: only the
+job that claims it (`dispatch.ledger.claim`) sends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from rq import Queue
+from sqlalchemy import select
+
+from dispatch.extensions import db
+from dispatch.models import Campaign, Message, MessageStatus
+from dispatch.redis_conn import get_redis
+
+BATCH = 500  # rows per send job; FCM's send_each takes at most 500
+SMS_JOB = "dispatch.engine.sms.send_batch"
+PUSH_JOB = "dispatch.engine.push.send_batch"
+EXPAND_JOB = "dispatch.engine.expand.expand"
+
+
+def sms_queues(account_id: int) -> list[str]:
+    """The smpp process serves these for one account, urgent first."""
+    return [f"sms.{account_id}.urgent", f"sms.{account_id}"]
+
+
+def _urgent(c: Campaign) -> bool:
+    return c.priority == "urgent"
+
+
+def sms_queue(c: Campaign, account_id: int) -> Queue:
+    name = sms_queues(account_id)[0 if _urgent(c) else 1]
+    return Queue(name, connection=get_redis())
+
+
+def work_queue(c: Campaign) -> Queue:
+    """Expansion and push batches run on the ordinary workers."""
+    return Queue("urgent" if _urgent(c) else "default", connection=get_redis())
+
+
+def chunks(ids: Sequence[int], size: int = BATCH) -> Iterable[list[int]]:
+    for i in range(0, len(ids), size):
+        yield list(ids[i:i + size])
+
+
+def enqueue_expand(c: Campaign) -> None:
+    work_queue(c).enqueue(EXPAND_JOB, c.id, job_timeout=6 * 3600,
+                          description=f"expand campaign {c.id}")
+
+
+def enqueue_sms(c: Campaign, account_id: int, ids: Sequence[int],
+                delay: float | None = None) -> int:
+    queue = sms_queue(c, account_id)
+    jobs = 0
+    for part in chunks(ids):
+        args = (c.id, account_id, part)
+        if delay:
+            queue.enqueue_in(timedelta(seconds=delay), SMS_JOB, *args, job_timeout=3600)
+        else:
+            queue.enqueue(SMS_JOB, *args, job_timeout=3600)
+        jobs += 1
+    return jobs
+
+
+def enqueue_push(c: Campaign, ids: Sequence[int], delay: float | None = None) -> int:
+    queue = work_queue(c)
+    jobs = 0
+    for part in chunks(ids):
+        if delay:
+            queue.enqueue_in(timedelta(seconds=delay), PUSH_JOB, c.id, part, job_timeout=900)
+        else:
+            queue.enqueue(PUSH_JOB, c.id, part, job_timeout=900)
+        jobs += 1
+    return jobs
+
+
+def enqueue_queued(c: Campaign, *, older_than: timedelta | None = None) -> int:
+    """Enqueue send jobs for every `queued` row of the campaign; return the number of jobs.
+
+    Used after resume, when the send window opens, and by the clock for rows whose job vanished.
+    Streams ids in id order so a million queued rows never sit in memory at once.
+    """
+    from dispatch.models.common import utcnow
+
+    stmt = (
+        select(Message.id, Message.channel, Message.account_id)
+        .where(Message.campaign_id == c.id, Message.status == MessageStatus.QUEUED)
+        .order_by(Message.id)
+        .execution_options(yield_per=5000)
+    )
+    if older_than is not None:
+        stmt = stmt.where(Message.queued_at < utcnow() - older_than)
+    pending: dict[tuple[str, int | None], list[int]] = {}
+    jobs = 0
+    for msg_id, channel, account_id in db.session.execute(stmt):
+        bucket = pending.setdefault((channel, account_id), [])
+        bucket.append(msg_id)
+        if len(bucket) >= BATCH:
+            jobs += _flush(c, channel, account_id, bucket)
+            bucket.clear()
+    for (channel, account_id), bucket in pending.items():
+        if bucket:
+            jobs += _flush(c, channel, account_id, bucket)
+    return jobs
+
+
+def _flush(c: Campaign, channel: str, account_id: int | None, ids: list[int]) -> int:
+    if channel == "sms":
+        if account_id is None:
+            return 0  # expansion suppresses unrouted rows; nothing to send them through
+        return enqueue_sms(c, account_id, ids)
+    return enqueue_push(c, ids)
