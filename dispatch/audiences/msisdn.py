@@ -101,6 +101,20 @@ def normalise_slow(raw: str | None) -> Parsed:
     return _slow(raw)[0]
 
 
+_UNUSUAL_MEMO = 50_000
+_unusual: dict[str, Parsed] = {}
+
+
+def _slow_memo(text: str) -> Parsed:
+    """The slow path for texts the fast path does not take, remembered (a pure function)."""
+    result = _unusual.get(text)
+    if result is None:
+        result = normalise_slow(text)
+        if len(_unusual) < _UNUSUAL_MEMO:  # a file of distinct oddities must not grow memory
+            _unusual[text] = result
+    return result
+
+
 def _slow(raw: str | None) -> tuple[Parsed, str | None]:
     """The verdict and, for a valid number, its national significant number."""
     text = (raw or "").strip()
@@ -233,17 +247,17 @@ def normalise(raw: str | None) -> Parsed:
     if not text:
         return _RESULT_EMPTY
     if KEY_DEPTH is None or len(text) > _MAX_INPUT:
-        return normalise_slow(text)
+        return _slow_memo(text)
     digits = text.translate(_SEPARATORS)
     if digits[:1] == "+":
         digits = digits[1:]
         if not digits.startswith("84"):
-            return normalise_slow(text)
+            return _slow_memo(text)
         form, rest = "+84", digits[2:]
     elif digits.startswith("0084"):
         form, rest = "0084", digits[4:]
     elif digits.startswith("00"):
-        return normalise_slow(text)
+        return _slow_memo(text)
     elif digits[:1] == "0":
         form, rest = "0", digits[1:]
     elif digits.startswith("84"):
@@ -253,14 +267,14 @@ def normalise(raw: str | None) -> Parsed:
     size = len(rest)
     if (size not in FAST_LENGTHS or rest[0] == "0" or not rest.isascii()
             or not rest.isdigit()):
-        return normalise_slow(text)
+        return _slow_memo(text)
     key = (form, rest[:KEY_DEPTH], size)
     verdict = _verdicts.get(key) or _learn(key, text, digits)
     nsn_length, operator, error = verdict
     if error is not None:
         return _RESULTS[error]
     if nsn_length < 0:
-        return normalise_slow(text)
+        return _slow_memo(text)
     return Parsed("+84" + digits[-nsn_length:], operator, None)
 
 

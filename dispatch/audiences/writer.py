@@ -1,11 +1,19 @@
 """Batched upsert of contacts and their list membership, in the caller's transaction.
 
 The statements are SQL written out here rather than built per batch by SQLAlchemy: a million
-rows through SQLAlchemy's per-parameter processing cost ~25 s more than the database work
-itself (measured on SQLite). The SQL is plain `INSERT ... ON CONFLICT ... DO UPDATE ...
-RETURNING`, which SQLite (≥ 3.35) and PostgreSQL both speak; values that need conversion
-(times, JSON) go through the column types' own bind processors, once per batch where possible,
-so rows read back through the ORM exactly as if it had written them.
+rows through SQLAlchemy's per-parameter processing cost ~25 s more than the database work itself
+(measured on SQLite). Both backends run `INSERT ... ON CONFLICT (msisdn) DO UPDATE ... RETURNING`
+(SQLite ≥ 3.35 and PostgreSQL speak it alike):
+
+- SQLite: multi-row VALUES of 1,000 rows, then the list members the same way;
+- PostgreSQL: the batch is COPYed into a temporary table, then one statement upserts the
+  contacts, adds the members and counts the new contacts. Sending the columns as arrays instead
+  cost twice the client CPU (psycopg dumps arrays element by element in Python), and a long
+  VALUES list is re-parsed by psycopg on every execution.
+
+Rows are written in msisdn order, so the unique index's pages are visited in turn (measured
+15 % less CPU on SQLite). Times go through the column type's own bind processor and JSON through
+json.dumps, as SQLAlchemy would, so rows read back through the ORM as if it had written them.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from dispatch.models.common import utcnow
 # One pending contact: operator, operator_override, locality_id, name, attributes, first-in-file.
 Pending = list[Any]
 OPERATOR, OVERRIDE, LOCALITY, NAME, ATTRIBUTES, FIRST = range(6)
-ROWS_PER_STATEMENT = 1000  # 8 parameters a row: under SQLite's and PostgreSQL's limits
+ROWS_PER_STATEMENT = 1000  # 8 parameters a row: under SQLite's limit of 32,766
 
 _COLUMNS = ("msisdn", "operator", "operator_override", "locality_id", "name", "attributes",
             "created_at", "updated_at")
@@ -40,28 +48,29 @@ _MERGE_ATTRIBUTES = {
     "postgresql": "attributes = (contacts.attributes::jsonb || excluded.attributes::jsonb)::json,"
                   "\n  ",
 }
-_UPSERT = "INSERT INTO contacts ({columns}) VALUES {values}\n" + _ON_CONFLICT
-_ADD_MEMBERS = ("INSERT INTO list_members (list_id, contact_id) VALUES {values} "
-                "ON CONFLICT DO NOTHING")
 
-# PostgreSQL: one statement per batch, the columns sent as seven arrays. A long VALUES list
-# is re-parsed by psycopg on every execution (it caches only short queries): measured twice
-# as slow as this.
-_PG_BATCH = """WITH incoming AS (
-  SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::integer[],
-                       %s::varchar[], %s::text[], %s::boolean[])
-    AS t(msisdn, operator, operator_override, locality_id, name, attributes, first)
-), upserted AS (
+_SQLITE_UPSERT = "INSERT INTO contacts ({columns}) VALUES {values}\n" + _ON_CONFLICT
+_SQLITE_MEMBERS = ("INSERT INTO list_members (list_id, contact_id) VALUES {values} "
+                   "ON CONFLICT DO NOTHING")
+
+_PG_STAGING = "loa_import_incoming"
+_PG_CREATE_STAGING = f"""CREATE TEMPORARY TABLE {_PG_STAGING} (
+  msisdn varchar(16), operator varchar(16), operator_override varchar(16),
+  locality_id integer, name varchar(200), attributes text, first boolean
+) ON COMMIT DROP"""
+_PG_BATCH = """WITH upserted AS (
   INSERT INTO contacts ({columns})
   SELECT msisdn, operator, operator_override, locality_id, name, attributes::json, %s, %s
-  FROM incoming
+  FROM {staging}
   """ + _ON_CONFLICT + """ AS new
 ), added AS (
   INSERT INTO list_members (list_id, contact_id) SELECT %s, id FROM upserted
   ON CONFLICT DO NOTHING
 )
-SELECT count(*) FROM upserted JOIN incoming USING (msisdn) WHERE upserted.new AND incoming.first
+SELECT count(*) FROM upserted JOIN {staging} USING (msisdn) WHERE upserted.new AND {staging}.first
 """
+# COPY's text format: backslash, tab and line breaks escaped; \N is NULL.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def merge_into(pending: Pending, operator: str, override: str | None, locality: int | None,
@@ -88,63 +97,90 @@ class ContactWriter:
         if dialect.name not in _MERGE_ATTRIBUTES:
             raise RuntimeError(f"contact import does not support {dialect.name}")
         self.postgres = dialect.name == "postgresql"
-        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.attributes_sql = _MERGE_ATTRIBUTES[dialect.name] if with_attributes else ""
+        attributes = _MERGE_ATTRIBUTES[dialect.name] if with_attributes else ""
         self.time_value = Contact.__table__.c.created_at.type.bind_processor(dialect) or (
             lambda value: value)
-        self.no_attributes = json.dumps({})  # SQLAlchemy's JSON type also uses json.dumps
-        self._sql: dict[tuple[str, int], str] = {}
+        if self.postgres:
+            connection.exec_driver_sql(_PG_CREATE_STAGING)
+            self.batch_sql = _PG_BATCH.format(columns=", ".join(_COLUMNS), staging=_PG_STAGING,
+                                              attributes=attributes)
+        else:
+            self.upsert_sql = _SQLITE_UPSERT.replace("{attributes}", attributes)
+        self._statements: dict[tuple[str, int], str] = {}
 
     def write(self, batch: dict[str, Pending]) -> int:
         """Upsert the batch; return how many contacts it created (first seen in this file)."""
-        if not batch:
+        return self.send(self.prepare(batch))
+
+    def prepare(self, batch: dict[str, Pending]) -> Any:
+        """Turn a batch into what `send` writes (pure Python: runs while the database works)."""
+        if self.postgres:
+            return self._copy_text(batch)
+        return self._values(batch)
+
+    def send(self, prepared: Any) -> int:
+        """Write a prepared batch; return how many contacts it created."""
+        if prepared is None:
             return 0
         if self.postgres:
-            return self._write_postgres(batch)
-        return self._write_values(batch)
+            return self._send_postgres(prepared)
+        return self._send_sqlite(*prepared)
 
-    def _write_postgres(self, batch: dict[str, Pending]) -> int:
+    def _copy_text(self, batch: dict[str, Pending]) -> str | None:
+        if not batch:
+            return None
+        escapes, dumps, lines = _COPY_ESCAPES, json.dumps, []
+        for msisdn in sorted(batch):
+            operator, override, locality, name, attributes, first = batch[msisdn]
+            lines.append("\t".join((
+                msisdn, operator, override or "\\N",
+                "\\N" if locality is None else str(locality),
+                "\\N" if name is None else name.translate(escapes),
+                dumps(attributes).translate(escapes) if attributes else "{}",
+                "t" if first else "f",
+            )))
+        lines.append("")
+        return "\n".join(lines)
+
+    def _send_postgres(self, text: str) -> int:
         now = self.time_value(utcnow())
-        empty, dumps = self.no_attributes, json.dumps
-        pendings = batch.values()
-        params = (
-            list(batch),
-            [p[OPERATOR] for p in pendings],
-            [p[OVERRIDE] for p in pendings],
-            [p[LOCALITY] for p in pendings],
-            [p[NAME] for p in pendings],
-            [dumps(p[ATTRIBUTES]) if p[ATTRIBUTES] else empty for p in pendings],
-            [p[FIRST] for p in pendings],
-            now, now, self.list_id,
-        )
-        sql = self._sql.get(("postgres", 0))
-        if sql is None:
-            sql = self._sql[("postgres", 0)] = _PG_BATCH.format(
-                columns=", ".join(_COLUMNS), attributes=self.attributes_sql)
-        return int(self.connection.exec_driver_sql(sql, params).scalar_one())
+        # The psycopg connection under SQLAlchemy's, in the same transaction: COPY is not
+        # something SQLAlchemy exposes.
+        driver = self.connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {_PG_STAGING}")
+            with cursor.copy(f"COPY {_PG_STAGING} FROM STDIN") as copy:
+                copy.write(text)
+            cursor.execute(self.batch_sql, (now, now, self.list_id))
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
 
     def _statement(self, kind: str, rows: int) -> str:
-        sql = self._sql.get((kind, rows))
+        sql = self._statements.get((kind, rows))
         if sql is None:
             if kind == "contacts":
-                group = "(" + ", ".join([self.mark] * len(_COLUMNS)) + ")"
-                sql = _UPSERT.format(columns=", ".join(_COLUMNS),
-                                     values=", ".join([group] * rows),
-                                     attributes=self.attributes_sql)
+                group = "(" + ", ".join(["?"] * len(_COLUMNS)) + ")"
+                sql = self.upsert_sql.format(columns=", ".join(_COLUMNS),
+                                             values=", ".join([group] * rows))
             else:
-                group = f"({self.mark}, {self.mark})"
-                sql = _ADD_MEMBERS.format(values=", ".join([group] * rows))
-            self._sql[(kind, rows)] = sql
+                sql = _SQLITE_MEMBERS.format(values=", ".join(["(?, ?)"] * rows))
+            self._statements[(kind, rows)] = sql
         return sql
 
-    def _write_values(self, batch: dict[str, Pending]) -> int:
+    def _values(self, batch: dict[str, Pending]) -> tuple[list[Any], set[str]] | None:
+        if not batch:
+            return None
         now = self.time_value(utcnow())
-        empty, dumps = self.no_attributes, json.dumps
+        dumps = json.dumps
         values: list[Any] = []
-        for msisdn, p in batch.items():
-            attributes = p[ATTRIBUTES]
-            values += (msisdn, p[OPERATOR], p[OVERRIDE], p[LOCALITY], p[NAME],
-                       dumps(attributes) if attributes else empty, now, now)
+        for msisdn in sorted(batch):
+            operator, override, locality, name, attributes, _ = batch[msisdn]
+            values += (msisdn, operator, override, locality, name,
+                       dumps(attributes) if attributes else "{}", now, now)
+        return values, {msisdn for msisdn, pending in batch.items() if pending[FIRST]}
+
+    def _send_sqlite(self, values: list[Any], first: set[str]) -> int:
         width = len(_COLUMNS)
         step = ROWS_PER_STATEMENT * width
         created = 0
@@ -156,7 +192,7 @@ class ContactWriter:
             result = execute(self._statement("contacts", len(chunk) // width), tuple(chunk))
             for contact_id, msisdn, new in result:
                 members += (list_id, contact_id)
-                if new and batch[msisdn][FIRST]:
+                if new and msisdn in first:
                     created += 1
         for start in range(0, len(members), ROWS_PER_STATEMENT * 2):
             chunk = members[start:start + ROWS_PER_STATEMENT * 2]

@@ -230,14 +230,21 @@ def child_normalise(path: str, rows: int) -> None:
         reader = csv.reader(handle)
         next(reader)
         phones = [row[0] for _, row in zip(range(rows), reader, strict=False)]
+    from dispatch.audiences import msisdn
+
     micros: dict[str, float] = {}
     answers: dict[str, list[Any]] = {}
-    for name, function in (("slow", normalise_slow), ("fast", normalise)):
+    # The fast path learns one verdict per (form, first digits, length): the first pass pays for
+    # that, the second shows the steady state of a large file.
+    for name, function in (("slow", normalise_slow), ("fast_first_pass", normalise),
+                           ("fast_second_pass", normalise)):
         started = time.perf_counter()
         answers[name] = [function(p) for p in phones]
         micros[name] = round((time.perf_counter() - started) / len(phones) * 1e6, 2)
-    print(json.dumps({"slow_us": micros["slow"], "fast_us": micros["fast"],
-                      "same": answers["slow"] == answers["fast"], "numbers": len(phones)}))
+    print(json.dumps({**{f"{k}_us": v for k, v in micros.items()},
+                      "same": answers["slow"] == answers["fast_first_pass"]
+                      == answers["fast_second_pass"],
+                      "keys_learned": len(msisdn._verdicts), "numbers": len(phones)}))
 
 
 # --- the parent -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 from sqlalchemy import select
 
 from dispatch.audiences.optouts import add_opt_out, opted_out
@@ -46,6 +47,23 @@ def test_upload_returns_the_report_and_the_import_can_be_read_back(api, people, 
     assert editor.get(f"/api/lists/{list_id}").json["contact_count"] == 2
     members = editor.get(f"/api/lists/{list_id}/members").json
     assert [m["msisdn"] for m in members["items"]] == ["+84912345678", "+84987654323"]
+
+
+def test_upload_xlsx(api, people, backend):
+    book = Workbook()
+    book.active.append(["Số điện thoại", "Họ tên", "Địa bàn"])
+    book.active.append([912345678, "Nguyễn Văn An", "Vị Thủy"])
+    book.active.append(["0292 3812 345", "Cơ quan", None])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    editor = api.as_(people["editor"])
+    list_id = editor.post("/api/lists", json={"name": "L"}).json["id"]
+    resp = _upload(editor, list_id, buffer.getvalue(), "danh-sach.xlsx")
+    assert resp.status_code == 201, resp.json
+    assert (resp.json["imported_rows"], resp.json["error_rows"]) == (1, 1)
+    assert resp.json["filename"] == "danh-sach.xlsx"
+    (contact,) = editor.get(f"/api/lists/{list_id}/members").json["items"]
+    assert contact["msisdn"] == "+84912345678" and contact["name"] == "Nguyễn Văn An"
 
 
 def test_upload_with_nothing_importable_is_422_with_the_report(api, people, backend):

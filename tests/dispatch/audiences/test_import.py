@@ -160,16 +160,16 @@ def test_an_import_failing_midway_changes_nothing(app, backend, monkeypatch):
     rows = "".join(f"09{n:08d},Người {n},,\n" for n in range(61234500, 61234510))
     csv = f"phone,name,operator\n0912345678,Changed,viettel\n{rows}".encode()
 
-    original = writer.ContactWriter.write
+    original = writer.ContactWriter.send
     calls = {"n": 0}
 
-    def fail_on_second(self: writer.ContactWriter, batch: dict[str, Any]) -> int:
+    def fail_on_second(self: writer.ContactWriter, prepared: Any) -> int:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("database went away")
-        return original(self, batch)
+        return original(self, prepared)
 
-    monkeypatch.setattr(writer.ContactWriter, "write", fail_on_second)
+    monkeypatch.setattr(writer.ContactWriter, "send", fail_on_second)
     with pytest.raises(RuntimeError, match="went away"):
         _import(csv, contact_list=contact_list, batch_size=3)
     assert calls["n"] == 2

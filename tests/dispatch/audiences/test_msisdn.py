@@ -83,6 +83,12 @@ def test_operator_typed_by_a_person():
     assert parse_operator("vinafone") is None
 
 
+def test_search_digits():
+    assert msisdn.search_digits("0912 34") == "91234"
+    assert msisdn.search_digits("+84 912 345 678") == "912345678"
+    assert msisdn.search_digits("8496") == "8496"
+
+
 def test_pattern_depth():
     assert pattern_depth(r"\d{9}") == 0
     assert pattern_depth(r"9[0-8]\d{7}") == 2
