@@ -133,11 +133,31 @@ def revoke_appkey(key_id: int) -> None:
     click.echo(f"Revoked app key {key.id} ({key.name}).")
 
 
+@click.command("clock")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between ticks.")
+@click.option("--once", is_flag=True, help="Tick once and exit.")
+def clock_command(interval: float, once: bool) -> None:
+    """Run the engine's periodic tick (schedules, windows, expiry, orphans, completion)."""
+    import logging
+
+    from flask import current_app
+
+    from dispatch.engine import clock
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if once:
+        click.echo(clock.tick(current_app.config))
+        db.session.commit()
+        return
+    clock.run_forever(current_app.config, interval)
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(worker_command)
+    app.cli.add_command(clock_command)
     app.cli.add_command(smpp_cli)
     app.cli.add_command(secrets_cli)
     app.cli.add_command(appkeys_cli)

@@ -127,3 +127,21 @@ def claim(ids: Sequence[int] | Iterable[int], *, at: datetime | None = None) -> 
         .execution_options(synchronize_session=False)
     )
     return sorted(db.session.scalars(stmt).all())
+
+
+def finish_unsent(campaign_id: int, new: MessageStatus, *, reason: str,
+                  at: datetime | None = None) -> int:
+    """Move every `pending`/`queued` row of a campaign to `new` (cancelled or expired).
+
+    One UPDATE over the (campaign_id, status) index; rows already claimed by a sender finish.
+    """
+    if new not in (S.CANCELLED, S.EXPIRED):
+        raise InvalidTransition(f"Unsent messages cannot be finished as {new.value}.")
+    stmt = (
+        update(Message)
+        .where(Message.campaign_id == campaign_id,
+               Message.status.in_([S.PENDING, S.QUEUED]))
+        .values(status=new, reason=reason, finished_at=at or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 
 from dispatch import create_app
 from dispatch.extensions import db
+from dispatch.redis_conn import get_redis
 from dispatch.seed import seed_defaults
 from tests.factories import ApiClient
 
@@ -84,7 +85,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def _app(database_url: str, redis_url: str,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     instance = tmp_path_factory.mktemp("instance")
     app = create_app({
         "TESTING": True,
@@ -93,7 +95,7 @@ def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "SECRET_KEY": "test-secret",
         # Fast hashes: tests create many users; production keeps scrypt.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        "REDIS_URL": os.environ.get("TEST_REDIS_URL") or "redis://invalid.invalid:1/0",
+        "REDIS_URL": redis_url,
     })
     with app.app_context():
         db.create_all()
@@ -106,9 +108,10 @@ def _app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture()
 def app(_app: Flask) -> Iterator[Flask]:
-    """The app with an empty, seeded database and an app context pushed."""
+    """The app with an empty, seeded database, an empty Redis and an app context pushed."""
     with _app.app_context():
         _empty_tables()
+        get_redis(_app).flushdb()
         seed_defaults()
         yield _app
         db.session.remove()

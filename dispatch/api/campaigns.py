@@ -10,6 +10,7 @@ from sqlalchemy import select
 from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
 from dispatch.auth import require
 from dispatch.campaigns import estimate, history, service
+from dispatch.engine import progress
 from dispatch.extensions import db
 from dispatch.models import Campaign
 from dispatch.schemas.audit import AuditEventSchema
@@ -25,6 +26,7 @@ from dispatch.schemas.campaigns import (
     DiffSchema,
     OptionalReasonSchema,
     PreviewSchema,
+    ProgressSchema,
     ReasonSchema,
     RejectSchema,
 )
@@ -205,3 +207,12 @@ class CampaignPreview(MethodView):
     def get(self, campaign_id: int) -> dict[str, Any]:
         """Recipients per operator (SMS) and devices (push), with the SMS encoding and cost."""
         return estimate.campaign_preview(service.get_campaign(campaign_id))
+
+
+@blp.route("/campaigns/<int:campaign_id>/progress")
+class CampaignProgress(MethodView):
+    @require("campaign.view")
+    @blp.response(200, ProgressSchema)
+    def get(self, campaign_id: int) -> dict[str, Any]:
+        """Live counts per status, channel, operator and account, with rate and ETA."""
+        return progress.progress(service.get_campaign(campaign_id))

@@ -17,6 +17,7 @@ from sqlalchemy import Select, select
 
 from dispatch import audit
 from dispatch.campaigns import audience, content, lifecycle
+from dispatch.engine import control
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Campaign, CampaignStatus, User
@@ -210,15 +211,24 @@ def launch(c: Campaign, *, actor: User) -> Campaign:
     c.launched_at = now
     _move(c, "launch", target, actor=actor,
           details={"send_at": None if c.send_at is None else c.send_at.isoformat()})
+    control.launched(c)
     return c
 
 
-def pause(c: Campaign, *, actor: User, reason: str | None = None) -> Campaign:
-    return _simple(c, "pause", S.PAUSED, actor=actor, reason=(reason or "").strip() or None)
+def pause(c: Campaign, *, actor: User | None, reason: str | None = None) -> Campaign:
+    """Pause sending; `actor` None is the system (auto-pause), which must give a reason."""
+    reason = (reason or "").strip() or None
+    _simple(c, "pause", S.PAUSED, actor=actor, reason=reason)
+    c.pause_reason = reason or ("paused by the system" if actor is None else "paused by staff")
+    control.paused(c, c.pause_reason)
+    return c
 
 
 def resume(c: Campaign, *, actor: User) -> Campaign:
-    return _simple(c, "resume", S.SENDING, actor=actor)
+    _simple(c, "resume", S.SENDING, actor=actor)
+    c.pause_reason = None
+    control.resumed(c)
+    return c
 
 
 def cancel(c: Campaign, *, actor: User, reason: str) -> Campaign:
@@ -227,12 +237,18 @@ def cancel(c: Campaign, *, actor: User, reason: str) -> Campaign:
     _claim(c)
     c.finished_at = utcnow()
     _move(c, "cancel", S.CANCELLED, actor=actor, reason=reason)
+    cancelled = control.cancelled(c)
+    if cancelled:
+        audit.record("campaign.cancel_unsent", ENTITY, c.id, actor=actor,
+                     details={"messages": cancelled})
     return c
 
 
 def start(c: Campaign) -> Campaign:
     """Scheduled → sending, when its time has come (called by the scheduler)."""
-    return _simple(c, "start", S.SENDING, actor=None)
+    _simple(c, "start", S.SENDING, actor=None)
+    control.started(c)
+    return c
 
 
 def complete(c: Campaign) -> Campaign:

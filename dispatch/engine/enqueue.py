@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from rq import Queue
+from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 from dispatch.extensions import db
@@ -21,6 +23,7 @@ BATCH = 500  # rows per send job; FCM's send_each takes at most 500
 SMS_JOB = "dispatch.engine.sms.send_batch"
 PUSH_JOB = "dispatch.engine.push.send_batch"
 EXPAND_JOB = "dispatch.engine.expand.expand"
+REQUEUE_JOB = "dispatch.engine.control.requeue"
 
 
 def sms_queues(account_id: int) -> list[str]:
@@ -37,9 +40,11 @@ def sms_queue(c: Campaign, account_id: int) -> Queue:
     return Queue(name, connection=get_redis())
 
 
-def work_queue(c: Campaign) -> Queue:
+def work_queue(c: Campaign | None = None, *, urgent: bool | None = None) -> Queue:
     """Expansion and push batches run on the ordinary workers."""
-    return Queue("urgent" if _urgent(c) else "default", connection=get_redis())
+    if urgent is None:
+        urgent = c is not None and _urgent(c)
+    return Queue("urgent" if urgent else "default", connection=get_redis())
 
 
 def chunks(ids: Sequence[int], size: int = BATCH) -> Iterable[list[int]]:
@@ -47,9 +52,55 @@ def chunks(ids: Sequence[int], size: int = BATCH) -> Iterable[list[int]]:
         yield list(ids[i:i + size])
 
 
-def enqueue_expand(c: Campaign) -> None:
-    work_queue(c).enqueue(EXPAND_JOB, c.id, job_timeout=6 * 3600,
-                          description=f"expand campaign {c.id}")
+def enqueue_expand(campaign_id: int, urgent: bool) -> None:
+    work_queue(urgent=urgent).enqueue(EXPAND_JOB, campaign_id, job_timeout=6 * 3600,
+                                      description=f"expand campaign {campaign_id}")
+
+
+def enqueue_requeue(campaign_id: int, urgent: bool) -> None:
+    """Have a worker re-enqueue the campaign's unsent rows (after resume): the request that
+    resumed it should not wait on a million-row scan."""
+    work_queue(urgent=urgent).enqueue(REQUEUE_JOB, campaign_id, job_timeout=3600,
+                                      description=f"requeue campaign {campaign_id}")
+
+
+def _jobs_key(campaign_id: int) -> str:
+    return f"loa:campaign:{campaign_id}:jobs"
+
+
+def _send(queue: Queue, campaign_id: int, func: str, args: tuple[Any, ...],
+          delay: float | None, timeout: int) -> None:
+    if delay:
+        job = queue.enqueue_in(timedelta(seconds=delay), func, *args, job_timeout=timeout)
+    else:
+        job = queue.enqueue(func, *args, job_timeout=timeout)
+    # Remembered so the clock can tell rows waiting on a live job from orphans.
+    get_redis().sadd(_jobs_key(campaign_id), job.id)
+
+
+def live_jobs(campaign_id: int) -> int:
+    """How many of the campaign's send jobs are still queued, scheduled or running.
+
+    Forgets jobs that finished, failed or vanished (a Redis that lost its data, a killed worker
+    whose job RQ marked failed), so their rows count as orphans.
+    """
+    redis = get_redis()
+    key = _jobs_key(campaign_id)
+    ids = [i.decode() if isinstance(i, bytes) else i for i in redis.smembers(key)]
+    if not ids:
+        return 0
+    alive = 0
+    gone: list[str] = []
+    for job_id, job in zip(ids, Job.fetch_many(ids, connection=redis), strict=True):
+        status = job.get_status(refresh=False) if job is not None else None
+        if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED,
+                      JobStatus.DEFERRED):
+            alive += 1
+        else:
+            gone.append(job_id)
+    if gone:
+        redis.srem(key, *gone)
+    return alive
 
 
 def enqueue_sms(c: Campaign, account_id: int, ids: Sequence[int],
@@ -57,11 +108,7 @@ def enqueue_sms(c: Campaign, account_id: int, ids: Sequence[int],
     queue = sms_queue(c, account_id)
     jobs = 0
     for part in chunks(ids):
-        args = (c.id, account_id, part)
-        if delay:
-            queue.enqueue_in(timedelta(seconds=delay), SMS_JOB, *args, job_timeout=3600)
-        else:
-            queue.enqueue(SMS_JOB, *args, job_timeout=3600)
+        _send(queue, c.id, SMS_JOB, (c.id, account_id, part), delay, 3600)
         jobs += 1
     return jobs
 
@@ -70,10 +117,7 @@ def enqueue_push(c: Campaign, ids: Sequence[int], delay: float | None = None) ->
     queue = work_queue(c)
     jobs = 0
     for part in chunks(ids):
-        if delay:
-            queue.enqueue_in(timedelta(seconds=delay), PUSH_JOB, c.id, part, job_timeout=900)
-        else:
-            queue.enqueue(PUSH_JOB, c.id, part, job_timeout=900)
+        _send(queue, c.id, PUSH_JOB, (c.id, part), delay, 900)
         jobs += 1
     return jobs
 

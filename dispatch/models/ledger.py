@@ -61,6 +61,8 @@ class Message(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         UniqueConstraint("campaign_id", "channel", "recipient_id"),
         Index("ix_messages_campaign_status", "campaign_id", "status"),
+        # The per-recipient cap looks up a recipient's recent messages across campaigns.
+        Index("ix_messages_recipient", "recipient_id", "channel"),
     )
 
 

@@ -128,6 +128,15 @@ class CampaignSchema(CampaignSummarySchema):
                               metadata={"description": "The content frozen at submission"})
     snapshot_hash = ma.fields.String(allow_none=True,
                                      metadata={"description": "What an approval binds to"})
+    launched_at = ma.fields.AwareDateTime(allow_none=True)
+    expanded_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    expansion = ma.fields.Dict(metadata={"description": "Figures of the audience expansion"})
+    pause_reason = ma.fields.String(allow_none=True)
+    push_mode = ma.fields.String(allow_none=True, metadata={"description": "devices | topic"})
+    push_mode_reason = ma.fields.String(allow_none=True)
+    push_blocked = ma.fields.String(allow_none=True,
+                                    metadata={"description": "Why the push side stopped"})
 
 
 class CampaignDetailSchema(CampaignSchema):
@@ -209,3 +218,23 @@ class PreviewSchema(ma.Schema):
 class PhaseTagSchema(ma.Schema):
     name = ma.fields.String()
     description = ma.fields.String()
+
+
+class ProgressSchema(ma.Schema):
+    campaign_id = ma.fields.Integer()
+    status = ma.fields.String()
+    pause_reason = ma.fields.String(allow_none=True)
+    push_blocked = ma.fields.String(allow_none=True)
+    expanding = ma.fields.Boolean()
+    total = ma.fields.Integer()
+    final = ma.fields.Integer()
+    unsent = ma.fields.Integer()
+    percent_done = ma.fields.Float()
+    by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    by_channel = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
+    by_operator = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
+    by_account = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
+    parts_submitted = ma.fields.Integer()
+    rate_per_second = ma.fields.Float()
+    eta_seconds = ma.fields.Integer(allow_none=True)
+    as_of = ma.fields.String()

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 12da7ac56c4e
+Revision ID: a62a661a9afb
 Revises: 
-Create Date: 2026-11-26 08:08:22.973008
+Create Date: 2026-11-26 08:16:13.435945
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import dispatch.models.common
 
 
 # revision identifiers, used by Alembic.
-revision = '12da7ac56c4e'
+revision = 'a62a661a9afb'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -314,6 +314,7 @@ def upgrade():
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_campaign_status', ['campaign_id', 'status'], unique=False)
+        batch_op.create_index('ix_messages_recipient', ['recipient_id', 'channel'], unique=False)
 
     op.create_table('message_parts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -344,6 +345,7 @@ def downgrade():
 
     op.drop_table('message_parts')
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_recipient')
         batch_op.drop_index('ix_messages_campaign_status')
 
     op.drop_table('messages')

@@ -1,0 +1,125 @@
+"""The periodic tick (`flask clock`): everything that happens because time passed.
+
+- scheduled campaigns whose time has come start;
+- a campaign's unsent rows expire when its validity ends;
+- submitted rows with no receipt after the receipt wait become `unknown`;
+- rows claimed (`sending`) by a process that died become `unknown` — never resent on their own;
+- an expansion whose worker died is enqueued again (it continues from its checkpoint);
+- `queued` rows with no live job (Redis lost its data, a worker was killed, the send window
+  reopened, the campaign was resumed) are enqueued again — harmless if a job still exists, as only
+  the claimer sends;
+- a campaign whose rows are all final completes.
+
+Only one clock ticks at a time across hosts (a Redis lock), and every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import exists, select, update
+
+from dispatch import ledger
+from dispatch.campaigns import service as campaigns
+from dispatch.engine import enqueue, flags
+from dispatch.extensions import db
+from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
+from dispatch.models.common import utcnow
+from dispatch.redis_conn import get_redis
+
+log = logging.getLogger(__name__)
+S = MessageStatus
+C = CampaignStatus
+
+OPEN = (S.PENDING, S.QUEUED, S.SENDING, S.SUBMITTED)
+
+
+def settings_from(config: dict[str, Any]) -> dict[str, timedelta]:
+    return {
+        "receipt_wait": timedelta(seconds=int(config.get("RECEIPT_WAIT_SECONDS", 48 * 3600))),
+        "claim_timeout": timedelta(seconds=int(config.get("CLAIM_TIMEOUT_SECONDS", 600))),
+        "orphan_after": timedelta(seconds=int(config.get("ORPHAN_AFTER_SECONDS", 60))),
+    }
+
+
+def tick(config: dict[str, Any]) -> dict[str, int]:
+    """One pass over every active campaign; returns what it did, for logs and tests."""
+    limits = settings_from(config)
+    done: dict[str, int] = {}
+
+    def count(key: str, n: int) -> None:
+        if n:
+            done[key] = done.get(key, 0) + n
+
+    now = utcnow()
+    for c in db.session.scalars(select(Campaign).where(
+            Campaign.status == C.SCHEDULED, Campaign.send_at <= now)):
+        campaigns.start(c)
+        db.session.commit()
+        count("started", 1)
+
+    active = db.session.scalars(select(Campaign).where(
+        Campaign.status.in_([C.SENDING, C.PAUSED]))).all()
+    for c in active:
+        until = flags.valid_until(c)
+        if until is not None and now >= until:
+            count("expired", ledger.finish_unsent(c.id, S.EXPIRED, reason="validity_ended"))
+        count("no_receipt", _age_out(c.id, S.SUBMITTED, Message.submitted_at,
+                                     now - limits["receipt_wait"], "no_receipt"))
+        count("claim_lost", _age_out(c.id, S.SENDING, Message.sending_at,
+                                     now - limits["claim_timeout"], "claim_lost"))
+        db.session.commit()
+        if c.status is not C.SENDING:
+            continue
+        if c.expanded_at is None:
+            if not get_redis().exists(f"loa:expand:{c.id}:alive"):
+                enqueue.enqueue_expand(c.id, c.priority == "urgent")
+                count("expand_restarted", 1)
+            continue
+        if _has_open_rows(c.id):
+            if flags.sendable(c, now)[0] and not enqueue.live_jobs(c.id):
+                count("requeued_jobs", enqueue.enqueue_queued(c, older_than=limits["orphan_after"]))
+            continue
+        campaigns.complete(c)
+        db.session.commit()
+        count("completed", 1)
+    return done
+
+
+def _age_out(campaign_id: int, status: MessageStatus, column: Any, before: Any,
+             reason: str) -> int:
+    stmt = (
+        update(Message)
+        .where(Message.campaign_id == campaign_id, Message.status == status, column < before)
+        .values(status=S.UNKNOWN, reason=reason, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    assert ledger.can_move(status, S.UNKNOWN)
+    return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+
+
+def _has_open_rows(campaign_id: int) -> bool:
+    return bool(db.session.scalar(select(exists().where(
+        Message.campaign_id == campaign_id, Message.status.in_(OPEN)))))
+
+
+def run_forever(config: dict[str, Any], interval: float = 5.0) -> None:
+    """The clock process: tick every `interval` seconds while holding the clock lock."""
+    redis = get_redis()
+    while True:
+        started = time.monotonic()
+        if redis.set("loa:clock:lock", 1, nx=True, ex=max(int(interval * 3), 15)):
+            try:
+                done = tick(config)
+                if done:
+                    log.info("clock: %s", done)
+            except Exception:
+                db.session.rollback()
+                log.exception("clock tick failed")
+            finally:
+                redis.delete("loa:clock:lock")
+                db.session.remove()
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))

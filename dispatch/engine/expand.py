@@ -1,0 +1,294 @@
+"""The expand job: a launched campaign's frozen audience → ledger rows, then send jobs.
+
+Streams recipients in id order in batches (memory does not grow with the audience), writes each
+batch with INSERT … ON CONFLICT DO NOTHING on the ledger's unique key together with the checkpoint
+(`campaigns.expand_cursor`) in one transaction, and enqueues the batch's send jobs after the
+commit. Killed at any point and run again, it continues after the last committed batch and never
+creates a row twice. Suppressed recipients get a row too (status `suppressed`, with the reason),
+so the report can account for everyone targeted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dispatch import settings, smpp_accounts
+from dispatch.campaigns.audience import locality_ids, normalise
+from dispatch.engine import enqueue
+from dispatch.extensions import db
+from dispatch.jobs import in_app_context
+from dispatch.models import (
+    Campaign,
+    CampaignStatus,
+    Contact,
+    Device,
+    ListMember,
+    Message,
+    MessageStatus,
+    OptOut,
+)
+from dispatch.models.common import utcnow
+from dispatch.redis_conn import get_redis
+from gateways.sms.encoding import analyse, strip_diacritics
+
+BATCH = 5000
+E164_VN_MOBILE = re.compile(r"^\+84\d{9}$")
+S = MessageStatus
+
+
+def sms_text(c: Campaign) -> str:
+    """The text that goes out: the không dấu variant when the campaign chose it."""
+    text = c.sms_text or ""
+    return strip_diacritics(text) if c.sms_plain else text
+
+
+def _insert(rows: list[dict[str, Any]]) -> list[tuple[int, str, int | None]]:
+    """Insert ledger rows that do not exist yet; return (id, status, account_id) of the new ones."""
+    if not rows:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    ins = postgresql.insert(Message) if dialect == "postgresql" else sqlite.insert(Message)
+    stmt = (
+        ins.on_conflict_do_nothing(index_elements=["campaign_id", "channel", "recipient_id"])
+        .returning(Message.id, Message.status, Message.account_id)
+    )
+    return [(r[0], r[1], r[2]) for r in db.session.execute(stmt, rows)]
+
+
+def _heartbeat(campaign_id: int) -> None:
+    # The clock re-enqueues an unfinished expansion whose heartbeat stopped (its worker died).
+    get_redis().set(f"loa:expand:{campaign_id}:alive", 1, ex=120)
+
+
+@in_app_context
+def expand(campaign_id: int) -> dict[str, Any]:
+    """Job: write the campaign's ledger rows and enqueue their sending."""
+    c = db.session.get(Campaign, campaign_id)
+    if c is None or c.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
+        return {}
+    if c.expanded_at is not None:
+        return dict(c.expansion or {})
+    _heartbeat(c.id)
+    if c.channels in ("sms", "both"):
+        _expand_sms(c)
+    if c.channels in ("push", "both"):
+        _expand_push(c)
+    c = db.session.get(Campaign, campaign_id)
+    if c is None or c.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
+        return {}
+    c.expanded_at = utcnow()
+    db.session.commit()
+    return dict(c.expansion or {})
+
+
+def _still_expanding(c: Campaign) -> bool:
+    db.session.refresh(c, attribute_names=["status"])
+    return c.status in (CampaignStatus.SENDING, CampaignStatus.PAUSED)
+
+
+def _save_checkpoint(c: Campaign, channel: str, last_id: int, counts: dict[str, int]) -> None:
+    cursor = dict(c.expand_cursor or {})
+    cursor[channel] = last_id
+    c.expand_cursor = cursor
+    figures = dict(c.expansion or {})
+    for key, n in counts.items():
+        figures[key] = figures.get(key, 0) + n
+    c.expansion = figures
+
+
+# --- SMS ---------------------------------------------------------------------------------------
+
+def _sms_sources(audience: dict[str, Any]) -> list[Select[Any]]:
+    """One id-ordered query per way a contact gets in: list membership, locality."""
+    sources: list[Select[Any]] = []
+    if audience["lists"]:
+        sources.append(select(ListMember.contact_id.label("id")).distinct()
+                       .where(ListMember.list_id.in_(audience["lists"])))
+    places = locality_ids(audience["localities"])
+    if places:
+        sources.append(select(Contact.id.label("id")).where(Contact.locality_id.in_(places)))
+    return sources
+
+
+def _next_ids(sources: list[Select[Any]], after: int, limit: int) -> list[int]:
+    """The next `limit`-or-fewer distinct ids above `after` from the union of `sources`.
+
+    Each source is read by keyset (id > after ORDER BY id LIMIT n) on an index, so a batch costs
+    the same at the start and at the end of a million-row audience; the merge keeps only ids
+    below the smallest last id of any source that may have more.
+    """
+    found: set[int] = set()
+    bound: int | None = None
+    for source in sources:
+        col = source.selected_columns[0]
+        ids = list(db.session.scalars(source.where(col > after).order_by(col).limit(limit)))
+        found.update(ids)
+        if len(ids) == limit:
+            bound = ids[-1] if bound is None else min(bound, ids[-1])
+    merged = sorted(found)
+    return merged if bound is None else [i for i in merged if i <= bound]
+
+
+def _duplicates_across_lists(audience: dict[str, Any]) -> int:
+    """Memberships beyond the first for contacts in several included lists (one row each)."""
+    if len(audience["lists"]) < 2:
+        return 0
+    members = select(ListMember.contact_id).where(ListMember.list_id.in_(audience["lists"]))
+    total = db.session.scalar(select(func.count()).select_from(members.subquery())) or 0
+    distinct = db.session.scalar(
+        select(func.count(func.distinct(ListMember.contact_id)))
+        .where(ListMember.list_id.in_(audience["lists"]))
+    ) or 0
+    return total - distinct
+
+
+def _capped(c: Campaign, contact_ids: Sequence[int]) -> set[int]:
+    """Contacts that already had the cap's number of campaigns by SMS within its period."""
+    if c.cap_exempt or not contact_ids:
+        return set()
+    cap = settings.get("recipient_cap")
+    since = utcnow() - timedelta(hours=int(cap["hours"]))
+    stmt = (
+        select(Message.recipient_id)
+        .where(Message.recipient_id.in_(contact_ids), Message.channel == "sms",
+               Message.campaign_id != c.id, Message.created_at >= since,
+               Message.status.not_in([S.SUPPRESSED, S.CANCELLED, S.EXPIRED]))
+        .group_by(Message.recipient_id)
+        .having(func.count(func.distinct(Message.campaign_id)) >= int(cap["max_campaigns"]))
+    )
+    return set(db.session.scalars(stmt))
+
+
+def _expand_sms(c: Campaign) -> None:
+    audience = normalise(c.snapshot.get("audience") if c.snapshot else c.audience)
+    sources = _sms_sources(audience)
+    if not sources:
+        return
+    if "sms" not in (c.expand_cursor or {}):
+        dupes = _duplicates_across_lists(audience)
+        c.expansion = {**(c.expansion or {}), "duplicates_across_lists": dupes}
+        db.session.commit()
+    routes = smpp_accounts.route_table()
+    parts = analyse(sms_text(c)).parts
+    excluded = audience["exclude_lists"]
+    while _still_expanding(c):
+        _heartbeat(c.id)
+        after = (c.expand_cursor or {}).get("sms", 0)
+        ids = _next_ids(sources, after, BATCH)
+        if not ids:
+            return
+        batch = db.session.execute(
+            select(Contact.id, Contact.msisdn, Contact.operator, Contact.operator_override)
+            .where(Contact.id.in_(ids)).order_by(Contact.id)
+        ).all()
+        numbers = [row[1] for row in batch]
+        opted_out = set(db.session.scalars(
+            select(OptOut.address).where(OptOut.channel == "sms", OptOut.address.in_(numbers))))
+        excluded_ids: set[int] = set()
+        if excluded:
+            excluded_ids = set(db.session.scalars(
+                select(ListMember.contact_id).where(ListMember.list_id.in_(excluded),
+                                                    ListMember.contact_id.in_(ids))))
+        capped = _capped(c, ids)
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        counts: dict[str, int] = {}
+        for contact_id, msisdn, operator, override in batch:
+            op = override or operator
+            account = routes.get(op, routes.get("other"))
+            reason = None
+            if contact_id in excluded_ids:
+                continue  # excluded lists take the contact out of the audience entirely
+            if not E164_VN_MOBILE.match(msisdn or ""):
+                reason = "invalid_number"
+            elif msisdn in opted_out:
+                reason = "opt_out"
+            elif account is None:
+                reason = "no_route"
+            elif contact_id in capped:
+                reason = "recipient_cap"
+            rows.append({
+                "campaign_id": c.id, "channel": "sms", "recipient_id": contact_id,
+                "address": msisdn, "operator": op, "account_id": account,
+                "status": S.SUPPRESSED if reason else S.QUEUED, "reason": reason,
+                "parts": parts, "created_at": now, "queued_at": None if reason else now,
+                "finished_at": now if reason else None, "attempts": 0,
+            })
+            key = f"suppressed_{reason}" if reason else "queued"
+            counts[key] = counts.get(key, 0) + 1
+        counts["excluded"] = len(excluded_ids)
+        written = _insert(rows)
+        _save_checkpoint(c, "sms", ids[-1], counts)
+        db.session.commit()
+        _enqueue_sms(c, written)
+
+
+def _enqueue_sms(c: Campaign, written: list[tuple[int, str, int | None]]) -> None:
+    by_account: dict[int, list[int]] = {}
+    for msg_id, status, account in written:
+        if status == S.QUEUED and account is not None:
+            by_account.setdefault(account, []).append(msg_id)
+    for account, ids in by_account.items():
+        enqueue.enqueue_sms(c, account, ids)
+
+
+# --- push --------------------------------------------------------------------------------------
+
+def _expand_push(c: Campaign) -> None:
+    from dispatch.engine import push
+
+    mode, why = push.choose_push_mode(c)
+    if c.push_mode is None:
+        c.push_mode, c.push_mode_reason = mode, why
+        db.session.commit()
+    if c.push_mode == "topic":
+        push.enqueue_topic(c)
+        return
+    audience = normalise(c.snapshot.get("audience") if c.snapshot else c.audience)
+    places = None if audience["all_app_users"] else locality_ids(audience["localities"])
+    if places is not None and not places:
+        return
+    while _still_expanding(c):
+        _heartbeat(c.id)
+        after = (c.expand_cursor or {}).get("push", 0)
+        stmt = select(Device.id, Device.installation_id, Device.disabled_reason,
+                      Device.fcm_token).where(Device.id > after)
+        if places is not None:
+            stmt = stmt.where(Device.locality_id.in_(places))
+        batch = db.session.execute(stmt.order_by(Device.id).limit(BATCH)).all()
+        if not batch:
+            return
+        installs = [row[1] for row in batch]
+        opted_out = set(db.session.scalars(
+            select(OptOut.address).where(OptOut.channel == "push",
+                                         OptOut.address.in_(installs))))
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        counts: dict[str, int] = {}
+        for device_id, installation, disabled, token in batch:
+            reason = None
+            if disabled or not token:
+                reason = "device_disabled"
+            elif installation in opted_out:
+                reason = "opt_out"
+            rows.append({
+                "campaign_id": c.id, "channel": "push", "recipient_id": device_id,
+                "address": None, "operator": None, "account_id": None,
+                "status": S.SUPPRESSED if reason else S.QUEUED, "reason": reason,
+                "parts": 1, "created_at": now, "queued_at": None if reason else now,
+                "finished_at": now if reason else None, "attempts": 0,
+            })
+            key = f"suppressed_{reason}" if reason else "queued"
+            counts[f"push_{key}"] = counts.get(f"push_{key}", 0) + 1
+        written = _insert(rows)
+        _save_checkpoint(c, "push", batch[-1][0], counts)
+        db.session.commit()
+        queued = [msg_id for msg_id, status, _ in written if status == S.QUEUED]
+        if queued:
+            enqueue.enqueue_push(c, queued)

@@ -1,0 +1,111 @@
+"""The clock: scheduled starts, expiry, lost claims, orphans after a Redis loss, completion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from dispatch import ledger
+from dispatch.engine import clock, enqueue, progress
+from dispatch.extensions import db
+from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
+from dispatch.models.common import utcnow
+from dispatch.redis_conn import get_redis
+from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work
+
+S = MessageStatus
+
+
+def statuses(c: Campaign) -> list[str]:
+    return sorted(s.value for s in db.session.scalars(
+        select(Message.status).where(Message.campaign_id == c.id)))
+
+
+def numbers(n: int) -> list[str]:
+    return [f"+8496{i:07d}" for i in range(n)]
+
+
+def test_scheduled_campaign_starts_on_time(engine_app, people, backend):
+    add_account()
+    lst = add_contacts("A", numbers(2))
+    c = launched(people, audience={"lists": [lst.id]},
+                 send_at=utcnow() + timedelta(hours=1))
+    assert c.status is CampaignStatus.SCHEDULED
+    assert clock.tick(engine_app.config) == {}
+    db.session.execute(update(Campaign).where(Campaign.id == c.id)
+                       .values(send_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    assert clock.tick(engine_app.config)["started"] == 1
+    work()
+    db.session.expire_all()
+    assert statuses(c) == ["queued", "queued"]
+
+
+def test_lost_claims_become_unknown_and_receipts_that_never_come_too(engine_app, people,
+                                                                     backend):
+    add_account()
+    lst = add_contacts("A", numbers(3))
+    c = launched(people, audience={"lists": [lst.id]})
+    work()
+    ids = list(db.session.scalars(select(Message.id).where(Message.campaign_id == c.id)))
+    ledger.claim(ids[:2])
+    ledger.move(ids[:1], S.SUBMITTED)
+    db.session.commit()
+    long_ago = utcnow() - timedelta(days=3)
+    db.session.execute(update(Message).where(Message.id.in_(ids[:2]))
+                       .values(sending_at=long_ago, submitted_at=long_ago))
+    db.session.commit()
+    done = clock.tick(engine_app.config)
+    assert done["claim_lost"] == 1 and done["no_receipt"] == 1
+    assert statuses(c) == ["queued", "unknown", "unknown"]
+
+
+def test_orphaned_rows_are_enqueued_again_after_redis_loses_its_data(engine_app, people, backend):
+    account = add_account()
+    lst = add_contacts("A", numbers(4))
+    c = launched(people, audience={"lists": [lst.id]})
+    work()
+    get_redis().flushdb()  # Redis restarted empty: the send jobs are gone
+    assert enqueue.live_jobs(c.id) == 0
+    config = dict(engine_app.config, ORPHAN_AFTER_SECONDS=0)
+    assert clock.tick(config)["requeued_jobs"] == 1
+    assert enqueue.live_jobs(c.id) == 1
+    # While that job lives, the clock does not pile up more.
+    assert "requeued_jobs" not in clock.tick(config)
+    from rq import Queue
+
+    assert Queue(f"sms.{account}", connection=get_redis()).count == 1
+
+
+def test_expiry_then_completion(engine_app, people, backend):
+    add_account()
+    lst = add_contacts("A", numbers(3))
+    c = launched(people, audience={"lists": [lst.id]}, validity_hours=1)
+    work()
+    ids = list(db.session.scalars(select(Message.id).where(Message.campaign_id == c.id)))
+    ledger.claim(ids[:1])
+    ledger.move(ids[:1], S.SUBMITTED)
+    ledger.move(ids[:1], S.DELIVERED)
+    db.session.execute(update(Campaign).where(Campaign.id == c.id)
+                       .values(launched_at=utcnow() - timedelta(hours=2)))
+    db.session.commit()
+    done = clock.tick(engine_app.config)
+    assert done["expired"] == 2 and done["completed"] == 1
+    db.session.expire_all()
+    assert db.session.get(Campaign, c.id).status is CampaignStatus.COMPLETED
+    figures = progress.compute(db.session.get(Campaign, c.id))
+    assert figures["by_status"] == {"delivered": 1, "expired": 2}
+    assert figures["percent_done"] == 100.0 and figures["unsent"] == 0
+
+
+def test_progress_endpoint_counts_and_caches(engine_app, people, api, backend):
+    add_account()
+    lst = add_contacts("A", numbers(5))
+    c = launched(people, audience={"lists": [lst.id]})
+    work()
+    r = api.as_(people["editor"]).get(f"/api/campaigns/{c.id}/progress")
+    assert r.status_code == 200
+    assert r.json["total"] == 5 and r.json["by_status"] == {"queued": 5}
+    assert r.json["by_operator"] == {"viettel": {"queued": 5}}
+    assert api.get(f"/api/campaigns/{c.id}/progress").status_code == 401

@@ -1,0 +1,122 @@
+"""Launch → expand job → ledger rows and send jobs, through real RQ workers and Redis."""
+
+from __future__ import annotations
+
+import pytest
+from rq import Queue
+from sqlalchemy import func, select
+
+from dispatch import engine
+from dispatch.engine import enqueue, expand
+from dispatch.extensions import db
+from dispatch.models import Campaign, CampaignStatus, Contact, Message, MessageStatus, OptOut
+from dispatch.redis_conn import get_redis
+from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work
+
+S = MessageStatus
+
+
+def numbers(start: int, n: int) -> list[str]:
+    return [f"+8496{start + i:07d}" for i in range(n)]
+
+
+def ledger(c: Campaign) -> dict[str, tuple[str, str | None]]:
+    rows = db.session.execute(select(Message.address, Message.status, Message.reason)
+                              .where(Message.campaign_id == c.id)).all()
+    return {addr: (status.value, reason) for addr, status, reason in rows}
+
+
+def queued_job_ids(account_id: int) -> list[list[int]]:
+    q = Queue(f"sms.{account_id}", connection=get_redis())
+    return [job.args[2] for job in q.get_jobs()]
+
+
+def test_expansion_writes_rows_applies_suppressions_and_enqueues(engine_app, people, backend):
+    viettel = add_account()
+    a = add_contacts("A", numbers(0, 6))
+    b = add_contacts("B", numbers(4, 4))  # two shared with A: one row each
+    mobi = add_contacts("Mobi", ["+84701234567"], operator="mobifone")  # no route
+    excluded = add_contacts("Exclude", numbers(5, 1))
+    db.session.add(OptOut(channel="sms", address=numbers(1, 1)[0], source="staff"))
+    ported = db.session.query(Contact).filter_by(msisdn=numbers(2, 1)[0]).one()
+    ported.operator_override = "vinaphone"  # ported away: Viettel's account does not carry it
+    db.session.commit()
+    c = launched(people, audience={"lists": [a.id, b.id, mobi.id],
+                                   "exclude_lists": [excluded.id]})
+    assert c.status is CampaignStatus.SENDING
+    work()
+    db.session.expire_all()
+    c = db.session.get(Campaign, c.id)
+    rows = ledger(c)
+    assert len(rows) == 8  # 9 distinct numbers minus the excluded one
+    assert numbers(5, 1)[0] not in rows
+    assert rows[numbers(1, 1)[0]] == ("suppressed", "opt_out")
+    assert rows[numbers(2, 1)[0]] == ("suppressed", "no_route")
+    assert rows["+84701234567"] == ("suppressed", "no_route")
+    queued = sorted(a for a, (st, _) in rows.items() if st == "queued")
+    assert len(queued) == 5
+    assert c.expanded_at is not None and c.expansion["duplicates_across_lists"] == 2
+    assert c.expansion["queued"] == 5 and c.expansion["excluded"] == 1
+    jobs = queued_job_ids(viettel)
+    queued_ids = set(db.session.scalars(select(Message.id).where(
+        Message.campaign_id == c.id, Message.status == S.QUEUED)))
+    assert {i for job in jobs for i in job} == queued_ids
+    assert enqueue.live_jobs(c.id) == len(jobs)
+
+
+def test_expansion_continues_after_a_crash_and_never_writes_twice(engine_app, people, backend,
+                                                                  monkeypatch):
+    add_account()
+    lst = add_contacts("A", numbers(0, 25))
+    c = launched(people, audience={"lists": [lst.id]})
+    monkeypatch.setattr(expand, "BATCH", 10)
+    real_insert = expand._insert
+    calls = {"n": 0}
+
+    def dying_insert(rows):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed")
+        return real_insert(rows)
+
+    monkeypatch.setattr(expand, "_insert", dying_insert)
+    with pytest.raises(RuntimeError):
+        expand.expand(c.id)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).where(Message.campaign_id == c.id)) == 10
+    monkeypatch.setattr(expand, "_insert", real_insert)
+    expand.expand(c.id)
+    expand.expand(c.id)  # a second run after completion writes nothing
+    db.session.expire_all()
+    rows = db.session.scalars(select(Message.recipient_id).where(Message.campaign_id == c.id))
+    ids = list(rows)
+    assert len(ids) == 25 and len(set(ids)) == 25
+
+
+def test_recipient_cap_counts_other_campaigns(engine_app, people, backend):
+    add_account()
+    lst = add_contacts("A", numbers(0, 3))
+    for _ in range(3):
+        launched(people, audience={"lists": [lst.id]})
+        work()
+    fourth = launched(people, audience={"lists": [lst.id]})
+    work()
+    assert {v for v in ledger(fourth).values()} == {("suppressed", "recipient_cap")}
+
+
+def test_cancel_marks_unsent_rows_cancelled(engine_app, people, api, backend):
+    add_account()
+    lst = add_contacts("A", numbers(0, 5))
+    c = launched(people, audience={"lists": [lst.id]})
+    work()
+    r = api.as_(people["approver"]).post(f"/api/campaigns/{c.id}/cancel",
+                                         json={"reason": "wrong date"})
+    assert r.status_code == 200, r.json
+    assert {v for v in ledger(c).values()} == {("cancelled", "cancelled")}
+    from dispatch.engine import flags
+
+    assert not flags.may_send(c.id)
+
+
+def test_engine_package_documents_itself():
+    assert "docs/ENGINE.md" in (engine.__doc__ or "")
