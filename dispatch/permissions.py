@@ -20,6 +20,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "campaign.pause": STAFF,
     "campaign.resume": frozenset({"editor", "approver", "admin"}),
     "campaign.cancel": frozenset({"approver", "admin"}),
+    # Re-sending failed/unknown messages may reach someone twice: a deliberate, audited decision.
+    "campaign.retry": frozenset({"approver", "admin"}),
     "campaign.preview": STAFF,
     # audiences
     "audience.view": STAFF,

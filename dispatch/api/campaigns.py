@@ -29,6 +29,8 @@ from dispatch.schemas.campaigns import (
     ProgressSchema,
     ReasonSchema,
     RejectSchema,
+    RetriedSchema,
+    RetrySchema,
 )
 from dispatch.schemas.common import PageQuery
 
@@ -178,6 +180,19 @@ class Cancel(MethodView):
     def post(self, data: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """Cancel an approved, scheduled, sending or paused campaign, with a reason."""
         return saved(service.cancel(service.get_campaign(campaign_id), actor=actor(), **data))
+
+
+@blp.route("/campaigns/<int:campaign_id>/retry")
+class Retry(MethodView):
+    @require("campaign.retry")
+    @blp.arguments(RetrySchema)
+    @blp.response(200, RetriedSchema)
+    def post(self, data: dict[str, Any], campaign_id: int) -> dict[str, Any]:
+        """Send failed and/or unknown messages again (may reach someone twice; audited)."""
+        c = service.get_campaign(campaign_id)
+        count = service.retry(c, actor=actor(), **data)
+        db.session.commit()
+        return {"messages": count, "campaign": CampaignDetailSchema().dump(detail(c))}
 
 
 @blp.route("/campaigns/<int:campaign_id>/audit")

@@ -24,6 +24,9 @@ TRANSITIONS: dict[str, tuple[frozenset[CampaignStatus], frozenset[CampaignStatus
     "resume": (frozenset({S.PAUSED}), frozenset({S.SENDING})),
     "cancel": (frozenset({S.APPROVED, S.SCHEDULED, S.SENDING, S.PAUSED}),
                frozenset({S.CANCELLED})),
+    # Re-send failed/unknown messages: a completed campaign starts sending again.
+    "retry": (frozenset({S.SENDING, S.PAUSED, S.COMPLETED}),
+              frozenset({S.SENDING, S.PAUSED})),
     # Moves made by the system, not by a person: the scheduler and the sender.
     "start": (frozenset({S.SCHEDULED}), frozenset({S.SENDING})),
     "complete": (frozenset({S.SENDING}), frozenset({S.COMPLETED})),
@@ -41,6 +44,7 @@ PERMISSION: dict[str, str] = {
     "pause": "campaign.pause",
     "resume": "campaign.resume",
     "cancel": "campaign.cancel",
+    "retry": "campaign.retry",
 }
 
 SYSTEM_ACTIONS = frozenset({"start", "complete"})

@@ -15,12 +15,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Select, select
 
-from dispatch import audit
+from dispatch import audit, ledger
 from dispatch.campaigns import audience, content, lifecycle
 from dispatch.engine import control
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.extensions import db
-from dispatch.models import AuditEvent, Campaign, CampaignStatus, User
+from dispatch.models import (
+    AuditEvent,
+    Campaign,
+    CampaignStatus,
+    Message,
+    MessagePart,
+    MessageStatus,
+    User,
+)
 from dispatch.models.common import utcnow
 from dispatch.permissions import allowed
 
@@ -242,6 +250,40 @@ def cancel(c: Campaign, *, actor: User, reason: str) -> Campaign:
         audit.record("campaign.cancel_unsent", ENTITY, c.id, actor=actor,
                      details={"messages": cancelled})
     return c
+
+
+def retry(c: Campaign, *, actor: User, statuses: list[str], reason: str) -> int:
+    """Queue the campaign's failed and/or unknown messages again; return how many.
+
+    Unknown messages may already have reached the phone, so this is never automatic: a person
+    decides, with a reason, and the audit records how many rows it touched. Their earlier parts
+    are dropped (a late receipt for them stays in raw_receipts, unmatched).
+    """
+    lifecycle.check(c.status, "retry")
+    wanted = [MessageStatus(s) for s in statuses]
+    if not wanted or any(s not in (MessageStatus.FAILED, MessageStatus.UNKNOWN) for s in wanted):
+        raise ValidationFailed.field("statuses", "Retry failed and/or unknown messages only.")
+    reason = _reason(reason)
+    _claim(c)
+    target = S.SENDING if c.status is S.COMPLETED else c.status
+    ids = list(db.session.scalars(select(Message.id).where(
+        Message.campaign_id == c.id, Message.status.in_(wanted))))
+    if not ids:
+        raise Conflict("There are no messages in those statuses to retry.", code="nothing_to_retry")
+    for chunk in range(0, len(ids), 5000):
+        part = ids[chunk:chunk + 5000]
+        db.session.execute(sa.delete(MessagePart).where(MessagePart.message_id.in_(part)))
+        ledger.move(part, MessageStatus.QUEUED, only_from=wanted, reason="retry")
+    c.finished_at = None
+    if target is not c.status:
+        _move(c, "retry", target, actor=actor, reason=reason,
+              details={"messages": len(ids), "statuses": [s.value for s in wanted]})
+    else:
+        audit.record("campaign.retry", ENTITY, c.id, actor=actor, reason=reason,
+                     details={"messages": len(ids), "statuses": [s.value for s in wanted]})
+    if target is S.SENDING:
+        control.resumed(c)
+    return len(ids)
 
 
 def start(c: Campaign) -> Campaign:

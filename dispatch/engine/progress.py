@@ -30,7 +30,7 @@ def progress(c: Campaign, *, fresh: bool = False) -> dict[str, Any]:
     if not fresh:
         cached = redis.get(key)
         if cached:
-            return json.loads(cached)  # type: ignore[no-any-return]
+            return json.loads(cached)
     figures = compute(c)
     redis.set(key, json.dumps(figures), ex=CACHE_SECONDS)
     return figures

@@ -176,6 +176,20 @@ class ReasonSchema(StrictSchema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(max=2000))
 
 
+class RetrySchema(StrictSchema):
+    statuses = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(["failed", "unknown"])),
+        load_default=lambda: ["failed"], validate=ma.validate.Length(min=1),
+        metadata={"description": "Which messages to send again: failed and/or unknown"},
+    )
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(max=2000))
+
+
+class RetriedSchema(ma.Schema):
+    messages = ma.fields.Integer(metadata={"description": "Messages queued again"})
+    campaign = ma.fields.Raw()
+
+
 class OptionalReasonSchema(StrictSchema):
     reason = ma.fields.String(load_default=None, allow_none=True,
                               validate=ma.validate.Length(max=2000))

@@ -111,5 +111,5 @@ def test_allowed_actions_follow_role_status_and_authorship(flow, backend):
     assert flow.get(d["id"], "editor")["allowed_actions"] == ["edit", "delete", "submit"]
     assert flow.get(d["id"], "editor2")["allowed_actions"] == ["edit", "submit"]
     s = flow.to("sending")
-    assert flow.get(s["id"], "admin")["allowed_actions"] == ["pause", "cancel"]
+    assert flow.get(s["id"], "admin")["allowed_actions"] == ["pause", "cancel", "retry"]
     assert flow.get(s["id"], "editor")["allowed_actions"] == ["pause"]
