@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, any_, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatch import settings, smpp_accounts
@@ -48,17 +48,57 @@ def sms_text(c: Campaign) -> str:
     return strip_diacritics(text) if c.sms_plain else text
 
 
+_PG_INSERT = text("""
+    INSERT INTO messages (campaign_id, channel, recipient_id, address, operator, account_id,
+                          status, reason, parts, attempts, created_at, queued_at, finished_at)
+    SELECT :campaign_id, :channel, t.rid, t.addr, t.op, t.acc, t.st, t.why, :parts, 0,
+           :now, CASE WHEN t.st = 'queued' THEN CAST(:now AS timestamptz) END,
+           CASE WHEN t.st = 'queued' THEN NULL ELSE CAST(:now AS timestamptz) END
+    FROM unnest(CAST(:rids AS bigint[]), CAST(:addrs AS text[]), CAST(:ops AS text[]),
+                CAST(:accs AS integer[]), CAST(:sts AS text[]), CAST(:whys AS text[]))
+         AS t(rid, addr, op, acc, st, why)
+    ON CONFLICT (campaign_id, channel, recipient_id) DO NOTHING
+    RETURNING id, status, account_id
+""")
+
+
 def _insert(rows: list[dict[str, Any]]) -> list[tuple[int, str, int | None]]:
-    """Insert ledger rows that do not exist yet; return (id, status, account_id) of the new ones."""
+    """Insert ledger rows that do not exist yet; return (id, status, account_id) of the new ones.
+
+    All rows of a call share campaign, channel, parts and time. On PostgreSQL the batch goes as
+    arrays through one INSERT … SELECT FROM unnest (a multi-row VALUES statement of 5,000 rows
+    spends most of its time being built and parsed); SQLite takes the plain executemany.
+    """
     if not rows:
         return []
-    dialect = db.session.get_bind().dialect.name
-    ins = postgresql.insert(Message) if dialect == "postgresql" else sqlite.insert(Message)
+    if db.session.get_bind().dialect.name == "postgresql":
+        first = rows[0]
+        params = {
+            "campaign_id": first["campaign_id"], "channel": first["channel"],
+            "parts": first["parts"], "now": first["created_at"],
+            "rids": [r["recipient_id"] for r in rows], "addrs": [r["address"] for r in rows],
+            "ops": [r["operator"] for r in rows], "accs": [r["account_id"] for r in rows],
+            "sts": [S(r["status"]).value for r in rows], "whys": [r["reason"] for r in rows],
+        }
+        result = db.session.execute(_PG_INSERT, params)
+        return [(r[0], r[1], r[2]) for r in result]
     stmt = (
-        ins.on_conflict_do_nothing(index_elements=["campaign_id", "channel", "recipient_id"])
+        sqlite.insert(Message)
+        .on_conflict_do_nothing(index_elements=["campaign_id", "channel", "recipient_id"])
         .returning(Message.id, Message.status, Message.account_id)
     )
     return [(r[0], r[1], r[2]) for r in db.session.execute(stmt, rows)]
+
+
+def _among(column: Any, values: Sequence[Any]) -> Any:
+    """`column IN values`, as one array parameter on PostgreSQL (`= ANY(:array)`).
+
+    A 5,000-item IN list is 5,000 bind parameters to render, send and parse, each batch; an
+    array is one.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def _heartbeat(campaign_id: int) -> None:
@@ -156,7 +196,7 @@ def _capped(c: Campaign, contact_ids: Sequence[int]) -> set[int]:
     since = utcnow() - timedelta(hours=int(cap["hours"]))
     stmt = (
         select(Message.recipient_id)
-        .where(Message.recipient_id.in_(contact_ids), Message.channel == "sms",
+        .where(_among(Message.recipient_id, contact_ids), Message.channel == "sms",
                Message.campaign_id != c.id, Message.created_at >= since,
                Message.status.not_in([S.SUPPRESSED, S.CANCELLED, S.EXPIRED]))
         .group_by(Message.recipient_id)
@@ -185,16 +225,17 @@ def _expand_sms(c: Campaign) -> None:
             return
         batch = db.session.execute(
             select(Contact.id, Contact.msisdn, Contact.operator, Contact.operator_override)
-            .where(Contact.id.in_(ids)).order_by(Contact.id)
+            .where(_among(Contact.id, ids)).order_by(Contact.id)
         ).all()
         numbers = [row[1] for row in batch]
         opted_out = set(db.session.scalars(
-            select(OptOut.address).where(OptOut.channel == "sms", OptOut.address.in_(numbers))))
+            select(OptOut.address).where(OptOut.channel == "sms",
+                                         _among(OptOut.address, numbers))))
         excluded_ids: set[int] = set()
         if excluded:
             excluded_ids = set(db.session.scalars(
                 select(ListMember.contact_id).where(ListMember.list_id.in_(excluded),
-                                                    ListMember.contact_id.in_(ids))))
+                                                    _among(ListMember.contact_id, ids))))
         capped = _capped(c, ids)
         now = utcnow()
         rows: list[dict[str, Any]] = []
@@ -267,7 +308,7 @@ def _expand_push(c: Campaign) -> None:
         installs = [row[1] for row in batch]
         opted_out = set(db.session.scalars(
             select(OptOut.address).where(OptOut.channel == "push",
-                                         OptOut.address.in_(installs))))
+                                         _among(OptOut.address, installs))))
         now = utcnow()
         rows: list[dict[str, Any]] = []
         counts: dict[str, int] = {}

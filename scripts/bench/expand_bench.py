@@ -1,0 +1,194 @@
+"""Benchmark: expand a 1,000,000-recipient audience into the ledger, on PostgreSQL and SQLite.
+
+    .venv/bin/python scripts/bench/expand_bench.py [--rows 1000000] [--backends postgresql,sqlite]
+
+Per backend, on a fresh database (see import_bench.py, whose helpers this reuses): the contacts
+are imported with `flask contacts import` (not timed), a campaign to that list is created,
+approved and launched through the services, and then the expand job runs in a child process of
+its own — the real job body, writing ledger rows and enqueuing send jobs into a real (embedded)
+Redis. Wall time and peak RSS are that child's. The baseline, in the same run, is the naive
+expansion: load every contact through the ORM and add one Message object per recipient, on the
+first --baseline-rows recipients, extrapolated. Children are killed after --timeout seconds.
+Targets: ≤ 60 s on PostgreSQL, ≤ 90 s on SQLite, ≤ 300 MB peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import import_bench as ib
+
+TARGETS = {"postgresql": 60, "sqlite": 90}
+TARGET_MB = 300
+
+
+def _launch_campaign() -> int:
+    from datetime import time as dtime
+
+    from dispatch import smpp_accounts, users
+    from dispatch.campaigns import service
+    from dispatch.extensions import db
+    from dispatch.models import ContactList
+
+    lst = db.session.query(ContactList).filter_by(name="bench").one()
+    smpp_accounts.create({"name": "all", "host": "127.0.0.1", "port": 2775, "system_id": "x",
+                          "password": "x", "operators": [], "is_default": True}, actor=None)
+    editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password="x" * 12)
+    approver, _ = users.create_user("bench-approver", ["approver"], actor=None,
+                                    password="x" * 12)
+    db.session.commit()
+    c = service.create({"title": "bench", "channels": "sms", "sms_sender": "HAUGIANG",
+                        "sms_text": "Thong bao", "audience": {"lists": [lst.id]},
+                        "window_start": dtime(0, 0), "window_end": dtime(23, 59)},
+                       actor=editor)
+    db.session.commit()
+    service.submit(c, actor=editor)
+    db.session.commit()
+    service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash)
+    service.launch(c, actor=approver)
+    db.session.commit()
+    return c.id
+
+
+def child_expand() -> None:
+    from sqlalchemy import func, select
+
+    from dispatch import create_app
+    from dispatch.engine import expand
+    from dispatch.extensions import db
+    from dispatch.models import Campaign, Message
+
+    app = create_app()
+    with app.app_context():
+        campaign_id = db.session.scalar(select(Campaign.id).order_by(Campaign.id.desc()))
+        started = time.perf_counter()
+        if os.environ.get("LOA_BENCH_PROFILE"):
+            import cProfile
+
+            cProfile.runctx("expand.expand(campaign_id)", globals(), locals(),
+                            os.environ["LOA_BENCH_PROFILE"])
+            figures: dict[str, Any] = {}
+        else:
+            figures = expand.expand(campaign_id)
+        seconds = time.perf_counter() - started
+        rows = db.session.scalar(select(func.count()).select_from(Message))
+        print(json.dumps({"job_seconds": round(seconds, 1), "rows": rows, "figures": figures}))
+
+
+def child_prepare() -> None:
+    from dispatch import create_app
+
+    app = create_app()
+    with app.app_context():
+        print(json.dumps({"campaign_id": _launch_campaign()}))
+
+
+def child_baseline(rows: int, budget: float) -> None:
+    """Naive: every contact through the ORM, one Message object each, one commit."""
+    from sqlalchemy import select
+
+    from dispatch import create_app
+    from dispatch.extensions import db
+    from dispatch.models import Campaign, Contact, ListMember, Message
+
+    app = create_app()
+    with app.app_context():
+        campaign = db.session.scalar(select(Campaign).order_by(Campaign.id.desc()))
+        started = time.perf_counter()
+        done = 0
+        stmt = select(Contact).join(ListMember, ListMember.contact_id == Contact.id)
+        for contact in db.session.scalars(stmt.limit(rows)):
+            if time.perf_counter() - started > budget:
+                break
+            db.session.add(Message(campaign_id=campaign.id + 1000, channel="sms",
+                                   recipient_id=contact.id, address=contact.msisdn,
+                                   operator=contact.operator, status="queued"))
+            done += 1
+        db.session.flush()
+        db.session.rollback()
+        print(json.dumps({"rows": done, "seconds": round(time.perf_counter() - started, 2)}))
+
+
+def bench_backend(backend: str, csv_path: Path, args: argparse.Namespace) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix=f"loa-expand-{backend}-", dir=ib.WORK))
+    url, cleanup = ib.fresh_database(backend, folder)
+    try:
+        imported = ib._run_child([], url, folder, timeout=args.timeout, command=[
+            str(ib.ROOT / ".venv/bin/flask"), "contacts", "import", str(csv_path),
+            "--list", "bench"])
+        if imported["exit"] != 0:
+            return {"backend": backend, "error": imported["stderr"][-2000:]}
+        me = [sys.executable, __file__, "--child"]
+        prep = ib._run_child([], url, folder, timeout=120, command=[*me, "prepare"])
+        if prep["exit"] != 0:
+            return {"backend": backend, "error": prep["stderr"][-2000:]}
+        run = ib._run_child([], url, folder, timeout=args.timeout, command=[*me, "expand"])
+        if run["exit"] != 0:
+            return {"backend": backend, "error": run["stderr"][-2000:]}
+        result = json.loads(run["stdout"].strip().splitlines()[-1])
+        base = ib._run_child([], url, folder, timeout=args.timeout, command=[
+            *me, "baseline", str(args.baseline_rows), str(args.baseline_budget)])
+        baseline = json.loads(base["stdout"].strip().splitlines()[-1]) if base["exit"] == 0 \
+            else {"error": base["stderr"][-500:]}
+        per_row = baseline.get("seconds", 0) / max(baseline.get("rows", 1), 1)
+        return {
+            "backend": backend,
+            "rows": result["rows"],
+            "seconds": run["seconds"],
+            "job_seconds": result["job_seconds"],
+            "peak_mb": run["peak_mb"],
+            "rows_per_second": round(result["rows"] / max(result["job_seconds"], 0.001)),
+            "target_seconds": TARGETS[backend],
+            "meets_target": run["seconds"] <= TARGETS[backend] and run["peak_mb"] <= TARGET_MB,
+            "baseline_rows": baseline.get("rows"),
+            "baseline_extrapolated_seconds": round(per_row * result["rows"], 1),
+        }
+    finally:
+        cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument("--baseline-rows", type=int, default=50_000)
+    parser.add_argument("--baseline-budget", type=float, default=60.0)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        kind, *rest = args.child
+        if kind == "prepare":
+            child_prepare()
+        elif kind == "expand":
+            child_expand()
+        elif kind == "baseline":
+            child_baseline(int(rest[0]), float(rest[1]))
+        return
+    ib.WORK.mkdir(parents=True, exist_ok=True)
+    # One embedded Redis for every child: the job enqueues its send batches for real.
+    from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+
+    redis_dir = Path(tempfile.mkdtemp(prefix="loa-expand-redis-", dir=ib.WORK))
+    os.environ["REDIS_URL"] = ensure_embedded_redis(redis_dir)
+    try:
+        csv_path = ib.ensure_csv(args.rows)
+        print(json.dumps({"machine": ib.machine(), "rows": args.rows}))
+        for backend in args.backends.split(","):
+            print(json.dumps(bench_backend(backend, csv_path, args)), flush=True)
+    finally:
+        stop_embedded_redis(redis_dir)
+
+
+if __name__ == "__main__":
+    main()
