@@ -165,6 +165,9 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(contacts_cli)
     app.cli.add_command(localities_cli)
+    from dispatch.push_cli import push_cli
+
+    app.cli.add_command(push_cli)
 
 
 @click.command("worker")

@@ -68,4 +68,13 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "SESSION_COOKIE_SECURE": loa_env == "production",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "TESTING": _bool(env.get("LOA_TESTING")),
+        # Push (dispatch.push_config builds the gateway from these). The service-account JSON
+        # of the Firebase project; Google's own variable is honoured when Loa's is not set.
+        "FCM_CREDENTIALS": (env.get("LOA_FCM_CREDENTIALS")
+                            or env.get("GOOGLE_APPLICATION_CREDENTIALS") or None),
+        "FCM_PROJECT_ID": env.get("LOA_FCM_PROJECT_ID") or None,  # None: the JSON's project
+        # Only for the demo, the tests and sites behind a relay: None sends to Google.
+        "FCM_ENDPOINT": env.get("LOA_FCM_ENDPOINT") or None,
+        # Topic sends have no per-device ledger rows; off unless the department wants them.
+        "PUSH_TOPIC_SENDS": _bool(env.get("LOA_PUSH_TOPICS")),
     }

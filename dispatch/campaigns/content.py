@@ -7,6 +7,7 @@ grants it at approval time, editors never set it.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -111,9 +112,47 @@ def clean_changes(changes: dict[str, Any], *, now: datetime) -> dict[str, Any]:
         for key in clean["push_data"]:
             if key in RESERVED_DATA_KEYS or key.startswith(RESERVED_DATA_PREFIXES):
                 errors[f"push_data.{key}"] = ["This key is reserved by Firebase."]
+    # A create carries the whole draft; an edit only what changed (enough to catch a paste that
+    # alone is too long); submission_errors checks the whole content.
+    for field, msgs in push_payload_errors(clean).items():
+        errors.setdefault(field, msgs)
     if errors:
         raise _failed(errors)
     return clean
+
+
+PUSH_PAYLOAD_FIELDS = ("push_title", "push_body", "push_image", "push_link", "push_data")
+
+
+def push_payload_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
+    """FCM's limits on the push fields given: the field to fix and, if too big, by how much.
+
+    The limit is the device message's 4 KB. A campaign that could go by topic (2 KB) and is
+    bigger is sent per device instead (dispatch.engine.push_topic.choose_push_mode).
+    """
+    from gateways.fcm import PayloadInvalid, PayloadTooLarge, PushContent, check_payload
+
+    given = {f: fields[f] for f in PUSH_PAYLOAD_FIELDS if fields.get(f)}
+    if not given:
+        return {}
+    data = {str(k): v for k, v in (given.get("push_data") or {}).items()}
+    content = PushContent(title=given.get("push_title"), body=given.get("push_body"),
+                          image=given.get("push_image"), link=given.get("push_link"), data=data)
+    try:
+        check_payload(content)
+    except PayloadTooLarge as exc:
+        # Name the biggest field: the one whose trimming helps most.
+        field = max(given, key=lambda f: len(json.dumps(given[f], ensure_ascii=False).encode()))
+        return {field: [f"The push is {exc.size:,} bytes, {exc.over:,} over FCM's "
+                        f"{exc.limit:,}-byte limit: shorten it by at least {exc.over:,} bytes "
+                        "(a Vietnamese letter with diacritics takes 2–3 bytes)."]}
+    except PayloadInvalid as exc:
+        name = exc.field
+        field = {"image": "push_image", "body": "push_body", "data": "push_data"}.get(
+            name, "push_" + name if name.startswith("data.") else "push_data")
+        text = exc.reason.split(": ", 1)[-1]
+        return {field: [text[:1].upper() + text[1:] + "."]}
+    return {}
 
 
 def window_errors(start: time, end: time) -> dict[str, list[str]]:
@@ -140,6 +179,9 @@ def submission_errors(c: Campaign, *, now: datetime) -> dict[str, list[str]]:
             errors["push_title"] = ["Push needs a title."]
         if not (c.push_body or "").strip():
             errors["push_body"] = ["Push needs a body."]
+        for field, msgs in push_payload_errors(
+                {f: getattr(c, f) for f in PUSH_PAYLOAD_FIELDS}).items():
+            errors.setdefault(field, msgs)
     defined = audience.normalise(c.audience)
     errors.update(audience.targeting_errors(defined, c.channels))
     # A list or locality may have been deleted since the draft was written.
