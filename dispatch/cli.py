@@ -158,6 +158,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(tokens_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(clock_command)
+    app.cli.add_command(demo_cli)
     app.cli.add_command(smpp_cli)
     app.cli.add_command(secrets_cli)
     app.cli.add_command(appkeys_cli)
@@ -194,3 +195,27 @@ def main() -> None:
 
     os.environ.setdefault("FLASK_APP", "dispatch")
     flask_main()
+
+
+demo_cli = AppGroup("demo", help="Demo data for a first run.")
+
+
+@demo_cli.command("seed")
+@click.option("--contacts", default=300, show_default=True)
+@click.option("--devices", default=60, show_default=True)
+def demo_seed(contacts: int, devices: int) -> None:
+    """Create demo users, a list, app devices and an approved campaign (once)."""
+    from dispatch import demo
+
+    if demo.exists():
+        click.echo("Demo data exists already.")
+        return
+    made = demo.seed(contacts, devices)
+    record = made["import"]
+    click.secho("Demo data:", bold=True)
+    click.echo(f"  editor   {made['editor'][0]:<9} one-time password: {made['editor'][1]}")
+    click.echo(f"  approver {made['approver'][0]:<9} one-time password: {made['approver'][1]}")
+    click.echo(f"  list {made['list_id']}: {record.imported_rows} contacts imported, "
+               f"{record.error_rows} rows refused (see GET /api/imports/{record.id})")
+    click.echo(f"  campaign {made['campaign_id']} approved, ready: "
+               f"POST /api/campaigns/{made['campaign_id']}/launch")
