@@ -128,3 +128,90 @@ def remove(name: str) -> None:
     except LoaError as err:
         raise click.ClickException(err.message) from None
     click.echo(f"Removed {name}.")
+
+
+@account_cli.command("ensure-demo")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=2775)
+@click.option("--system-id", "system_id", default="loa")
+@click.option("--password", default="secret")
+def ensure_demo(host: str, port: int, system_id: str, password: str) -> None:
+    """Add a default account `demo` for the local SMSC stand-in, unless any account exists."""
+    if db.session.scalar(select(SmppAccount.id).limit(1)) is not None:
+        click.echo("An SMPP account exists; no demo account added.")
+        return
+    account = smpp_accounts.create(
+        {"name": "demo", "host": host, "port": port, "system_id": system_id,
+         "password": password, "is_default": True, "tps": 200, "window": 50,
+         "brandnames": ["HAUGIANG", "LOA"]}, actor=None)
+    db.session.commit()
+    _show(account)
+
+
+@smpp_cli.command("run")
+@click.option("--account", "accounts", multiple=True,
+              help="Serve only these accounts (by name; default: every enabled one).")
+@click.option("--poll", type=float, default=10.0, show_default=True,
+              help="Seconds between looks at the account table.")
+@click.option("--no-throttle", is_flag=True,
+              help="Ignore the accounts' TPS (benchmarks against the stand-in only).")
+def run(accounts: tuple[str, ...], poll: float, no_throttle: bool) -> None:
+    """Run the SMPP sessions and SMS send jobs of every enabled account until SIGTERM."""
+    import logging
+
+    from flask import current_app
+
+    from dispatch.engine.smpp.process import SmppProcess
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    SmppProcess(app, poll_interval=poll, throttle=not no_throttle,
+                accounts=list(accounts) or None).run_forever()
+
+
+@smpp_cli.command("status")
+def status_command() -> None:
+    """Show each bind of the running smpp processes: state, since, in flight, sent, errors, rate."""
+    from dispatch.engine.smpp import status
+    from dispatch.redis_conn import get_redis
+
+    client = get_redis()
+    rows = status.read(client)
+    if not rows:
+        running = status.processes(client)
+        click.echo("No smpp process is running." if not running
+                   else "The smpp process serves no account.")
+        raise SystemExit(1)
+    click.echo(f"{'bind':<22}{'state':<14}{'since (UTC)':<21}{'in flight':>10}{'queued':>8}"
+               f"{'sent':>10}{'errors':>8}{'receipts':>10}{'rate/s':>8}  process")
+    for row in rows:
+        since = (row.get("since") or "")[:19].replace("T", " ")
+        click.echo(f"{row['name']:<22}{row['state']:<14}{since:<21}{row.get('in_flight', 0):>10}"
+                   f"{row.get('queued', 0):>8}{row.get('sent', 0):>10}{row.get('errors', 0):>8}"
+                   f"{row.get('receipts', 0):>10}{row.get('rate', 0.0):>8.0f}  {row['process']}")
+        if row.get("detail") and row["state"] != "bound":
+            click.echo(f"{'':<22}{row['detail']}")
+    problems = status.problems(rows)
+    for problem in problems:
+        click.secho(f"no bind up: {problem}", fg="red", err=True)
+    raise SystemExit(1 if problems else 0)
+
+
+@smpp_cli.command("test")
+@click.argument("account_name", metavar="ACCOUNT")
+@click.argument("msisdn")
+@click.argument("text")
+@click.option("--wait", type=float, default=60.0, show_default=True,
+              help="Seconds to wait for the delivery receipt.")
+@click.option("--sender", help="Source address (default: the account's first brandname).")
+def test_command(account_name: str, msisdn: str, text: str, wait: float,
+                 sender: str | None) -> None:
+    """Send TEXT to MSISDN on a bind of its own and wait for the receipt; exit 0 if delivered."""
+    from dispatch.engine.smpp.probe import probe
+
+    try:
+        account = smpp_accounts.by_name_or_id(account_name)
+    except LoaError as err:
+        raise click.ClickException(err.message) from None
+    raise SystemExit(probe(account, msisdn, text, wait=wait, sender=sender, echo=click.echo))

@@ -1,0 +1,386 @@
+"""Store-first receipts and MO messages from the SMSC, matched to the ledger in batches.
+
+The session hands every deliver_sm to `ReceiptWriter.on_deliver_later(event, ack)` on its reader
+thread; the writer thread stores a batch in one transaction and only then acknowledges each
+deliver_sm (`ack(True)`), or refuses the whole batch (`ack(False)`: the SMSC delivers it again)
+when storing failed. Storing is idempotent: a redelivered receipt is stored again as received
+(`raw_receipts` keeps every copy) and changes nothing else.
+
+Matching: a receipt names the SMSC id of one part; `(account_id, smsc_id)` finds the
+`message_parts` row. A receipt that comes before the submit_sm_resp was stored stays unmatched
+in `raw_receipts`; the code that writes parts (`dispatch.engine.sms`) matches it in the same
+transaction (`match_unmatched`). The writer also retries its unmatched receipts for a minute,
+which closes the race where both transactions ran at once and neither saw the other's rows.
+
+Receipt states → part status: DELIVRD → delivered; EXPIRED → expired; UNDELIV, REJECTD,
+DELETED → failed; UNKNOWN → unknown; ENROUTE and ACCEPTD are intermediate (the network has it,
+no final word): the part stays `submitted`. A part's final status is never overwritten by a
+later receipt, except `unknown`, which a later final receipt may still settle.
+
+Roll-up, once every part of the message has a final status (until then it stays `submitted`):
+all delivered → delivered; some delivered and others not → partial (reason: the first
+undelivered part's state); none delivered → failed if any part failed (with that part's state
+and error code), else expired if any expired, else unknown. Receipts for `unknown` messages
+(the receipt wait ran out) still roll them up to delivered, partial or failed.
+
+MO messages are stored in `inbound_messages`; a text equal to an opt-out keyword (trimmed,
+case- and diacritic-insensitive; setting `opt_out_keywords`) puts the sender on the SMS opt-out
+list (source `keyword`, audited as `optout.add`) and is marked `handled_as = "opt_out"`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import bindparam, insert, select, update
+
+from dispatch import ledger, settings
+from dispatch.audiences import optouts
+from dispatch.errors import ValidationFailed
+from dispatch.extensions import db
+from dispatch.models import InboundMessage, MessagePart, MessageStatus, RawReceipt
+from dispatch.models.common import utcnow
+from gateways.results import Inbound, Receipt
+from gateways.smpp.delivery import Ack, DeliverEvent
+from gateways.sms.plain import strip_diacritics
+
+log = logging.getLogger(__name__)
+
+S = MessageStatus
+
+# Receipt state → final part status; states missing here (ENROUTE, ACCEPTD) are intermediate.
+PART_STATUS: dict[str, MessageStatus] = {
+    "DELIVRD": S.DELIVERED,
+    "EXPIRED": S.EXPIRED,
+    "UNDELIV": S.FAILED,
+    "REJECTD": S.FAILED,
+    "DELETED": S.FAILED,
+    "UNKNOWN": S.UNKNOWN,
+}
+INTERMEDIATE = frozenset({"ENROUTE", "ACCEPTD"})
+# A part in one of these may still take a final receipt.
+_OPEN = (S.SUBMITTED, S.UNKNOWN)
+_CHUNK = 1000  # values per IN (...)
+
+_parts = MessagePart.__table__
+_raw = RawReceipt.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A receipt matched to a part."""
+
+    part_id: int
+    message_id: int
+    state: str
+    error: str | None
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    return None if value is None else value[:size]
+
+
+# -- matching and roll-up ----------------------------------------------------------------------
+
+
+def parts_by_smsc_id(account_id: int, smsc_ids: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """smsc_id → (part id, message id) for the account; the newest part when an id was reused."""
+    wanted = sorted({i for i in smsc_ids if i})
+    found: dict[str, tuple[int, int]] = {}
+    for chunk in _chunks(wanted):
+        stmt = (select(MessagePart.smsc_id, MessagePart.id, MessagePart.message_id)
+                .where(MessagePart.account_id == account_id, MessagePart.smsc_id.in_(chunk))
+                .order_by(MessagePart.id))
+        for smsc_id, part_id, message_id in db.session.execute(stmt):
+            if smsc_id is not None:
+                found[smsc_id] = (part_id, message_id)
+    return found
+
+
+def apply_hits(hits: Sequence[Hit], *, at: datetime | None = None) -> None:
+    """Update the parts the receipts name, then roll their messages up (caller commits)."""
+    at = at or utcnow()
+    final: dict[tuple[MessageStatus, str | None], list[int]] = defaultdict(list)
+    states: dict[int, str] = {}
+    touched: set[int] = set()
+    for hit in hits:
+        status = PART_STATUS.get(hit.state)
+        if status is None:
+            continue  # ENROUTE / ACCEPTD: still on its way
+        final[(status, _clip(hit.error, 16))].append(hit.part_id)
+        states.setdefault(hit.part_id, hit.state)
+        touched.add(hit.message_id)
+    # Grouped by outcome: a batch of receipts is a handful of UPDATEs, whatever its size.
+    for (status, error), part_ids in final.items():
+        for chunk in _chunks(sorted(set(part_ids))):
+            db.session.execute(
+                update(_parts)
+                .where(_parts.c.id.in_(chunk), _parts.c.status.in_(_OPEN))
+                .values(status=status, error_code=error, receipt_at=at))
+    if touched:
+        rollup(sorted(touched), states=states, at=at)
+
+
+def rollup(message_ids: Sequence[int], *, states: dict[int, str] | None = None,
+           at: datetime | None = None) -> int:
+    """Give each message the status its parts add up to (see the module docstring)."""
+    states = states or {}
+    by_message: dict[int, list[tuple[int, MessageStatus, str | None]]] = defaultdict(list)
+    for chunk in _chunks(list(message_ids)):
+        stmt = (select(MessagePart.message_id, MessagePart.id, MessagePart.status,
+                       MessagePart.error_code)
+                .where(MessagePart.message_id.in_(chunk))
+                .order_by(MessagePart.message_id, MessagePart.part_no))
+        for message_id, part_id, status, error in db.session.execute(stmt):
+            by_message[message_id].append((part_id, status, error))
+    moves: dict[tuple[MessageStatus, str | None, str | None], list[int]] = defaultdict(list)
+    for message_id, parts in by_message.items():
+        target = _rolled_up(parts, states)
+        if target is not None:
+            moves[target].append(message_id)
+    moved = 0
+    for (status, reason, error), ids in moves.items():
+        sources = [S.SUBMITTED] if status in (S.EXPIRED, S.UNKNOWN) else list(_OPEN)
+        moved += ledger.move(ids, status, only_from=sources, reason=reason, error_code=error,
+                             at=at)
+    return moved
+
+
+def _rolled_up(parts: list[tuple[int, MessageStatus, str | None]],
+               states: dict[int, str]) -> tuple[MessageStatus, str | None, str | None] | None:
+    statuses = [status for _, status, _ in parts]
+    if S.SUBMITTED in statuses:
+        return None  # a part has no final word yet
+    if all(status is S.DELIVERED for status in statuses):
+        return S.DELIVERED, None, None
+    for wanted in (S.FAILED, S.EXPIRED, S.UNKNOWN):
+        for part_id, status, error in parts:
+            if status is wanted:
+                reason = states.get(part_id) or status.value.upper()
+                if S.DELIVERED in statuses:
+                    return S.PARTIAL, reason, error
+                return wanted, reason, error
+    return None
+
+
+def match_unmatched(account_id: int, smsc_ids: Iterable[str]) -> set[str]:
+    """Match stored, unmatched receipts with these SMSC ids to their parts; return the ids matched.
+
+    Called in the transaction that writes new parts (a receipt may have come before the
+    submit_sm_resp) and by the writer's retries. Runs in the caller's transaction.
+    """
+    wanted = sorted({i for i in smsc_ids if i})
+    raws: list[tuple[int, str, str | None, str | None]] = []
+    for chunk in _chunks(wanted):
+        stmt = (select(RawReceipt.id, RawReceipt.smsc_id, RawReceipt.stat, RawReceipt.err)
+                .where(RawReceipt.account_id == account_id, RawReceipt.part_id.is_(None),
+                       RawReceipt.smsc_id.in_(chunk)))
+        raws.extend(tuple(row) for row in db.session.execute(stmt))  # type: ignore[misc]
+    if not raws:
+        return set()
+    parts = parts_by_smsc_id(account_id, {smsc_id for _, smsc_id, _, _ in raws})
+    hits: list[Hit] = []
+    links: list[dict[str, int]] = []
+    for raw_id, smsc_id, stat, err in sorted(raws):  # in arrival order
+        part = parts.get(smsc_id)
+        if part is None:
+            continue
+        links.append({"rid": raw_id, "pid": part[0]})
+        hits.append(Hit(part[0], part[1], stat or "UNKNOWN", err))
+    if links:
+        db.session.execute(
+            update(_raw).where(_raw.c.id == bindparam("rid"), _raw.c.part_id.is_(None))
+            .values(part_id=bindparam("pid")), links)
+        apply_hits(hits)
+    return {smsc_id for _, smsc_id, _, _ in raws if smsc_id in parts}
+
+
+# -- storing a batch of deliver_sm -------------------------------------------------------------
+
+
+def fold_keyword(text: str) -> str:
+    """'  Hủy ' → 'huy': how MO texts and opt-out keywords are compared."""
+    return " ".join(strip_diacritics(text.replace("đ", "d").replace("Đ", "D")).casefold().split())
+
+
+def store_batch(account_id: int, events: Sequence[DeliverEvent]) -> list[str]:
+    """Store receipts and MO messages; return the SMSC ids of receipts left unmatched.
+
+    Runs in the caller's transaction; the caller commits, then acknowledges the deliver_sm.
+    """
+    now = utcnow()
+    receipts = [e for e in events if isinstance(e, Receipt)]
+    unmatched: list[str] = []
+    if receipts:
+        parts = parts_by_smsc_id(account_id, (r.remote_id for r in receipts))
+        rows: list[dict[str, Any]] = []
+        hits: list[Hit] = []
+        for receipt in receipts:
+            smsc_id = (receipt.remote_id or "")[:64]
+            part = parts.get(smsc_id)
+            rows.append({"account_id": account_id, "smsc_id": smsc_id,
+                         "stat": _clip(receipt.state, 16), "err": _clip(receipt.error, 16),
+                         "body": receipt.raw, "received_at": now,
+                         "part_id": part[0] if part else None})
+            if part is not None:
+                hits.append(Hit(part[0], part[1], receipt.state, receipt.error))
+            elif smsc_id:
+                unmatched.append(smsc_id)
+        db.session.execute(insert(RawReceipt), rows)
+        apply_hits(hits, at=now)
+    inbound = [e for e in events if isinstance(e, Inbound)]
+    if inbound:
+        keywords = {fold_keyword(k) for k in settings.get("opt_out_keywords") or []}
+        for message in inbound:
+            store_mo(account_id, message, keywords, now)
+    return unmatched
+
+
+def store_mo(account_id: int, message: Inbound, keywords: set[str], now: datetime) -> None:
+    row = InboundMessage(account_id=account_id, source=message.source[:32],
+                         destination=message.destination[:32], text=message.text,
+                         received_at=message.received_at or now, handled_as="ignored")
+    if fold_keyword(message.text) in keywords:
+        try:
+            optouts.add_opt_out(
+                "sms", message.source, source="keyword", actor=None, exist_ok=True,
+                reason=f"Replied {message.text.strip()!r} to {message.destination}")
+            row.handled_as = "opt_out"
+        except ValidationFailed:
+            row.handled_as = "bad_source"  # not a number we could ever send to
+    db.session.add(row)
+
+
+# -- the writer thread -------------------------------------------------------------------------
+
+
+class ReceiptWriter:
+    """Stores one account's receipts and MO in batches on a thread of its own (see module doc)."""
+
+    RETRY_AFTER = (0.5, 2.0, 5.0, 15.0, 40.0)  # s after storing: unmatched receipts tried again
+
+    def __init__(self, app: Flask, account_id: int, *, batch: int = 500,
+                 linger: float = 0.002) -> None:
+        self.app = app
+        self.account_id = account_id
+        self.batch = batch
+        self.linger = linger
+        self._queue: queue.SimpleQueue[tuple[DeliverEvent, Ack] | None] = queue.SimpleQueue()
+        self._retries: list[tuple[float, int, str]] = []  # (due, attempt, smsc_id)
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.stored = 0
+        self.failures = 0
+
+    def on_deliver_later(self, event: DeliverEvent, ack: Ack) -> None:
+        """The session's hook: called on its reader thread, so only queue the event."""
+        self._queue.put((event, ack))
+
+    def start(self) -> ReceiptWriter:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"receipts-{self.account_id}")
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Store what is queued, then end the thread."""
+        self._stopping = True
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _take(self) -> tuple[list[tuple[DeliverEvent, Ack]], bool]:
+        """The next batch and whether the writer was told to stop."""
+        items: list[tuple[DeliverEvent, Ack]] = []
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return items, False
+        if first is None:
+            stop = True
+        else:
+            items.append(first)
+            stop = False
+        deadline = time.monotonic() + self.linger
+        while len(items) < self.batch:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                stop = True
+            else:
+                items.append(item)
+        return items, stop
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            try:
+                while True:
+                    items, stop = self._take()
+                    if items:
+                        self._store(items)
+                    self._retry_due()
+                    if stop or (self._stopping and self._queue.empty()):
+                        while not self._queue.empty():  # whatever came meanwhile
+                            items, _ = self._take()
+                            if items:
+                                self._store(items)
+                        return
+            finally:
+                db.session.remove()
+
+    def _store(self, items: list[tuple[DeliverEvent, Ack]]) -> None:
+        try:
+            unmatched = store_batch(self.account_id, [event for event, _ in items])
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            self.failures += 1
+            log.exception("receipts %s: storing %d events failed; the SMSC will redeliver them",
+                          self.account_id, len(items))
+            for _, ack in items:
+                ack(False)
+            time.sleep(min(2.0, 0.1 * self.failures))  # a database that is down: no hot loop
+            return
+        self.failures = 0
+        self.stored += len(items)
+        for _, ack in items:
+            ack(True)
+        now = time.monotonic()
+        self._retries.extend((now + self.RETRY_AFTER[0], 0, smsc_id) for smsc_id in unmatched)
+
+    def _retry_due(self) -> None:
+        if not self._retries:
+            return
+        now = time.monotonic()
+        due = [r for r in self._retries if r[0] <= now]
+        if not due:
+            return
+        self._retries = [r for r in self._retries if r[0] > now]
+        try:
+            matched = match_unmatched(self.account_id, [smsc_id for _, _, smsc_id in due])
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("receipts %s: matching stored receipts failed", self.account_id)
+            matched = set()
+        for _, attempt, smsc_id in due:
+            if smsc_id not in matched and attempt + 1 < len(self.RETRY_AFTER):
+                # Later than this, the sender's own matching finds it when it writes the part.
+                self._retries.append((now + self.RETRY_AFTER[attempt + 1], attempt + 1, smsc_id))

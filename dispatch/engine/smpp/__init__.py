@@ -1,0 +1,8 @@
+"""The smpp process: live SMPP links per account, their send-job workers, bind status.
+
+- `links`: `AccountLink` (one account's sessions, throttle and receipt writer) and the
+  process-level registry the send jobs (`dispatch.engine.sms`) find them in;
+- `worker`: RQ's SimpleWorker made to live in a thread, and the scheduler of SMS queues;
+- `process`: `SmppProcess`, what `flask smpp run` runs;
+- `status`: bind status in Redis for `flask smpp status` and readiness checks.
+"""
