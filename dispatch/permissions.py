@@ -28,6 +28,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audience.edit": frozenset({"editor", "admin"}),
     "optout.edit": frozenset({"editor", "admin"}),
     "locality.edit": frozenset({"admin"}),
+    # reports: aggregates for every staff member, the summary export included (no personal
+    # data in it); the per-recipient ledger export lists citizens' numbers and names, so only
+    # approvers and admins take it out (personal data protection, Decree 13/2023/ND-CP)
+    "report.view": STAFF,
+    "report.export": frozenset({"approver", "admin"}),
     # administration
     "user.manage": frozenset({"admin"}),
     "settings.manage": frozenset({"admin"}),

@@ -28,3 +28,6 @@ def register_blueprints(api: Api) -> None:
 
     for module in (contacts, lists, imports, optouts, localities, devices):
         api.register_blueprint(module.blp)
+    from dispatch.api import reports
+
+    api.register_blueprint(reports.blp)

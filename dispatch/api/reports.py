@@ -1,0 +1,146 @@
+"""Reports: a campaign's funnel, cost and timeline; ledger exports; the summary for leadership."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import IO, Any
+
+from flask import Response
+from flask.views import MethodView
+
+from dispatch import audit
+from dispatch.api.common import Blueprint, actor
+from dispatch.auth import require
+from dispatch.campaigns import service
+from dispatch.extensions import db
+from dispatch.reports import export
+from dispatch.reports.campaign import campaign_report
+from dispatch.reports.summary import summary
+from dispatch.schemas.reports import (
+    DELIMITERS,
+    CampaignReportSchema,
+    ExportQuery,
+    ReportQuery,
+    SummaryExportQuery,
+    SummaryQuery,
+    SummarySchema,
+)
+
+blp = Blueprint("reports", __name__, url_prefix="/api",
+                description="Campaign reports, ledger exports and the summary across campaigns")
+
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(body: Iterator[bytes], mimetype: str, filename: str,
+             handle: IO[bytes] | None = None) -> Response:
+    response = Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        # Let a reverse proxy pass the stream on as it comes instead of buffering it whole.
+        "X-Accel-Buffering": "no",
+        "Cache-Control": "no-store",
+    })
+    if handle is not None:
+        response.call_on_close(handle.close)
+    return response
+
+
+def stamp() -> str:
+    return export.local_now().strftime("%Y%m%d-%H%M")
+
+
+@blp.route("/campaigns/<int:campaign_id>/report")
+class CampaignReport(MethodView):
+    @require("report.view")
+    @blp.arguments(ReportQuery, location="query")
+    @blp.response(200, CampaignReportSchema)
+    def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
+        """The funnel per channel and operator, parts and estimated cost, timeline, first and
+        last send. Times are local (+07:00)."""
+        return campaign_report(service.get_campaign(campaign_id), bucket=args.get("bucket"))
+
+
+def _audit_ledger_export(campaign_id: int, fmt: str) -> None:
+    audit.record("report.export", "campaign", campaign_id, actor=actor(),
+                 details={"export": "ledger", "format": fmt})
+    db.session.commit()
+
+
+@blp.route("/campaigns/<int:campaign_id>/export.csv")
+class LedgerCsv(MethodView):
+    @require("report.export")
+    @blp.arguments(ExportQuery, location="query")
+    @blp.response(200, content_type=CSV_TYPE,
+                  description="One row per ledger row, streamed; UTF-8 with BOM")
+    def get(self, args: dict[str, Any], campaign_id: int) -> Response:
+        """The campaign's per-recipient ledger as CSV (streamed; audited)."""
+        c = service.get_campaign(campaign_id)
+        _audit_ledger_export(c.id, "csv")
+        table = export.ledger_table(db.engine, c.id)
+        body = export.csv_chunks(table, delimiter=DELIMITERS[args["delimiter"]])
+        return download(body, CSV_TYPE, f"loa-campaign-{c.id}-ledger-{stamp()}.csv")
+
+
+@blp.route("/campaigns/<int:campaign_id>/export.xlsx")
+class LedgerXlsx(MethodView):
+    @require("report.export")
+    @blp.response(200, content_type=XLSX_TYPE,
+                  description="One row per ledger row; built in a temporary file, then sent")
+    def get(self, campaign_id: int) -> Response:
+        """The campaign's per-recipient ledger as XLSX (audited)."""
+        c = service.get_campaign(campaign_id)
+        _audit_ledger_export(c.id, "xlsx")
+        handle = export.xlsx_file(export.ledger_table(db.engine, c.id), f"Chiến dịch {c.id}")
+        return download(export.file_chunks(handle), XLSX_TYPE,
+                        f"loa-campaign-{c.id}-ledger-{stamp()}.xlsx", handle)
+
+
+@blp.route("/reports/summary")
+class Summary(MethodView):
+    @require("report.view")
+    @blp.arguments(SummaryQuery, location="query")
+    @blp.response(200, SummarySchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Campaigns that started on local days since..until (inclusive) and/or of a phase tag,
+        each with its figures, and the totals: the department's report to leadership."""
+        return summary(**args)
+
+
+def _summary_export(args: dict[str, Any], fmt: str) -> tuple[dict[str, Any], str]:
+    filters = {k: args.get(k) for k in ("since", "until", "phase_tag")}
+    report = summary(**filters)
+    audit.record("report.export", "report", "summary", actor=actor(),
+                 details={"export": "summary", "format": fmt,
+                          "campaigns": len(report["campaigns"]),
+                          **{k: str(v) for k, v in filters.items() if v is not None}})
+    db.session.commit()
+    parts = ["loa-summary", *(str(v) for v in filters.values() if v), stamp()]
+    # Tags are free text: keep the file name plain ASCII for every browser and shell.
+    return report, re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(parts))
+
+
+@blp.route("/reports/summary.csv")
+class SummaryCsv(MethodView):
+    @require("report.view")
+    @blp.arguments(SummaryExportQuery, location="query")
+    @blp.response(200, content_type=CSV_TYPE, description="The summary, UTF-8 with BOM")
+    def get(self, args: dict[str, Any]) -> Response:
+        """The summary as CSV, one row per campaign and a total row (audited)."""
+        report, name = _summary_export(args, "csv")
+        body = export.csv_chunks(export.summary_table(report),
+                                 delimiter=DELIMITERS[args["delimiter"]])
+        return download(body, CSV_TYPE, f"{name}.csv")
+
+
+@blp.route("/reports/summary.xlsx")
+class SummaryXlsx(MethodView):
+    @require("report.view")
+    @blp.arguments(SummaryQuery, location="query")
+    @blp.response(200, content_type=XLSX_TYPE, description="The summary as a workbook")
+    def get(self, args: dict[str, Any]) -> Response:
+        """The summary as XLSX, one row per campaign and a total row (audited)."""
+        report, name = _summary_export(args, "xlsx")
+        handle = export.xlsx_file(export.summary_table(report), "Tổng hợp")
+        return download(export.file_chunks(handle), XLSX_TYPE, f"{name}.xlsx", handle)

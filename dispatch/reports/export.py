@@ -1,0 +1,280 @@
+"""Exports as CSV and XLSX: the per-recipient ledger of a campaign, and the summary.
+
+CSV is UTF-8 with a byte-order mark (so Excel reads Vietnamese correctly), CRLF line ends, a
+comma by default (`;` or tab on request, for Excel set to the Vietnamese list separator), and
+times as `YYYY-MM-DD HH:MM:SS+07:00` in Asia/Ho_Chi_Minh. It is written while the rows are read:
+a generator yields ~64 KB at a time, so memory stays flat whatever the size.
+
+XLSX is openpyxl's write-only workbook (rows go to a temporary file as they are appended), saved
+to a temporary file that is then streamed and deleted: the first byte leaves only once the whole
+workbook is built. Times are Excel dates in local time (Excel has no time zones; the header says
+so), and a sheet holds at most 1,048,575 rows, so bigger ledgers continue on a second sheet.
+
+Header names are Vietnamese with the field name in brackets, e.g. "Trạng thái (status)"; the
+columns are LEDGER_COLUMNS and SUMMARY_COLUMNS, also listed in the API documentation.
+
+No export carries a secret: no token, password or key is ever selected, only what the ledger,
+contacts and devices show.
+Text that a spreadsheet would run as a formula (starting with = + - @) is prefixed with `'`,
+except plain phone numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import Engine, and_, select
+
+from dispatch.engine.flags import LOCAL
+from dispatch.models import Contact, Device, Message, MessagePart, SmppAccount
+
+BATCH = 5000
+FLUSH_BYTES = 64 * 1024
+SHEET_ROWS = 1_048_575  # Excel's row limit, less the header
+TIME = "giờ VN"
+
+LEDGER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("message_id", "Mã tin"),
+    ("channel", "Kênh"),
+    ("recipient", "Người nhận: số điện thoại hoặc mã cài đặt ứng dụng"),
+    ("name", "Họ tên"),
+    ("operator", "Nhà mạng"),
+    ("account", "Tài khoản SMPP"),
+    ("status", "Trạng thái"),
+    ("reason", "Lý do"),
+    ("error_code", "Mã lỗi"),
+    ("parts", "Số phần tin"),
+    ("attempts", "Số lần gửi"),
+    ("gateway_ids", "Mã tin tại cổng SMSC / FCM"),
+    ("queued_at", f"Vào hàng đợi, {TIME}"),
+    ("submitted_at", f"Gửi đi, {TIME}"),
+    ("finished_at", f"Kết thúc, {TIME}"),
+)
+# Free text that came from outside (imports, gateways): guarded against formula injection.
+_LEDGER_TEXT = (2, 3, 5, 7, 8, 11)
+_LEDGER_TIMES = (12, 13, 14)
+_PHONE = re.compile(r"^\+?\d{1,16}$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Control characters XLSX (XML 1.0) cannot hold.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@dataclass
+class Table:
+    """Rows to export: (field, Vietnamese header) columns, which are times, which are text."""
+
+    columns: Sequence[tuple[str, str]]
+    rows: Iterator[list[Any]]
+    times: Sequence[int] = ()
+    text: Sequence[int] = ()
+
+    @property
+    def headers(self) -> list[str]:
+        return [f"{vi} ({key})" for key, vi in self.columns]
+
+
+def safe_text(value: str) -> str:
+    """The text as a spreadsheet should show it, never as a formula."""
+    if value.startswith(_FORMULA_START) and not _PHONE.match(value):
+        return "'" + value
+    return value
+
+
+# --- the per-recipient ledger ------------------------------------------------------------------
+
+def ledger_table(engine: Engine, campaign_id: int, *, batch: int = BATCH) -> Table:
+    return Table(LEDGER_COLUMNS, ledger_rows(engine, campaign_id, batch=batch),
+                 times=_LEDGER_TIMES, text=_LEDGER_TEXT)
+
+
+def ledger_rows(engine: Engine, campaign_id: int, *, batch: int = BATCH) -> Iterator[list[Any]]:
+    """Every ledger row of the campaign in id order, read from a server-side cursor in batches.
+
+    Runs on a connection of its own (the response outlives the request's session). Times come
+    out in local time. The gateway ids of each batch's parts come from one more query per batch.
+    """
+    with engine.connect() as conn:
+        accounts: dict[int, str] = {
+            i: name for i, name in conn.execute(select(SmppAccount.id, SmppAccount.name))}
+        stmt = (
+            select(Message.id, Message.channel, Message.recipient_id, Message.address,
+                   Contact.name, Device.installation_id, Message.operator, Message.account_id,
+                   Message.status, Message.reason, Message.error_code, Message.parts,
+                   Message.attempts, Message.queued_at, Message.submitted_at,
+                   Message.finished_at)
+            .outerjoin(Contact, and_(Message.channel == "sms",
+                                     Contact.id == Message.recipient_id))
+            .outerjoin(Device, and_(Message.channel == "push",
+                                    Device.id == Message.recipient_id))
+            .where(Message.campaign_id == campaign_id)
+            .order_by(Message.id)
+        )
+        result = conn.execution_options(yield_per=batch).execute(stmt)
+        for chunk in result.partitions():
+            # Only rows that were ever tried can have parts (attempts > 0 or a submit time).
+            ids = _gateway_ids(conn, [r.id for r in chunk
+                                      if r.attempts or r.submitted_at is not None])
+            for (mid, channel, recipient_id, address, name, installation, operator, account,
+                 status, reason, error_code, parts, attempts, queued, submitted,
+                 finished) in chunk:
+                if channel == "sms":
+                    recipient = address
+                else:
+                    recipient = installation or ("topic" if recipient_id == 0 else None)
+                yield [mid, channel, recipient, name, operator, accounts.get(account or 0),
+                       status.value, reason, error_code, parts, attempts, ids.get(mid),
+                       queued and queued.astimezone(LOCAL),
+                       submitted and submitted.astimezone(LOCAL),
+                       finished and finished.astimezone(LOCAL)]
+
+
+def _gateway_ids(conn: Any, message_ids: list[int]) -> dict[int, str]:
+    """The SMSC (or FCM) ids of these messages' parts, in part order, space-separated."""
+    if not message_ids:
+        return {}
+    found: dict[int, list[str]] = {}
+    for mid, smsc_id in conn.execute(
+            select(MessagePart.message_id, MessagePart.smsc_id)
+            .where(MessagePart.message_id.in_(message_ids), MessagePart.smsc_id.is_not(None))
+            .order_by(MessagePart.message_id, MessagePart.part_no)):
+        found.setdefault(mid, []).append(smsc_id)
+    return {mid: " ".join(parts) for mid, parts in found.items()}
+
+
+# --- the summary -------------------------------------------------------------------------------
+
+SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "Mã chiến dịch"),
+    ("title", "Tên chiến dịch"),
+    ("phase_tag", "Giai đoạn"),
+    ("status", "Trạng thái"),
+    ("channels", "Kênh"),
+    ("started_at", f"Bắt đầu, {TIME}"),
+    ("finished_at", f"Kết thúc, {TIME}"),
+    ("targeted", "Số người nhận"),
+    ("suppressed", "Không gửi (loại trừ)"),
+    ("waiting", "Đang chờ gửi"),
+    ("cancelled", "Đã hủy"),
+    ("expired_unsent", "Hết hạn trước khi gửi"),
+    ("submitted", "Đã gửi tới cổng"),
+    ("delivered", "Đã nhận (SMS)"),
+    ("partial", "Nhận một phần (SMS)"),
+    ("failed", "Thất bại"),
+    ("expired", "Hết hạn sau khi gửi"),
+    ("unknown", "Không rõ kết quả"),
+    ("awaiting_receipt", "Chờ báo nhận (SMS)"),
+    ("accepted_by_fcm", "FCM đã nhận, không phải đã đến máy (thông báo đẩy)"),
+    ("sms_delivered_percent", "Tỷ lệ SMS đã nhận (%)"),
+    ("parts_billed", "Số phần tin tính cước"),
+    ("cost_vnd", "Chi phí ước tính (VND)"),
+)
+
+
+def summary_table(report: dict[str, Any]) -> Table:
+    """The summary's campaigns, then a total row."""
+    keys = [key for key, _ in SUMMARY_COLUMNS]
+    total = report["total"]
+
+    def rows() -> Iterator[list[Any]]:
+        for item in report["campaigns"]:
+            yield [item[k] for k in keys]
+        yield [None, f"Tổng cộng ({total['campaigns']} chiến dịch)", report["phase_tag"],
+               None, None, None, None, *(total[k] for k in keys[7:])]
+
+    return Table(SUMMARY_COLUMNS, rows(), times=(5, 6), text=(1, 2))
+
+
+# --- writers -----------------------------------------------------------------------------------
+
+def csv_chunks(table: Table, *, delimiter: str = ",") -> Iterator[bytes]:
+    """The table as UTF-8 CSV with a BOM, in chunks of about FLUSH_BYTES."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(table.headers)
+    times, text = tuple(table.times), tuple(table.text)
+    for row in table.rows:
+        for i in times:
+            if row[i] is not None:
+                row[i] = row[i].isoformat(sep=" ", timespec="seconds")
+        for i in text:
+            if row[i]:
+                row[i] = safe_text(row[i])
+        writer.writerow(row)
+        if buffer.tell() >= FLUSH_BYTES:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def xlsx_file(table: Table, sheet: str, *, folder: str | None = None) -> IO[bytes]:
+    """The table as an XLSX workbook in an anonymous temporary file, rewound for reading.
+
+    The file is unlinked at once, so it disappears when the handle is closed, however the
+    response ends.
+    """
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    widths = [max(10, min(40, len(h) + 2)) for h in table.headers]
+    times, text = tuple(table.times), tuple(table.text)
+    n = 0
+    ws = None
+    for row in table.rows:
+        if ws is None or n == SHEET_ROWS:
+            ws = _sheet(book, sheet if ws is None else f"{sheet} ({len(book.worksheets) + 1})",
+                        table.headers, widths)
+            n = 0
+        for i in times:
+            if row[i] is not None:
+                row[i] = row[i].replace(tzinfo=None)
+        for i in text:
+            if row[i]:
+                row[i] = _ILLEGAL.sub("", safe_text(row[i]))
+        ws.append(row)
+        n += 1
+    if ws is None:
+        _sheet(book, sheet, table.headers, widths)
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", dir=folder, delete=False)  # noqa: SIM115
+    try:
+        book.save(handle)
+        handle.flush()
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    finally:
+        os.unlink(handle.name)
+    return handle
+
+
+def _sheet(book: Any, title: str, headers: list[str], widths: list[int]) -> Any:
+    from openpyxl.utils import get_column_letter
+
+    ws = book.create_sheet(title[:31])
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    ws.append(headers)
+    return ws
+
+
+def file_chunks(handle: IO[bytes], size: int = FLUSH_BYTES) -> Iterator[bytes]:
+    try:
+        while chunk := handle.read(size):
+            yield chunk
+    finally:
+        handle.close()
+
+
+def local_now() -> datetime:
+    return datetime.now(LOCAL)

@@ -1,0 +1,86 @@
+"""The summary across campaigns for a date range and/or phase tag: the report to leadership.
+
+One GROUP BY over the ledger rows of the chosen campaigns (by campaign, channel, operator,
+status and sent flag); per-campaign and total funnels come from the same `Tally` arithmetic as
+a single campaign's report, so the two always agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, select
+
+from dispatch.engine.flags import LOCAL
+from dispatch.extensions import db
+from dispatch.models import Campaign, Message
+from dispatch.models.common import utcnow
+from dispatch.reports.campaign import COST_NOTE, PUSH_NOTE, grouped, local
+from dispatch.reports.tally import Tally, price_for, prices
+
+# The figures of each campaign (and of the total) in the summary, in this order.
+FIGURES = ("targeted", "suppressed", "waiting", "cancelled", "expired_unsent", "submitted",
+           "delivered", "partial", "failed", "expired", "unknown", "awaiting_receipt",
+           "accepted_by_fcm", "sms_delivered_percent", "parts_billed", "cost_vnd")
+
+
+def started_at() -> ColumnElement[datetime]:
+    """When a launched campaign started or was due to: the later of launch and send_at."""
+    return case((Campaign.send_at > Campaign.launched_at, Campaign.send_at),
+                else_=Campaign.launched_at)
+
+
+def day_start(day: date) -> datetime:
+    """Local midnight opening `day`, in UTC."""
+    return datetime.combine(day, time(0), LOCAL).astimezone(UTC)
+
+
+def chosen(since: date | None, until: date | None, phase_tag: str | None) -> list[Campaign]:
+    """Launched campaigns that started on local days since..until (inclusive), of the tag."""
+    start = started_at()
+    stmt = select(Campaign).where(Campaign.launched_at.is_not(None))
+    if since is not None:
+        stmt = stmt.where(start >= day_start(since))
+    if until is not None:
+        stmt = stmt.where(start < day_start(until + timedelta(days=1)))
+    if phase_tag:
+        stmt = stmt.where(Campaign.phase_tag == phase_tag)
+    return list(db.session.scalars(stmt.order_by(start, Campaign.id)))
+
+
+def summary(since: date | None = None, until: date | None = None,
+            phase_tag: str | None = None) -> dict[str, Any]:
+    campaigns = chosen(since, until, phase_tag)
+    table = prices()
+    tallies = {c.id: Tally() for c in campaigns}
+    has_push = False
+    if campaigns:
+        rows = grouped(Message.campaign_id.in_(list(tallies)), by=[Message.campaign_id],
+                       reasons=False)
+        for cid, channel, operator, status, sent, n, parts in rows:
+            has_push = has_push or channel == "push"
+            tallies[cid].add(channel, status, None, sent, n, int(parts),
+                             price_for(table, operator))
+    total = Tally()
+    items = []
+    for c in campaigns:
+        total.merge(tallies[c.id])
+        figures = tallies[c.id].as_dict()
+        items.append({
+            "id": c.id, "title": c.title, "phase_tag": c.phase_tag, "status": c.status.value,
+            "channels": c.channels, "started_at": local(max(filter(None, (c.launched_at,
+                                                                           c.send_at)))),
+            "finished_at": local(c.finished_at),
+            **{k: figures[k] for k in FIGURES},
+        })
+    figures = total.as_dict()
+    notes = [COST_NOTE] + ([PUSH_NOTE] if has_push else [])
+    return {
+        "since": since, "until": until, "phase_tag": phase_tag,
+        "as_of": local(utcnow()),
+        "campaigns": items,
+        "total": {"campaigns": len(items), **{k: figures[k] for k in FIGURES}},
+        "prices_vnd_per_part": table,
+        "notes": notes,
+    }

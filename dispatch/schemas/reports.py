@@ -1,0 +1,150 @@
+"""Reports: a campaign's funnel and timeline, the summary across campaigns, export options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from dispatch.reports.campaign import BUCKETS
+from dispatch.schemas.common import StrictSchema
+
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
+
+
+class ReportQuery(StrictSchema):
+    bucket = ma.fields.Integer(
+        validate=ma.validate.OneOf(BUCKETS),
+        metadata={"description": "Timeline bucket width in seconds; default: chosen from the "
+                                 "campaign's duration (per minute for a few hours)"})
+
+
+class ExportQuery(StrictSchema):
+    delimiter = ma.fields.String(
+        load_default="comma", validate=ma.validate.OneOf(sorted(DELIMITERS)),
+        metadata={"description": "CSV only: semicolon suits Excel set to Vietnamese"})
+
+
+class SummaryQuery(StrictSchema):
+    since = ma.fields.Date(metadata={"description": "First local day (inclusive) a campaign "
+                                                    "started on"})
+    until = ma.fields.Date(metadata={"description": "Last local day (inclusive)"})
+    phase_tag = ma.fields.String(validate=ma.validate.Length(max=40))
+
+    @ma.validates_schema
+    def _ordered(self, data: dict[str, Any], **_: object) -> None:
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise ma.ValidationError("until is before since.", "until")
+
+
+class SummaryExportQuery(SummaryQuery, ExportQuery):
+    pass
+
+
+def _int(description: str | None = None) -> ma.fields.Integer:
+    return ma.fields.Integer(metadata={"description": description} if description else {})
+
+
+def _counts() -> ma.fields.Dict:
+    return ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+# Built with from_dict: fields named `partial` and `unknown` would shadow Schema attributes.
+FIGURES: dict[str, Any] = {
+    "targeted": lambda: _int("Every ledger row"),
+    "suppressed": lambda: _int("Never sent (opt-out, invalid number, no route, cap, ...)"),
+    "waiting": lambda: _int("Pending, queued or being sent now"),
+    "cancelled": _int,
+    "expired_unsent": lambda: _int("Validity ended before sending"),
+    "submitted": lambda: _int("Reached the gateway: delivered + partial + failed + expired + "
+                              "unknown + awaiting_receipt + accepted_by_fcm"),
+    "delivered": lambda: _int("SMS with a delivery receipt"),
+    "partial": lambda: _int("Multipart SMS, some parts delivered"),
+    "failed": _int,
+    "expired": lambda: _int("Expired after submission (SMSC)"),
+    "unknown": lambda: _int("Fate unknowable, or no receipt within the wait"),
+    "awaiting_receipt": lambda: _int("SMS accepted, no receipt yet"),
+    "accepted_by_fcm": lambda: _int("Push accepted by FCM: not a delivery"),
+    "sms_delivered_percent": lambda: ma.fields.Float(allow_none=True),
+    "parts_billed": lambda: _int("Parts of SMS that reached the gateway"),
+    "cost_vnd": lambda: _int("Estimate at the current price per part of each operator"),
+}
+
+TallySchema = ma.Schema.from_dict({
+    **{name: make() for name, make in FIGURES.items()},
+    "suppressed_by_reason": _counts(),
+    "failed_by_reason": _counts(),
+    "refused_at_submit": _int("Of failed: refused by the gateway outright"),
+    "unknown_by_reason": _counts(),
+}, name="TallySchema")
+
+
+class ReportCampaignSchema(ma.Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    phase_tag = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+    channels = ma.fields.String()
+    launched_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    push_mode = ma.fields.String(allow_none=True)
+
+
+BucketSchema = ma.Schema.from_dict({
+    "start": ma.fields.AwareDateTime(metadata={"description": "Local time (+07:00)"}),
+    "submitted": ma.fields.Integer(),
+    "delivered": ma.fields.Integer(),
+    "partial": ma.fields.Integer(),
+    "failed": ma.fields.Integer(),
+    "submit_rate_per_second": ma.fields.Float(),
+}, name="BucketSchema")
+
+
+class TimelineSchema(ma.Schema):
+    bucket_seconds = ma.fields.Integer()
+    buckets = ma.fields.List(ma.fields.Nested(BucketSchema))
+
+
+class CampaignReportSchema(ma.Schema):
+    campaign = ma.fields.Nested(ReportCampaignSchema)
+    as_of = ma.fields.AwareDateTime()
+    total = ma.fields.Nested(TallySchema)
+    by_channel = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(TallySchema))
+    by_operator = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(TallySchema),
+                                 metadata={"description": "SMS only"})
+    prices_vnd_per_part = _counts()
+    not_in_ledger = _counts()
+    first_submit = ma.fields.AwareDateTime(allow_none=True)
+    last_submit = ma.fields.AwareDateTime(allow_none=True)
+    last_outcome = ma.fields.AwareDateTime(allow_none=True)
+    timeline = ma.fields.Nested(TimelineSchema)
+    notes = ma.fields.List(ma.fields.String())
+
+
+SummaryCampaignSchema = ma.Schema.from_dict({
+    "id": ma.fields.Integer(),
+    "title": ma.fields.String(),
+    "phase_tag": ma.fields.String(allow_none=True),
+    "status": ma.fields.String(),
+    "channels": ma.fields.String(),
+    "started_at": ma.fields.AwareDateTime(allow_none=True, metadata={
+        "description": "The later of launch and send_at, local time"}),
+    "finished_at": ma.fields.AwareDateTime(allow_none=True),
+    **{name: make() for name, make in FIGURES.items()},
+}, name="SummaryCampaignSchema")
+
+SummaryTotalSchema = ma.Schema.from_dict({
+    "campaigns": ma.fields.Integer(),
+    **{name: make() for name, make in FIGURES.items()},
+}, name="SummaryTotalSchema")
+
+
+class SummarySchema(ma.Schema):
+    since = ma.fields.Date(allow_none=True)
+    until = ma.fields.Date(allow_none=True)
+    phase_tag = ma.fields.String(allow_none=True)
+    as_of = ma.fields.AwareDateTime()
+    campaigns = ma.fields.List(ma.fields.Nested(SummaryCampaignSchema))
+    total = ma.fields.Nested(SummaryTotalSchema)
+    prices_vnd_per_part = _counts()
+    notes = ma.fields.List(ma.fields.String())
