@@ -373,7 +373,9 @@ class BatchSender:
 
     def _streak(self, c: Campaign, success: bool, failures: int, trailing: int) -> None:
         """Count consecutive gateway failures on the account (shared in Redis); pause at N."""
-        if self.pause_after <= 0 or (not success and not failures):
+        if self.pause_after <= 0 or self.stop_reason == "auto_paused":
+            return
+        if not success and not failures:
             return
         key = f"loa:smpp:{self.link.account_id}:failures"
         try:

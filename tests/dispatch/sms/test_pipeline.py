@@ -128,3 +128,19 @@ def test_a_job_run_twice_sends_nothing_twice(app, redis, smsc, account, campaign
     time.sleep(0.3)
     assert set(per_destination(smsc).values()) == {1}
     assert len(per_destination(smsc)) == 40
+
+
+def test_hex_ids_in_responses_match_decimal_ids_in_receipts(app, redis, smsc, editor, smpp,
+                                                            backend):
+    from tests.dispatch.sms.conftest import add_account, make_campaign
+
+    smsc.set(id_format="hex", receipt_id_format="dec")
+    account = add_account(smsc, id_format="hex")
+    c = make_campaign(editor)
+    ids = queue_rows(c, account, 20)
+    smpp()
+    enqueue.enqueue_sms(c, account.id, ids)
+    assert wait_for(lambda: counts(c.id)["delivered"] == 20), counts(c.id)
+    record = smsc.received(number(0)[1:])[0]
+    part = db.session.scalars(select(MessagePart).where(MessagePart.message_id == ids[0])).one()
+    assert part.smsc_id == str(int(record.message_id, 16))

@@ -1,0 +1,133 @@
+"""Receipts matched to parts and rolled up to messages; MO keywords. Storage only, no sockets."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from dispatch.engine import receipts
+from dispatch.extensions import db
+from dispatch.models import InboundMessage, Message, MessagePart, MessageStatus, OptOut, RawReceipt
+from dispatch.models.common import utcnow
+from gateways.results import Inbound, Receipt
+from tests.dispatch.sms.conftest import make_campaign
+
+S = MessageStatus
+ACCOUNT = 7
+
+
+@pytest.fixture()
+def campaign(editor):
+    return make_campaign(editor)
+
+
+def submitted(campaign, parts, *, status=S.SUBMITTED, recipient=1):
+    """A submitted message whose parts have the SMSC ids `parts` (a list of strings)."""
+    m = Message(campaign_id=campaign.id, channel="sms", recipient_id=recipient,
+                address="+84912345678", status=status, parts=len(parts), account_id=ACCOUNT)
+    db.session.add(m)
+    db.session.flush()
+    for number, smsc_id in enumerate(parts, start=1):
+        db.session.add(MessagePart(message_id=m.id, part_no=number, account_id=ACCOUNT,
+                                   smsc_id=smsc_id, status=S.SUBMITTED, submitted_at=utcnow()))
+    db.session.commit()
+    return m.id
+
+
+def receive(*pairs):
+    """Store receipts given as (smsc_id, state[, err]) the way the writer does."""
+    events = [Receipt(p[0], p[1], p[2] if len(p) > 2 else None, raw=f"id:{p[0]} stat:{p[1]}")
+              for p in pairs]
+    left = receipts.store_batch(ACCOUNT, events)
+    db.session.commit()
+    return left
+
+
+def message(message_id):
+    db.session.expire_all()
+    return db.session.get(Message, message_id)
+
+
+@pytest.mark.parametrize(("states", "expected", "reason", "error"), [
+    (["DELIVRD", "DELIVRD"], S.DELIVERED, None, None),
+    (["DELIVRD", "UNDELIV"], S.PARTIAL, "UNDELIV", "001"),
+    (["UNDELIV", "EXPIRED"], S.FAILED, "UNDELIV", "001"),
+    (["EXPIRED", "EXPIRED"], S.EXPIRED, "EXPIRED", "001"),
+    (["UNKNOWN", "DELIVRD"], S.PARTIAL, "UNKNOWN", "001"),
+    (["DELIVRD", "ENROUTE"], S.SUBMITTED, None, None),
+    (["ACCEPTD", "ENROUTE"], S.SUBMITTED, None, None),
+])
+def test_parts_roll_up_to_one_status(campaign, states, expected, reason, error, backend):
+    mid = submitted(campaign, ["A1", "A2"])
+    receive(*[(f"A{n}", state, "000" if state == "DELIVRD" else "001")
+              for n, state in enumerate(states, start=1)])
+    m = message(mid)
+    assert (m.status, m.reason, m.error_code) == (expected, reason, error)
+
+
+def test_pending_part_keeps_the_message_submitted_until_its_receipt(campaign, backend):
+    mid = submitted(campaign, ["B1", "B2", "B3"])
+    receive(("B1", "DELIVRD"), ("B3", "DELIVRD"))
+    assert message(mid).status is S.SUBMITTED
+    receive(("B2", "DELIVRD"))
+    assert message(mid).status is S.DELIVERED
+
+
+def test_a_duplicate_receipt_changes_nothing(campaign, backend):
+    mid = submitted(campaign, ["C1"])
+    receive(("C1", "DELIVRD", "000"))
+    finished = message(mid).finished_at
+    receive(("C1", "DELIVRD", "000"), ("C1", "UNDELIV", "005"))
+    m = message(mid)
+    assert (m.status, m.finished_at) == (S.DELIVERED, finished)
+    part = db.session.scalars(select(MessagePart)).one()
+    assert (part.status, part.error_code) == (S.DELIVERED, "000")
+    assert db.session.query(RawReceipt).count() == 3  # every copy kept as received
+
+
+def test_a_receipt_before_its_part_is_kept_then_matched(campaign, backend):
+    assert receive(("D1", "DELIVRD")) == ["D1"]
+    raw = db.session.scalars(select(RawReceipt)).one()
+    assert raw.part_id is None
+    mid = submitted(campaign, ["D1"])  # the submit_sm_resp is stored after the receipt
+    assert receipts.match_unmatched(ACCOUNT, ["D1"]) == {"D1"}
+    db.session.commit()
+    assert message(mid).status is S.DELIVERED
+    db.session.refresh(raw)
+    assert raw.part_id is not None
+    assert receipts.match_unmatched(ACCOUNT, ["D1"]) == set()  # nothing left to match
+
+
+def test_a_late_receipt_settles_an_unknown_message(campaign, backend):
+    mid = submitted(campaign, ["E1"], status=S.UNKNOWN)
+    receive(("E1", "DELIVRD"))
+    assert message(mid).status is S.DELIVERED
+
+
+def test_ids_of_another_account_do_not_match(campaign, backend):
+    mid = submitted(campaign, ["F1"])
+    receipts.store_batch(ACCOUNT + 1, [Receipt("F1", "DELIVRD")])
+    db.session.commit()
+    assert message(mid).status is S.SUBMITTED
+
+
+@pytest.mark.parametrize(("text", "handled"), [
+    ("HUY", "opt_out"), (" hủy  ", "opt_out"), ("Stop", "opt_out"), ("TỪ CHỐI", "ignored"),
+    ("tuchoi", "opt_out"), ("huy dang ky", "ignored")])
+def test_mo_keywords_are_trimmed_case_and_diacritic_insensitive(app, text, handled, backend):
+    receipts.store_batch(ACCOUNT, [Inbound("84987654321", "8088", text)])
+    db.session.commit()
+    row = db.session.scalars(select(InboundMessage)).one()
+    assert row.handled_as == handled
+    assert db.session.query(OptOut).count() == (handled == "opt_out")
+
+
+def test_mo_from_a_number_already_opted_out_and_from_a_short_code(app, backend):
+    for _ in range(2):
+        receipts.store_batch(ACCOUNT, [Inbound("84987654321", "8088", "TC")])
+    receipts.store_batch(ACCOUNT, [Inbound("VIETTEL", "8088", "TC")])
+    db.session.commit()
+    assert [r.handled_as for r in db.session.scalars(
+        select(InboundMessage).order_by(InboundMessage.id))] == ["opt_out", "opt_out",
+                                                                 "bad_source"]
+    assert db.session.query(OptOut).count() == 1

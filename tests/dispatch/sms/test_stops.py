@@ -1,0 +1,158 @@
+"""Stopping: pause mid-batch and resume, a link dropped mid-window, a refused bind, auto-pause
+after gateway failures, validity and the send window."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import time as clock_time
+from datetime import timedelta
+
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select
+
+from dispatch.campaigns import service
+from dispatch.engine import enqueue, flags
+from dispatch.engine.smpp import status
+from dispatch.extensions import db
+from dispatch.models import AuditEvent, Campaign, Message, MessageStatus
+from dispatch.models.common import utcnow
+from dispatch.redis_conn import get_redis
+from tests.dispatch.sms.conftest import (
+    add_account,
+    counts,
+    make_campaign,
+    number,
+    per_destination,
+    queue_rows,
+    wait_for,
+)
+
+
+def rows(campaign_id):
+    db.session.rollback()
+    return db.session.scalars(select(Message).where(Message.campaign_id == campaign_id)
+                              .order_by(Message.id)).all()
+
+
+def test_pause_stops_new_submits_within_2s_and_resume_sends_the_rest_once(
+        app, redis, smsc, editor, smpp, backend):
+    account = add_account(smsc, tps=25, window=5)  # throttled: the batch takes a few seconds
+    c = make_campaign(editor)
+    ids = queue_rows(c, account, 60)
+    smpp()
+    enqueue.enqueue_sms(c, account.id, ids)
+    assert wait_for(lambda: len(smsc.received()) >= 10)
+    db.session.rollback()
+    service.pause(db.session.get(Campaign, c.id), actor=editor)
+    db.session.commit()
+    flags.set_stop(c.id, "paused")
+    paused_at = time.time()
+    time.sleep(2.5)
+    received = smsc.received()
+    assert max(r.at for r in received) <= paused_at + 2.0
+    by_status = counts(c.id)
+    assert "sending" not in by_status
+    assert by_status["queued"] == 60 - len(received) > 0
+    sent_rows = [m for m in rows(c.id) if m.status is not MessageStatus.QUEUED]
+    assert {m.address[1:] for m in sent_rows} == {r.destination for r in received}
+
+    db.session.rollback()
+    service.resume(db.session.get(Campaign, c.id), actor=editor)
+    db.session.commit()
+    flags.clear_stop(c.id)
+    enqueue.enqueue_queued(db.session.get(Campaign, c.id))
+    assert wait_for(lambda: counts(c.id)["delivered"] == 60, timeout=15), counts(c.id)
+    assert set(per_destination(smsc).values()) == {1} and len(per_destination(smsc)) == 60
+
+
+def test_link_dropped_mid_window_leaves_those_rows_unknown(app, redis, smsc, account, campaign,
+                                                           smpp, backend):
+    smsc.set(resp_delay=0.6, receipt_delay=1.0)
+    ids = queue_rows(campaign, account, 30)
+    smpp()
+    enqueue.enqueue_sms(campaign, account.id, ids)
+    assert wait_for(lambda: len(smsc.received()) >= 10)
+    smsc.set(resp_delay=0.0)
+    assert smsc.drop() == 1
+    in_flight = {r.destination for r in smsc.received()}
+    assert wait_for(lambda: counts(campaign.id)["delivered"] + counts(campaign.id)["unknown"]
+                    == 30, timeout=15), counts(campaign.id)
+    unknown = [m for m in rows(campaign.id) if m.status is MessageStatus.UNKNOWN]
+    assert len(unknown) == 10 and {m.reason for m in unknown} == {"link_lost"}
+    assert {m.address[1:] for m in unknown} == in_flight
+    assert set(per_destination(smsc).values()) == {1}  # never resent
+
+
+def test_wrong_password_shows_auth_failed_and_rows_stay_queued(app, redis, smsc, editor, smpp,
+                                                               backend):
+    account = add_account(smsc, password="wrong")
+    c = make_campaign(editor)
+    ids = queue_rows(c, account, 5)
+    smpp()
+    enqueue.enqueue_sms(c, account.id, ids)
+
+    def auth_failed():
+        return [r for r in status.read(get_redis()) if r["state"] == "auth_failed"]
+
+    (bind,) = wait_for(auth_failed)
+    assert bind["account"] == "viettel" and "ESME_RINVPASWD" in bind["detail"]
+    assert status.problems(status.read(get_redis())) == [
+        "viettel: auth_failed (ESME_RINVPASWD: Invalid password)"]
+    registry = ScheduledJobRegistry(enqueue.sms_queues(account.id)[1], connection=get_redis())
+    assert wait_for(lambda: registry.count == 1)  # the job came back for later, unclaimed
+    assert counts(c.id) == {"queued": 5}
+    assert {m.attempts for m in rows(c.id)} == {0}
+    assert smsc.stats()["bind_refused"] >= 1 and smsc.received() == []
+
+
+def test_auto_pause_after_consecutive_gateway_failures(app, redis, smsc, account, editor,
+                                                       smpp, backend):
+    app.config["SMPP_AUTO_PAUSE_FAILURES"] = 5
+    try:
+        c = make_campaign(editor)
+        ids = queue_rows(c, account, 100)
+        smsc.set(reject={number(i)[1:]: 0x45 for i in range(100)})
+        smpp()
+        enqueue.enqueue_sms(c, account.id, ids)
+
+        def paused():
+            db.session.rollback()
+            return db.session.get(Campaign, c.id).status.value == "paused"
+
+        assert wait_for(paused)
+        time.sleep(0.3)
+        c = db.session.get(Campaign, c.id)
+        found = re.search(r"(\d+) consecutive gateway failures", c.pause_reason)
+        assert found and int(found.group(1)) >= 5
+        assert "ESME_RSUBMITFAIL" in c.pause_reason
+        by_status = counts(c.id)
+        assert by_status["failed"] >= 5 and by_status["queued"] > 50
+        assert set(by_status) == {"failed", "queued"}
+        failed = [m for m in rows(c.id) if m.status is MessageStatus.FAILED]
+        assert {(m.reason, m.error_code) for m in failed} == {("ESME_RSUBMITFAIL", "0x45")}
+        event = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "campaign.pause")).one()
+        assert event.actor_id is None and event.reason == c.pause_reason
+        assert not flags.may_send(c.id)
+    finally:
+        app.config.pop("SMPP_AUTO_PAUSE_FAILURES")
+
+
+def test_rows_past_validity_expire_and_outside_the_window_stay_queued(
+        app, redis, smsc, account, editor, smpp, backend):
+    old = make_campaign(editor, launched_at=utcnow() - timedelta(hours=25))
+    hour = (utcnow() + timedelta(hours=7)).hour  # local: the window below excludes it
+    closed = make_campaign(editor, window_start=clock_time((hour + 2) % 24, 0),
+                           window_end=clock_time((hour + 3) % 24, 0), title="closed")
+    expired_ids = queue_rows(old, account, 3)
+    waiting_ids = queue_rows(closed, account, 3, start=10)
+    smpp()
+    enqueue.enqueue_sms(old, account.id, expired_ids)
+    enqueue.enqueue_sms(closed, account.id, waiting_ids)
+    assert wait_for(lambda: counts(old.id) == {"expired": 3}), counts(old.id)
+    assert {m.reason for m in rows(old.id)} == {"validity_ended"}
+    time.sleep(0.5)
+    assert counts(closed.id) == {"queued": 3}
+    assert {m.attempts for m in rows(closed.id)} == {0}
+    assert smsc.received() == []
