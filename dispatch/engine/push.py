@@ -35,6 +35,7 @@ from dispatch.engine.push_state import (
     block,
     may_start,
     retry_delay,
+    rollback_on_error,
     throttle_project,
     unsend,
 )
@@ -60,6 +61,7 @@ DEAD_REASONS = {"UNREGISTERED": "fcm_unregistered",
 
 
 @in_app_context
+@rollback_on_error
 def send_batch(campaign_id: int, message_ids: Sequence[int]) -> dict[str, int]:
     """Send one batch (≤ 500 ledger ids) of a campaign's per-device pushes; return counts."""
     c = db.session.get(Campaign, campaign_id)

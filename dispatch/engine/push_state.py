@@ -7,9 +7,11 @@ Shared by per-device batches (`dispatch.engine.push`) and topic sends
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 
@@ -28,6 +30,22 @@ BACKOFF_BASE, BACKOFF_MAX = 15.0, 300.0  # seconds: 15, 30, 60, 120 (capped at 3
 QUOTA_DEFAULT = 60.0  # seconds, when FCM says quota exceeded without a Retry-After
 QUOTA_KEY = "loa:push:quota_until"  # the FCM project is throttled until this epoch time
 QUOTA_CODE = "QUOTA_EXCEEDED"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def rollback_on_error(func: F) -> F:
+    """Leave the session usable when a job fails: a non-forking worker runs the next job in it."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    return wrapper  # type: ignore[return-value]
 
 
 def may_start(c: Campaign, ids: Sequence[int], reschedule: Callable[[float], object]) -> bool:

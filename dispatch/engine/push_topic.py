@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from dispatch import ledger
 from dispatch.campaigns import audience as audiences
 from dispatch.engine import enqueue, flags
-from dispatch.engine.push_state import block, may_start, retry_delay, unsend
+from dispatch.engine.push_state import block, may_start, retry_delay, rollback_on_error, unsend
 from dispatch.extensions import db
 from dispatch.jobs import in_app_context
 from dispatch.models import Campaign, Device, Message, MessagePart, MessageStatus, OptOut
@@ -148,6 +148,7 @@ def _topic_row(campaign_id: int) -> int | None:
 
 
 @in_app_context
+@rollback_on_error
 def send_topic(campaign_id: int) -> dict[str, int]:
     """Send the campaign's topic push: one request, recorded on its single ledger row."""
     c = db.session.get(Campaign, campaign_id)

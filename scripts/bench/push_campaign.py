@@ -1,0 +1,294 @@
+"""Benchmark: a 70,000-device per-device push campaign through RQ workers, on PostgreSQL.
+
+    .venv/bin/python scripts/bench/push_campaign.py [--devices 70000] [--workers 2]
+                                                    [--kinds simple,fork] [--latency-ms 0]
+
+One run, one FCM stand-in process (`python -m scripts.fcm serve`), one PostgreSQL schema
+(TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test; dropped afterwards) and
+one embedded redis-server:
+
+1. baseline: this process calls `PushGateway.send_batch` (send_each) in a plain loop, 500 at a
+   time, for as many devices — no database, no queue;
+2. for each worker kind, a fresh campaign in `sending` with one `queued` ledger row per device
+   (as expansion writes them); N worker processes are started and registered, then the send
+   batches are enqueued (`enqueue_push`) and the clock runs until every row is `submitted`.
+   `simple`: RQ's SimpleWorker, one PushGateway for the life of the process; `fork`: RQ's
+   default Worker (what `flask worker` runs), a work-horse per job, so a gateway (a token, new
+   connections) per batch of 500.
+
+Peak RSS per worker is the worker process's own (and, for `fork`, the largest work-horse's),
+from getrusage at its exit. Prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TARGET_RATE, TARGET_MB = 1000, 250
+
+
+def _pg_url(schema: str) -> str:
+    base = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    if "+" not in base.split("://", 1)[0]:
+        base = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+def _admin(sql: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(_pg_url("public"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(sql))
+    engine.dispose()
+
+
+# --- the worker processes ---------------------------------------------------------------------
+
+def worker_main(kind: str) -> int:
+    """Run one RQ worker until SIGTERM; print its peak RSS (and its horses') as JSON."""
+    from rq import SimpleWorker, Worker
+
+    from dispatch import create_app
+    from dispatch.jobs import QUEUES
+    from dispatch.redis_conn import get_redis
+
+    app = create_app()
+    with app.app_context():
+        cls = SimpleWorker if kind == "simple" else Worker
+        worker = cls(list(QUEUES), connection=get_redis(app))
+        worker.work(with_scheduler=False, logging_level="WARNING")
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across execve, so it would report the
+    # benchmark process this worker was forked from.
+    status = Path("/proc/self/status").read_text()
+    hwm_kb = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+    print(json.dumps({
+        "self_mb": round(hwm_kb / 1024, 1),
+        "horse_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    }), flush=True)
+    return 0
+
+
+# --- the orchestration ------------------------------------------------------------------------
+
+def _standin(workdir: Path, latency_ms: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.fcm", "serve", "--port", "0", "--project", "loa-bench",
+         "--service-account", str(workdir / "service-account.json"),
+         "--latency-ms", str(latency_ms)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    return process, json.loads(process.stdout.readline())
+
+
+def _counters(endpoint: str, path: str = "counters", body: bytes | None = None) -> Any:
+    request = urllib.request.Request(f"{endpoint}/_standin/{path}", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def baseline(devices: int, ready: dict[str, str]) -> dict[str, Any]:
+    """One process, send_each in a plain loop: the reference the workers are compared with."""
+    from gateways.fcm import PushContent, PushGateway, PushMessage, PushStatus
+
+    content = PushContent(title="Thông báo khẩn",
+                          body="Triều cường lúc 17 giờ, đề nghị người dân chú ý.",
+                          link="haugiang://tin/1", expires_at=datetime.now(UTC) + timedelta(1))
+    with PushGateway(ready["service_account"], endpoint=ready["endpoint"]) as gateway:
+        gateway.send_one("warm-up", content)
+        sent = 0
+        started = time.perf_counter()
+        for start in range(0, devices, 500):
+            batch = [PushMessage(str(i), f"bench-token-{i:07d}", content)
+                     for i in range(start, min(start + 500, devices))]
+            sent += sum(o.status is PushStatus.SENT for o in gateway.send_batch(batch))
+        elapsed = time.perf_counter() - started
+    return {"sent": sent, "seconds": round(elapsed, 2), "msg_per_s": round(devices / elapsed),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def seed(devices: int) -> None:
+    """Write the devices once (70,000 installations of the app)."""
+    from sqlalchemy import insert
+
+    from dispatch.extensions import db
+    from dispatch.models import Device
+
+    now = datetime.now(UTC)
+    for start in range(0, devices, 10_000):
+        db.session.execute(insert(Device), [
+            {"installation_id": f"bench-install-{i:07d}", "fcm_token": f"bench-token-{i:07d}",
+             "platform": "android", "topics": ["all"], "last_seen_at": now, "created_at": now}
+            for i in range(start, min(start + 10_000, devices))
+        ])
+    db.session.commit()
+
+
+def make_campaign(title: str) -> tuple[Any, list[int]]:
+    """A campaign in `sending` with one queued row per device; return it and the row ids."""
+    from sqlalchemy import select, text
+
+    from dispatch.extensions import db
+    from dispatch.models import Campaign, CampaignStatus, Message, User
+
+    user = db.session.scalar(select(User).limit(1))
+    if user is None:
+        user = User(username="bench", full_name="Bench", password_hash="x", roles=["editor"])
+        db.session.add(user)
+        db.session.flush()
+    c = Campaign(title=title, channels="push", push_title="Thông báo khẩn",
+                 push_body="Triều cường lúc 17 giờ, đề nghị người dân chú ý.",
+                 push_link="haugiang://tin/1", audience={"all_app_users": True},
+                 window_start=dtime(0, 0), window_end=dtime(23, 59, 59, 999999),
+                 launched_at=datetime.now(UTC), status=CampaignStatus.SENDING,
+                 push_mode="devices", created_by_id=user.id)
+    db.session.add(c)
+    db.session.commit()
+    db.session.execute(text(
+        "INSERT INTO messages (campaign_id, channel, recipient_id, status, parts, attempts, "
+        "created_at, queued_at) SELECT :c, 'push', id, 'queued', 1, 0, now(), now() "
+        "FROM devices ORDER BY id"), {"c": c.id})
+    db.session.commit()
+    ids = list(db.session.scalars(select(Message.id).where(Message.campaign_id == c.id)
+                                  .order_by(Message.id)))
+    return c, ids
+
+
+def run_workers(kind: str, n: int, devices: int, env: dict[str, str], endpoint: str
+                ) -> dict[str, Any]:
+    from rq import Worker
+    from sqlalchemy import func, select
+
+    from dispatch.engine import enqueue
+    from dispatch.extensions import db
+    from dispatch.models import Message, MessageStatus
+    from dispatch.redis_conn import get_redis
+
+    c, ids = make_campaign(f"bench {kind}")
+    before = _counters(endpoint)
+    procs = [subprocess.Popen([sys.executable, __file__, "worker", "--kind", kind], cwd=ROOT,
+                              env=env, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    deadline = time.monotonic() + 60
+    while len(Worker.all(connection=get_redis())) < n:
+        if time.monotonic() > deadline:
+            raise RuntimeError("workers did not start")
+        time.sleep(0.1)
+    started = time.perf_counter()
+    jobs = enqueue.enqueue_push(c, ids)
+    done = 0
+    count = (select(func.count()).select_from(Message)
+             .where(Message.campaign_id == c.id, Message.status != MessageStatus.QUEUED,
+                    Message.status != MessageStatus.SENDING))
+    while done < devices:
+        time.sleep(0.1)
+        done = db.session.scalar(count) or 0
+        db.session.commit()
+        if time.perf_counter() - started > 900:
+            raise RuntimeError(f"only {done} of {devices} rows final after 900 s")
+    elapsed = time.perf_counter() - started
+    cpu = [_cpu_seconds(p.pid) for p in procs]
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    rss = []
+    for p in procs:
+        out, _ = p.communicate(timeout=60)
+        rss.append(json.loads(out.strip().splitlines()[-1]))
+    by_status = dict(db.session.execute(
+        select(Message.status, func.count()).where(Message.campaign_id == c.id)
+        .group_by(Message.status)).all())
+    after = _counters(endpoint)
+    return {
+        "kind": kind, "workers": n, "jobs": jobs, "seconds": round(elapsed, 2),
+        "msg_per_s": round(devices / elapsed),
+        "statuses": {s.value: k for s, k in by_status.items()},
+        "fcm_requests": after["requests"] - before["requests"],
+        "fcm_token_requests": after["token_requests"] - before["token_requests"],
+        "fcm_connections": after["connections"] - before["connections"],
+        "worker_cpu_s": [round(x, 1) for x in cpu],
+        "peak_rss_mb": [max(r["self_mb"], r["horse_mb"]) for r in rss],
+        "rss_detail": rss,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    worker = sub.add_parser("worker")
+    worker.add_argument("--kind", choices=("simple", "fork"), default="simple")
+    parser.add_argument("--devices", type=int, default=70_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--kinds", default="simple,fork")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    if args.command == "worker":
+        return worker_main(args.kind)
+
+    from dispatch import create_app
+    from dispatch.extensions import db
+    from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+
+    schema = f"loa_bench_push_{uuid.uuid4().hex[:8]}"
+    _admin(f"CREATE SCHEMA {schema}")
+    tmp = Path(tempfile.mkdtemp(prefix="loa-push-bench-"))
+    standin, ready = _standin(tmp, args.latency_ms)
+    redis_url = ensure_embedded_redis(tmp)
+    env = dict(os.environ, DATABASE_URL=_pg_url(schema), REDIS_URL=redis_url,
+               LOA_FCM_CREDENTIALS=ready["service_account"], LOA_FCM_ENDPOINT=ready["endpoint"],
+               LOA_INSTANCE_PATH=str(tmp), PYTHONPATH=str(ROOT))
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "LOA_FCM_CREDENTIALS",
+                                            "LOA_FCM_ENDPOINT", "LOA_INSTANCE_PATH")})
+    result: dict[str, Any] = {"devices": args.devices, "latency_ms": args.latency_ms,
+                              "nproc": os.cpu_count()}
+    try:
+        app = create_app()
+        with app.app_context():
+            db.create_all()
+            seed(args.devices)
+            result["baseline_send_each_loop"] = baseline(args.devices, ready)
+            for kind in args.kinds.split(","):
+                result[f"workers_{kind}"] = run_workers(kind, args.workers, args.devices, env,
+                                                        ready["endpoint"])
+                result[f"workers_{kind}"]["ratio_to_baseline"] = round(
+                    result[f"workers_{kind}"]["msg_per_s"]
+                    / result["baseline_send_each_loop"]["msg_per_s"], 2)
+            db.session.remove()
+            db.engine.dispose()
+        result["standin_cpu_s"] = round(_cpu_seconds(standin.pid), 1)
+        result["targets"] = {"msg_per_s": TARGET_RATE, "peak_rss_mb_per_worker": TARGET_MB}
+    finally:
+        standin.terminate()
+        standin.wait(10)
+        stop_embedded_redis(tmp)
+        _admin(f"DROP SCHEMA {schema} CASCADE")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
