@@ -119,9 +119,7 @@ def ledger_rows(engine: Engine, campaign_id: int, *, batch: int = BATCH) -> Iter
         )
         result = conn.execution_options(yield_per=batch).execute(stmt)
         for chunk in result.partitions():
-            # Only rows that were ever tried can have parts (attempts > 0 or a submit time).
-            ids = _gateway_ids(conn, [r.id for r in chunk
-                                      if r.attempts or r.submitted_at is not None])
+            ids = _gateway_ids(conn, campaign_id, chunk[0].id, chunk[-1].id)
             for (mid, channel, recipient_id, address, name, installation, operator, account,
                  status, reason, error_code, parts, attempts, queued, submitted,
                  finished) in chunk:
@@ -136,14 +134,20 @@ def ledger_rows(engine: Engine, campaign_id: int, *, batch: int = BATCH) -> Iter
                        finished and finished.astimezone(LOCAL)]
 
 
-def _gateway_ids(conn: Any, message_ids: list[int]) -> dict[int, str]:
-    """The SMSC (or FCM) ids of these messages' parts, in part order, space-separated."""
-    if not message_ids:
-        return {}
+def _gateway_ids(conn: Any, campaign_id: int, first: int, last: int) -> dict[int, str]:
+    """The SMSC (or FCM) ids of the parts of the campaign's messages first..last, in part order,
+    space-separated.
+
+    A range of ids rather than IN (5,000 ids): two parameters instead of 5,000 to render and
+    parse per batch (that cost more than the rows themselves).
+    """
     found: dict[int, list[str]] = {}
     for mid, smsc_id in conn.execute(
             select(MessagePart.message_id, MessagePart.smsc_id)
-            .where(MessagePart.message_id.in_(message_ids), MessagePart.smsc_id.is_not(None))
+            .join(Message, Message.id == MessagePart.message_id)
+            .where(Message.campaign_id == campaign_id,
+                   MessagePart.message_id.between(first, last),
+                   MessagePart.smsc_id.is_not(None))
             .order_by(MessagePart.message_id, MessagePart.part_no)):
         found.setdefault(mid, []).append(smsc_id)
     return {mid: " ".join(parts) for mid, parts in found.items()}
