@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -156,6 +157,7 @@ def record(c: Campaign, outcomes: Sequence[PushOutcome], attempts: dict[int, int
     expired: list[int] = []
     later: dict[float, list[int]] = defaultdict(list)
     dead_tokens: dict[str, str] = {}
+    messages: dict[str, tuple[int, str]] = {}
     for o in outcomes:
         msg_id = int(o.ref)
         code = (o.code or o.status.value).upper()
@@ -180,9 +182,13 @@ def record(c: Campaign, outcomes: Sequence[PushOutcome], attempts: dict[int, int
         elif o.status is PushStatus.UNKNOWN:
             final[S.UNKNOWN, code.lower()].append(msg_id)
         else:
-            if o.reason:
-                log.warning("campaign %s: push %s failed: %s %s", c.id, msg_id, code, o.reason)
+            # The ledger keeps FCM's error name; its message goes to the log, once per kind.
+            messages.setdefault(code, (msg_id, o.reason))
             final[S.FAILED, code.lower()].append(msg_id)
+    for code, (msg_id, reason) in messages.items():
+        n = len(final[S.FAILED, code.lower()])
+        log.warning("campaign %s: %d push(es) failed with %s, e.g. row %s: %s",
+                    c.id, n, code, msg_id, reason)
     if submitted:
         ids = [msg_id for msg_id, _ in submitted]
         counts["submitted"] += ledger.move(ids, S.SUBMITTED, only_from=[S.SENDING], at=now)
@@ -201,13 +207,12 @@ def record(c: Campaign, outcomes: Sequence[PushOutcome], attempts: dict[int, int
         counts["expired"] += ledger.move(expired, S.EXPIRED, only_from=[S.QUEUED],
                                          reason="validity_ended", at=now)
     if dead_tokens:
-        disable_dead_devices(outcomes, dead_tokens, now)
+        disable_dead_devices(dead_tokens, now)
     counts["retry_jobs"] += len(later)
     return later
 
 
-def disable_dead_devices(outcomes: Sequence[PushOutcome], dead: dict[str, str],
-                         now: Any) -> None:
+def disable_dead_devices(dead: dict[str, str], now: datetime) -> None:
     """Disable the devices holding tokens FCM called dead, so they are never targeted again."""
     ids = [int(ref) for ref in dead]
     tokens = dict(db.session.execute(
