@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_errors(app)
     register_api(app)
+    register_web(app)
     register_cli(app)
     return app
 
@@ -78,6 +79,12 @@ def register_api(app: Flask) -> None:
     api.init_app(app)
     register_blueprints(api)
     app.register_blueprint(docs_bp)
+
+
+def register_web(app: Flask) -> None:
+    from dispatch.web import register_web as register_pages
+
+    register_pages(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -1,0 +1,140 @@
+/* Loa pages: confirmations, live progress, and the JSON helper the other scripts use.
+   No inline handlers anywhere (CSP script-src 'self'); text goes in with textContent only. */
+(function () {
+  "use strict";
+
+  var lang = document.documentElement.lang === "en" ? "en-US" : "vi-VN";
+  var numbers = new Intl.NumberFormat(lang);
+  var decimals = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  /* fetch JSON with the session cookie; state-changing calls carry the CSRF token header. */
+  function json(url, options) {
+    options = options || {};
+    var headers = { "Accept": "application/json" };
+    if (options.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      headers["X-CSRFToken"] = csrfToken();
+    }
+    return fetch(url, {
+      method: options.method || (options.body !== undefined ? "POST" : "GET"),
+      headers: headers,
+      credentials: "same-origin",
+      body: options.body !== undefined ? JSON.stringify(options.body) : undefined
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) { var err = new Error(data.message || response.statusText); err.data = data; throw err; }
+        return data;
+      });
+    });
+  }
+
+  function fmt(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (_, key) {
+      return values[key] === undefined ? "" : String(values[key]);
+    });
+  }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) { return "—"; }
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = Math.floor(seconds % 60);
+    if (h) { return h + " h " + m + " min"; }
+    if (m) { return m + " min " + s + " s"; }
+    return s + " s";
+  }
+
+  window.Loa = { json: json, fmt: fmt, num: function (n) { return numbers.format(n || 0); }, csrfToken: csrfToken };
+
+  /* Forms with data-confirm ask first (keyboard users get the browser's own dialog). */
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
+
+  /* Live progress: every panel polls the progress API of its campaign. */
+  var SENT = ["submitted", "delivered", "partial", "failed", "expired", "unknown"];
+  var FINAL_STATUSES = ["completed", "cancelled"];
+
+  function count(byStatus, names) {
+    return names.reduce(function (sum, name) { return sum + (byStatus[name] || 0); }, 0);
+  }
+
+  function setText(root, name, text) {
+    var el = root.querySelector('[data-f="' + name + '"]');
+    if (el) { el.textContent = text; }
+  }
+
+  function updateFunnel(data) {
+    var svg = document.querySelector("[data-funnel]");
+    if (!svg) { return; }
+    var by = data.by_status || {};
+    var rows = {
+      total: data.total, sent: count(by, SENT), delivered: count(by, ["delivered", "partial"]),
+      failed: count(by, ["failed", "expired"]), unknown: count(by, ["unknown"]),
+      suppressed: count(by, ["suppressed", "cancelled"])
+    };
+    Object.keys(rows).forEach(function (key) {
+      var width = data.total ? (220 * rows[key] / data.total) : 0;
+      var bar = svg.querySelector('[data-bar="' + key + '"]');
+      var label = svg.querySelector('[data-bar-label="' + key + '"]');
+      if (bar) { bar.setAttribute("width", width.toFixed(1)); }
+      if (label) { label.setAttribute("x", (116 + width).toFixed(1)); label.textContent = numbers.format(rows[key]); }
+    });
+  }
+
+  function updateOperators(data, names) {
+    var body = document.querySelector("[data-operators]");
+    if (!body) { return; }
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    Object.keys(data.by_operator || {}).sort().forEach(function (op) {
+      var counts = data.by_operator[op];
+      var total = Object.keys(counts).reduce(function (s, k) { return s + counts[k]; }, 0);
+      var cells = [names[op] || op, total, count(counts, SENT), count(counts, ["delivered", "partial"]),
+                   count(counts, ["failed", "expired"])];
+      var row = document.createElement("tr");
+      cells.forEach(function (value, i) {
+        var td = document.createElement("td");
+        if (i > 0) { td.className = "num"; td.textContent = numbers.format(value); } else { td.textContent = value; }
+        row.appendChild(td);
+      });
+      body.appendChild(row);
+    });
+  }
+
+  function poll(panel) {
+    var url = panel.getAttribute("data-progress-url");
+    var initial = panel.getAttribute("data-status");
+    var reload = panel.hasAttribute("data-reload-on-change");
+    var operatorNames = {};
+    try { operatorNames = JSON.parse(document.getElementById("operator-names").textContent); } catch (e) { operatorNames = {}; }
+    function tick() {
+      json(url).then(function (data) {
+        var by = data.by_status || {};
+        var bar = panel.querySelector('[data-f="bar"]');
+        if (bar) { bar.value = data.percent_done; bar.textContent = data.percent_done + " %"; }
+        setText(panel, "percent", decimals.format(data.percent_done) + " %");
+        setText(panel, "total", numbers.format(data.total));
+        setText(panel, "sent", numbers.format(count(by, SENT)));
+        setText(panel, "delivered", numbers.format(count(by, ["delivered", "partial"])));
+        setText(panel, "failed", numbers.format(count(by, ["failed", "expired"])));
+        setText(panel, "rate", decimals.format(data.rate_per_second));
+        setText(panel, "eta", duration(data.eta_seconds));
+        if (reload) { updateFunnel(data); updateOperators(data, operatorNames); }
+        if (reload && data.status !== initial) { window.location.reload(); return; }
+        if (FINAL_STATUSES.indexOf(data.status) === -1) { window.setTimeout(tick, 2000); }
+      }).catch(function () { window.setTimeout(tick, 10000); });
+    }
+    if (FINAL_STATUSES.indexOf(initial) === -1) { window.setTimeout(tick, 1000); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-progress-url]"), poll);
+    var summary = document.getElementById("error-summary");
+    if (summary) { summary.focus(); }
+  });
+}());

@@ -1,0 +1,73 @@
+"""Approval: the queue, and the review page where an approver approves or rejects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from dispatch.auth import require
+from dispatch.campaigns import audience, estimate, history, service
+from dispatch.errors import LoaError
+from dispatch.extensions import db
+from dispatch.models import CampaignStatus, ContactList, Locality
+from dispatch.web import pages, queries
+from dispatch.web.pages import Errors, errors_of, me
+
+bp = pages.blueprint("web_approvals", __name__, url_prefix="/approvals")
+
+
+@bp.get("")
+@require("campaign.approve")
+def index() -> Any:
+    pending = queries.with_status(CampaignStatus.PENDING_APPROVAL, limit=200)
+    rows = [(c, "approve" in service.allowed_actions(c, me())) for c in pending]
+    names = queries.names({c.created_by_id for c in pending})
+    return render_template("approvals/list.html", rows=rows, names=names)
+
+
+@bp.route("/<int:campaign_id>", methods=["GET", "POST"])
+@require("campaign.approve")
+def review(campaign_id: int) -> Any:
+    """The frozen snapshot, what changed since the last version submitted, approve or reject."""
+    c = service.get_campaign(campaign_id)
+    errors: Errors = {}
+    if request.method == "POST":
+        decision = request.form.get("decision")
+        snapshot_hash = request.form.get("snapshot_hash", "")
+        try:
+            if decision == "approve":
+                service.approve(c, actor=me(), snapshot_hash=snapshot_hash,
+                                cap_exempt=request.form.get("cap_exempt") == "on",
+                                comment=request.form.get("comment"))
+            else:
+                service.reject(c, actor=me(), reason=request.form.get("reason", ""),
+                               snapshot_hash=snapshot_hash or None)
+            db.session.commit()
+        except LoaError as err:
+            db.session.rollback()
+            c = service.get_campaign(campaign_id)
+            errors = errors_of(err)
+        else:
+            if decision == "approve":
+                flash(_("Approved. The campaign can now be launched."), "success")
+            else:
+                flash(_("Rejected. The authors have been given your reason."), "success")
+            return redirect(url_for("web_campaigns.show", campaign_id=c.id))
+    snap = c.snapshot
+    defined = audience.normalise(snap["audience"]) if snap else audience.empty()
+    list_names = dict(db.session.query(ContactList.id, ContactList.name).filter(
+        ContactList.id.in_(defined["lists"] + defined["exclude_lists"])).all())
+    place_names = dict(db.session.query(Locality.code, Locality.name).filter(
+        Locality.code.in_(defined["localities"])).all())
+    actions = service.allowed_actions(c, me())
+    changes = history.diff(c) if snap else None
+    people = queries.names({c.created_by_id} | ({changes["base"]["actor_id"]}
+                                                if changes and changes["base"] else set()))
+    return render_template(
+        "approvals/show.html", c=c, snap=snap, defined=defined, list_names=list_names,
+        place_names=place_names, actions=actions, changes=changes, people=people,
+        preview=estimate.campaign_preview(c) if snap else None, errors=errors,
+        form=request.form,
+    ), 422 if errors else 200

@@ -1,0 +1,193 @@
+"""Audience pages: contact lists and their imports, contacts, opt-outs and app devices."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from dispatch.audiences import contacts, optouts
+from dispatch.audiences.devices import device_summary
+from dispatch.audiences.importer import import_file
+from dispatch.auth import require
+from dispatch.errors import LoaError, NotFound, ValidationFailed
+from dispatch.extensions import db
+from dispatch.models import OPERATORS, ContactImport, ContactList, Locality
+from dispatch.redis_conn import get_redis
+from dispatch.web import pages
+from dispatch.web.pages import Errors, errors_of, me
+
+bp = pages.blueprint("web_audiences", __name__, url_prefix="/audiences")
+PROGRESS_KEY = re.compile(r"^[A-Za-z0-9]{8,40}$")
+
+
+@bp.get("")
+@require("audience.view")
+def index() -> Response:
+    return redirect(url_for(".lists"))
+
+
+@bp.route("/lists", methods=["GET", "POST"])
+@require("audience.view")
+def lists() -> Any:
+    errors: Errors = {}
+    if request.method == "POST":
+        pages.demand("audience.edit")
+        try:
+            created = contacts.create_list(request.form.get("name", ""), actor=me(),
+                                           description=request.form.get("description", ""))
+            db.session.commit()
+        except LoaError as err:
+            db.session.rollback()
+            errors = errors_of(err)
+        else:
+            flash(_("The list has been created. Now import a file into it."), "success")
+            return redirect(url_for(".list_page", list_id=created.id))
+    stmt = select(ContactList).order_by(ContactList.name)
+    if request.args.get("q"):
+        stmt = stmt.where(ContactList.name.ilike(f"%{request.args['q']}%"))
+    page = pages.page_of(stmt)
+    counts = contacts.member_counts([cl.id for cl in page["items"]])
+    return render_template("audiences/lists.html", page=page, counts=counts, errors=errors,
+                           form=request.form), 422 if errors else 200
+
+
+@bp.get("/lists/<int:list_id>")
+@require("audience.view")
+def list_page(list_id: int) -> Any:
+    contact_list = contacts.get_list(list_id)
+    page = pages.page_of(contacts.contacts_query(list_id=list_id))
+    imports = db.session.scalars(select(ContactImport).where(ContactImport.list_id == list_id)
+                                 .order_by(ContactImport.id.desc()).limit(20)).all()
+    count = contacts.member_counts([list_id]).get(list_id, 0)
+    return render_template("audiences/list.html", cl=contact_list, page=page, imports=imports,
+                           count=count, places=_places())
+
+
+@bp.post("/lists/<int:list_id>/import")
+@require("audience.edit")
+def upload(list_id: int) -> Any:
+    """Import an uploaded CSV/XLSX into the list; the report page follows."""
+    contact_list = contacts.get_list(list_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Choose a CSV or Excel file first."), "error")
+        return redirect(url_for(".list_page", list_id=list_id))
+    key = request.form.get("progress_key", "")
+    report = _progress_reporter(key) if PROGRESS_KEY.match(key) else None
+    record = import_file(upload.stream, upload.filename, contact_list, actor=me(),
+                         progress=report)
+    return redirect(url_for(".import_page", import_id=record.id))
+
+
+def _progress_reporter(key: str) -> Any:
+    # The importer calls this from its parsing thread: hold the client, not the app context.
+    conn, name = get_redis(), _progress_name(key)
+
+    def report(done: int, size: int) -> None:
+        conn.set(name, json.dumps({"done": done, "size": size}), ex=600)
+
+    return report
+
+
+def _progress_name(key: str) -> str:
+    return f"loa:web:import:{me().id}:{key}"
+
+
+@bp.get("/imports/progress/<key>")
+@require("audience.edit")
+def import_progress(key: str) -> Response:
+    if not PROGRESS_KEY.match(key):
+        raise NotFound("No such upload.")
+    raw = get_redis().get(_progress_name(key))
+    return jsonify(json.loads(raw) if raw else {"done": 0, "size": 0})
+
+
+@bp.get("/imports/<int:import_id>")
+@require("audience.view")
+def import_page(import_id: int) -> Any:
+    record = db.session.get(ContactImport, import_id)
+    if record is None:
+        raise NotFound(f"Import {import_id} does not exist.")
+    contact_list = contacts.get_list(record.list_id)
+    return render_template("audiences/import.html", record=record, cl=contact_list)
+
+
+@bp.get("/contacts")
+@require("audience.view")
+def contact_search() -> Any:
+    args = request.args
+    locality = args.get("locality_id", "")
+    list_id = args.get("list_id", "")
+    operator = args.get("operator", "")
+    stmt = contacts.contacts_query(
+        q=args.get("q") or None, operator=operator if operator in OPERATORS else None,
+        locality_id=int(locality) if locality.isdigit() else None,
+        list_id=int(list_id) if list_id.isdigit() else None)
+    page = pages.page_of(stmt)
+    all_lists = db.session.scalars(select(ContactList).order_by(ContactList.name)).all()
+    return render_template("audiences/contacts.html", page=page, args=args, places=_places(),
+                           lists=all_lists, operators=OPERATORS)
+
+
+def _places() -> dict[int, Locality]:
+    return {p.id: p for p in db.session.scalars(select(Locality).order_by(Locality.name))}
+
+
+@bp.route("/optouts", methods=["GET", "POST"])
+@require("audience.view")
+def optout_list() -> Any:
+    errors: Errors = {}
+    if request.method == "POST":
+        pages.demand("optout.edit")
+        try:
+            reason = request.form.get("reason", "").strip()
+            if not reason:
+                raise ValidationFailed.field("reason", "Say why the address is opted out.")
+            optouts.add_opt_out(request.form.get("channel", "sms"),
+                                request.form.get("address", ""), source="staff", reason=reason,
+                                actor=me())
+            db.session.commit()
+        except LoaError as err:
+            db.session.rollback()
+            errors = errors_of(err)
+        else:
+            flash(_("The opt-out has been recorded."), "success")
+            return redirect(url_for(".optout_list"))
+    args = request.args
+    channel = args.get("channel", "")
+    stmt = optouts.opt_outs_query(channel=channel if channel in ("sms", "push") else None,
+                                  source=args.get("source") or None,
+                                  address=args.get("address") or None)
+    return render_template("audiences/optouts.html", page=pages.page_of(stmt), args=args,
+                           errors=errors, form=request.form), 422 if errors else 200
+
+
+@bp.route("/optouts/<int:opt_out_id>/remove", methods=["GET", "POST"])
+@require("optout.edit")
+def optout_remove(opt_out_id: int) -> Any:
+    opt_out = optouts.get_opt_out(opt_out_id)
+    errors: Errors = {}
+    if request.method == "POST":
+        try:
+            optouts.remove_opt_out(opt_out, reason=request.form.get("reason", ""), actor=me())
+            db.session.commit()
+        except LoaError as err:
+            db.session.rollback()
+            errors = errors_of(err)
+        else:
+            flash(_("The opt-out has been lifted."), "success")
+            return redirect(url_for(".optout_list"))
+    return render_template("audiences/optout_remove.html", opt_out=opt_out,
+                           errors=errors), 422 if errors else 200
+
+
+@bp.get("/devices")
+@require("audience.view")
+def devices() -> Any:
+    return render_template("audiences/devices.html", summary=device_summary())

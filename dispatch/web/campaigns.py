@@ -1,0 +1,294 @@
+"""Campaign pages: the list, the composer, the campaign page and its actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
+
+from dispatch import settings
+from dispatch.auth import require
+from dispatch.campaigns import audience, content, estimate, lifecycle, service
+from dispatch.engine import progress
+from dispatch.errors import LoaError
+from dispatch.extensions import db
+from dispatch.models import (
+    OPERATORS,
+    Campaign,
+    CampaignStatus,
+    ContactList,
+    Locality,
+    Message,
+    MessageStatus,
+    PhaseTag,
+    User,
+)
+from dispatch.web import forms, pages, queries
+from dispatch.web.i18n import label, num, tr
+from dispatch.web.pages import Errors, errors_of, me
+
+bp = pages.blueprint("web_campaigns", __name__, url_prefix="/campaigns")
+S = CampaignStatus
+LIVE = (S.SCHEDULED, S.SENDING, S.PAUSED)
+# Actions asked for on a page of their own, where the person confirms and may give a reason.
+CONFIRMED = ("launch", "pause", "cancel", "retry", "delete")
+DIRECT = ("submit", "reopen", "resume")
+
+
+@bp.get("")
+@require("campaign.view")
+def index() -> Any:
+    filters = {k: request.args.get(k, "").strip() for k in
+               ("status", "phase_tag", "channel", "author_id", "q", "since", "until")}
+    if filters["status"] not in {s.value for s in S}:
+        filters["status"] = ""
+    bounds = {}
+    for name in ("since", "until"):
+        try:
+            moment = forms.parse_local(filters[name] + "T00:00") if filters[name] else None
+        except ValueError:
+            moment = None
+            filters[name] = ""
+        if moment is not None and name == "until":
+            moment += timedelta(days=1)  # the whole of the last day
+        bounds[name] = moment
+    page = pages.page_of(queries.campaigns({**filters, **bounds}))
+    authors = db.session.scalars(select(User).order_by(User.username)).all()
+    tags = db.session.scalars(select(PhaseTag.name).order_by(PhaseTag.name)).all()
+    return render_template("campaigns/list.html", page=page, filters=filters, authors=authors,
+                           names=queries.names({c.created_by_id for c in page["items"]}),
+                           tags=tags, statuses=[s.value for s in S])
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require("campaign.create")
+def new() -> Any:
+    if request.method == "POST":
+        data, errors = forms.campaign_input(request.form, creating=True)
+        if not errors:
+            try:
+                c = service.create(data, actor=me())
+                db.session.commit()
+            except LoaError as err:
+                db.session.rollback()
+                errors = errors_of(err)
+            else:
+                return _after_save(c)
+        return _composer(None, request.form, errors)
+    start, end = content.default_window()
+    return _composer(None, forms.campaign_values(None, {
+        "window_start": start.strftime("%H:%M"), "window_end": end.strftime("%H:%M"),
+        "validity_hours": "24"}), {})
+
+
+@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@require("campaign.edit")
+def edit(campaign_id: int) -> Any:
+    c = service.get_campaign(campaign_id)
+    if request.method == "POST":
+        data, errors = forms.campaign_input(request.form, creating=False)
+        if not errors:
+            try:
+                service.update(c, data, actor=me())
+                db.session.commit()
+            except LoaError as err:
+                db.session.rollback()
+                errors = errors_of(err)
+            else:
+                return _after_save(c)
+        return _composer(c, request.form, errors)
+    if not lifecycle.can(c.status, "edit"):
+        flash(_("This campaign can no longer be edited."), "error")
+        return redirect(url_for(".show", campaign_id=c.id))
+    return _composer(c, forms.campaign_values(c, {}), {})
+
+
+def _after_save(c: Campaign) -> Any:
+    """Save draft, or save and submit when that button was pressed."""
+    if request.form.get("intent") != "submit":
+        flash(_("The draft has been saved."), "success")
+        return redirect(url_for(".edit", campaign_id=c.id))
+    try:
+        service.submit(c, actor=me())
+        db.session.commit()
+    except LoaError as err:
+        db.session.rollback()
+        c = service.get_campaign(c.id)
+        return _composer(c, request.form, errors_of(err), saved=True)
+    flash(_("The campaign has been submitted for approval."), "success")
+    return redirect(url_for(".show", campaign_id=c.id))
+
+
+def _composer(c: Campaign | None, values: MultiDict[str, str], errors: Errors,
+              saved: bool = False) -> Any:
+    lists = db.session.scalars(select(ContactList).order_by(ContactList.name).limit(500)).all()
+    counts = _member_counts([cl.id for cl in lists])
+    localities = db.session.scalars(select(Locality).where(Locality.active.is_(True))
+                                    .order_by(Locality.kind, Locality.name)).all()
+    tags = db.session.scalars(select(PhaseTag).order_by(PhaseTag.name)).all()
+    list_options = [(cl.id, f"{cl.name} ({num(counts.get(cl.id, 0))})") for cl in lists]
+    place_options = [(p.code, p.name) for p in localities]
+    return render_template("campaigns/form.html", c=c, values=values, errors=errors,
+                           list_options=list_options, place_options=place_options, tags=tags,
+                           saved=saved), 422 if errors else 200
+
+
+def _member_counts(ids: list[int]) -> dict[int, int]:
+    from dispatch.audiences.contacts import member_counts
+
+    return member_counts(ids)
+
+
+@bp.get("/estimate")
+@require("campaign.preview")
+def estimate_audience() -> Any:
+    """Recipients of an audience not yet saved, for the composer's live preview."""
+    defined: dict[str, Any] = {
+        "lists": forms.ints(request.args.getlist("lists")),
+        "exclude_lists": forms.ints(request.args.getlist("exclude_lists")),
+        "localities": request.args.getlist("localities"),
+        "all_app_users": request.args.get("all_app_users") == "1",
+    }
+    channels = request.args.get("channels", "sms")
+    errors = audience.reference_errors(defined)
+    if errors:
+        return jsonify({"errors": errors}), 422
+    out: dict[str, Any] = {"sms": None, "push": None, "localities": []}
+    if content.uses_sms(channels):
+        out["sms"] = audience.sms_recipients(defined)
+        out["sms_total"] = sum(out["sms"].values())
+    if content.uses_push(channels):
+        out["push"] = audience.push_recipients(defined)
+    names = dict(db.session.execute(select(Locality.code, Locality.name)
+                                    .where(Locality.code.in_(defined["localities"]))).all())
+    for code in defined["localities"][:50]:
+        one = {"lists": [], "exclude_lists": defined["exclude_lists"], "localities": [code],
+               "all_app_users": False}
+        row: dict[str, Any] = {"code": code, "name": names.get(code, code)}
+        if content.uses_sms(channels):
+            row["sms"] = sum(audience.sms_recipients(one).values())
+        if content.uses_push(channels):
+            row["push"] = audience.push_recipients(one)
+        out["localities"].append(row)
+    return jsonify(out)
+
+
+@bp.get("/<int:campaign_id>")
+@require("campaign.view")
+def show(campaign_id: int) -> Any:
+    c = service.get_campaign(campaign_id)
+    actions = service.allowed_actions(c, me())
+    launched = c.launched_at is not None or c.status in (S.COMPLETED, *LIVE)
+    figures = progress.progress(c) if launched else None
+    preview = None if launched else estimate.campaign_preview(c)
+    events = list(db.session.scalars(service.events(c)))
+    people = queries.names({e.actor_id for e in events} | {c.created_by_id, c.approved_by_id})
+    return render_template(
+        "campaigns/show.html", c=c, actions=actions, figures=figures, preview=preview,
+        problems=queries.problems(c) if launched else [], events=events, people=people,
+        reports=queries.report_links(c) if launched else [], lists=_list_names(c),
+        localities=_locality_names(c), live=c.status in LIVE,
+        operator_names={op: label(op) for op in (*OPERATORS, "-")},
+    )
+
+
+def _list_names(c: Campaign) -> dict[int, str]:
+    defined = audience.normalise(c.snapshot["audience"] if c.snapshot else c.audience)
+    ids = defined["lists"] + defined["exclude_lists"]
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(ContactList.id, ContactList.name)
+                                   .where(ContactList.id.in_(ids))).all())
+
+
+def _locality_names(c: Campaign) -> dict[str, str]:
+    defined = audience.normalise(c.snapshot["audience"] if c.snapshot else c.audience)
+    if not defined["localities"]:
+        return {}
+    return dict(db.session.execute(select(Locality.code, Locality.name)
+                                   .where(Locality.code.in_(defined["localities"]))).all())
+
+
+def _demand(action: str) -> None:
+    pages.demand(lifecycle.PERMISSION[action])
+
+
+@bp.post("/<int:campaign_id>/<any(submit, reopen, resume):action>")
+@require("campaign.view")
+def act(campaign_id: int, action: str) -> Response:
+    _demand(action)
+    c = service.get_campaign(campaign_id)
+    try:
+        getattr(service, action)(c, actor=me())
+        db.session.commit()
+    except LoaError as err:
+        db.session.rollback()
+        _flash_error(err)
+    else:
+        flash(_("Done: %(action)s.", action=_label(action)), "success")
+    return redirect(url_for(".show", campaign_id=campaign_id))
+
+
+@bp.route("/<int:campaign_id>/confirm/<any(launch, pause, cancel, retry, delete):action>",
+          methods=["GET", "POST"])
+@require("campaign.view")
+def confirm(campaign_id: int, action: str) -> Any:
+    """Ask before launching, pausing, cancelling, retrying or deleting."""
+    _demand(action)
+    c = service.get_campaign(campaign_id)
+    errors: Errors = {}
+    if request.method == "POST":
+        reason = request.form.get("reason", "").strip()
+        try:
+            if action == "launch":
+                service.launch(c, actor=me())
+            elif action == "pause":
+                service.pause(c, actor=me(), reason=reason or None)
+            elif action == "cancel":
+                service.cancel(c, actor=me(), reason=reason)
+            elif action == "retry":
+                count = service.retry(c, actor=me(), statuses=request.form.getlist("statuses"),
+                                      reason=reason)
+                flash(_("%(count)s messages will be sent again.", count=count), "success")
+            else:
+                service.delete(c, actor=me())
+            db.session.commit()
+        except LoaError as err:
+            db.session.rollback()
+            c = service.get_campaign(campaign_id)
+            errors = errors_of(err)
+        else:
+            if action == "delete":
+                flash(_("The draft has been deleted."), "success")
+                return redirect(url_for(".index"))
+            if action != "retry":
+                flash(_("Done: %(action)s.", action=_label(action)), "success")
+            return redirect(url_for(".show", campaign_id=campaign_id))
+    possible = action in service.allowed_actions(c, me())
+    preview = estimate.campaign_preview(c) if action == "launch" and possible else None
+    retryable = _retryable(c) if action == "retry" else {}
+    return render_template("campaigns/confirm.html", c=c, action=action, possible=possible,
+                           preview=preview, errors=errors, retryable=retryable,
+                           window=settings.get("send_window")), 422 if errors else 200
+
+
+def _retryable(c: Campaign) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Message.status, func.count()).where(
+            Message.campaign_id == c.id,
+            Message.status.in_((MessageStatus.FAILED, MessageStatus.UNKNOWN)))
+        .group_by(Message.status))
+    return {MessageStatus(s).value: n for s, n in rows}
+
+
+def _label(action: str) -> str:
+    return label(action)
+
+
+def _flash_error(err: LoaError) -> None:
+    flash(tr(err.message), "error")

@@ -1,0 +1,148 @@
+"""Posted forms turned into the values the API schemas and services take, and back.
+
+The pages validate with the API's own marshmallow schemas and the services, so a page and an API
+call refuse the same input with the same message; this module only translates between HTML form
+fields (strings, check boxes, local times) and those values.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from flask import current_app
+from werkzeug.datastructures import MultiDict
+
+from dispatch.campaigns import audience
+from dispatch.errors import flatten_errors
+from dispatch.models import Campaign
+from dispatch.schemas.campaigns import CampaignCreateSchema, CampaignWriteSchema
+from dispatch.web.pages import Errors
+
+OPTIONAL_TEXTS = ("phase_tag", "decision_ref", "sms_text", "sms_sender", "push_title",
+                  "push_body", "push_image", "push_link")
+LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def text(form: MultiDict[str, str], name: str) -> str:
+    """A field's text with browser line ends (CRLF) made plain: a resave must change nothing."""
+    return form.get(name, "").replace("\r\n", "\n").strip()
+
+
+def ints(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.strip().isdigit()]
+
+
+def parse_local(value: str) -> datetime | None:
+    """`<input type=datetime-local>` (local time) to an aware datetime; ValueError if malformed."""
+    value = value.strip()
+    if not value:
+        return None
+    return datetime.strptime(value[:16], LOCAL_INPUT).replace(tzinfo=local_zone())
+
+
+def to_local_input(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(local_zone()).strftime(LOCAL_INPUT)
+
+
+def parse_pairs(value: str) -> tuple[dict[str, str], list[str]]:
+    """`key=value` lines (push data) to a dict, with a message per malformed line."""
+    data: dict[str, str] = {}
+    problems = []
+    for number, line in enumerate(value.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, item = line.partition("=")
+        if not sep or not key.strip():
+            problems.append(f"Line {number}: write key=value.")
+            continue
+        data[key.strip()] = item.strip()
+    return data, problems
+
+
+def campaign_input(form: MultiDict[str, str], *, creating: bool) -> tuple[dict[str, Any], Errors]:
+    """The composer's fields as the campaign API takes them, or the errors per field."""
+    errors: Errors = {}
+    raw: dict[str, Any] = {"title": text(form, "title"),
+                           "channels": form.get("channels", "sms")}
+    for name in OPTIONAL_TEXTS:
+        raw[name] = text(form, name) or None
+    raw["sms_plain"] = form.get("sms_plain") == "on"
+    raw["priority"] = form.get("priority", "normal")
+    raw["audience"] = {
+        "lists": ints(form.getlist("lists")),
+        "exclude_lists": ints(form.getlist("exclude_lists")),
+        "localities": [c for c in form.getlist("localities") if c.strip()],
+        "all_app_users": form.get("all_app_users") == "on",
+    }
+    try:
+        send_at = parse_local(form.get("send_at", ""))
+        raw["send_at"] = None if send_at is None else send_at.isoformat()
+    except ValueError:
+        errors["send_at"] = ["Give a date and time, or leave it empty."]
+    for name in ("window_start", "window_end"):
+        if form.get(name, "").strip():
+            raw[name] = form.get(name, "").strip()[:5]
+    hours = form.get("validity_hours", "").strip()
+    if hours:
+        raw["validity_hours"] = int(hours) if hours.isdigit() else hours
+    pairs, problems = parse_pairs(form.get("push_data", ""))
+    if problems:
+        errors["push_data"] = problems
+    raw["push_data"] = pairs
+    schema = CampaignCreateSchema() if creating else CampaignWriteSchema()
+    try:
+        data = schema.load(raw)
+    except ma.ValidationError as err:
+        errors.update(flatten_errors(err.messages))
+        data = {}
+    return data, errors
+
+
+def campaign_values(c: Campaign | None, defaults: dict[str, Any]) -> MultiDict[str, str]:
+    """The composer's fields filled from a campaign (or the defaults of a new one)."""
+    if c is None:
+        return MultiDict({"channels": "sms", "priority": "normal", **defaults})
+    values: MultiDict[str, str] = MultiDict()
+    values["title"] = c.title
+    values["channels"] = c.channels
+    for name in OPTIONAL_TEXTS:
+        values[name] = getattr(c, name) or ""
+    if c.sms_plain:
+        values["sms_plain"] = "on"
+    values["priority"] = c.priority
+    defined = audience.normalise(c.audience)
+    for key in ("lists", "exclude_lists", "localities"):
+        for item in defined[key]:
+            values.add(key, str(item))
+    if defined["all_app_users"]:
+        values["all_app_users"] = "on"
+    values["send_at"] = to_local_input(c.send_at)
+    values["window_start"] = c.window_start.strftime("%H:%M")
+    values["window_end"] = c.window_end.strftime("%H:%M")
+    values["validity_hours"] = str(c.validity_hours)
+    values["push_data"] = "\n".join(f"{k}={v}" for k, v in (c.push_data or {}).items())
+    return values
+
+
+def setting_input(key: str, form: MultiDict[str, str]) -> Any:
+    """An admin settings form as the value `dispatch.settings.update` validates."""
+    from dispatch.models import OPERATORS
+
+    if key == "sms_price_per_part":
+        return {op: int(v) if (v := form.get(op, "").strip()).isdigit() else v
+                for op in OPERATORS}
+    if key == "send_window":
+        return {"start": form.get("start", "").strip()[:5], "end": form.get("end", "").strip()[:5]}
+    if key == "recipient_cap":
+        return {name: int(v) if (v := form.get(name, "").strip()).isdigit() else v
+                for name in ("max_campaigns", "hours")}
+    if key == "opt_out_keywords":
+        return [w.strip().upper() for w in form.get("keywords", "").replace(",", " ").split()]
+    raise KeyError(key)

@@ -1,0 +1,157 @@
+"""Translations (Vietnamese by default, English available) and the way numbers and times show.
+
+Messages are written in English in the code and templates and translated in
+`dispatch/translations/vi/LC_MESSAGES/messages.po`. The compiled `.mo` is committed beside it:
+deployments run no build step, and `tests/web/test_i18n.py` fails when it is older than the
+`.po` (recompile with `scripts/i18n compile`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app, session
+from flask_babel import Babel, format_datetime, format_decimal, gettext, lazy_gettext
+
+babel = Babel()
+LOCALES = {"vi": "Tiếng Việt", "en": "English"}
+_l = lazy_gettext
+
+
+def select_locale() -> str:
+    lang = session.get("lang")
+    return lang if lang in LOCALES else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(
+        num=num, money=money, dt=dt, day=day, duration=duration, tr=tr, label=label,
+        pct=pct, event=event,
+    )
+    app.jinja_env.globals.update(LOCALES=LOCALES, current_locale=select_locale)
+
+
+def num(value: Any) -> str:
+    """1234567 → "1.234.567" in Vietnamese."""
+    if value is None or value == "":
+        return "—"
+    return str(format_decimal(value))
+
+
+def money(value: Any) -> str:
+    return "—" if value is None else f"{num(value)} ₫"
+
+
+def pct(value: Any) -> str:
+    return "—" if value is None else f"{format_decimal(value, format='#,##0.#')} %"
+
+
+def dt(value: datetime | str | None, fmt: str = "dd/MM/yyyy HH:mm") -> str:
+    """A UTC time (or its ISO text, as snapshots keep it) in Loa's zone, Asia/Ho_Chi_Minh."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if value else None
+    return "—" if value is None else str(format_datetime(value, fmt))
+
+
+def day(value: datetime | None) -> str:
+    return dt(value, "dd/MM/yyyy")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return gettext("%(h)d h %(m)d min", h=hours, m=minutes)
+    if minutes:
+        return gettext("%(m)d min %(s)d s", m=minutes, s=secs)
+    return gettext("%(s)d s", s=secs)
+
+
+def tr(message: Any) -> str:
+    """A service's message in the reader's language when the catalog knows it.
+
+    Plain text, never Markup: messages may quote what someone typed, and autoescape must apply.
+    Jinja's own `_()` marks its result safe, so templates use it for literals only.
+    """
+    text = str(message)
+    translated = gettext(text) if "%" not in text else text
+    return str(translated)
+
+
+# Words for stored codes (statuses, operators, roles...): shown through the `label` filter.
+LABELS: dict[str, Any] = {
+    # campaign statuses
+    "draft": _l("Draft"), "pending_approval": _l("Awaiting approval"), "rejected": _l("Rejected"),
+    "approved": _l("Approved"), "scheduled": _l("Scheduled"), "sending": _l("Sending"),
+    "paused": _l("Paused"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
+    # message statuses
+    "pending": _l("Pending"), "queued": _l("Queued"), "submitted": _l("Submitted"),
+    "delivered": _l("Delivered"), "partial": _l("Partly delivered"), "failed": _l("Failed"),
+    "expired": _l("Expired"), "unknown": _l("Unknown"), "suppressed": _l("Not sent"),
+    # channels
+    "sms": _l("SMS"), "push": _l("App notification"), "both": _l("SMS and app notification"),
+    # priorities
+    "normal": _l("Normal"), "urgent": _l("Urgent"),
+    # roles
+    "editor": _l("Editor"), "approver": _l("Approver"), "admin": _l("Administrator"),
+    # operators
+    "viettel": "Viettel", "vinaphone": "VinaPhone", "mobifone": "MobiFone",
+    "vietnamobile": "Vietnamobile", "gmobile": "Gmobile", "itelecom": "Itelecom",
+    "other": _l("Other"), "-": "—",
+    # opt-out sources
+    "keyword": _l("SMS keyword"), "staff": _l("Staff"), "api": _l("API"),
+    # import statuses
+    "running": _l("Running"),
+    # platforms
+    "android": "Android", "ios": "iOS", "web": "Web",
+    # campaign actions (buttons, timeline)
+    "edit": _l("Edit"), "delete": _l("Delete"), "submit": _l("Submit for approval"),
+    "reopen": _l("Back to draft"), "approve": _l("Approve"), "reject": _l("Reject"),
+    "launch": _l("Launch"), "pause": _l("Pause"), "resume": _l("Resume"),
+    "cancel": _l("Cancel campaign"), "retry": _l("Retry failed"),
+    "start": _l("Started"), "complete": _l("Completed"), "create": _l("Created"),
+    "update": _l("Edited"), "void": _l("Approval voided"), "cancel_unsent": _l("Unsent cancelled"),
+}
+
+
+EVENTS: dict[str, Any] = {
+    "campaign.create": _l("Created"), "campaign.update": _l("Edited"),
+    "campaign.submit": _l("Submitted for approval"), "campaign.approve": _l("Approved"),
+    "campaign.reject": _l("Rejected"), "campaign.reopen": _l("Returned to draft"),
+    "campaign.launch": _l("Launched"), "campaign.pause": _l("Paused"),
+    "campaign.resume": _l("Resumed"), "campaign.cancel": _l("Cancelled"),
+    "campaign.retry": _l("Failed messages queued again"), "campaign.start": _l("Started"),
+    "campaign.complete": _l("Completed"), "campaign.void": _l("Approval voided by an edit"),
+    "campaign.cancel_unsent": _l("Unsent messages cancelled"), "campaign.delete": _l("Deleted"),
+    "user.create": _l("Account created"), "user.update": _l("Account changed"),
+    "user.reset_password": _l("Password reset"), "user.change_password": _l("Password changed"),
+    "user.locked": _l("Account locked after failed sign-ins"),
+    "token.create": _l("API token created"), "token.revoke": _l("API token revoked"),
+    "setting.update": _l("Setting changed"), "optout.add": _l("Opt-out added"),
+    "optout.remove": _l("Opt-out lifted"), "contacts.import": _l("Contacts imported"),
+    "contacts.import_failed": _l("Import failed"), "list.create": _l("List created"),
+    "list.update": _l("List changed"), "list.delete": _l("List deleted"),
+    "smpp_account.create": _l("SMPP account added"),
+    "smpp_account.update": _l("SMPP account changed"),
+    "smpp_account.remove": _l("SMPP account removed"),
+}
+
+
+def event(action: str) -> str:
+    """An audit action in words, or the code itself when there are none for it."""
+    found = EVENTS.get(action)
+    return str(found) if found is not None else action
+
+
+def label(code: Any) -> str:
+    """The reader's word for a stored code (`campaign.submit` → its last part's label)."""
+    if code is None:
+        return "—"
+    text = str(getattr(code, "value", code))
+    found = LABELS.get(text) or LABELS.get(text.rsplit(".", 1)[-1])
+    return str(found) if found is not None else text
+

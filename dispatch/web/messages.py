@@ -1,0 +1,59 @@
+"""Messages the services and schemas write in English, listed so pybabel extracts them.
+
+The pages show a service's message through the `tr` filter (dispatch.web.i18n), which translates
+it when the catalog has it word for word; messages that quote values stay in English.
+"""
+
+from __future__ import annotations
+
+from dispatch.web.i18n import _l
+
+SERVICE_MESSAGES = (
+    # campaigns
+    _l("Give a title."), _l("SMS needs a text."), _l("SMS needs a sender (brandname)."),
+    _l("Push needs a title."), _l("Push needs a body."),
+    _l("SMS needs at least one list or locality."),
+    _l("Push needs at least one locality, or all_app_users."),
+    _l("Reaches app users only: choose push or both."),
+    _l("Give a time in the future, or leave empty to send on launch."),
+    _l("The send time has passed; give a new one or leave it empty."),
+    _l("The send window must end after it starts (same day)."),
+    _l("Give a reason."), _l("Not the current snapshot."),
+    _l("Only urgent campaigns may be exempt from per-recipient caps."),
+    _l("The campaign was changed by someone else meanwhile; reload it."),
+    _l("You wrote or edited this campaign: another person must approve it."),
+    _l("You wrote or edited this campaign: another person must reject it."),
+    _l("The content no longer matches what was approved; submit it again."),
+    _l("Only the author may delete a draft."),
+    _l("There are no messages in those statuses to retry."),
+    _l("Retry failed and/or unknown messages only."),
+    _l("This key is reserved by Firebase."),
+    _l("Give a date and time, or leave it empty."),
+    _l("Give a brandname (at most 11 letters, digits or . - _ & +)."),
+    # accounts
+    _l("Wrong password."), _l("Use at least 10 characters."), _l("The two passwords differ."),
+    _l("Give the token a name."), _l("Give a number of days from 1 to 3650, or leave it empty."),
+    _l("Taken."), _l("Give at least one role."),
+    _l("You cannot remove your own admin role or deactivate yourself."),
+    _l("Change your one-time password first."),
+    # audiences
+    _l("Say why the address is opted out."), _l("Say why the opt-out is lifted."),
+    _l("Already opted out."), _l("Give the list a name."), _l("Give the installation id."),
+    _l("empty"), _l("invalid number"), _l("not a mobile number"), _l("not a Vietnamese number"),
+    _l("unknown locality"),
+    _l("unknown column (prefix it with attr_ to keep it as an attribute)"),
+    _l("unknown operator: use one of viettel, vinaphone, mobifone, vietnamobile, gmobile, "
+       "itelecom, other"),
+    _l("The file has a header but no data rows."),
+    # settings
+    _l("The window must start before it ends."), _l("Use 1-20 capital letters or digits."),
+    _l("Use HH:MM, 24-hour local time."),
+    # schema checks (marshmallow's own words)
+    _l("Missing data for required field."), _l("Not a valid integer."), _l("Not a valid URL."),
+    _l("Field may not be null."), _l("Shorter than minimum length 1."),
+    _l("Give a URL or deep link (scheme:...)."), _l("Not a valid string."),
+    # pages
+    _l("Your roles do not allow this."), _l("The CSRF token is missing."),
+    _l("The CSRF session token is missing."), _l("The CSRF token is invalid."),
+    _l("The CSRF tokens do not match."),
+)

@@ -1,0 +1,100 @@
+"""What every page blueprint shares: error pages, form errors, paging and safe redirects."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import marshmallow as ma
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from sqlalchemy import Select
+from werkzeug.wrappers import Response
+
+from dispatch.api.common import paginate
+from dispatch.errors import Forbidden, LoaError, NotAuthenticated, flatten_errors
+from dispatch.extensions import db
+from dispatch.models import User
+from dispatch.permissions import allowed
+
+Errors = dict[str, list[str]]
+PER_PAGE = 50
+
+
+def blueprint(name: str, import_name: str, url_prefix: str | None = None) -> Blueprint:
+    """A page blueprint: service errors nobody caught become pages, not JSON."""
+    bp = Blueprint(name, import_name, url_prefix=url_prefix)
+    bp.register_error_handler(LoaError, _error_page)
+    return bp
+
+
+def _error_page(err: LoaError) -> Any:
+    db.session.rollback()
+    if isinstance(err, NotAuthenticated):
+        return redirect(url_for("web_auth.login", next=_here()))
+    if err.code == "password_change_required":
+        return redirect(url_for("web_auth.password"))
+    return render_template("error.html", status=err.status, code=err.code,
+                           message=err.message), err.status
+
+
+def _here() -> str:
+    return request.full_path.rstrip("?") if request.method == "GET" else request.path
+
+
+def me() -> User:
+    """The user `dispatch.auth.require` let through."""
+    user: User = g.actor
+    return user
+
+
+def demand(action: str) -> None:
+    """Refuse unless the person's roles grant `action`: `require` for part of a view."""
+    user = me()
+    if not allowed(user.roles, action):
+        raise Forbidden(f"Your roles ({', '.join(user.roles) or 'none'}) do not allow "
+                        f"'{action}'.")
+
+
+def can(action: str) -> bool:
+    """For templates: whether the signed-in person may `action` (the same table as the API)."""
+    user = g.get("actor") or g.get("user")
+    return user is not None and allowed(user.roles, action)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a path on this site: a `next` pointing elsewhere would be an open redirect."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def errors_of(err: LoaError | ma.ValidationError) -> Errors:
+    """Messages per field, whichever layer refused the input."""
+    if isinstance(err, ma.ValidationError):
+        return flatten_errors(err.messages)
+    return dict(err.errors) or {"_": [err.message]}
+
+
+def page_args() -> dict[str, int]:
+    def number(name: str, default: int, top: int) -> int:
+        raw = request.args.get(name, "")
+        return min(max(int(raw), 1), top) if raw.isdigit() else default
+
+    return {"page": number("page", 1, 100_000), "per_page": number("per_page", PER_PAGE, 500)}
+
+
+def page_of(stmt: Select[Any]) -> dict[str, Any]:
+    """One page of `stmt` for the `pager` macro, with the filters kept in its links."""
+    page = paginate(stmt, page_args())
+    page["pages"] = max(1, -(-page["total"] // page["per_page"]))
+    values: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page"}
+    values.update(request.view_args or {})
+    page["url"] = lambda n: url_for(request.endpoint or "", **(values | {"page": n}))
+    return page
+
+
+def back(default: str) -> Response:
+    return redirect(safe_next(request.form.get("next"), default))

@@ -1,0 +1,145 @@
+"""Sign-in with lockout, sign-out, password changes and session expiry."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dispatch import users
+from dispatch.extensions import db
+from dispatch.models import User
+from dispatch.web.session import SEEN, SINCE
+from tests.factories import PASSWORD
+from tests.web.conftest import Pages
+
+
+def test_sign_in_goes_where_it_was_asked(backend: str, pages: Pages,
+                                         people: dict[str, User]) -> None:
+    first = pages.get("/campaigns?status=draft")
+    assert first.headers["Location"] == "/login?next=/campaigns?status%3Ddraft"
+    pages.refresh_token("/login")
+    response = pages.post("/login", {"username": "EDITOR1", "password": PASSWORD,
+                                     "next": "/campaigns?status=draft"})
+    assert response.headers["Location"] == "/campaigns?status=draft"
+    assert people["editor"].last_login_at is not None
+
+
+def test_next_never_leaves_the_site(backend: str, pages: Pages, people: dict[str, User]) -> None:
+    pages.refresh_token("/login")
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        response = pages.post("/login", {"username": "editor1", "password": PASSWORD,
+                                         "next": target})
+        assert response.headers["Location"] == "/", target
+        pages.refresh_token("/login")
+
+
+def test_wrong_password_then_lockout(backend: str, pages: Pages, people: dict[str, User]) -> None:
+    pages.refresh_token("/login")
+    for _ in range(users.LOCKOUT_AFTER):
+        response = pages.post("/login", {"username": "editor1", "password": "wrong password"})
+        assert response.status_code == 401
+        assert "Sai tên đăng nhập hoặc mật khẩu" in response.get_data(as_text=True)
+    locked = pages.post("/login", {"username": "editor1", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "15" in locked.get_data(as_text=True)  # minutes to wait
+    assert pages.get("/").status_code == 302
+
+
+def test_sign_in_attempts_are_limited_per_address(backend: str, app: Any, pages: Pages,
+                                                  people: dict[str, User]) -> None:
+    app.config["SIGNIN_LIMIT_PER_IP"] = 3
+    try:
+        pages.refresh_token("/login")
+        for name in ("a", "b", "c"):
+            assert pages.post("/login", {"username": name, "password": "x"}).status_code == 401
+        assert pages.post("/login", {"username": "editor1",
+                                     "password": PASSWORD}).status_code == 429
+    finally:
+        app.config["SIGNIN_LIMIT_PER_IP"] = 30
+
+
+def test_one_time_password_must_be_changed_first(backend: str, app: Any,
+                                                 people: dict[str, User]) -> None:
+    admin = people["admin"]
+    user, one_time = users.create_user("newbie", ["editor"], actor=admin)
+    db.session.commit()
+    browser = Pages(app.test_client())
+    response = browser.sign_in("newbie", one_time or "")
+    assert response.headers["Location"].startswith("/account/password")
+    assert browser.get("/").headers["Location"] == "/account/password"
+    short = browser.post("/account/password", {"current_password": one_time,
+                                                "new_password": "short",
+                                                "confirm_password": "short"})
+    assert short.status_code == 422
+    assert "10" in short.get_data(as_text=True)
+    done = browser.post("/account/password", {"current_password": one_time,
+                                               "new_password": "a much longer one",
+                                               "confirm_password": "a much longer one"})
+    assert done.status_code == 302
+    assert browser.get("/").status_code == 200
+    assert not user.must_change_password
+
+
+def test_changing_the_password_ends_other_sessions(backend: str, app: Any,
+                                                   people: dict[str, User]) -> None:
+    desk, phone = Pages(app.test_client()), Pages(app.test_client())
+    desk.sign_in(people["editor"])
+    phone.sign_in(people["editor"])
+    response = desk.post("/account/password", {"current_password": PASSWORD,
+                                               "new_password": "another long secret",
+                                               "confirm_password": "another long secret"})
+    assert response.status_code == 302
+    assert desk.get("/").status_code == 200
+    assert phone.get("/").status_code == 302
+
+
+def test_idle_and_old_sessions_expire(backend: str, app: Any, as_role: Any) -> None:
+    editor = as_role("editor")
+    idle = app.config["SESSION_IDLE_MINUTES"] * 60
+    with editor.client.session_transaction() as session:
+        session[SEEN] = int(time.time()) - idle - 5
+    # An API poll neither counts as activity nor survives expiry.
+    assert editor.client.get("/api/me").status_code == 401
+    editor2 = as_role("editor")
+    with editor2.client.session_transaction() as session:
+        session[SINCE] = int(time.time()) - 13 * 3600
+    response = editor2.get("/campaigns")
+    assert response.headers["Location"].startswith("/login")
+    page = editor2.get(response.headers["Location"])
+    assert page.status_code == 200
+
+
+def test_polling_does_not_keep_a_session_alive(backend: str, app: Any, as_role: Any) -> None:
+    editor = as_role("editor")
+    with editor.client.session_transaction() as session:
+        session[SEEN] = before = int(time.time()) - 100
+    assert editor.client.get("/api/me").status_code == 200
+    with editor.client.session_transaction() as session:
+        assert session[SEEN] == before
+    editor.get("/")
+    with editor.client.session_transaction() as session:
+        assert session[SEEN] > before
+
+
+def test_deactivated_users_are_signed_out(backend: str, as_role: Any,
+                                          people: dict[str, User]) -> None:
+    editor = as_role("editor")
+    people["editor"].active = False
+    db.session.commit()
+    assert editor.get("/").status_code == 302
+
+
+def test_api_tokens_page(backend: str, as_role: Any, people: dict[str, User]) -> None:
+    editor = as_role("editor")
+    created = editor.post("/account/tokens", {"name": "báo cáo", "days": "30"})
+    html = created.get_data(as_text=True)
+    assert created.status_code == 200 and 'id="new-token"' in html
+    secret = html.split('id="new-token">')[1].split("<")[0]
+    assert editor.client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).json[
+        "username"] == "editor1"
+    token_id = people["editor"].tokens[0].id
+    assert editor.post(f"/account/tokens/{token_id}/revoke").status_code == 302
+    assert editor.client.get("/api/me",
+                             headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    again = editor.get("/account/tokens").get_data(as_text=True)
+    assert secret not in again

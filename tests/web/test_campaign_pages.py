@@ -1,0 +1,184 @@
+"""The composer, the campaign page and its actions, and approval: through the forms."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from dispatch.extensions import db
+from dispatch.models import AuditEvent, Campaign, CampaignStatus, User
+from tests.web import helpers
+
+XSS = "<script>alert('x')</script>"
+
+
+def composer_form(list_id: int, **over: str) -> dict[str, Any]:
+    form: dict[str, Any] = {
+        "title": "Thông báo bầu cử", "channels": "sms", "sms_sender": "HAUGIANG",
+        "sms_text": "Kính mời cử tri\r\nđi bầu cử.", "lists": [str(list_id)],
+        "window_start": "07:00", "window_end": "22:00", "validity_hours": "24",
+        "priority": "normal", "intent": "save",
+    }
+    form.update(over)
+    return form
+
+
+def test_compose_save_then_submit(backend: str, as_role: Any) -> None:
+    lst = helpers.contact_list()
+    editor = as_role("editor")
+    page = editor.get("/campaigns/new").get_data(as_text=True)
+    assert 'id="composer"' in page and "Cử tri Vị Thanh (3)" in page
+    saved = editor.post("/campaigns/new", composer_form(lst.id))
+    assert saved.status_code == 302
+    c = db.session.scalars(select(Campaign)).one()
+    assert c.status is CampaignStatus.DRAFT
+    assert c.sms_text == "Kính mời cử tri\nđi bầu cử."  # browser line ends made plain
+    assert c.audience["lists"] == [lst.id]
+    # Saving the same form again changes nothing (no new version).
+    again = editor.post(f"/campaigns/{c.id}/edit", composer_form(lst.id))
+    assert again.status_code == 302
+    assert c.version == 1
+    submitted = editor.post(f"/campaigns/{c.id}/edit", composer_form(lst.id, intent="submit"))
+    assert submitted.headers["Location"] == f"/campaigns/{c.id}"
+    assert c.status is CampaignStatus.PENDING_APPROVAL
+    assert c.snapshot["sms_text"] == "Kính mời cử tri\nđi bầu cử."
+
+
+def test_errors_name_the_field(backend: str, as_role: Any) -> None:
+    lst = helpers.contact_list()
+    editor = as_role("editor")
+    bad = editor.post("/campaigns/new", composer_form(lst.id, sms_sender="Hậu Giang"))
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert 'id="sms_sender-error"' in html and "Hau Giang" in html  # the service's advice
+    assert "Tên thương hiệu" in html  # the field, named in the summary
+    assert db.session.scalar(select(Campaign.id)) is None
+    # The form keeps what was typed.
+    assert "Kính mời cử tri" in html
+    image = editor.post("/campaigns/new", composer_form(lst.id, push_image="ftp://x"))
+    assert image.status_code == 422
+    assert 'id="push_image-error"' in image.get_data(as_text=True)
+    incomplete = editor.post("/campaigns/new", composer_form(lst.id, lists=[], intent="submit"))
+    assert incomplete.status_code == 422  # saved as a draft, but not submittable
+    html = incomplete.get_data(as_text=True)
+    assert "SMS cần ít nhất một danh sách hoặc một địa bàn." in html
+    c = db.session.scalars(select(Campaign)).one()
+    assert c.status is CampaignStatus.DRAFT
+
+
+def test_audience_estimate_for_the_live_preview(backend: str, as_role: Any) -> None:
+    lst = helpers.contact_list(numbers=4)
+    editor = as_role("editor")
+    data = editor.get(f"/campaigns/estimate?lists={lst.id}&channels=sms").json
+    assert data["sms"] == {"viettel": 4} and data["sms_total"] == 4
+    unknown = editor.get("/campaigns/estimate?lists=999&channels=sms")
+    assert unknown.status_code == 422
+
+
+def test_campaign_text_is_shown_as_text(backend: str, as_role: Any,
+                                        people: dict[str, User]) -> None:
+    lst = helpers.contact_list()
+    c = helpers.submitted(people["editor"], lst, title=f"Tiêu đề {XSS}", sms_text=f"Nội dung {XSS}")
+    pages = {
+        "editor": [f"/campaigns/{c.id}", "/campaigns", f"/campaigns/{c.id}/edit"],
+        "approver": [f"/approvals/{c.id}", "/approvals", "/"],
+    }
+    for role, paths in pages.items():
+        browser = as_role(role)
+        for path in paths:
+            response = browser.get(path)
+            html = response.get_data(as_text=True)
+            assert response.status_code == 200, path
+            assert XSS not in html, path
+            assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html, path
+            assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+            _no_inline_code(html, path)
+
+
+def _no_inline_code(html: str, path: str) -> None:
+    """CSP-friendly: scripts only from files (JSON data blocks aside), no on* attributes."""
+    for tag in re.findall(r"<script\b[^>]*>", html):
+        assert "src=" in tag or 'type="application/json"' in tag, (path, tag)
+    assert not re.search(r"\son[a-z]+\s*=", html), path
+    assert "style=" not in html, path
+
+
+def test_approve_then_launch_then_cancel(backend: str, as_role: Any, redis: Any,
+                                         people: dict[str, User]) -> None:
+    lst = helpers.contact_list()
+    c = helpers.submitted(people["editor"], lst)
+    approver = as_role("approver")
+    review = approver.get(f"/approvals/{c.id}").get_data(as_text=True)
+    assert c.snapshot_hash in review and "Đây là phiên bản gửi duyệt đầu tiên." in review
+    stale = approver.post(f"/approvals/{c.id}", {"decision": "approve", "snapshot_hash": "old"})
+    assert stale.status_code == 422
+    assert "Không phải phiên bản hiện tại." in stale.get_data(as_text=True)
+    ok = approver.post(f"/approvals/{c.id}", {"decision": "approve",
+                                              "snapshot_hash": c.snapshot_hash})
+    assert ok.headers["Location"] == f"/campaigns/{c.id}"
+    assert c.status is CampaignStatus.APPROVED and c.approved_by_id == people["approver"].id
+    editor = as_role("editor")
+    confirm = editor.get(f"/campaigns/{c.id}/confirm/launch").get_data(as_text=True)
+    assert "confirm-button" in confirm and "3" in confirm
+    launched = editor.post(f"/campaigns/{c.id}/confirm/launch")
+    assert launched.status_code == 302
+    assert c.status is CampaignStatus.SENDING
+    page = editor.get(f"/campaigns/{c.id}").get_data(as_text=True)
+    assert f'data-progress-url="/api/campaigns/{c.id}/progress"' in page
+    # Editors may not cancel; approvers must give a reason.
+    assert editor.get(f"/campaigns/{c.id}/confirm/cancel").status_code == 403
+    no_reason = approver.post(f"/campaigns/{c.id}/confirm/cancel", {"reason": " "})
+    assert no_reason.status_code == 422 and "Hãy nêu lý do." in no_reason.get_data(as_text=True)
+    assert c.status is CampaignStatus.SENDING
+    done = approver.post(f"/campaigns/{c.id}/confirm/cancel", {"reason": "Sai nội dung"})
+    assert done.status_code == 302
+    assert c.status is CampaignStatus.CANCELLED
+    reasons = db.session.scalars(select(AuditEvent.reason).where(
+        AuditEvent.action == "campaign.cancel")).all()
+    assert reasons == ["Sai nội dung"]
+
+
+def test_reject_needs_a_reason_and_shows_it(backend: str, as_role: Any,
+                                            people: dict[str, User]) -> None:
+    lst = helpers.contact_list()
+    c = helpers.submitted(people["editor"], lst)
+    approver = as_role("approver")
+    empty = approver.post(f"/approvals/{c.id}", {"decision": "reject", "reason": "",
+                                                 "snapshot_hash": c.snapshot_hash})
+    assert empty.status_code == 422
+    assert c.status is CampaignStatus.PENDING_APPROVAL
+    approver.post(f"/approvals/{c.id}", {"decision": "reject", "reason": "Thiếu số văn bản",
+                                         "snapshot_hash": c.snapshot_hash})
+    assert c.status is CampaignStatus.REJECTED
+    page = as_role("editor").get(f"/campaigns/{c.id}").get_data(as_text=True)
+    assert "Thiếu số văn bản" in page
+
+
+def test_what_changed_since_the_last_submission(backend: str, as_role: Any,
+                                                people: dict[str, User]) -> None:
+    from dispatch.campaigns import service
+
+    lst = helpers.contact_list()
+    c = helpers.submitted(people["editor"], lst)
+    service.update(c, {"sms_text": "Nội dung mới"}, actor=people["editor"])
+    service.submit(c, actor=people["editor"])
+    db.session.commit()
+    html = as_role("approver").get(f"/approvals/{c.id}").get_data(as_text=True)
+    assert "So với phiên bản 1" in html
+    assert "Nội dung mới" in html and helpers.SMS_TEXT in html
+
+
+def test_list_filters(backend: str, as_role: Any, people: dict[str, User]) -> None:
+    lst = helpers.contact_list()
+    helpers.campaign(people["editor"], lst, title="Bản nháp A")
+    helpers.submitted(people["editor2"], lst, title="Chờ duyệt B")
+    editor = as_role("editor")
+    html = editor.get("/campaigns?status=pending_approval").get_data(as_text=True)
+    assert "Chờ duyệt B" in html and "Bản nháp A" not in html
+    html = editor.get(f"/campaigns?author_id={people['editor'].id}").get_data(as_text=True)
+    assert "Bản nháp A" in html and "Chờ duyệt B" not in html
+    html = editor.get("/campaigns?q=nháp&since=2020-01-01&until=2100-01-01").get_data(as_text=True)
+    assert "Bản nháp A" in html
+    assert editor.get("/campaigns?status=bogus&since=garbage").status_code == 200
