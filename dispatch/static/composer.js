@@ -50,7 +50,7 @@
     var variant = plain ? preview.plain : preview.original;
     var thread = $("pv-thread");
     clear(thread);
-    variant.segments.forEach(function (segment, i) {
+    variant.segments.filter(function (segment) { return segment !== ""; }).forEach(function (segment, i) {
       var bubble = document.createElement("div");
       bubble.className = "bubble";
       bubble.textContent = segment;
@@ -111,7 +111,7 @@
 
   function render(preview) {
     var variant = renderPhone(preview);
-    $("pv-parts").textContent = Loa.num(variant.parts);
+    $("pv-parts").textContent = variant.text ? Loa.num(variant.parts) : "—";
     $("pv-encoding").textContent = variant.encoding === "ucs2" ? T.ucs2 : T.gsm7;
     $("pv-chars").textContent = Loa.num(Array.from(variant.text).length);
     renderForcing(preview);

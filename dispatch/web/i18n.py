@@ -119,7 +119,7 @@ LABELS: dict[str, Any] = {
 
 
 EVENTS: dict[str, Any] = {
-    "campaign.create": _l("Created"), "campaign.update": _l("Edited"),
+    "campaign.create": _l("Campaign created"), "campaign.update": _l("Edited"),
     "campaign.submit": _l("Submitted for approval"), "campaign.approve": _l("Approved"),
     "campaign.reject": _l("Rejected"), "campaign.reopen": _l("Returned to draft"),
     "campaign.launch": _l("Launched"), "campaign.pause": _l("Paused"),

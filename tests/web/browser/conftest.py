@@ -1,0 +1,134 @@
+"""A real server on 127.0.0.1 and Debian's headless Chromium driven by Playwright.
+
+The server runs the test app (same database and Redis as the test) in a thread on a free port.
+Chromium is Debian's (`scripts/test` installs it): Playwright's own browser download cannot work
+on these machines. The tests run on one database backend only, to stay quick: PostgreSQL when it
+is among --backends (the production database), else SQLite.
+Screenshots go to build/screenshots/ (not committed).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[3] / "build" / "screenshots"
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    backends = config.getoption("--backends").split(",")
+    keep = "postgresql" if "postgresql" in backends else backends[0]
+    chosen, dropped = [], []
+    for item in items:
+        in_here = here in Path(str(item.path)).parents
+        if in_here:
+            item.add_marker(pytest.mark.browser)
+        params = getattr(item, "callspec", None)
+        backend = params.params.get("backend") if params else None
+        (dropped if in_here and backend not in (None, keep) else chosen).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = chosen
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium chromium-driver)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served by a real HTTP server on 127.0.0.1 at a free port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+class Screen:
+    """One browser window: pages, screenshots, and the JavaScript dialogs that opened."""
+
+    def __init__(self, chromium: Any, base: str, viewport: dict[str, int]) -> None:
+        # The staff's browsers are Vietnamese: date and time inputs show dd/mm/yyyy, 24 h.
+        self.context = chromium.new_context(viewport=viewport, base_url=base, locale="vi-VN",
+                                            timezone_id="Asia/Ho_Chi_Minh",
+                                            accept_downloads=True)
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("dialog", self._dialog)
+        self.page.on("pageerror", lambda err: self.errors.append(str(err)))
+        self.page.on("console", self._console)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.accept()
+
+    def _console(self, message: Any) -> None:
+        # A CSP violation shows up as a console error: the pages must not cause any.
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.errors.append(message.text)
+
+    def shot(self, name: str, *, full: bool = True) -> Path:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full)
+        return path
+
+    def sign_in(self, username: str, password: str) -> None:
+        page = self.page
+        page.goto("/login")
+        page.fill("#username", username)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
+
+    def sign_out(self) -> None:
+        self.page.click(".who button[type=submit]")
+        self.page.wait_for_url("**/login")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture()
+def screen(chromium: Any, live_server: str) -> Iterator[Screen]:
+    window = Screen(chromium, live_server, DESKTOP)
+    yield window
+    window.close()
+    assert window.errors == [], window.errors
+
+
+@pytest.fixture()
+def phone(chromium: Any, live_server: str) -> Iterator[Screen]:
+    window = Screen(chromium, live_server, PHONE)
+    yield window
+    window.close()
+    assert window.errors == [], window.errors
