@@ -16,7 +16,8 @@ from dispatch import settings, smpp_accounts, users
 from dispatch.auth import require
 from dispatch.errors import LoaError, NotFound
 from dispatch.extensions import db
-from dispatch.models import OPERATORS, ROLES, AuditEvent, SmppAccount, User
+from dispatch.models import OPERATORS, ROLES, ApiToken, AuditEvent, SmppAccount, User
+from dispatch.models.common import utcnow
 from dispatch.schemas.smpp import SmppAccountCreateSchema, SmppAccountUpdateSchema
 from dispatch.web import forms, pages, queries
 from dispatch.web.pages import Errors, errors_of, me
@@ -101,6 +102,27 @@ def user_reset(user_id: int) -> Any:
     # Shown in this response only: a flash message would travel in the (signed, not
     # encrypted) session cookie.
     return render_template("admin/password_once.html", user=user, password=password)
+
+
+@bp.get("/tokens")
+@require("user.manage")
+def token_list() -> Any:
+    """Every API token, whose it is and when it was last used; admins may revoke any."""
+    stmt = select(ApiToken).order_by(ApiToken.id.desc())
+    if request.args.get("active") == "1":
+        stmt = stmt.where(ApiToken.revoked_at.is_(None))
+    page = pages.page_of(stmt)
+    names = queries.names({t.user_id for t in page["items"]})
+    return render_template("admin/tokens.html", page=page, names=names, now=utcnow())
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require("user.manage")
+def token_revoke(token_id: int) -> Response:
+    users.revoke_token(token_id, actor=me())
+    db.session.commit()
+    flash(_("The token has been revoked."), "success")
+    return redirect(url_for(".token_list"))
 
 
 # --- SMPP accounts ----------------------------------------------------------------------------

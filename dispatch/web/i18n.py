@@ -106,6 +106,8 @@ LABELS: dict[str, Any] = {
     "keyword": _l("SMS keyword"), "staff": _l("Staff"), "api": _l("API"),
     # import statuses
     "running": _l("Running"),
+    # SMS encodings
+    "gsm7": "GSM-7", "ucs2": "UCS-2",
     # platforms
     "android": "Android", "ios": "iOS", "web": "Web",
     # campaign actions (buttons, timeline)

@@ -33,8 +33,11 @@ def _error_page(err: LoaError) -> Any:
         return redirect(url_for("web_auth.login", next=_here()))
     if err.code == "password_change_required":
         return redirect(url_for("web_auth.password"))
+    message = err.message
+    if err.code == "forbidden" and message.startswith("Your roles"):
+        message = "Your roles do not allow this."  # the catalog's words, not the role codes
     return render_template("error.html", status=err.status, code=err.code,
-                           message=err.message), err.status
+                           message=message), err.status
 
 
 def _here() -> str:

@@ -27,6 +27,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "/audiences/devices": ROLES,
     "/admin/users": ("admin",),
     "/admin/users/{uid}": ("admin",),
+    "/admin/tokens": ("admin",),
     "/admin/smpp": ("admin",),
     "/admin/smpp/new": ("admin",),
     "/admin/settings": ("admin",),

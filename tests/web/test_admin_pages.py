@@ -100,3 +100,17 @@ def test_audit_log_filters(backend: str, as_role: Any, people: dict[str, User]) 
     assert "Không có sự kiện phù hợp." in none.get_data(as_text=True)
     dated = admin.get("/admin/audit?since=2000-01-01&until=2000-01-02&action=setting.update")
     assert "Không có sự kiện phù hợp." in dated.get_data(as_text=True)
+
+
+def test_admins_see_and_revoke_every_token(backend: str, as_role: Any,
+                                           people: dict[str, User]) -> None:
+    from tests.factories import token_for
+
+    secret = token_for(people["editor"])
+    admin = as_role("admin")
+    html = admin.get("/admin/tokens").get_data(as_text=True)
+    assert secret[:12] in html and secret not in html
+    token_id = people["editor"].tokens[0].id
+    assert admin.post(f"/admin/tokens/{token_id}/revoke").status_code == 302
+    assert people["editor"].tokens[0].revoked_at is not None
+    assert as_role("editor").get("/admin/tokens").status_code == 403
