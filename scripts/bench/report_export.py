@@ -311,14 +311,15 @@ def child_report(cid: str, token: str, label: str) -> None:
 
 
 def _naive_rows(cid: int) -> tuple[list[Any], dict[int, list[str]]]:
-    """The naive way: every message as an ORM object, every part as one too."""
+    """The naive way: every message as an ORM object (with its contact's name), every part too."""
     from sqlalchemy import select
 
     from dispatch.extensions import db
-    from dispatch.models import Message, MessagePart
+    from dispatch.models import Contact, Message, MessagePart
 
-    messages = db.session.scalars(select(Message).where(Message.campaign_id == cid)
-                                  .order_by(Message.id)).all()
+    messages = db.session.execute(
+        select(Message, Contact.name).outerjoin(Contact, Contact.id == Message.recipient_id)
+        .where(Message.campaign_id == cid).order_by(Message.id)).all()
     parts: dict[int, list[str]] = {}
     for part in db.session.scalars(
             select(MessagePart).join(Message, Message.id == MessagePart.message_id)
@@ -333,21 +334,18 @@ def child_naive(fmt: str, cid: str, label: str) -> None:
     import io
 
     from dispatch.engine.flags import LOCAL
-    from dispatch.extensions import db
-    from dispatch.models import Contact
     from dispatch.reports.export import LEDGER_COLUMNS
 
     app = _app()
     with app.app_context():
         started = time.perf_counter()
         messages, parts = _naive_rows(int(cid))
-        names = {c.id: c.name for c in db.session.query(Contact).filter(
-            Contact.id.in_([m.recipient_id for m in messages])).all()}
-        rows = [[m.id, m.channel, m.address, names.get(m.recipient_id), m.operator,
+        rows = [[m.id, m.channel, m.address, name, m.operator,
                  m.account_id, m.status.value, m.reason, m.error_code, m.parts, m.attempts,
                  " ".join(parts.get(m.id, [])),
                  *(t.astimezone(LOCAL).replace(tzinfo=None) if t else None
-                   for t in (m.queued_at, m.submitted_at, m.finished_at))] for m in messages]
+                   for t in (m.queued_at, m.submitted_at, m.finished_at))]
+                for m, name in messages]
         header = [f"{vi} ({key})" for key, vi in LEDGER_COLUMNS]
         if fmt == "csv":
             buffer = io.StringIO()
