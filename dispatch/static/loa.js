@@ -124,6 +124,8 @@
         setText(panel, "failed", numbers.format(count(by, ["failed", "expired"])));
         setText(panel, "rate", decimals.format(data.rate_per_second));
         setText(panel, "eta", duration(data.eta_seconds));
+        setText(panel, "note", data.expanding ? panel.getAttribute("data-expanding") :
+          (data.pause_reason ? panel.getAttribute("data-paused") + " " + data.pause_reason : ""));
         if (reload) { updateFunnel(data); updateOperators(data, operatorNames); }
         if (reload && data.status !== initial) { window.location.reload(); return; }
         if (FINAL_STATUSES.indexOf(data.status) === -1) { window.setTimeout(tick, 2000); }

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -24,6 +25,7 @@ from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, Us
 from tests.factories import PASSWORD
 from tests.web.browser.conftest import Screen
 
+pytestmark = pytest.mark.browser
 DATA = Path(__file__).resolve().parents[2] / "data"
 TITLE = "Mời cử tri đi bầu <script>alert(1)</script>"
 TEXT = ("Kính mời cử tri phường 1 đến điểm bầu cử lúc 7 giờ sáng Chủ nhật. "
