@@ -1,13 +1,12 @@
 """Read-only figures the pages show: campaign filters, errors by reason, queues, binds, reports.
 
-Bind health is what the smpp process publishes in Redis: the hash `loa:smpp:status`, one field
-per SMPP account id, each value the JSON of `gateways.smpp.metrics.SessionStatus` (times in ISO
-8601). Until that process writes it, the dashboard says there is nothing to show.
+Bind health is what the running smpp processes publish in Redis (`dispatch.engine.smpp.status`:
+one short-lived key per bind holding its `SessionStatus`); with no smpp process running, the
+dashboard says there is nothing to show.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -17,13 +16,13 @@ from flask import current_app
 from rq import Queue
 from sqlalchemy import Select, func, select
 
+from dispatch.engine.smpp import status as smpp_status
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, SmppAccount, User
 from dispatch.redis_conn import get_redis
 from dispatch.web.i18n import _l
 
 log = logging.getLogger(__name__)
-BIND_STATUS_KEY = "loa:smpp:status"
 S = MessageStatus
 PROBLEMS = (S.FAILED, S.UNKNOWN, S.EXPIRED, S.SUPPRESSED, S.CANCELLED)
 
@@ -89,28 +88,34 @@ def queue_depths() -> list[dict[str, Any]] | None:
 
 
 def bind_health() -> list[dict[str, Any]] | None:
-    """Each SMPP account with the state its session last reported (None: Redis unreachable)."""
+    """Each SMPP account with the state its binds last reported (None: Redis unreachable).
+
+    The smpp process publishes one short-lived key per bind (`dispatch.engine.smpp.status`);
+    an account shows its best bind (bound if any is), with in-flight and rate summed over binds.
+    """
     try:
-        raw = get_redis().hgetall(BIND_STATUS_KEY)
+        rows = smpp_status.read(get_redis())
     except (redis.exceptions.RedisError, OSError):
         return None
-    reported: dict[str, dict[str, Any]] = {}
-    for key, value in raw.items():
-        try:
-            reported[key.decode()] = json.loads(value)
-        except (ValueError, UnicodeDecodeError):
-            continue
-    rows = []
+    by_account: dict[int, list[dict[str, Any]]] = {}
+    for data in rows:
+        by_account.setdefault(int(data["account_id"]), []).append(data)
+    out = []
     for account in db.session.scalars(select(SmppAccount).order_by(SmppAccount.name)):
-        status = reported.get(str(account.id)) or reported.get(account.name)
+        binds = by_account.get(account.id, [])
+        status = None
         since = None
-        if status and status.get("since"):
+        if binds:
+            best = next((b for b in binds if b.get("state") == "bound"), binds[0])
+            status = dict(best, in_flight=sum(int(b.get("in_flight", 0)) for b in binds),
+                          rate=round(sum(float(b.get("rate", 0)) for b in binds), 1),
+                          bind_count=len(binds))
             try:
-                since = datetime.fromisoformat(status["since"])
-            except ValueError:
+                since = datetime.fromisoformat(best["since"])
+            except (KeyError, ValueError):
                 since = None
-        rows.append({"account": account, "status": status, "since": since})
-    return rows
+        out.append({"account": account, "status": status, "since": since})
+    return out
 
 
 REPORT_LINKS = (

@@ -114,3 +114,26 @@ def test_admins_see_and_revoke_every_token(backend: str, as_role: Any,
     assert admin.post(f"/admin/tokens/{token_id}/revoke").status_code == 302
     assert people["editor"].tokens[0].revoked_at is not None
     assert as_role("editor").get("/admin/tokens").status_code == 403
+
+
+def test_dashboard_shows_the_binds_the_smpp_process_publishes(as_role, app, backend):
+    from datetime import UTC, datetime
+
+    from dispatch import smpp_accounts
+    from dispatch.engine.smpp import status
+    from dispatch.redis_conn import get_redis
+    from gateways.smpp.metrics import SessionStatus
+
+    account = smpp_accounts.create(
+        {"name": "mobifone", "host": "127.0.0.1", "port": 2775, "system_id": "loa",
+         "password": "pw", "operators": ["mobifone"]}, actor=None)
+    db.session.commit()
+    browser = as_role("admin")
+    assert "auth_failed" not in browser.get("/").get_data(as_text=True)
+    bind = SessionStatus(name="trx-1", bind_mode="transceiver", state="auth_failed",
+                         since=datetime.now(UTC), detail="ESME_RINVPASWD: Invalid password",
+                         in_flight=0, queued=0, sent=0, accepted=0, errors=0, throttled=0,
+                         receipts=0, inbound=0, binds=0, rate=0.0)
+    status.publish(get_redis(), [status.row(account.id, account.name, bind)])
+    page = browser.get("/").get_data(as_text=True)
+    assert "auth_failed" in page and "ESME_RINVPASWD" in page

@@ -64,6 +64,7 @@ def test_check_raises_rate_limited_with_retry_after(app, redis):
 
 
 def test_unreachable_redis_fails_open_unless_told_not_to(app):
+    configured = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     app.extensions.pop("loa_redis", None)
     try:
@@ -72,4 +73,5 @@ def test_unreachable_redis_fails_open_unless_told_not_to(app):
         with pytest.raises(redis_lib.exceptions.ConnectionError):
             ratelimit.check("k", limit=1, fail_open=False)
     finally:
+        app.config["REDIS_URL"] = configured  # the app is shared by the whole session
         app.extensions.pop("loa_redis", None)
