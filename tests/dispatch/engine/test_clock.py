@@ -109,3 +109,24 @@ def test_progress_endpoint_counts_and_caches(engine_app, people, api, backend):
     assert r.json["total"] == 5 and r.json["by_status"] == {"queued": 5}
     assert r.json["by_operator"] == {"viettel": {"queued": 5}}
     assert api.get(f"/api/campaigns/{c.id}/progress").status_code == 401
+
+
+def test_stale_progress_is_served_while_another_reader_recomputes(engine_app, people, backend):
+    add_account()
+    lst = add_contacts("A", numbers(3))
+    c = launched(people, audience={"lists": [lst.id]})
+    work()
+    first = progress.progress(c)
+    assert first["by_status"] == {"queued": 3}
+    ids = list(db.session.scalars(select(Message.id).where(Message.campaign_id == c.id)))
+    ledger.claim(ids)
+    db.session.commit()
+    redis = get_redis()
+    stale = dict(first, _computed=0)  # long past its freshness
+    import json
+
+    redis.set(f"loa:progress:{c.id}", json.dumps(stale))
+    redis.set(f"loa:progress:{c.id}:lock", 1)  # someone else is recomputing
+    assert progress.progress(c)["by_status"] == {"queued": 3}
+    redis.delete(f"loa:progress:{c.id}:lock")
+    assert progress.progress(c)["by_status"] == {"sending": 3}
