@@ -11,7 +11,9 @@ one embedded redis-server:
    time, for as many devices — no database, no queue;
 2. for each worker kind, a fresh campaign in `sending` with one `queued` ledger row per device
    (as expansion writes them); N worker processes are started and registered, then the send
-   batches are enqueued (`enqueue_push`) and the clock runs until every row is `submitted`.
+   batches are enqueued (`enqueue_push`) and the clock runs until every row is `submitted`;
+   with --expand, once more from launch: no rows, the expand job enqueued, the clock running
+   until every row written by it is `submitted`.
    `simple`: RQ's SimpleWorker, one PushGateway for the life of the process; `fork`: RQ's
    default Worker (what `flask worker` runs), a work-horse per job, so a gateway (a token, new
    connections) per batch of 500.
@@ -76,7 +78,8 @@ def worker_main(kind: str) -> int:
     with app.app_context():
         cls = SimpleWorker if kind == "simple" else Worker
         worker = cls(list(QUEUES), connection=get_redis(app))
-        worker.work(with_scheduler=False, logging_level="WARNING")
+        level = os.environ.get("BENCH_WORKER_LOG", "WARNING")
+        worker.work(with_scheduler=False, logging_level=level)
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss across execve, so it would report the
     # benchmark process this worker was forked from.
     status = Path("/proc/self/status").read_text()
@@ -150,8 +153,8 @@ def seed(devices: int) -> None:
     db.session.commit()
 
 
-def make_campaign(title: str) -> tuple[Any, list[int]]:
-    """A campaign in `sending` with one queued row per device; return it and the row ids."""
+def make_campaign(title: str, *, rows: bool = True) -> tuple[Any, list[int]]:
+    """A campaign in `sending`, with one queued row per device unless `rows` is False."""
     from sqlalchemy import select, text
 
     from dispatch.extensions import db
@@ -170,6 +173,8 @@ def make_campaign(title: str) -> tuple[Any, list[int]]:
                  push_mode="devices", created_by_id=user.id)
     db.session.add(c)
     db.session.commit()
+    if not rows:
+        return c, []
     db.session.execute(text(
         "INSERT INTO messages (campaign_id, channel, recipient_id, status, parts, attempts, "
         "created_at, queued_at) SELECT :c, 'push', id, 'queued', 1, 0, now(), now() "
@@ -180,27 +185,44 @@ def make_campaign(title: str) -> tuple[Any, list[int]]:
     return c, ids
 
 
-def run_workers(kind: str, n: int, devices: int, env: dict[str, str], endpoint: str
-                ) -> dict[str, Any]:
+def run_workers(kind: str, n: int, devices: int, env: dict[str, str], endpoint: str,
+                *, expand: bool = False) -> dict[str, Any]:
     from rq import Worker
+
+    from dispatch.redis_conn import get_redis
+
+    c, ids = make_campaign(f"bench {kind}", rows=not expand)
+    before = _counters(endpoint)
+    procs = [subprocess.Popen([sys.executable, __file__, "worker", "--kind", kind], cwd=ROOT,
+                              env=env, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    try:
+        deadline = time.monotonic() + 60
+        while len(Worker.all(connection=get_redis())) < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError("workers did not start")
+            time.sleep(0.1)
+        return _measure(c, ids, procs, devices, endpoint, before, kind, n, expand)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()  # only after a failure: a finished run has stopped them already
+
+
+def _measure(c: Any, ids: list[int], procs: list[subprocess.Popen[str]], devices: int,
+             endpoint: str, before: dict[str, Any], kind: str, n: int, expand: bool
+             ) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from dispatch.engine import enqueue
     from dispatch.extensions import db
     from dispatch.models import Message, MessageStatus
-    from dispatch.redis_conn import get_redis
 
-    c, ids = make_campaign(f"bench {kind}")
-    before = _counters(endpoint)
-    procs = [subprocess.Popen([sys.executable, __file__, "worker", "--kind", kind], cwd=ROOT,
-                              env=env, stdout=subprocess.PIPE, text=True) for _ in range(n)]
-    deadline = time.monotonic() + 60
-    while len(Worker.all(connection=get_redis())) < n:
-        if time.monotonic() > deadline:
-            raise RuntimeError("workers did not start")
-        time.sleep(0.1)
     started = time.perf_counter()
-    jobs = enqueue.enqueue_push(c, ids)
+    if expand:  # from launch: the expand job writes the rows and enqueues their batches
+        enqueue.enqueue_expand(c.id, urgent=False)
+        jobs = 0
+    else:
+        jobs = enqueue.enqueue_push(c, ids)
     done = 0
     count = (select(func.count()).select_from(Message)
              .where(Message.campaign_id == c.id, Message.status != MessageStatus.QUEUED,
@@ -209,8 +231,8 @@ def run_workers(kind: str, n: int, devices: int, env: dict[str, str], endpoint: 
         time.sleep(0.1)
         done = db.session.scalar(count) or 0
         db.session.commit()
-        if time.perf_counter() - started > 900:
-            raise RuntimeError(f"only {done} of {devices} rows final after 900 s")
+        if time.perf_counter() - started > 600:
+            raise RuntimeError(f"only {done} of {devices} rows final after 600 s")
     elapsed = time.perf_counter() - started
     cpu = [_cpu_seconds(p.pid) for p in procs]
     for p in procs:
@@ -224,7 +246,8 @@ def run_workers(kind: str, n: int, devices: int, env: dict[str, str], endpoint: 
         .group_by(Message.status)).all())
     after = _counters(endpoint)
     return {
-        "kind": kind, "workers": n, "jobs": jobs, "seconds": round(elapsed, 2),
+        "kind": kind, "start": "expand job" if expand else "queued rows", "workers": n,
+        "jobs": jobs, "seconds": round(elapsed, 2),
         "msg_per_s": round(devices / elapsed),
         "statuses": {s.value: k for s, k in by_status.items()},
         "fcm_requests": after["requests"] - before["requests"],
@@ -245,6 +268,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kinds", default="simple,fork")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--expand", action="store_true",
+                        help="also run from launch: simple workers, the expand job first")
     args = parser.parse_args()
     if args.command == "worker":
         return worker_main(args.kind)
@@ -271,12 +296,15 @@ def main() -> int:
             db.create_all()
             seed(args.devices)
             result["baseline_send_each_loop"] = baseline(args.devices, ready)
-            for kind in args.kinds.split(","):
-                result[f"workers_{kind}"] = run_workers(kind, args.workers, args.devices, env,
-                                                        ready["endpoint"])
-                result[f"workers_{kind}"]["ratio_to_baseline"] = round(
-                    result[f"workers_{kind}"]["msg_per_s"]
-                    / result["baseline_send_each_loop"]["msg_per_s"], 2)
+            runs = [(kind, False) for kind in args.kinds.split(",") if kind]
+            if args.expand:
+                runs.append(("simple", True))
+            for kind, expand in runs:
+                key = f"workers_{kind}" + ("_from_expand" if expand else "")
+                result[key] = run_workers(kind, args.workers, args.devices, env,
+                                          ready["endpoint"], expand=expand)
+                result[key]["ratio_to_baseline"] = round(
+                    result[key]["msg_per_s"] / result["baseline_send_each_loop"]["msg_per_s"], 2)
             db.session.remove()
             db.engine.dispose()
         result["standin_cpu_s"] = round(_cpu_seconds(standin.pid), 1)
