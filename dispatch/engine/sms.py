@@ -6,9 +6,10 @@ Runs only inside the smpp process (`flask smpp run`), which serves the account's
 non-forking worker and holds the account's live sessions (`dispatch.engine.smpp.links`). It
 follows docs/ENGINE.md:
 - before each chunk: `flags.sendable(campaign)` (status, window, validity) and a bound link;
-- claim a chunk of about a window's worth with `ledger.claim`, commit, then submit each claimed
-  row; the next chunk is claimed while the previous one is in flight (at most two chunks are
-  `sending` at once), so the window never runs dry between chunks;
+- claim a chunk (two windows' worth, `AccountLink.chunk_size`) with `ledger.claim`, commit, then
+  submit each claimed row; the next chunk is claimed while a window's worth is still in flight,
+  so the window never runs dry between chunks (at most three windows' worth of rows are
+  `sending` at any moment: what a crash can leave for the clock to mark `unknown`);
 - between submits: `flags.may_send` (trusted for 50 ms), and the process's own stop; unsent
   claimed rows go back to `queued`;
 - outcomes are recorded in batches, one transaction each: accepted → `submitted` with one
@@ -28,8 +29,8 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -38,6 +39,7 @@ from sqlalchemy import delete, insert, select, update
 from dispatch import jobs, ledger
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags, receipts
+from dispatch.engine.receipts import any_of
 from dispatch.engine.smpp import links
 from dispatch.engine.smpp.links import AccountLink
 from dispatch.errors import LoaError
@@ -60,6 +62,7 @@ UNBOUND_DELAY = 5.0  # … when no bind was up
 AUTH_FAILED_DELAY = 60.0  # … when the SMSC refused the credentials
 BIND_WAIT = 5.0  # s a job waits for a bind when it starts (the process may be just binding)
 FLAG_TTL = 0.05  # s a may_send answer is trusted between submits
+STATUS_TTL = 0.1  # s the campaign's status read from the database is trusted between chunks
 STALL_LIMIT = 180.0  # s with rows in flight and no outcome: leave them to the clock (→ unknown)
 RECORD_TRIES = 3
 DEFAULT_AUTO_PAUSE = 50
@@ -70,6 +73,8 @@ NOT_GATEWAY_FAILURES = frozenset({"link_lost", "closed", "unbound", "auth_failed
 REQUEUE_ON_STOP = {"shutdown": 0.0, "unbound": UNBOUND_DELAY, "auth_failed": AUTH_FAILED_DELAY}
 
 _PART_STATUS = {"accepted": S.SUBMITTED, "unknown": S.UNKNOWN, "failed": S.FAILED}
+_messages = Message.__table__
+_parts = MessagePart.__table__
 
 
 @jobs.in_app_context
@@ -139,8 +144,20 @@ def refused(ref: str, error: GatewayError) -> SubmitOutcome:
     return SubmitOutcome(ref, "", (PartOutcome(1, "not_sent", None, error, 0),))
 
 
+class Pending(NamedTuple):
+    """A row as the job read it: where it goes, and its attempts before this job's claim."""
+
+    id: int
+    address: str | None
+    attempts: int
+
+
 class BatchSender:
-    """One run of `send_batch` (see the module docstring)."""
+    """One run of `send_batch` (see the module docstring).
+
+    Each step is one transaction: record the outcomes that came in, and claim the next chunk;
+    commit; then submit that chunk. So a step costs one commit whatever happened in it.
+    """
 
     def __init__(self, link: AccountLink, campaign_id: int, message_ids: list[int]) -> None:
         self.link = link
@@ -157,6 +174,10 @@ class BatchSender:
         self._flag_at = 0.0
         self._flag_ok = True
         self._last_failure: str | None = None
+        self.until: datetime | None = None
+        self.rows: dict[int, Pending] = {}
+        self._status_at = 0.0
+        self._verdict: tuple[bool, str | None] = (False, None)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -165,24 +186,34 @@ class BatchSender:
         if c is None:
             return {"no_campaign": len(self.todo)}
         template = template_of(c, self.link)
+        self.until = flags.valid_until(c)
+        # Detached, so commits do not expire it: each chunk re-reads only what can change.
+        db.session.expunge(c)
+        self._load(template)
         db.session.commit()  # hold no transaction while waiting for a bind
         problem = self.link.wait_ready(BIND_WAIT)
         if problem:
             self.stop_reason = problem
         chunk = self.link.chunk_size()
+        # The next chunk is claimed while up to a window's worth is unresolved, so the window
+        # keeps working while a step writes: at most `ahead + chunk` rows are `sending`.
+        ahead = min(self.link.capacity, chunk)
         progress = time.monotonic()
         while True:
-            if self.todo and self.stop_reason is None:
-                if len(self.inflight) <= chunk:
-                    self._send_chunk(c, template, chunk)
-                    continue
-                need = len(self.inflight) - chunk
-            elif self.inflight:
-                need = min(len(self.inflight), chunk)
-            else:
+            more = bool(self.todo) and self.stop_reason is None
+            if more and len(self.inflight) <= ahead:
+                self._step(c, template, chunk, self._outcomes(0, 0.0))
+                continue
+            if not self.inflight:
                 break
-            if self._collect(c, need, timeout=0.5):
+            need = len(self.inflight) - ahead if more else min(len(self.inflight), chunk)
+            batch = self._outcomes(need, 0.5)
+            if batch:
                 progress = time.monotonic()
+                if more and len(self.inflight) - len(batch) <= ahead:
+                    self._step(c, template, chunk, batch)
+                else:
+                    self._step(c, template, 0, batch)
             elif time.monotonic() - progress > STALL_LIMIT:
                 log.error("sms batch %s/%s: %d rows without an outcome for %.0f s; left "
                           "`sending` for the clock", self.campaign_id, self.link.account_id,
@@ -192,15 +223,76 @@ class BatchSender:
         self._finish(c)
         return dict(self.counts)
 
+    def _outcomes(self, need: int, timeout: float) -> list[tuple[int, SubmitOutcome]]:
+        """Wait for `need` outcomes (at most `timeout` s), then take whatever else is ready."""
+        batch: list[tuple[int, SubmitOutcome]] = []
+        deadline = time.monotonic() + timeout
+        while len(batch) < need:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                batch.append(self.done.get(timeout=left))
+            except queue.Empty:
+                break
+        while True:
+            try:
+                batch.append(self.done.get_nowait())
+            except queue.Empty:
+                return batch
+
+    def _step(self, c: Campaign, template: Template, size: int,
+              batch: list[tuple[int, SubmitOutcome]]) -> None:
+        """Record `batch` and claim up to `size` more rows in one transaction, then submit them."""
+        ids: list[int] = []
+        if size:
+            ok, why = self._sendable(c)
+            if ok:
+                ids = [self.todo.popleft() for _ in range(min(size, len(self.todo)))]
+            else:
+                self.stop_reason = why or "stopped"
+        if not batch and not ids:
+            db.session.commit()  # end the read of the checks
+            return
+        for attempt in range(1, RECORD_TRIES + 1):
+            try:
+                written = self._write_outcomes(batch)
+                rows = self._claim(ids, template)
+                db.session.commit()
+                break
+            except Exception:
+                db.session.rollback()
+                if attempt == RECORD_TRIES:
+                    self.todo.extendleft(reversed(ids))  # never claimed
+                    raise  # outcomes unrecorded: those rows stay `sending` → `unknown`
+                log.exception("sms batch %s: a ledger write failed; trying again", c.id)
+                time.sleep(attempt)
+        self._recorded(c, batch, written)
+        self.counts["skipped"] += len(ids) - len(rows)
+        if rows and self.stop_reason is not None:  # auto-paused by this very batch
+            self._put_back([row.id for row in rows])
+        elif rows:
+            self._submit(c, template, rows)
+
     def _sendable(self, c: Campaign) -> tuple[bool, str | None]:
         if self.link.stopping.is_set():
             return False, "shutdown"
-        flags.refresh(c)
-        try:
-            ok, why = flags.sendable(c)
-        except RedisError:
-            log.warning("sms batch %s: Redis unavailable; checking the database only", c.id)
-            ok, why = c.status is CampaignStatus.SENDING, c.status.value
+        now = time.monotonic()
+        if now - self._status_at >= STATUS_TTL:
+            # The full check, with the status read afresh; between two, the stop flag (below)
+            # and the window's clock are what can change.
+            self._status_at = now
+            c.status, c.window_start, c.window_end = db.session.execute(
+                select(Campaign.status, Campaign.window_start, Campaign.window_end)
+                .where(Campaign.id == c.id)).one()
+            try:
+                self._verdict = flags.sendable(c)
+            except RedisError:
+                log.warning("sms batch %s: Redis unavailable; checking the database only", c.id)
+                self._verdict = (c.status is CampaignStatus.SENDING, c.status.value)
+        ok, why = self._verdict
+        if ok and not self._may_send(c.id):
+            ok, why = False, "stopping"
         if ok and self.link.problem():
             problem = self.link.wait_ready(2.0)
             if problem:
@@ -223,28 +315,41 @@ class BatchSender:
                 self.stop_reason = "stopping"
         return self._flag_ok
 
-    def _send_chunk(self, c: Campaign, template: Template, size: int) -> None:
-        ok, why = self._sendable(c)
-        if not ok:
-            self.stop_reason = why or "stopped"
-            return
-        ids = [self.todo.popleft() for _ in range(min(size, len(self.todo)))]
+    def _load(self, template: Template) -> None:
+        """Read the job's queued rows once (address, attempts); drop the others from the list."""
+        ids = list(self.todo)
+        found: dict[int, Pending] = {}
+        stale: list[int] = []
+        for start in range(0, len(ids), 1000):
+            stmt = (select(_messages.c.id, _messages.c.address, _messages.c.attempts,
+                           _messages.c.parts)
+                    .where(any_of(_messages.c.id, ids[start:start + 1000]),
+                           _messages.c.status == S.QUEUED))
+            for row_id, address, attempts, parts in db.session.execute(stmt):
+                found[row_id] = Pending(row_id, address, attempts)
+                if parts != template.parts:
+                    stale.append(row_id)
+        if stale:  # expansion normally wrote it; `parts` is what the report bills
+            db.session.execute(update(_messages).where(any_of(_messages.c.id, stale))
+                               .values(parts=template.parts))
+        self.rows = found
+        self.counts["skipped"] += len(ids) - len(found)  # not queued: sent, or someone else's
+        self.todo = deque(i for i in ids if i in found)
+
+    def _claim(self, ids: list[int], template: Template) -> list[Pending]:
+        """Claim `ids` (those still queued); the claim counted one more attempt."""
         claimed = ledger.claim(ids)
-        rows: list[Any] = []
-        if claimed:
-            rows = list(db.session.execute(
-                select(Message.id, Message.address, Message.attempts, Message.parts)
-                .where(Message.id.in_(claimed)).order_by(Message.id)))
-            stale = [r.id for r in rows if r.parts != template.parts]
-            if stale:
-                db.session.execute(update(Message).where(Message.id.in_(stale))
-                                   .values(parts=template.parts)
-                                   .execution_options(synchronize_session=False))
-        db.session.commit()
-        self.counts["skipped"] += len(ids) - len(claimed)  # not queued: sent, or someone else's
-        if not rows:
-            return
-        until = flags.valid_until(c)
+        missing = [i for i in claimed if i not in self.rows]
+        if missing:  # queued again since the job started (e.g. put back by another job)
+            stmt = select(_messages.c.id, _messages.c.address, _messages.c.attempts).where(
+                any_of(_messages.c.id, missing))
+            for row_id, address, attempts in db.session.execute(stmt):
+                self.rows[row_id] = Pending(row_id, address, attempts - 1)
+        return [Pending(i, self.rows[i].address, self.rows[i].attempts + 1) for i in claimed
+                if i in self.rows]
+
+    def _submit(self, c: Campaign, template: Template, rows: list[Pending]) -> None:
+        until = self.until
         validity = self.link.validity if until is None else max(timedelta(seconds=1),
                                                                   until - utcnow())
         for index, row in enumerate(rows):
@@ -283,57 +388,17 @@ class BatchSender:
             self.todo.extendleft(reversed(ids))
             self.counts["returned"] += len(ids)
 
-    def _collect(self, c: Campaign, need: int, timeout: float) -> int:
-        """Wait for `need` outcomes (at most `timeout` s), take whatever else is ready, record."""
-        batch: list[tuple[int, SubmitOutcome]] = []
-        deadline = time.monotonic() + timeout
-        while len(batch) < need:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            try:
-                batch.append(self.done.get(timeout=left))
-            except queue.Empty:
-                break
-        while True:
-            try:
-                batch.append(self.done.get_nowait())
-            except queue.Empty:
-                break
-        if batch:
-            self._record(c, batch)
-        return len(batch)
-
     # -- outcomes ------------------------------------------------------------------------------
 
-    def _record(self, c: Campaign, batch: list[tuple[int, SubmitOutcome]]) -> None:
-        for attempt in range(1, RECORD_TRIES + 1):
-            try:
-                self._write_outcomes(batch)
-                db.session.commit()
-                break
-            except Exception:
-                db.session.rollback()
-                if attempt == RECORD_TRIES:
-                    raise  # the rows stay `sending`: the clock makes them `unknown`
-                log.exception("sms batch %s: recording outcomes failed; trying again", c.id)
-                time.sleep(attempt)
-        failures = trailing = 0
-        success = False
-        for message_id, outcome in batch:
-            self.inflight.discard(message_id)
-            if outcome.ok:
-                success, trailing = True, 0
-            elif outcome.error is not None and outcome.error.code not in NOT_GATEWAY_FAILURES:
-                failures += 1
-                trailing += 1
-                self._last_failure = describe(outcome.error)[0]
-        self._streak(c, success, failures, trailing)
-
-    def _write_outcomes(self, batch: list[tuple[int, SubmitOutcome]]) -> None:
+    def _write_outcomes(self, batch: list[tuple[int, SubmitOutcome]]
+                        ) -> tuple[Counter[str], dict[float, list[int]]]:
+        """Write the outcomes (caller commits); returns counts and delayed resends to apply."""
+        counts: Counter[str] = Counter()
+        later: dict[float, list[int]] = defaultdict(list)
+        if not batch:
+            return counts, later
         now = utcnow()
         moves: dict[tuple[MessageStatus, str | None, str | None], list[int]] = defaultdict(list)
-        later: dict[float, list[int]] = defaultdict(list)
         parts: list[dict[str, Any]] = []
         resent: list[int] = []
         account_id = self.link.account_id
@@ -341,6 +406,7 @@ class BatchSender:
             attempts = self.attempts.get(message_id, 1)
             status, reason, code, delay = classify(outcome, attempts)
             moves[(status, reason, code)].append(message_id)
+            counts[status.value] += 1
             if delay is not None:
                 later[delay].append(message_id)
             if not outcome.reached_smsc:
@@ -357,19 +423,35 @@ class BatchSender:
                     "error_code": part.error.code[:16] if part.error and part.error.code
                     else None})
         if resent:
-            db.session.execute(delete(MessagePart).where(MessagePart.message_id.in_(resent))
-                               .execution_options(synchronize_session=False))
+            db.session.execute(delete(_parts).where(any_of(_parts.c.message_id, resent)))
         for (status, reason, code), ids in moves.items():
             ledger.move(ids, status, only_from=[S.SENDING], reason=reason, error_code=code,
                         at=now)
         if parts:
-            db.session.execute(insert(MessagePart), parts)
+            # A plain executemany (no RETURNING): one short statement the driver pipelines.
+            db.session.execute(insert(_parts), parts)
             # Receipts that came before their submit_sm_resp was stored are matched now.
             receipts.match_unmatched(account_id, [p["smsc_id"] for p in parts if p["smsc_id"]])
-        for (status, _, _), ids in moves.items():
-            self.counts[status.value] += len(ids)
+        return counts, later
+
+    def _recorded(self, c: Campaign, batch: list[tuple[int, SubmitOutcome]],
+                  written: tuple[Counter[str], dict[float, list[int]]]) -> None:
+        """After the commit: bookkeeping, and the count of consecutive gateway failures."""
+        counts, later = written
+        self.counts.update(counts)
         for delay, ids in later.items():
             self.later[delay].extend(ids)
+        failures = trailing = 0
+        success = False
+        for message_id, outcome in batch:
+            self.inflight.discard(message_id)
+            if outcome.ok:
+                success, trailing = True, 0
+            elif outcome.error is not None and outcome.error.code not in NOT_GATEWAY_FAILURES:
+                failures += 1
+                trailing += 1
+                self._last_failure = describe(outcome.error)[0]
+        self._streak(c, success, failures, trailing)
 
     def _streak(self, c: Campaign, success: bool, failures: int, trailing: int) -> None:
         """Count consecutive gateway failures on the account (shared in Redis); pause at N."""
@@ -399,9 +481,9 @@ class BatchSender:
                   f"{self.link.name!r} (last: {self._last_failure}).")
         log.error("campaign %s: %s", c.id, reason)
         try:
-            flags.refresh(c)
-            if c.status is CampaignStatus.SENDING:
-                campaigns.system_pause(c, reason=reason)
+            live = db.session.get(Campaign, c.id)
+            if live is not None and live.status is CampaignStatus.SENDING:
+                campaigns.system_pause(live, reason=reason)
                 db.session.commit()
         except LoaError:
             db.session.rollback()  # paused or cancelled meanwhile: nothing more to do

@@ -85,7 +85,9 @@ class MessagePart(db.Model):  # type: ignore[name-defined]
 
     __table_args__ = (
         UniqueConstraint("message_id", "part_no"),
-        Index("ix_message_parts_account_smsc", "account_id", "smsc_id"),
+        # The SMSC id first: it alone is selective, so receipts are matched by index lookups
+        # even while the table is too new to have planner statistics.
+        Index("ix_message_parts_smsc_account", "smsc_id", "account_id"),
     )
 
 
@@ -102,7 +104,7 @@ class RawReceipt(db.Model):  # type: ignore[name-defined]
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     part_id: Mapped[int | None] = mapped_column(BigId)  # set once matched
-    __table_args__ = (Index("ix_raw_receipts_account_smsc", "account_id", "smsc_id"),)
+    __table_args__ = (Index("ix_raw_receipts_smsc_account", "smsc_id", "account_id"),)
 
 
 class InboundMessage(db.Model):  # type: ignore[name-defined]

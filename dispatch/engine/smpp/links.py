@@ -107,8 +107,10 @@ class AccountLink:
         return self.window * len(self.senders)
 
     def chunk_size(self) -> int:
-        """Rows a send job claims at a time: a window's worth, at most half a second of the TPS."""
-        size = self.capacity
+        """Rows a send job claims at a time: two windows' worth (every claim and every batch of
+        outcomes costs a few statements and a commit, whatever its size), at most half a second
+        of the TPS, so a pause is obeyed promptly at low rates too."""
+        size = 2 * self.capacity
         if self.throttle is not None:
             size = min(size, max(1, self.tps // 2))
         return max(1, min(size, 500))
