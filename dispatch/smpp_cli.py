@@ -136,16 +136,23 @@ def remove(name: str) -> None:
 @click.option("--system-id", "system_id", default="loa")
 @click.option("--password", default="secret")
 def ensure_demo(host: str, port: int, system_id: str, password: str) -> None:
-    """Add a default account `demo` for the local SMSC stand-in, unless any account exists."""
-    if db.session.scalar(select(SmppAccount.id).limit(1)) is not None:
-        click.echo("An SMPP account exists; no demo account added.")
-        return
-    account = smpp_accounts.create(
-        {"name": "demo", "host": host, "port": port, "system_id": system_id,
-         "password": password, "is_default": True, "tps": 200, "window": 50,
-         "brandnames": ["HAUGIANG", "LOA"]}, actor=None)
-    db.session.commit()
-    _show(account)
+    """Add a default account `demo` for the local SMSC stand-in, unless any account exists.
+
+    Exits 0 when an enabled `demo` account points at HOST:PORT (the stand-in is needed), 1 when
+    only other accounts are enabled (scripts/run then leaves the stand-in out).
+    """
+    if db.session.scalar(select(SmppAccount.id).limit(1)) is None:
+        account = smpp_accounts.create(
+            {"name": "demo", "host": host, "port": port, "system_id": system_id,
+             "password": password, "is_default": True, "tps": 200, "window": 50,
+             "brandnames": ["HAUGIANG", "LOA"]}, actor=None)
+        db.session.commit()
+        click.echo("Added the SMPP account `demo`, for the local SMSC stand-in:")
+        _show(account)
+    demo = db.session.scalar(select(SmppAccount).where(SmppAccount.name == "demo"))
+    if demo is None or not demo.enabled or (demo.host, demo.port) != (host, port):
+        click.echo("SMS goes through the configured SMPP accounts (no stand-in).")
+        raise SystemExit(1)
 
 
 @smpp_cli.command("run")

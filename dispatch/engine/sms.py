@@ -16,14 +16,15 @@ follows docs/ENGINE.md:
   `message_parts` row per part (its SMSC id); refused for good → `failed` (reason, error_code);
   unknowable (the link died, no answer) → `unknown`, never resent; retryable with nothing on
   the wire → `queued` and enqueued again later (`enqueue_in`), never sleeping in the worker;
-- after N consecutive gateway failures on the account (config `SMPP_AUTO_PAUSE_FAILURES`,
-  default 50; 0 turns it off) the campaign is paused by the system with the reason shown.
+- after N consecutive gateway failures on the account (`auto_pause_after`, default 50; 0 turns
+  it off) the campaign is paused by the system with the reason shown.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import time
 from collections import Counter, defaultdict, deque
@@ -139,6 +140,14 @@ def classify(outcome: SubmitOutcome, attempts: int) -> tuple[MessageStatus, str 
     return S.QUEUED, reason, code, float(retry_after or delay)
 
 
+def auto_pause_after() -> int:
+    """N: config SMPP_AUTO_PAUSE_FAILURES, else env LOA_SMPP_AUTO_PAUSE_FAILURES, else 50."""
+    value = current_app.config.get("SMPP_AUTO_PAUSE_FAILURES")
+    if value is None:
+        value = os.environ.get("LOA_SMPP_AUTO_PAUSE_FAILURES") or DEFAULT_AUTO_PAUSE
+    return int(value)
+
+
 def refused(ref: str, error: GatewayError) -> SubmitOutcome:
     """The outcome of a message the session refused before queuing it."""
     return SubmitOutcome(ref, "", (PartOutcome(1, "not_sent", None, error, 0),))
@@ -169,8 +178,7 @@ class BatchSender:
         self.later: dict[float, list[int]] = defaultdict(list)  # delay → ids to enqueue again
         self.stop_reason: str | None = None
         self.counts: Counter[str] = Counter()
-        self.pause_after = int(current_app.config.get("SMPP_AUTO_PAUSE_FAILURES",
-                                                      DEFAULT_AUTO_PAUSE))
+        self.pause_after = auto_pause_after()
         self._flag_at = 0.0
         self._flag_ok = True
         self._last_failure: str | None = None
