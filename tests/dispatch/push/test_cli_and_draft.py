@@ -51,3 +51,17 @@ def test_payload_over_the_limit_is_refused_at_draft_time(backend, api, people):
                                     json={"push_data": {"google_id": "1"}})
     assert resp.status_code == 422
     assert resp.json["errors"] == {"push_data.google_id": ["Is a key reserved by FCM."]}
+
+
+def test_submission_checks_the_whole_push_payload(backend, api, people):
+    flow = Flow(api, people)
+    c = flow.create(channels="push", audience={"all_app_users": True},
+                    push_title="ệ" * 200, push_body="ệ" * 1000)
+    # Each edit alone is within the limit; together they are not.
+    resp = flow.as_("editor").patch(f"/api/campaigns/{c['id']}",
+                                    json={"push_data": {"chi_tiet": "ệ" * 200}})
+    assert resp.status_code == 200, resp.json
+    resp = flow.act("editor", c["id"], "submit")
+    assert resp.status_code == 422
+    [message] = resp.json["errors"]["push_body"]
+    assert "over FCM's 4,096-byte limit" in message
