@@ -28,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_errors(app)
     register_api(app)
     register_web(app)
+    register_ops(app)
     register_cli(app)
     return app
 
@@ -85,6 +86,12 @@ def register_web(app: Flask) -> None:
     from dispatch.web import register_web as register_pages
 
     register_pages(app)
+
+
+def register_ops(app: Flask) -> None:
+    from dispatch.ops import register_ops as register
+
+    register(app)
 
 
 def register_cli(app: Flask) -> None:

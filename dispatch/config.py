@@ -77,4 +77,13 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "FCM_ENDPOINT": env.get("LOA_FCM_ENDPOINT") or None,
         # Topic sends have no per-device ledger rows; off unless the department wants them.
         "PUSH_TOPIC_SENDS": _bool(env.get("LOA_PUSH_TOPICS")),
+        # Operations (dispatch.ops, docs/OPERATIONS.md): log lines as JSON (or key=value text),
+        # the bearer token Prometheus scrapes /metrics with (unset: admins only), how long
+        # /readyz waits for each dependency, and the read-only RQ dashboard at /admin/rq.
+        "LOG_FORMAT": (env.get("LOA_LOG_FORMAT")
+                       or ("text" if loa_env == "development" else "json")),
+        "LOG_LEVEL": (env.get("LOA_LOG_LEVEL") or "INFO").upper(),
+        "METRICS_TOKEN": env.get("LOA_METRICS_TOKEN") or None,
+        "READY_TIMEOUT": float(env.get("LOA_READY_TIMEOUT", "2")),
+        "RQ_DASHBOARD": _bool(env.get("LOA_RQ_DASHBOARD"), default=True),
     }

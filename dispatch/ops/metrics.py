@@ -1,0 +1,328 @@
+"""Prometheus metrics at `/metrics`, computed when scraped from what Redis and the database hold.
+
+Why at scrape time and not with in-process counters: the figures that matter are made by many
+processes on several hosts (gunicorn workers, RQ workers, one or more smpp processes).
+prometheus_client's multiprocess mode only adds up processes that share one directory on one
+host, and needs that directory wiped at every start. The smpp processes already publish each
+bind's counters to Redis every second (`dispatch.engine.smpp.status`), the throttle lives in
+Redis, queues are Redis lists and the ledger is in the database: reading them when Prometheus
+asks gives the same figures whichever web worker answers, with nothing to aggregate or lose.
+
+Counters per bind reset when an smpp process restarts (Prometheus' `rate()` copes: each series
+carries its process label). Receipts by status are counted from `raw_receipts` incrementally:
+a Redis hash keeps the totals and the last id counted, so each scrape reads only the new rows
+(a primary-key range); if Redis loses the hash the count starts again from the newest row
+(a counter reset, which `rate()` also copes with).
+
+Access: `Authorization: Bearer <LOA_METRICS_TOKEN>` (for Prometheus' `authorization`
+setting), or a signed-in admin / an admin's API token (permission `ops.view`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from rq import Queue, Worker
+from rq.registry import (
+    DeferredJobRegistry,
+    FailedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
+from sqlalchemy import func, select
+
+from dispatch.auth import require
+from dispatch.engine import progress as progress_module
+from dispatch.engine.smpp import status as smpp_status
+from dispatch.extensions import db
+from dispatch.models import Campaign, CampaignStatus, RawReceipt, SmppAccount
+from dispatch.redis_conn import get_redis
+from gateways.smpp import RedisThrottle
+
+log = logging.getLogger(__name__)
+bp = Blueprint("ops_metrics", __name__)
+
+BIND_STATES = ("idle", "connecting", "binding", "bound", "disconnected", "auth_failed",
+               "closing", "closed")
+RECEIPTS_KEY = "loa:metrics:receipts"
+PROGRESS_MAX_AGE = 30.0  # seconds: older cached figures are recomputed (one reader at a time)
+_RECOVERY = float(inspect.signature(RedisThrottle).parameters["recovery"].default)
+_THROTTLE = "loa:smpp:throttle:account-{id}"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class LoaCollector:
+    """Everything `/metrics` shows, read afresh at each scrape."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.errors: list[str] = []
+
+    def collect(self) -> Iterator[Metric]:
+        self.errors = []
+        parts: list[tuple[str, Callable[[], Iterable[Metric]]]] = [
+            ("smpp", self.smpp), ("throttle", self.throttle), ("queues", self.queues),
+            ("receipts", self.receipts), ("campaigns", self.campaigns),
+        ]
+        for name, part in parts:
+            try:
+                # Materialised here so a failing part shows nothing rather than half.
+                yield from list(part())
+            except Exception:
+                log.exception("metrics: %s could not be read", name)
+                db.session.rollback()
+                self.errors.append(name)
+        failed = GaugeMetricFamily("loa_metrics_part_failed",
+                                   "1 when this part of the metrics could not be read",
+                                   labels=["part"])
+        for name, _ in parts:
+            failed.add_metric([name], 1.0 if name in self.errors else 0.0)
+        yield failed
+
+    # -- SMPP binds (published by every smpp process) -------------------------------------
+
+    def _accounts(self) -> list[SmppAccount]:
+        return list(db.session.scalars(select(SmppAccount).order_by(SmppAccount.id)))
+
+    def smpp(self) -> Iterator[Metric]:
+        redis = get_redis(self.app)
+        rows = smpp_status.read(redis)
+        labels = ["account", "bind", "process"]
+        state = GaugeMetricFamily("loa_smpp_bind_state", "1 for the state each bind is in",
+                                  labels=[*labels, "state"])
+        families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {
+            "sent": CounterMetricFamily("loa_smpp_submits", "submit_sm PDUs written "
+                                        "(resends included)", labels=labels),
+            "binds": CounterMetricFamily("loa_smpp_binds", "Successful binds", labels=labels),
+            "receipts": CounterMetricFamily("loa_smpp_receipts_received",
+                                            "Delivery receipts stored", labels=labels),
+            "inbound": CounterMetricFamily("loa_smpp_inbound", "MO messages stored",
+                                           labels=labels),
+            "in_flight": GaugeMetricFamily("loa_smpp_window_in_flight",
+                                           "Submits written and not yet answered",
+                                           labels=labels),
+            "queued": GaugeMetricFamily("loa_smpp_session_queued",
+                                        "Parts waiting for a window place", labels=labels),
+            "rate": GaugeMetricFamily("loa_smpp_submit_rate",
+                                      "submit_sm per second over the last 5 s", labels=labels),
+        }
+        responses = CounterMetricFamily(
+            "loa_smpp_responses", "submit_sm outcomes: accepted, throttled (0x58/0x14, "
+            "resent) and error (parts that ended failed or unknown)",
+            labels=[*labels, "status"])
+        for row in rows:
+            key = [str(row["account"]), str(row["name"]), str(row["process"])]
+            for name in BIND_STATES:
+                state.add_metric([*key, name], 1.0 if row.get("state") == name else 0.0)
+            for field, family in families.items():
+                family.add_metric(key, float(row.get(field) or 0))
+            for field, status in (("accepted", "accepted"), ("throttled", "throttled"),
+                                  ("errors", "error")):
+                responses.add_metric([*key, status], float(row.get(field) or 0))
+        yield state
+        yield from families.values()
+        yield responses
+
+        accounts = self._accounts()
+        bound = GaugeMetricFamily("loa_smpp_account_bound_binds",
+                                  "Bound binds per enabled account, all smpp processes",
+                                  labels=["account"])
+        window = GaugeMetricFamily("loa_smpp_window_size",
+                                   "Agreed window per bind (submits outstanding)",
+                                   labels=["account"])
+        tps = GaugeMetricFamily("loa_smpp_account_tps", "Agreed submits per second",
+                                labels=["account"])
+        for account in accounts:
+            if not account.enabled:
+                continue
+            n = sum(1 for r in rows if r["account"] == account.name and r["state"] == "bound")
+            bound.add_metric([account.name], float(n))
+            window.add_metric([account.name], float(account.window))
+            tps.add_metric([account.name], float(account.tps))
+        yield bound
+        yield window
+        yield tps
+        yield GaugeMetricFamily("loa_smpp_processes", "smpp processes reporting",
+                                value=float(smpp_status.processes(redis)))
+
+    # -- the shared throttle ----------------------------------------------------------------
+
+    def throttle(self) -> Iterator[Metric]:
+        redis = get_redis(self.app)
+        seconds, micros = redis.time()
+        now = seconds * 1_000_000 + micros
+        backlog = GaugeMetricFamily(
+            "loa_smpp_throttle_wait_seconds",
+            "How long a submit asking the shared throttle now would wait", labels=["account"])
+        level = GaugeMetricFamily(
+            "loa_smpp_throttle_penalty_level",
+            "Slow-down level after 0x58/0x14 (rate divided by 2**level)", labels=["account"])
+        rate = GaugeMetricFamily("loa_smpp_throttle_rate",
+                                 "Submits per second the throttle allows now",
+                                 labels=["account"])
+        for account in self._accounts():
+            if not account.enabled:
+                continue
+            key = _THROTTLE.format(id=account.id)
+            pipe = redis.pipeline(transaction=False)
+            pipe.get(key)
+            pipe.hmget(f"{key}:penalty", "level", "at")
+            tat, (stored_level, raised_at) = pipe.execute()
+            wait = max(0.0, (float(tat) - now) / 1e6) if tat else 0.0
+            current = 0
+            if stored_level is not None:
+                steps = int((now - float(raised_at or 0)) / (_RECOVERY * 1e6))
+                current = max(0, int(stored_level) - steps)
+            backlog.add_metric([account.name], wait)
+            level.add_metric([account.name], float(current))
+            rate.add_metric([account.name], account.tps * 0.98 / 2 ** current)
+        yield backlog
+        yield level
+        yield rate
+
+    # -- RQ queues --------------------------------------------------------------------------
+
+    def queues(self) -> Iterator[Metric]:
+        redis = get_redis(self.app)
+        jobs = GaugeMetricFamily("loa_queue_jobs", "Jobs per RQ queue and state",
+                                 labels=["queue", "state"])
+        registries = (("started", StartedJobRegistry), ("scheduled", ScheduledJobRegistry),
+                      ("deferred", DeferredJobRegistry), ("failed", FailedJobRegistry))
+        for queue in sorted(Queue.all(connection=redis), key=lambda q: q.name):
+            jobs.add_metric([queue.name, "queued"], float(queue.count))
+            for state, registry in registries:
+                count = registry(queue.name, connection=redis).get_job_count(cleanup=False)
+                jobs.add_metric([queue.name, state], float(count))
+        yield jobs
+        yield GaugeMetricFamily("loa_rq_workers", "RQ workers alive (smpp job threads included)",
+                                value=float(Worker.count(connection=redis)))
+
+    # -- receipts by status (incremental count of raw_receipts) ------------------------------
+
+    def receipts(self) -> Iterator[Metric]:
+        redis = get_redis(self.app)
+        lock = f"{RECEIPTS_KEY}:lock"
+        if redis.set(lock, 1, nx=True, ex=30):
+            try:
+                self._count_new_receipts(redis)
+            finally:
+                redis.delete(lock)
+        stored = {_text(k): _text(v) for k, v in redis.hgetall(RECEIPTS_KEY).items()}
+        names = {str(a.id): a.name for a in self._accounts()}
+        family = CounterMetricFamily("loa_receipts", "Delivery receipts received, by the "
+                                     "stat they report", labels=["account", "stat"])
+        for key, value in sorted(stored.items()):
+            if key == "last_id":
+                continue
+            account_id, _, stat = key.partition("|")
+            family.add_metric([names.get(account_id, account_id or "-"), stat], float(value))
+        yield family
+
+    def _count_new_receipts(self, redis: Any) -> None:
+        last = redis.hget(RECEIPTS_KEY, "last_id")
+        if last is None:
+            # First scrape (or Redis lost the totals): start from now, not from all history.
+            newest = db.session.scalar(select(func.max(RawReceipt.id))) or 0
+            redis.hset(RECEIPTS_KEY, "last_id", newest)
+            return
+        last_id = int(last)
+        newest = db.session.scalar(select(func.max(RawReceipt.id))) or 0
+        if newest <= last_id:
+            return
+        stmt = (select(RawReceipt.account_id, RawReceipt.stat, func.count())
+                .where(RawReceipt.id > last_id, RawReceipt.id <= newest)
+                .group_by(RawReceipt.account_id, RawReceipt.stat))
+        pipe = redis.pipeline(transaction=True)
+        for account_id, stat, n in db.session.execute(stmt):
+            field = f"{account_id if account_id is not None else ''}|{(stat or 'none').lower()}"
+            pipe.hincrby(RECEIPTS_KEY, field, int(n))
+        pipe.hset(RECEIPTS_KEY, "last_id", newest)
+        pipe.execute()
+
+    # -- campaigns --------------------------------------------------------------------------
+
+    def campaigns(self) -> Iterator[Metric]:
+        counts = GaugeMetricFamily("loa_campaigns", "Campaigns per status", labels=["status"])
+        by_status = dict(db.session.execute(
+            select(Campaign.status, func.count()).group_by(Campaign.status)).all())
+        for status in CampaignStatus:
+            counts.add_metric([status.value], float(by_status.get(status, 0)))
+        yield counts
+
+        messages = GaugeMetricFamily("loa_campaign_messages", "Ledger rows of each live "
+                                     "campaign per channel and status",
+                                     labels=["campaign_id", "channel", "status"])
+        done = GaugeMetricFamily("loa_campaign_percent_done", "Share of rows in a final status",
+                                 labels=["campaign_id"])
+        rate = GaugeMetricFamily("loa_campaign_submit_rate", "Submits per second over the "
+                                 "last minute", labels=["campaign_id"])
+        age = GaugeMetricFamily("loa_campaign_progress_age_seconds",
+                                "Age of the progress figures shown", labels=["campaign_id"])
+        live = db.session.scalars(select(Campaign).where(
+            Campaign.status.in_((CampaignStatus.SENDING, CampaignStatus.PAUSED)))).all()
+        redis = get_redis(self.app)
+        for c in live:
+            figures = _progress(redis, c)
+            cid = str(c.id)
+            for channel, statuses in sorted(figures.get("by_channel", {}).items()):
+                for status, n in sorted(statuses.items()):
+                    messages.add_metric([cid, channel, status], float(n))
+            done.add_metric([cid], float(figures.get("percent_done", 0.0)))
+            rate.add_metric([cid], float(figures.get("rate_per_second", 0.0)))
+            age.add_metric([cid], max(0.0, time.time() - figures.get("_computed", time.time())))
+        yield messages
+        yield done
+        yield rate
+        yield age
+
+
+def _progress(redis: Any, c: Campaign) -> dict[str, Any]:
+    """The figures the progress endpoint cached; recomputed only when older than 30 s."""
+    cached = redis.get(f"loa:progress:{c.id}")
+    if cached:
+        figures: dict[str, Any] = json.loads(cached)
+        if time.time() - figures.get("_computed", 0) < PROGRESS_MAX_AGE:
+            return figures
+    return progress_module.progress(c)
+
+
+def render(app: Flask) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(LoaCollector(app))
+    return generate_latest(registry)
+
+
+def _scrape_token_ok() -> bool:
+    expected = current_app.config.get("METRICS_TOKEN")
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return bool(expected) and scheme.lower() == "bearer" and \
+        hmac.compare_digest(value.strip().encode(), str(expected).encode())
+
+
+@require("ops.view")
+def _as_admin() -> bytes:
+    return render(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@bp.route("/metrics")
+def metrics() -> Response:
+    """Prometheus' text format, for the scrape token or an admin."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    body = render(app) if _scrape_token_ok() else _as_admin()
+    return Response(body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+
+metrics.required_action = "ops.view"  # type: ignore[attr-defined]

@@ -1,0 +1,33 @@
+"""Helpers for the operations tests: SMPP accounts and bind status as the smpp process writes it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from dispatch import smpp_accounts
+from dispatch.engine.smpp import status
+from dispatch.extensions import db
+from dispatch.models import SmppAccount
+from gateways.smpp import SessionStatus
+
+
+def add_account(name: str = "viettel", **changes: Any) -> SmppAccount:
+    data: dict[str, Any] = {"name": name, "host": "127.0.0.1", "port": 2775,
+                            "system_id": "loa", "password": "pw-12345", "tps": 100,
+                            "window": 10, "operators": [name], "brandnames": ["LOA"]}
+    account = smpp_accounts.create(data | changes, actor=None)
+    db.session.commit()
+    return account
+
+
+def bind(name: str = "bind-1", state: str = "bound", **counts: Any) -> SessionStatus:
+    values: dict[str, Any] = dict(
+        name=name, bind_mode="trx", state=state, since=datetime.now(UTC), detail=None,
+        in_flight=0, queued=0, sent=0, accepted=0, errors=0, throttled=0, receipts=0,
+        inbound=0, binds=1, rate=0.0)
+    return SessionStatus(**(values | counts))
+
+
+def publish(redis: Any, account: SmppAccount, *sessions: SessionStatus) -> None:
+    status.publish(redis, [status.row(account.id, account.name, s) for s in sessions], ttl=30)

@@ -1,0 +1,157 @@
+"""/metrics: who may scrape it, and what it reads from Redis and the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from rq import Queue
+
+from dispatch.extensions import db
+from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, RawReceipt
+from dispatch.models.common import utcnow
+from tests.dispatch.ops.conftest import add_account, bind, publish
+from tests.factories import make_user
+
+TOKEN = "scrape-token-0123456789"
+
+
+@pytest.fixture()
+def scrape(app: Any, client: Any) -> Any:
+    app.config["METRICS_TOKEN"] = TOKEN
+
+    def get() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.mimetype == "text/plain"
+        out = {}
+        for family in text_string_to_metric_families(response.get_data(as_text=True)):
+            for sample in family.samples:
+                out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        return out
+
+    yield get
+    app.config["METRICS_TOKEN"] = None
+
+
+def value(samples: dict[Any, float], name: str, **labels: str) -> float:
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def test_who_may_scrape(backend: str, app: Any, api: Any, people: Any, redis: Any) -> None:
+    app.config["METRICS_TOKEN"] = TOKEN
+    try:
+        assert api.get("/metrics").status_code == 401
+        assert api.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        for role in ("editor", "approver"):
+            assert api.as_(people[role]).get("/metrics").status_code == 403
+        assert api.as_(people["admin"]).get("/metrics").status_code == 200
+        ok = api.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert ok.status_code == 200 and b"loa_queue_jobs" in ok.data
+        app.config["METRICS_TOKEN"] = None  # no token configured: a bearer of "" is no key
+        assert api.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 401
+    finally:
+        app.config["METRICS_TOKEN"] = None
+
+
+def test_binds_throttle_and_window(backend: str, scrape: Any, redis: Any) -> None:
+    account = add_account("viettel", tps=100, window=10)
+    publish(redis, account,
+            bind("b1", "bound", sent=120, accepted=100, throttled=15, errors=5, in_flight=7,
+                 receipts=90),
+            bind("b2", "disconnected", detail="connection reset"))
+    now_s, now_us = redis.time()
+    now = now_s * 1_000_000 + now_us
+    redis.set(f"loa:smpp:throttle:account-{account.id}", str(now + 3_000_000))
+    redis.hset(f"loa:smpp:throttle:account-{account.id}:penalty",
+               mapping={"level": 2, "at": str(now)})
+    samples = scrape()
+    proc = next(k for k in samples if k[0] == "loa_smpp_submits_total")[1]
+    key = dict(proc)
+    b1 = {"account": "viettel", "bind": "b1", "process": key["process"]}
+    assert value(samples, "loa_smpp_bind_state", **b1, state="bound") == 1
+    assert value(samples, "loa_smpp_bind_state", **b1, state="disconnected") == 0
+    assert value(samples, "loa_smpp_bind_state", **(b1 | {"bind": "b2"}),
+                 state="disconnected") == 1
+    assert value(samples, "loa_smpp_submits_total", **b1) == 120
+    assert value(samples, "loa_smpp_responses_total", **b1, status="accepted") == 100
+    assert value(samples, "loa_smpp_responses_total", **b1, status="throttled") == 15
+    assert value(samples, "loa_smpp_responses_total", **b1, status="error") == 5
+    assert value(samples, "loa_smpp_window_in_flight", **b1) == 7
+    assert value(samples, "loa_smpp_window_size", account="viettel") == 10
+    assert value(samples, "loa_smpp_account_bound_binds", account="viettel") == 1
+    assert value(samples, "loa_smpp_processes") == 1
+    assert 2.5 < value(samples, "loa_smpp_throttle_wait_seconds", account="viettel") <= 3.0
+    assert value(samples, "loa_smpp_throttle_penalty_level", account="viettel") == 2
+    assert value(samples, "loa_smpp_throttle_rate", account="viettel") == pytest.approx(24.5)
+
+
+def test_queue_depth_per_queue(backend: str, scrape: Any, redis: Any) -> None:
+    Queue("default", connection=redis).enqueue("dispatch.jobs.ping", "a")
+    Queue("default", connection=redis).enqueue("dispatch.jobs.ping", "b")
+    Queue("sms.7", connection=redis).enqueue("dispatch.jobs.ping", "c")
+    samples = scrape()
+    assert value(samples, "loa_queue_jobs", queue="default", state="queued") == 2
+    assert value(samples, "loa_queue_jobs", queue="sms.7", state="queued") == 1
+    assert value(samples, "loa_queue_jobs", queue="default", state="failed") == 0
+
+
+def test_receipts_are_counted_incrementally_by_stat(backend: str, scrape: Any,
+                                                    redis: Any) -> None:
+    account = add_account("viettel")
+
+    def receipts(*stats: str) -> None:
+        db.session.add_all(RawReceipt(account_id=account.id, smsc_id=f"id{i}-{s}", stat=s,
+                                      body="id:x stat:" + s) for i, s in enumerate(stats))
+        db.session.commit()
+
+    receipts("DELIVRD")  # before the first scrape: history is not counted
+    first = scrape()
+    assert not [k for k in first if k[0] == "loa_receipts_total"]
+    receipts("DELIVRD", "DELIVRD", "UNDELIV")
+    samples = scrape()
+    assert value(samples, "loa_receipts_total", account="viettel", stat="delivrd") == 2
+    assert value(samples, "loa_receipts_total", account="viettel", stat="undeliv") == 1
+    receipts("DELIVRD")
+    samples = scrape()
+    assert value(samples, "loa_receipts_total", account="viettel", stat="delivrd") == 3
+
+
+def test_campaign_progress_of_live_campaigns(backend: str, scrape: Any, redis: Any) -> None:
+    author = make_user("author", ["editor"])
+    c = Campaign(title="t", channels="sms", sms_text="x", sms_sender="LOA",
+                 status=CampaignStatus.SENDING, launched_at=utcnow(), created_by_id=author.id)
+    done = Campaign(title="d", channels="sms", sms_text="x", sms_sender="LOA",
+                    status=CampaignStatus.COMPLETED, created_by_id=author.id)
+    db.session.add_all([c, done])
+    db.session.flush()
+    statuses = [MessageStatus.DELIVERED] * 3 + [MessageStatus.QUEUED]
+    db.session.add_all(Message(campaign_id=c.id, channel="sms", recipient_id=i,
+                               address=f"+849100000{i}", status=s)
+                       for i, s in enumerate(statuses))
+    db.session.commit()
+    samples = scrape()
+    cid = str(c.id)
+    assert value(samples, "loa_campaign_messages", campaign_id=cid, channel="sms",
+                 status="delivered") == 3
+    assert value(samples, "loa_campaign_percent_done", campaign_id=cid) == 75.0
+    assert value(samples, "loa_campaigns", status="sending") == 1
+    assert value(samples, "loa_campaigns", status="completed") == 1
+    assert not [k for k in samples if dict(k[1]).get("campaign_id") == str(done.id)]
+    assert redis.get(f"loa:progress:{c.id}")  # cached for the next scrape and the dashboard
+
+
+def test_a_failing_part_is_reported_and_the_rest_still_shown(backend: str, scrape: Any,
+                                                             redis: Any,
+                                                             monkeypatch: Any) -> None:
+    from dispatch.ops import metrics
+
+    def broken(self: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(metrics.LoaCollector, "throttle", broken)
+    samples = scrape()
+    assert value(samples, "loa_metrics_part_failed", part="throttle") == 1
+    assert value(samples, "loa_metrics_part_failed", part="queues") == 0
+    assert ("loa_rq_workers", ()) in samples
