@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 S = MessageStatus
 C = CampaignStatus
 
-OPEN = (S.PENDING, S.QUEUED, S.SENDING, S.SUBMITTED)
+UNSENT = (S.PENDING, S.QUEUED, S.SENDING)
 
 
 def settings_from(config: dict[str, Any]) -> dict[str, timedelta]:
@@ -67,8 +67,9 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
         until = flags.valid_until(c)
         if until is not None and now >= until:
             count("expired", ledger.finish_unsent(c.id, S.EXPIRED, reason="validity_ended"))
+        # SMS only: a push has no receipt to wait for, it is final once FCM accepted it.
         count("no_receipt", _age_out(c.id, S.SUBMITTED, Message.submitted_at,
-                                     now - limits["receipt_wait"], "no_receipt"))
+                                     now - limits["receipt_wait"], "no_receipt", channel="sms"))
         count("claim_lost", _age_out(c.id, S.SENDING, Message.sending_at,
                                      now - limits["claim_timeout"], "claim_lost"))
         db.session.commit()
@@ -90,20 +91,26 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
 
 
 def _age_out(campaign_id: int, status: MessageStatus, column: Any, before: Any,
-             reason: str) -> int:
+             reason: str, channel: str | None = None) -> int:
     stmt = (
         update(Message)
         .where(Message.campaign_id == campaign_id, Message.status == status, column < before)
         .values(status=S.UNKNOWN, reason=reason, finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    if channel is not None:
+        stmt = stmt.where(Message.channel == channel)
     assert ledger.can_move(status, S.UNKNOWN)
     return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
 
 
 def _has_open_rows(campaign_id: int) -> bool:
-    return bool(db.session.scalar(select(exists().where(
-        Message.campaign_id == campaign_id, Message.status.in_(OPEN)))))
+    """Rows not final yet: unsent ones, and SMS awaiting a receipt (push is final at submitted,
+    see docs/ENGINE.md)."""
+    unsent = exists().where(Message.campaign_id == campaign_id, Message.status.in_(UNSENT))
+    waiting = exists().where(Message.campaign_id == campaign_id,
+                             Message.status == S.SUBMITTED, Message.channel == "sms")
+    return bool(db.session.scalar(select(unsent | waiting)))
 
 
 def run_forever(config: dict[str, Any], interval: float = 5.0) -> None:

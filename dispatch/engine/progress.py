@@ -76,7 +76,9 @@ def compute(c: Campaign) -> dict[str, Any]:
         if status not in (S.SUPPRESSED, S.CANCELLED, *UNSENT):
             parts_submitted += int(parts)
     unsent = sum(by_status.get(s.value, 0) for s in UNSENT)
-    final = sum(by_status.get(s.value, 0) for s in FINAL)
+    # A push accepted by FCM is final (no receipt will ever come: docs/ENGINE.md).
+    final = (sum(by_status.get(s.value, 0) for s in FINAL)
+             + by_channel.get("push", {}).get(S.SUBMITTED.value, 0))
     rate = recent_submits / RATE_WINDOW.total_seconds()
     return {
         "campaign_id": c.id,

@@ -130,3 +130,21 @@ def test_stale_progress_is_served_while_another_reader_recomputes(engine_app, pe
     assert progress.progress(c)["by_status"] == {"queued": 3}
     redis.delete(f"loa:progress:{c.id}:lock")
     assert progress.progress(c)["by_status"] == {"sending": 3}
+
+
+def test_accepted_pushes_are_final_and_never_age_into_unknown(engine_app, people, backend):
+    add_account()
+    lst = add_contacts("A", numbers(1))
+    c = launched(people, audience={"lists": [lst.id]})
+    work()
+    sms_id = db.session.scalar(select(Message.id).where(Message.campaign_id == c.id))
+    db.session.add(Message(campaign_id=c.id, channel="push", recipient_id=7,
+                           status=S.SUBMITTED, submitted_at=utcnow() - timedelta(days=5)))
+    ledger.claim([sms_id])
+    ledger.move([sms_id], S.SUBMITTED)
+    ledger.move([sms_id], S.DELIVERED)
+    db.session.commit()
+    done = clock.tick(engine_app.config)
+    assert "no_receipt" not in done and done["completed"] == 1
+    assert statuses(c) == ["delivered", "submitted"]
+    assert progress.compute(db.session.get(Campaign, c.id))["percent_done"] == 100.0
