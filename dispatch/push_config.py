@@ -22,7 +22,7 @@ from flask import Flask, current_app
 
 from dispatch.engine.flags import valid_until
 from dispatch.models import Campaign
-from gateways.fcm import PushContent, PushGateway
+from gateways.fcm import MAX_BATCH, PushContent, PushGateway
 
 _lock = threading.Lock()
 _cached: tuple[int, PushSettings, PushGateway] | None = None
@@ -60,8 +60,10 @@ def build_gateway(app: Flask | None = None, *, timeout: float = 30.0) -> PushGat
 
 def _build(s: PushSettings, timeout: float = 30.0) -> PushGateway:
     try:
+        # One pooled connection per send_each thread: with fewer, each batch opens (TLS with
+        # Google) and throws away the connections beyond the pool.
         return PushGateway(s.credentials, project_id=s.project_id, endpoint=s.endpoint,
-                           timeout=timeout)
+                           timeout=timeout, pool_size=MAX_BATCH)
     except (ValueError, OSError) as exc:  # unreadable JSON, not a service account, no project
         raise PushNotConfigured(f"FCM service account {s.credentials} unusable: {exc}") from exc
 
