@@ -1,4 +1,4 @@
-"""The SMS pipeline end to end on PostgreSQL: queued rows → `flask smpp run` → receipts in the ledger.
+"""The SMS pipeline end to end on PostgreSQL: queued rows → `flask smpp run` → receipts stored.
 
     .venv/bin/python scripts/bench/sms_pipeline.py [--messages 50000] [--window 50]
 
