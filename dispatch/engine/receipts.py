@@ -7,9 +7,11 @@ when storing failed. Storing is idempotent: a redelivered receipt is stored agai
 (`raw_receipts` keeps every copy) and changes nothing else.
 
 Matching: a receipt names the SMSC id of one part; `(account_id, smsc_id)` finds the
-`message_parts` row. A receipt that comes before the submit_sm_resp was stored stays unmatched
-in `raw_receipts`; the code that writes parts (`dispatch.engine.sms`) matches it in the same
-transaction (`match_unmatched`). The writer also retries its unmatched receipts for a minute,
+`message_parts` row. A receipt for an id whose submit_sm_resp this process has just received
+waits (up to half a second, unacknowledged) until the send job has written the part, then is
+stored already matched. One that comes before its submit_sm_resp is stored unmatched in
+`raw_receipts`; the code that writes parts (`dispatch.engine.sms`) matches it in the same
+transaction (`match_unmatched`), and the writer retries its unmatched receipts for a minute,
 which closes the race where both transactions ran at once and neither saw the other's rows.
 
 Receipt states → part status: DELIVRD → delivered; EXPIRED → expired; UNDELIV, REJECTD,
@@ -35,16 +37,17 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import ARRAY, any_, bindparam, insert, select, update
+from sqlalchemy import select, update
 
 from dispatch import ledger, settings
 from dispatch.audiences import optouts
+from dispatch.engine.smpp.bulk import any_of, insert_rows, set_by_id
 from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import InboundMessage, MessagePart, MessageStatus, RawReceipt
@@ -88,15 +91,6 @@ class Hit:
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(values), size):
         yield values[i:i + size]
-
-
-def any_of(column: Any, values: Sequence[Any]) -> Any:
-    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter whatever the
-    count, so the driver parses the statement once (psycopg re-parses those over 50 parameters).
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))
 
 
 def _clip(value: str | None, size: int) -> str | None:
@@ -202,17 +196,15 @@ def match_unmatched(account_id: int, smsc_ids: Iterable[str]) -> set[str]:
         return set()
     parts = parts_by_smsc_id(account_id, {smsc_id for _, smsc_id, _, _ in raws})
     hits: list[Hit] = []
-    links: list[dict[str, int]] = []
+    links: list[tuple[int, int]] = []
     for raw_id, smsc_id, stat, err in sorted(raws):  # in arrival order
         part = parts.get(smsc_id)
         if part is None:
             continue
-        links.append({"rid": raw_id, "pid": part[0]})
+        links.append((raw_id, part[0]))
         hits.append(Hit(part[0], part[1], stat or "UNKNOWN", err))
     if links:
-        db.session.execute(
-            update(_raw).where(_raw.c.id == bindparam("rid"), _raw.c.part_id.is_(None))
-            .values(part_id=bindparam("pid")), links)
+        set_by_id(_raw, "part_id", links, only_if_null=True)
         apply_hits(hits)
     return {smsc_id for _, smsc_id, _, _ in raws if smsc_id in parts}
 
@@ -248,7 +240,7 @@ def store_batch(account_id: int, events: Sequence[DeliverEvent]) -> list[str]:
                 hits.append(Hit(part[0], part[1], receipt.state, receipt.error))
             elif smsc_id:
                 unmatched.append(smsc_id)
-        db.session.execute(insert(_raw), rows)
+        insert_rows(_raw, rows)
         apply_hits(hits, at=now)
     inbound = [e for e in events if isinstance(e, Inbound)]
     if inbound:
@@ -277,18 +269,26 @@ def store_mo(account_id: int, message: Inbound, keywords: set[str], now: datetim
 
 
 class ReceiptWriter:
-    """Stores one account's receipts and MO in batches on a thread of its own (see module doc)."""
+    """Stores one account's receipts and MO in batches on a thread of its own (see module doc).
+
+    `hold(smsc_id)` says a submit_sm_resp with that id was just received in this process and its
+    part is about to be written: such a receipt waits (unacknowledged, up to `HOLD` seconds) so
+    it is stored already matched, which costs far less than matching it afterwards.
+    """
 
     RETRY_AFTER = (0.5, 2.0, 5.0, 15.0, 40.0)  # s after storing: unmatched receipts tried again
+    HOLD = 0.5
 
     def __init__(self, app: Flask, account_id: int, *, batch: int = 500,
-                 linger: float = 0.002) -> None:
+                 linger: float = 0.02, hold: Callable[[str], bool] | None = None) -> None:
         self.app = app
         self.account_id = account_id
         self.batch = batch
         self.linger = linger
+        self.hold = hold
         self._queue: queue.SimpleQueue[tuple[DeliverEvent, Ack] | None] = queue.SimpleQueue()
         self._retries: list[tuple[float, int, str]] = []  # (due, attempt, smsc_id)
+        self._held: list[tuple[float, DeliverEvent, Ack]] = []  # (until, event, ack)
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.stored = 0
@@ -312,11 +312,11 @@ class ReceiptWriter:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _take(self) -> tuple[list[tuple[DeliverEvent, Ack]], bool]:
+    def _take(self, wait: float) -> tuple[list[tuple[DeliverEvent, Ack]], bool]:
         """The next batch and whether the writer was told to stop."""
         items: list[tuple[DeliverEvent, Ack]] = []
         try:
-            first = self._queue.get(timeout=0.2)
+            first = self._queue.get(timeout=wait)
         except queue.Empty:
             return items, False
         if first is None:
@@ -336,19 +336,44 @@ class ReceiptWriter:
                 items.append(item)
         return items, stop
 
+    def _sort(self, items: list[tuple[DeliverEvent, Ack]],
+              release_all: bool = False) -> list[tuple[DeliverEvent, Ack]]:
+        """Hold back receipts whose part is being written; return what to store now."""
+        now = time.monotonic()
+        ready: list[tuple[DeliverEvent, Ack]] = []
+        held, self._held = self._held, []
+        for until, event, ack in held:
+            if release_all or now >= until or not self._holds(event):
+                ready.append((event, ack))
+            else:
+                self._held.append((until, event, ack))
+        for event, ack in items:
+            if not release_all and self._holds(event):
+                self._held.append((now + self.HOLD, event, ack))
+            else:
+                ready.append((event, ack))
+        return ready
+
+    def _holds(self, event: DeliverEvent) -> bool:
+        return (self.hold is not None and isinstance(event, Receipt)
+                and bool(event.remote_id) and self.hold(event.remote_id))
+
     def _run(self) -> None:
         with self.app.app_context():
             try:
                 while True:
-                    items, stop = self._take()
-                    if items:
-                        self._store(items)
+                    items, stop = self._take(0.01 if self._held else 0.2)
+                    ready = self._sort(items)
+                    if ready:
+                        self._store(ready)
                     self._retry_due()
                     if stop or (self._stopping and self._queue.empty()):
                         while not self._queue.empty():  # whatever came meanwhile
-                            items, _ = self._take()
-                            if items:
-                                self._store(items)
+                            items, _ = self._take(0.0)
+                            self._held.extend((0.0, e, a) for e, a in items)
+                        ready = self._sort([], release_all=True)
+                        if ready:
+                            self._store(ready)
                         return
             finally:
                 db.session.remove()

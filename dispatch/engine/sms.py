@@ -35,13 +35,13 @@ from typing import Any, NamedTuple
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from dispatch import jobs, ledger
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags, receipts
-from dispatch.engine.receipts import any_of
 from dispatch.engine.smpp import links
+from dispatch.engine.smpp.bulk import any_of, insert_rows
 from dispatch.engine.smpp.links import AccountLink
 from dispatch.errors import LoaError
 from dispatch.extensions import db
@@ -185,6 +185,7 @@ class BatchSender:
         self.until: datetime | None = None
         self.rows: dict[int, Pending] = {}
         self._status_at = 0.0
+        self._zeroed = False  # this job set the account's failure count to 0 last
         self._verdict: tuple[bool, str | None] = (False, None)
 
     # -- the loop ------------------------------------------------------------------------------
@@ -262,19 +263,22 @@ class BatchSender:
         if not batch and not ids:
             db.session.commit()  # end the read of the checks
             return
-        for attempt in range(1, RECORD_TRIES + 1):
-            try:
-                written = self._write_outcomes(batch)
-                rows = self._claim(ids, template)
-                db.session.commit()
-                break
-            except Exception:
-                db.session.rollback()
-                if attempt == RECORD_TRIES:
-                    self.todo.extendleft(reversed(ids))  # never claimed
-                    raise  # outcomes unrecorded: those rows stay `sending` → `unknown`
-                log.exception("sms batch %s: a ledger write failed; trying again", c.id)
-                time.sleep(attempt)
+        try:
+            for attempt in range(1, RECORD_TRIES + 1):
+                try:
+                    written = self._write_outcomes(batch)
+                    rows = self._claim(ids, template)
+                    db.session.commit()
+                    break
+                except Exception:
+                    db.session.rollback()
+                    if attempt == RECORD_TRIES:
+                        self.todo.extendleft(reversed(ids))  # never claimed
+                        raise  # outcomes unrecorded: those rows stay `sending` → `unknown`
+                    log.exception("sms batch %s: a ledger write failed; trying again", c.id)
+                    time.sleep(attempt)
+        finally:
+            self._stored(batch)
         self._recorded(c, batch, written)
         self.counts["skipped"] += len(ids) - len(rows)
         if rows and self.stop_reason is not None:  # auto-paused by this very batch
@@ -384,9 +388,22 @@ class BatchSender:
                 raise
 
     def _on_done(self, message_id: int) -> Callable[[SubmitOutcome], None]:
+        unstored = self.link.unstored
+
         def done(outcome: SubmitOutcome) -> None:
-            self.done.put((message_id, outcome))  # on a session thread: no database here
+            # On a session thread: no database here. The receipt writer holds receipts for
+            # these ids back until the step that writes their parts has committed.
+            for part in outcome.parts:
+                if part.remote_id:
+                    unstored.add(part.remote_id)
+            self.done.put((message_id, outcome))
         return done
+
+    def _stored(self, batch: list[tuple[int, SubmitOutcome]]) -> None:
+        for _, outcome in batch:
+            for part in outcome.parts:
+                if part.remote_id:
+                    self.link.unstored.discard(part.remote_id)
 
     def _put_back(self, ids: list[int]) -> None:
         """Claimed rows that were not submitted go back to `queued` (and to this job's list)."""
@@ -436,8 +453,7 @@ class BatchSender:
             ledger.move(ids, status, only_from=[S.SENDING], reason=reason, error_code=code,
                         at=now)
         if parts:
-            # A plain executemany (no RETURNING): one short statement the driver pipelines.
-            db.session.execute(insert(_parts), parts)
+            insert_rows(_parts, parts)
             # Receipts that came before their submit_sm_resp was stored are matched now.
             receipts.match_unmatched(account_id, [p["smsc_id"] for p in parts if p["smsc_id"]])
         return counts, later
@@ -465,15 +481,17 @@ class BatchSender:
         """Count consecutive gateway failures on the account (shared in Redis); pause at N."""
         if self.pause_after <= 0 or self.stop_reason == "auto_paused":
             return
-        if not success and not failures:
-            return
+        if (not success and not failures) or (success and not trailing and self._zeroed):
+            return  # nothing new to count, or the count is 0 already
         key = f"loa:smpp:{self.link.account_id}:failures"
         try:
             client = get_redis()
             if success:
                 client.set(key, trailing, ex=86400)
                 count = trailing
+                self._zeroed = not trailing
             else:
+                self._zeroed = False
                 count = int(client.incrby(key, failures))
                 client.expire(key, 86400)
             if count >= self.pause_after:

@@ -78,7 +78,9 @@ class AccountLink:
         self.throttled = throttle and redis_client is not None
         # Set when the process stops this link: send jobs stop taking rows.
         self.stopping = threading.Event()
-        self.writer = ReceiptWriter(app, account.id)
+        # SMSC ids accepted in this process whose parts a send job has not committed yet.
+        self.unstored: set[str] = set()
+        self.writer = ReceiptWriter(app, account.id, hold=self.unstored.__contains__)
         self.throttle = (RedisThrottle(redis_client, f"account-{account.id}", rate=account.tps)
                          if self.throttled else None)
         timers = timers or {}

@@ -1,0 +1,90 @@
+"""Statements for batches of ledger rows that stay cheap for the driver on PostgreSQL.
+
+psycopg parses (and never caches) a statement with more than 50 parameters each time it runs, and
+an executemany dumps every row in Python. On PostgreSQL these send arrays instead: `any_of` is
+`column = ANY(:array)` (one parameter), `insert_rows` is `INSERT … SELECT * FROM unnest(:col1,
+:col2, …)` (one parameter per column). Elsewhere (SQLite) they are the plain IN list and
+executemany.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ARRAY, Enum, Table, any_, bindparam, insert, text, update
+
+from dispatch.extensions import db
+
+
+def _postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def any_of(column: Any, values: Sequence[Any]) -> Any:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`."""
+    if _postgres():
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
+
+
+_SQL: dict[tuple[str, tuple[str, ...], tuple[bool, ...]], Any] = {}
+
+
+def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows (dicts with the same keys) in one statement, in the caller's transaction.
+
+    On PostgreSQL a column whose value is the same in every row is sent once, not as an array.
+    """
+    if not rows:
+        return
+    if not _postgres():
+        db.session.execute(insert(table), list(rows))
+        return
+    names = tuple(rows[0])
+    columns = []
+    for name in names:
+        values = [row[name] for row in rows]
+        if isinstance(table.c[name].type, Enum):  # psycopg would write an Enum's name
+            values = [v.value if isinstance(v, enum.Enum) else v for v in values]
+        columns.append(values)
+    same = [all(v == values[0] for v in values) for values in columns]
+    same[0] = False  # unnest needs one array at least (and sets the row count)
+    key = (table.name, names, tuple(same))
+    statement = _SQL.get(key)
+    if statement is None:
+        dialect = db.session.get_bind().dialect
+        types = [table.c[name].type.compile(dialect=dialect) for name in names]
+        arrays = [i for i in range(len(names)) if not same[i]]
+        source = ", ".join(f"CAST(:c{i} AS {types[i]}[])" for i in arrays)
+        aliases = ", ".join(f"c{i}" for i in arrays)
+        picks = ", ".join(f"CAST(:c{i} AS {t})" if same[i] else f"u.c{i}"
+                          for i, t in enumerate(types))
+        statement = text(f"INSERT INTO {table.name} ({', '.join(names)}) "
+                         f"SELECT {picks} FROM unnest({source}) AS u({aliases})")
+        _SQL[key] = statement
+    params = {f"c{i}": values[0] if same[i] else values for i, values in enumerate(columns)}
+    db.session.execute(statement, params)
+
+
+def set_by_id(table: Table, column: str, pairs: Sequence[tuple[int, Any]], *,
+              only_if_null: bool = False) -> None:
+    """Set `column` to a value per row id (`pairs` of (id, value)) in one statement."""
+    if not pairs:
+        return
+    target = table.c[column]
+    if not _postgres():
+        stmt = update(table).where(table.c.id == bindparam("row_id")).values(
+            {column: bindparam("row_value")})
+        if only_if_null:
+            stmt = stmt.where(target.is_(None))
+        db.session.execute(stmt, [{"row_id": i, "row_value": v} for i, v in pairs])
+        return
+    dialect = db.session.get_bind().dialect
+    kind = target.type.compile(dialect=dialect)
+    guard = f" AND t.{column} IS NULL" if only_if_null else ""
+    db.session.execute(text(
+        f"UPDATE {table.name} AS t SET {column} = u.v FROM unnest(CAST(:ids AS BIGINT[]), "
+        f"CAST(:vals AS {kind}[])) AS u(id, v) WHERE t.id = u.id{guard}"),
+        {"ids": [i for i, _ in pairs], "vals": [v for _, v in pairs]})
