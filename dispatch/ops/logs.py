@@ -200,7 +200,9 @@ def configure(app: Flask) -> None:
     """Send every logger's records through one handler on stderr in the configured format."""
     for name in ("SECRET_KEY", "METRICS_TOKEN"):
         register_secret(app.config.get(name))
-    register_secret(os.environ.get("LOA_SECRETS_KEY"))
+    keys = app.config.get("SECRETS_KEY") or os.environ.get("LOA_SECRETS_KEY") or ""
+    for key in keys.split(","):
+        register_secret(key.strip())
     fmt = app.config.get("LOG_FORMAT", "json")
     if fmt == "off":
         return
