@@ -302,16 +302,6 @@ def complete(c: Campaign) -> Campaign:
     return c
 
 
-def system_pause(c: Campaign, *, reason: str) -> Campaign:
-    """Sending → paused by Loa itself (e.g. gateway failures), with the reason shown to staff.
-
-    The caller commits, then sets the stop flag (`dispatch.engine.flags.set_stop`).
-    """
-    _simple(c, "pause", S.PAUSED, actor=None, reason=reason)
-    c.pause_reason = reason
-    return c
-
-
 def _simple(c: Campaign, action: str, target: CampaignStatus, *, actor: User | None,
             reason: str | None = None) -> Campaign:
     lifecycle.check(c.status, action, target)

@@ -509,7 +509,7 @@ class BatchSender:
         try:
             live = db.session.get(Campaign, c.id)
             if live is not None and live.status is CampaignStatus.SENDING:
-                campaigns.system_pause(live, reason=reason)
+                campaigns.pause(live, actor=None, reason=reason)
                 db.session.commit()
         except LoaError:
             db.session.rollback()  # paused or cancelled meanwhile: nothing more to do
