@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from dispatch import config as config_module
 
@@ -23,6 +24,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config.setdefault("PASSWORD_HASH_METHOD", "scrypt")
     os.makedirs(app.instance_path, exist_ok=True)
+    # Before any route is added: an id too large for the database is simply no such page.
+    app.url_map.converters["int"] = RowIdConverter
 
     register_extensions(app)
     register_errors(app)
@@ -31,6 +34,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_ops(app)
     register_cli(app)
     return app
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in every route: 0 … 2^31-1, so a huge number is a 404, not a database error."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register_extensions(app: Flask) -> None:

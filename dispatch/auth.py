@@ -7,9 +7,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 
-from dispatch import users
+from dispatch import ratelimit, users
 from dispatch.errors import Forbidden, NotAuthenticated
 from dispatch.models import User
 from dispatch.permissions import allowed
@@ -92,6 +92,12 @@ def password_or_token_user(*, allow_must_change: bool) -> User:
     replacing a one-time password.
     """
     creds = basic_credentials()
+    if creds:
+        # The same per-address limit as the sign-in page: the per-account lockout alone lets one
+        # address try a password on every account (password spraying).
+        ratelimit.check(f"signin:{request.remote_addr}",
+                        limit=current_app.config.get("SIGNIN_LIMIT_PER_IP", 30), window=900,
+                        what="sign-in attempts")
     user = users.authenticate(*creds) if creds else require_user()
     if user.must_change_password and not allow_must_change:
         raise Forbidden("Change the one-time password first (PUT /api/me/password).",

@@ -8,7 +8,7 @@ from flask_smorest.fields import Upload
 from dispatch.audiences.localities import KINDS
 from dispatch.audiences.optouts import SOURCES
 from dispatch.models import CHANNELS, OPERATORS
-from dispatch.schemas.common import PageQuery, StrictSchema
+from dispatch.schemas.common import Id, PageQuery, StrictSchema
 
 Operator = ma.fields.String(validate=ma.validate.OneOf(OPERATORS), allow_none=True)
 Attributes = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
@@ -22,7 +22,7 @@ class LocalitySchema(ma.Schema):
     code = ma.fields.String()
     name = ma.fields.String()
     kind = ma.fields.String()
-    parent_id = ma.fields.Integer(allow_none=True)
+    parent_id = Id(allow_none=True)
     active = ma.fields.Boolean()
 
 
@@ -32,7 +32,7 @@ class LocalityCreateSchema(StrictSchema):
         ma.validate.Regexp(r"^[A-Za-z0-9._-]+$", error="Use letters, digits, '.', '_' or '-'.")])
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
     kind = ma.fields.String(load_default="district", validate=ma.validate.OneOf(KINDS))
-    parent_id = ma.fields.Integer(load_default=None, allow_none=True)
+    parent_id = Id(load_default=None, allow_none=True)
     parent_code = ma.fields.String(load_default=None, allow_none=True)
     active = ma.fields.Boolean(load_default=True)
 
@@ -43,7 +43,7 @@ class LocalityUpdateSchema(StrictSchema):
         ma.validate.Regexp(r"^[A-Za-z0-9._-]+$", error="Use letters, digits, '.', '_' or '-'.")])
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=120))
     kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
-    parent_id = ma.fields.Integer(allow_none=True)
+    parent_id = Id(allow_none=True)
     parent_code = ma.fields.String()
     active = ma.fields.Boolean()
 
@@ -51,7 +51,7 @@ class LocalityUpdateSchema(StrictSchema):
 class LocalityQuery(StrictSchema):
     kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
     active = ma.fields.Boolean()
-    parent_id = ma.fields.Integer()
+    parent_id = Id()
 
 
 # --- contacts --------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ class ContactSchema(ma.Schema):
     operator_override = ma.fields.String(allow_none=True,
                                          metadata={"description": "Set for a ported number"})
     effective_operator = ma.fields.String()
-    locality_id = ma.fields.Integer(allow_none=True)
+    locality_id = Id(allow_none=True)
     name = ma.fields.String(allow_none=True)
     attributes = ma.fields.Dict()
     created_at = ma.fields.AwareDateTime()
@@ -79,7 +79,7 @@ class ContactCreateSchema(StrictSchema):
                               metadata={"description": "Any written form: 09…, 84…, +84…"})
     name = ma.fields.String(load_default=None, allow_none=True,
                             validate=ma.validate.Length(max=200))
-    locality_id = ma.fields.Integer(load_default=None, allow_none=True)
+    locality_id = Id(load_default=None, allow_none=True)
     operator_override = Operator
     attributes = Attributes
     list_ids = ma.fields.List(ma.fields.Integer(), load_default=list)
@@ -87,7 +87,7 @@ class ContactCreateSchema(StrictSchema):
 
 class ContactUpdateSchema(StrictSchema):
     name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
-    locality_id = ma.fields.Integer(allow_none=True)
+    locality_id = Id(allow_none=True)
     operator_override = Operator
     attributes = Attributes
 
@@ -96,8 +96,8 @@ class ContactQuery(PageQuery):
     q = ma.fields.String(metadata={"description": "Part of the number (any form) or the name"})
     operator = ma.fields.String(validate=ma.validate.OneOf(OPERATORS),
                                 metadata={"description": "Effective operator (override first)"})
-    locality_id = ma.fields.Integer()
-    list_id = ma.fields.Integer()
+    locality_id = Id()
+    list_id = Id()
 
 
 # --- lists -----------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ class ImportErrorSchema(ma.Schema):
 
 class ImportSchema(ma.Schema):
     id = ma.fields.Integer()
-    list_id = ma.fields.Integer()
+    list_id = Id()
     filename = ma.fields.String()
     status = ma.fields.String(metadata={"description": "running, completed or failed"})
     total_rows = ma.fields.Integer()
@@ -214,7 +214,7 @@ class PlatformCountSchema(ma.Schema):
 
 
 class LocalityCountSchema(ma.Schema):
-    locality_id = ma.fields.Integer(allow_none=True)
+    locality_id = Id(allow_none=True)
     code = ma.fields.String(allow_none=True)
     name = ma.fields.String(allow_none=True)
     active = ma.fields.Integer()

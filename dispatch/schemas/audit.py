@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from dispatch.schemas.common import PageQuery
+from dispatch.schemas.common import Id, PageQuery
 
 
 class AuditEventSchema(ma.Schema):
     id = ma.fields.Integer()
     at = ma.fields.AwareDateTime()
-    actor_id = ma.fields.Integer(allow_none=True)
+    actor_id = Id(allow_none=True)
     action = ma.fields.String()
     entity = ma.fields.String()
     entity_id = ma.fields.String(allow_none=True)
@@ -24,6 +24,6 @@ class AuditQuery(PageQuery):
     entity = ma.fields.String()
     entity_id = ma.fields.String()
     action = ma.fields.String()
-    actor_id = ma.fields.Integer()
+    actor_id = Id()
     since = ma.fields.AwareDateTime()
     until = ma.fields.AwareDateTime()

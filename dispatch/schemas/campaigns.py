@@ -10,7 +10,7 @@ import marshmallow as ma
 
 from dispatch.models import CampaignStatus
 from dispatch.preview import MAX_TEXT_CHARS
-from dispatch.schemas.common import PageQuery, StrictSchema
+from dispatch.schemas.common import Id, PageQuery, StrictSchema
 
 CHANNELS = ("sms", "push", "both")
 PRIORITIES = ("normal", "urgent")
@@ -35,10 +35,10 @@ def _text(max_len: int, **kw: Any) -> ma.fields.String:
 
 
 class AudienceSchema(StrictSchema):
-    lists = ma.fields.List(ma.fields.Integer(strict=True), load_default=list,
+    lists = ma.fields.List(Id(strict=True), load_default=list,
                            validate=ma.validate.Length(max=1000),
                            metadata={"description": "Contact list ids (SMS)"})
-    exclude_lists = ma.fields.List(ma.fields.Integer(strict=True), load_default=list,
+    exclude_lists = ma.fields.List(Id(strict=True), load_default=list,
                                    validate=ma.validate.Length(max=1000),
                                    metadata={"description": "Members of these lists are left "
                                                             "out (SMS)"})
@@ -150,7 +150,7 @@ class CampaignQuery(PageQuery):
     phase_tag = ma.fields.String()
     channel = ma.fields.String(validate=ma.validate.OneOf(CHANNELS),
                                metadata={"description": "sms or push include 'both'"})
-    author_id = ma.fields.Integer()
+    author_id = Id()
     created_since = ma.fields.AwareDateTime()
     created_until = ma.fields.AwareDateTime()
     q = ma.fields.String(metadata={"description": "Part of the title (on SQLite, case is "
@@ -210,7 +210,7 @@ class DiffBaseSchema(ma.Schema):
     kind = ma.fields.String()
     snapshot_hash = ma.fields.String()
     at = ma.fields.AwareDateTime()
-    actor_id = ma.fields.Integer(allow_none=True)
+    actor_id = Id(allow_none=True)
     version = ma.fields.Integer(allow_none=True)
     snapshot = ma.fields.Dict()
 

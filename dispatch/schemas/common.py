@@ -43,6 +43,17 @@ def _nul_paths(value: Any, path: str = "") -> Iterator[str]:
             yield from _nul_paths(item, f"{path}.{i}" if path else str(i))
 
 
+MAX_ID = 2**31 - 1  # PostgreSQL's integer; larger numbers cannot name a row
+
+
+class Id(ma.fields.Integer):
+    """A row id in a request: a positive integer the database can hold (else a 422, not a 500)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", ma.validate.Range(min=1, max=MAX_ID))
+        super().__init__(**kwargs)
+
+
 class ErrorSchema(ma.Schema):
     status = ma.fields.Integer(metadata={"description": "HTTP status"})
     code = ma.fields.String(metadata={"description": "Machine-readable error code"})
