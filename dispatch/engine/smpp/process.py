@@ -27,6 +27,7 @@ from typing import Any
 
 from flask import Flask
 from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from dispatch import smpp_accounts
@@ -149,11 +150,13 @@ class SmppProcess:
             runners, self.runners = list(self.runners.values()), {}
         self._stop_runners(runners)
         with self.app.app_context():
-            client = get_redis(self.app)
-            if self._keys:
-                client.delete(*self._keys)
-            if self._scheduler is not None:
-                self._scheduler.close()
+            try:
+                if self._keys:
+                    get_redis(self.app).delete(*self._keys)
+                if self._scheduler is not None:
+                    self._scheduler.close()
+            except RedisError as exc:  # the status expires by itself; the locks too
+                log.warning("smpp: Redis unavailable while stopping: %s", exc)
 
     def run_forever(self) -> None:
         """Run until SIGTERM or SIGINT, then stop gracefully."""

@@ -18,9 +18,13 @@ import time
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, SimpleWorker
+from rq.exceptions import DequeueTimeout
 from rq.scheduler import RQScheduler
 from rq.timeouts import BaseDeathPenalty
+from rq.worker import WorkerStatus
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +62,26 @@ class ThreadWorker(SimpleWorker):
 
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None) -> Any:
+        """The next job, or None once stopped; waits out a Redis outage without missing a stop
+        (RQ's own loop retries a lost connection for as long as it takes)."""
+        self.set_state(WorkerStatus.IDLE)
         while not self._stop_event.is_set():
-            result = super().dequeue_job_and_maintain_ttl(1, max_idle_time=1)
+            try:
+                self.heartbeat()
+                if self.should_run_maintenance_tasks:
+                    self.run_maintenance_tasks()
+                result = self.queue_class.dequeue_any(
+                    self._ordered_queues, 1, connection=self.connection,
+                    job_class=self.job_class, serializer=self.serializer,
+                    death_penalty_class=self.death_penalty_class)
+            except DequeueTimeout:
+                continue
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                log.warning("worker %s: Redis unavailable (%s); trying again", self.name, exc)
+                self._stop_event.wait(1.0)
+                continue
             if result is not None:
+                self.reorder_queues(reference_queue=result[1])
                 return result
         return None
 
