@@ -44,7 +44,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = chosen
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+# while it lives, and tests collected after these (asyncio.run in the stand-ins) need it gone.
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI", "").lower() == "true":
