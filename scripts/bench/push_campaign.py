@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -332,6 +333,7 @@ def main() -> int:
         standin.wait(10)
         stop_embedded_redis(tmp)
         _admin(f"DROP SCHEMA {schema} CASCADE")
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result, indent=2))
     return 0
 
