@@ -177,14 +177,16 @@ def register_commands(app: Flask) -> None:
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker for the background jobs."""
     from flask import current_app
-    from rq import Worker
+    from rq import SimpleWorker
 
     from dispatch.jobs import QUEUES
     from dispatch.redis_conn import get_redis
 
     names = list(queues) or list(QUEUES)
     conn = get_redis(current_app._get_current_object())  # type: ignore[attr-defined]
-    Worker(names, connection=conn).work(burst=burst, with_scheduler=not burst)
+    # Non-forking: a push batch reuses this process's FCM gateway (token, TLS connections)
+    # instead of building one per job in a fresh work-horse (docs/BENCHMARKS.md, push).
+    SimpleWorker(names, connection=conn).work(burst=burst, with_scheduler=not burst)
 
 
 def main() -> None:

@@ -157,4 +157,6 @@ def _flush(c: Campaign, channel: str, account_id: int | None, ids: list[int]) ->
         if account_id is None:
             return 0  # expansion suppresses unrouted rows; nothing to send them through
         return enqueue_sms(c, account_id, ids)
+    if c.push_blocked:
+        return 0  # the push side is stopped until `flask push unblock`; SMS goes on
     return enqueue_push(c, ids)

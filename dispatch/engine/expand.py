@@ -300,6 +300,10 @@ def _expand_push(c: Campaign) -> None:
         c.push_mode, c.push_mode_reason = mode, why
         db.session.commit()
     if c.push_mode == "topic":
+        # The topic send's single row exists before anything is enqueued (so the clock cannot
+        # complete a push-only campaign that has no rows yet); commit, then enqueue.
+        push.prepare_topic(c, c.push_mode_reason or why)
+        db.session.commit()
         push.enqueue_topic(c)
         return
     audience = normalise(c.snapshot.get("audience") if c.snapshot else c.audience)
