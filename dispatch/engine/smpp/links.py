@@ -1,4 +1,5 @@
-"""One SMPP account's live link: its binds, their shared throttle and its receipt writer.
+"""One SMPP account's live link: its binds, their shared throttle, its outcome recorder and
+receipt writer.
 
 The smpp process keeps one `AccountLink` per enabled account in a process-level registry
 (`register` / `get`), where the send jobs find the sessions to submit on. A link is built from
@@ -24,6 +25,7 @@ from typing import Any
 from flask import Flask
 
 from dispatch.engine.receipts import ReceiptWriter
+from dispatch.engine.smpp.recorder import OutcomeRecorder, Resolved
 from dispatch.models import SmppAccount
 from gateways.smpp import OutboundSms, RedisThrottle, Session, SessionConfig, SessionStatus
 from gateways.smpp.config import BindMode
@@ -78,9 +80,14 @@ class AccountLink:
         self.throttled = throttle and redis_client is not None
         # Set when the process stops this link: send jobs stop taking rows.
         self.stopping = threading.Event()
-        # SMSC ids accepted in this process whose parts a send job has not committed yet.
+        # SMSC ids accepted in this process whose parts are not committed yet.
         self.unstored: set[str] = set()
         self.writer = ReceiptWriter(app, account.id, hold=self.unstored.__contains__)
+        self.recorder = OutcomeRecorder(app, self)
+        # Rows submitted (or refused) whose outcome is not recorded yet: what bounds the rows
+        # `sending` at once. Send jobs wait on `progress` for it to fall.
+        self.unrecorded = 0
+        self.progress = threading.Condition()
         self.throttle = (RedisThrottle(redis_client, f"account-{account.id}", rate=account.tps)
                          if self.throttled else None)
         timers = timers or {}
@@ -99,6 +106,7 @@ class AccountLink:
 
     def start(self) -> AccountLink:
         self.writer.start()
+        self.recorder.start()
         for session in self.sessions:
             session.start()
         return self
@@ -148,18 +156,60 @@ class AccountLink:
                 break
         return chosen.submit(message, timeout=timeout, on_done=on_done)
 
+    def handed(self, count: int = 1) -> None:
+        """A send job handed `count` rows to the sessions (or refused them)."""
+        with self.progress:
+            self.unrecorded += count
+
+    def resolved(self, item: Resolved) -> None:
+        """A submit's outcome (any thread): held as unstored, then queued for recording."""
+        for part in item.outcome.parts:
+            if part.remote_id:
+                self.unstored.add(part.remote_id)
+        self.recorder.put(item)
+
+    def recorded(self, batch: list[Resolved]) -> None:
+        """The recorder committed (or gave up on) these outcomes."""
+        for item in batch:
+            for part in item.outcome.parts:
+                if part.remote_id:
+                    self.unstored.discard(part.remote_id)
+        with self.progress:
+            self.unrecorded -= len(batch)
+            self.progress.notify_all()
+
+    def wait_below(self, limit: int, timeout: float) -> bool:
+        """Wait until at most `limit` rows are unrecorded; False on timeout or when stopping."""
+        deadline = time.monotonic() + timeout
+        with self.progress:
+            while self.unrecorded > limit:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.stopping.is_set():
+                    return False
+                self.progress.wait(min(left, 0.5))
+        return True
+
     def statuses(self) -> list[SessionStatus]:
         return [session.status() for session in self.sessions]
 
     def close(self, timeout: float | None = None) -> None:
         """Drain every window, unbind, then store what the writer still holds."""
         self.stopping.set()
+        drain = self.sessions[0].config.drain_timeout if timeout is None else timeout
+        deadline = time.monotonic() + drain
+        with self.progress:
+            self.progress.notify_all()
+            # What the send jobs handed over is sent and answered before the sessions close
+            # (a part still waiting for the throttle when a session closes could be left behind).
+            while self.unrecorded > 0 and time.monotonic() < deadline:
+                self.progress.wait(deadline - time.monotonic())
         closers = [threading.Thread(target=s.close, args=(timeout,), daemon=True)
                    for s in self.sessions]
         for closer in closers:
             closer.start()
         for closer in closers:
             closer.join()
+        self.recorder.stop()  # every submit is resolved once the sessions are closed
         self.writer.stop()
 
 
