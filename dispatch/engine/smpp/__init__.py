@@ -1,8 +1,11 @@
 """The smpp process: live SMPP links per account, their send-job workers, bind status.
 
-- `links`: `AccountLink` (one account's sessions, throttle and receipt writer) and the
-  process-level registry the send jobs (`dispatch.engine.sms`) find them in;
+- `links`: `AccountLink` (one account's sessions, throttle, outcome recorder and receipt writer)
+  and the process-level registry the send jobs (`dispatch.engine.sms`) find them in;
+- `recorder`: the thread that writes submit outcomes to the ledger, and the auto-pause;
 - `worker`: RQ's SimpleWorker made to live in a thread, and the scheduler of SMS queues;
 - `process`: `SmppProcess`, what `flask smpp run` runs;
-- `status`: bind status in Redis for `flask smpp status` and readiness checks.
+- `status`: bind status in Redis for `flask smpp status` and readiness checks;
+- `probe`: `flask smpp test`, one message on a bind of its own;
+- `bulk`: statements for batches of rows that stay cheap for the driver on PostgreSQL.
 """
