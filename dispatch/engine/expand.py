@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, any_, bindparam, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.dialects import sqlite
 
 from dispatch import settings, smpp_accounts
 from dispatch.campaigns.audience import locality_ids, normalise
 from dispatch.engine import enqueue
+from dispatch.engine.smpp.bulk import any_of
 from dispatch.extensions import db
 from dispatch.jobs import in_app_context
 from dispatch.models import (
@@ -88,17 +89,6 @@ def _insert(rows: list[dict[str, Any]]) -> list[tuple[int, str, int | None]]:
         .returning(Message.id, Message.status, Message.account_id)
     )
     return [(r[0], r[1], r[2]) for r in db.session.execute(stmt, rows)]
-
-
-def _among(column: Any, values: Sequence[Any]) -> Any:
-    """`column IN values`, as one array parameter on PostgreSQL (`= ANY(:array)`).
-
-    A 5,000-item IN list is 5,000 bind parameters to render, send and parse, each batch; an
-    array is one.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
-    return column.in_(list(values))
 
 
 def _relaxed_commit() -> None:
@@ -206,7 +196,7 @@ def _capped(c: Campaign, contact_ids: Sequence[int]) -> set[int]:
     since = utcnow() - timedelta(hours=int(cap["hours"]))
     stmt = (
         select(Message.recipient_id)
-        .where(_among(Message.recipient_id, contact_ids), Message.channel == "sms",
+        .where(any_of(Message.recipient_id, contact_ids), Message.channel == "sms",
                Message.campaign_id != c.id, Message.created_at >= since,
                Message.status.not_in([S.SUPPRESSED, S.CANCELLED, S.EXPIRED]))
         .group_by(Message.recipient_id)
@@ -236,17 +226,17 @@ def _expand_sms(c: Campaign) -> None:
         _relaxed_commit()
         batch = db.session.execute(
             select(Contact.id, Contact.msisdn, Contact.operator, Contact.operator_override)
-            .where(_among(Contact.id, ids)).order_by(Contact.id)
+            .where(any_of(Contact.id, ids)).order_by(Contact.id)
         ).all()
         numbers = [row[1] for row in batch]
         opted_out = set(db.session.scalars(
             select(OptOut.address).where(OptOut.channel == "sms",
-                                         _among(OptOut.address, numbers))))
+                                         any_of(OptOut.address, numbers))))
         excluded_ids: set[int] = set()
         if excluded:
             excluded_ids = set(db.session.scalars(
                 select(ListMember.contact_id).where(ListMember.list_id.in_(excluded),
-                                                    _among(ListMember.contact_id, ids))))
+                                                    any_of(ListMember.contact_id, ids))))
         capped = _capped(c, ids)
         now = utcnow()
         rows: list[dict[str, Any]] = []
@@ -324,7 +314,7 @@ def _expand_push(c: Campaign) -> None:
         installs = [row[1] for row in batch]
         opted_out = set(db.session.scalars(
             select(OptOut.address).where(OptOut.channel == "push",
-                                         _among(OptOut.address, installs))))
+                                         any_of(OptOut.address, installs))))
         now = utcnow()
         rows: list[dict[str, Any]] = []
         counts: dict[str, int] = {}
