@@ -129,6 +129,25 @@ def claim(ids: Sequence[int] | Iterable[int], *, at: datetime | None = None) -> 
     return sorted(db.session.scalars(stmt).all())
 
 
+def age_out(campaign_id: int, status: MessageStatus, before: datetime, *, reason: str,
+            channel: str | None = None) -> int:
+    """Rows of a campaign still `sending`/`submitted` since before `before` become `unknown`.
+
+    Their fate is unknowable (the claimer died, or no receipt came): never resent on their own.
+    """
+    stamp = {S.SENDING: Message.sending_at, S.SUBMITTED: Message.submitted_at}[status]
+    check_move(status, S.UNKNOWN)
+    stmt = (
+        update(Message)
+        .where(Message.campaign_id == campaign_id, Message.status == status, stamp < before)
+        .values(status=S.UNKNOWN, reason=reason, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if channel is not None:
+        stmt = stmt.where(Message.channel == channel)
+    return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+
+
 def finish_unsent(campaign_id: int, new: MessageStatus, *, reason: str,
                   at: datetime | None = None) -> int:
     """Move every `pending`/`queued` row of a campaign to `new` (cancelled or expired).

@@ -20,7 +20,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
 
 from dispatch import ledger
 from dispatch.campaigns import service as campaigns
@@ -68,10 +68,10 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
         if until is not None and now >= until:
             count("expired", ledger.finish_unsent(c.id, S.EXPIRED, reason="validity_ended"))
         # SMS only: a push has no receipt to wait for, it is final once FCM accepted it.
-        count("no_receipt", _age_out(c.id, S.SUBMITTED, Message.submitted_at,
-                                     now - limits["receipt_wait"], "no_receipt", channel="sms"))
-        count("claim_lost", _age_out(c.id, S.SENDING, Message.sending_at,
-                                     now - limits["claim_timeout"], "claim_lost"))
+        count("no_receipt", ledger.age_out(c.id, S.SUBMITTED, now - limits["receipt_wait"],
+                                           reason="no_receipt", channel="sms"))
+        count("claim_lost", ledger.age_out(c.id, S.SENDING, now - limits["claim_timeout"],
+                                           reason="claim_lost"))
         db.session.commit()
         if c.status is not C.SENDING:
             continue
@@ -88,20 +88,6 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
         db.session.commit()
         count("completed", 1)
     return done
-
-
-def _age_out(campaign_id: int, status: MessageStatus, column: Any, before: Any,
-             reason: str, channel: str | None = None) -> int:
-    stmt = (
-        update(Message)
-        .where(Message.campaign_id == campaign_id, Message.status == status, column < before)
-        .values(status=S.UNKNOWN, reason=reason, finished_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if channel is not None:
-        stmt = stmt.where(Message.channel == channel)
-    assert ledger.can_move(status, S.UNKNOWN)
-    return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
 
 
 def _has_open_rows(campaign_id: int) -> bool:
