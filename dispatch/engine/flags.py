@@ -7,10 +7,9 @@ stays the truth, checked before every chunk, so a lost Redis only delays the sto
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus
 from dispatch.models.common import utcnow
 from dispatch.redis_conn import get_redis
@@ -38,10 +37,8 @@ def may_send(campaign_id: int) -> bool:
 def in_window(c: Campaign, now: datetime | None = None) -> bool:
     """Whether local time is inside the campaign's send window (start inclusive, end exclusive)."""
     local = (now or utcnow()).astimezone(LOCAL).time()
-    start, end = c.window_start, c.window_end
-    if start <= end:
-        return start <= local < end
-    return local >= start or local < end  # a window across midnight, e.g. 20:00–02:00
+    # Windows are same-day (the campaign content refuses start >= end).
+    return c.window_start <= local < c.window_end
 
 
 def valid_until(c: Campaign) -> datetime | None:
@@ -65,18 +62,3 @@ def sendable(c: Campaign, now: datetime | None = None) -> tuple[bool, str | None
     if not in_window(c, now):
         return False, "outside_window"
     return True, None
-
-
-def refresh(c: Campaign) -> Campaign:
-    """Re-read the campaign's status (another process may have paused it)."""
-    db.session.refresh(c, attribute_names=["status", "window_start", "window_end"])
-    return c
-
-
-def next_window_start(c: Campaign, now: datetime | None = None) -> datetime:
-    """The next moment (UTC) the campaign's window opens."""
-    now = (now or utcnow()).astimezone(LOCAL)
-    candidate = datetime.combine(now.date(), c.window_start, tzinfo=LOCAL)
-    if candidate <= now:
-        candidate += timedelta(days=1)
-    return candidate.astimezone(UTC)

@@ -6,7 +6,6 @@ import pytest
 from rq import Queue
 from sqlalchemy import func, select
 
-from dispatch import engine
 from dispatch.engine import enqueue, expand
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Contact, Message, MessageStatus, OptOut
@@ -116,7 +115,3 @@ def test_cancel_marks_unsent_rows_cancelled(engine_app, people, api, backend):
     from dispatch.engine import flags
 
     assert not flags.may_send(c.id)
-
-
-def test_engine_package_documents_itself():
-    assert "docs/ENGINE.md" in (engine.__doc__ or "")
