@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drop-every", type=float, help="cut every connection this often (s)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--no-record", action="store_true",
-                        help="keep counters only, not every submit_sm (long benchmarks)")
+                        help="keep counters only, not every submit_sm (long benchmarks); "
+                        "repeats are still counted")
     args = parser.parse_args(argv)
 
     accounts = dict(a.split(":", 1) for a in args.account) or {"loa": "secret"}

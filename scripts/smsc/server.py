@@ -3,6 +3,7 @@
     smsc = Smsc({"loa": "secret"}, Behaviour(receipt_delay=0.2)).start()
     ... bind to 127.0.0.1:smsc.port ...
     smsc.received("84912345678")     # what reached it for that number, in order
+    smsc.stats()["repeats"]          # accepted submit_sm repeating a number and text
     smsc.set(tps=50)                 # change behaviour while running
     smsc.drop()                      # cut every connection
     smsc.send_mo("loa", "84912345678", "8088", "HUY")
@@ -207,6 +208,9 @@ class Smsc:
         self.seconds: dict[str, Counter[int]] = defaultdict(Counter)
         self.max_outstanding: dict[str, int] = defaultdict(int)
         self._ref_nums: dict[str, int] = defaultdict(int)
+        # (destination, short_message, message_payload) of every accepted submit_sm, kept with
+        # recording off too: `repeats` counts duplicate sends in benchmarks that keep no records.
+        self._accepted: set[tuple[str, bytes, bytes]] = set()
 
     # -- lifecycle (any thread) -----------------------------------------------------------------
 
@@ -439,6 +443,13 @@ class Smsc:
             code = behaviour.reject.get(message.destination_addr, ESME_ROK)
         message_id, receipt_id = self._new_id() if code == ESME_ROK else ("", "")
         self.counts["accepted" if code == ESME_ROK else f"refused_{code:#04x}"] += 1
+        if code == ESME_ROK:
+            key = (message.destination_addr, message.short_message,
+                   message.tlvs.get(pdu.TLV_MESSAGE_PAYLOAD, b""))
+            if key in self._accepted:
+                self.counts["repeats"] += 1
+            else:
+                self._accepted.add(key)
         if behaviour.record:
             record = Received(account, conn.number, item.sequence, message.destination_addr,
                               message.source_addr, message.source_addr_ton,

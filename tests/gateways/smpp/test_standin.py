@@ -78,3 +78,21 @@ def test_runs_as_a_module_from_the_repository_root() -> None:
     finally:
         proc.terminate()
         assert proc.wait(5) == 0
+
+
+def test_repeats_are_counted_with_recording_off(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    # Benchmarks run the stand-in with --no-record and still need duplicate sends counted.
+    smsc.set(record=False)
+    session = make_session()
+    first = [OutboundSms(str(i), f"8491234567{i}", "Hi") for i in range(3)]
+    assert all(o.ok for o in session.submit_many(first, timeout=5))
+    assert smsc.stats().get("repeats") is None  # three destinations, once each
+    again = [OutboundSms("3", "84912345671", "Hi"),  # the same message to the same number
+             OutboundSms("4", "84912345671", "Hello")]  # another text to that number
+    assert all(o.ok for o in session.submit_many(again, timeout=5))
+    assert smsc.stats()["repeats"] == 1
+    assert smsc.received() == []
+    smsc.reset()
+    assert session.submit_many(first[:1], timeout=5)[0].ok
+    assert smsc.stats().get("repeats") is None
