@@ -444,12 +444,12 @@ class Smsc:
         message_id, receipt_id = self._new_id() if code == ESME_ROK else ("", "")
         self.counts["accepted" if code == ESME_ROK else f"refused_{code:#04x}"] += 1
         if code == ESME_ROK:
-            key = (message.destination_addr, message.short_message,
-                   message.tlvs.get(pdu.TLV_MESSAGE_PAYLOAD, b""))
-            if key in self._accepted:
+            sent = (message.destination_addr, message.short_message,
+                    message.tlvs.get(pdu.TLV_MESSAGE_PAYLOAD, b""))
+            if sent in self._accepted:
                 self.counts["repeats"] += 1
             else:
-                self._accepted.add(key)
+                self._accepted.add(sent)
         if behaviour.record:
             record = Received(account, conn.number, item.sequence, message.destination_addr,
                               message.source_addr, message.source_addr_ton,
