@@ -139,17 +139,30 @@ def revoke_appkey(key_id: int) -> None:
 def clock_command(interval: float, once: bool) -> None:
     """Run the engine's periodic tick (schedules, windows, expiry, orphans, completion)."""
     import logging
+    import signal
+    import threading
+    from typing import Any
 
     from flask import current_app
 
     from dispatch.engine import clock
 
+    log = logging.getLogger("dispatch.engine.clock")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if once:
         click.echo(clock.tick(current_app.config))
         db.session.commit()
         return
-    clock.run_forever(current_app.config, interval)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        log.info("clock: %s received, stopping after this tick", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    clock.run_forever(current_app.config, interval, stop)
+    click.echo("clock stopped")
 
 
 def register_commands(app: Flask) -> None:

@@ -16,7 +16,9 @@ Only one clock ticks at a time across hosts (a Redis lock), and every step is id
 from __future__ import annotations
 
 import logging
+import threading
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -35,6 +37,7 @@ S = MessageStatus
 C = CampaignStatus
 
 UNSENT = (S.PENDING, S.QUEUED, S.SENDING)
+LOCK = "loa:clock:lock"  # one ticking clock across hosts
 
 
 def settings_from(config: dict[str, Any]) -> dict[str, timedelta]:
@@ -99,12 +102,26 @@ def _has_open_rows(campaign_id: int) -> bool:
     return bool(db.session.scalar(select(unsent | waiting)))
 
 
-def run_forever(config: dict[str, Any], interval: float = 5.0) -> None:
-    """The clock process: tick every `interval` seconds while holding the clock lock."""
+# Delete the lock only if it is still ours: a tick longer than the lock's expiry may have let
+# another clock take it, and a plain DEL would release that one's.
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+def run_forever(config: dict[str, Any], interval: float = 5.0,
+                stop: threading.Event | None = None) -> None:
+    """The clock process: tick every `interval` seconds while holding the clock lock, until
+    `stop` is set (SIGTERM: the tick in progress finishes and the lock is released, so a
+    replacement clock need not wait for it to expire)."""
     redis = get_redis()
-    while True:
+    stop = stop or threading.Event()
+    token = uuid.uuid4().hex
+    release = redis.register_script(_RELEASE)
+    while not stop.is_set():
         started = time.monotonic()
-        if redis.set("loa:clock:lock", 1, nx=True, ex=max(int(interval * 3), 15)):
+        if redis.set(LOCK, token, nx=True, ex=max(int(interval * 3), 15)):
             try:
                 done = tick(config)
                 if done:
@@ -113,6 +130,6 @@ def run_forever(config: dict[str, Any], interval: float = 5.0) -> None:
                 db.session.rollback()
                 log.exception("clock tick failed")
             finally:
-                redis.delete("loa:clock:lock")
+                release(keys=[LOCK], args=[token])
                 db.session.remove()
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        stop.wait(max(0.0, interval - (time.monotonic() - started)))
