@@ -1,0 +1,435 @@
+"""A 100,000-recipient SMS campaign on PostgreSQL, from the launch call to the last receipt.
+
+    .venv/bin/python scripts/bench/sms_campaign.py [--recipients 100000] [--window 50]
+
+Setup, not timed: a new PostgreSQL database (CREATE DATABASE on TEST_DATABASE_URL's server,
+`flask db upgrade` and `flask seed` as the Procfile's release step does; dropped at the end), an
+embedded redis-server, and the stand-in SMSC as a process of its own (`python -m scripts.smsc
+--no-record`, each receipt sent right after its submit_sm_resp). In the database: an SMPP
+account on the stand-in with TPS 10,000 (the most an account may have: the throttle never
+holds a submit back at these rates, but runs as in production), one transceiver bind, the given
+window; N contacts bulk-inserted into one list; an earlier delivered campaign, then ANALYZE (a
+database in use); and a campaign to that list, created, submitted and approved through the
+services. Then the Procfile's processes, each a child of its own: `flask worker` x2, `flask smpp
+run`, `flask clock`, waited for until the workers are registered and the bind is up.
+
+Timed from the launch call (`campaigns.service.launch` and its commit, which enqueues the expand
+job) until every row is final with its receipt stored: the expand job writes the ledger rows and
+enqueues the send jobs (a worker), the smpp process claims, submits, records the responses and
+stores and matches the receipts, and the clock completes the campaign. Reported: launch → first
+submit_sm at the stand-in, launch → expansion done, msg/s end to end, CPU seconds and peak RSS
+of every process (PostgreSQL backends of this database and the redis-server included), the
+submit rate over time; the stand-in's `repeats` (duplicate sends, must be 0).
+
+Then, the Loa processes stopped, against the same stand-in process: the bare smpplib loop of
+smpp_throughput.py sends the same N messages (same numbers, text and sender) on one bind with
+the same window; the reference, and the ratio. As it repeats every message, the stand-in's
+repeat counter must then read exactly N: the check that the counter counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import _common as common
+import smpp_throughput as transport
+import sqlalchemy as sa
+
+TEXT = transport.TEXT
+UNFINISHED = ("pending", "queued", "sending", "submitted")
+
+
+# --- setup (not timed) --------------------------------------------------------------------------
+
+def start_standin() -> tuple[common.Child, int, int]:
+    port, control = common.free_port(), common.free_port()
+    standin = common.Child("stand-in", common.python_module(
+        "scripts.smsc", "--port", str(port), "--control-port", str(control),
+        "--receipt-delay", "0", "--no-record", "--account", "bench:bench"),
+        env={**os.environ, "PYTHONPATH": str(common.ROOT)})
+    common.wait_for(lambda: common.listening(port) and common.listening(control), 15,
+                    "the stand-in listening")
+    return standin, port, control
+
+
+def prepare(recipients: int, port: int, window: int, history_rows: int) -> dict[str, Any]:
+    """Account, contacts in a list, history, an approved campaign; in the app context."""
+    from sms_pipeline import history
+
+    from dispatch import smpp_accounts, users
+    from dispatch.campaigns import service
+    from dispatch.extensions import db
+    from dispatch.models import ContactList
+
+    editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password="x" * 12)
+    approver, _ = users.create_user("bench-approver", ["approver"], actor=None,
+                                    password="x" * 12)
+    account = smpp_accounts.create(
+        {"name": "bench", "host": "127.0.0.1", "port": port, "system_id": "bench",
+         "password": "bench", "tps": 10_000, "window": window, "binds": 1,
+         "is_default": True, "brandnames": ["LOA"]}, actor=None)
+    contacts = ContactList(name="bench", created_by_id=editor.id)
+    db.session.add(contacts)
+    db.session.commit()
+    # The numbers smpp_throughput.destinations(n) sends to, with the + of E.164.
+    conn = db.session.connection()
+    conn.execute(sa.text(
+        "INSERT INTO contacts (msisdn, operator, attributes, created_at, updated_at) "
+        "SELECT '+8491' || lpad(g::text, 7, '0'), 'vinaphone', '{}', now(), now() "
+        "FROM generate_series(0, :n - 1) AS g ORDER BY g"), {"n": recipients})
+    conn.execute(sa.text("INSERT INTO list_members (list_id, contact_id) "
+                         "SELECT :list, id FROM contacts"), {"list": contacts.id})
+    db.session.commit()
+    history(account.id, editor.id, history_rows)  # and ANALYZE
+    c = service.create({"title": "bench", "channels": "sms", "sms_sender": "LOA",
+                        "sms_text": TEXT, "audience": {"lists": [contacts.id]},
+                        "window_start": clock_time(0, 0), "window_end": clock_time(23, 59)},
+                       actor=editor)
+    db.session.commit()
+    service.submit(c, actor=editor)
+    db.session.commit()
+    service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash)
+    db.session.commit()
+    return {"campaign_id": c.id, "approver_id": approver.id, "account_id": account.id}
+
+
+def start_loa(env: dict[str, str], folder: Path, workers: int,
+              throttle: bool) -> list[common.Child]:
+    """The Procfile's processes (worker, smpp, clock), as a process manager starts them."""
+    smpp = ["smpp", "run"] + ([] if throttle else ["--no-throttle"])
+    commands = [(f"worker-{i}", ["worker"]) for i in range(1, workers + 1)]
+    commands += [("smpp", smpp), ("clock", ["clock"])]
+    return [common.Child(name, common.python_module("flask", *argv), env=env,
+                         log=folder / f"{name}.log") for name, argv in commands]
+
+
+def wait_ready(children: list[common.Child], workers: int) -> None:
+    from rq import Worker
+
+    from dispatch.engine.smpp import status
+    from dispatch.redis_conn import get_redis
+
+    redis = get_redis()
+
+    def ready() -> bool:
+        for child in children:
+            if not child.alive():
+                raise SystemExit(f"{child.name} exited:\n{child.tail()}")
+        bound = any(row["state"] == "bound" for row in status.read(redis))
+        return bound and len(Worker.all(connection=redis)) >= workers
+
+    common.wait_for(ready, 60, "workers registered and the bind up", 0.2)
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+class Meters:
+    """CPU of every process taking part, sampled while the campaign runs."""
+
+    def __init__(self, children: list[common.Child], database: str) -> None:
+        from dispatch.redis_conn import get_redis
+
+        self.children = children
+        self.database = database
+        self.redis = get_redis()
+        self.start_cpu = {c.name: c.cpu_seconds() for c in children}
+        self.redis_start = self._redis_cpu()
+        # PostgreSQL backends of this database: CPU at first sight (0 for those that connect
+        # later, which had used next to none before) and at the latest look.
+        self.backends_first: dict[int, float] = {}
+        self.backends_last: dict[int, float] = {}
+        self.look(at_start=True)
+
+    def _redis_cpu(self) -> float:
+        info = self.redis.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    def look(self, at_start: bool = False) -> None:
+        from dispatch.extensions import db
+
+        pids = db.session.scalars(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": self.database})
+        db.session.rollback()
+        for pid in pids:
+            cpu = common.proc_cpu_seconds(pid)
+            self.backends_first.setdefault(pid, cpu if at_start else 0.0)
+            self.backends_last[pid] = cpu
+
+    def cpu(self) -> dict[str, float]:
+        self.look()
+        out = {c.name: round(c.cpu_seconds() - self.start_cpu[c.name], 1) for c in self.children}
+        out["postgresql"] = round(sum(self.backends_last[p] - self.backends_first[p]
+                                      for p in self.backends_last), 1)
+        out["redis-server"] = round(self._redis_cpu() - self.redis_start, 1)
+        return out
+
+    def redis_peak_mb(self) -> float:
+        return common.proc_peak_mb(int(self.redis.info("server")["process_id"]))
+
+
+def stamp(moment: datetime | None, origin: float) -> float | None:
+    return None if moment is None else round(moment.timestamp() - origin, 2)
+
+
+def run_campaign(args: argparse.Namespace, ids: dict[str, Any], children: list[common.Child],
+                 control: int, database: str) -> dict[str, Any]:
+    from dispatch.campaigns import service
+    from dispatch.extensions import db
+    from dispatch.models import Campaign, User
+
+    c = db.session.get(Campaign, ids["campaign_id"])
+    approver = db.session.get(User, ids["approver_id"])
+    meters = Meters(children, database)
+    before = transport.standin_stats(control)
+    load = os.getloadavg()
+    origin = time.time()
+    started = time.perf_counter()
+    service.launch(c, actor=approver)
+    db.session.commit()
+    launched = time.perf_counter() - started
+
+    first_submit = done = None
+    timeline: list[tuple[float, int, int]] = []  # (s, submit_sm so far, receipts acked so far)
+    next_db_look = 0.0
+    while True:
+        now = time.perf_counter() - started
+        if now > args.timeout:
+            raise SystemExit(f"not done after {args.timeout} s: {unfinished(c.id)}")
+        stats = transport.standin_stats(control)
+        submits = stats.get("submits", 0) - before.get("submits", 0)
+        if first_submit is None and submits:
+            first_submit = now
+        if not timeline or now - timeline[-1][0] >= 1.0:
+            timeline.append((round(now, 2), submits,
+                             stats.get("receipts_acked", 0) - before.get("receipts_acked", 0)))
+        if now >= next_db_look:
+            next_db_look = now + 0.5
+            meters.look()
+            for child in children:
+                if not child.alive():
+                    raise SystemExit(f"{child.name} exited:\n{child.tail()}")
+            if expanded(c.id) and not unfinished(c.id):
+                done = time.perf_counter() - started
+                break
+        time.sleep(0.02 if first_submit is None else 0.1)
+    cpu = meters.cpu()
+    peaks = {child.name: child.peak_mb() for child in children}
+    peaks["redis-server"] = meters.redis_peak_mb()
+    stats = transport.standin_stats(control)
+
+    # When the campaign's last row became final, stamped by the process that stored it.
+    row = db.session.execute(sa.text(
+        "SELECT min(sending_at), max(finished_at), count(*) FILTER (WHERE status = 'delivered') "
+        "FROM messages WHERE campaign_id = :c"), {"c": c.id}).one()
+    db.session.rollback()
+    c = db.session.get(Campaign, c.id)
+    last_final = stamp(row[1], origin)
+    completed = wait_completed(c.id, started, 30)
+    return {
+        "load_at_launch": [round(v, 2) for v in load], "launch_call_s": round(launched, 3),
+        "first_submit_s": round(first_submit or 0, 2), "first_claim_s": stamp(row[0], origin),
+        "expanded_s": stamp(c.expanded_at, origin), "expansion": dict(c.expansion or {}),
+        "last_final_s": last_final, "seen_done_s": round(done, 2),
+        "completed_s": completed,
+        "msg_per_s": round(args.recipients / last_final) if last_final else None,
+        "delivered": row[2], "cpu_s": cpu, "peak_mb": peaks, "timeline": timeline,
+        "standin": {k: stats.get(k, 0) - before.get(k, 0)
+                    for k in ("submits", "accepted", "repeats", "receipts_acked")},
+    }
+
+
+def expanded(campaign_id: int) -> bool:
+    from dispatch.extensions import db
+
+    value = db.session.scalar(sa.text("SELECT expanded_at FROM campaigns WHERE id = :c"),
+                              {"c": campaign_id})
+    db.session.rollback()
+    return value is not None
+
+
+def unfinished(campaign_id: int) -> dict[str, int]:
+    """Rows not final yet, per status (reads only those: cheap while the campaign runs)."""
+    from dispatch.extensions import db
+
+    rows = db.session.execute(sa.text(
+        "SELECT status, count(*) FROM messages WHERE campaign_id = :c AND status = ANY(:s) "
+        "GROUP BY status"), {"c": campaign_id, "s": list(UNFINISHED)}).all()
+    db.session.rollback()
+    return {status: n for status, n in rows}
+
+
+def wait_completed(campaign_id: int, started: float, timeout: float) -> float | None:
+    """Seconds from launch until the clock marked the campaign completed (None: not yet)."""
+    from dispatch.extensions import db
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = db.session.scalar(sa.text("SELECT status FROM campaigns WHERE id = :c"),
+                                  {"c": campaign_id})
+        db.session.rollback()
+        if state == "completed":
+            return round(time.perf_counter() - started, 1)
+        time.sleep(0.2)
+    return None
+
+
+def ledger_check(campaign_id: int) -> dict[str, Any]:
+    from dispatch.extensions import db
+
+    statuses = dict(db.session.execute(sa.text(
+        "SELECT status, count(*) FROM messages WHERE campaign_id = :c GROUP BY status"),
+        {"c": campaign_id}).all())
+    parts, receipts = db.session.execute(sa.text(
+        "SELECT count(DISTINCT p.id), count(r.id) FROM message_parts p "
+        "JOIN messages m ON m.id = p.message_id LEFT JOIN raw_receipts r ON r.part_id = p.id "
+        "WHERE m.campaign_id = :c"), {"c": campaign_id}).one()
+    unmatched = db.session.scalar(sa.text(
+        "SELECT count(*) FROM raw_receipts WHERE part_id IS NULL"))
+    db.session.rollback()
+    return {"statuses": statuses, "parts": parts, "receipts_matched": receipts,
+            "receipts_unmatched": unmatched}
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    from dispatch import create_app
+    from dispatch.extensions import db
+    from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+
+    result: dict[str, Any] = {"machine": common.machine(), "recipients": args.recipients,
+                              "window": args.window, "workers": args.workers,
+                              "throttle": not args.no_throttle}
+    instance = folder / "instance"
+    redis_dir = folder / "redis"
+    redis_url = ensure_embedded_redis(redis_dir)
+    standin, port, control = start_standin()
+    url, database, drop = common.fresh_pg_database()
+    env = common.loa_env(url, redis_url, instance)
+    children: list[common.Child] = []
+    try:
+        for step in (["db", "upgrade"], ["seed"]):
+            done = common.run_child(common.python_module("flask", *step), env=env, timeout=300)
+            if done["exit"] != 0:
+                raise SystemExit(f"flask {' '.join(step)} failed:\n{done['stderr'][-2000:]}")
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url,
+                          "INSTANCE_PATH": str(instance)})
+        with app.app_context():
+            ids = prepare(args.recipients, port, args.window, args.history)
+            children = start_loa(env, folder, args.workers, not args.no_throttle)
+            wait_ready(children, args.workers)
+            result["campaign"] = run_campaign(args, ids, children, control, database)
+            result["ledger"] = ledger_check(ids["campaign_id"])
+            db.session.remove()
+            db.engine.dispose()
+        for child in children:
+            child.stop()
+        result["exits"] = {child.name: child.result for child in children}
+        # The reference, against the same stand-in process, the Loa processes gone.
+        before = transport.standin_stats(control)
+        started = time.perf_counter()
+        submit_rate, receipt_rate = transport.bare_smpplib(port, args.recipients, args.window)
+        after = transport.standin_stats(control)
+        result["bare"] = {"submit_per_s": round(submit_rate), "msg_per_s": round(receipt_rate),
+                          "seconds": round(time.perf_counter() - started, 1),
+                          "repeats": after.get("repeats", 0) - before.get("repeats", 0),
+                          "submits": after.get("submits", 0) - before.get("submits", 0)}
+        result["standin_cpu_s_total"] = round(standin.cpu_seconds(), 1)
+        result["load_after"] = [round(v, 2) for v in os.getloadavg()]
+        e2e = result["campaign"]["msg_per_s"]
+        result["ratio"] = round(e2e / result["bare"]["msg_per_s"], 2) if e2e else None
+        return result
+    finally:
+        for child in children:
+            child.stop(10)
+        standin.stop(10)
+        drop()
+        stop_embedded_redis(redis_dir)
+
+
+def report(r: dict[str, Any]) -> None:
+    m, c, bare = r["machine"], r["campaign"], r["bare"]
+    n = r["recipients"]
+    print(f"machine: {m['cpu']}, {m['nproc']} CPUs, {m['ram_gb']} GB, Python {m['python']}; "
+          f"load average at launch {' '.join(map(str, c['load_at_launch']))}, "
+          f"after the run {' '.join(map(str, r['load_after']))}")
+    print(f"{n:,} single-part SMS, one transceiver bind, window {r['window']}, "
+          f"{'TPS 10,000 (throttle running)' if r['throttle'] else 'no throttle'}, "
+          f"receipts right after each response; {r['workers']} workers, smpp, clock")
+    print(f"  launch → first submit_sm at the stand-in: {c['first_submit_s']:.2f} s "
+          f"(first row claimed at {c['first_claim_s']} s)")
+    print(f"  launch → expansion done: {c['expanded_s']} s  {c['expansion']}")
+    print(f"  launch → last row final with its receipt: {c['last_final_s']} s "
+          f"(seen by the poll at {c['seen_done_s']} s; campaign completed by the clock at "
+          f"{c['completed_s']} s)")
+    print(f"  end to end: {c['msg_per_s']:,} msg/s")
+    print(f"  bare smpplib, same stand-in, same {n:,} messages: {bare['submit_per_s']:,} "
+          f"submit/s, {bare['msg_per_s']:,} msg/s with every receipt answered "
+          f"({bare['seconds']} s)")
+    print(f"  end to end / bare smpplib: {r['ratio']}")
+    print("  CPU seconds during the campaign, peak RSS MB:")
+    for name, cpu in c["cpu_s"].items():
+        peak = c["peak_mb"].get(name)
+        share = cpu / c["last_final_s"] if c["last_final_s"] else 0
+        print(f"    {name:<13}{cpu:>7.1f} s ({share:4.0%} of one core)"
+              + (f"  peak {peak:.0f} MB" if peak else ""))
+    rates = []
+    timeline = c["timeline"]
+    for before, after in zip(timeline, timeline[5::5], strict=False):
+        span = after[0] - before[0]
+        rates.append(f"{before[0]:.0f}-{after[0]:.0f}s {round((after[1] - before[1]) / span)}")
+    print("  submit_sm/s at the stand-in, per 5 s: " + ", ".join(rates))
+    ledger, sc = r["ledger"], c["standin"]
+    print(f"  checks: ledger {ledger['statuses']}, {ledger['parts']} parts, "
+          f"{ledger['receipts_matched']} receipts matched, {ledger['receipts_unmatched']} "
+          f"unmatched; stand-in {sc['submits']} submit_sm, {sc['accepted']} accepted, "
+          f"{sc['repeats']} repeats (duplicates), {sc['receipts_acked']} receipts acknowledged; "
+          f"the bare loop's {bare['submits']} resends counted {bare['repeats']} repeats")
+    exits = ", ".join(f"{name} {done['exit']}" for name, done in r["exits"].items())
+    print(f"  exits: {exits}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--window", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--history", type=int, default=20_000,
+                        help="delivered messages of an earlier campaign (0: none)")
+    parser.add_argument("--no-throttle", action="store_true",
+                        help="run the smpp process with --no-throttle (no Redis throttle)")
+    parser.add_argument("--timeout", type=float, default=900,
+                        help="seconds from launch before giving up")
+    args = parser.parse_args()
+    common.WORK.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="loa-sms-campaign-", dir=common.WORK))
+    try:
+        result = bench(args, folder)
+    except BaseException:
+        print(f"logs kept in {folder}", file=sys.stderr)
+        raise
+    out = common.WORK / f"sms_campaign-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    report(result)
+    print(f"  figures: {out}")
+    shutil.rmtree(folder, ignore_errors=True)
+    ok = (result["campaign"]["standin"]["repeats"] == 0
+          and result["ledger"]["statuses"].get("delivered") == args.recipients)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
