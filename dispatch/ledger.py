@@ -2,7 +2,8 @@
 
 Bulk moves are guarded in SQL (`WHERE status IN (<allowed sources>)`), so two workers racing for
 the same rows cannot both win: the affected row count says who did. This is the claim mechanism the
-senders build on.
+senders build on. The ids go as one array parameter on PostgreSQL (`dispatch.sqlbatch.any_of`):
+the senders move hundreds at a time, many times a second.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dispatch.errors import InvalidTransition
 from dispatch.extensions import db
 from dispatch.models import Message, MessageStatus
 from dispatch.models.common import utcnow
+from dispatch.sqlbatch import any_of
 
 S = MessageStatus
 
@@ -101,7 +103,7 @@ def move(
         values["finished_at"] = None
     stmt = (
         update(Message)
-        .where(Message.id.in_(ids), Message.status.in_(list(sources)))
+        .where(any_of(Message.id, ids), Message.status.in_(list(sources)))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -121,7 +123,7 @@ def claim(ids: Sequence[int] | Iterable[int], *, at: datetime | None = None) -> 
         return []
     stmt = (
         update(Message)
-        .where(Message.id.in_(ids), Message.status == S.QUEUED)
+        .where(any_of(Message.id, ids), Message.status == S.QUEUED)
         .values(status=S.SENDING, sending_at=at or utcnow(), attempts=Message.attempts + 1)
         .returning(Message.id)
         .execution_options(synchronize_session=False)

@@ -1,4 +1,4 @@
-"""Statements for batches of ledger rows that stay cheap for the driver on PostgreSQL.
+"""SQL for batches of rows that stays cheap for the driver on PostgreSQL.
 
 psycopg parses (and never caches) a statement with more than 50 parameters each time it runs, and
 an executemany dumps every row in Python. On PostgreSQL these send arrays instead: `any_of` is

@@ -21,7 +21,6 @@ from sqlalchemy.dialects import sqlite
 from dispatch import settings, smpp_accounts
 from dispatch.campaigns.audience import locality_ids, normalise
 from dispatch.engine import enqueue
-from dispatch.engine.smpp.bulk import any_of
 from dispatch.extensions import db
 from dispatch.jobs import in_app_context
 from dispatch.models import (
@@ -36,6 +35,7 @@ from dispatch.models import (
 )
 from dispatch.models.common import utcnow
 from dispatch.redis_conn import get_redis
+from dispatch.sqlbatch import any_of
 from gateways.sms.encoding import analyse, strip_diacritics
 
 BATCH = 10000

@@ -47,11 +47,11 @@ from sqlalchemy import select, update
 
 from dispatch import ledger, settings
 from dispatch.audiences import optouts
-from dispatch.engine.smpp.bulk import any_of, insert_rows, set_by_id
 from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import InboundMessage, MessagePart, MessageStatus, RawReceipt
 from dispatch.models.common import utcnow
+from dispatch.sqlbatch import any_of, insert_rows, set_by_id
 from gateways.results import Inbound, Receipt
 from gateways.smpp.delivery import Ack, DeliverEvent
 from gateways.sms.plain import strip_diacritics

@@ -35,7 +35,6 @@ from sqlalchemy import select, update
 from dispatch import jobs, ledger
 from dispatch.engine import enqueue, flags
 from dispatch.engine.smpp import links
-from dispatch.engine.smpp.bulk import any_of
 from dispatch.engine.smpp.links import AccountLink
 from dispatch.engine.smpp.recorder import (
     AUTH_FAILED_DELAY,
@@ -46,6 +45,7 @@ from dispatch.engine.smpp.recorder import (
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
 from dispatch.models.common import utcnow
+from dispatch.sqlbatch import any_of
 from gateways.errors import GatewayError, Permanent
 from gateways.smpp import OutboundSms, SubmitOutcome
 from gateways.sms.encoding import split

@@ -6,6 +6,7 @@
 - `worker`: RQ's SimpleWorker made to live in a thread, and the scheduler of SMS queues;
 - `process`: `SmppProcess`, what `flask smpp run` runs;
 - `status`: bind status in Redis for `flask smpp status` and readiness checks;
-- `probe`: `flask smpp test`, one message on a bind of its own;
-- `bulk`: statements for batches of rows that stay cheap for the driver on PostgreSQL.
+- `probe`: `flask smpp test`, one message on a bind of its own.
+
+Batch SQL (IN lists as arrays, unnest inserts) is in `dispatch.sqlbatch`.
 """

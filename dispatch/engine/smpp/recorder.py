@@ -34,12 +34,12 @@ from sqlalchemy import delete
 from dispatch import ledger
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags, receipts
-from dispatch.engine.smpp.bulk import any_of, insert_rows
 from dispatch.errors import LoaError
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, MessagePart, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.redis_conn import get_redis
+from dispatch.sqlbatch import any_of, insert_rows
 from gateways.errors import AuthFailed, GatewayError, Permanent, Unknowable
 from gateways.smpp import PartOutcome, SubmitOutcome
 
