@@ -92,36 +92,53 @@ def choose_push_mode(c: Campaign) -> tuple[str, str]:
                      "devices of the audience, all subscribed; no per-device results.")
 
 
+_ACTIVE = (Device.disabled_at.is_(None), Device.disabled_reason.is_(None))
+
+
+def _opted_out() -> ColumnElement[bool]:
+    return exists().where(OptOut.channel == "push", OptOut.address == Device.installation_id)
+
+
+def _inside(defined: dict[str, Any]) -> ColumnElement[bool]:
+    if defined["all_app_users"]:
+        return true()
+    return Device.locality_id.in_(audiences.locality_ids(defined["localities"]))
+
+
+def _count(*where: ColumnElement[bool]) -> int:
+    return db.session.scalar(select(func.count()).select_from(Device).where(*where)) or 0
+
+
+def targeted_devices(defined: dict[str, Any]) -> int:
+    """Active, not opted-out devices of the audience: whom a topic send stands for."""
+    return _count(*_ACTIVE, ~_opted_out(), _inside(defined))
+
+
 def _topic_counts(defined: dict[str, Any], topic: str) -> tuple[int, int, int]:
     """Return (devices targeted, of them subscribed, subscribed devices outside the audience)."""
-    active = (Device.disabled_at.is_(None), Device.disabled_reason.is_(None))
-    opted_out = exists().where(OptOut.channel == "push",
-                               OptOut.address == Device.installation_id)
     # Topics are stored as a JSON list of names drawn from [a-zA-Z0-9-_.~%]; with the quotes
     # around it the name cannot match a longer one. Portable between SQLite and PostgreSQL.
     subscribed = cast(Device.topics, Text).contains(f'"{topic}"', autoescape=True)
-    inside: ColumnElement[bool] = true()
-    if not defined["all_app_users"]:
-        inside = Device.locality_id.in_(audiences.locality_ids(defined["localities"]))
-    targeted_filter = (*active, ~opted_out, inside)
-    targeted = db.session.scalar(select(func.count()).select_from(Device)
-                                 .where(*targeted_filter)) or 0
-    with_topic = db.session.scalar(select(func.count()).select_from(Device)
-                                   .where(*targeted_filter, subscribed)) or 0
-    outside = db.session.scalar(select(func.count()).select_from(Device)
-                                .where(*active, subscribed, opted_out | ~inside)) or 0
-    return targeted, with_topic, outside
+    inside, opted_out = _inside(defined), _opted_out()
+    return (targeted_devices(defined),
+            _count(*_ACTIVE, ~opted_out, inside, subscribed),
+            _count(*_ACTIVE, subscribed, opted_out | ~inside))
 
 
 def prepare_topic(c: Campaign, reason: str) -> int:
     """Record the topic mode and write the send's single `queued` row; return its id.
 
-    Idempotent; runs in the caller's transaction (commit, then `enqueue_topic`).
+    Idempotent; runs in the caller's transaction (commit, then `enqueue_topic`). The devices
+    the row stands for are counted now and kept with the expansion's figures
+    (`topic_devices`), since they have no ledger rows of their own for the report to count.
     """
     c.push_mode, c.push_mode_reason = "topic", reason
     existing = _topic_row(c.id)
     if existing is not None:
         return existing
+    defined = frozen_audience(c)
+    c.expansion = {**(c.expansion or {}), "push_topic": topic_for(defined),
+                   "topic_devices": targeted_devices(defined)}
     now = utcnow()
     return int(db.session.execute(
         insert(Message).values(campaign_id=c.id, channel="push", recipient_id=TOPIC_RECIPIENT,

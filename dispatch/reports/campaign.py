@@ -92,10 +92,13 @@ def campaign_report(c: Campaign, *, bucket: int | None = None) -> dict[str, Any]
         "as_of": local(utcnow()),
         **figures,
         "prices_vnd_per_part": {op: price_for(table, op) for op in sorted(used)},
-        # Recipients the expansion dropped without a ledger row of their own.
+        # Recipients without a ledger row of their own: dropped by the expansion, or reached
+        # through the topic send's single row.
         "not_in_ledger": {
             "duplicates_across_lists": int(expansion.get("duplicates_across_lists", 0)),
             "excluded_by_lists": int(expansion.get("excluded", 0)),
+            **({"topic_devices": int(expansion["topic_devices"])}
+               if "topic_devices" in expansion else {}),
         },
         **timeline(c, bucket),
         "notes": notes,

@@ -49,6 +49,16 @@ def chosen(since: date | None, until: date | None, phase_tag: str | None) -> lis
     return list(db.session.scalars(stmt.order_by(start, Campaign.id)))
 
 
+def topic_note(c: Campaign) -> str:
+    """A topic send is one ledger row standing for many devices: say for how many."""
+    figures = c.expansion or {}
+    topic, devices = figures.get("push_topic"), figures.get("topic_devices")
+    to = f" to {topic!r}" if topic else ""
+    reach = "" if devices is None else f", for the {int(devices):,} devices of its audience"
+    return (f"Campaign {c.id} ({c.title}): the push went as one topic send{to}{reach}, "
+            "counted as one ledger row.")
+
+
 def summary(since: date | None = None, until: date | None = None,
             phase_tag: str | None = None) -> dict[str, Any]:
     campaigns = chosen(since, until, phase_tag)
@@ -75,7 +85,8 @@ def summary(since: date | None = None, until: date | None = None,
             **{k: figures[k] for k in FIGURES},
         })
     figures = total.as_dict()
-    notes = [COST_NOTE] + ([PUSH_NOTE] if has_push else [])
+    notes = [COST_NOTE] + ([PUSH_NOTE] if has_push else []) + [
+        topic_note(c) for c in campaigns if c.push_mode == "topic"]
     return {
         "since": since, "until": until, "phase_tag": phase_tag,
         "as_of": local(utcnow()),
