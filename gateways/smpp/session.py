@@ -320,7 +320,7 @@ class Session:
             with self._cv:
                 self._set_state("connecting", self._detail)
             try:
-                sock, refused = self._connect_and_bind()
+                sock, refused, stream, early = self._connect_and_bind()
             except (OSError, pdu.PduError) as exc:
                 with self._cv:
                     self._set_state("disconnected", f"connect/bind failed: {exc}")
@@ -363,13 +363,17 @@ class Session:
                 self._down_at = None
                 self._enquire_at, self._enquire_waiting = time.monotonic(), False
                 self._set_state("bound")
-            reason = self._read_loop(sock, generation)
+            reason = self._read_loop(sock, generation, stream, early)
             self._link_down(sock, reason)
             if not self._stop.is_set():
                 self._stop.wait(self._backoff(attempt))
                 attempt += 1
 
-    def _connect_and_bind(self) -> tuple[socket.socket, codes.Status | None]:
+    def _connect_and_bind(self) -> tuple[socket.socket, codes.Status | None, pdu.PduStream,
+                                         list[pdu.Pdu]]:
+        """Connect and bind; on success also the stream and the PDUs read after the bind_resp
+        (an SMSC sends waiting receipts and MO at once, often in the same segment): they are
+        the read loop's, not to be dropped."""
         config = self.config
         sock = socket.create_connection((config.host, config.port), config.connect_timeout)
         try:
@@ -386,20 +390,26 @@ class Session:
                 data = sock.recv(4096)
                 if not data:
                     raise ConnectionError("closed by the SMSC during bind")
-                for reply in stream.feed(data):
+                replies = stream.feed(data)
+                for index, reply in enumerate(replies):
                     if reply.command_id in (command | pdu.RESP, pdu.GENERIC_NACK):
                         if reply.status == codes.ESME_ROK:
-                            return sock, None
+                            return sock, None, stream, replies[index + 1:]
                         sock.close()
-                        return sock, codes.lookup(reply.status, config.status_overrides)
+                        return (sock, codes.lookup(reply.status, config.status_overrides),
+                                stream, [])
                     if reply.command_id == pdu.ENQUIRE_LINK:
                         sock.sendall(pdu.encode(pdu.ENQUIRE_LINK | pdu.RESP, 0, reply.sequence))
         except BaseException:
             sock.close()
             raise
 
-    def _read_loop(self, sock: socket.socket, generation: int) -> str:
-        stream = pdu.PduStream()
+    def _read_loop(self, sock: socket.socket, generation: int, stream: pdu.PduStream,
+                   early: list[pdu.Pdu]) -> str:
+        for item in early:
+            ended = self._dispatch(item, generation)
+            if ended:
+                return ended
         while True:
             try:
                 data = sock.recv(65536)
