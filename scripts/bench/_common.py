@@ -40,6 +40,18 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version()}
 
 
+def code_version() -> str:
+    """The commit the code under test is at, and whether the working tree differs from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout
+
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no")
+               .splitlines()]
+    return git("rev-parse", "--short", "HEAD").strip() + (
+        f" with uncommitted changes to {', '.join(changed)}" if changed else "")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -160,14 +172,14 @@ class Child:
             return ""
         return self.log.read_text(errors="replace")[-chars:]
 
-    def stop(self, grace: float = 30.0) -> dict[str, Any]:
-        """SIGTERM its process group, reap it; returns exit code, whether it had to be killed,
-        its peak RSS and CPU seconds (rusage of the reaped process)."""
+    def stop(self, grace: float = 30.0, sig: int = signal.SIGTERM) -> dict[str, Any]:
+        """Signal its process group (SIGTERM), reap it; returns exit code, whether it had to be
+        killed, its peak RSS and CPU seconds (rusage of the reaped process)."""
         if self.result is not None:
             return self.result
         killed = False
         if self.alive():
-            self._signal(signal.SIGTERM)
+            self._signal(sig)
         code, usage = self._reap(time.monotonic() + grace)
         if code is None:
             killed = True

@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -101,7 +102,7 @@ def prepare(recipients: int, port: int, window: int, history_rows: int) -> dict[
     db.session.commit()
     service.submit(c, actor=editor)
     db.session.commit()
-    service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash)
+    service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash or "")
     db.session.commit()
     return {"campaign_id": c.id, "approver_id": approver.id, "account_id": account.id}
 
@@ -184,15 +185,66 @@ def stamp(moment: datetime | None, origin: float) -> float | None:
     return None if moment is None else round(moment.timestamp() - origin, 2)
 
 
+# --- optional: where the smpp process spends its time (py-spy, not a project dependency) ---
+
+AREAS = (("gateways/", "transport (gateways.smpp)"), ("dispatch/", "dispatch"),
+         ("sqlalchemy/", "SQLAlchemy"), ("psycopg", "psycopg"), ("redis/", "redis-py"),
+         ("rq/", "RQ"))
+
+
+def start_profiler(py_spy: str, pid: int, out: Path) -> common.Child:
+    """Sample the thread holding the GIL (where the process's Python CPU goes), without
+    pausing it."""
+    return common.Child("py-spy", [py_spy, "record", "--pid", str(pid), "--rate", "100",
+                                   "--nonblocking", "--gil", "--threads", "--format", "raw",
+                                   "--output", str(out)], log=out.with_suffix(".log"))
+
+
+def summarise_profile(raw: Path) -> dict[str, Any]:
+    """Shares of the samples per thread, per area of the innermost frame (whose code runs),
+    and per innermost frame of Loa's own code (what it was doing: a throttle call, a ledger
+    move)."""
+    counts: dict[str, dict[str, int]] = {"threads": {}, "areas": {}, "loa": {}}
+    total = 0
+
+    def add(kind: str, key: str, n: int) -> None:
+        counts[kind][key] = counts[kind].get(key, 0) + n
+
+    for line in raw.read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        n = int(count)
+        total += n
+        thread = frames[0].split(": ", 1)[-1]
+        add("threads", thread, n)
+        add("areas", next((name for key, name in AREAS if key in frames[-1]), "stdlib, other"), n)
+        own = next((f for f in reversed(frames) if "dispatch/" in f or "gateways/" in f), None)
+        if own is not None:
+            add("loa", f"{thread}: {own.split(':')[0]})", n)
+
+    def top(kind: str, k: int) -> list[tuple[str, float]]:
+        ranked = sorted(counts[kind].items(), key=lambda kv: -kv[1])[:k]
+        return [(name, round(100 * n / max(total, 1), 1)) for name, n in ranked]
+
+    return {"samples": total, "threads": top("threads", 10), "areas": top("areas", 10),
+            "loa": top("loa", 12)}
+
+
 def run_campaign(args: argparse.Namespace, ids: dict[str, Any], children: list[common.Child],
                  control: int, database: str) -> dict[str, Any]:
     from dispatch.campaigns import service
     from dispatch.extensions import db
     from dispatch.models import Campaign, User
 
-    c = db.session.get(Campaign, ids["campaign_id"])
-    approver = db.session.get(User, ids["approver_id"])
+    campaign_id = ids["campaign_id"]
+    c = db.session.get_one(Campaign, campaign_id)
+    approver = db.session.get_one(User, ids["approver_id"])
     meters = Meters(children, database)
+    profiler = None
+    if args.py_spy:
+        smpp = next(child for child in children if child.name == "smpp")
+        profiler = start_profiler(args.py_spy, smpp.pid, args.profile_out)
+        time.sleep(1)  # attached before the launch
     before = transport.standin_stats(control)
     load = os.getloadavg()
     origin = time.time()
@@ -207,7 +259,7 @@ def run_campaign(args: argparse.Namespace, ids: dict[str, Any], children: list[c
     while True:
         now = time.perf_counter() - started
         if now > args.timeout:
-            raise SystemExit(f"not done after {args.timeout} s: {unfinished(c.id)}")
+            raise SystemExit(f"not done after {args.timeout} s: {unfinished(campaign_id)}")
         stats = transport.standin_stats(control)
         submits = stats.get("submits", 0) - before.get("submits", 0)
         if first_submit is None and submits:
@@ -221,11 +273,13 @@ def run_campaign(args: argparse.Namespace, ids: dict[str, Any], children: list[c
             for child in children:
                 if not child.alive():
                     raise SystemExit(f"{child.name} exited:\n{child.tail()}")
-            if expanded(c.id) and not unfinished(c.id):
+            if expanded(campaign_id) and not unfinished(campaign_id):
                 done = time.perf_counter() - started
                 break
         time.sleep(0.02 if first_submit is None else 0.1)
     cpu = meters.cpu()
+    if profiler is not None:
+        profiler.stop(sig=signal.SIGINT)  # py-spy writes its samples on SIGINT
     peaks = {child.name: child.peak_mb() for child in children}
     peaks["redis-server"] = meters.redis_peak_mb()
     stats = transport.standin_stats(control)
@@ -233,16 +287,16 @@ def run_campaign(args: argparse.Namespace, ids: dict[str, Any], children: list[c
     # When the campaign's last row became final, stamped by the process that stored it.
     row = db.session.execute(sa.text(
         "SELECT min(sending_at), max(finished_at), count(*) FILTER (WHERE status = 'delivered') "
-        "FROM messages WHERE campaign_id = :c"), {"c": c.id}).one()
+        "FROM messages WHERE campaign_id = :c"), {"c": campaign_id}).one()
     db.session.rollback()
-    c = db.session.get(Campaign, c.id)
+    c = db.session.get_one(Campaign, campaign_id)
     last_final = stamp(row[1], origin)
-    completed = wait_completed(c.id, started, 30)
+    completed = wait_completed(campaign_id, started, 30)
     return {
         "load_at_launch": [round(v, 2) for v in load], "launch_call_s": round(launched, 3),
         "first_submit_s": round(first_submit or 0, 2), "first_claim_s": stamp(row[0], origin),
         "expanded_s": stamp(c.expanded_at, origin), "expansion": dict(c.expansion or {}),
-        "last_final_s": last_final, "seen_done_s": round(done, 2),
+        "last_final_s": last_final, "seen_done_s": round(done or 0, 2),
         "completed_s": completed,
         "msg_per_s": round(args.recipients / last_final) if last_final else None,
         "delivered": row[2], "cpu_s": cpu, "peak_mb": peaks, "timeline": timeline,
@@ -289,7 +343,7 @@ def wait_completed(campaign_id: int, started: float, timeout: float) -> float | 
 def ledger_check(campaign_id: int) -> dict[str, Any]:
     from dispatch.extensions import db
 
-    statuses = dict(db.session.execute(sa.text(
+    statuses: dict[str, int] = dict(db.session.execute(sa.text(
         "SELECT status, count(*) FROM messages WHERE campaign_id = :c GROUP BY status"),
         {"c": campaign_id}).all())
     parts, receipts = db.session.execute(sa.text(
@@ -310,7 +364,8 @@ def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from dispatch.extensions import db
     from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
-    result: dict[str, Any] = {"machine": common.machine(), "recipients": args.recipients,
+    result: dict[str, Any] = {"machine": common.machine(), "code": common.code_version(),
+                              "recipients": args.recipients,
                               "window": args.window, "workers": args.workers,
                               "throttle": not args.no_throttle}
     instance = folder / "instance"
@@ -331,7 +386,8 @@ def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             ids = prepare(args.recipients, port, args.window, args.history)
             children = start_loa(env, folder, args.workers, not args.no_throttle)
             wait_ready(children, args.workers)
-            result["campaign"] = run_campaign(args, ids, children, control, database)
+            result["campaign"] = run_campaign(args, ids, [*children, standin], control,
+                                              database)
             result["ledger"] = ledger_check(ids["campaign_id"])
             db.session.remove()
             db.engine.dispose()
@@ -366,6 +422,7 @@ def report(r: dict[str, Any]) -> None:
     print(f"machine: {m['cpu']}, {m['nproc']} CPUs, {m['ram_gb']} GB, Python {m['python']}; "
           f"load average at launch {' '.join(map(str, c['load_at_launch']))}, "
           f"after the run {' '.join(map(str, r['load_after']))}")
+    print(f"code: {r['code']}")
     print(f"{n:,} single-part SMS, one transceiver bind, window {r['window']}, "
           f"{'TPS 10,000 (throttle running)' if r['throttle'] else 'no throttle'}, "
           f"receipts right after each response; {r['workers']} workers, smpp, clock")
@@ -388,7 +445,7 @@ def report(r: dict[str, Any]) -> None:
               + (f"  peak {peak:.0f} MB" if peak else ""))
     rates = []
     timeline = c["timeline"]
-    for before, after in zip(timeline, timeline[5::5], strict=False):
+    for before, after in zip(timeline[::5], timeline[5::5], strict=False):
         span = after[0] - before[0]
         rates.append(f"{before[0]:.0f}-{after[0]:.0f}s {round((after[1] - before[1]) / span)}")
     print("  submit_sm/s at the stand-in, per 5 s: " + ", ".join(rates))
@@ -398,6 +455,13 @@ def report(r: dict[str, Any]) -> None:
           f"unmatched; stand-in {sc['submits']} submit_sm, {sc['accepted']} accepted, "
           f"{sc['repeats']} repeats (duplicates), {sc['receipts_acked']} receipts acknowledged; "
           f"the bare loop's {bare['submits']} resends counted {bare['repeats']} repeats")
+    if "profile" in r:
+        prof = r["profile"]
+        print(f"  smpp process, py-spy ({prof['samples']} samples of the GIL holder, %):")
+        for key, title in (("threads", "thread"), ("areas", "code running"),
+                           ("loa", "innermost Loa frame")):
+            print(f"    by {title}: " + "; ".join(f"{name} {share}" for name, share
+                                                   in prof[key]))
     exits = ", ".join(f"{name} {done['exit']}" for name, done in r["exits"].items())
     print(f"  exits: {exits}")
 
@@ -411,17 +475,23 @@ def main() -> None:
                         help="delivered messages of an earlier campaign (0: none)")
     parser.add_argument("--no-throttle", action="store_true",
                         help="run the smpp process with --no-throttle (no Redis throttle)")
+    parser.add_argument("--py-spy", metavar="PATH",
+                        help="a py-spy binary: sample the smpp process while the campaign runs")
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds from launch before giving up")
     args = parser.parse_args()
     common.WORK.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="loa-sms-campaign-", dir=common.WORK))
+    stamp_now = f"{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    args.profile_out = common.WORK / f"sms_campaign-{stamp_now}-smpp.pyspy"
     try:
         result = bench(args, folder)
     except BaseException:
         print(f"logs kept in {folder}", file=sys.stderr)
         raise
-    out = common.WORK / f"sms_campaign-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    if args.py_spy:
+        result["profile"] = summarise_profile(args.profile_out)
+    out = common.WORK / f"sms_campaign-{stamp_now}.json"
     out.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     report(result)
     print(f"  figures: {out}")
