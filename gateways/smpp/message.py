@@ -6,6 +6,10 @@ encoding and cuts it. Concatenation, per account (`concat`):
   increments per destination (see `RefCounter`);
 - `sar`: the same reference in the sar_msg_ref_num / sar_total_segments / sar_segment_seqnum TLVs;
 - `payload`: the whole text in one submit_sm's message_payload TLV (the SMSC cuts it; one PDU).
+
+A campaign sends one text to every recipient, so the encoding, the cut and the encoded payloads
+are computed once per text (`encoded_parts`, a small LRU cache) and only the addresses, the
+validity and the UDH reference are written per message.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Literal
 
 from gateways.smpp import pdu
@@ -106,6 +111,24 @@ def udh_concat8(ref: int, total: int, number: int) -> bytes:
     return bytes((0x05, 0x00, 0x03, ref & 0xFF, total, number))
 
 
+@lru_cache(maxsize=64)
+def encoded_parts(text: str) -> tuple[str, int, tuple[bytes, ...]]:
+    """(encoding, data_coding, each part's short_message without UDH) of `text`, cut as sent.
+
+    Cached per text (immutable values: safe to share between threads and messages); raises
+    ValueError, uncached, for a text that cannot be encoded.
+    """
+    split = sms.split(text)
+    return split.encoding, split.data_coding, split.payloads()
+
+
+@lru_cache(maxsize=64)
+def encoded_whole(text: str) -> tuple[str, int, bytes]:
+    """(encoding, data_coding, the whole text encoded) for `message_payload`; cached per text."""
+    analysis = sms.analyse(text)
+    return analysis.encoding, analysis.data_coding, sms.encode(text, analysis.encoding)
+
+
 def build_parts(message: OutboundSms, addressing: Addressing,
                 refs: RefCounter) -> tuple[str, tuple[PreparedPart, ...]]:
     """The encoding chosen and the submit_sm body of each part, in order."""
@@ -127,19 +150,16 @@ def build_parts(message: OutboundSms, addressing: Addressing,
         registered_delivery=addressing.registered_delivery,
     )
     if addressing.concat == "payload":
-        analysis = sms.analyse(message.text)
-        base.data_coding = analysis.data_coding
-        base.tlvs = {pdu.TLV_MESSAGE_PAYLOAD: sms.encode(message.text, analysis.encoding)}
-        return analysis.encoding, (PreparedPart(1, 1, base.encode_body()),)
+        encoding, base.data_coding, whole = encoded_whole(message.text)
+        base.tlvs = {pdu.TLV_MESSAGE_PAYLOAD: whole}
+        return encoding, (PreparedPart(1, 1, base.encode_body()),)
 
-    split = sms.split(message.text)
-    payloads = split.payloads()
-    base.data_coding = split.data_coding
+    encoding, base.data_coding, payloads = encoded_parts(message.text)
     total = len(payloads)
     if total == 1:
         base.short_message = payloads[0]
-        return split.encoding, (PreparedPart(1, 1, base.encode_body()),)
-    ref = refs.next(destination)
+        return encoding, (PreparedPart(1, 1, base.encode_body()),)
+    ref = refs.next(destination)  # per destination, never cached with the text
     parts = []
     for number, payload in enumerate(payloads, start=1):
         if addressing.concat == "udh":
@@ -151,7 +171,7 @@ def build_parts(message: OutboundSms, addressing: Addressing,
                          pdu.TLV_SAR_TOTAL_SEGMENTS: bytes((total,)),
                          pdu.TLV_SAR_SEGMENT_SEQNUM: bytes((number,))}
         parts.append(PreparedPart(number, total, base.encode_body()))
-    return split.encoding, tuple(parts)
+    return encoding, tuple(parts)
 
 
 def normalise_id(value: str, fmt: IdFormat) -> str:

@@ -25,6 +25,7 @@ from gateways.smpp.message import (
     PreparedPart,
     RefCounter,
     build_parts,
+    encoded_parts,
     normalise_id,
     relative_validity,
     source_ton_npi,
@@ -167,6 +168,24 @@ def test_parts_gsm7_udh_reference_increments_per_destination() -> None:
 
     assert ref_of(again) == 201  # same phone: the next reference
     assert ref_of(other) == 200  # another phone has its own sequence
+
+
+def test_parts_cut_once_per_text_yet_addressed_and_referenced_per_message() -> None:
+    """The cut is cached by text; what differs per message (destination, UDH reference) is not."""
+    encoded_parts.cache_clear()
+    refs = RefCounter(start=7)
+    addressing = Addressing(source="LOA")
+    built = [build_parts(OutboundSms(str(i), phone, LONG_VI), addressing, refs)[1]
+             for i, phone in enumerate(["84911111111", "84911111111", "84922222222"])]
+    assert encoded_parts.cache_info().misses == 1 and encoded_parts.cache_info().hits == 2
+    bodies = [[pdu.ShortMessage.decode_body(p.body) for p in parts] for parts in built]
+    assert [b[0].destination_addr for b in bodies] == ["84911111111", "84911111111",
+                                                       "84922222222"]
+    udh = [[split_udh(p.short_message) for p in message] for message in bodies]
+    assert [[s.ref for s, _ in message if s] for message in udh] == [[7, 7, 7], [8, 8, 8],
+                                                                      [7, 7, 7]]
+    for message in udh:
+        assert "".join(decode(data, 8) for _, data in message) == LONG_VI
 
 
 def test_parts_ucs2_sar_and_payload_modes() -> None:
