@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from firebase_admin import messaging
 
@@ -154,10 +154,36 @@ def build_message(
     topic: str | None = None,
     condition: str | None = None,
     now: datetime | None = None,
+    parts: Mapping[str, Any] | None = None,
 ) -> messaging.Message:
-    """Build the SDK message for one token, topic or condition (exactly one)."""
+    """Build the SDK message for one token, topic or condition (exactly one).
+
+    `parts` is `shared_fields(content, now)` when the caller builds many messages of the same
+    content at the same moment (a batch of 500): they then share it instead of each building
+    its own notification, Android and APNs objects.
+    """
     if sum(target is not None for target in (token, topic, condition)) != 1:
         raise ValueError("exactly one of token, topic or condition")
+    message = messaging.Message(
+        **(parts if parts is not None else shared_fields(content, now)),
+        topic=topic, condition=condition,
+    )
+    if token is not None:
+        # The app registers its FCM registration token, which the v1 API addresses as
+        # `message.token`. firebase-admin 7.x marks the `token=` argument deprecated in favour
+        # of `fid=` (a Firebase installation ID, another identifier the app does not send us);
+        # assigning the attribute sends the same `token` field without the constructor's
+        # DeprecationWarning, and without touching the process-wide warning filters, which
+        # `warnings.catch_warnings` would do unsafely from several threads.
+        message.token = token
+    return message
+
+
+def shared_fields(content: PushContent, now: datetime | None = None) -> dict[str, Any]:
+    """Return the fields of a message that depend only on the content and the time of sending.
+
+    The SDK only reads these objects when it encodes a message, so one set can serve a batch.
+    """
     now = now or datetime.now(UTC)
     ttl = remaining_ttl(content, now)
     notification = None
@@ -182,20 +208,5 @@ def build_message(
         # runs when mutable-content is set; FCM hands it the URL in fcm_options.image.
         apns.payload = messaging.APNSPayload(aps=messaging.Aps(mutable_content=True))
         apns.fcm_options = messaging.APNSFCMOptions(image=content.image)
-    message = messaging.Message(
-        notification=notification,
-        data=content.wire_data() or None,
-        android=android,
-        apns=apns,
-        topic=topic,
-        condition=condition,
-    )
-    if token is not None:
-        # The app registers its FCM registration token, which the v1 API addresses as
-        # `message.token`. firebase-admin 7.x marks the `token=` argument deprecated in favour
-        # of `fid=` (a Firebase installation ID, another identifier the app does not send us);
-        # assigning the attribute sends the same `token` field without the constructor's
-        # DeprecationWarning, and without touching the process-wide warning filters, which
-        # `warnings.catch_warnings` would do unsafely from several threads.
-        message.token = token
-    return message
+    return {"notification": notification, "data": content.wire_data() or None,
+            "android": android, "apns": apns}
