@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from dispatch import audit, ledger
 from dispatch.engine import enqueue, flags
@@ -46,6 +46,7 @@ from dispatch.jobs import in_app_context
 from dispatch.models import Campaign, Device, Message, MessagePart, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.push_config import PushNotConfigured, campaign_content, gateway
+from dispatch.sqlbatch import any_of, insert_rows
 from gateways.fcm import PushAuthFailed, PushMessage, PushOutcome, PushStatus
 
 __all__ = ["PUSH_FINAL", "choose_push_mode", "enqueue_topic", "prepare_topic", "send_batch",
@@ -57,6 +58,7 @@ S = MessageStatus
 # A push row is final at `submitted`: nothing after FCM's acceptance ever reaches Loa.
 PUSH_FINAL: frozenset[MessageStatus] = ledger.FINAL | {S.SUBMITTED}
 # Devices disabled because FCM said their token is dead, by FCM's error code.
+_parts = MessagePart.__table__
 DEAD_REASONS = {"UNREGISTERED": "fcm_unregistered",
                 "SENDER_ID_MISMATCH": "fcm_sender_id_mismatch"}
 
@@ -123,7 +125,7 @@ def _messages(c: Campaign, claimed: list[int]
         select(Message.id, Device.id, Device.fcm_token, Device.disabled_reason,
                Device.disabled_at)
         .outerjoin(Device, Device.id == Message.recipient_id)
-        .where(Message.id.in_(claimed))
+        .where(any_of(Message.id, claimed))
         .order_by(Message.id)
     )
     messages: list[PushMessage] = []
@@ -143,7 +145,8 @@ def _messages(c: Campaign, claimed: list[int]
 def _attempts(ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
-    rows = db.session.execute(select(Message.id, Message.attempts).where(Message.id.in_(ids)))
+    rows = db.session.execute(select(Message.id, Message.attempts)
+                              .where(any_of(Message.id, ids)))
     return {msg_id: n for msg_id, n in rows}
 
 
@@ -192,7 +195,8 @@ def record(c: Campaign, outcomes: Sequence[PushOutcome], attempts: dict[int, int
     if submitted:
         ids = [msg_id for msg_id, _ in submitted]
         counts["submitted"] += ledger.move(ids, S.SUBMITTED, only_from=[S.SENDING], at=now)
-        db.session.execute(insert(MessagePart), [
+        # One INSERT … SELECT FROM unnest(…) on PostgreSQL, not an executemany of 500 rows.
+        insert_rows(_parts, [
             {"message_id": msg_id, "part_no": 1, "account_id": None,
              "smsc_id": _fcm_id(name), "status": S.SUBMITTED, "submitted_at": now}
             for msg_id, name in submitted
@@ -218,7 +222,7 @@ def disable_dead_devices(dead: dict[str, str], now: datetime) -> None:
     tokens = dict(db.session.execute(
         select(Message.id, Device.fcm_token)
         .join(Device, Device.id == Message.recipient_id)
-        .where(Message.id.in_(ids))
+        .where(any_of(Message.id, ids))
     ).all())
     by_reason: dict[str, list[str]] = defaultdict(list)
     for ref, reason in dead.items():
@@ -229,7 +233,7 @@ def disable_dead_devices(dead: dict[str, str], now: datetime) -> None:
         # By token, not device id: if the app registered a new token since, it is not dead.
         db.session.execute(
             update(Device)
-            .where(Device.fcm_token.in_(dead_tokens), Device.disabled_reason.is_(None))
+            .where(any_of(Device.fcm_token, dead_tokens), Device.disabled_reason.is_(None))
             .values(disabled_reason=reason, disabled_at=now)
             .execution_options(synchronize_session=False)
         )
