@@ -11,8 +11,10 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from rq import Queue
 from rq.job import Job, JobStatus
+from rq.utils import now as rq_now
 from sqlalchemy import select
 
 from dispatch.extensions import db
@@ -82,19 +84,27 @@ def live_jobs(campaign_id: int) -> int:
     """How many of the campaign's send jobs are still queued, scheduled or running.
 
     Forgets jobs that finished, failed or vanished (a Redis that lost its data, a killed worker
-    whose job RQ marked failed), so their rows count as orphans.
+    whose job RQ marked failed), so their rows count as orphans. A job started longer ago than
+    ORPHAN_AFTER_SECONDS does not count either: the job of a worker killed mid-job stays
+    `started` in RQ for its whole timeout (an hour for SMS; nothing heartbeats a job run in the
+    worker's own thread), and its unclaimed rows would wait that long. If it is in fact still
+    running, enqueuing its queued rows again is harmless: only the claimer sends.
     """
     redis = get_redis()
     key = _jobs_key(campaign_id)
     ids = [i.decode() if isinstance(i, bytes) else i for i in redis.smembers(key)]
     if not ids:
         return 0
+    started_since = rq_now() - timedelta(
+        seconds=int(current_app.config.get("ORPHAN_AFTER_SECONDS", 60)))
     alive = 0
     gone: list[str] = []
     for job_id, job in zip(ids, Job.fetch_many(ids, connection=redis), strict=True):
         status = job.get_status(refresh=False) if job is not None else None
-        if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED,
-                      JobStatus.DEFERRED):
+        if status == JobStatus.STARTED and job is not None:
+            if job.started_at is None or job.started_at >= started_since:
+                alive += 1
+        elif status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
             alive += 1
         else:
             gone.append(job_id)
