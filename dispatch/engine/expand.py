@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.dialects import sqlite
 
@@ -102,8 +103,10 @@ def _relaxed_commit() -> None:
 
 
 def _heartbeat(campaign_id: int) -> None:
-    # The clock re-enqueues an unfinished expansion whose heartbeat stopped (its worker died).
-    get_redis().set(f"loa:expand:{campaign_id}:alive", 1, ex=120)
+    # The clock re-enqueues an unfinished expansion whose heartbeat stopped (its worker died);
+    # refreshed every batch, so it must outlast the slowest batch.
+    ttl = int(current_app.config.get("EXPAND_HEARTBEAT_SECONDS", 120))
+    get_redis().set(f"loa:expand:{campaign_id}:alive", 1, ex=ttl)
 
 
 @in_app_context
