@@ -210,8 +210,10 @@ def summarise_profile(raw: Path) -> dict[str, Any]:
     def add(kind: str, key: str, n: int) -> None:
         counts[kind][key] = counts[kind].get(key, 0) + n
 
-    for line in raw.read_text(encoding="utf-8").splitlines():
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
+        if not line.startswith("thread (") or not count.isdigit():
+            continue  # a sample read while the process changed it (--nonblocking): garbled
         frames = stack.split(";")
         n = int(count)
         total += n
