@@ -82,8 +82,13 @@ def content_hash(c: Campaign) -> str:
     return audit.content_hash(snapshot(c))
 
 
-def clean_changes(changes: dict[str, Any], *, now: datetime) -> dict[str, Any]:
-    """Check and normalise the content fields of a create or an edit; errors name every field."""
+def clean_changes(changes: dict[str, Any], *, now: datetime,
+                  current: Campaign | None = None) -> dict[str, Any]:
+    """Check and normalise the content fields of a create or an edit; errors name every field.
+
+    `current` is the campaign an edit applies to: the push payload is checked as it would be
+    stored, the campaign's push fields with the edit's on top.
+    """
     errors: dict[str, list[str]] = {}
     clean = {k: v for k, v in changes.items() if k in CONTENT_FIELDS}
     for field in OPTIONAL_TEXTS:
@@ -112,9 +117,10 @@ def clean_changes(changes: dict[str, Any], *, now: datetime) -> dict[str, Any]:
         for key in clean["push_data"]:
             if key in RESERVED_DATA_KEYS or key.startswith(RESERVED_DATA_PREFIXES):
                 errors[f"push_data.{key}"] = ["This key is reserved by Firebase."]
-    # A create carries the whole draft; an edit only what changed (enough to catch a paste that
-    # alone is too long); submission_errors checks the whole content.
-    for field, msgs in push_payload_errors(clean).items():
+    # FCM limits the push as a whole: edits that each fit can add up past the limit.
+    push = {} if current is None else {f: getattr(current, f) for f in PUSH_PAYLOAD_FIELDS}
+    push.update({f: clean[f] for f in PUSH_PAYLOAD_FIELDS if f in clean})
+    for field, msgs in push_payload_errors(push).items():
         errors.setdefault(field, msgs)
     if errors:
         raise _failed(errors)

@@ -100,7 +100,7 @@ def create(data: dict[str, Any], *, actor: User) -> Campaign:
 def update(c: Campaign, changes: dict[str, Any], *, actor: User) -> Campaign:
     """Edit the content; after a submission or approval this returns it to draft, voiding them."""
     lifecycle.check(c.status, "edit")
-    clean = content.clean_changes(changes, now=utcnow())
+    clean = content.clean_changes(changes, now=utcnow(), current=c)
     start = clean.get("window_start", c.window_start)
     end = clean.get("window_end", c.window_end)
     if errors := content.window_errors(start, end):
