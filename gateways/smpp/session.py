@@ -213,7 +213,9 @@ class Session:
                 return
             self._closing = True
             self._set_state("closing", self._detail)
-            while (self._incoming or self._ready or self._pending) and self._sock is not None:
+            # `_slots` counts the parts in flight and the one the sender holds (it may be
+            # waiting for the throttle): those are drained too.
+            while (self._incoming or self._ready or self._slots) and self._sock is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -580,13 +582,21 @@ class Session:
                 self._cv.notify_all()  # a place in the queue freed up
             item, index = picked
             if not self._send_part(item, index):
+                done: list[_Message] = []
                 with self._cv:
                     self._slots -= 1
-                    if index == 0 and item.attempts[0] == 0:
+                    if self._stop.is_set():
+                        # close() ended the drain while this part waited (for the throttle):
+                        # it was not written, and no one reads the queues any more. Resolve it
+                        # as close() resolved the queued ones.
+                        done = self._fail_rest(item, index, Retryable(
+                            "not sent: the session closed", code="closed"), "not_sent")
+                    elif index == 0 and item.attempts[0] == 0:
                         self._incoming.appendleft(item)
                     else:
                         self._ready.appendleft((item, index))
                     self._cv.notify_all()
+                self._finish(done)
                 self._stop.wait(0.05)
 
     def _send_part(self, item: _Message, index: int) -> bool:
@@ -600,8 +610,8 @@ class Session:
         body = item.parts[index].body
         with self._wlock:
             sock = self._sock
-            if sock is None:
-                return False
+            if sock is None or self._stop.is_set():
+                return False  # nothing is written once close() has decided to unbind
             now = time.monotonic()
             sequence = self._next_seq()
             with self._cv:

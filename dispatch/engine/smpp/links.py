@@ -195,14 +195,11 @@ class AccountLink:
     def close(self, timeout: float | None = None) -> None:
         """Drain every window, unbind, then store what the writer still holds."""
         self.stopping.set()
-        drain = self.sessions[0].config.drain_timeout if timeout is None else timeout
-        deadline = time.monotonic() + drain
         with self.progress:
             self.progress.notify_all()
-            # What the send jobs handed over is sent and answered before the sessions close
-            # (a part still waiting for the throttle when a session closes could be left behind).
-            while self.unrecorded > 0 and time.monotonic() < deadline:
-                self.progress.wait(deadline - time.monotonic())
+        # No wait for the recorder here: each session's close() drains what was handed to it,
+        # the part its sender holds for the throttle included, and resolves whatever the drain
+        # time leaves unsent, so every handed row reaches the recorder, stopped last.
         closers = [threading.Thread(target=s.close, args=(timeout,), daemon=True)
                    for s in self.sessions]
         for closer in closers:

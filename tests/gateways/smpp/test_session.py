@@ -10,6 +10,7 @@ from gateways.errors import AuthFailed, Permanent, Unknowable
 from gateways.results import Inbound, Receipt
 from gateways.smpp.inbound import split_udh
 from gateways.smpp.message import OutboundSms
+from gateways.smpp.outcome import SubmitHandle
 from gateways.smpp.session import Ack, DeliverEvent, Session
 from gateways.smpp.throttle import LocalThrottle
 from gateways.sms.encoding import decode
@@ -308,3 +309,36 @@ def test_close_resolves_messages_cut_short(
     session.close(timeout=0.1)  # part 1 still unanswered when the drain time runs out
     outcome = handle.wait(3)
     assert outcome is not None and outcome.parts[2].state == "not_sent"
+
+
+def _one_held_by_the_throttle(session: Session) -> tuple[SubmitHandle, SubmitHandle]:
+    """Two messages: the first answered, the second taken by the sender and held by the throttle
+    (in no queue and not in flight)."""
+    first = session.submit(OutboundSms("1", "84900000001", "Hi"))
+    second = session.submit(OutboundSms("2", "84900000002", "Hi"))
+    assert first.wait(3) is not None
+    assert wait_until(lambda: session.status().queued == 0)
+    return first, second
+
+
+def test_close_drains_a_part_held_by_the_throttle(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    session = make_session(throttle=LocalThrottle(2, margin=0))  # 0.5 s between submits
+    _, second = _one_held_by_the_throttle(session)
+    session.close(timeout=3)
+    outcome = second.wait(1)
+    assert outcome is not None and outcome.ok  # sent within the drain, before the unbind
+    assert smsc.stats()["submits"] == 2 and smsc.stats()["unbinds"] == 1
+
+
+def test_close_resolves_a_part_the_throttle_holds_past_the_drain(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    session = make_session(throttle=LocalThrottle(0.5, margin=0))  # 2 s between submits
+    _, second = _one_held_by_the_throttle(session)
+    session.close(timeout=0.2)
+    outcome = second.wait(3)
+    # Resolved as not sent (the owner may send it again), never left queued in a closed session
+    # nor written after the unbind.
+    assert outcome is not None and [p.state for p in outcome.parts] == ["not_sent"]
+    assert outcome.error is not None and outcome.error.code == "closed"
+    assert smsc.stats()["submits"] == 1
