@@ -15,6 +15,7 @@ Only one clock ticks at a time across hosts (a Redis lock), and every step is id
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -22,6 +23,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import exists, select
 
 from dispatch import ledger
@@ -121,7 +123,12 @@ def run_forever(config: dict[str, Any], interval: float = 5.0,
     release = redis.register_script(_RELEASE)
     while not stop.is_set():
         started = time.monotonic()
-        if redis.set(LOCK, token, nx=True, ex=max(int(interval * 3), 15)):
+        try:
+            held = redis.set(LOCK, token, nx=True, ex=max(int(interval * 3), 15))
+        except RedisError as exc:  # Redis restarting: tick again once it is back
+            log.warning("clock: Redis unavailable (%s); not ticking", exc)
+            held = False
+        if held:
             try:
                 done = tick(config)
                 if done:
@@ -130,6 +137,7 @@ def run_forever(config: dict[str, Any], interval: float = 5.0,
                 db.session.rollback()
                 log.exception("clock tick failed")
             finally:
-                release(keys=[LOCK], args=[token])
+                with contextlib.suppress(RedisError):  # else the lock expires by itself
+                    release(keys=[LOCK], args=[token])
                 db.session.remove()
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
