@@ -48,10 +48,11 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SMSC_ACCOUNT = ("loa", "secret")
 
 # Claims whose process died become `unknown` after CLAIM_TIMEOUT (production: 600 s); queued rows
-# with no live job are enqueued again after ORPHAN_AFTER (60 s); the receipt wait stays long so
-# that every `unknown` in a drill comes from a lost claim, never from a slow receipt.
+# with no live job are enqueued again after ORPHAN_AFTER (60 s), and a killed expansion after its
+# heartbeat lapses (120 s); the receipt wait stays long so that every `unknown` in a drill comes
+# from a lost claim, never from a slow receipt.
 ENGINE: dict[str, Any] = {"CLAIM_TIMEOUT_SECONDS": 15, "ORPHAN_AFTER_SECONDS": 5,
-                          "RECEIPT_WAIT_SECONDS": 600}
+                          "EXPAND_HEARTBEAT_SECONDS": 10, "RECEIPT_WAIT_SECONDS": 600}
 
 
 def free_port() -> int:
@@ -224,13 +225,15 @@ class Stack:
     """The processes of one Loa installation on this machine (see the module docstring)."""
 
     def __init__(self, *, workers: int = 2, fcm: bool = False, database_url: str | None = None,
-                 smsc_args: tuple[str, ...] = (), engine: dict[str, Any] | None = None,
+                 smsc_args: tuple[str, ...] = (), fcm_args: tuple[str, ...] = (),
+                 engine: dict[str, Any] | None = None,
                  smpp_poll: float = 2.0, clock_interval: float = 1.0,
                  keep: bool = False) -> None:
         self.workers = workers
         self.with_fcm = fcm
         self.database_url = database_url
         self.smsc_args = smsc_args
+        self.fcm_args = fcm_args
         self.engine = {**ENGINE, **(engine or {})}
         self.smpp_poll = smpp_poll
         self.clock_interval = clock_interval
@@ -346,7 +349,8 @@ class Stack:
         self.fcm_port = free_port()
         proc = self._add("fcm", [
             sys.executable, "-m", "scripts.fcm", "serve", "--port", str(self.fcm_port),
-            "--project", "loa-drill", "--service-account", str(self.fcm_credentials)],
+            "--project", "loa-drill", "--service-account", str(self.fcm_credentials),
+            *self.fcm_args],
             {**os.environ, "PYTHONPATH": str(ROOT)})
         proc.start()
         wait_until(lambda: self.fcm_credentials.exists() and self.fcm_counters() is not None,
@@ -415,6 +419,24 @@ class Stack:
                         if r["process"].endswith(f":{pid}") and r["state"] == "bound"}
                 return len(mine) >= accounts
             wait_until(bound, timeout, "smpp bound", interval=0.2)
+
+    def running(self, func: str) -> list[str]:
+        """The worker processes (names) whose RQ worker is running a job of `func` now, e.g.
+        "dispatch.engine.expand.expand"."""
+        from rq import Worker
+
+        from dispatch.redis_conn import get_redis
+
+        assert self.app is not None
+        by_pid = {proc.pid: name for name, proc in self.procs.items()
+                  if name.startswith("worker.") and proc.alive}
+        with self.app.app_context():
+            found = []
+            for worker in Worker.all(connection=get_redis(self.app)):
+                job = worker.get_current_job() if worker.pid in by_pid else None
+                if job is not None and job.func_name == func:
+                    found.append(by_pid[worker.pid])
+            return sorted(found)
 
     def check_alive(self) -> None:
         """Raise when a process died that nobody killed (its log tail says why)."""
