@@ -447,10 +447,11 @@ def report(r: dict[str, Any]) -> None:
               + (f"  peak {peak:.0f} MB" if peak else ""))
     rates = []
     timeline = c["timeline"]
-    for before, after in zip(timeline[::5], timeline[5::5], strict=False):
+    step = max(5, -(-len(timeline) // 20))  # about one-second samples, at most 20 spans
+    for before, after in zip(timeline[::step], timeline[step::step], strict=False):
         span = after[0] - before[0]
         rates.append(f"{before[0]:.0f}-{after[0]:.0f}s {round((after[1] - before[1]) / span)}")
-    print("  submit_sm/s at the stand-in, per 5 s: " + ", ".join(rates))
+    print("  submit_sm/s at the stand-in: " + ", ".join(rates))
     ledger, sc = r["ledger"], c["standin"]
     print(f"  checks: ledger {ledger['statuses']}, {ledger['parts']} parts, "
           f"{ledger['receipts_matched']} receipts matched, {ledger['receipts_unmatched']} "
