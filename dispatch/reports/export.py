@@ -127,6 +127,9 @@ def ledger_rows(engine: Engine, campaign_id: int, *, batch: int = BATCH) -> Iter
                     recipient = address
                 else:
                     recipient = installation or ("topic" if recipient_id == 0 else None)
+                    # A push is not sent in parts, nor billed: an empty cell, so that the
+                    # column adds up to SMS parts (the ledger keeps 1 for a device row).
+                    parts = None
                 yield [mid, channel, recipient, name, operator, accounts.get(account or 0),
                        status.value, reason, error_code, parts, attempts, ids.get(mid),
                        queued and queued.astimezone(LOCAL),

@@ -1,0 +1,147 @@
+"""A campaign by SMS and push, sent through both stand-ins, then billed: only SMS parts cost.
+
+Everything a department's campaign goes through: the SMPP account, the list import and the
+campaign through the API, devices registered through the app API, two-part SMS over a real SMPP
+socket with receipts, pushes at the FCM stand-in, the clock completing it. Then the report, the
+summary and their CSV/XLSX exports must bill the SMS parts and nothing for the pushes, while the
+pushes still show in the funnel of their channel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import Any
+
+import openpyxl
+
+from dispatch.engine import clock
+from dispatch.engine.flags import LOCAL
+from gateways.sms.encoding import analyse
+from tests.dispatch.app_devices.conftest import AppClient, fcm_token, make_key
+from tests.dispatch.engine.conftest import work
+from tests.dispatch.push import conftest as push_fixtures
+from tests.dispatch.sms import conftest as sms_fixtures
+
+# The stand-ins' fixtures live with the SMS and the push tests; this test needs both.
+smsc, smpp = sms_fixtures.smsc, sms_fixtures.smpp
+standin, service_account, fcm = (push_fixtures.standin, push_fixtures.service_account,
+                                 push_fixtures.fcm)
+
+SMS_TEXT = ("Kinh moi cu tri theo doi Dai hoi dai bieu Dang bo tinh lan thu XV tren song "
+            "truyen hinh tinh luc 8 gio sang thu Hai. Moi thong tin chi tiet xin lien he "
+            "Ban Tuyen giao Tinh uy qua tong dai 1022.")
+PHONES, DEVICES, PRICE = 6, 4, 800
+
+
+def _window() -> dict[str, str]:
+    now = datetime.now(LOCAL)
+    start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
+    end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
+    return {"window_start": start.strftime("%H:%M"), "window_end": end.strftime("%H:%M")}
+
+
+def _launch(api: Any, people: dict[str, Any], client: Any, port: int) -> int:
+    admin, editor, approver = (api.as_(people[r]) for r in ("admin", "editor", "approver"))
+    r = admin.post("/api/smpp-accounts", json={
+        "name": "viettel", "host": "127.0.0.1", "port": port, "system_id": "loa",
+        "password": "secret", "tps": 5000, "window": 20, "operators": ["viettel"],
+        "is_default": True, "brandnames": ["HAUGIANG"]})
+    assert r.status_code == 201, r.json
+    lst = editor.post("/api/lists", json={"name": "Cử tri"}).json
+    rows = ["so_dien_thoai"] + [f"096{i:07d}" for i in range(PHONES)]
+    r = editor.post(f"/api/lists/{lst['id']}/imports",
+                    data={"file": (io.BytesIO("\n".join(rows).encode()), "danh-ba.csv")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 201 and r.json["imported_rows"] == PHONES, r.json
+    app_api = AppClient(client, make_key())
+    for i in range(DEVICES):
+        r = app_api.put(f"/api/app/devices/fid-{i:05d}", json={
+            "fcm_token": fcm_token(f"good-{i}-"), "platform": "android",
+            "locality": "vi-thanh"})
+        assert r.status_code == 201, r.json
+    draft = editor.post("/api/campaigns", json={
+        "title": "Đại hội", "phase_tag": "trong-dai-hoi", "channels": "both",
+        "sms_sender": "HAUGIANG", "sms_text": SMS_TEXT, "push_title": "Đại hội",
+        "push_body": "Xem trực tiếp lúc 8 giờ.",
+        "audience": {"lists": [lst["id"]], "all_app_users": True}, **_window()})
+    assert draft.status_code == 201, draft.json
+    cid = draft.json["id"]
+    assert editor.post(f"/api/campaigns/{cid}/submit").status_code == 200
+    frozen = approver.get(f"/api/campaigns/{cid}").json
+    r = approver.post(f"/api/campaigns/{cid}/approve",
+                      json={"snapshot_hash": frozen["snapshot_hash"]})
+    assert r.status_code == 200, r.json
+    r = approver.post(f"/api/campaigns/{cid}/launch")
+    assert r.status_code == 200 and r.json["status"] == "sending", r.json
+    return cid
+
+
+def _csv(response: Any) -> list[dict[str, str]]:
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"), newline="")))
+    keys = [h.rsplit("(", 1)[1][:-1] for h in rows[0]]
+    return [dict(zip(keys, row, strict=True)) for row in rows[1:]]
+
+
+def _xlsx(response: Any) -> list[dict[str, Any]]:
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    keys = [str(h).rsplit("(", 1)[1][:-1] for h in rows[0]]
+    # A read-only sheet may end a row at its last filled cell.
+    return [dict(zip(keys, row + (None,) * (len(keys) - len(row)), strict=True))
+            for row in rows[1:]]
+
+
+def test_only_sms_parts_are_billed(app, api, people, client, smsc, smpp, fcm, backend):
+    parts = analyse(SMS_TEXT).parts
+    assert parts == 2  # two parts per SMS, one "part" per push row would be easy to mistake
+    cid = _launch(api, people, client, smsc.port)
+    work()  # the expand job and the push batch it enqueued, on an ordinary worker
+    smpp()
+    assert sms_fixtures.wait_for(
+        lambda: sms_fixtures.counts(cid).get("delivered") == PHONES, timeout=30)
+    assert clock.tick(app.config).get("completed") == 1
+    assert len(smsc.received()) == PHONES * parts
+    assert fcm.counters()["sent"] == DEVICES
+
+    sms_parts, sms_cost = PHONES * parts, PHONES * parts * PRICE
+    who = api.as_(people["approver"])
+    report = who.get(f"/api/campaigns/{cid}/report").json
+    sms, push = report["by_channel"]["sms"], report["by_channel"]["push"]
+    assert (sms["targeted"], sms["delivered"], sms["parts_billed"], sms["cost_vnd"]) == (
+        PHONES, PHONES, sms_parts, sms_cost)
+    # Pushes are in the funnel of their channel, and cost nothing.
+    assert (push["targeted"], push["submitted"], push["accepted_by_fcm"], push["parts_billed"],
+            push["cost_vnd"]) == (DEVICES, DEVICES, DEVICES, 0, 0)
+    total = report["total"]
+    assert (total["targeted"], total["submitted"], total["parts_billed"], total["cost_vnd"]) == (
+        PHONES + DEVICES, PHONES + DEVICES, sms_parts, sms_cost)
+    assert report["by_operator"]["viettel"]["parts_billed"] == sms_parts
+    assert set(report["by_operator"]) == {"viettel"}
+
+    summary = who.get("/api/reports/summary?phase_tag=trong-dai-hoi").json
+    [row] = summary["campaigns"]
+    for figures in (row, summary["total"]):
+        assert (figures["parts_billed"], figures["cost_vnd"], figures["accepted_by_fcm"],
+                figures["delivered"], figures["targeted"]) == (
+            sms_parts, sms_cost, DEVICES, PHONES, PHONES + DEVICES)
+
+    # The summary exports: the campaign's row and the total row carry the same figures.
+    for rows in (_csv(who.get("/api/reports/summary.csv?phase_tag=trong-dai-hoi")),
+                 _xlsx(who.get("/api/reports/summary.xlsx?phase_tag=trong-dai-hoi"))):
+        assert len(rows) == 2
+        for line in rows:
+            assert (int(line["parts_billed"]), int(line["cost_vnd"]),
+                    int(line["accepted_by_fcm"])) == (sms_parts, sms_cost, DEVICES)
+
+    # The ledger exports: a push row has no parts, so the column adds up to the billed parts.
+    for rows in (_csv(who.get(f"/api/campaigns/{cid}/export.csv")),
+                 _xlsx(who.get(f"/api/campaigns/{cid}/export.xlsx"))):
+        by_channel = {c: [r for r in rows if r["channel"] == c] for c in ("sms", "push")}
+        assert len(by_channel["sms"]) == PHONES and len(by_channel["push"]) == DEVICES
+        assert {str(r["parts"]) for r in by_channel["sms"]} == {str(parts)}
+        assert {r["parts"] for r in by_channel["push"]} <= {"", None}
+        assert sum(int(r["parts"] or 0) for r in rows) == sms_parts
