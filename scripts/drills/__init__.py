@@ -4,6 +4,9 @@
     campaign.py      seeding, launching as staff would, waiting, and the figures of a run
     kill_smpp.py     kill -9 of the smpp process at random moments, restarted each time
     kill_workers.py  kill -9 of RQ workers during expansion and during push batches
+    faults.py        what the fault drills share: the run, the faults and their in-flight rows
+    smsc_drops.py, smsc_throttles.py, redis_restart.py, postgres_restart.py,
+    receipt_anomalies.py   the other faults (see faults.py); private_pg.py: a cluster of its own
 
 Results and commands: docs/RELIABILITY.md.
 """

@@ -187,6 +187,12 @@ class Figures:
                 f"duplicates={self.duplicates} lost={self.lost} time={self.seconds:.1f}s "
                 f"campaign={self.status}")
 
+    def passed(self, unknown_limit: int = 0) -> bool:
+        """The drills' target: completed, nothing sent twice, nothing lost, and no more rows
+        `unknown` than the faults could leave in flight (`unknown_limit`; 0 without a fault)."""
+        return (self.status == "completed" and self.duplicates == 0 and self.lost == 0
+                and self.unknown <= unknown_limit)
+
 
 def figures(stack: Stack, cid: int, seeded: Seeded, seconds: float) -> Figures:
     """The figures of a campaign, from the ledger and from the stand-ins' own counters.

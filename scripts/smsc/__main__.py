@@ -34,9 +34,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-receipts", action="store_true")
     parser.add_argument("--no-receipt-tlvs", action="store_true")
     parser.add_argument("--tps", type=float, help="answer 0x58 above this per account")
+    parser.add_argument("--throttle-ratio", type=float, default=0.0,
+                        help="answer 0x58 to this share of submits, at random (0..1)")
     parser.add_argument("--window", type=int, help="answer 0x14 above this many unanswered")
     parser.add_argument("--resp-delay", type=float, default=0.0)
     parser.add_argument("--receipt-before-resp", action="store_true")
+    parser.add_argument("--duplicate-receipts", type=float, default=0.0,
+                        help="deliver this share of receipts twice, at random (0..1)")
+    parser.add_argument("--stray-receipts", type=float, default=0.0,
+                        help="after this share of accepted submits, a receipt for an id never "
+                        "issued (0..1)")
     parser.add_argument("--drop-every", type=float, help="cut every connection this often (s)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--no-record", action="store_true",
@@ -49,7 +56,9 @@ def main(argv: list[str] | None = None) -> None:
         id_format=args.id_format, receipt_id_format=args.receipt_id_format,
         receipts=not args.no_receipts, receipt_delay=args.receipt_delay, outcomes=args.outcomes,
         receipt_tlvs=not args.no_receipt_tlvs, tps=args.tps, window=args.window,
-        resp_delay=args.resp_delay, receipt_before_resp=args.receipt_before_resp,
+        throttle_ratio=args.throttle_ratio, resp_delay=args.resp_delay,
+        receipt_before_resp=args.receipt_before_resp,
+        duplicate_receipts=args.duplicate_receipts, stray_receipts=args.stray_receipts,
         drop_every=args.drop_every, seed=args.seed,
         record=not args.no_record)
     stop = threading.Event()

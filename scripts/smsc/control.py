@@ -6,6 +6,7 @@
     POST /behaviour  {"tps": 50, ...}   change any Behaviour field
     POST /drop       {"account": "loa"} cut connections (all when no account)
     POST /mo         {"account": "loa", "source": "849...", "destination": "8088", "text": "HUY"}
+    POST /mo         {"account": "loa", "messages": [["849...", "8088", "HUY"], ...]}  (a burst)
     POST /reset                         forget what was received
 
     curl -s localhost:2776/stats
@@ -72,6 +73,9 @@ def serve(smsc: Smsc, host: str = "127.0.0.1", port: int = 2776) -> ThreadingHTT
                     self._reply(200, asdict(smsc.set(**body)))
                 elif self.path == "/drop":
                     self._reply(200, {"dropped": smsc.drop(body.get("account"))})
+                elif self.path == "/mo" and "messages" in body:
+                    burst = [(str(s), str(d), str(t)) for s, d, t in body["messages"]]
+                    self._reply(200, {"parts": smsc.flood_mo(body["account"], burst)})
                 elif self.path == "/mo":
                     parts = smsc.send_mo(body["account"], body["source"], body["destination"],
                                          body["text"], concat=body.get("concat", "udh"))

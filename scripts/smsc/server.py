@@ -57,9 +57,13 @@ class Behaviour:
     outcomes: dict[str, float] = field(default_factory=lambda: {"DELIVRD": 1.0})
     receipt_tlvs: bool = True  # receipted_message_id + message_state TLVs besides the text
     tps: float | None = None  # submit_sm above this per second per account: 0x58
+    throttle_ratio: float = 0.0  # this share of submit_sm (at random) answered 0x58
     window: int | None = None  # unanswered submit_sm above this per bind: 0x14
     resp_delay: float = 0.0  # submit_sm_resp written this late
     receipt_before_resp: bool = False  # the receipt goes out before the submit_sm_resp
+    duplicate_receipts: float = 0.0  # this share of receipts (at random) delivered twice
+    # After this share of accepted submits (at random), a receipt for an id never issued.
+    stray_receipts: float = 0.0
     drop_every: float | None = None  # cut every connection this often (seconds)
     reject: dict[str, int] = field(default_factory=dict)  # destination -> command_status
     redeliver_delay: float = 0.2  # after a deliver_sm_resp with an error
@@ -304,6 +308,11 @@ class Smsc:
         """Queue an MO message for `account` (cut into parts like an SMSC); returns the parts."""
         return self.call(lambda: self._send_mo(account, source, destination, text, concat))
 
+    def flood_mo(self, account: str, messages: list[tuple[str, str, str]]) -> int:
+        """Queue many MO messages (source, destination, text) at once; returns the parts."""
+        return self.call(lambda: sum(self._send_mo(account, source, destination, text, "udh")
+                                     for source, destination, text in messages))
+
     def received(self, destination: str | None = None) -> list[Received]:
         if destination is None:
             return self.call(lambda: list(self.records))
@@ -437,7 +446,8 @@ class Smsc:
         code = ESME_ROK
         if behaviour.window is not None and conn.outstanding >= behaviour.window:
             code = ESME_RMSGQFUL
-        elif behaviour.tps is not None and second[int(now)] > behaviour.tps:
+        elif ((behaviour.tps is not None and second[int(now)] > behaviour.tps)
+              or (behaviour.throttle_ratio and self._random.random() < behaviour.throttle_ratio)):
             code = ESME_RTHROTTLED
         else:
             code = behaviour.reject.get(message.destination_addr, ESME_ROK)
@@ -476,6 +486,13 @@ class Smsc:
         wants_receipt = behaviour.receipts and message.registered_delivery & 0x03
         receipt = (lambda: self._receipt(account, message, receipt_id, now)) \
             if wants_receipt else None
+        if wants_receipt and behaviour.stray_receipts \
+                and self._random.random() < behaviour.stray_receipts:
+            # An id taken from the same sequence but never answered to anyone.
+            stray_id = self._new_id()[1]
+            self.counts["stray_receipts"] += 1
+            self._loop.call_later(behaviour.receipt_delay, self._receipt, account, message,
+                                  stray_id, now)
         if behaviour.receipt_before_resp and receipt is not None:
             self._loop.call_later(behaviour.receipt_delay, receipt)
             self._loop.call_later(behaviour.receipt_delay + max(behaviour.resp_delay, 0.05),
@@ -515,6 +532,10 @@ class Smsc:
             esm_class=pdu.ESM_CLASS_RECEIPT, short_message=text.encode("ascii"), tlvs=tlvs,
         ).encode_body()
         self._dispatch(_Delivery(account, body, "receipt"))
+        if self.behaviour.duplicate_receipts \
+                and self._random.random() < self.behaviour.duplicate_receipts:
+            self.counts["duplicate_receipts"] += 1
+            self._dispatch(_Delivery(account, body, "receipt"))
 
     def _dispatch(self, delivery: _Delivery) -> None:
         receivers = [c for c in self._conns if c.account == delivery.account and c.can_receive]

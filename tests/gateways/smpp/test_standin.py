@@ -96,3 +96,41 @@ def test_repeats_are_counted_with_recording_off(
     smsc.reset()
     assert session.submit_many(first[:1], timeout=5)[0].ok
     assert smsc.stats().get("repeats") is None
+
+
+def test_a_share_of_submits_is_throttled_at_random_and_the_session_resends_them(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    # The throttle drill: 0x58 to a fifth of the submits, whatever the rate.
+    smsc.set(throttle_ratio=0.2)
+    session = make_session()
+    messages = [OutboundSms(str(i), f"849100{i:05d}", "Hi") for i in range(200)]
+    outcomes = session.submit_many(messages, timeout=60)
+    assert all(o.ok for o in outcomes)
+    stats = smsc.stats()
+    assert stats["accepted"] == 200 and stats.get("repeats") is None
+    assert 15 <= stats["refused_0x58"] <= 120  # about 50 expected (200 / 0.8 - 200)
+
+
+def test_duplicated_and_stray_receipts(smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    smsc.set(duplicate_receipts=1.0, stray_receipts=1.0)
+    store = Store()
+    session = make_session(on_deliver=store)
+    [outcome] = session.submit_many([OutboundSms("1", "84912345678", "Hi")],
+                                    timeout=5)
+    # The real receipt and one for an id the stand-in never answered with, each twice.
+    assert wait_until(lambda: len(store.receipts) == 4)
+    ids = [r.remote_id for r in store.receipts]
+    [stray] = set(ids) - {outcome.remote_ids[0]}
+    assert ids.count(outcome.remote_ids[0]) == ids.count(stray) == 2
+    stats = smsc.stats()
+    assert stats["duplicate_receipts"] == 2 and stats["stray_receipts"] == 1
+
+
+def test_mo_burst_through_the_control_port(
+        smsc: Smsc, make_session: Callable[..., Session], control: Callable[..., Any]) -> None:
+    store = Store()
+    make_session(on_deliver=store)
+    burst = [[f"8497{i:07d}", "8088", "HUY" if i % 3 == 0 else f"hello {i}"] for i in range(300)]
+    assert control("/mo", {"account": "loa", "messages": burst}) == {"parts": 300}
+    assert wait_until(lambda: len(store.inbound) == 300, 10)
+    assert sum(m.text == "HUY" for m in store.inbound) == 100
