@@ -161,6 +161,7 @@ def clock_command(interval: float, once: bool) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    click.echo(f"clock running: a tick every {interval:g} s")
     clock.run_forever(current_app.config, interval, stop)
     click.echo("clock stopped")
 

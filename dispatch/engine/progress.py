@@ -73,7 +73,8 @@ def compute(c: Campaign) -> dict[str, Any]:
             row = table.setdefault(key, {})
             row[status.value] = row.get(status.value, 0) + n
         recent_submits += int(fresh or 0)
-        if status not in (S.SUPPRESSED, S.CANCELLED, *UNSENT):
+        # SMS parts only: a push row carries parts=1 but is no billed part.
+        if channel == "sms" and status not in (S.SUPPRESSED, S.CANCELLED, *UNSENT):
             parts_submitted += int(parts)
     unsent = sum(by_status.get(s.value, 0) for s in UNSENT)
     # A push accepted by FCM is final (no receipt will ever come: docs/ENGINE.md).

@@ -86,7 +86,9 @@ def choose_push_mode(c: Campaign) -> tuple[str, str]:
         return "devices", (f"Per-device sends: {targeted - subscribed:,} of {targeted:,} "
                            f"targeted devices have not reported subscribing to {topic!r}.")
     if outside:
-        return "devices", (f"Per-device sends: {outside:,} devices subscribed to {topic!r} are "
+        devices = "device subscribed" if outside == 1 else "devices subscribed"
+        verb = "is" if outside == 1 else "are"
+        return "devices", (f"Per-device sends: {outside:,} {devices} to {topic!r} {verb} "
                            "outside the audience (opted out of push, or registered elsewhere).")
     return "topic", (f"Topic send to {topic!r}: one request for the {targeted:,} active "
                      "devices of the audience, all subscribed; no per-device results.")

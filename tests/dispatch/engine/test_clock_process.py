@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -17,15 +18,6 @@ from dispatch.redis_conn import get_redis
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def wait_for(check, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_sigterm_releases_the_lock_and_exits_0(engine_app, backend):
     redis = get_redis()
     env = {**os.environ, "FLASK_APP": "dispatch:create_app", "LOA_ENV": "development",
@@ -35,9 +27,16 @@ def test_sigterm_releases_the_lock_and_exits_0(engine_app, backend):
     proc = subprocess.Popen([sys.executable, "-m", "flask", "clock", "--interval", "0.2"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        # It ticks: the lock is taken at least once, seen from here.
-        assert wait_for(lambda: redis.exists(clock.LOCK)), \
-            proc.stdout.read1().decode() if proc.poll() is not None else "no tick"
+        # Ready once it says so (click flushes), then a few ticks (0.2 s apart) before the
+        # signal. Polling for the lock itself would race: a tick holds it for milliseconds.
+        seen = ""
+        deadline = time.monotonic() + 30
+        while "clock running" not in seen and time.monotonic() < deadline:
+            if select.select([proc.stdout], [], [], 1)[0]:
+                seen += proc.stdout.readline().decode()
+        assert "clock running" in seen, seen
+        time.sleep(1.0)
+        assert proc.poll() is None
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
     finally:

@@ -133,13 +133,16 @@ def test_an_opted_out_subscriber_sends_per_device_and_says_why(
     campaign = editor.get(f"/api/campaigns/{cid}").json
     assert campaign["push_mode"] == "devices"
     assert campaign["push_mode_reason"] == (
-        "Per-device sends: 1 devices subscribed to 'all' are outside the audience "
+        "Per-device sends: 1 device subscribed to 'all' is outside the audience "
         "(opted out of push, or registered elsewhere).")
     report = editor.get(f"/api/campaigns/{cid}/report").json
     push = report["by_channel"]["push"]
     assert (push["targeted"], push["accepted_by_fcm"], push["suppressed_by_reason"]) == (
         6, 5, {"opt_out": 1})
     assert "topic_devices" not in report["not_in_ledger"]
+    # Pushes are not SMS parts: five accepted pushes bill nothing and count no parts.
+    assert push["parts_billed"] == 0
+    assert editor.get(f"/api/campaigns/{cid}/progress").json["parts_submitted"] == 0
 
 
 def test_paused_topic_send_goes_once_on_resume(app, api, people, client, fcm, backend):
