@@ -11,6 +11,7 @@ from dispatch.engine import clock
 from dispatch.engine.flags import LOCAL
 from tests.dispatch.app_devices.conftest import AppClient, fcm_token, make_key
 from tests.dispatch.push.conftest import work
+from tests.web.conftest import Pages
 
 PUSH = {"channels": "push", "push_title": "Thông báo khẩn",
         "push_body": "Triều cường lúc 17 giờ, đề nghị người dân chú ý.",
@@ -70,6 +71,11 @@ def test_all_app_users_go_as_one_topic_request(app, api, people, client, fcm, ba
     editor = api.as_(people["editor"])
     campaign = editor.get(f"/api/campaigns/{cid}").json
     assert (campaign["status"], campaign["push_mode"]) == ("completed", "topic")
+    # The campaign page tells staff the same, in Vietnamese.
+    browser = Pages(app.test_client())
+    assert browser.sign_in(people["editor"]).status_code == 302
+    page = browser.get(f"/campaigns/{cid}").get_data(as_text=True)
+    assert "Cách gửi:" in page and "một thông báo theo chủ đề" in page
     assert campaign["push_mode_reason"] == (
         "Topic send to 'all': one request for the 20 active devices of the audience, "
         "all subscribed; no per-device results.")
