@@ -1,11 +1,17 @@
 """Baseline: one process calling send_each in a plain loop against the local FCM stand-in.
 
     .venv/bin/python -m scripts.bench.fcm_bench [--messages 20000] [--batch 500]
-                                                [--latency-ms 0] [--pool-size 100]
+                                                [--latency-ms 0] [--pool-size 500]
+                                                [--compare-env --rounds 4]
 
 The stand-in runs as its own process (so it does not share this process's GIL). Prints one
-JSON line: messages, seconds, messages per second, peak RSS of this process. This is the
-number the issue's worker benchmark compares its two-worker run with.
+JSON line: messages, seconds, messages per second, peak RSS of this process. The worker
+benchmark (scripts/bench/push_campaign.py) runs the same loop as its baseline.
+
+--compare-env alternates, in one process and against one stand-in, rounds of --messages with
+the gateway as built (proxy settings read once) and rounds with requests' default of reading
+them from the environment on every request (`trust_env`), the cost removed in
+gateways/fcm/gateway.py; on a shared machine only such an alternation compares fairly.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
+
+from firebase_admin import messaging
 
 from gateways.fcm import PushContent, PushGateway, PushMessage, PushStatus
 
@@ -44,13 +53,54 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+CONTENT = PushContent(title="Thông báo khẩn",
+                      body="Triều cường lúc 17 giờ, đề nghị người dân chú ý.",
+                      link="haugiang://tin/1", priority="high")
+
+
+def _loop(gateway: PushGateway, messages: int, batch: int) -> dict[str, float]:
+    """Send `messages` in batches; return the rate and this process's CPU per message."""
+    sent = 0
+    cpu = time.process_time()
+    started = time.perf_counter()
+    for start in range(0, messages, batch):
+        chunk = [PushMessage(str(i), f"bench-{i}", CONTENT)
+                 for i in range(start, min(start + batch, messages))]
+        sent += sum(o.status is PushStatus.SENT for o in gateway.send_batch(chunk))
+    elapsed = time.perf_counter() - started
+    assert sent == messages, f"only {sent} of {messages} sent"
+    return {"msg_per_s": round(messages / elapsed),
+            "cpu_ms_per_msg": round((time.process_time() - cpu) / messages * 1000, 3)}
+
+
+def compare_env(messages: int, batch: int, pool_size: int, rounds: int) -> dict[str, Any]:
+    """Alternate rounds with the environment read once (as built) and on every request."""
+    with tempfile.TemporaryDirectory(prefix="loa-fcm-bench-") as tmp:
+        process, ready = start_standin(Path(tmp), 0)
+        try:
+            with PushGateway(ready["service_account"], endpoint=ready["endpoint"],
+                             pool_size=pool_size) as gateway:
+                gateway.send_one("warm-up", CONTENT)
+                # The sending session, whose trust_env the gateway turned off.
+                session = messaging._get_messaging_service(gateway._app)._client.session
+                result: dict[str, Any] = {"read_once": [], "every_request": [],
+                                          "loadavg_1min_before": os.getloadavg()[0]}
+                for _ in range(rounds):
+                    for key, per_request in (("read_once", False), ("every_request", True)):
+                        session.trust_env = per_request
+                        result[key].append(_loop(gateway, messages, batch))
+                result["loadavg_1min_after"] = os.getloadavg()[0]
+        finally:
+            process.terminate()
+            process.wait(10)
+    return result
+
+
 def run(messages: int, batch: int, latency_ms: float, pool_size: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="loa-fcm-bench-") as tmp:
         process, ready = start_standin(Path(tmp), latency_ms)
         try:
-            content = PushContent(title="Thông báo khẩn",
-                                  body="Triều cường lúc 17 giờ, đề nghị người dân chú ý.",
-                                  link="haugiang://tin/1", priority="high")
+            content = CONTENT
             with PushGateway(ready["service_account"], endpoint=ready["endpoint"],
                              pool_size=pool_size) as gateway:
                 gateway.send_one("warm-up", content)  # token fetch, first connections
@@ -84,8 +134,13 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--pool-size", type=int, default=100)
+    parser.add_argument("--pool-size", type=int, default=500)  # as dispatch.push_config
+    parser.add_argument("--compare-env", action="store_true")
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
+    if args.compare_env:
+        print(json.dumps(compare_env(args.messages, args.batch, args.pool_size, args.rounds)))
+        return 0
     print(json.dumps(run(args.messages, args.batch, args.latency_ms, args.pool_size)))
     return 0
 

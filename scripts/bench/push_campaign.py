@@ -1,25 +1,26 @@
 """Benchmark: a 70,000-device per-device push campaign through RQ workers, on PostgreSQL.
 
     .venv/bin/python scripts/bench/push_campaign.py [--devices 70000] [--workers 2]
-                                                    [--kinds simple,fork] [--latency-ms 0]
+                                                    [--kinds simple] [--latency-ms 0]
 
 One run, one FCM stand-in process (`python -m scripts.fcm serve`), one PostgreSQL schema
 (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test; dropped afterwards) and
 one embedded redis-server:
 
 1. baseline: this process calls `PushGateway.send_batch` (send_each) in a plain loop, 500 at a
-   time, for as many devices — no database, no queue;
+   time, for as many devices — no database, no queue — with the gateway the workers use;
 2. for each worker kind, a fresh campaign in `sending` with one `queued` ledger row per device
    (as expansion writes them); N worker processes are started and registered, then the send
    batches are enqueued (`enqueue_push`) and the clock runs until every row is `submitted`;
    with --expand, once more from launch: no rows, the expand job enqueued, the clock running
    until every row written by it is `submitted`.
-   `simple`: RQ's SimpleWorker, one PushGateway for the life of the process; `fork`: RQ's
-   default Worker (what `flask worker` runs), a work-horse per job, so a gateway (a token, new
-   connections) per batch of 500.
+   `simple`: RQ's SimpleWorker, what `flask worker` runs: one PushGateway for the life of the
+   process; `fork`: RQ's default Worker, a work-horse per job, so a gateway (a token, new
+   connections) per batch of 500 (kept for comparison; nothing runs it any more).
 
 Peak RSS per worker is the worker process's own (and, for `fork`, the largest work-horse's),
-from getrusage at its exit. Prints one JSON document.
+from getrusage at its exit. The stand-in's CPU is reported per phase (`standin_busy`: its share
+of one core; it is a single thread). Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ def _standin(workdir: Path, latency_ms: float) -> tuple[subprocess.Popen[str], d
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     assert process.stdout is not None
-    return process, json.loads(process.stdout.readline())
+    ready = json.loads(process.stdout.readline())
+    ready["pid"] = str(process.pid)
+    return process, ready
 
 
 def _counters(endpoint: str, path: str = "counters", body: bytes | None = None) -> Any:
@@ -137,6 +140,7 @@ def baseline(devices: int, ready: dict[str, str]) -> dict[str, Any]:
         sent = 0
         load = _loadavg()
         cpu = time.process_time()
+        standin_cpu = _cpu_seconds(int(ready["pid"]))
         started = time.perf_counter()
         for start in range(0, devices, 500):
             batch = [PushMessage(str(i), f"bench-token-{i:07d}", content)
@@ -144,8 +148,10 @@ def baseline(devices: int, ready: dict[str, str]) -> dict[str, Any]:
             sent += sum(o.status is PushStatus.SENT for o in gateway.send_batch(batch))
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu
+        standin_cpu = _cpu_seconds(int(ready["pid"])) - standin_cpu
     return {"sent": sent, "seconds": round(elapsed, 2), "msg_per_s": round(devices / elapsed),
             "cpu_ms_per_msg": round(cpu / devices * 1000, 3),
+            **_standin_share(standin_cpu, elapsed, devices),
             "loadavg_1min_before_after": [load, _loadavg()],
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
@@ -199,13 +205,21 @@ def make_campaign(title: str, *, rows: bool = True) -> tuple[Any, list[int]]:
     return c, ids
 
 
-def run_workers(kind: str, n: int, devices: int, env: dict[str, str], endpoint: str,
+def _standin_share(cpu: float, elapsed: float, devices: int) -> dict[str, float]:
+    """The stand-in's CPU over a phase: it is one thread, so `standin_busy` near 1.0 would
+    mean it, not the client, sets the pace."""
+    return {"standin_cpu_ms_per_msg": round(cpu / devices * 1000, 3),
+            "standin_busy": round(cpu / elapsed, 2)}
+
+
+def run_workers(kind: str, n: int, devices: int, env: dict[str, str], ready: dict[str, str],
                 *, expand: bool = False) -> dict[str, Any]:
     from rq import Worker
 
     from dispatch.redis_conn import get_redis
 
     c, ids = make_campaign(f"bench {kind}", rows=not expand)
+    endpoint = ready["endpoint"]
     before = _counters(endpoint)
     procs = [subprocess.Popen([sys.executable, __file__, "worker", "--kind", kind], cwd=ROOT,
                               env=env, stdout=subprocess.PIPE, text=True) for _ in range(n)]
@@ -215,7 +229,7 @@ def run_workers(kind: str, n: int, devices: int, env: dict[str, str], endpoint: 
             if time.monotonic() > deadline:
                 raise RuntimeError("workers did not start")
             time.sleep(0.1)
-        return _measure(c, ids, procs, devices, endpoint, before, kind, n, expand)
+        return _measure(c, ids, procs, devices, ready, before, kind, n, expand)
     finally:
         for p in procs:
             if p.poll() is None:
@@ -223,7 +237,7 @@ def run_workers(kind: str, n: int, devices: int, env: dict[str, str], endpoint: 
 
 
 def _measure(c: Any, ids: list[int], procs: list[subprocess.Popen[str]], devices: int,
-             endpoint: str, before: dict[str, Any], kind: str, n: int, expand: bool
+             ready: dict[str, str], before: dict[str, Any], kind: str, n: int, expand: bool
              ) -> dict[str, Any]:
     from sqlalchemy import func, select
 
@@ -233,6 +247,7 @@ def _measure(c: Any, ids: list[int], procs: list[subprocess.Popen[str]], devices
 
     idle_cpu = [_cpu_seconds(p.pid) for p in procs]  # start-up: imports, create_app
     load = _loadavg()
+    standin_cpu = _cpu_seconds(int(ready["pid"]))
     started = time.perf_counter()
     if expand:  # from launch: the expand job writes the rows and enqueues their batches
         enqueue.enqueue_expand(c.id, urgent=False)
@@ -250,6 +265,7 @@ def _measure(c: Any, ids: list[int], procs: list[subprocess.Popen[str]], devices
         if time.perf_counter() - started > 600:
             raise RuntimeError(f"only {done} of {devices} rows final after 600 s")
     elapsed = time.perf_counter() - started
+    standin_cpu = _cpu_seconds(int(ready["pid"])) - standin_cpu
     for p in procs:
         p.send_signal(signal.SIGTERM)
     rss = []
@@ -261,7 +277,7 @@ def _measure(c: Any, ids: list[int], procs: list[subprocess.Popen[str]], devices
     by_status = dict(db.session.execute(
         select(Message.status, func.count()).where(Message.campaign_id == c.id)
         .group_by(Message.status)).all())
-    after = _counters(endpoint)
+    after = _counters(ready["endpoint"])
     return {
         "kind": kind, "start": "expand job" if expand else "queued rows", "workers": n,
         "jobs": jobs, "seconds": round(elapsed, 2),
@@ -272,6 +288,7 @@ def _measure(c: Any, ids: list[int], procs: list[subprocess.Popen[str]], devices
         "fcm_connections": after["connections"] - before["connections"],
         "worker_cpu_s": [round(x, 1) for x in cpu],
         "cpu_ms_per_msg": round(sum(cpu) / devices * 1000, 3),
+        **_standin_share(standin_cpu, elapsed, devices),
         "loadavg_1min_before_after": [load, _loadavg()],
         "peak_rss_mb": [max(r["self_mb"], r["horse_mb"]) for r in rss],
         "rss_detail": rss,
@@ -285,7 +302,7 @@ def main() -> int:
     worker.add_argument("--kind", choices=("simple", "fork"), default="simple")
     parser.add_argument("--devices", type=int, default=70_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--kinds", default="simple,fork")
+    parser.add_argument("--kinds", default="simple", help="simple, fork or simple,fork")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--expand", action="store_true",
                         help="also run from launch: simple workers, the expand job first")
@@ -320,8 +337,8 @@ def main() -> int:
                 runs.append(("simple", True))
             for kind, expand in runs:
                 key = f"workers_{kind}" + ("_from_expand" if expand else "")
-                result[key] = run_workers(kind, args.workers, args.devices, env,
-                                          ready["endpoint"], expand=expand)
+                result[key] = run_workers(kind, args.workers, args.devices, env, ready,
+                                          expand=expand)
                 result[key]["ratio_to_baseline"] = round(
                     result[key]["msg_per_s"] / result["baseline_send_each_loop"]["msg_per_s"], 2)
             db.session.remove()

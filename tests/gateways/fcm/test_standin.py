@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -90,3 +93,73 @@ def test_command_line_serves_and_reports(tmp_path: Path) -> None:
     finally:
         server.terminate()
         assert server.wait(10) == 0
+
+
+def _raw_send(token: str, bearer: str, *, close: bool = False) -> bytes:
+    body = json.dumps({"message": {"token": token, "data": {"a": "b"}}}).encode()
+    head = (f"POST /v1/projects/loa-test/messages:send HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {bearer}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n" + ("Connection: close\r\n" if close else "")
+            + "\r\n")
+    return head.encode() + body
+
+
+def _read_answers(sock: socket.socket, count: int) -> list[tuple[int, dict[str, Any]]]:
+    """Read `count` HTTP answers from the socket: (status, JSON body), in arrival order."""
+    data, answers = b"", []
+    while len(answers) < count:
+        end = data.find(b"\r\n\r\n")
+        if end >= 0:
+            head = data[:end].decode("latin-1").split("\r\n")
+            length = next(int(line.split(":", 1)[1]) for line in head
+                          if line.lower().startswith("content-length:"))
+            if len(data) >= end + 4 + length:
+                answers.append((int(head[0].split()[1]),
+                                json.loads(data[end + 4:end + 4 + length])))
+                data = data[end + 4 + length:]
+                continue
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed early"
+        data += chunk
+    return answers
+
+
+def test_requests_in_pieces_and_back_to_back(fcm: FcmStandIn, service_account: Path) -> None:
+    bearer = _access_token(fcm, service_account)
+    first, second = _raw_send("good-1", bearer), _raw_send("unregistered-2", bearer)
+    connections = fcm.counters()["connections"]
+    with socket.create_connection(("127.0.0.1", fcm.port), timeout=5) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # A request cut inside its head and inside its body, then two in one write.
+        for piece in (first[:20], first[20:-5], first[-5:]):
+            sock.sendall(piece)
+            time.sleep(0.05)
+        sock.sendall(first + second)
+        answers = _read_answers(sock, 3)
+    assert [status for status, _ in answers] == [200, 200, 404]
+    assert answers[2][1]["error"]["details"][0]["errorCode"] == "UNREGISTERED"
+    assert fcm.counters()["by_token"] == {"good-1": 2, "unregistered-2": 1}
+    assert fcm.counters()["connections"] == connections + 1  # all on one keep-alive
+
+
+def test_latency_keeps_answers_in_order(fcm: FcmStandIn, service_account: Path) -> None:
+    bearer = _access_token(fcm, service_account)
+    fcm.latency = 0.2
+    with socket.create_connection(("127.0.0.1", fcm.port), timeout=5) as sock:
+        started = time.monotonic()
+        sock.sendall(_raw_send("slow-300-a", bearer) + _raw_send("quota-7-b", bearer))
+        (ok, _), (quota, body) = _read_answers(sock, 2)
+        elapsed = time.monotonic() - started
+    assert (ok, quota) == (200, 429)
+    assert body["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert 0.7 <= elapsed < 2  # 0.5 s for the first, then 0.2 s for the second
+
+
+def test_a_send_the_client_gave_up_on_still_counts(fcm: FcmStandIn,
+                                                   service_account: Path) -> None:
+    bearer = _access_token(fcm, service_account)
+    with socket.create_connection(("127.0.0.1", fcm.port), timeout=5) as sock:
+        sock.sendall(_raw_send("slow-200-a", bearer))
+    time.sleep(0.5)
+    # Like FCM, which would deliver a message whose answer never reached the sender.
+    assert fcm.counters()["sent"] == 1
