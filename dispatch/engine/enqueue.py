@@ -57,6 +57,17 @@ def chunks(ids: Sequence[int], size: int = BATCH) -> Iterable[list[int]]:
 def enqueue_expand(campaign_id: int, urgent: bool) -> None:
     work_queue(urgent=urgent).enqueue(EXPAND_JOB, campaign_id, job_timeout=6 * 3600,
                                       description=f"expand campaign {campaign_id}")
+    # A job waiting for a worker counts as alive for one heartbeat: without this the clock
+    # enqueued another every tick until a worker took the first (several expanders of one
+    # campaign then ran at once).
+    expand_heartbeat(campaign_id)
+
+
+def expand_heartbeat(campaign_id: int) -> None:
+    """The campaign's expansion is being worked on: for EXPAND_HEARTBEAT_SECONDS (default 120)
+    the clock does not enqueue it again. Set on enqueueing and by the job at every batch."""
+    ttl = int(current_app.config.get("EXPAND_HEARTBEAT_SECONDS", 120))
+    get_redis().set(f"loa:expand:{campaign_id}:alive", 1, ex=ttl)
 
 
 def enqueue_requeue(campaign_id: int, urgent: bool) -> None:

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.dialects import sqlite
 
@@ -35,7 +34,6 @@ from dispatch.models import (
     OptOut,
 )
 from dispatch.models.common import utcnow
-from dispatch.redis_conn import get_redis
 from dispatch.sqlbatch import any_of
 from gateways.sms.encoding import analyse, strip_diacritics
 
@@ -105,8 +103,7 @@ def _relaxed_commit() -> None:
 def _heartbeat(campaign_id: int) -> None:
     # The clock re-enqueues an unfinished expansion whose heartbeat stopped (its worker died);
     # refreshed every batch, so it must outlast the slowest batch.
-    ttl = int(current_app.config.get("EXPAND_HEARTBEAT_SECONDS", 120))
-    get_redis().set(f"loa:expand:{campaign_id}:alive", 1, ex=ttl)
+    enqueue.expand_heartbeat(campaign_id)
 
 
 @in_app_context

@@ -48,3 +48,26 @@ def test_rows_of_a_job_started_by_a_worker_that_died_are_enqueued_again(
     assert len(queue.jobs[0].args[2]) == 4  # the four rows the dead job never claimed
     # That new job is queued, so the next tick does not pile up more.
     assert "requeued_jobs" not in clock.tick(engine_app.config)
+
+
+def test_an_expansion_waiting_for_a_worker_is_not_enqueued_again_every_tick(
+        engine_app, people, monkeypatch, backend):
+    """Launch enqueues the expand job; until a worker takes it (workers busy, restarting or
+    all killed) the clock must not add another each tick: several expanders of one campaign
+    would run at once when workers come back. One more per lapsed heartbeat is what a killed
+    expansion needs."""
+    import time
+
+    monkeypatch.setitem(engine_app.config, "EXPAND_HEARTBEAT_SECONDS", 1)
+    add_account(default=True)
+    lst = add_contacts("A", [f"+8496{i:07d}" for i in range(4)])
+    launched(people, audience={"lists": [lst.id]})
+    queue = Queue("default", connection=get_redis())
+    assert queue.count == 1
+    for _ in range(3):
+        assert "expand_restarted" not in clock.tick(engine_app.config)
+    assert queue.count == 1
+    time.sleep(1.2)  # no worker took it within a heartbeat: enqueue it once more
+    assert clock.tick(engine_app.config).get("expand_restarted") == 1
+    assert "expand_restarted" not in clock.tick(engine_app.config)
+    assert queue.count == 2
