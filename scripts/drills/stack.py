@@ -423,6 +423,10 @@ class Stack:
     def running(self, func: str) -> list[str]:
         """The worker processes (names) whose RQ worker is running a job of `func` now, e.g.
         "dispatch.engine.expand.expand"."""
+        return sorted(self.current_jobs(func))
+
+    def current_jobs(self, func: str) -> dict[str, Any]:
+        """Worker process name -> the RQ job of `func` it is running now."""
         from rq import Worker
 
         from dispatch.redis_conn import get_redis
@@ -431,12 +435,12 @@ class Stack:
         by_pid = {proc.pid: name for name, proc in self.procs.items()
                   if name.startswith("worker.") and proc.alive}
         with self.app.app_context():
-            found = []
+            found = {}
             for worker in Worker.all(connection=get_redis(self.app)):
                 job = worker.get_current_job() if worker.pid in by_pid else None
                 if job is not None and job.func_name == func:
-                    found.append(by_pid[worker.pid])
-            return sorted(found)
+                    found[by_pid[worker.pid]] = job
+            return found
 
     def check_alive(self) -> None:
         """Raise when a process died that nobody killed (its log tail says why)."""
