@@ -18,6 +18,9 @@ import sqlalchemy as sa
 from scripts.drills.stack import DEFAULT_PG, Stack
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Seconds from the restart to completion before a test gives up: a quiet machine needs about
+# 20 (process start, claim timeout, the rest of the campaign); a loaded one several times that.
+COMPLETE_WITHIN = 120
 
 
 def stack_database(backend: str) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from scripts.drills import campaign
 from scripts.drills.stack import wait_until
-from tests.drills.conftest import accepted_per_destination, explain
+from tests.drills.conftest import COMPLETE_WITHIN, accepted_per_destination, explain
 
 CONTACTS = 2000
 
@@ -28,7 +28,7 @@ def test_kill_9_of_the_smpp_process_mid_campaign_then_restart(make_stack, backen
     at_kill = campaign.status_counts(stack, cid)
     stack.start_process("smpp")
 
-    assert campaign.wait_completed(stack, cid, timeout=45), (
+    assert campaign.wait_completed(stack, cid, timeout=COMPLETE_WITHIN), (
         campaign.status_counts(stack, cid), explain(stack))
     result = campaign.figures(stack, cid, seeded, 0.0)
     sent = accepted_per_destination(stack)

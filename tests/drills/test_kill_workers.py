@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from scripts.drills import campaign
 from scripts.drills.stack import Stack, wait_until
-from tests.drills.conftest import accepted_per_destination, explain
+from tests.drills.conftest import COMPLETE_WITHIN, accepted_per_destination, explain
 
 EXPAND_JOB = "dispatch.engine.expand.expand"
 PUSH_JOB = "dispatch.engine.push.send_batch"
@@ -56,7 +56,7 @@ def test_kill_9_of_the_worker_during_expansion_then_restart(make_stack, backend)
     assert not _expanded(stack, cid)  # the kill did land before the expansion finished
     stack.start_process("worker.1")
 
-    assert campaign.wait_completed(stack, cid, timeout=45), (
+    assert campaign.wait_completed(stack, cid, timeout=COMPLETE_WITHIN), (
         campaign.status_counts(stack, cid), explain(stack))
     result = campaign.figures(stack, cid, seeded, 0.0)
     sent = accepted_per_destination(stack)
@@ -87,7 +87,7 @@ def test_kill_9_of_a_worker_during_push_batches_then_restart(make_stack, backend
     at_kill = campaign.status_counts(stack, cid)
     stack.start_process(victim)
 
-    assert campaign.wait_completed(stack, cid, timeout=45), (
+    assert campaign.wait_completed(stack, cid, timeout=COMPLETE_WITHIN), (
         campaign.status_counts(stack, cid), explain(stack))
     result = campaign.figures(stack, cid, seeded, 0.0)
     by_token = stack.fcm_counters()["by_token"]
