@@ -42,13 +42,28 @@ def normalise_state(value: str) -> str:
 
 
 def parse_smpp_date(value: str, tz: tzinfo) -> datetime | None:
-    """`YYMMDDhhmm[ss]` in the SMSC's time zone, as an aware UTC datetime."""
+    """`YYMMDDhhmm[ss]` in the SMSC's time zone, as an aware UTC datetime (None if invalid).
+
+    Read by slicing, not strptime (several times slower; every receipt has one). Years 69-99
+    are 19xx and 00-68 20xx, as strptime's %y.
+    """
+    digits = value[:12] if len(value) >= 12 else value
+    if len(digits) not in (10, 12) or not (digits.isascii() and digits.isdigit()):
+        return None
+    year = int(digits[0:2])
     try:
-        stamp = datetime.strptime(value[:12] if len(value) >= 12 else value,
-                                  "%y%m%d%H%M%S" if len(value) >= 12 else "%y%m%d%H%M")
+        stamp = datetime(year + (1900 if year >= 69 else 2000), int(digits[2:4]),
+                         int(digits[4:6]), int(digits[6:8]), int(digits[8:10]),
+                         int(digits[10:12] or 0), tzinfo=tz)
     except ValueError:
         return None
-    return stamp.replace(tzinfo=tz).astimezone(UTC)
+    return stamp.astimezone(UTC)
+
+
+# Octets that mean the same character in GSM-7 and ASCII (letters, digits, space, most
+# punctuation; not @ $ _ [ ] ...): a receipt's text is usually made only of these.
+_SAME_AS_ASCII = bytes(b for b in range(0x80) if b != 0x1B
+                       and sms.decode_gsm7(bytes((b,))) == chr(b))
 
 
 def decode_text(data: bytes, data_coding: int) -> str:
@@ -56,6 +71,8 @@ def decode_text(data: bytes, data_coding: int) -> str:
     if data_coding == sms.DATA_CODING_UCS2:
         return data.decode("utf-16-be", "replace")
     if data_coding == sms.DATA_CODING_GSM7:
+        if not data.translate(None, _SAME_AS_ASCII):  # only those octets: decode in C
+            return data.decode("ascii")
         try:
             return sms.decode_gsm7(data)
         except ValueError:

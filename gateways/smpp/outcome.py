@@ -65,19 +65,29 @@ class SubmitOutcome:
 class SubmitHandle:
     """A submitted message not yet resolved: wait on it or register a callback."""
 
+    __slots__ = ("_callbacks", "_event", "_lock", "_outcome", "ref")
+
     def __init__(self, ref: str) -> None:
         self.ref = ref
-        self._event = threading.Event()
         self._outcome: SubmitOutcome | None = None
         self._callbacks: list[Callable[[SubmitOutcome], None]] = []
         self._lock = threading.Lock()
+        # Made by the first wait() only: the send jobs use callbacks, and an Event (a Condition
+        # and its lock) per message is a cost every submit would pay.
+        self._event: threading.Event | None = None
 
     def done(self) -> bool:
-        return self._event.is_set()
+        return self._outcome is not None
 
     def wait(self, timeout: float | None = None) -> SubmitOutcome | None:
         """The outcome, or None if it did not come within `timeout` seconds."""
-        self._event.wait(timeout)
+        with self._lock:
+            if self._outcome is not None:
+                return self._outcome
+            if self._event is None:
+                self._event = threading.Event()
+            event = self._event
+        event.wait(timeout)
         return self._outcome
 
     def add_done_callback(self, callback: Callable[[SubmitOutcome], None]) -> None:
@@ -93,6 +103,8 @@ class SubmitHandle:
         with self._lock:
             self._outcome = outcome
             callbacks, self._callbacks = self._callbacks, []
-        self._event.set()
+            event = self._event
+        if event is not None:
+            event.set()
         for callback in callbacks:
             callback(outcome)
