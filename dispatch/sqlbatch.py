@@ -5,6 +5,10 @@ an executemany dumps every row in Python. On PostgreSQL these send arrays instea
 `column = ANY(:array)` (one parameter), `insert_rows` is `INSERT … SELECT * FROM unnest(:col1,
 :col2, …)` (one parameter per column). Elsewhere (SQLite) they are the plain IN list and
 executemany.
+
+The arrays of ints and strings go as one text literal (`'{1,2,3}'`, cast in SQL): psycopg dumps
+a Python list element by element in Python, ~1.7 µs each, five times the cost of building the
+literal, and the smpp process sends some fifteen array elements per message.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Enum, Table, any_, bindparam, insert, text, update
+from sqlalchemy import ARRAY, Enum, Table, Text, any_, bindparam, cast, insert, text, update
 
 from dispatch.extensions import db
 
@@ -22,10 +26,28 @@ def _postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+def array_literal(values: Sequence[Any]) -> str | list[Any]:
+    """PostgreSQL's text form of an array of ints, strings and None; other values: the list."""
+    items = []
+    for value in values:
+        if value is None:
+            items.append("NULL")
+        elif isinstance(value, str):
+            items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif isinstance(value, int) and not isinstance(value, bool):
+            items.append(str(value))
+        else:
+            return list(values)
+    return "{" + ",".join(items) + "}"
+
+
 def any_of(column: Any, values: Sequence[Any]) -> Any:
-    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`."""
+    """`column IN (values)`; on PostgreSQL `column = ANY(CAST(:array AS type[]))`."""
     if _postgres():
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        array = array_literal(values)
+        if isinstance(array, str):
+            return column == any_(cast(bindparam(None, array, type_=Text), ARRAY(column.type)))
+        return column == any_(bindparam(None, array, type_=ARRAY(column.type)))
     return column.in_(list(values))
 
 
@@ -64,7 +86,8 @@ def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
         statement = text(f"INSERT INTO {table.name} ({', '.join(names)}) "
                          f"SELECT {picks} FROM unnest({source}) AS u({aliases})")
         _SQL[key] = statement
-    params = {f"c{i}": values[0] if same[i] else values for i, values in enumerate(columns)}
+    params = {f"c{i}": values[0] if same[i] else array_literal(values)
+              for i, values in enumerate(columns)}
     db.session.execute(statement, params)
 
 
@@ -87,4 +110,5 @@ def set_by_id(table: Table, column: str, pairs: Sequence[tuple[int, Any]], *,
     db.session.execute(text(
         f"UPDATE {table.name} AS t SET {column} = u.v FROM unnest(CAST(:ids AS BIGINT[]), "
         f"CAST(:vals AS {kind}[])) AS u(id, v) WHERE t.id = u.id{guard}"),
-        {"ids": [i for i, _ in pairs], "vals": [v for _, v in pairs]})
+        {"ids": array_literal([i for i, _ in pairs]),
+         "vals": array_literal([v for _, v in pairs])})

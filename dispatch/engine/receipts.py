@@ -23,7 +23,8 @@ Roll-up, once every part of the message has a final status (until then it stays 
 all delivered → delivered; some delivered and others not → partial (reason: the first
 undelivered part's state); none delivered → failed if any part failed (with that part's state
 and error code), else expired if any expired, else unknown. Receipts for `unknown` messages
-(the receipt wait ran out) still roll them up to delivered, partial or failed.
+(the receipt wait ran out) still roll them up to delivered, partial or failed. A single-part
+message (most of them) takes its one receipt's status directly, without reading its parts back.
 
 MO messages are stored in `inbound_messages`; a text equal to an opt-out keyword (trimmed,
 case- and diacritic-insensitive; setting `opt_out_keywords`) puts the sender on the SMS opt-out
@@ -40,7 +41,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -49,7 +50,7 @@ from dispatch import ledger, settings
 from dispatch.audiences import optouts
 from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
-from dispatch.models import InboundMessage, MessagePart, MessageStatus, RawReceipt
+from dispatch.models import InboundMessage, Message, MessagePart, MessageStatus, RawReceipt
 from dispatch.models.common import utcnow
 from dispatch.sqlbatch import any_of, insert_rows, set_by_id
 from gateways.results import Inbound, Receipt
@@ -76,6 +77,15 @@ _CHUNK = 1000  # values per IN (...)
 
 _parts = MessagePart.__table__
 _raw = RawReceipt.__table__
+_messages = Message.__table__
+
+
+class PartRef(NamedTuple):
+    """The part an SMSC id names."""
+
+    part_id: int
+    message_id: int
+    single: bool  # its message has this one part
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,7 @@ class Hit:
     message_id: int
     state: str
     error: str | None
+    single: bool = False  # the message has this one part: its status is the part's
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -100,17 +111,18 @@ def _clip(value: str | None, size: int) -> str | None:
 # -- matching and roll-up ----------------------------------------------------------------------
 
 
-def parts_by_smsc_id(account_id: int, smsc_ids: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """smsc_id → (part id, message id) for the account; the newest part when an id was reused."""
+def parts_by_smsc_id(account_id: int, smsc_ids: Iterable[str]) -> dict[str, PartRef]:
+    """smsc_id → its part for the account; the newest part when an id was reused."""
     wanted = sorted({i for i in smsc_ids if i})
-    found: dict[str, tuple[int, int]] = {}
+    found: dict[str, PartRef] = {}
     for chunk in _chunks(wanted):
-        stmt = (select(_parts.c.smsc_id, _parts.c.id, _parts.c.message_id)
+        stmt = (select(_parts.c.smsc_id, _parts.c.id, _parts.c.message_id, _messages.c.parts)
+                .join(_messages, _messages.c.id == _parts.c.message_id)
                 .where(any_of(_parts.c.smsc_id, chunk), _parts.c.account_id == account_id)
                 .order_by(_parts.c.id))
-        for smsc_id, part_id, message_id in db.session.execute(stmt):
+        for smsc_id, part_id, message_id, parts in db.session.execute(stmt):
             if smsc_id is not None:
-                found[smsc_id] = (part_id, message_id)
+                found[smsc_id] = PartRef(part_id, message_id, parts == 1)
     return found
 
 
@@ -120,13 +132,24 @@ def apply_hits(hits: Sequence[Hit], *, at: datetime | None = None) -> None:
     final: dict[tuple[MessageStatus, str | None], list[int]] = defaultdict(list)
     states: dict[int, str] = {}
     touched: set[int] = set()
+    # Single-part messages: the first final receipt of the part decides, as it does the part's
+    # status (the UPDATEs below run in first-seen order and leave a final part alone).
+    direct: dict[tuple[MessageStatus, str | None, str | None], list[int]] = defaultdict(list)
     for hit in hits:
         status = PART_STATUS.get(hit.state)
         if status is None:
             continue  # ENROUTE / ACCEPTD: still on its way
-        final[(status, _clip(hit.error, 16))].append(hit.part_id)
-        states.setdefault(hit.part_id, hit.state)
-        touched.add(hit.message_id)
+        error = _clip(hit.error, 16)
+        final[(status, error)].append(hit.part_id)
+        if hit.part_id in states:
+            continue
+        states[hit.part_id] = hit.state
+        if hit.single:
+            target: tuple[MessageStatus, str | None, str | None] = (
+                (status, None, None) if status is S.DELIVERED else (status, hit.state, error))
+            direct[target].append(hit.message_id)
+        else:
+            touched.add(hit.message_id)
     # Grouped by outcome: a batch of receipts is a handful of UPDATEs, whatever its size.
     for (status, error), part_ids in final.items():
         for chunk in _chunks(sorted(set(part_ids))):
@@ -134,6 +157,8 @@ def apply_hits(hits: Sequence[Hit], *, at: datetime | None = None) -> None:
                 update(_parts)
                 .where(any_of(_parts.c.id, chunk), _parts.c.status.in_(_OPEN))
                 .values(status=status, error_code=error, receipt_at=at))
+    for target, message_ids in direct.items():
+        _move_rolled_up(target, message_ids, at)
     if touched:
         rollup(sorted(touched), states=states, at=at)
 
@@ -154,12 +179,16 @@ def rollup(message_ids: Sequence[int], *, states: dict[int, str] | None = None,
         target = _rolled_up(parts, states)
         if target is not None:
             moves[target].append(message_id)
-    moved = 0
-    for (status, reason, error), ids in moves.items():
-        sources = [S.SUBMITTED] if status in (S.EXPIRED, S.UNKNOWN) else list(_OPEN)
-        moved += ledger.move(ids, status, only_from=sources, reason=reason, error_code=error,
-                             at=at)
-    return moved
+    return sum(_move_rolled_up(target, ids, at) for target, ids in moves.items())
+
+
+def _move_rolled_up(target: tuple[MessageStatus, str | None, str | None], ids: list[int],
+                    at: datetime | None) -> int:
+    """Messages to the status their parts add up to; expired/unknown only from `submitted` (a
+    message `unknown` already stays so, and only a delivery or failure settles it)."""
+    status, reason, error = target
+    sources = [S.SUBMITTED] if status in (S.EXPIRED, S.UNKNOWN) else list(_OPEN)
+    return ledger.move(ids, status, only_from=sources, reason=reason, error_code=error, at=at)
 
 
 def _rolled_up(parts: list[tuple[int, MessageStatus, str | None]],
@@ -201,8 +230,8 @@ def match_unmatched(account_id: int, smsc_ids: Iterable[str]) -> set[str]:
         part = parts.get(smsc_id)
         if part is None:
             continue
-        links.append((raw_id, part[0]))
-        hits.append(Hit(part[0], part[1], stat or "UNKNOWN", err))
+        links.append((raw_id, part.part_id))
+        hits.append(Hit(part.part_id, part.message_id, stat or "UNKNOWN", err, part.single))
     if links:
         set_by_id(_raw, "part_id", links, only_if_null=True)
         apply_hits(hits)
@@ -235,9 +264,10 @@ def store_batch(account_id: int, events: Sequence[DeliverEvent]) -> list[str]:
             rows.append({"account_id": account_id, "smsc_id": smsc_id,
                          "stat": _clip(receipt.state, 16), "err": _clip(receipt.error, 16),
                          "body": receipt.raw, "received_at": now,
-                         "part_id": part[0] if part else None})
+                         "part_id": part.part_id if part else None})
             if part is not None:
-                hits.append(Hit(part[0], part[1], receipt.state, receipt.error))
+                hits.append(Hit(part.part_id, part.message_id, receipt.state, receipt.error,
+                                part.single))
             elif smsc_id:
                 unmatched.append(smsc_id)
         insert_rows(_raw, rows)

@@ -65,6 +65,29 @@ def test_parts_roll_up_to_one_status(campaign, states, expected, reason, error, 
     assert (m.status, m.reason, m.error_code) == (expected, reason, error)
 
 
+@pytest.mark.parametrize(("receipts_in_order", "expected", "reason", "error"), [
+    ([("DELIVRD", "000")], S.DELIVERED, None, None),
+    ([("UNDELIV", "005")], S.FAILED, "UNDELIV", "005"),
+    ([("REJECTD", None)], S.FAILED, "REJECTD", None),
+    ([("EXPIRED", "012")], S.EXPIRED, "EXPIRED", "012"),
+    ([("UNKNOWN", "000")], S.UNKNOWN, "UNKNOWN", "000"),
+    ([("ENROUTE", None)], S.SUBMITTED, None, None),
+    ([("ENROUTE", None), ("DELIVRD", "000")], S.DELIVERED, None, None),
+    # Two final words on one part in one batch: the first counts, for the part and the message.
+    ([("UNDELIV", "005"), ("DELIVRD", "000")], S.FAILED, "UNDELIV", "005"),
+])
+def test_a_single_part_message_takes_its_receipts_status(campaign, receipts_in_order, expected,
+                                                          reason, error, backend):
+    mid = submitted(campaign, ["S1"])
+    other = submitted(campaign, ["S2"], recipient=2)  # same batch, its own outcome
+    receive(*[("S1", state, err) for state, err in receipts_in_order], ("S2", "DELIVRD", "000"))
+    m = message(mid)
+    assert (m.status, m.reason, m.error_code) == (expected, reason, error)
+    part = db.session.scalars(select(MessagePart).where(MessagePart.message_id == mid)).one()
+    assert part.status is expected
+    assert message(other).status is S.DELIVERED
+
+
 def test_pending_part_keeps_the_message_submitted_until_its_receipt(campaign, backend):
     mid = submitted(campaign, ["B1", "B2", "B3"])
     receive(("B1", "DELIVRD"), ("B3", "DELIVRD"))
