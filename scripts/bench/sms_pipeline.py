@@ -9,12 +9,18 @@ process: one account, one transceiver bind, the given window. N single-part rows
 are `queued` as the expand job leaves them; the clock starts when their send jobs are enqueued
 and stops when every row is `delivered` (every submit_sm_resp and receipt stored and matched).
 In the same run, against the same stand-in: the transport alone (`gateways.smpp.Session`,
-receipts counted, nothing stored) and a bare smpplib loop (scripts/bench/smpp_throughput.py).
+receipts counted, nothing stored) and a bare smpplib loop (scripts/bench/smpp_throughput.py),
+the latter before and after the pipeline (the machine's load changes meanwhile).
+
+`--processes 2` runs two smpp processes on the account (they share its queues, claims and, with
+`--tps`, its throttle); the stand-in's count of repeated sends (same number and text) checks
+that no row went out twice. `--profile FILE` samples the smpp process with py-spy.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import signal
@@ -23,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from datetime import time as clock_time
 from pathlib import Path
@@ -75,14 +82,27 @@ def start_standin(receipt_delay: float) -> tuple[subprocess.Popen[bytes], int, i
     raise SystemExit("stand-in did not start")
 
 
+def profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the smpp process until the run ends (--profile; py-spy on PATH)."""
+    if not args.profile:
+        return None
+    command = ["py-spy", "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+               "--output", args.profile, "--threads"]
+    if args.profile_gil:
+        command.append("--gil")  # only the thread holding the GIL: where the one core goes
+    if args.profile_native:
+        command.append("--native")  # C frames too (e.g. the garbage collector)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def setup(app: Any, port: int, n: int, window: int,
-          args_history: int) -> tuple[Any, Any, list[int]]:
+def setup(app: Any, port: int, n: int, window: int, args_history: int,
+          tps: int = 10_000) -> tuple[Any, Any, list[int]]:
     """Tables, an account on the stand-in, a sending campaign and n queued rows."""
     from dispatch import smpp_accounts, users
     from dispatch.extensions import db
@@ -95,7 +115,7 @@ def setup(app: Any, port: int, n: int, window: int,
     editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password="x" * 12)
     account = smpp_accounts.create(
         {"name": "bench", "host": "127.0.0.1", "port": port, "system_id": "bench",
-         "password": "bench", "tps": 10_000, "window": window, "binds": 1,
+         "password": "bench", "tps": tps, "window": window, "binds": 1,
          "is_default": True, "brandnames": ["LOA"]}, actor=None)
     c = Campaign(title="bench", channels="sms", sms_text=TEXT, sms_sender="LOA",
                  status=CampaignStatus.SENDING, launched_at=utcnow(), created_by_id=editor.id,
@@ -166,7 +186,19 @@ def counts(campaign_id: int, statuses: tuple[str, ...] | None = None) -> dict[st
     return {status.value: count for status, count in db.session.execute(stmt)}
 
 
-def pipeline(args: argparse.Namespace, port: int, folder: Path) -> dict[str, Any]:
+def standin_get(control: int, path: str) -> Any:
+    with urllib.request.urlopen(f"http://127.0.0.1:{control}{path}") as response:
+        return json.load(response)
+
+
+def standin_reset(control: int) -> None:
+    request = urllib.request.Request(f"http://127.0.0.1:{control}/reset", data=b"{}",
+                                     method="POST")
+    urllib.request.urlopen(request).close()
+
+
+def pipeline(args: argparse.Namespace, port: int, control: int,
+             folder: Path) -> dict[str, Any]:
     from dispatch import create_app
     from dispatch.engine import enqueue
     from dispatch.engine.smpp import status
@@ -182,21 +214,26 @@ def pipeline(args: argparse.Namespace, port: int, folder: Path) -> dict[str, Any
     env = dict(os.environ, DATABASE_URL=url, REDIS_URL=redis_url, LOA_INSTANCE_PATH=str(instance),
                FLASK_APP="dispatch:create_app", PYTHONPATH=str(ROOT))
     log = open(folder / "smpp.log", "wb")  # noqa: SIM115
-    proc: subprocess.Popen[bytes] | None = None
+    procs: list[subprocess.Popen[bytes]] = []
+    command = [sys.executable, "-m", "flask", "smpp", "run", "--poll", "5"]
+    if not args.tps:
+        command.append("--no-throttle")
     try:
         with app.app_context():
             redis = get_redis()
             redis.flushdb()
-            c, account, ids = setup(app, port, args.messages, args.window, args.history)
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "flask", "smpp", "run", "--no-throttle", "--poll", "5"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            c, account, ids = setup(app, port, args.messages, args.window, args.history,
+                                    tps=args.tps or 10_000)
+            procs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
+                                      stderr=subprocess.STDOUT) for _ in range(args.processes)]
             deadline = time.monotonic() + 30
-            while not any(r["state"] == "bound" for r in status.read(redis)):
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit(f"the smpp process did not bind; see {folder}/smpp.log")
+            while sum(r["state"] == "bound" for r in status.read(redis)) < args.processes:
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    raise SystemExit(f"the smpp processes did not bind; see {folder}/smpp.log")
                 time.sleep(0.1)
-            cpu_before = cpu_seconds(proc.pid)
+            standin_reset(control)  # what follows is the pipeline's alone
+            spy = profiler(args, procs[0].pid)
+            cpu_before = sum(cpu_seconds(p.pid) for p in procs)
             start = time.perf_counter()
             jobs = enqueue.enqueue_sms(c, account.id, ids)
             submitted_at = done_at = 0.0
@@ -213,11 +250,17 @@ def pipeline(args: argparse.Namespace, port: int, folder: Path) -> dict[str, Any
             last = counts(c.id)
             if last.get("delivered") != args.messages:
                 raise SystemExit(f"not all delivered: {last}")
-            cpu = cpu_seconds(proc.pid) - cpu_before
+            cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
+            seen = standin_get(control, "/stats")
+            seconds = standin_get(control, "/per-second?account=bench")
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
             if not done_at:
                 raise SystemExit(f"not done after {args.timeout} s: {last}")
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(60)
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)
+            codes = [proc.wait(60) for proc in procs]
             # This campaign's: the earlier campaign's history is left out.
             parts = db.session.scalar(sa.select(sa.func.count()).select_from(MessagePart)
                                       .where(MessagePart.message_id.between(ids[0], ids[-1])))
@@ -227,10 +270,13 @@ def pipeline(args: argparse.Namespace, port: int, folder: Path) -> dict[str, Any
                 .where(MessagePart.message_id.between(ids[0], ids[-1])))
             return {"jobs": jobs, "submit": args.messages / (submitted_at - start),
                     "end_to_end": args.messages / (done_at - start), "seconds": done_at - start,
-                    "cpu": cpu, "parts": parts, "matched": matched, "exit": code}
+                    "cpu": cpu, "parts": parts, "matched": matched, "exit": codes,
+                    "submit_sm": seen.get("submits"), "repeats": seen.get("repeats", 0),
+                    "busiest_second": max(seconds.values(), default=0)}
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
         log.close()
         with app.app_context():
             db.session.remove()
@@ -242,42 +288,65 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--window", type=int, default=50)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="`flask smpp run` processes on the one account (one bind each)")
+    parser.add_argument("--tps", type=int, default=0,
+                        help="the account's TPS, shared by the processes through Redis "
+                        "(0: throttle off)")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--receipt-delay", type=float, default=0.0,
                         help="seconds from submit_sm_resp to its receipt at the stand-in")
     parser.add_argument("--history", type=int, default=20_000,
                         help="delivered messages of an earlier campaign (0: a bare schema)")
+    parser.add_argument("--profile", help="write py-spy's collapsed stacks of the (first) smpp "
+                        "process here (py-spy must be on PATH)")
+    parser.add_argument("--profile-gil", action="store_true",
+                        help="with --profile: sample only the thread holding the GIL")
+    parser.add_argument("--profile-native", action="store_true",
+                        help="with --profile: C frames too")
     args = parser.parse_args()
     from import_bench import machine
 
     info = machine()
+    load = [os.getloadavg()[0]]
     print(f"machine: {info['cpu']}, {info['nproc']} CPUs, {info['ram_gb']} GB, "
-          f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.1f}")
+          f"Python {platform.python_version()}; load average {load[0]:.1f}")
     standin, port, control = start_standin(args.receipt_delay)
+    n = min(args.messages, 20_000)
     try:
+        # The bare loop before and after: the machine is shared, its load changes meanwhile.
+        bare = [transport.bare_smpplib(port, n, args.window)]
         with tempfile.TemporaryDirectory(prefix="loa-sms-bench-") as tmp:
-            ours = pipeline(args, port, Path(tmp))
-        n = min(args.messages, 20_000)
+            ours = pipeline(args, port, control, Path(tmp))
+        load.append(os.getloadavg()[0])
         session = transport.session_run(port, n, args.window)
-        bare = transport.bare_smpplib(port, n, args.window)
-        stats = transport.standin_stats(control)
+        bare.append(transport.bare_smpplib(port, n, args.window))
+        load.append(os.getloadavg()[0])
     finally:
         standin.terminate()
         standin.wait(10)
-    print(f"{args.messages} single-part messages, one transceiver bind, window {args.window}, "
-          f"throttle off, receipts on, PostgreSQL")
+    throttle = f"TPS {args.tps} shared" if args.tps else "throttle off"
+    print(f"{args.messages} single-part messages, {args.processes} smpp process(es), one "
+          f"transceiver bind each, window {args.window}, {throttle}, receipts on, PostgreSQL")
     print(f"  smpp process, queued → every receipt in the ledger: {ours['end_to_end']:,.0f} msg/s "
           f"({ours['seconds']:.1f} s, {ours['jobs']} jobs, {ours['cpu']:.1f} CPU-s in the "
-          f"smpp process)")
+          f"smpp process(es), {ours['cpu'] / args.messages * 1e6:.0f} µs per message)")
     print(f"  smpp process, queued → every submit_sm_resp in the ledger: {ours['submit']:,.0f} "
           f"submit/s")
     print(f"  transport alone (Session, nothing stored, {n} msgs): {session[0]:,.0f} submit/s, "
           f"{session[1]:,.0f} with receipts")
-    print(f"  bare smpplib loop ({n} msgs): {bare[0]:,.0f} submit/s, {bare[1]:,.0f} with receipts")
-    print(f"  end to end / bare smpplib: {ours['end_to_end'] / bare[1]:.2f}")
+    for when, (submits, with_receipts) in zip(("before", "after"), bare, strict=True):
+        print(f"  bare smpplib loop {when} ({n} msgs): {submits:,.0f} submit/s, "
+              f"{with_receipts:,.0f} with receipts")
+    reference = sum(b[1] for b in bare) / len(bare)
+    print(f"  end to end / bare smpplib (mean of before and after): "
+          f"{ours['end_to_end'] / reference:.2f}")
+    print(f"  load average at start / after the pipeline / at the end: "
+          f"{' / '.join(f'{x:.1f}' for x in load)}")
     print(f"  check: {ours['parts']} parts, {ours['matched']} receipts matched, smpp exit "
-          f"{ours['exit']}; stand-in: {stats.get('submits')} submit_sm, "
-          f"{stats.get('receipts_acked')} receipts acknowledged")
+          f"{ours['exit']}; stand-in during the pipeline: {ours['submit_sm']} submit_sm, "
+          f"{ours['repeats']} repeated (same number and text), busiest second "
+          f"{ours['busiest_second']} submit_sm")
 
 
 if __name__ == "__main__":
