@@ -2,7 +2,7 @@
 
 Bulk moves are guarded in SQL (`WHERE status IN (<allowed sources>)`), so two workers racing for
 the same rows cannot both win: the affected row count says who did. This is the claim mechanism the
-senders build on. The ids go as one array parameter on PostgreSQL (`dispatch.sqlbatch.any_of`):
+senders build on. The ids go as one array parameter on PostgreSQL (`dispatch.sqlbatch.in_param`):
 the senders move hundreds at a time, many times a second.
 """
 
@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import update
+from sqlalchemy import Update, bindparam, update
 
 from dispatch.errors import InvalidTransition
 from dispatch.extensions import db
 from dispatch.models import Message, MessageStatus
 from dispatch.models.common import utcnow
-from dispatch.sqlbatch import any_of
+from dispatch.sqlbatch import in_param, postgres, values_param
 
 S = MessageStatus
 # Statements on the table, not the mapped class: the ORM's bulk-update layer costs more CPU than
@@ -92,24 +93,48 @@ def move(
             names = ", ".join(sorted(s.value for s in illegal))
             raise InvalidTransition(f"A message cannot go from {names} to {new.value}.")
         sources = wanted
-    at = at or utcnow()
+    on_postgres = postgres()
+    stmt = _move_sql(on_postgres, new, sources, reason is not None, error_code is not None)
+    params: dict[str, object] = {"ids": values_param(ids, on_postgres), "at": at or utcnow()}
+    if reason is not None:
+        params["new_reason"] = reason
+    if error_code is not None:
+        params["new_error_code"] = error_code
+    return db.session.execute(stmt, params).rowcount or 0  # type: ignore[attr-defined]
+
+
+# The statements of `move` and `claim` are built once per shape and run with parameters: at the
+# rate the senders move rows, building and keying a statement costs more than running it.
+
+@lru_cache(maxsize=128)
+def _move_sql(on_postgres: bool, new: MessageStatus, sources: frozenset[MessageStatus],
+              reason: bool, error_code: bool) -> Update:
+    at = bindparam("at", type_=_messages.c.finished_at.type)
     values: dict[str, object] = {"status": new}
     if new in _STAMP:
         values[_STAMP[new]] = at
     if new in FINAL:
         values["finished_at"] = at
-    if reason is not None:
-        values["reason"] = reason
-    if error_code is not None:
-        values["error_code"] = error_code
+    if reason:
+        values["reason"] = bindparam("new_reason", type_=_messages.c.reason.type)
+    if error_code:
+        values["error_code"] = bindparam("new_error_code", type_=_messages.c.error_code.type)
     if new is S.QUEUED:
         values["finished_at"] = None
-    stmt = (
-        update(_messages)
-        .where(any_of(_messages.c.id, ids), _messages.c.status.in_(list(sources)))
-        .values(**values)
-    )
-    return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+    return (update(_messages)
+            .where(in_param(_messages.c.id, "ids", on_postgres),
+                   _messages.c.status.in_(sorted(sources)))
+            .values(**values))
+
+
+@lru_cache(maxsize=2)
+def _claim_sql(on_postgres: bool) -> Update:
+    return (update(_messages)
+            .where(in_param(_messages.c.id, "ids", on_postgres), _messages.c.status == S.QUEUED)
+            .values(status=S.SENDING,
+                    sending_at=bindparam("at", type_=_messages.c.sending_at.type),
+                    attempts=_messages.c.attempts + 1)
+            .returning(_messages.c.id))
 
 
 def claim(ids: Sequence[int] | Iterable[int], *, at: datetime | None = None) -> list[int]:
@@ -123,13 +148,9 @@ def claim(ids: Sequence[int] | Iterable[int], *, at: datetime | None = None) -> 
     ids = list(ids)
     if not ids:
         return []
-    stmt = (
-        update(_messages)
-        .where(any_of(_messages.c.id, ids), _messages.c.status == S.QUEUED)
-        .values(status=S.SENDING, sending_at=at or utcnow(), attempts=_messages.c.attempts + 1)
-        .returning(_messages.c.id)
-    )
-    return sorted(db.session.scalars(stmt).all())
+    on_postgres = postgres()
+    params = {"ids": values_param(ids, on_postgres), "at": at or utcnow()}
+    return sorted(db.session.scalars(_claim_sql(on_postgres), params).all())
 
 
 def age_out(campaign_id: int, status: MessageStatus, before: datetime, *, reason: str,

@@ -22,8 +22,12 @@ from sqlalchemy import ARRAY, Enum, Table, Text, any_, bindparam, cast, insert, 
 from dispatch.extensions import db
 
 
-def _postgres() -> bool:
+def postgres() -> bool:
+    """Whether the session's database is PostgreSQL (else SQLite)."""
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+_postgres = postgres
 
 
 def array_literal(values: Sequence[Any]) -> str | list[Any]:
@@ -49,6 +53,25 @@ def any_of(column: Any, values: Sequence[Any]) -> Any:
             return column == any_(cast(bindparam(None, array, type_=Text), ARRAY(column.type)))
         return column == any_(bindparam(None, array, type_=ARRAY(column.type)))
     return column.in_(list(values))
+
+
+def in_param(column: Any, name: str, on_postgres: bool) -> Any:
+    """`any_of` with a named parameter, for a statement built once and run many times (building
+    and keying a statement costs more than running it); pass `values_param(values, …)` as `name`.
+    """
+    if on_postgres:
+        return column == any_(cast(bindparam(name, type_=Text), ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def values_param(values: Sequence[int | str | None], on_postgres: bool) -> Any:
+    """The value of an `in_param` parameter: ints and strings only."""
+    if not on_postgres:
+        return list(values)
+    array = array_literal(values)
+    if not isinstance(array, str):
+        raise TypeError("in_param takes ints and strings")
+    return array
 
 
 _SQL: dict[tuple[str, tuple[str, ...], tuple[bool, ...]], Any] = {}

@@ -41,10 +41,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import Select, Update, bindparam, select, update
 
 from dispatch import ledger, settings
 from dispatch.audiences import optouts
@@ -52,7 +53,7 @@ from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import InboundMessage, Message, MessagePart, MessageStatus, RawReceipt
 from dispatch.models.common import utcnow
-from dispatch.sqlbatch import any_of, insert_rows, set_by_id
+from dispatch.sqlbatch import any_of, in_param, insert_rows, postgres, set_by_id, values_param
 from gateways.results import Inbound, Receipt
 from gateways.smpp.delivery import Ack, DeliverEvent
 from gateways.sms.plain import strip_diacritics
@@ -111,16 +112,47 @@ def _clip(value: str | None, size: int) -> str | None:
 # -- matching and roll-up ----------------------------------------------------------------------
 
 
+class _Statements(NamedTuple):
+    parts_by_smsc_id: Select[Any]
+    settle_parts: Update
+    unmatched: Select[Any]
+
+
+@lru_cache(maxsize=2)
+def _statements(on_postgres: bool) -> _Statements:
+    """The statements run for every batch, built once and run with parameters (building and
+    keying a statement costs more than running it at these rates)."""
+    account = bindparam("account", type_=_parts.c.account_id.type)
+    return _Statements(
+        parts_by_smsc_id=(
+            select(_parts.c.smsc_id, _parts.c.id, _parts.c.message_id, _messages.c.parts)
+            .join(_messages, _messages.c.id == _parts.c.message_id)
+            .where(in_param(_parts.c.smsc_id, "smsc_ids", on_postgres),
+                   _parts.c.account_id == account)
+            .order_by(_parts.c.id)),
+        settle_parts=(
+            update(_parts)
+            .where(in_param(_parts.c.id, "part_ids", on_postgres), _parts.c.status.in_(_OPEN))
+            .values(status=bindparam("new_status", type_=_parts.c.status.type),
+                    error_code=bindparam("new_error", type_=_parts.c.error_code.type),
+                    receipt_at=bindparam("at", type_=_parts.c.receipt_at.type))),
+        unmatched=(
+            select(_raw.c.id, _raw.c.smsc_id, _raw.c.stat, _raw.c.err)
+            .where(in_param(_raw.c.smsc_id, "smsc_ids", on_postgres),
+                   _raw.c.account_id == bindparam("account", type_=_raw.c.account_id.type),
+                   _raw.c.part_id.is_(None))),
+    )
+
+
 def parts_by_smsc_id(account_id: int, smsc_ids: Iterable[str]) -> dict[str, PartRef]:
     """smsc_id → its part for the account; the newest part when an id was reused."""
     wanted = sorted({i for i in smsc_ids if i})
     found: dict[str, PartRef] = {}
+    on_postgres = postgres()
+    stmt = _statements(on_postgres).parts_by_smsc_id
     for chunk in _chunks(wanted):
-        stmt = (select(_parts.c.smsc_id, _parts.c.id, _parts.c.message_id, _messages.c.parts)
-                .join(_messages, _messages.c.id == _parts.c.message_id)
-                .where(any_of(_parts.c.smsc_id, chunk), _parts.c.account_id == account_id)
-                .order_by(_parts.c.id))
-        for smsc_id, part_id, message_id, parts in db.session.execute(stmt):
+        params = {"smsc_ids": values_param(chunk, on_postgres), "account": account_id}
+        for smsc_id, part_id, message_id, parts in db.session.execute(stmt, params):
             if smsc_id is not None:
                 found[smsc_id] = PartRef(part_id, message_id, parts == 1)
     return found
@@ -151,12 +183,12 @@ def apply_hits(hits: Sequence[Hit], *, at: datetime | None = None) -> None:
         else:
             touched.add(hit.message_id)
     # Grouped by outcome: a batch of receipts is a handful of UPDATEs, whatever its size.
+    on_postgres = postgres()
+    settle = _statements(on_postgres).settle_parts
     for (status, error), part_ids in final.items():
         for chunk in _chunks(sorted(set(part_ids))):
-            db.session.execute(
-                update(_parts)
-                .where(any_of(_parts.c.id, chunk), _parts.c.status.in_(_OPEN))
-                .values(status=status, error_code=error, receipt_at=at))
+            db.session.execute(settle, {"part_ids": values_param(chunk, on_postgres),
+                                        "new_status": status, "new_error": error, "at": at})
     for target, message_ids in direct.items():
         _move_rolled_up(target, message_ids, at)
     if touched:
@@ -216,11 +248,11 @@ def match_unmatched(account_id: int, smsc_ids: Iterable[str]) -> set[str]:
     """
     wanted = sorted({i for i in smsc_ids if i})
     raws: list[tuple[int, str, str | None, str | None]] = []
+    on_postgres = postgres()
+    stmt = _statements(on_postgres).unmatched
     for chunk in _chunks(wanted):
-        stmt = (select(_raw.c.id, _raw.c.smsc_id, _raw.c.stat, _raw.c.err)
-                .where(any_of(_raw.c.smsc_id, chunk), _raw.c.account_id == account_id,
-                       _raw.c.part_id.is_(None)))
-        raws.extend(tuple(row) for row in db.session.execute(stmt))
+        params = {"smsc_ids": values_param(chunk, on_postgres), "account": account_id}
+        raws.extend(tuple(row) for row in db.session.execute(stmt, params))
     if not raws:
         return set()
     parts = parts_by_smsc_id(account_id, {smsc_id for _, smsc_id, _, _ in raws})

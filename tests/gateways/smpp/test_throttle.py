@@ -26,7 +26,9 @@ def busiest_second(stamps: list[float]) -> int:
 
 def test_three_holders_share_one_rate(redis: Any) -> None:
     # Three throttles on one key stand for three processes: Redis is the only thing shared.
-    throttles = [RedisThrottle(redis, "acct", rate=100, margin=0.0) for _ in range(3)]
+    # The production margin (2 %): the stamps are taken when each thread wakes, and a loaded
+    # machine wakes one late and the next on time (with no margin, 102 in a second was seen).
+    throttles = [RedisThrottle(redis, "acct", rate=100, margin=0.02) for _ in range(3)]
     stamps: list[float] = []
     lock = threading.Lock()
 
