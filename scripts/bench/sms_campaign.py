@@ -104,7 +104,9 @@ def prepare(recipients: int, port: int, window: int, history_rows: int) -> dict[
     db.session.commit()
     service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash or "")
     db.session.commit()
-    return {"campaign_id": c.id, "approver_id": approver.id, "account_id": account.id}
+    ids = {"campaign_id": c.id, "approver_id": approver.id, "account_id": account.id}
+    db.session.rollback()  # reading the ids began a transaction: not left open meanwhile
+    return ids
 
 
 def start_loa(env: dict[str, str], folder: Path, workers: int,
