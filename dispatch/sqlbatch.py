@@ -27,9 +27,6 @@ def postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-_postgres = postgres
-
-
 def array_literal(values: Sequence[Any]) -> str | list[Any]:
     """PostgreSQL's text form of an array of ints, strings and None; other values: the list."""
     items = []
@@ -47,7 +44,7 @@ def array_literal(values: Sequence[Any]) -> str | list[Any]:
 
 def any_of(column: Any, values: Sequence[Any]) -> Any:
     """`column IN (values)`; on PostgreSQL `column = ANY(CAST(:array AS type[]))`."""
-    if _postgres():
+    if postgres():
         array = array_literal(values)
         if isinstance(array, str):
             return column == any_(cast(bindparam(None, array, type_=Text), ARRAY(column.type)))
@@ -84,7 +81,7 @@ def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """
     if not rows:
         return
-    if not _postgres():
+    if not postgres():
         db.session.execute(insert(table), list(rows))
         return
     names = tuple(rows[0])
@@ -120,7 +117,7 @@ def set_by_id(table: Table, column: str, pairs: Sequence[tuple[int, Any]], *,
     if not pairs:
         return
     target = table.c[column]
-    if not _postgres():
+    if not postgres():
         stmt = update(table).where(table.c.id == bindparam("row_id")).values(
             {column: bindparam("row_value")})
         if only_if_null:
