@@ -17,7 +17,8 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Enum, Table, Text, any_, bindparam, cast, insert, text, update
+from sqlalchemy import ARRAY, Enum, Table, any_, bindparam, cast, insert, text, update
+from sqlalchemy.types import NullType
 
 from dispatch.extensions import db
 
@@ -42,12 +43,19 @@ def array_literal(values: Sequence[Any]) -> str | list[Any]:
     return "{" + ",".join(items) + "}"
 
 
+# The literal goes untyped, so PostgreSQL reads it as the array itself: one constant, parsed
+# once. Typed as text and then cast, it is not folded (array_in is only STABLE): a sequential
+# scan parses the whole array again for every row (minutes for an expansion batch).
+_UNTYPED = NullType()
+
+
 def any_of(column: Any, values: Sequence[Any]) -> Any:
     """`column IN (values)`; on PostgreSQL `column = ANY(CAST(:array AS type[]))`."""
     if postgres():
         array = array_literal(values)
         if isinstance(array, str):
-            return column == any_(cast(bindparam(None, array, type_=Text), ARRAY(column.type)))
+            return column == any_(cast(bindparam(None, array, type_=_UNTYPED),
+                                       ARRAY(column.type)))
         return column == any_(bindparam(None, array, type_=ARRAY(column.type)))
     return column.in_(list(values))
 
@@ -57,7 +65,7 @@ def in_param(column: Any, name: str, on_postgres: bool) -> Any:
     and keying a statement costs more than running it); pass `values_param(values, …)` as `name`.
     """
     if on_postgres:
-        return column == any_(cast(bindparam(name, type_=Text), ARRAY(column.type)))
+        return column == any_(cast(bindparam(name, type_=_UNTYPED), ARRAY(column.type)))
     return column.in_(bindparam(name, expanding=True))
 
 
