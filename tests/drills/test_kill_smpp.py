@@ -13,7 +13,7 @@ from scripts.drills import campaign
 from scripts.drills.stack import wait_until
 from tests.drills.conftest import COMPLETE_WITHIN, accepted_per_destination, explain
 
-CONTACTS = 2000
+CONTACTS = 1200
 
 
 def test_kill_9_of_the_smpp_process_mid_campaign_then_restart(make_stack, backend):

@@ -68,7 +68,7 @@ def test_kill_9_of_the_worker_during_expansion_then_restart(make_stack, backend)
 
 
 def test_kill_9_of_a_worker_during_push_batches_then_restart(make_stack, backend):
-    devices = 3000
+    devices = 2000
     # Every FCM request answers after 300 ms, so a batch of 500 is in flight long enough to
     # be killed mid-request.
     stack = make_stack(workers=2, fcm=True, fcm_args=("--latency-ms", "300"))
