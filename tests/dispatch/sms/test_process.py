@@ -51,6 +51,12 @@ def test_sigterm_stops_taking_rows_drains_unbinds_and_exits_0(app, redis, smsc, 
     sent = per_destination(smsc)
     assert set(sent.values()) == {1} and len(sent) == 150 - by_status["queued"]
     assert smsc.stats()["unbinds"] >= 1
-    # The rows it did not send have a job again, for the next smpp process.
-    assert Queue(enqueue.sms_queues(account.id)[1], connection=redis).count == 1
+    # The rows it did not send have a job again, for the next smpp process: the job's own
+    # requeue when the stop met it between chunks; when the stop met rows the link had claimed
+    # but not yet handed over, they went back to `queued` after the job ended, and the clock's
+    # orphan re-enqueue (the same enqueue_queued) gives them their job.
+    jobs = Queue(enqueue.sms_queues(account.id)[1], connection=redis).count
+    assert jobs in (0, 1)
+    if jobs == 0:
+        assert enqueue.enqueue_queued(c) == 1
     assert status.read(redis) == []
