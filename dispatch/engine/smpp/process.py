@@ -92,14 +92,15 @@ class AccountRunner:
         url = redis_url(self.app)
         with self.app.app_context():
             while not self._stopping.is_set():
-                with self._lock:
-                    if self._stopping.is_set():
-                        break
-                    self._worker = ThreadWorker(
-                        self.queue_names, connection=Redis.from_url(url),
-                        name=f"smpp-{self.account_id}-{uuid.uuid4().hex[:8]}",
-                        log_job_description=False)
                 try:
+                    with self._lock:
+                        if self._stopping.is_set():
+                            break
+                        # Building one talks to Redis already, which may still be away.
+                        self._worker = ThreadWorker(
+                            self.queue_names, connection=Redis.from_url(url),
+                            name=f"smpp-{self.account_id}-{uuid.uuid4().hex[:8]}",
+                            log_job_description=False)
                     self._worker.work(logging_level="WARNING")
                 except Exception:
                     log.exception("smpp %s: the job worker failed", self.name)
