@@ -190,7 +190,12 @@ def register_commands(app: Flask) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker for the background jobs."""
+    import logging
+    import signal
+    import threading
+
     from flask import current_app
+    from redis.exceptions import RedisError
     from rq import SimpleWorker
 
     from dispatch.jobs import QUEUES
@@ -198,9 +203,25 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
 
     names = list(queues) or list(QUEUES)
     conn = get_redis(current_app._get_current_object())  # type: ignore[attr-defined]
-    # Non-forking: a push batch reuses this process's FCM gateway (token, TLS connections)
-    # instead of building one per job in a fresh work-horse (docs/BENCHMARKS.md, push).
-    SimpleWorker(names, connection=conn).work(burst=burst, with_scheduler=not burst)
+    stopping = threading.Event()
+    while True:
+        # Non-forking: a push batch reuses this process's FCM gateway (token, TLS connections)
+        # instead of building one per job in a fresh work-horse (docs/BENCHMARKS.md, push).
+        try:
+            SimpleWorker(names, connection=conn).work(burst=burst, with_scheduler=not burst)
+            return
+        except RedisError as exc:
+            # RQ quits when Redis goes away at the wrong moment (a job ending, its own
+            # bookkeeping): a new worker once it is back, as the smpp process does.
+            if burst:
+                raise
+            logging.getLogger(__name__).warning("worker: Redis unavailable (%s); starting "
+                                                "again", exc)
+        # Between two workers no RQ handler is installed: a stop request ends the command.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stopping.set())
+        if stopping.wait(2.0):
+            return
 
 
 def main() -> None:
