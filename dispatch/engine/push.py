@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
 from dispatch import audit, ledger
@@ -43,7 +44,7 @@ from dispatch.engine.push_state import (
 from dispatch.engine.push_topic import choose_push_mode, enqueue_topic, prepare_topic, send_topic
 from dispatch.extensions import db
 from dispatch.jobs import in_app_context
-from dispatch.models import Campaign, Device, Message, MessagePart, MessageStatus
+from dispatch.models import Campaign, CampaignStatus, Device, Message, MessagePart, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.push_config import PushNotConfigured, campaign_content, gateway
 from dispatch.sqlbatch import any_of, insert_rows
@@ -91,7 +92,7 @@ def send_batch(campaign_id: int, message_ids: Sequence[int]) -> dict[str, int]:
     messages, unusable = _messages(c, claimed)
     for reason, rows in unusable.items():
         counts["failed"] += ledger.move(rows, S.FAILED, only_from=[S.SENDING], reason=reason)
-    if not flags.may_send(c.id):
+    if not _may_send(c):
         # Paused or cancelled while we claimed: nothing has left yet.
         counts["requeued"] += unsend([int(m.ref) for m in messages])
         db.session.commit()
@@ -111,6 +112,18 @@ def send_batch(campaign_id: int, message_ids: Sequence[int]) -> dict[str, int]:
     for delay, retry_ids in later.items():
         enqueue.enqueue_push(c, retry_ids, delay=delay)
     return dict(counts)
+
+
+def _may_send(c: Campaign) -> bool:
+    """The stop flag between the claim and the send. With Redis away the campaign's status in
+    the database decides, as for SMS: failing the job here would leave the claimed batch
+    `sending`, to become `unknown` without having been sent."""
+    try:
+        return flags.may_send(c.id)
+    except RedisError:
+        log.warning("campaign %s: Redis unavailable; checking the database only", c.id)
+        db.session.refresh(c)
+        return c.status is CampaignStatus.SENDING
 
 
 def _messages(c: Campaign, claimed: list[int]
