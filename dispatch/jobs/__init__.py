@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, has_app_context
 from rq import Queue
 
+from dispatch.extensions import db
 from dispatch.redis_conn import get_redis
 
 # Highest priority first: a worker always drains `urgent` before looking at `default`.
@@ -36,7 +37,14 @@ def in_app_context(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         global _worker_app
         if has_app_context():
-            return func(*args, **kwargs)
+            # A context that outlives the job (the smpp process's job thread): a failed job
+            # must not hand the next one an unusable session (a COMMIT cut by a database
+            # restart leaves it 'prepared' until rolled back).
+            try:
+                return func(*args, **kwargs)
+            except BaseException:
+                db.session.rollback()
+                raise
         if _worker_app is None:
             from dispatch import create_app
 
