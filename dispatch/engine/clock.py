@@ -25,6 +25,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import exists, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch import ledger
 from dispatch.campaigns import service as campaigns
@@ -104,6 +105,17 @@ def _has_open_rows(campaign_id: int) -> bool:
     return bool(db.session.scalar(select(unsent | waiting)))
 
 
+def _end_session() -> None:
+    """Close the tick's session. Its connection may have been ended meanwhile (a database
+    restart): the ROLLBACK then fails once, dropping that connection, and the clock carries on."""
+    try:
+        db.session.remove()
+    except SQLAlchemyError as exc:
+        log.warning("clock: the database ended the connection (%s)", type(exc).__name__)
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.remove()
+
+
 # Delete the lock only if it is still ours: a tick longer than the lock's expiry may have let
 # another clock take it, and a plain DEL would release that one's.
 _RELEASE = """
@@ -139,5 +151,5 @@ def run_forever(config: dict[str, Any], interval: float = 5.0,
             finally:
                 with contextlib.suppress(RedisError):  # else the lock expires by itself
                     release(keys=[LOCK], args=[token])
-                db.session.remove()
+                _end_session()
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
