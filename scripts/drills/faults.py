@@ -227,8 +227,10 @@ class Drill:
         except RuntimeError as exc:
             if str(exc).splitlines()[0] not in failures:
                 failures.append(str(exc).splitlines()[0])
-        extras = {"faults": len(run.faults), "unknown_limit": limit,
-                  **self.extras(run, figures)}
+        extras: dict[str, Any] = {"faults": len(run.faults), "unknown_limit": limit}
+        if stack.with_fcm:  # pushes FCM got: was an `unknown` push sent or not?
+            extras["push_at_fcm"] = sum(stack.fcm_counters()["by_token"].values())
+        extras.update(self.extras(run, figures))
         for fault in run.faults:
             say(f"fault at {fault.at}s: {fault.what}, in flight {fault.in_flight}, "
                 f"sending {fault.sending}")
