@@ -1,7 +1,7 @@
 """PostgreSQL restarted mid-campaign: every process must ride it out by itself.
 
-    .venv/bin/python -m scripts.drills.postgres_restart [--at 0.05,0.3,0.65] [--modes fast,immediate]
-                                                        [--contacts 50000] [--devices 10000]
+    .venv/bin/python -m scripts.drills.postgres_restart [--at 0.05,0.3,0.65]
+        [--modes fast,immediate] [--contacts 50000] [--devices 10000]
 
 The stack runs on a private cluster (scripts.drills.private_pg: initdb in a temporary folder, a
 free port, run as the `postgres` user), never the machine's PostgreSQL service. When the given

@@ -4,10 +4,11 @@
                                                      [--contacts 50000] [--devices 10000]
 
 An SMS and push campaign; when the given shares of its rows have left the queue (the first
-while the audience is still being expanded and pushes sent), the stack's Redis is killed (SIGKILL, no persistence) and, `--down` seconds later, an empty one starts on
-the same socket. The send jobs and their lists of ids are gone: the clock's orphan sweep must
-enqueue the `queued` rows again (ORPHAN_AFTER_SECONDS, 5 s in drills) and every process must
-carry on by itself. What a restart may leave `unknown`: the rows claimed at that moment (two
+while the audience is still being expanded and pushes sent), the stack's Redis is killed
+(SIGKILL, no persistence) and, `--down` seconds later, an empty one starts on the same socket.
+The send jobs and their lists of ids are gone: the clock's orphan sweep must enqueue the
+`queued` rows again (ORPHAN_AFTER_SECONDS, 5 s in drills) and every process must carry on by
+itself. What a restart may leave `unknown`: the rows claimed at that moment (two
 SMS chunks, one push batch per worker); nothing is expected to be.
 """
 
