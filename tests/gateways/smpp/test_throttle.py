@@ -91,3 +91,44 @@ def test_two_binds_sharing_the_throttle_stay_under_the_smsc_limit(
     stats = smsc.stats()
     assert stats["accepted"] == 120 and stats.get("refused_0x58", 0) == 0
     assert max(smsc.per_second("loa").values()) <= 50
+
+
+def test_blocks_at_a_high_rate_hold_the_rate_with_few_round_trips(redis: Any) -> None:
+    # At 2,000/s a holder reserves slots in blocks: three holders (three processes) still
+    # never put more than the rate in any second, and ask Redis far less than once per PDU.
+    throttles = [RedisThrottle(redis, "fast", rate=2000) for _ in range(3)]
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def work(throttle: RedisThrottle) -> None:
+        for _ in range(1500):
+            throttle.acquire()
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in throttles]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    assert len(stamps) == 4500
+    assert busiest_second(stamps) <= 2000
+    assert elapsed >= 4500 / 2000 * 0.98
+    assert sum(t.reservations for t in throttles) < 4500 / 4
+
+
+def test_a_stale_block_is_skipped_not_burst(redis: Any) -> None:
+    # A holder whose block went stale (its process was busy elsewhere) does not write a burst
+    # on the old slots: it skips them and reserves afresh, from now.
+    throttle = RedisThrottle(redis, "acct", rate=1000, block_seconds=0.05)
+    for _ in range(200):  # busy enough for its blocks to grow
+        throttle.acquire()
+    block = throttle._block
+    assert block is not None and block.size > 1
+    time.sleep(0.1)  # every slot left in that block is now stale
+    reservations = throttle.reservations
+    throttle.acquire()
+    assert throttle.reservations == reservations + 1
+    assert block.skipped == block.size - block.used  # the rest was skipped, not handed out
