@@ -196,9 +196,8 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
 
     from flask import current_app
     from redis.exceptions import RedisError
-    from rq import SimpleWorker
 
-    from dispatch.jobs import QUEUES
+    from dispatch.jobs import QUEUES, Worker
     from dispatch.redis_conn import get_redis
 
     names = list(queues) or list(QUEUES)
@@ -208,7 +207,7 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
         # Non-forking: a push batch reuses this process's FCM gateway (token, TLS connections)
         # instead of building one per job in a fresh work-horse (docs/BENCHMARKS.md, push).
         try:
-            SimpleWorker(names, connection=conn).work(burst=burst, with_scheduler=not burst)
+            Worker(names, connection=conn).work(burst=burst, with_scheduler=not burst)
             return
         except RedisError as exc:
             # RQ quits when Redis goes away at the wrong moment (a job ending, its own

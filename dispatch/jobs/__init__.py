@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
-from rq import Queue
+from rq import Queue, SimpleWorker
 
 from dispatch.extensions import db
 from dispatch.redis_conn import get_redis
@@ -28,6 +28,21 @@ def queue(name: str = "default", app: Flask | None = None) -> Queue:
     if name not in QUEUES:
         raise ValueError(f"unknown queue {name!r}")
     return Queue(name, connection=get_redis(app))
+
+
+class Worker(SimpleWorker):
+    """RQ's non-forking worker, ending the database session after every job.
+
+    Its jobs share the one app context the worker runs in, so without this the session (and
+    its connection, idle in a transaction) outlives the job until the next one: that holds
+    back PostgreSQL's vacuum on the ledger for as long as the worker sits idle.
+    """
+
+    def perform_job(self, *args: Any, **kwargs: Any) -> bool:
+        try:
+            return bool(super().perform_job(*args, **kwargs))
+        finally:
+            db.session.remove()
 
 
 def in_app_context(func: F) -> F:

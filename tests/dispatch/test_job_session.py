@@ -35,3 +35,27 @@ def test_the_next_job_after_a_cut_commit_can_use_the_database(app, backend) -> N
     with pytest.raises(sa.exc.OperationalError):
         commit_cut_by_the_server()
     assert read_something() == 1
+
+
+@in_app_context
+def backend_pid() -> int:
+    """A job that reads: the session begins a transaction the job never ends itself."""
+    return int(db.session.scalar(sa.text("SELECT pg_backend_pid()")) or 0)
+
+
+@pytest.mark.postgres_only
+def test_the_worker_leaves_no_transaction_open_between_jobs(app, backend, redis) -> None:
+    # `flask worker` runs every job in its one app context: a session left open after a job
+    # kept its connection 'idle in transaction' until the next job, holding back vacuum.
+    from rq import Queue
+
+    from dispatch.jobs import Worker
+
+    job = Queue("default", connection=redis).enqueue(backend_pid)
+    Worker(["default"], connection=redis).work(burst=True)
+    pid = job.return_value()
+    assert pid
+    with db.engine.connect() as other:
+        state = other.scalar(sa.text("SELECT state FROM pg_stat_activity WHERE pid = :pid"),
+                             {"pid": pid})
+    assert state in (None, "idle"), state

@@ -20,11 +20,13 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.exceptions import DequeueTimeout
 from rq.scheduler import RQScheduler
 from rq.timeouts import BaseDeathPenalty
 from rq.worker import WorkerStatus
+
+from dispatch.jobs import Worker
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,8 @@ class NoDeathPenalty(BaseDeathPenalty):
         pass
 
 
-class ThreadWorker(SimpleWorker):
-    """A SimpleWorker that runs in a thread and stops when `stop()` is called."""
+class ThreadWorker(Worker):
+    """Loa's worker made to run in a thread and stop when `stop()` is called."""
 
     death_penalty_class = NoDeathPenalty
 
