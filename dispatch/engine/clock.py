@@ -45,9 +45,9 @@ LOCK = "loa:clock:lock"  # one ticking clock across hosts
 
 def settings_from(config: dict[str, Any]) -> dict[str, timedelta]:
     return {
-        "receipt_wait": timedelta(seconds=int(config.get("RECEIPT_WAIT_SECONDS", 48 * 3600))),
-        "claim_timeout": timedelta(seconds=int(config.get("CLAIM_TIMEOUT_SECONDS", 600))),
-        "orphan_after": timedelta(seconds=int(config.get("ORPHAN_AFTER_SECONDS", 60))),
+        "receipt_wait": timedelta(seconds=int(config["RECEIPT_WAIT_SECONDS"])),
+        "claim_timeout": timedelta(seconds=int(config["CLAIM_TIMEOUT_SECONDS"])),
+        "orphan_after": timedelta(seconds=int(config["ORPHAN_AFTER_SECONDS"])),
     }
 
 

@@ -64,9 +64,9 @@ def enqueue_expand(campaign_id: int, urgent: bool) -> None:
 
 
 def expand_heartbeat(campaign_id: int) -> None:
-    """The campaign's expansion is being worked on: for EXPAND_HEARTBEAT_SECONDS (default 120)
-    the clock does not enqueue it again. Set on enqueueing and by the job at every batch."""
-    ttl = int(current_app.config.get("EXPAND_HEARTBEAT_SECONDS", 120))
+    """The campaign's expansion is being worked on: for EXPAND_HEARTBEAT_SECONDS the clock does
+    not enqueue it again. Set on enqueueing and by the job at every batch."""
+    ttl = int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
     get_redis().set(f"loa:expand:{campaign_id}:alive", 1, ex=ttl)
 
 
@@ -107,7 +107,7 @@ def live_jobs(campaign_id: int) -> int:
     if not ids:
         return 0
     started_since = rq_now() - timedelta(
-        seconds=int(current_app.config.get("ORPHAN_AFTER_SECONDS", 60)))
+        seconds=int(current_app.config["ORPHAN_AFTER_SECONDS"]))
     alive = 0
     gone: list[str] = []
     for job_id, job in zip(ids, Job.fetch_many(ids, connection=redis), strict=True):

@@ -47,3 +47,20 @@ def test_embedded_redis_starts_once_and_is_shared(tmp_path):
         assert stop_embedded_redis(tmp_path)
     with pytest.raises(redis.exceptions.ConnectionError):
         redis.Redis.from_url(url).ping()
+
+
+def test_engine_timings_come_from_the_environment():
+    cfg = config.from_env({"LOA_RECEIPT_WAIT_SECONDS": "3600", "LOA_CLAIM_TIMEOUT_SECONDS": "90",
+                           "LOA_ORPHAN_AFTER_SECONDS": "30", "LOA_EXPAND_HEARTBEAT_SECONDS": "45",
+                           "LOA_SMPP_AUTO_PAUSE_FAILURES": "0"})
+    names = ("RECEIPT_WAIT_SECONDS", "CLAIM_TIMEOUT_SECONDS", "ORPHAN_AFTER_SECONDS",
+             "EXPAND_HEARTBEAT_SECONDS", "SMPP_AUTO_PAUSE_FAILURES")
+    assert [cfg[name] for name in names] == [3600, 90, 30, 45, 0]
+    defaults = config.from_env({})
+    assert defaults["RECEIPT_WAIT_SECONDS"] == 48 * 3600 and defaults["ORPHAN_AFTER_SECONDS"] == 60
+
+
+@pytest.mark.parametrize("value", ["ten", "1.5", "-3"])
+def test_a_bad_number_names_the_variable(value):
+    with pytest.raises(config.ConfigError, match=f"LOA_CLAIM_TIMEOUT_SECONDS .*{value!r}"):
+        config.from_env({"LOA_CLAIM_TIMEOUT_SECONDS": value})

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
 import threading
 import time
@@ -55,7 +54,6 @@ RETRY_DELAY = 5.0  # s before rows refused as retryable are enqueued again
 UNBOUND_DELAY = 5.0  # … when no bind was up
 AUTH_FAILED_DELAY = 60.0  # … when the SMSC refused the credentials
 RECORD_TRIES = 3
-DEFAULT_AUTO_PAUSE = 50
 # Ends that say nothing about the gateway's health (our own stop, a link event counted once by
 # the session): not counted towards the auto-pause.
 NOT_GATEWAY_FAILURES = frozenset({"link_lost", "closed", "unbound", "auth_failed", "queue_full"})
@@ -109,11 +107,8 @@ def refused(ref: str, error: GatewayError) -> SubmitOutcome:
 
 
 def auto_pause_after() -> int:
-    """N: config SMPP_AUTO_PAUSE_FAILURES, else env LOA_SMPP_AUTO_PAUSE_FAILURES, else 50."""
-    value = current_app.config.get("SMPP_AUTO_PAUSE_FAILURES")
-    if value is None:
-        value = os.environ.get("LOA_SMPP_AUTO_PAUSE_FAILURES") or DEFAULT_AUTO_PAUSE
-    return int(value)
+    """N consecutive gateway failures pause the account's campaigns (0: never)."""
+    return int(current_app.config["SMPP_AUTO_PAUSE_FAILURES"])
 
 
 def write_outcomes(account_id: int, batch: list[Resolved]

@@ -107,36 +107,33 @@ def test_wrong_password_shows_auth_failed_and_rows_stay_queued(app, redis, smsc,
 
 
 def test_auto_pause_after_consecutive_gateway_failures(app, redis, smsc, account, editor,
-                                                       smpp, backend):
-    app.config["SMPP_AUTO_PAUSE_FAILURES"] = 5
-    try:
-        c = make_campaign(editor)
-        ids = queue_rows(c, account, 100)
-        smsc.set(reject={number(i)[1:]: 0x45 for i in range(100)})
-        smpp()
-        enqueue.enqueue_sms(c, account.id, ids)
+                                                       smpp, backend, monkeypatch):
+    monkeypatch.setitem(app.config, "SMPP_AUTO_PAUSE_FAILURES", 5)
+    c = make_campaign(editor)
+    ids = queue_rows(c, account, 100)
+    smsc.set(reject={number(i)[1:]: 0x45 for i in range(100)})
+    smpp()
+    enqueue.enqueue_sms(c, account.id, ids)
 
-        def paused():
-            db.session.rollback()
-            return db.session.get(Campaign, c.id).status.value == "paused"
+    def paused():
+        db.session.rollback()
+        return db.session.get(Campaign, c.id).status.value == "paused"
 
-        assert wait_for(paused)
-        time.sleep(0.3)
-        c = db.session.get(Campaign, c.id)
-        found = re.search(r"(\d+) consecutive gateway failures", c.pause_reason)
-        assert found and int(found.group(1)) >= 5
-        assert "ESME_RSUBMITFAIL" in c.pause_reason
-        by_status = counts(c.id)
-        assert by_status["failed"] >= 5 and by_status["queued"] > 50
-        assert set(by_status) == {"failed", "queued"}
-        failed = [m for m in rows(c.id) if m.status is MessageStatus.FAILED]
-        assert {(m.reason, m.error_code) for m in failed} == {("ESME_RSUBMITFAIL", "0x45")}
-        event = db.session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "campaign.pause")).one()
-        assert event.actor_id is None and event.reason == c.pause_reason
-        assert not flags.may_send(c.id)
-    finally:
-        app.config.pop("SMPP_AUTO_PAUSE_FAILURES")
+    assert wait_for(paused)
+    time.sleep(0.3)
+    c = db.session.get(Campaign, c.id)
+    found = re.search(r"(\d+) consecutive gateway failures", c.pause_reason)
+    assert found and int(found.group(1)) >= 5
+    assert "ESME_RSUBMITFAIL" in c.pause_reason
+    by_status = counts(c.id)
+    assert by_status["failed"] >= 5 and by_status["queued"] > 50
+    assert set(by_status) == {"failed", "queued"}
+    failed = [m for m in rows(c.id) if m.status is MessageStatus.FAILED]
+    assert {(m.reason, m.error_code) for m in failed} == {("ESME_RSUBMITFAIL", "0x45")}
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "campaign.pause")).one()
+    assert event.actor_id is None and event.reason == c.pause_reason
+    assert not flags.may_send(c.id)
 
 
 def test_rows_past_validity_expire_and_outside_the_window_stay_queued(
