@@ -19,8 +19,8 @@ database on 127.0.0.1:5432 (DRILL_DATABASE_URL or TEST_DATABASE_URL override the
 created here and dropped by `stop()`; `database_url="sqlite"` puts a file in the work folder.
 
 The engine's time limits are short, so a drill ends in seconds rather than in the production
-ten minutes: they go to every process as FLASK_APP=`dispatch:create_app({...})` (see ENGINE),
-the only change from production.
+ten minutes: they go to every process as the LOA_*_SECONDS environment variables an operator
+would set (see ENGINE), the only change from production.
 """
 
 from __future__ import annotations
@@ -301,7 +301,8 @@ class Stack:
         """The environment every Loa process of the stack gets."""
         assert self.db is not None and self.redis is not None
         env = {**os.environ, "PYTHONPATH": str(ROOT), "LOA_ENV": "development",
-               "FLASK_APP": f"dispatch:create_app({self.engine!r})",
+               "FLASK_APP": "dispatch:create_app",
+               **{f"LOA_{name}": str(value) for name, value in self.engine.items()},
                "DATABASE_URL": self.db.url, "REDIS_URL": self.redis.url,
                "LOA_INSTANCE_PATH": str(self.workdir / "instance"),
                "LOA_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
