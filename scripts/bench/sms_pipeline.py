@@ -204,7 +204,7 @@ def pipeline(args: argparse.Namespace, port: int, control: int,
     from dispatch.engine.smpp import status
     from dispatch.extensions import db
     from dispatch.models import MessagePart, RawReceipt
-    from dispatch.redis_conn import ensure_embedded_redis, get_redis
+    from dispatch.redis_conn import ensure_embedded_redis, get_redis, stop_embedded_redis
 
     url, drop = pg_schema()
     redis_url = os.environ.get("REDIS_URL") or ensure_embedded_redis(folder / "instance")
@@ -282,6 +282,8 @@ def pipeline(args: argparse.Namespace, port: int, control: int,
             db.session.remove()
             db.engine.dispose()
         drop()
+        if not os.environ.get("REDIS_URL"):
+            stop_embedded_redis(folder / "instance")  # it would outlive the run otherwise
 
 
 def main() -> None:
