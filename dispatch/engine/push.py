@@ -14,6 +14,11 @@ most 500), then move every row through `ledger.move`:
   AUTH        -> queued, and the campaign's push side is blocked (`campaigns.push_blocked`)
   no token / disabled device -> failed (no_token / device_disabled), nothing sent
 
+FCM has taken a batch once `send_each` returns: its outcomes are written again (up to
+RECORD_TRIES, a few seconds apart) when the database connection breaks meanwhile (a PostgreSQL
+restart or failover), instead of the rows ending `unknown` at the claim timeout. A retry writes
+only the rows still `sending`: the COMMIT that broke may have gone through.
+
 A quota answer also marks the whole project as throttled in Redis until its Retry-After, so the
 other batches already queued reschedule themselves without sending instead of collecting 429s.
 Topic sends (one request for the whole audience) are in `dispatch.engine.push_topic`.
@@ -21,13 +26,16 @@ Topic sends (one request for the whole audience) are in `dispatch.engine.push_to
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 
 from dispatch import audit, ledger
@@ -62,6 +70,7 @@ PUSH_FINAL: frozenset[MessageStatus] = ledger.FINAL | {S.SUBMITTED}
 _parts = MessagePart.__table__
 DEAD_REASONS = {"UNREGISTERED": "fcm_unregistered",
                 "SENDER_ID_MISMATCH": "fcm_sender_id_mismatch"}
+RECORD_TRIES = 5  # writes of a sent batch's outcomes, 1, 2, 3, 4 s apart (10 s in all)
 
 
 @in_app_context
@@ -104,14 +113,44 @@ def send_batch(campaign_id: int, message_ids: Sequence[int]) -> dict[str, int]:
             outcomes = gw.send_batch(messages)
         except PushAuthFailed as exc:
             auth, outcomes = exc, list(exc.outcomes)
-    attempts = _attempts([int(o.ref) for o in outcomes if o.status is PushStatus.RETRY])
-    later = record(c, outcomes, attempts, counts)
-    if auth is not None:
-        block(c, f"FCM refused the service account ({auth.code}): {auth.reason}")
-    db.session.commit()
+    fresh, later = _record_sent(campaign_id, outcomes, auth, counts)
     for delay, retry_ids in later.items():
-        enqueue.enqueue_push(c, retry_ids, delay=delay)
+        enqueue.enqueue_push(fresh, retry_ids, delay=delay)
     return dict(counts)
+
+
+def _record_sent(campaign_id: int, outcomes: list[PushOutcome], auth: PushAuthFailed | None,
+                 counts: dict[str, int]) -> tuple[Campaign, dict[float, list[int]]]:
+    """Write what FCM answered for a batch it has taken; try again on a lost connection."""
+    pending = outcomes
+    for attempt in range(1, RECORD_TRIES + 1):
+        tally: dict[str, int] = defaultdict(int, counts)
+        try:
+            c = db.session.get(Campaign, campaign_id)
+            assert c is not None
+            if attempt > 1:
+                ours = set(db.session.scalars(select(Message.id).where(
+                    any_of(Message.id, [int(o.ref) for o in outcomes]),
+                    Message.status == S.SENDING)))
+                pending = [o for o in outcomes if int(o.ref) in ours]
+            attempts = _attempts([int(o.ref) for o in pending if o.status is PushStatus.RETRY])
+            later = record(c, pending, attempts, tally)
+            if auth is not None:
+                block(c, f"FCM refused the service account ({auth.code}): {auth.reason}")
+            db.session.commit()
+        except (sa_exc.OperationalError, sa_exc.InterfaceError):
+            with contextlib.suppress(sa_exc.DBAPIError):
+                db.session.rollback()  # on a connection the server ended, this may fail once
+            if attempt == RECORD_TRIES:
+                raise  # the rows stay `sending`: the clock makes them `unknown`
+            log.warning("campaign %s: writing the outcomes of %d sent pushes failed; trying "
+                        "again", campaign_id, len(outcomes), exc_info=True)
+            time.sleep(attempt)
+            continue
+        counts.clear()
+        counts.update(tally)
+        return c, later
+    raise AssertionError("unreachable")
 
 
 def _may_send(c: Campaign) -> bool:
