@@ -14,10 +14,11 @@ most 500), then move every row through `ledger.move`:
   AUTH        -> queued, and the campaign's push side is blocked (`campaigns.push_blocked`)
   no token / disabled device -> failed (no_token / device_disabled), nothing sent
 
-FCM has taken a batch once `send_each` returns: its outcomes are written again (up to
-RECORD_TRIES, a few seconds apart) when the database connection breaks meanwhile (a PostgreSQL
-restart or failover), instead of the rows ending `unknown` at the claim timeout. A retry writes
-only the rows still `sending`: the COMMIT that broke may have gone through.
+Once its claim is committed, a batch's database steps (reading the tokens before the send,
+writing the outcomes after it) run again, up to RECORD_TRIES a few seconds apart, when the
+database connection breaks (a PostgreSQL restart or failover), instead of the rows ending
+`unknown` at the claim timeout. Outcomes are written only for rows still `sending`: the COMMIT
+that broke may have gone through.
 
 A quota answer also marks the whole project as throttled in Redis until its Retry-After, so the
 other batches already queued reschedule themselves without sending instead of collecting 429s.
@@ -30,9 +31,9 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 from sqlalchemy import exc as sa_exc
@@ -70,7 +71,7 @@ PUSH_FINAL: frozenset[MessageStatus] = ledger.FINAL | {S.SUBMITTED}
 _parts = MessagePart.__table__
 DEAD_REASONS = {"UNREGISTERED": "fcm_unregistered",
                 "SENDER_ID_MISMATCH": "fcm_sender_id_mismatch"}
-RECORD_TRIES = 5  # writes of a sent batch's outcomes, 1, 2, 3, 4 s apart (10 s in all)
+RECORD_TRIES = 5  # runs of a claimed batch's database step, 1, 2, 3, 4 s apart (10 s in all)
 
 
 @in_app_context
@@ -98,13 +99,9 @@ def send_batch(campaign_id: int, message_ids: Sequence[int]) -> dict[str, int]:
         return {"claimed": len(claimed), "requeued": len(claimed)}
 
     counts: dict[str, int] = defaultdict(int, claimed=len(claimed))
-    messages, unusable = _messages(c, claimed)
-    for reason, rows in unusable.items():
-        counts["failed"] += ledger.move(rows, S.FAILED, only_from=[S.SENDING], reason=reason)
-    if not _may_send(c):
-        # Paused or cancelled while we claimed: nothing has left yet.
-        counts["requeued"] += unsend([int(m.ref) for m in messages])
-        db.session.commit()
+    messages = _retrying(campaign_id, "reading a claimed batch",
+                         lambda: _prepare(campaign_id, claimed, counts))
+    if messages is None:
         return dict(counts)
     auth: PushAuthFailed | None = None
     outcomes: list[PushOutcome] = []
@@ -113,44 +110,69 @@ def send_batch(campaign_id: int, message_ids: Sequence[int]) -> dict[str, int]:
             outcomes = gw.send_batch(messages)
         except PushAuthFailed as exc:
             auth, outcomes = exc, list(exc.outcomes)
-    fresh, later = _record_sent(campaign_id, outcomes, auth, counts)
+    fresh, later = _retrying(campaign_id, f"writing the outcomes of {len(outcomes)} sent pushes",
+                             lambda: _record_sent(campaign_id, outcomes, auth, counts))
     for delay, retry_ids in later.items():
         enqueue.enqueue_push(fresh, retry_ids, delay=delay)
     return dict(counts)
 
 
-def _record_sent(campaign_id: int, outcomes: list[PushOutcome], auth: PushAuthFailed | None,
-                 counts: dict[str, int]) -> tuple[Campaign, dict[float, list[int]]]:
-    """Write what FCM answered for a batch it has taken; try again on a lost connection."""
-    pending = outcomes
-    for attempt in range(1, RECORD_TRIES + 1):
-        tally: dict[str, int] = defaultdict(int, counts)
+T = TypeVar("T")
+
+
+def _retrying(campaign_id: int, what: str, step: Callable[[], T]) -> T:
+    """Run a step of a claimed batch again when the database connection breaks (a restart, a
+    failover): the claim is committed, so giving up leaves its rows `sending` until the clock
+    makes them `unknown`. Each step is written to be run twice."""
+    for attempt in range(1, RECORD_TRIES):
         try:
-            c = db.session.get(Campaign, campaign_id)
-            assert c is not None
-            if attempt > 1:
-                ours = set(db.session.scalars(select(Message.id).where(
-                    any_of(Message.id, [int(o.ref) for o in outcomes]),
-                    Message.status == S.SENDING)))
-                pending = [o for o in outcomes if int(o.ref) in ours]
-            attempts = _attempts([int(o.ref) for o in pending if o.status is PushStatus.RETRY])
-            later = record(c, pending, attempts, tally)
-            if auth is not None:
-                block(c, f"FCM refused the service account ({auth.code}): {auth.reason}")
-            db.session.commit()
+            return step()
         except (sa_exc.OperationalError, sa_exc.InterfaceError):
             with contextlib.suppress(sa_exc.DBAPIError):
                 db.session.rollback()  # on a connection the server ended, this may fail once
-            if attempt == RECORD_TRIES:
-                raise  # the rows stay `sending`: the clock makes them `unknown`
-            log.warning("campaign %s: writing the outcomes of %d sent pushes failed; trying "
-                        "again", campaign_id, len(outcomes), exc_info=True)
+            log.warning("campaign %s: %s failed; trying again", campaign_id, what, exc_info=True)
             time.sleep(attempt)
-            continue
-        counts.clear()
-        counts.update(tally)
-        return c, later
-    raise AssertionError("unreachable")
+    return step()
+
+
+def _prepare(campaign_id: int, claimed: list[int], counts: dict[str, int]
+             ) -> list[PushMessage] | None:
+    """The batch's sendable messages, the unusable rows failed and committed; None (the rows
+    put back) when the campaign may not send any more."""
+    c = db.session.get(Campaign, campaign_id)
+    assert c is not None
+    tally: dict[str, int] = defaultdict(int)
+    messages, unusable = _messages(c, claimed)
+    for reason, rows in unusable.items():
+        tally["failed"] += ledger.move(rows, S.FAILED, only_from=[S.SENDING], reason=reason)
+    sending = _may_send(c)
+    if not sending:
+        # Paused or cancelled while we claimed: nothing has left yet.
+        tally["requeued"] += unsend([int(m.ref) for m in messages])
+    db.session.commit()
+    for key, n in tally.items():
+        counts[key] += n
+    return messages if sending else None
+
+
+def _record_sent(campaign_id: int, outcomes: list[PushOutcome], auth: PushAuthFailed | None,
+                 counts: dict[str, int]) -> tuple[Campaign, dict[float, list[int]]]:
+    """Write what FCM answered for a batch it has taken. Only for the rows still `sending`:
+    run again after a broken COMMIT, the first run's may have gone through."""
+    c = db.session.get(Campaign, campaign_id)
+    assert c is not None
+    ours = set(db.session.scalars(select(Message.id).where(
+        any_of(Message.id, [int(o.ref) for o in outcomes]), Message.status == S.SENDING)))
+    pending = [o for o in outcomes if int(o.ref) in ours]
+    tally: dict[str, int] = defaultdict(int)
+    attempts = _attempts([int(o.ref) for o in pending if o.status is PushStatus.RETRY])
+    later = record(c, pending, attempts, tally)
+    if auth is not None:
+        block(c, f"FCM refused the service account ({auth.code}): {auth.reason}")
+    db.session.commit()
+    for key, n in tally.items():
+        counts[key] += n
+    return c, later
 
 
 def _may_send(c: Campaign) -> bool:

@@ -75,3 +75,30 @@ def test_a_retry_writes_only_what_the_lost_commit_did_not(app, fcm, backend, mon
     assert statuses(ids) == {i: ("submitted", None) for i in ids}
     parts = db.session.scalar(sa.select(sa.func.count()).select_from(MessagePart))
     assert parts == 4
+
+
+@pytest.mark.postgres_only
+def test_a_connection_broken_between_the_claim_and_the_send(app, fcm, backend, monkeypatch):
+    # The claim is committed; reading the tokens meets the restart. Found by the drill too
+    # (500 claimed rows `unknown`, never sent): the read runs again and the batch goes out.
+    c = make_campaign()
+    ids = queue_rows(c, [make_device(f"good-{i}") for i in range(5)] + [make_device(None)])
+    real_messages, calls = push._messages, []
+
+    def messages_after_a_restart(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+            with db.engine.connect() as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return real_messages(*args)
+
+    monkeypatch.setattr(push, "_messages", messages_after_a_restart)
+    monkeypatch.setattr(push.time, "sleep", lambda seconds: None)
+    counts = push.send_batch(c.id, ids)
+    assert len(calls) == 2
+    got = statuses(ids)
+    assert [got[i] for i in ids[:5]] == [("submitted", None)] * 5
+    assert got[ids[5]] == ("failed", "no_token")
+    assert counts["submitted"] == 5 and counts["failed"] == 1
+    assert sum(fcm.counters()["by_token"].values()) == 5
