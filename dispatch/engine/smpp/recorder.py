@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 from redis.exceptions import RedisError
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from dispatch import ledger
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags, receipts
 from dispatch.errors import LoaError
 from dispatch.extensions import db
-from dispatch.models import Campaign, CampaignStatus, MessagePart, MessageStatus
+from dispatch.models import Campaign, CampaignStatus, Message, MessagePart, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.redis_conn import get_redis
 from dispatch.sqlbatch import any_of, insert_rows
@@ -111,9 +111,17 @@ def auto_pause_after() -> int:
     return int(current_app.config["SMPP_AUTO_PAUSE_FAILURES"])
 
 
-def write_outcomes(account_id: int, batch: list[Resolved]
+def write_outcomes(account_id: int, batch: list[Resolved], *, again: bool = False
                    ) -> dict[tuple[int, float], list[int]]:
-    """Write a batch of outcomes (caller commits); returns (campaign, delay) → ids to resend."""
+    """Write a batch of outcomes (caller commits); returns (campaign, delay) → ids to resend.
+
+    `again`: a retry after a failed write, whose COMMIT may have gone through before the
+    connection broke: only the rows still `sending` are written (their parts would collide)."""
+    if again:
+        ours = set(db.session.scalars(select(Message.id).where(
+            any_of(Message.id, [item.message_id for item in batch]),
+            Message.status == S.SENDING)))
+        batch = [item for item in batch if item.message_id in ours]
     now = utcnow()
     moves: dict[tuple[MessageStatus, str | None, str | None], list[int]] = defaultdict(list)
     later: dict[tuple[int, float], list[int]] = defaultdict(list)
@@ -223,7 +231,7 @@ class OutcomeRecorder:
         try:
             for attempt in range(1, RECORD_TRIES + 1):
                 try:
-                    later = write_outcomes(self.link.account_id, batch)
+                    later = write_outcomes(self.link.account_id, batch, again=attempt > 1)
                     db.session.commit()
                     break
                 except Exception:

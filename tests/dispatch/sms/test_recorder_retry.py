@@ -1,0 +1,38 @@
+"""The outcome recorder's retry after a write whose COMMIT went through but whose answer was
+lost (a database restart at that instant): the retry writes only the rows still `sending`."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from dispatch.engine import enqueue
+from dispatch.engine.smpp import recorder
+from dispatch.extensions import db
+from dispatch.models import MessagePart
+from tests.dispatch.sms.conftest import counts, queue_rows, wait_for
+
+
+def test_a_retry_after_a_lost_commit_answer_writes_nothing_twice(
+        app, redis, smsc, account, campaign, smpp, backend, monkeypatch, caplog):
+    real, calls = recorder.write_outcomes, []
+
+    def commit_then_lose_the_answer(account_id, batch, *, again=False):
+        later = real(account_id, batch, again=again)
+        calls.append((len(batch), again))
+        if len(calls) == 1:
+            db.session.commit()
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return later
+
+    monkeypatch.setattr(recorder, "write_outcomes", commit_then_lose_the_answer)
+    ids = queue_rows(campaign, account, 20)
+    smpp()
+    with caplog.at_level(logging.WARNING, logger="dispatch.engine.smpp.recorder"):
+        enqueue.enqueue_sms(campaign, account.id, ids)
+        assert wait_for(lambda: counts(campaign.id)["delivered"] == 20), counts(campaign.id)
+    assert calls[1][1] is True  # the retry
+    parts = db.session.scalar(sa.select(sa.func.count()).select_from(MessagePart))
+    assert parts == 20  # one per row: the retry did not insert the first write's parts again
+    assert not [r for r in caplog.records if "could not be recorded" in r.getMessage()]
