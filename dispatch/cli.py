@@ -206,14 +206,20 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     while True:
         # Non-forking: a push batch reuses this process's FCM gateway (token, TLS connections)
         # instead of building one per job in a fresh work-horse (docs/BENCHMARKS.md, push).
+        worker: Worker | None = None
         try:
-            Worker(names, connection=conn).work(burst=burst, with_scheduler=not burst)
+            worker = Worker(names, connection=conn)
+            worker.work(burst=burst, with_scheduler=not burst)
             return
         except RedisError as exc:
             # RQ quits when Redis goes away at the wrong moment (a job ending, its own
             # bookkeeping): a new worker once it is back, as the smpp process does.
             if burst:
                 raise
+            if getattr(worker, "_shutdown_requested_date", None) is not None:
+                # Asked to stop, and RQ's stop handler itself needed Redis: stop here.
+                logging.getLogger(__name__).warning("worker: stopping without Redis (%s)", exc)
+                return
             logging.getLogger(__name__).warning("worker: Redis unavailable (%s); starting "
                                                 "again", exc)
         # Between two workers no RQ handler is installed: a stop request ends the command.

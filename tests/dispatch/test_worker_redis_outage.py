@@ -62,3 +62,30 @@ def test_a_job_ending_while_redis_is_away_does_not_end_the_worker(app, backend, 
             proc.kill()
         client.close()
         server.kill()
+
+
+@pytest.mark.postgres_only
+def test_a_stop_requested_before_redis_went_away_still_stops_the_worker(app, backend, tmp_path):
+    # `scripts/run` (or a host shutting down) may stop Redis while the worker finishes its job
+    # after SIGTERM: the worker must then exit, not wait for a Redis that is not coming back.
+    server = Redis(tmp_path / "redis").start()
+    env = {**os.environ, "FLASK_APP": "dispatch:create_app", "LOA_ENV": "development",
+           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": server.url,
+           "LOA_INSTANCE_PATH": app.instance_path}
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "worker"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    client = redis_lib.Redis.from_url(server.url)
+    try:
+        job = Queue("default", connection=client).enqueue("time.sleep", 2)
+        assert wait_for(lambda: job.get_status(refresh=True) == "started"), log.read_text()
+        proc.send_signal(signal.SIGTERM)  # warm shutdown: the job finishes first
+        time.sleep(0.5)
+        server.kill()
+        assert proc.wait(20) == 0, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        client.close()
+        server.kill()
