@@ -11,8 +11,10 @@ Where a row lands, by its status and whether it has a submit time (`sent`):
   and, still open, `awaiting_receipt` for SMS and `accepted_by_fcm` for push. FCM's acceptance
   is not delivery and no receipt ever follows it, so push has no `delivered`.
 
-Billing is per SMS part: `parts_billed` sums `parts` over submitted SMS rows, and the estimated
-cost prices them with the operator's current price per part (setting `sms_price_per_part`).
+Billing is per SMS part: `parts_billed` sums `parts` over submitted SMS rows except those the
+SMSC refused outright (no message id: the operator charges only for messages it accepted), and
+the estimated cost prices them with the operator's current price per part (setting
+`sms_price_per_part`). A row `unknown` after a lost claim is billed: it may have been accepted.
 """
 
 from __future__ import annotations
@@ -75,8 +77,9 @@ class Tally:
             self._add_submitted(channel, status, reason, sent, n)
             if channel == "sms":
                 self.sms_submitted += n
-                self.parts_billed += parts
-                self.cost_vnd += parts * price
+                if sent or status is not S.FAILED:  # not refused outright at submit
+                    self.parts_billed += parts
+                    self.cost_vnd += parts * price
 
     def _add_submitted(self, channel: str, status: MessageStatus, reason: str | None, sent: int,
                        n: int) -> None:
