@@ -63,11 +63,36 @@ def enqueue_expand(campaign_id: int, urgent: bool) -> None:
     expand_heartbeat(campaign_id)
 
 
-def expand_heartbeat(campaign_id: int) -> None:
-    """The campaign's expansion is being worked on: for EXPAND_HEARTBEAT_SECONDS the clock does
-    not enqueue it again. Set on enqueueing and by the job at every batch."""
+QUEUED_EXPANSION = "queued"  # the heartbeat's holder while the job waits for a worker
+
+# Renew the heartbeat only for its holder (or when it lapsed and no one took it over).
+_RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
+def _alive_key(campaign_id: int) -> str:
+    return f"loa:expand:{campaign_id}:alive"
+
+
+def expand_heartbeat(campaign_id: int, holder: str = QUEUED_EXPANSION) -> None:
+    """The campaign's expansion is being worked on, by `holder` (a job run's token, or
+    QUEUED_EXPANSION for a job still waiting): for EXPAND_HEARTBEAT_SECONDS the clock does not
+    enqueue it again. Set on enqueueing, and by the job when it starts."""
     ttl = int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
-    get_redis().set(f"loa:expand:{campaign_id}:alive", 1, ex=ttl)
+    get_redis().set(_alive_key(campaign_id), holder, ex=ttl)
+
+
+def renew_expand_heartbeat(campaign_id: int, holder: str) -> bool:
+    """Renew the heartbeat before a batch; False when another expansion run has taken over
+    (the clock re-enqueued the campaign because a batch of this run outlasted the heartbeat),
+    and this run must stop: two runs are correct (rows are written once) but slow each other."""
+    ttl = int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
+    redis = get_redis()
+    return bool(redis.eval(_RENEW, 1, _alive_key(campaign_id), holder, ttl))
 
 
 def enqueue_requeue(campaign_id: int, urgent: bool) -> None:

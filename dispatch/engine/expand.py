@@ -10,7 +10,9 @@ so the report can account for everyone targeted.
 
 from __future__ import annotations
 
+import logging
 import re
+import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -36,6 +38,8 @@ from dispatch.models import (
 from dispatch.models.common import utcnow
 from dispatch.sqlbatch import any_of
 from gateways.sms.encoding import analyse, strip_diacritics
+
+log = logging.getLogger(__name__)
 
 BATCH = 10000
 E164_VN_MOBILE = re.compile(r"^\+84\d{9}$")
@@ -100,10 +104,17 @@ def _relaxed_commit() -> None:
         db.session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
-def _heartbeat(campaign_id: int) -> None:
+class Superseded(Exception):
+    """Another run of this campaign's expansion has taken over: this one stops."""
+
+
+def _heartbeat(campaign_id: int, run: str) -> None:
     # The clock re-enqueues an unfinished expansion whose heartbeat stopped (its worker died);
-    # refreshed every batch, so it must outlast the slowest batch.
-    enqueue.expand_heartbeat(campaign_id)
+    # refreshed every batch, so it must outlast the slowest batch. If this run's batch did not,
+    # and the clock enqueued another run meanwhile, this one gives way (it continues from the
+    # same checkpoint).
+    if not enqueue.renew_expand_heartbeat(campaign_id, run):
+        raise Superseded
 
 
 @in_app_context
@@ -114,11 +125,17 @@ def expand(campaign_id: int) -> dict[str, Any]:
         return {}
     if c.expanded_at is not None:
         return dict(c.expansion or {})
-    _heartbeat(c.id)
-    if c.channels in ("sms", "both"):
-        _expand_sms(c)
-    if c.channels in ("push", "both"):
-        _expand_push(c)
+    run = uuid.uuid4().hex
+    enqueue.expand_heartbeat(c.id, run)  # this run holds it now
+    try:
+        if c.channels in ("sms", "both"):
+            _expand_sms(c, run)
+        if c.channels in ("push", "both"):
+            _expand_push(c, run)
+    except Superseded:
+        db.session.rollback()
+        log.info("campaign %s: another expansion run took over; this one stops", campaign_id)
+        return {"superseded": True}
     c = db.session.get(Campaign, campaign_id)
     if c is None or c.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
         return {}
@@ -205,7 +222,7 @@ def _capped(c: Campaign, contact_ids: Sequence[int]) -> set[int]:
     return set(db.session.scalars(stmt))
 
 
-def _expand_sms(c: Campaign) -> None:
+def _expand_sms(c: Campaign, run: str) -> None:
     audience = normalise(c.snapshot.get("audience") if c.snapshot else c.audience)
     sources = _sms_sources(audience)
     if not sources:
@@ -218,7 +235,7 @@ def _expand_sms(c: Campaign) -> None:
     parts = analyse(sms_text(c)).parts
     excluded = audience["exclude_lists"]
     while _still_expanding(c):
-        _heartbeat(c.id)
+        _heartbeat(c.id, run)
         after = (c.expand_cursor or {}).get("sms", 0)
         ids = _next_ids(sources, after, BATCH)
         if not ids:
@@ -282,7 +299,7 @@ def _enqueue_sms(c: Campaign, written: list[tuple[int, str, int | None]]) -> Non
 
 # --- push --------------------------------------------------------------------------------------
 
-def _expand_push(c: Campaign) -> None:
+def _expand_push(c: Campaign, run: str) -> None:
     from dispatch.engine import push
 
     mode, why = push.choose_push_mode(c)
@@ -301,7 +318,7 @@ def _expand_push(c: Campaign) -> None:
     if places is not None and not places:
         return
     while _still_expanding(c):
-        _heartbeat(c.id)
+        _heartbeat(c.id, run)
         after = (c.expand_cursor or {}).get("push", 0)
         stmt = select(Device.id, Device.installation_id, Device.disabled_reason,
                       Device.fcm_token).where(Device.id > after)

@@ -92,6 +92,34 @@ def test_expansion_continues_after_a_crash_and_never_writes_twice(engine_app, pe
     assert len(ids) == 25 and len(set(ids)) == 25
 
 
+def test_a_run_whose_heartbeat_was_taken_over_stops_and_the_new_one_finishes(
+        engine_app, people, backend, monkeypatch):
+    # A batch outlasted the heartbeat and the clock enqueued the expansion again: the old run
+    # gives way at its next batch instead of both expanding the same campaign.
+    add_account()
+    lst = add_contacts("A", numbers(0, 25))
+    c = launched(people, audience={"lists": [lst.id]})
+    monkeypatch.setattr(expand, "BATCH", 10)
+    real_insert, inserts = expand._insert, []
+
+    def slow_batch(rows):
+        inserts.append(len(rows))
+        if len(inserts) == 1:  # meanwhile, the clock re-enqueues the campaign's expansion
+            enqueue.expand_heartbeat(c.id)
+        return real_insert(rows)
+
+    monkeypatch.setattr(expand, "_insert", slow_batch)
+    assert expand.expand(c.id) == {"superseded": True}
+    assert inserts == [10]  # it stopped before its second batch
+    monkeypatch.setattr(expand, "_insert", real_insert)
+    done = expand.expand(c.id)  # the run the clock enqueued
+    assert done["queued"] == 25
+    db.session.expire_all()
+    ids = list(db.session.scalars(select(Message.recipient_id)
+                                  .where(Message.campaign_id == c.id)))
+    assert len(ids) == 25 and len(set(ids)) == 25
+
+
 def test_recipient_cap_counts_other_campaigns(engine_app, people, backend):
     add_account()
     lst = add_contacts("A", numbers(0, 3))
