@@ -24,5 +24,8 @@ ensure_venv() {
         # This machine's pip config names local mirrors that may be absent: drop that noise only.
         .venv/bin/python -m pip install --quiet -e "$spec" 2> >(grep -v '^WARNING: Location' >&2)
         touch "$stamp"
+        # The project with extras is the project: scripts/run after scripts/test (or in its
+        # tests) needs no second install.
+        if [ -n "$extras" ]; then touch .venv/.installed-base; fi
     fi
 }
