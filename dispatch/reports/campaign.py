@@ -29,8 +29,9 @@ OUTCOMES = (S.DELIVERED, S.PARTIAL, S.FAILED)
 PUSH_NOTE = ("Push: 'accepted_by_fcm' means Firebase accepted the notification for delivery. "
              "It is not a delivery: FCM sends no receipt, and Loa cannot know whether a device "
              "received or displayed it.")
-COST_NOTE = ("Cost is an estimate: parts of every SMS that reached the gateway, at the current "
-             "price per part of its operator (setting sms_price_per_part).")
+COST_NOTE = ("Cost is an estimate: parts of every SMS that reached the gateway, except those "
+             "it refused outright (no message id, nothing to bill), at the current price per "
+             "part of its operator (setting sms_price_per_part).")
 
 
 def local(when: datetime | None) -> datetime | None:

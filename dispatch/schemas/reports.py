@@ -66,7 +66,8 @@ FIGURES: dict[str, Any] = {
     "awaiting_receipt": lambda: _int("SMS accepted, no receipt yet"),
     "accepted_by_fcm": lambda: _int("Push accepted by FCM: not a delivery"),
     "sms_delivered_percent": lambda: ma.fields.Float(allow_none=True),
-    "parts_billed": lambda: _int("Parts of SMS that reached the gateway"),
+    "parts_billed": lambda: _int("Parts of SMS that reached the gateway, less those it refused "
+                                 "outright"),
     "cost_vnd": lambda: _int("Estimate at the current price per part of each operator"),
 }
 
