@@ -12,13 +12,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Update, bindparam, update
+from sqlalchemy import Update, bindparam, select, update
 
 from dispatch.errors import InvalidTransition
 from dispatch.extensions import db
 from dispatch.models import Message, MessageStatus
 from dispatch.models.common import utcnow
-from dispatch.sqlbatch import in_param, postgres, values_param
+from dispatch.sqlbatch import any_of, in_param, postgres, values_param
 
 S = MessageStatus
 # Statements on the table, not the mapped class: the ORM's bulk-update layer costs more CPU than
@@ -170,6 +170,15 @@ def age_out(campaign_id: int, status: MessageStatus, before: datetime, *, reason
     if channel is not None:
         stmt = stmt.where(Message.channel == channel)
     return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+
+
+def still_in(ids: Sequence[int], status: MessageStatus) -> set[int]:
+    """Those of `ids` whose row is in `status` now: after a COMMIT whose answer was lost, what
+    the earlier attempt did not write (rows a sender claimed stay `sending` until it does)."""
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(_messages.c.id).where(
+        any_of(_messages.c.id, list(ids)), _messages.c.status == status)))
 
 
 def finish_unsent(campaign_id: int, new: MessageStatus, *, reason: str,

@@ -15,7 +15,7 @@ most 500), then move every row through `ledger.move`:
   no token / disabled device -> failed (no_token / device_disabled), nothing sent
 
 Once its claim is committed, a batch's database steps (reading the tokens before the send,
-writing the outcomes after it) run again, up to RECORD_TRIES a few seconds apart, when the
+writing the outcomes after it) run again (`dispatch.jobs.rerun_on_lost_connection`) when the
 database connection breaks (a PostgreSQL restart or failover), instead of the rows ending
 `unknown` at the claim timeout. Outcomes are written only for rows still `sending`: the COMMIT
 that broke may have gone through.
@@ -27,16 +27,13 @@ Topic sends (one request for the whole audience) are in `dispatch.engine.push_to
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 
 from dispatch import audit, ledger
@@ -52,7 +49,7 @@ from dispatch.engine.push_state import (
 )
 from dispatch.engine.push_topic import choose_push_mode, enqueue_topic, prepare_topic, send_topic
 from dispatch.extensions import db
-from dispatch.jobs import in_app_context
+from dispatch.jobs import in_app_context, rerun_on_lost_connection
 from dispatch.models import Campaign, CampaignStatus, Device, Message, MessagePart, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.push_config import PushNotConfigured, campaign_content, gateway
@@ -71,7 +68,6 @@ PUSH_FINAL: frozenset[MessageStatus] = ledger.FINAL | {S.SUBMITTED}
 _parts = MessagePart.__table__
 DEAD_REASONS = {"UNREGISTERED": "fcm_unregistered",
                 "SENDER_ID_MISMATCH": "fcm_sender_id_mismatch"}
-RECORD_TRIES = 5  # runs of a claimed batch's database step, 1, 2, 3, 4 s apart (10 s in all)
 
 
 @in_app_context
@@ -99,8 +95,9 @@ def send_batch(campaign_id: int, message_ids: Sequence[int]) -> dict[str, int]:
         return {"claimed": len(claimed), "requeued": len(claimed)}
 
     counts: dict[str, int] = defaultdict(int, claimed=len(claimed))
-    messages = _retrying(campaign_id, "reading a claimed batch",
-                         lambda: _prepare(campaign_id, claimed, counts))
+    messages = rerun_on_lost_connection(
+        lambda _: _prepare(campaign_id, claimed, counts),
+        what=f"campaign {campaign_id}: reading a claimed push batch")
     if messages is None:
         return dict(counts)
     auth: PushAuthFailed | None = None
@@ -110,29 +107,12 @@ def send_batch(campaign_id: int, message_ids: Sequence[int]) -> dict[str, int]:
             outcomes = gw.send_batch(messages)
         except PushAuthFailed as exc:
             auth, outcomes = exc, list(exc.outcomes)
-    fresh, later = _retrying(campaign_id, f"writing the outcomes of {len(outcomes)} sent pushes",
-                             lambda: _record_sent(campaign_id, outcomes, auth, counts))
+    fresh, later = rerun_on_lost_connection(
+        lambda run: _record_sent(campaign_id, outcomes, auth, counts, again=run > 1),
+        what=f"campaign {campaign_id}: writing the outcomes of {len(outcomes)} sent pushes")
     for delay, retry_ids in later.items():
         enqueue.enqueue_push(fresh, retry_ids, delay=delay)
     return dict(counts)
-
-
-T = TypeVar("T")
-
-
-def _retrying(campaign_id: int, what: str, step: Callable[[], T]) -> T:
-    """Run a step of a claimed batch again when the database connection breaks (a restart, a
-    failover): the claim is committed, so giving up leaves its rows `sending` until the clock
-    makes them `unknown`. Each step is written to be run twice."""
-    for attempt in range(1, RECORD_TRIES):
-        try:
-            return step()
-        except (sa_exc.OperationalError, sa_exc.InterfaceError):
-            with contextlib.suppress(sa_exc.DBAPIError):
-                db.session.rollback()  # on a connection the server ended, this may fail once
-            log.warning("campaign %s: %s failed; trying again", campaign_id, what, exc_info=True)
-            time.sleep(attempt)
-    return step()
 
 
 def _prepare(campaign_id: int, claimed: list[int], counts: dict[str, int]
@@ -156,14 +136,15 @@ def _prepare(campaign_id: int, claimed: list[int], counts: dict[str, int]
 
 
 def _record_sent(campaign_id: int, outcomes: list[PushOutcome], auth: PushAuthFailed | None,
-                 counts: dict[str, int]) -> tuple[Campaign, dict[float, list[int]]]:
-    """Write what FCM answered for a batch it has taken. Only for the rows still `sending`:
-    run again after a broken COMMIT, the first run's may have gone through."""
+                 counts: dict[str, int], *, again: bool) -> tuple[Campaign, dict[float, list[int]]]:
+    """Write what FCM answered for a batch it has taken (`again`: only for the rows still
+    `sending`, as the COMMIT of the run before may have gone through)."""
     c = db.session.get(Campaign, campaign_id)
     assert c is not None
-    ours = set(db.session.scalars(select(Message.id).where(
-        any_of(Message.id, [int(o.ref) for o in outcomes]), Message.status == S.SENDING)))
-    pending = [o for o in outcomes if int(o.ref) in ours]
+    pending = outcomes
+    if again:
+        ours = ledger.still_in([int(o.ref) for o in outcomes], S.SENDING)
+        pending = [o for o in outcomes if int(o.ref) in ours]
     tally: dict[str, int] = defaultdict(int)
     attempts = _attempts([int(o.ref) for o in pending if o.status is PushStatus.RETRY])
     later = record(c, pending, attempts, tally)

@@ -6,12 +6,16 @@ after the transaction that makes them necessary has committed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
 from rq import Queue, SimpleWorker
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from dispatch.extensions import db
 from dispatch.redis_conn import get_redis
@@ -20,6 +24,9 @@ from dispatch.redis_conn import get_redis
 QUEUES = ("urgent", "default", "low")
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 _worker_app: Flask | None = None
 
@@ -43,6 +50,23 @@ class Worker(SimpleWorker):
             return bool(super().perform_job(*args, **kwargs))
         finally:
             db.session.remove()
+
+
+def rerun_on_lost_connection(step: Callable[[int], T], *, what: str, tries: int = 5) -> T:
+    """Run a database step, and again (1, 2, 3 … s apart, `tries` runs in all) while the
+    database connection is lost (a PostgreSQL restart or failover). The step gets its run's
+    number: from the second on, the COMMIT that broke may have gone through, so the step writes
+    only what is still to be written. The last failure propagates, like any other error."""
+    for attempt in range(1, tries):
+        try:
+            return step(attempt)
+        except (OperationalError, InterfaceError):
+            with contextlib.suppress(DBAPIError):
+                db.session.rollback()  # on a connection the server ended, this may fail once
+            log.warning("%s failed: database connection lost; trying again", what,
+                        exc_info=True)
+            time.sleep(attempt)
+    return step(tries)
 
 
 def in_app_context(func: F) -> F:

@@ -28,14 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 from redis.exceptions import RedisError
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from dispatch import ledger
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags, receipts
 from dispatch.errors import LoaError
 from dispatch.extensions import db
-from dispatch.models import Campaign, CampaignStatus, Message, MessagePart, MessageStatus
+from dispatch.jobs import rerun_on_lost_connection
+from dispatch.models import Campaign, CampaignStatus, MessagePart, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.redis_conn import get_redis
 from dispatch.sqlbatch import any_of, insert_rows
@@ -53,7 +54,6 @@ MAX_ATTEMPTS = 5  # claims of one row before a retryable refusal is final
 RETRY_DELAY = 5.0  # s before rows refused as retryable are enqueued again
 UNBOUND_DELAY = 5.0  # … when no bind was up
 AUTH_FAILED_DELAY = 60.0  # … when the SMSC refused the credentials
-RECORD_TRIES = 3
 # Ends that say nothing about the gateway's health (our own stop, a link event counted once by
 # the session): not counted towards the auto-pause.
 NOT_GATEWAY_FAILURES = frozenset({"link_lost", "closed", "unbound", "auth_failed", "queue_full"})
@@ -118,9 +118,7 @@ def write_outcomes(account_id: int, batch: list[Resolved], *, again: bool = Fals
     `again`: a retry after a failed write, whose COMMIT may have gone through before the
     connection broke: only the rows still `sending` are written (their parts would collide)."""
     if again:
-        ours = set(db.session.scalars(select(Message.id).where(
-            any_of(Message.id, [item.message_id for item in batch]),
-            Message.status == S.SENDING)))
+        ours = ledger.still_in([item.message_id for item in batch], S.SENDING)
         batch = [item for item in batch if item.message_id in ours]
     now = utcnow()
     moves: dict[tuple[MessageStatus, str | None, str | None], list[int]] = defaultdict(list)
@@ -227,23 +225,24 @@ class OutcomeRecorder:
             finally:
                 db.session.remove()
 
+    def _write(self, batch: list[Resolved], again: bool) -> dict[tuple[int, float], list[int]]:
+        later = write_outcomes(self.link.account_id, batch, again=again)
+        db.session.commit()
+        return later
+
     def _record(self, batch: list[Resolved]) -> None:
         try:
-            for attempt in range(1, RECORD_TRIES + 1):
-                try:
-                    later = write_outcomes(self.link.account_id, batch, again=attempt > 1)
-                    db.session.commit()
-                    break
-                except Exception:
+            try:
+                later = rerun_on_lost_connection(
+                    lambda run: self._write(batch, run > 1),
+                    what=f"smpp {self.link.name}: recording {len(batch)} outcomes")
+            except Exception:
+                with contextlib.suppress(Exception):
                     db.session.rollback()
-                    if attempt == RECORD_TRIES:
-                        # The rows stay `sending`: the clock makes them `unknown`.
-                        log.exception("smpp %s: %d outcomes could not be recorded",
-                                      self.link.name, len(batch))
-                        return
-                    log.warning("smpp %s: recording outcomes failed; trying again",
-                                self.link.name, exc_info=True)
-                    time.sleep(attempt)
+                # The rows stay `sending`: the clock makes them `unknown`.
+                log.exception("smpp %s: %d outcomes could not be recorded",
+                              self.link.name, len(batch))
+                return
             for item in batch:
                 self.counts["ok" if item.outcome.ok else "not_ok"] += 1
             # Before the send job may claim again (below): a pause must be seen first.

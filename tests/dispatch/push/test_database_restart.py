@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from dispatch import jobs
 from dispatch.engine import push
 from dispatch.extensions import db
 from dispatch.models import MessagePart
@@ -32,7 +33,7 @@ def cut_the_connection_after_sending(monkeypatch) -> None:
         return outcomes
 
     monkeypatch.setattr(gw, "send_batch", send_batch)
-    monkeypatch.setattr(push.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
 
 
 @pytest.mark.postgres_only
@@ -69,7 +70,7 @@ def test_a_retry_writes_only_what_the_lost_commit_did_not(app, fcm, backend, mon
         return later
 
     monkeypatch.setattr(push, "record", record_then_lose_the_answer)
-    monkeypatch.setattr(push.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
     push.send_batch(c.id, ids)
     assert calls == [4, 0]  # the retry found nothing of its own left `sending`
     assert statuses(ids) == {i: ("submitted", None) for i in ids}
@@ -94,7 +95,7 @@ def test_a_connection_broken_between_the_claim_and_the_send(app, fcm, backend, m
         return real_messages(*args)
 
     monkeypatch.setattr(push, "_messages", messages_after_a_restart)
-    monkeypatch.setattr(push.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
     counts = push.send_batch(c.id, ids)
     assert len(calls) == 2
     got = statuses(ids)
