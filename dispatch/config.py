@@ -20,7 +20,8 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _int(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+def env_int(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+    """A whole, non-negative number from the environment; ConfigError naming the variable."""
     value = env.get(name)
     if value is None or value.strip() == "":
         return default
@@ -56,8 +57,8 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "SQLALCHEMY_DATABASE_URI": database_url,
         # None means: start (or reuse) the embedded redis-server under the instance folder.
         "REDIS_URL": env.get("REDIS_URL") or None,
-        "MAX_CONTENT_LENGTH": _int(env, "LOA_MAX_UPLOAD_MB", 100) * 1024 * 1024,
-        "IMPORT_BATCH_SIZE": _int(env, "LOA_IMPORT_BATCH_SIZE", 5000),
+        "MAX_CONTENT_LENGTH": env_int(env, "LOA_MAX_UPLOAD_MB", 100) * 1024 * 1024,
+        "IMPORT_BATCH_SIZE": env_int(env, "LOA_IMPORT_BATCH_SIZE", 5000),
         "TIMEZONE": "Asia/Ho_Chi_Minh",
         "DEFAULT_SEND_WINDOW": (env.get("LOA_SEND_WINDOW") or "07:00-22:00"),
         "API_TITLE": "Loa API",
@@ -105,9 +106,9 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # no longer stops the clock from enqueuing its queued rows again; an expansion whose
         # heartbeat is older than EXPAND_HEARTBEAT is started again; N consecutive gateway
         # failures on an account pause its campaigns (0: never).
-        "RECEIPT_WAIT_SECONDS": _int(env, "LOA_RECEIPT_WAIT_SECONDS", 48 * 3600),
-        "CLAIM_TIMEOUT_SECONDS": _int(env, "LOA_CLAIM_TIMEOUT_SECONDS", 600),
-        "ORPHAN_AFTER_SECONDS": _int(env, "LOA_ORPHAN_AFTER_SECONDS", 60),
-        "EXPAND_HEARTBEAT_SECONDS": _int(env, "LOA_EXPAND_HEARTBEAT_SECONDS", 120),
-        "SMPP_AUTO_PAUSE_FAILURES": _int(env, "LOA_SMPP_AUTO_PAUSE_FAILURES", 50),
+        "RECEIPT_WAIT_SECONDS": env_int(env, "LOA_RECEIPT_WAIT_SECONDS", 48 * 3600),
+        "CLAIM_TIMEOUT_SECONDS": env_int(env, "LOA_CLAIM_TIMEOUT_SECONDS", 600),
+        "ORPHAN_AFTER_SECONDS": env_int(env, "LOA_ORPHAN_AFTER_SECONDS", 60),
+        "EXPAND_HEARTBEAT_SECONDS": env_int(env, "LOA_EXPAND_HEARTBEAT_SECONDS", 120),
+        "SMPP_AUTO_PAUSE_FAILURES": env_int(env, "LOA_SMPP_AUTO_PAUSE_FAILURES", 50),
     }

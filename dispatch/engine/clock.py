@@ -82,7 +82,7 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
         if c.status is not C.SENDING:
             continue
         if c.expanded_at is None:
-            if not get_redis().exists(f"loa:expand:{c.id}:alive"):
+            if not enqueue.expansion_alive(c.id):
                 enqueue.enqueue_expand(c.id, c.priority == "urgent")
                 count("expand_restarted", 1)
             continue

@@ -86,13 +86,17 @@ def expand_heartbeat(campaign_id: int, holder: str = QUEUED_EXPANSION) -> None:
     get_redis().set(_alive_key(campaign_id), holder, ex=ttl)
 
 
+def expansion_alive(campaign_id: int) -> bool:
+    """Someone holds the expansion's heartbeat: a run, or a job waiting for a worker."""
+    return bool(get_redis().exists(_alive_key(campaign_id)))
+
+
 def renew_expand_heartbeat(campaign_id: int, holder: str) -> bool:
     """Renew the heartbeat before a batch; False when another expansion run has taken over
     (the clock re-enqueued the campaign because a batch of this run outlasted the heartbeat),
     and this run must stop: two runs are correct (rows are written once) but slow each other."""
     ttl = int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
-    redis = get_redis()
-    return bool(redis.eval(_RENEW, 1, _alive_key(campaign_id), holder, ttl))
+    return bool(get_redis().eval(_RENEW, 1, _alive_key(campaign_id), holder, ttl))
 
 
 def enqueue_requeue(campaign_id: int, urgent: bool) -> None:

@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from flask import Flask
 
+from dispatch.config import env_int
+
 
 def register_web(app: Flask) -> None:
     """Sessions, CSRF, translations and the page blueprints."""
@@ -34,8 +36,8 @@ def _config_defaults(app: Flask) -> None:
     env = os.environ
     defaults = {
         # A signed-in session ends after this long however busy it is, or after this long idle.
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("LOA_SESSION_HOURS", "12"))),
-        "SESSION_IDLE_MINUTES": int(env.get("LOA_SESSION_IDLE_MINUTES", "60")),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=env_int(env, "LOA_SESSION_HOURS", 12)),
+        "SESSION_IDLE_MINUTES": env_int(env, "LOA_SESSION_IDLE_MINUTES", 60),
         "SESSION_COOKIE_NAME": "loa_session",
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": app.config.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
@@ -44,7 +46,7 @@ def _config_defaults(app: Flask) -> None:
         # The token is bound to the session, which expires on its own; a form left open over
         # lunch should still submit.
         "WTF_CSRF_TIME_LIMIT": None,
-        "SIGNIN_LIMIT_PER_IP": int(env.get("LOA_SIGNIN_LIMIT_PER_IP", "30")),
+        "SIGNIN_LIMIT_PER_IP": env_int(env, "LOA_SIGNIN_LIMIT_PER_IP", 30),
     }
     for key, value in defaults.items():
         # Flask has its own defaults for some of these (31-day sessions): replace those too.
