@@ -8,8 +8,9 @@ campaign's status in the database decides when the flag cannot be read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 import redis as redis_lib
 from sqlalchemy import update
 
@@ -34,44 +35,37 @@ def after_the_claim(then: Callable[[], None], monkeypatch) -> None:
     monkeypatch.setattr(flags, "may_send", may_send)
 
 
-def killable_redis(app, tmp_path, monkeypatch) -> tuple[Redis, redis_lib.Redis]:
+@pytest.fixture()
+def server(app, tmp_path, monkeypatch) -> Iterator[Redis]:
+    """A Redis of the app's own that a test may kill."""
     server = Redis(tmp_path / "redis").start()
     client = redis_lib.Redis.from_url(server.url)
     monkeypatch.setitem(app.extensions, "loa_redis", client)
-    return server, client
+    yield server
+    client.close()
+    server.kill()
 
 
-def test_a_batch_claimed_as_redis_goes_away_is_sent(app, fcm, backend, tmp_path, monkeypatch):
-    server, client = killable_redis(app, tmp_path, monkeypatch)
-    try:
-        c = make_campaign()
-        ids = queue_rows(c, [make_device(f"good-{i}") for i in range(5)])
-        after_the_claim(server.kill, monkeypatch)
-        push.send_batch(c.id, ids)
-        assert statuses(ids) == {i: ("submitted", None) for i in ids}
-        assert sum(fcm.counters()["by_token"].values()) == 5
-    finally:
-        client.close()
-        server.kill()
+def test_a_batch_claimed_as_redis_goes_away_is_sent(fcm, backend, server, monkeypatch):
+    c = make_campaign()
+    ids = queue_rows(c, [make_device(f"good-{i}") for i in range(5)])
+    after_the_claim(server.kill, monkeypatch)
+    push.send_batch(c.id, ids)
+    assert statuses(ids) == {i: ("submitted", None) for i in ids}
+    assert sum(fcm.counters()["by_token"].values()) == 5
 
 
-def test_paused_meanwhile_and_redis_away_nothing_is_sent(app, fcm, backend, tmp_path,
-                                                         monkeypatch):
-    server, client = killable_redis(app, tmp_path, monkeypatch)
-    try:
-        c = make_campaign()
-        ids = queue_rows(c, [make_device(f"good-{i}") for i in range(3)])
+def test_paused_meanwhile_and_redis_away_nothing_is_sent(fcm, backend, server, monkeypatch):
+    c = make_campaign()
+    ids = queue_rows(c, [make_device(f"good-{i}") for i in range(3)])
 
-        def staff_pause_and_redis_dies() -> None:
-            with db.engine.begin() as conn:  # another process: the pause is in the database
-                conn.execute(update(Campaign).where(Campaign.id == c.id)
-                             .values(status=CampaignStatus.PAUSED))
-            server.kill()  # … and its stop flag went with Redis
+    def staff_pause_and_redis_dies() -> None:
+        with db.engine.begin() as conn:  # another process: the pause is in the database
+            conn.execute(update(Campaign).where(Campaign.id == c.id)
+                         .values(status=CampaignStatus.PAUSED))
+        server.kill()  # … and its stop flag went with Redis
 
-        after_the_claim(staff_pause_and_redis_dies, monkeypatch)
-        push.send_batch(c.id, ids)
-        assert statuses(ids) == {i: ("queued", None) for i in ids}
-        assert sum(fcm.counters()["by_token"].values()) == 0
-    finally:
-        client.close()
-        server.kill()
+    after_the_claim(staff_pause_and_redis_dies, monkeypatch)
+    push.send_batch(c.id, ids)
+    assert statuses(ids) == {i: ("queued", None) for i in ids}
+    assert sum(fcm.counters()["by_token"].values()) == 0
