@@ -22,17 +22,9 @@ import redis as redis_lib
 from rq import Queue
 
 from scripts.drills.stack import Redis
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(check, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @dataclass
@@ -68,14 +60,14 @@ def worker(app, tmp_path) -> Iterator[WorkerRun]:
 @pytest.mark.postgres_only  # the database plays no part: once is enough
 def test_a_job_ending_while_redis_is_away_does_not_end_the_worker(worker, backend, tmp_path):
     job = Queue("default", connection=worker.client).enqueue("time.sleep", 2)
-    assert wait_for(lambda: job.get_status(refresh=True) == "started"), worker.tail()
+    assert wait_for(lambda: job.get_status(refresh=True) == "started", 30), worker.tail()
     worker.server.kill()  # the job ends while Redis is away
     time.sleep(3)
     assert worker.proc.poll() is None, f"the worker exited:\n{worker.tail()}"
     worker.server.start()  # empty, on the same socket
     done = tmp_path / "done"
     Queue("default", connection=worker.client).enqueue("os.mkdir", str(done))
-    assert wait_for(done.exists), f"no job run after Redis came back:\n{worker.tail()}"
+    assert wait_for(done.exists, 30), f"no job run after Redis came back:\n{worker.tail()}"
     worker.proc.send_signal(signal.SIGTERM)
     assert worker.proc.wait(30) == 0
 
@@ -85,7 +77,7 @@ def test_a_stop_requested_before_redis_went_away_still_stops_the_worker(worker, 
     # `scripts/run` (or a host shutting down) may stop Redis while the worker finishes its job
     # after SIGTERM: the worker must then exit, not wait for a Redis that is not coming back.
     job = Queue("default", connection=worker.client).enqueue("time.sleep", 2)
-    assert wait_for(lambda: job.get_status(refresh=True) == "started"), worker.tail()
+    assert wait_for(lambda: job.get_status(refresh=True) == "started", 30), worker.tail()
     worker.proc.send_signal(signal.SIGTERM)  # warm shutdown: the job finishes first
     time.sleep(0.5)
     worker.server.kill()

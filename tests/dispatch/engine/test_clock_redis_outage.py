@@ -15,6 +15,7 @@ import redis as redis_lib
 
 from dispatch.engine import clock
 from scripts.drills.stack import Redis
+from tests.waiting import wait_for
 
 
 def test_the_clock_keeps_ticking_through_a_redis_restart(engine_app, backend, tmp_path,
@@ -53,12 +54,3 @@ def test_the_clock_keeps_ticking_through_a_redis_restart(engine_app, backend, tm
         clock_thread.join(10)
         server.kill()
         client.close()
-
-
-def wait_for(check, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False

@@ -3,7 +3,6 @@ queued rows, and the smpp process shape (threads) serving it against a real Redi
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import time as clock_time
@@ -94,15 +93,6 @@ def counts(campaign_id: int) -> Counter[str]:
     stmt = (select(Message.status, func.count()).where(Message.campaign_id == campaign_id)
             .group_by(Message.status))
     return Counter({status.value: n for status, n in db.session.execute(stmt)})
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(0.05)
 
 
 def per_destination(smsc: Smsc) -> Counter[str]:

@@ -11,7 +11,8 @@ from typing import Any
 from dispatch.engine import clock
 from dispatch.engine.flags import LOCAL
 from tests.dispatch.engine.conftest import work
-from tests.dispatch.sms.conftest import counts, per_destination, wait_for
+from tests.dispatch.sms.conftest import counts, per_destination
+from tests.waiting import wait_for
 
 
 def _window() -> dict[str, str]:

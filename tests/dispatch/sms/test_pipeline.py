@@ -10,7 +10,8 @@ from sqlalchemy import select
 from dispatch.engine import enqueue
 from dispatch.extensions import db
 from dispatch.models import MessagePart, RawReceipt
-from tests.dispatch.sms.conftest import counts, number, per_destination, queue_rows, wait_for
+from tests.dispatch.sms.conftest import counts, number, per_destination, queue_rows
+from tests.waiting import wait_for
 
 
 def test_queued_rows_are_submitted_then_delivered(app, redis, smsc, account, campaign, smpp,

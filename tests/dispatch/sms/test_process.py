@@ -18,8 +18,8 @@ from tests.dispatch.sms.conftest import (
     make_campaign,
     per_destination,
     queue_rows,
-    wait_for,
 )
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 

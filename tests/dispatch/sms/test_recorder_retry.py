@@ -11,7 +11,8 @@ from dispatch.engine import enqueue
 from dispatch.engine.smpp import recorder
 from dispatch.extensions import db
 from dispatch.models import MessagePart
-from tests.dispatch.sms.conftest import counts, queue_rows, wait_for
+from tests.dispatch.sms.conftest import counts, queue_rows
+from tests.waiting import wait_for
 
 
 def test_a_retry_after_a_lost_commit_answer_writes_nothing_twice(

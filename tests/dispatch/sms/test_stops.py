@@ -25,8 +25,8 @@ from tests.dispatch.sms.conftest import (
     number,
     per_destination,
     queue_rows,
-    wait_for,
 )
+from tests.waiting import wait_for
 
 
 def rows(campaign_id):

@@ -17,7 +17,8 @@ from rq import Queue
 from dispatch.engine.enqueue import sms_queues
 from dispatch.engine.smpp.process import AccountRunner
 from scripts.drills.stack import Redis
-from tests.dispatch.sms.conftest import FAST_TIMERS, PASSWORD, add_account, wait_for
+from tests.dispatch.sms.conftest import FAST_TIMERS, PASSWORD, add_account
+from tests.waiting import wait_for
 
 
 def test_the_job_worker_thread_outlives_a_redis_outage(app, smsc, backend, tmp_path,
