@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -133,6 +133,14 @@ class Run:
                 return True
             self.done.wait(0.2)
         return False
+
+    def at_shares(self, shares: str) -> Iterator[int]:
+        """For "0.05,0.3,0.65": 0, 1, 2, each once that share of the rows left the queue;
+        nothing more once the run has ended."""
+        for n, share in enumerate(float(s) for s in shares.split(",")):
+            if not self.wait_progress(share):
+                return
+            yield n
 
 
 class Drill:

@@ -47,9 +47,7 @@ class PostgresRestart(Drill):
     def inject(self, run: Run) -> None:
         assert self.pg is not None
         modes = run.args.modes.split(",")
-        for n, share in enumerate(float(s) for s in run.args.at.split(",")):
-            if not run.wait_progress(share):
-                return
+        for n in run.at_shares(run.args.at):
             mode = modes[n % len(modes)]
             run.fault(f"pg_ctl restart -m {mode} at {run.progress():.0%}",
                       run.in_flight())

@@ -32,9 +32,7 @@ class RedisRestart(Drill):
 
     def inject(self, run: Run) -> None:
         assert run.stack.redis is not None
-        for share in (float(s) for s in run.args.at.split(",")):
-            if not run.wait_progress(share):
-                return
+        for _ in run.at_shares(run.args.at):
             run.fault(f"Redis killed at {run.progress():.0%}, empty again "
                       f"{run.args.down:g} s later", run.in_flight())
             run.stack.redis.kill()

@@ -3,7 +3,7 @@
     .venv/bin/python -m scripts.drills.smsc_throttles [--ratio 0.2] [--smsc-window 8]
                                                       [--resp-delay 0.02] [--contacts 50000]
 
-The stand-in answers ESME_RTHROTTLED to a random fifth of the submit_sm (`--throttle-ratio`),
+The stand-in answers ESME_RTHROTTLED to a random fifth of the submit_sm (`--ratio`),
 and ESME_RMSGQFUL when more than `--smsc-window` of the bind's submits are unanswered: smaller
 than the account's window (10), and each answered `--resp-delay` late, so ours overfills it
 all the time. A throttled PDU is resent by the session (the shared rate slows down meanwhile):
