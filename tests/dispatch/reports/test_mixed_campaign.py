@@ -23,6 +23,7 @@ from tests.dispatch.app_devices.conftest import AppClient, fcm_token, make_key
 from tests.dispatch.engine.conftest import work
 from tests.dispatch.push import conftest as push_fixtures
 from tests.dispatch.sms import conftest as sms_fixtures
+from tests.waiting import wait_for
 
 # The stand-ins' fixtures live with the SMS and the push tests; this test needs both.
 smsc, smpp = sms_fixtures.smsc, sms_fixtures.smpp
@@ -101,7 +102,7 @@ def test_only_sms_parts_are_billed(app, api, people, client, smsc, smpp, fcm, ba
     cid = _launch(api, people, client, smsc.port)
     work()  # the expand job and the push batch it enqueued, on an ordinary worker
     smpp()
-    assert sms_fixtures.wait_for(
+    assert wait_for(
         lambda: sms_fixtures.counts(cid).get("delivered") == PHONES, timeout=30)
     assert clock.tick(app.config).get("completed") == 1
     assert len(smsc.received()) == PHONES * parts
