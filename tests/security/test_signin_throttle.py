@@ -200,3 +200,22 @@ def test_proxy_count_comes_from_the_environment() -> None:
     assert from_env({"LOA_PROXY_COUNT": "2"})["PROXY_COUNT"] == 2
     with pytest.raises(ConfigError, match="LOA_PROXY_COUNT"):
         from_env({"LOA_PROXY_COUNT": "two"})
+
+
+def test_without_redis_sign_in_is_refused_not_unlimited(backend: str, app: Any,
+                                                        people: dict[str, User]) -> None:
+    signed_in = Pages(app.test_client())
+    assert signed_in.sign_in(people["editor"]).status_code == 302
+    url = app.config["REDIS_URL"]
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"
+    app.extensions.pop("loa_redis", None)
+    try:
+        browser = Pages(app.test_client())
+        browser.refresh_token("/login")
+        response = browser.post("/login", {"username": "admin1", "password": PASSWORD})
+        assert response.status_code == 503
+        # Open sessions live in the database.
+        assert signed_in.get("/account/sessions").status_code == 200
+    finally:
+        app.config["REDIS_URL"] = url
+        app.extensions.pop("loa_redis", None)

@@ -6,10 +6,13 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
+from click.testing import CliRunner
+from cryptography.fernet import Fernet
 
 from dispatch.extensions import db
 from dispatch.models import User
@@ -117,3 +120,21 @@ def test_the_owner_turns_it_off_with_a_code(backend: str, app: Any, people: dict
     off = editor.post("/account/two-factor", {"action": "disable", "code": next_code(otp)})
     assert off.status_code == 302 and people["editor"].totp_enabled_at is None
     assert editor.get("/").status_code == 200
+
+
+def test_secrets_rotate_keeps_second_factors_working(backend: str, app: Any,
+                                                     people: dict[str, User],
+                                                     as_role: Any) -> None:
+    otp = enrol(as_role("editor"))
+    old = (Path(app.instance_path) / "secrets.key").read_text().strip()
+    new = Fernet.generate_key().decode()
+    app.config["SECRETS_KEY"] = f"{new},{old}"
+    try:
+        result = CliRunner().invoke(app.cli, ["secrets", "rotate"])
+        assert result.exit_code == 0 and "1 two-factor secret" in result.output, result.output
+        app.config["SECRETS_KEY"] = new  # the old key is gone: codes still check
+        browser = Pages(app.test_client())
+        assert browser.sign_in_with_code("editor1", next_code(otp)).status_code == 302
+        assert browser.get("/").status_code == 200
+    finally:
+        app.config["SECRETS_KEY"] = None
