@@ -9,6 +9,10 @@ Shared by the sign-in page and HTTP Basic credentials on the API:
 - Failures from one address over all accounts are also capped (`SIGNIN_LIMIT_PER_IP` per
   15 minutes): password spraying from one place meets the cap, not the per-account delay.
 - Only failures count; a success clears its pair.
+- Apart from these, one address may make at most `SIGNIN_ATTEMPTS_PER_MINUTE` attempts of any
+  outcome (429): every attempt costs a password hash, also one refused while its pair waits,
+  and that CPU must stay bounded. The cap is the same for every account name, so it tells
+  nothing about any, and is far above what an office behind one address signs in.
 - Unknown account, disabled account, wrong password and "wait first" give the same answer after
   the same work: the password hash always runs (against a dummy hash for an unknown name), the
   same Redis calls are made, and nothing is written to the database.
@@ -31,7 +35,7 @@ from flask import current_app, request
 from sqlalchemy import select
 
 from dispatch import passwords, ratelimit
-from dispatch.errors import LoaError, NotAuthenticated
+from dispatch.errors import LoaError, NotAuthenticated, RateLimited
 from dispatch.extensions import db
 from dispatch.models import User
 from dispatch.redis_conn import get_redis
@@ -103,6 +107,12 @@ def _guarded(check: str, name: str, address: str, verify: Callable[[], bool]) ->
     """Run `verify()` (always), then judge it against the pair's state; count a failure."""
     try:
         conn = get_redis()
+        attempts = int(current_app.config.get("SIGNIN_ATTEMPTS_PER_MINUTE", 60))
+        decision = ratelimit.hit(conn, f"signin-attempts:{address}", limit=attempts)
+        if not decision.allowed:
+            raise RateLimited(f"Too many sign-in attempts from this address: at most {attempts} "
+                              f"a minute; retry in {decision.retry_after} s.",
+                              retry_after=decision.retry_after)
         now = time.time()
         held = _held(conn, name, address, now)
         ok = verify()

@@ -35,6 +35,11 @@ class User(db.Model):  # type: ignore[name-defined]
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
+    @property
+    def two_factor(self) -> bool:
+        """Whether signing in also asks for a TOTP code."""
+        return self.totp_enabled_at is not None
+
     def has_role(self, *roles: str) -> bool:
         return self.active and any(r in (self.roles or []) for r in roles)
 

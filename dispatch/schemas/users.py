@@ -18,6 +18,8 @@ class UserSchema(ma.Schema):
     roles = ma.fields.List(ma.fields.String())
     active = ma.fields.Boolean()
     must_change_password = ma.fields.Boolean()
+    two_factor = ma.fields.Boolean(dump_only=True,
+                                   metadata={"description": "Signs in with a TOTP code too"})
     last_login_at = ma.fields.AwareDateTime(allow_none=True)
     created_at = ma.fields.AwareDateTime()
 

@@ -48,6 +48,8 @@ def _config_defaults(app: Flask) -> None:
         "WTF_CSRF_TIME_LIMIT": None,
         # Failed sign-ins one address may make over all accounts per 15 minutes (dispatch.signin).
         "SIGNIN_LIMIT_PER_IP": env_int(env, "LOA_SIGNIN_LIMIT_PER_IP", 30),
+        # Attempts of any outcome one address may make per minute: each costs a password hash.
+        "SIGNIN_ATTEMPTS_PER_MINUTE": env_int(env, "LOA_SIGNIN_ATTEMPTS_PER_MINUTE", 60),
     }
     for key, value in defaults.items():
         # Flask has its own defaults for some of these (31-day sessions): replace those too.

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from dispatch import signin, totp, users
 from dispatch.auth import require
-from dispatch.errors import NotAuthenticated, NotFound, ValidationFailed
+from dispatch.errors import NotAuthenticated, NotFound, RateLimited, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import ApiToken, User
 from dispatch.models.common import utcnow
@@ -50,6 +50,9 @@ def login() -> Any:
         except signin.SignInUnavailable:
             return _login_page(_("Sign-in is unavailable for a moment; try again shortly."),
                                username, target, 503)
+        except RateLimited:
+            return _login_page(_("Too many sign-in attempts from this address. Wait a minute "
+                                 "and try again."), username, target, 429)
         if totp.enabled(user):
             expect_second_factor(user, target)
             return redirect(url_for("web_auth.code"))
@@ -83,6 +86,10 @@ def code() -> Any:
             db.session.rollback()
             error = _("Sign-in is unavailable for a moment; try again shortly.")
             return render_template("auth/code.html", error=error), 503
+        except RateLimited:
+            db.session.rollback()
+            error = _("Too many sign-in attempts from this address. Wait a minute and try again.")
+            return render_template("auth/code.html", error=error), 429
         sign_in(user, two_factor=True)
         return after_sign_in(user, target)
     return render_template("auth/code.html", error=error)

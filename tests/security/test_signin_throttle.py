@@ -219,3 +219,21 @@ def test_without_redis_sign_in_is_refused_not_unlimited(backend: str, app: Any,
     finally:
         app.config["REDIS_URL"] = url
         app.extensions.pop("loa_redis", None)
+
+
+def test_attempts_per_address_are_bounded_whatever_the_name(backend: str, app: Any,
+                                                            client: Any,
+                                                            people: dict[str, User]) -> None:
+    """Each attempt costs a password hash, even one refused while its pair waits."""
+    app.config["SIGNIN_ATTEMPTS_PER_MINUTE"] = 3
+    try:
+        first = [token_call(client, "editor1", PASSWORD, ATTACKER).status_code
+                 for _ in range(3)]
+        assert first == [201] * 3
+        over = [token_call(client, name, PASSWORD, ATTACKER)
+                for name in ("editor1", "nobody.here")]
+        assert [r.status_code for r in over] == [429, 429]
+        assert over[0].json == over[1].json and int(over[0].headers["Retry-After"]) > 0
+        assert token_call(client, "editor1", PASSWORD, OWNER).status_code == 201
+    finally:
+        app.config["SIGNIN_ATTEMPTS_PER_MINUTE"] = 60
