@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, g
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
 
 from dispatch import audit
 from dispatch.errors import NotFound
@@ -63,7 +64,8 @@ def ends_at(record: UserSession) -> tuple[datetime, datetime]:
 
 def live(token: str, *, now: datetime | None = None) -> UserSession | None:
     """The live session for this token, or None; a session found past its time is ended."""
-    record = db.session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+    record = db.session.scalar(select(UserSession).options(joinedload(UserSession.user))
+                               .where(UserSession.token_hash == _digest(token)))
     if record is None or record.ended_at is not None:
         return None
     now = now or utcnow()

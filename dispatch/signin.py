@@ -34,7 +34,7 @@ import redis
 from flask import current_app, request
 from sqlalchemy import select
 
-from dispatch import passwords, ratelimit
+from dispatch import passwords, ratelimit, totp
 from dispatch.errors import LoaError, NotAuthenticated, RateLimited
 from dispatch.extensions import db
 from dispatch.models import User
@@ -150,8 +150,6 @@ def authenticate(username: str, password: str) -> User:
 
 def check_code(user: User, code: str) -> None:
     """Accept the account's current TOTP code, throttled like a password; else refuse."""
-    from dispatch import totp
-
     if not _guarded("code", user.username, client_address(), lambda: totp.verify(user, code)):
         db.session.rollback()  # a right code judged too late must not mark its step used
         raise NotAuthenticated(WRONG_CODE, code="wrong_code")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import flask_login
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -15,7 +15,7 @@ from dispatch.errors import NotAuthenticated, NotFound
 from dispatch.extensions import db
 from dispatch.web import pages
 from dispatch.web.pages import me, safe_next
-from dispatch.web.session import current_session, sign_out
+from dispatch.web.session import current_session, needs_second_factor, sign_out
 
 bp = pages.blueprint("web_account", __name__, url_prefix="/account")
 
@@ -68,6 +68,8 @@ def two_factor() -> Any:
     if user.must_change_password:
         return redirect(url_for("web_auth.password", next=request.path))
     record = current_session()
+    if not needs_second_factor(user, record):
+        g.actor = user  # a complete session: the header shows what the roles allow
     target = safe_next(request.args.get("next"), url_for("web_dashboard.index"))
     error = None
     if request.method == "POST" and request.form.get("action") == "disable":
