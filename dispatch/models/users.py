@@ -81,7 +81,8 @@ class UserSession(db.Model):  # type: ignore[name-defined]
     # Whether the person gave their second factor (or had none to give) at sign-in.
     two_factor: Mapped[bool] = mapped_column(default=False)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # signed_out, password_changed, password_reset, revoked, user_disabled, expired, idle
+    # signed_out, replaced, password_changed, password_reset, revoked, user_disabled,
+    # expired, idle, two_factor_on, two_factor_off
     end_reason: Mapped[str | None] = mapped_column(String(20))
 
     user: Mapped[User] = relationship()

@@ -73,6 +73,7 @@ def init_app(app: Flask) -> None:
 
 def sign_in(user: User, *, two_factor: bool) -> UserSession:
     """Start a fresh server-side session for `user` (a new CSRF token with it)."""
+    _end_previous()
     _clear_cookie()
     session.permanent = True
     record, token = sessions.start(user, ip=request.remote_addr or "",
@@ -92,6 +93,15 @@ def sign_out(reason: str = "signed_out") -> None:
     _clear_cookie()
 
 
+def _end_previous() -> None:
+    # Signing in over a live session (another account, or the same one again) would otherwise
+    # leave the old one open on the server, with no cookie left to end it from.
+    previous = current_session()
+    if previous is not None:
+        sessions.end(previous, "replaced")
+        db.session.commit()
+
+
 def _clear_cookie() -> None:
     lang = session.get("lang")
     flask_login.logout_user()
@@ -104,6 +114,7 @@ def _clear_cookie() -> None:
 
 def expect_second_factor(user: User, target: str) -> None:
     """Remember, for `SECOND_FACTOR_WAIT` seconds, whose password was right; no session yet."""
+    _end_previous()
     _clear_cookie()
     session[PENDING] = {"user": user.id, "at": int(time.time()), "next": target}
 

@@ -111,3 +111,16 @@ def test_admin_cannot_demote_self(api, people, backend):
     admin = people["admin"]
     r = api.as_(admin).patch(f"/api/users/{admin.id}", json={"roles": ["editor"]})
     assert r.status_code == 409
+
+
+def test_disabling_a_user_through_the_api_revokes_their_tokens(api, people, backend):
+    editor = api.as_(people["editor"])
+    assert editor.get("/api/me").status_code == 200
+    r = api.as_(people["admin"]).patch(f"/api/users/{people['editor'].id}",
+                                       json={"active": False})
+    assert r.status_code == 200 and r.json["active"] is False
+    people["editor"].active = True  # even turned back on, the old token stays revoked
+    db.session.commit()
+    assert editor.get("/api/me").status_code == 401
+    audit = db.session.scalars(select(AuditEvent.action)).all()
+    assert "token.revoke_all" in audit

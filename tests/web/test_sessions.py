@@ -248,3 +248,14 @@ def test_ended_sessions_are_cleared_after_a_month(backend: str, app: Any,
     assert db.session.scalar(select(func.count()).select_from(UserSession)) == 1
     assert utcnow() - db.session.scalars(select(UserSession)).one().created_at < timedelta(
         minutes=1)
+
+
+def test_signing_in_over_a_session_ends_the_old_one(backend: str, app: Any,
+                                                    people: dict[str, User]) -> None:
+    browser = Pages(app.test_client())
+    browser.sign_in(people["editor"])
+    old = saved_cookie(browser)
+    browser.sign_in(people["editor2"])  # a shared desk: the next person signs in
+    assert replay(app, old, "/api/me").status_code == 401
+    assert browser.client.get("/api/me").json["username"] == "editor2"
+    assert live_sessions(people["editor"]) == 0
