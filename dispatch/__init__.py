@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Before any route is added: an id too large for the database is simply no such page.
     app.url_map.converters["int"] = RowIdConverter
 
+    trust_proxies(app)
     register_extensions(app)
     register_errors(app)
     register_api(app)
@@ -42,6 +43,19 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, *args, **kwargs)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the last PROXY_COUNT proxies' headers.
+
+    Without proxies the headers are the client's own words and are ignored: honouring them
+    would let anyone choose the address that sign-in throttling counts against.
+    """
+    count = int(app.config.get("PROXY_COUNT") or 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:

@@ -7,9 +7,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 
-from dispatch import ratelimit, users
+from dispatch import signin, totp, users
 from dispatch.errors import Forbidden, NotAuthenticated
 from dispatch.models import User
 from dispatch.permissions import allowed
@@ -86,19 +86,17 @@ def require(action: str) -> Callable[[F], F]:
 
 
 def password_or_token_user(*, allow_must_change: bool) -> User:
-    """The caller by Basic credentials (counted against lockout) or by token/session.
+    """The caller by Basic credentials (throttled like the sign-in page) or by token/session.
 
     Used by the two endpoints a person needs before holding a token: creating one, and
-    replacing a one-time password.
+    replacing a one-time password. A password alone is not enough for an account that has,
+    or must have, a second factor: those create their tokens on the pages.
     """
     creds = basic_credentials()
-    if creds:
-        # The same per-address limit as the sign-in page: the per-account lockout alone lets one
-        # address try a password on every account (password spraying).
-        ratelimit.check(f"signin:{request.remote_addr}",
-                        limit=current_app.config.get("SIGNIN_LIMIT_PER_IP", 30), window=900,
-                        what="sign-in attempts")
-    user = users.authenticate(*creds) if creds else require_user()
+    user = signin.authenticate(*creds) if creds else require_user()
+    if creds and (totp.enabled(user) or totp.required(user)):
+        raise Forbidden("This account signs in with a second factor: create API tokens on the "
+                        "API tokens page.", code="two_factor_required")
     if user.must_change_password and not allow_must_change:
         raise Forbidden("Change the one-time password first (PUT /api/me/password).",
                         code="password_change_required")

@@ -28,8 +28,12 @@ def rotate_secrets() -> None:
     for account in db.session.scalars(select(SmppAccount)):
         account.password_encrypted = secrets.rotate(account.password_encrypted)
         count += 1
+    factors = 0
+    for user in db.session.scalars(select(User).where(User.totp_secret.is_not(None))):
+        user.totp_secret = secrets.rotate(user.totp_secret or "")
+        factors += 1
     db.session.commit()
-    click.echo(f"Re-encrypted {count} SMPP password(s).")
+    click.echo(f"Re-encrypted {count} SMPP password(s) and {factors} two-factor secret(s).")
 
 
 @click.command("seed")

@@ -111,4 +111,9 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "ORPHAN_AFTER_SECONDS": env_int(env, "LOA_ORPHAN_AFTER_SECONDS", 60),
         "EXPAND_HEARTBEAT_SECONDS": env_int(env, "LOA_EXPAND_HEARTBEAT_SECONDS", 120),
         "SMPP_AUTO_PAUSE_FAILURES": env_int(env, "LOA_SMPP_AUTO_PAUSE_FAILURES", 50),
+        # Sign-in (dispatch.signin, docs/OPERATIONS.md "Sessions and sign-in"): how many proxies
+        # in front of the web process append to X-Forwarded-For (0: the header is ignored and
+        # the socket's peer is the client), and whether approvers and admins need a second factor.
+        "PROXY_COUNT": env_int(env, "LOA_PROXY_COUNT", 0),
+        "REQUIRE_2FA": _bool(env.get("LOA_REQUIRE_2FA")),
     }

@@ -6,8 +6,8 @@ the sliding window, so a client cannot burst twice the limit across a window bou
 of two small counters per key (no per-hit entries). Refused hits are not counted: a client that
 keeps hammering is refused only until its allowed hits slide out, not forever.
 
-Generic on purpose: `check("appkey:7", limit=600)` for an app key, later
-`check("signin:lan.nguyen", limit=5, window=900)` for staff sign-ins.
+Generic on purpose: `check("appkey:7", limit=600)` for an app key; `hit(..., dry_run=True)` judges
+without counting, for limits that count only failures (dispatch.signin).
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ local cost = tonumber(ARGV[3])
 if prev * weight + cur + cost > limit then
   return {0, cur, prev}
 end
+if ARGV[5] == '1' then
+  return {1, cur, prev}
+end
 cur = redis.call('INCRBY', KEYS[1], cost)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {1, cur, prev}
@@ -51,8 +54,11 @@ class Decision:
 
 
 def hit(conn: redis.Redis, key: str, *, limit: int, window: float = 60.0, cost: int = 1,
-        now: float | None = None) -> Decision:
-    """Count one hit of `cost` against `key` if it fits `limit` per `window` seconds."""
+        now: float | None = None, dry_run: bool = False) -> Decision:
+    """Count one hit of `cost` against `key` if it fits `limit` per `window` seconds.
+
+    With `dry_run`, only say whether it would fit.
+    """
     if limit <= 0 or cost > limit:
         return Decision(False, limit, 0, math.ceil(window))
     now = time.time() if now is None else now
@@ -61,7 +67,7 @@ def hit(conn: redis.Redis, key: str, *, limit: int, window: float = 60.0, cost: 
     weight = 1.0 - elapsed / window
     allowed, cur, prev = conn.eval(
         _SCRIPT, 2, f"{PREFIX}{key}:{number}", f"{PREFIX}{key}:{number - 1}",
-        limit, repr(weight), cost, int(window * 2000),
+        limit, repr(weight), cost, int(window * 2000), "1" if dry_run else "0",
     )
     used = prev * weight + cur
     if allowed:

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from flask import current_app
-from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from sqlalchemy import select, update
 
-from dispatch import audit
-from dispatch.errors import Conflict, NotAuthenticated, NotFound, RateLimited, ValidationFailed
+from dispatch import audit, passwords, sessions
+from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import ROLES, ApiToken, User
 from dispatch.models.common import utcnow
+from dispatch.passwords import hash_password
 
 TOKEN_PREFIX = "loa_"
-MIN_PASSWORD = 10
-
-
-def hash_password(password: str) -> str:
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+MIN_PASSWORD = passwords.MIN_LENGTH
 
 
 def check_roles(roles: list[str]) -> list[str]:
@@ -33,11 +28,6 @@ def check_roles(roles: list[str]) -> list[str]:
     if not roles:
         raise ValidationFailed.field("roles", "Give at least one role.")
     return sorted(set(roles))
-
-
-def check_password_strength(password: str, field: str = "password") -> None:
-    if len(password) < MIN_PASSWORD:
-        raise ValidationFailed.field(field, f"Use at least {MIN_PASSWORD} characters.")
 
 
 def generate_password() -> str:
@@ -61,7 +51,7 @@ def create_user(
     if password is None:
         password = generated = generate_password()
     else:
-        check_password_strength(password)
+        passwords.check(password, username=username, others=[full_name, email or ""])
     user = User(
         username=username,
         full_name=full_name,
@@ -84,6 +74,7 @@ def get_user(user_id: int) -> User:
 
 
 def update_user(user: User, *, actor: User, **changes: object) -> User:
+    """Change an account; disabling it ends its sessions and revokes its API tokens."""
     before = {"roles": user.roles, "active": user.active}
     if "roles" in changes and changes["roles"] is not None:
         user.roles = check_roles(list(changes["roles"]))  # type: ignore[call-overload]
@@ -92,6 +83,9 @@ def update_user(user: User, *, actor: User, **changes: object) -> User:
             setattr(user, field, changes[field])
     if user.id == actor.id and ("admin" not in user.roles or not user.active):
         raise Conflict("You cannot remove your own admin role or deactivate yourself.")
+    if before["active"] and not user.active:
+        sessions.end_all(user, "user_disabled")
+        revoke_all_tokens(user, actor=actor)
     audit.record("user.update", "user", user.id, actor=actor,
                  details={"before": before, "after": {"roles": user.roles, "active": user.active}})
     return user
@@ -101,62 +95,30 @@ def reset_password(user: User, *, actor: User) -> str:
     password = generate_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True
-    user.failed_logins = 0
-    user.locked_until = None
+    sessions.end_all(user, "password_reset")
     audit.record("user.reset_password", "user", user.id, actor=actor)
     return password
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    if not check_password_hash(user.password_hash, current):
+def change_password(user: User, current: str, new: str, *, revoke_tokens: bool = False,
+                    keep_session: int | None = None) -> int:
+    """Replace the password; every other session ends, and the API tokens too if asked.
+
+    Returns how many tokens were revoked.
+    """
+    if not passwords.matches(user.password_hash, current):
         raise ValidationFailed.field("current_password", "Wrong password.")
-    check_password_strength(new, "new_password")
+    passwords.check(new, username=user.username, others=[user.full_name, user.email or ""],
+                    field="new_password")
+    if passwords.matches(user.password_hash, new):
+        raise ValidationFailed.field("new_password", "Choose a password you have not used here.")
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    audit.record("user.change_password", "user", user.id, actor=user)
-
-
-LOCKOUT_AFTER = 5
-LOCKOUT_FOR = timedelta(minutes=15)
-
-
-def authenticate(username: str, password: str) -> User:
-    """The active user with these credentials; counts failures and locks the account for a while.
-
-    The error never says which part was wrong.
-    """
-    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
-    now = utcnow()
-    if user is None or not user.active:
-        # Spend the same time as a real check so usernames cannot be probed by timing.
-        check_password_hash(_dummy_hash(), password)
-        raise NotAuthenticated("Wrong username or password.")
-    if user.locked_until is not None and user.locked_until > now:
-        raise RateLimited("Too many failed sign-ins; try again later.",
-                          retry_after=int((user.locked_until - now).total_seconds()) + 1)
-    if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= LOCKOUT_AFTER:
-            user.locked_until = now + LOCKOUT_FOR
-            user.failed_logins = 0
-            audit.record("user.locked", "user", user.id, actor=None)
-        db.session.commit()
-        raise NotAuthenticated("Wrong username or password.")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    db.session.commit()
-    return user
-
-
-_DUMMY: dict[str, str] = {}
-
-
-def _dummy_hash() -> str:
-    method = current_app.config["PASSWORD_HASH_METHOD"]
-    if method not in _DUMMY:
-        _DUMMY[method] = generate_password_hash("not-a-password", method=method)
-    return _DUMMY[method]
+    sessions.end_all(user, "password_changed", keep=keep_session)
+    revoked = revoke_all_tokens(user, actor=user) if revoke_tokens else 0
+    audit.record("user.change_password", "user", user.id, actor=user,
+                 details={"tokens_revoked": revoked})
+    return revoked
 
 
 def _digest(secret: str) -> str:
@@ -201,3 +163,14 @@ def revoke_token(token_id: int, *, actor: User) -> ApiToken:
         token.revoked_at = utcnow()
         audit.record("token.revoke", "api_token", token.id, actor=actor)
     return token
+
+
+def revoke_all_tokens(user: User, *, actor: User) -> int:
+    """Revoke every live API token of `user`; returns how many."""
+    result = db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
+    count = result.rowcount or 0  # type: ignore[attr-defined]
+    if count:
+        audit.record("token.revoke_all", "user", user.id, actor=actor, details={"revoked": count})
+    return count

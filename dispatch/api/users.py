@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import or_, select
 
-from dispatch import users
+from dispatch import sessions, users
 from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
 from dispatch.auth import password_or_token_user, require
 from dispatch.extensions import db
@@ -15,6 +15,8 @@ from dispatch.models import User
 from dispatch.schemas.users import (
     PasswordChangeSchema,
     PasswordResetSchema,
+    SessionSchema,
+    SessionsEndedSchema,
     UserCreatedSchema,
     UserCreateSchema,
     UserQuery,
@@ -101,8 +103,68 @@ class MyPassword(MethodView):
     @blp.response(204)
     @blp.doc(security=[{"bearer": []}, {"basic": []}])
     def put(self, data: dict[str, Any]) -> None:
-        """Change your password (also with Basic credentials, to replace a one-time password)."""
+        """Change your password (also with Basic credentials, to replace a one-time password).
+
+        Every session of the account ends but the one making the call, if any.
+        """
         user = password_or_token_user(allow_must_change=True)
-        users.change_password(user, data["current_password"], data["new_password"])
+        record = sessions.current()
+        users.change_password(user, data["current_password"], data["new_password"],
+                              revoke_tokens=data["revoke_tokens"],
+                              keep_session=record.id if record else None)
         db.session.commit()
+
+
+def _listed(user: User) -> list[dict[str, Any]]:
+    record = sessions.current()
+    return [{"id": s.id, "created_at": s.created_at, "last_seen_at": s.last_seen_at,
+             "ip": s.ip, "user_agent": s.user_agent,
+             "current": record is not None and s.id == record.id}
+            for s in sessions.active(user)]
+
+
+@blp.route("/me/sessions")
+class MySessions(MethodView):
+    @require("self")
+    @blp.response(200, SessionSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """List the browsers signed in as you."""
+        return _listed(actor())
+
+    @require("self")
+    @blp.response(200, SessionsEndedSchema)
+    def delete(self) -> dict[str, int]:
+        """Sign out of every browser but the one making this call."""
+        record = sessions.current()
+        count = sessions.end_everywhere(actor(), actor=actor(),
+                                        keep=record.id if record else None)
+        db.session.commit()
+        return {"ended": count}
+
+
+@blp.route("/me/sessions/<int:session_id>")
+class MySession(MethodView):
+    @require("self")
+    @blp.response(204)
+    def delete(self, session_id: int) -> None:
+        """End one of your sessions."""
+        sessions.end_one(actor(), session_id, actor=actor())
+        db.session.commit()
+
+
+@blp.route("/users/<int:user_id>/sessions")
+class UserSessions(MethodView):
+    @require("user.manage")
+    @blp.response(200, SessionSchema(many=True))
+    def get(self, user_id: int) -> list[dict[str, Any]]:
+        """List a user's live sessions."""
+        return _listed(users.get_user(user_id))
+
+    @require("user.manage")
+    @blp.response(200, SessionsEndedSchema)
+    def delete(self, user_id: int) -> dict[str, int]:
+        """Sign a user out of every browser."""
+        count = sessions.end_everywhere(users.get_user(user_id), actor=actor())
+        db.session.commit()
+        return {"ended": count}
 

@@ -15,7 +15,7 @@ from dispatch.models.audiences import (
 from dispatch.models.campaigns import AuditEvent, Campaign, CampaignStatus, PhaseTag, Setting
 from dispatch.models.gateways import SmppAccount
 from dispatch.models.ledger import InboundMessage, Message, MessagePart, MessageStatus, RawReceipt
-from dispatch.models.users import ROLES, ApiToken, User
+from dispatch.models.users import ROLES, ApiToken, User, UserSession
 
 __all__ = [
     "CHANNELS",
@@ -42,4 +42,5 @@ __all__ = [
     "Setting",
     "SmppAccount",
     "User",
+    "UserSession",
 ]

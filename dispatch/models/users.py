@@ -1,10 +1,10 @@
-"""Staff accounts and their API tokens."""
+"""Staff accounts, their signed-in sessions and their API tokens."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.extensions import db
@@ -25,12 +25,20 @@ class User(db.Model):  # type: ignore[name-defined]
     active: Mapped[bool] = mapped_column(default=True)
     # Set for a password someone else chose (first admin, reset): the UI asks for a new one.
     must_change_password: Mapped[bool] = mapped_column(default=False)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # TOTP second factor: the secret is encrypted (dispatch.secrets); it counts only once
+    # confirmed with a code (`totp_enabled_at`). The last time step used refuses a replayed code.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int | None] = mapped_column()
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+    @property
+    def two_factor(self) -> bool:
+        """Whether signing in also asks for a TOTP code."""
+        return self.totp_enabled_at is not None
 
     def has_role(self, *roles: str) -> bool:
         return self.active and any(r in (self.roles or []) for r in roles)
@@ -51,3 +59,30 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(db.Model):  # type: ignore[name-defined]
+    """A signed-in browser: the cookie carries a random token, the table only its hash.
+
+    Ending a session is setting `ended_at`, so sign-out, a password change or an admin's
+    "sign out everywhere" take effect on the very next request of a saved cookie.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The last page view (API polling is not activity); written at most once a minute.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    # Whether the person gave their second factor (or had none to give) at sign-in.
+    two_factor: Mapped[bool] = mapped_column(default=False)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # signed_out, replaced, password_changed, password_reset, revoked, user_disabled,
+    # expired, idle, two_factor_on, two_factor_off
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+
+    user: Mapped[User] = relationship()

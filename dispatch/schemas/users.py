@@ -18,6 +18,8 @@ class UserSchema(ma.Schema):
     roles = ma.fields.List(ma.fields.String())
     active = ma.fields.Boolean()
     must_change_password = ma.fields.Boolean()
+    two_factor = ma.fields.Boolean(dump_only=True,
+                                   metadata={"description": "Signs in with a TOTP code too"})
     last_login_at = ma.fields.AwareDateTime(allow_none=True)
     created_at = ma.fields.AwareDateTime()
 
@@ -32,9 +34,11 @@ class UserCreateSchema(StrictSchema):
     roles = ma.fields.List(Role, required=True, validate=ma.validate.Length(min=1))
     full_name = ma.fields.String(load_default="", validate=ma.validate.Length(max=120))
     email = ma.fields.Email(load_default=None, allow_none=True)
-    password = ma.fields.String(load_default=None, validate=ma.validate.Length(min=10, max=200),
+    # The rules (length, username, common passwords) are dispatch.passwords'.
+    password = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200),
                                 metadata={"description": "Omit to get a generated one-time "
-                                                         "password in the response."})
+                                                         "password in the response. At least "
+                                                         "12 characters, hard to guess."})
 
 
 class UserCreatedSchema(UserSchema):
@@ -51,6 +55,21 @@ class UserUpdateSchema(StrictSchema):
 class PasswordChangeSchema(StrictSchema):
     current_password = ma.fields.String(required=True)
     new_password = ma.fields.String(required=True, validate=ma.validate.Length(max=200))
+    revoke_tokens = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Also revoke every API token of the account (other sessions always end)"})
+
+
+class SessionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    created_at = ma.fields.AwareDateTime()
+    last_seen_at = ma.fields.AwareDateTime(metadata={"description": "Last page view"})
+    ip = ma.fields.String()
+    user_agent = ma.fields.String()
+    current = ma.fields.Boolean(metadata={"description": "The session making this request"})
+
+
+class SessionsEndedSchema(ma.Schema):
+    ended = ma.fields.Integer()
 
 
 class PasswordResetSchema(ma.Schema):

@@ -26,9 +26,9 @@ def register_web(app: Flask) -> None:
     templating.init_app(app)
     errors.init_app(app)
 
-    from dispatch.web import admin, approvals, audiences, auth, campaigns, dashboard
+    from dispatch.web import account, admin, approvals, audiences, auth, campaigns, dashboard
 
-    for module in (auth, dashboard, campaigns, approvals, audiences, admin):
+    for module in (auth, account, dashboard, campaigns, approvals, audiences, admin):
         app.register_blueprint(module.bp)
 
 
@@ -46,7 +46,10 @@ def _config_defaults(app: Flask) -> None:
         # The token is bound to the session, which expires on its own; a form left open over
         # lunch should still submit.
         "WTF_CSRF_TIME_LIMIT": None,
+        # Failed sign-ins one address may make over all accounts per 15 minutes (dispatch.signin).
         "SIGNIN_LIMIT_PER_IP": env_int(env, "LOA_SIGNIN_LIMIT_PER_IP", 30),
+        # Attempts of any outcome one address may make per minute: each costs a password hash.
+        "SIGNIN_ATTEMPTS_PER_MINUTE": env_int(env, "LOA_SIGNIN_ATTEMPTS_PER_MINUTE", 60),
     }
     for key, value in defaults.items():
         # Flask has its own defaults for some of these (31-day sessions): replace those too.

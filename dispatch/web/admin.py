@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from dispatch import settings, smpp_accounts, users
+from dispatch import sessions, settings, smpp_accounts, totp, users
 from dispatch.auth import require
 from dispatch.errors import LoaError, NotFound
 from dispatch.extensions import db
@@ -81,7 +81,8 @@ def user_edit(user_id: int) -> Any:
             return redirect(url_for(".user_edit", user_id=user_id))
     values = request.form if request.method == "POST" else _user_values(user)
     return render_template("admin/user.html", user=user, roles=ROLES, values=values,
-                           errors=errors), 422 if errors else 200
+                           errors=errors, user_sessions=sessions.active(user),
+                           describe=sessions.describe_agent), 422 if errors else 200
 
 
 def _user_values(user: User) -> MultiDict[str, str]:
@@ -102,6 +103,28 @@ def user_reset(user_id: int) -> Any:
     # Shown in this response only: a flash message would travel in the (signed, not
     # encrypted) session cookie.
     return render_template("admin/password_once.html", user=user, password=password)
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+@require("user.manage")
+def user_end_sessions(user_id: int) -> Response:
+    """Sign a user out of every browser (a lost laptop, someone leaving)."""
+    user = users.get_user(user_id)
+    count = sessions.end_everywhere(user, actor=me())
+    db.session.commit()
+    flash(_("%(u)s has been signed out of %(n)d sessions.", u=user.username, n=count), "success")
+    return redirect(url_for(".user_edit", user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/reset-two-factor")
+@require("user.manage")
+def user_reset_two_factor(user_id: int) -> Response:
+    user = users.get_user(user_id)
+    totp.remove(user, actor=me())
+    db.session.commit()
+    flash(_("Two-factor sign-in of %(u)s is off; their sessions have ended.", u=user.username),
+          "success")
+    return redirect(url_for(".user_edit", user_id=user_id))
 
 
 @bp.get("/tokens")

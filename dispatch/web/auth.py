@@ -2,59 +2,106 @@
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from typing import Any
 
 import flask_login
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from dispatch import ratelimit, users
+from dispatch import signin, totp, users
 from dispatch.auth import require
 from dispatch.errors import NotAuthenticated, NotFound, RateLimited, ValidationFailed
 from dispatch.extensions import db
-from dispatch.models import ApiToken
+from dispatch.models import ApiToken, User
 from dispatch.models.common import utcnow
 from dispatch.web import pages
-from dispatch.web.i18n import LOCALES
+from dispatch.web.i18n import LOCALES, _l
 from dispatch.web.pages import errors_of, me, safe_next
-from dispatch.web.session import sign_in, sign_out
+from dispatch.web.session import (
+    awaiting_second_factor,
+    current_session,
+    expect_second_factor,
+    needs_second_factor,
+    sign_in,
+    sign_out,
+)
 
 bp = pages.blueprint("web_auth", __name__)
+# The same words as dispatch.signin.REFUSED, in the catalog.
+REFUSED = _l("Wrong username or password, or too many failed sign-ins from this address. "
+             "Check them, wait a few minutes, and try again.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     target = safe_next(request.values.get("next"), url_for("web_dashboard.index"))
     error = None
-    if g.get("session_expired"):
-        error = _("Your session has ended. Please sign in again.")
     username = ""
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         try:
-            ratelimit.check(f"signin:{request.remote_addr}",
-                            limit=current_app.config["SIGNIN_LIMIT_PER_IP"], window=900,
-                            what="sign-in attempts")
-            user = users.authenticate(username, request.form.get("password", ""))
-        except RateLimited as err:
-            minutes = max(1, math.ceil(err.retry_after / 60))
-            error = _("Too many failed sign-ins. Try again in %(minutes)d minutes.",
-                      minutes=minutes)
-            return render_template("auth/login.html", error=error, username=username,
-                                   next=target), 429
+            user = signin.authenticate(username, request.form.get("password", ""))
         except NotAuthenticated:
-            error = _("Wrong username or password.")
-            return render_template("auth/login.html", error=error, username=username,
-                                   next=target), 401
-        sign_in(user)
-        if user.must_change_password:
-            return redirect(url_for("web_auth.password", next=target))
-        return redirect(target)
-    return render_template("auth/login.html", error=error, username=username, next=target)
+            # One answer whether the name is unknown, the password wrong or the pair throttled.
+            return _login_page(REFUSED, username, target, 401)
+        except signin.SignInUnavailable:
+            return _login_page(_("Sign-in is unavailable for a moment; try again shortly."),
+                               username, target, 503)
+        except RateLimited:
+            return _login_page(_("Too many sign-in attempts from this address. Wait a minute "
+                                 "and try again."), username, target, 429)
+        if totp.enabled(user):
+            expect_second_factor(user, target)
+            return redirect(url_for("web_auth.code"))
+        sign_in(user, two_factor=False)
+        return after_sign_in(user, target)
+    return _login_page(error, username, target, 200)
+
+
+def _login_page(error: str | None, username: str, target: str, status: int) -> Any:
+    return render_template("auth/login.html", error=error, username=username,
+                           next=target), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def code() -> Any:
+    """The second step for an account with a second factor: the code from the phone app."""
+    pending = awaiting_second_factor()
+    if pending is None:
+        return redirect(url_for("web_auth.login"))
+    user, target = pending
+    error = None
+    if request.method == "POST":
+        try:
+            signin.check_code(user, request.form.get("code", ""))
+        except NotAuthenticated:
+            db.session.rollback()
+            error = _("Wrong or expired code, or too many failed attempts. Wait for a new code "
+                      "and try again.")
+            return render_template("auth/code.html", error=error), 401
+        except signin.SignInUnavailable:
+            db.session.rollback()
+            error = _("Sign-in is unavailable for a moment; try again shortly.")
+            return render_template("auth/code.html", error=error), 503
+        except RateLimited:
+            db.session.rollback()
+            error = _("Too many sign-in attempts from this address. Wait a minute and try again.")
+            return render_template("auth/code.html", error=error), 429
+        sign_in(user, two_factor=True)
+        return after_sign_in(user, target)
+    return render_template("auth/code.html", error=error)
+
+
+def after_sign_in(user: User, target: str) -> Response:
+    """Where a fresh session goes: a one-time password or a missing second factor first."""
+    if user.must_change_password:
+        return redirect(url_for("web_auth.password", next=target))
+    if needs_second_factor(user, current_session()):
+        return redirect(url_for("web_account.two_factor", next=target))
+    return redirect(target)
 
 
 @bp.post("/logout")
@@ -78,20 +125,28 @@ def password() -> Any:
     if not current.is_authenticated:
         return redirect(url_for("web_auth.login", next=request.path))
     user = current.user
+    record = current_session()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         new = request.form.get("new_password", "")
         try:
             if new != request.form.get("confirm_password", ""):
                 raise ValidationFailed.field("confirm_password", "The two passwords differ.")
-            users.change_password(user, request.form.get("current_password", ""), new)
+            revoked = users.change_password(user, request.form.get("current_password", ""), new,
+                                            revoke_tokens=request.form.get("revoke_tokens") == "on")
             db.session.commit()
         except ValidationFailed as err:
             db.session.rollback()
             errors = errors_of(err)
         else:
-            sign_in(user)  # the old session's stamp no longer matches the new password
-            flash(_("Your password has been changed."), "success")
+            # Every session of the account ended with the change, this one too: a fresh one
+            # (new token, new CSRF secret) carries on what this one had proven.
+            sign_in(user, two_factor=bool(record and record.two_factor))
+            if revoked:
+                flash(_("Your password has been changed and your API tokens revoked."),
+                      "success")
+            else:
+                flash(_("Your password has been changed."), "success")
             return redirect(safe_next(request.args.get("next"), url_for("web_dashboard.index")))
     return render_template("auth/password.html", errors=errors, forced=user.must_change_password,
                            min_length=users.MIN_PASSWORD), 422 if errors else 200

@@ -33,6 +33,8 @@ def _error_page(err: LoaError) -> Any:
         return redirect(url_for("web_auth.login", next=_here()))
     if err.code == "password_change_required":
         return redirect(url_for("web_auth.password"))
+    if err.code == "two_factor_required":
+        return redirect(url_for("web_account.two_factor", next=_here()))
     message = err.message
     if err.code == "forbidden" and message.startswith("Your roles"):
         message = "Your roles do not allow this."  # the catalog's words, not the role codes

@@ -75,9 +75,9 @@ def prepare(recipients: int, port: int, window: int, history_rows: int) -> dict[
     from dispatch.extensions import db
     from dispatch.models import ContactList
 
-    editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password="x" * 12)
+    editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password=None)
     approver, _ = users.create_user("bench-approver", ["approver"], actor=None,
-                                    password="x" * 12)
+                                    password=None)
     account = smpp_accounts.create(
         {"name": "bench", "host": "127.0.0.1", "port": port, "system_id": "bench",
          "password": "bench", "tps": 10_000, "window": window, "binds": 1,

@@ -112,7 +112,7 @@ def setup(app: Any, port: int, n: int, window: int, args_history: int,
 
     db.create_all()
     seed_defaults()
-    editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password="x" * 12)
+    editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password=None)
     account = smpp_accounts.create(
         {"name": "bench", "host": "127.0.0.1", "port": port, "system_id": "bench",
          "password": "bench", "tps": tps, "window": window, "binds": 1,

@@ -43,6 +43,11 @@ DECISIONS: dict[tuple[str, str], Any] = {
     # API: accounts and tokens
     ("GET", "/api/me"): ALL,
     ("PUT", "/api/me/password"): ALL,
+    ("GET", "/api/me/sessions"): ALL,
+    ("DELETE", "/api/me/sessions"): ALL,
+    ("DELETE", "/api/me/sessions/<int:session_id>"): ALL,
+    ("GET", "/api/users/<int:user_id>/sessions"): (D,),
+    ("DELETE", "/api/users/<int:user_id>/sessions"): (D,),
     ("GET", "/api/tokens"): ALL,
     ("POST", "/api/tokens"): ALL,
     ("DELETE", "/api/tokens/<int:token_id>"): ALL,
@@ -130,6 +135,13 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
+    ("GET", "/login/code"): PUBLIC,
+    ("POST", "/login/code"): PUBLIC,
+    ("GET", "/account/sessions"): ALL,
+    ("POST", "/account/sessions/<int:session_id>/end"): ALL,
+    ("POST", "/account/sessions/end-others"): ALL,
+    ("GET", "/account/two-factor"): ALL,
+    ("POST", "/account/two-factor"): ALL,
     ("GET", "/lang/<code>"): PUBLIC,
     ("GET", "/account/password"): ALL,
     ("POST", "/account/password"): ALL,
@@ -188,6 +200,8 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/admin/users/<int:user_id>"): (D,),
     ("POST", "/admin/users/<int:user_id>"): (D,),
     ("POST", "/admin/users/<int:user_id>/reset-password"): (D,),
+    ("POST", "/admin/users/<int:user_id>/sessions/end"): (D,),
+    ("POST", "/admin/users/<int:user_id>/reset-two-factor"): (D,),
     # the RQ dashboard (dispatch/ops/queues.py): admins read, nobody acts
     ("GET", "/admin/rq/"): (D,),
     ("GET", "/admin/rq/favicon.ico"): (D,),
@@ -225,6 +239,8 @@ BODIES = {"/api/me/password": {"current_password": "not the password",
                                "new_password": "a brand new password"},
           "/api/tokens": {"name": "matrix"}}
 MISSING_ID = 987654
+# Calls that end the browser's session: made after every other.
+LAST = {("POST", "/logout"), ("DELETE", "/api/me/sessions")}
 VARIABLE = re.compile(r"<(?:([a-z]+)(?:\(([^)]*)\))?:)?([a-z_]+)>")
 
 
@@ -297,7 +313,7 @@ def test_each_caller_reaches_exactly_what_the_table_says(backend: str, app: Any,
     wrong: list[str] = []
     checked = 0
     for (method, rule), decision in sorted(DECISIONS.items(), key=lambda kv: kv[0][1]):
-        if (method, rule) == ("POST", "/logout"):
+        if (method, rule) in LAST:
             continue  # signs the browser out; checked below, last
         for path, who in expand(rule, decision):
             if path.startswith("/api/"):
@@ -309,6 +325,8 @@ def test_each_caller_reaches_exactly_what_the_table_says(backend: str, app: Any,
             verdict = _verdict(method, path, who, caller, response)
             if verdict:
                 wrong.append(f"{caller}: {method} {path} → {verdict}")
+    ended = browser.client.open("/api/me/sessions", method="DELETE", headers=headers)
+    assert ended.status_code == (401 if user is None else 200), ended.status_code
     assert browser.open("POST", "/logout").status_code == 302
     assert checked > 150
     assert not wrong, "\n".join(wrong)

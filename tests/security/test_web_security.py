@@ -1,20 +1,19 @@
 """CSRF on every state-changing page and cookie-borne API call, stored XSS through campaign
-text, list names and imported CSV content, security headers and cookies in production mode,
-and sign-in limits (per address on the page, per account everywhere)."""
+text, list names and imported CSV content, security headers and cookies in production mode.
+Sign-in throttling is in test_signin_throttle.py."""
 
 from __future__ import annotations
 
-import base64
 import io
 import re
 from typing import Any
 
 import pytest
 
-from dispatch import create_app, users
+from dispatch import create_app
 from dispatch.config import ConfigError
 from dispatch.models import User
-from tests.factories import PASSWORD, make_user, token_for
+from tests.factories import PASSWORD, token_for
 from tests.security import seed
 from tests.security.helpers import Browser
 from tests.security.test_access_matrix import DECISIONS, expand
@@ -165,50 +164,3 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch: Any) -> N
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(ConfigError):
         create_app({"LOG_SETUP": False})
-
-
-def basic(username: str, password: str) -> dict[str, str]:
-    raw = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {raw}"}
-
-
-def test_sign_in_is_limited_per_address_and_per_account(backend: str, app: Any, api: Any,
-                                                        people: dict[str, User]) -> None:
-    # Per account, on every way in: the page and Basic credentials on the API share the count.
-    browser = Browser(app)
-    for _ in range(users.LOCKOUT_AFTER - 1):
-        assert browser.open("POST", "/login", data={
-            "username": "editor1", "password": "wrong"}).status_code == 401
-    assert api.post("/api/tokens", json={"name": "x"},
-                    headers=basic("editor1", "wrong")).status_code == 401
-    locked = api.post("/api/tokens", json={"name": "x"}, headers=basic("editor1", PASSWORD))
-    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 60
-    assert browser.open("POST", "/login", data={
-        "username": "editor1", "password": PASSWORD}).status_code == 429
-    # Per address, on the page: many accounts tried from one address.
-    app.config["SIGNIN_LIMIT_PER_IP"] = 5
-    try:
-        other = Browser(app)
-        for i in range(5):
-            other.open("POST", "/login", data={"username": f"nobody{i}", "password": "x"})
-        assert other.open("POST", "/login", data={
-            "username": "approver1", "password": PASSWORD}).status_code == 429
-    finally:
-        app.config["SIGNIN_LIMIT_PER_IP"] = 30
-
-
-def test_basic_credentials_on_the_api_are_limited_per_address(backend: str, app: Any,
-                                                              api: Any,
-                                                              people: dict[str, User]) -> None:
-    """Password spraying through the API: one address trying one password on many accounts
-    never meets an account's lockout; the page limits it per address, the API should too."""
-    for i in range(8):
-        make_user(f"staff{i}", ["editor"])
-    app.config["SIGNIN_LIMIT_PER_IP"] = 5
-    try:
-        codes = [api.post("/api/tokens", json={"name": "x"},
-                          headers=basic(f"staff{i}", "Summer2025!")).status_code
-                 for i in range(8)]
-    finally:
-        app.config["SIGNIN_LIMIT_PER_IP"] = 30
-    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes

@@ -18,15 +18,33 @@ META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 class Pages:
     """A person at a browser: signs in, reads pages, posts forms with the page's CSRF token."""
 
-    def __init__(self, client: FlaskClient) -> None:
+    def __init__(self, client: FlaskClient, *, address: str | None = None,
+                 agent: str | None = None) -> None:
         self.client = client
         self.token = ""
+        # Where the browser is: the address sign-in throttling counts against.
+        if address:
+            client.environ_base["REMOTE_ADDR"] = address
+        if agent:
+            client.environ_base["HTTP_USER_AGENT"] = agent
 
     def sign_in(self, user: User | str, password: str = PASSWORD) -> TestResponse:
         username = user if isinstance(user, str) else user.username
         self.refresh_token("/login")
         response = self.client.post("/login", data={"username": username, "password": password,
                                                     "csrf_token": self.token})
+        if response.status_code == 302 and not response.headers["Location"].endswith("/code"):
+            self.refresh_token("/account/password")
+        return response
+
+    def sign_in_with_code(self, user: User | str, code: str,
+                          password: str = PASSWORD) -> TestResponse:
+        """Sign in to an account with a second factor: password, then the phone's code."""
+        first = self.sign_in(user, password)
+        assert first.headers.get("Location", "").endswith("/login/code"), first.status_code
+        self.refresh_token("/login/code")
+        response = self.client.post("/login/code", data={"code": code,
+                                                         "csrf_token": self.token})
         if response.status_code == 302:
             self.refresh_token("/account/password")
         return response

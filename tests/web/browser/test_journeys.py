@@ -196,6 +196,8 @@ def test_every_main_page_at_both_sizes(backend: str, screen: Screen, phone: Scre
         "26-opt-outs": "/audiences/optouts",
         "27-devices": "/audiences/devices",
         "28-dashboard-admin": "/",
+        "29-account-sessions": "/account/sessions",
+        "29-account-two-factor": "/account/two-factor",
     }
     screen.sign_in("admin1", PASSWORD)
     for name, path in admin_pages.items():
@@ -205,7 +207,8 @@ def test_every_main_page_at_both_sizes(backend: str, screen: Screen, phone: Scre
     phone.sign_in("editor1", PASSWORD)
     for name, path in {"30-phone-dashboard": "/", "31-phone-campaigns": "/campaigns",
                        "32-phone-composer": "/campaigns/new",
-                       "33-phone-campaign": f"/campaigns/{c.id}"}.items():
+                       "33-phone-campaign": f"/campaigns/{c.id}",
+                       "34-phone-two-factor": "/account/two-factor"}.items():
         phone.page.goto(path)
         _no_overflow(phone, name)
         phone.shot(name)
