@@ -143,15 +143,15 @@ def _assemble(account_id: int, key: str, keywords: set[str], now: datetime) -> i
 
 
 def sweep_fragments(account_id: int, older_than: datetime, keywords: set[str],
-                    now: datetime) -> int:
-    """Write the messages whose first part came before `older_than` (incomplete, unless their
-    parts did all come); return how many (caller commits)."""
+                    now: datetime, *, limit: int = 500) -> int:
+    """Write up to `limit` messages whose first part came before `older_than` (incomplete,
+    unless their parts did all come); return how many (caller commits)."""
     keys = db.session.scalars(
         select(_fragments.c.key)
         .where(_fragments.c.account_id == account_id)
         .group_by(_fragments.c.key)
         .having(func.min(_fragments.c.received_at) < older_than)
-        .limit(1000)).all()
+        .limit(limit)).all()
     return sum(_assemble(account_id, key, keywords, now) for key in keys)
 
 

@@ -275,18 +275,8 @@ class ReceiptWriter:
         now = time.monotonic()
         if now - self._swept_at >= self.sweep_every:
             self._swept_at = now
-            try:
-                at = utcnow()
-                written = inbound.sweep_fragments(self.account_id, at - self.reassembly,
-                                                  opt_out_keywords(), at)
-                db.session.commit()
-                if written:
-                    log.info("receipts %s: %d concatenated MO timed out, stored as they were",
-                             self.account_id, written)
-            except Exception as exc:
-                db.session.rollback()
-                log.warning("receipts %s: sweeping MO parts failed (%s)", self.account_id,
-                            type(exc).__name__)
+            if self._sweep(budget=1.0):
+                self._swept_at = now - self.sweep_every  # more to do: again after this batch
         if now - self._purged_at >= self.purge_every:
             self._purged_at = now
             try:
@@ -298,3 +288,27 @@ class ReceiptWriter:
                 db.session.rollback()
                 log.warning("receipts %s: purging unmatched receipts failed (%s)",
                             self.account_id, type(exc).__name__)
+
+    def _sweep(self, budget: float, chunk: int = 500) -> bool:
+        """Store timed-out concatenated MO, a chunk per transaction, for about `budget` seconds
+        (receipts wait meanwhile); True if some were left for the next turn."""
+        deadline = time.monotonic() + budget
+        written = 0
+        try:
+            while True:
+                at = utcnow()
+                done = inbound.sweep_fragments(self.account_id, at - self.reassembly,
+                                               opt_out_keywords(), at, limit=chunk)
+                db.session.commit()
+                written += done
+                if done < chunk or time.monotonic() >= deadline:
+                    return done >= chunk
+        except Exception as exc:
+            db.session.rollback()
+            log.warning("receipts %s: sweeping MO parts failed (%s)", self.account_id,
+                        type(exc).__name__)
+            return False
+        finally:
+            if written:
+                log.info("receipts %s: %d concatenated MO timed out, stored as they came",
+                         self.account_id, written)
