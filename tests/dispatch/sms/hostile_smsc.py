@@ -9,6 +9,7 @@ whichever bind is up then.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -89,10 +90,9 @@ class HostileSmsc:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _write(self, conn: socket.socket, data: bytes) -> None:
-        try:
+        # A link gone: what is outstanding is delivered again on the next bind.
+        with contextlib.suppress(OSError):
             conn.sendall(data)
-        except OSError:
-            pass  # the link is gone: what is outstanding is delivered again on the next bind
 
     def _serve(self, conn: socket.socket) -> None:
         stream = pdu.PduStream()
