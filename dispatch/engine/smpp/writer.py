@@ -34,8 +34,7 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from dispatch.engine import inbound
-from dispatch.engine.receipts import match_unmatched, opt_out_keywords, purge_unmatched, store_batch
+from dispatch.engine import inbound, receipts
 from dispatch.extensions import db
 from dispatch.models.common import utcnow
 from gateways.results import Receipt
@@ -181,7 +180,7 @@ class ReceiptWriter:
 
     def _store(self, items: list[Item]) -> None:
         try:
-            unmatched = store_batch(self.account_id, [event for event, _ in items])
+            unmatched = receipts.store_batch(self.account_id, [event for event, _ in items])
             db.session.commit()
         except Exception as exc:
             db.session.rollback()
@@ -203,7 +202,7 @@ class ReceiptWriter:
         """Each item in its own transaction; one that fails alone is stored as unreadable."""
         for position, (event, ack) in enumerate(items):
             try:
-                unmatched = store_batch(self.account_id, [event])
+                unmatched = receipts.store_batch(self.account_id, [event])
                 db.session.commit()
             except Exception as exc:
                 db.session.rollback()
@@ -258,7 +257,7 @@ class ReceiptWriter:
             return
         self._retries = [r for r in self._retries if r[0] > now]
         try:
-            matched = match_unmatched(self.account_id, [smsc_id for _, _, smsc_id in due])
+            matched = receipts.match_unmatched(self.account_id, [smsc_id for _, _, smsc_id in due])
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -280,7 +279,7 @@ class ReceiptWriter:
         if now - self._purged_at >= self.purge_every:
             self._purged_at = now
             try:
-                purged = purge_unmatched(self.account_id, utcnow() - self.receipt_wait)
+                purged = receipts.purge_unmatched(self.account_id, utcnow() - self.receipt_wait)
                 if purged:
                     log.info("receipts %s: %d unmatched receipts older than the receipt wait "
                              "deleted", self.account_id, purged)
@@ -298,7 +297,7 @@ class ReceiptWriter:
             while True:
                 at = utcnow()
                 done = inbound.sweep_fragments(self.account_id, at - self.reassembly,
-                                               opt_out_keywords(), at, limit=chunk)
+                                               receipts.opt_out_keywords(), at, limit=chunk)
                 db.session.commit()
                 written += done
                 if done < chunk or time.monotonic() >= deadline:
