@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from dispatch import create_app, secrets
 from dispatch.extensions import db
 from dispatch.models import RawReceipt
+from dispatch.ops import logs
 from dispatch.redis_conn import embedded_paths, ensure_embedded_redis, stop_embedded_redis
 
 
@@ -52,23 +53,35 @@ def test_instance_files_are_the_service_users_only(tmp_path):
         stop_embedded_redis(instance)
 
 
-def test_a_database_error_logs_no_sql_parameters(app, backend, caplog):
-    secret = "loa_5f3a9c secret-token-hash-0123456789abcdef"
-    log = logging.getLogger("dispatch.test")
+SECRET = "loa_5f3a9c secret-token-hash-0123456789abcdef"
+
+
+def logged_without_values(row: RawReceipt, error: type, caplog: pytest.LogCaptureFixture) -> None:
+    """Fail to store `row`, log the error as Loa's code does, read the lines Loa would write."""
     with caplog.at_level(logging.ERROR):
         try:
-            if backend == "postgresql":  # too long for the column: a DataError
-                db.session.add(RawReceipt(account_id=1, smsc_id="A1", stat=secret, body=""))
-            else:  # SQLite checks no lengths: a NOT NULL column left empty instead
-                db.session.add(RawReceipt(account_id=1, smsc_id=secret, body=None))
+            db.session.add(row)
             db.session.flush()
         except sa.exc.DBAPIError as exc:
             db.session.rollback()
-            assert isinstance(exc, sa.exc.DataError if backend == "postgresql"
-                              else sa.exc.IntegrityError)
-            log.exception("storing failed")
+            assert isinstance(exc, error)
+            logging.getLogger("dispatch.test").exception("storing failed")
         else:
             pytest.fail("the database took the row")
-    assert "storing failed" in caplog.text
-    assert "parameters hidden" in caplog.text
-    assert secret not in caplog.text and "5f3a9c" not in caplog.text
+    (record,) = [r for r in caplog.records if r.getMessage() == "storing failed"]
+    for formatter in (logs.JsonFormatter(), logs.KeyValueFormatter()):  # LOA_LOG_FORMAT
+        line = formatter.format(record)
+        assert "storing failed" in line and "parameters hidden" in line
+        assert "5f3a9c" not in line and "secret-token" not in line, line
+
+
+@pytest.mark.postgres_only
+def test_a_data_error_logs_no_sql_values(app, backend, caplog):
+    logged_without_values(RawReceipt(account_id=1, smsc_id="A1", stat=SECRET, body=""),
+                          sa.exc.DataError, caplog)  # too long for its column
+
+
+def test_an_integrity_error_logs_no_sql_values(app, backend, caplog):
+    # PostgreSQL's detail of a NOT NULL violation quotes the whole row.
+    logged_without_values(RawReceipt(account_id=1, smsc_id=SECRET, body=None),
+                          sa.exc.IntegrityError, caplog)
