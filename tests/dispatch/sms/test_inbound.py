@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from dispatch.engine import inbound, receipts
+from dispatch.engine.smpp.writer import ReceiptWriter
 from dispatch.extensions import db
 from dispatch.models import InboundMessage, MoFragment, OptOut, RawReceipt
 from dispatch.models.common import utcnow
@@ -103,3 +104,12 @@ def test_unmatched_receipts_are_purged_after_the_receipt_wait(app, backend):
     assert receipts.purge_unmatched(ACCOUNT, now - timedelta(hours=48), batch=1) == 1
     left = sorted(db.session.scalars(select(RawReceipt.smsc_id)))
     assert left == ["", "matched", "other-account", "too-young"]
+
+
+def test_the_writer_refuses_deliveries_beyond_its_queue_for_now(app):
+    writer = ReceiptWriter(app, ACCOUNT, max_queued=2)  # not started: nothing drains it
+    answers: list[bool] = []
+    for i in range(3):
+        writer.on_deliver_later(part(1, "x", ref=i), answers.append)
+    assert answers == [False]  # the third: the SMSC delivers it again later
+    assert writer.refused == 1
