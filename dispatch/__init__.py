@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from dispatch import config as config_module
+from dispatch.files import narrow, private_dir, private_file
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -23,7 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config.setdefault("PASSWORD_HASH_METHOD", "scrypt")
-    os.makedirs(app.instance_path, exist_ok=True)
+    private_dir(app.instance_path)
     # Before any route is added: an id too large for the database is simply no such page.
     app.url_map.converters["int"] = RowIdConverter
 
@@ -76,6 +76,13 @@ def _tune_sqlite(app: Flask) -> None:
 
     with app.app_context():
         engine = db.engine
+    database = engine.url.database
+    if database and database != ":memory:" and not database.startswith("file:") \
+            and Path(database).parent.is_dir():
+        # Before the first connection: SQLite gives its -wal and -shm files the database's mode.
+        private_file(database)
+        for suffix in ("-wal", "-shm", "-journal"):
+            narrow(Path(database + suffix), 0o600)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:

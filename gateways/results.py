@@ -28,6 +28,7 @@ class Receipt:
     done_at: datetime | None = None
     raw: str = ""
     msisdn: str | None = None  # the phone the receipt is about, when the far end says
+    payload: bytes = b""  # the short_message octets as received (raw is their decoded text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,27 @@ class Inbound:
     text: str
     received_at: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    payload: bytes = b""  # the short_message octets as received (UDH removed), text decoded
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """One part of a concatenated MO message, for an owner that keeps the parts itself.
+
+    `ref`/`total` come from the UDH or SAR TLVs; `number` is 1-based. The owner joins the
+    payloads of parts 1..total in order and decodes them by `data_coding`
+    (`gateways.smpp.inbound.decode_text`).
+    """
+
+    source: str
+    destination: str
+    ref: int
+    total: int
+    number: int
+    payload: bytes
+    data_coding: int = 0
+    service_type: str = ""
+    received_at: datetime | None = None
 
 
 class PushStatus(StrEnum):

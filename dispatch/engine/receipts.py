@@ -2,9 +2,10 @@
 
 The session hands every deliver_sm to `ReceiptWriter.on_deliver_later(event, ack)` on its reader
 thread; the writer thread stores a batch in one transaction and only then acknowledges each
-deliver_sm (`ack(True)`), or refuses the whole batch (`ack(False)`: the SMSC delivers it again)
-when storing failed. Storing is idempotent: a redelivered receipt is stored again as received
-(`raw_receipts` keeps every copy) and changes nothing else.
+deliver_sm (`ack(True)`); when the database is away it refuses them (`ack(False)`: the SMSC
+delivers them again), and when one event makes a batch fail it stores them one by one, so the
+others go through (dispatch.engine.smpp.writer). Storing is idempotent: a redelivered receipt
+is stored again as received (`raw_receipts` keeps every copy) and changes nothing else.
 
 Matching: a receipt names the SMSC id of one part; `(account_id, smsc_id)` finds the
 `message_parts` row. A receipt for an id whose submit_sm_resp this process has just received
@@ -28,37 +29,32 @@ message (most of them) takes its one receipt's status directly, without reading 
 
 MO messages are stored in `inbound_messages`; a text equal to an opt-out keyword (trimmed,
 case- and diacritic-insensitive; setting `opt_out_keywords`) puts the sender on the SMS opt-out
-list (source `keyword`, audited as `optout.add`) and is marked `handled_as = "opt_out"`.
+list (source `keyword`, audited as `optout.add`) and is marked `handled_as = "opt_out"`; the
+parts of concatenated MO are stored as they come and joined from storage (dispatch.engine.inbound).
+The writer thread that calls `store_batch` is dispatch.engine.smpp.writer.
+
+Receipts that match nothing are purged once the receipt wait is over (`purge_unmatched`).
 """
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from flask import Flask
-from sqlalchemy import Select, Update, bindparam, select, update
+from sqlalchemy import Select, Update, bindparam, delete, select, update
 
 from dispatch import ledger, settings
-from dispatch.audiences import optouts
-from dispatch.errors import ValidationFailed
+from dispatch.engine.inbound import fold_keyword, storable, store_fragments, store_mo
 from dispatch.extensions import db
-from dispatch.models import InboundMessage, Message, MessagePart, MessageStatus, RawReceipt
+from dispatch.models import Message, MessagePart, MessageStatus, RawReceipt
 from dispatch.models.common import utcnow
 from dispatch.sqlbatch import any_of, in_param, insert_rows, postgres, set_by_id, values_param
-from gateways.results import Inbound, Receipt
-from gateways.smpp.delivery import Ack, DeliverEvent
-from gateways.sms.plain import strip_diacritics
-
-log = logging.getLogger(__name__)
+from gateways.results import Fragment, Inbound, Receipt
+from gateways.smpp.delivery import DeliverEvent
 
 S = MessageStatus
 
@@ -273,30 +269,28 @@ def match_unmatched(account_id: int, smsc_ids: Iterable[str]) -> set[str]:
 # -- storing a batch of deliver_sm -------------------------------------------------------------
 
 
-def fold_keyword(text: str) -> str:
-    """'  Hủy ' → 'huy': how MO texts and opt-out keywords are compared."""
-    return " ".join(strip_diacritics(text.replace("đ", "d").replace("Đ", "D")).casefold().split())
-
-
 def store_batch(account_id: int, events: Sequence[DeliverEvent]) -> list[str]:
-    """Store receipts and MO messages; return the SMSC ids of receipts left unmatched.
+    """Store receipts, MO messages and MO parts; return the SMSC ids of receipts left unmatched.
 
     Runs in the caller's transaction; the caller commits, then acknowledges the deliver_sm.
+    Texts are made storable first (`inbound.storable`: no NUL reaches the database) and the
+    octets kept beside them.
     """
     now = utcnow()
     receipts = [e for e in events if isinstance(e, Receipt)]
     unmatched: list[str] = []
     if receipts:
-        parts = parts_by_smsc_id(account_id, (r.remote_id for r in receipts))
+        smsc_ids = [storable(r.remote_id or "")[:64] for r in receipts]
+        parts = parts_by_smsc_id(account_id, smsc_ids)
         rows: list[dict[str, Any]] = []
         hits: list[Hit] = []
-        for receipt in receipts:
-            smsc_id = (receipt.remote_id or "")[:64]
+        for receipt, smsc_id in zip(receipts, smsc_ids, strict=True):
             part = parts.get(smsc_id)
             rows.append({"account_id": account_id, "smsc_id": smsc_id,
                          "stat": _clip(receipt.state, 16), "err": _clip(receipt.error, 16),
-                         "body": receipt.raw, "received_at": now,
-                         "part_id": part.part_id if part else None})
+                         "body": storable(receipt.raw), "received_at": now,
+                         "part_id": part.part_id if part else None,
+                         "payload": receipt.payload or None, "unreadable": False})
             if part is not None:
                 hits.append(Hit(part.part_id, part.message_id, receipt.state, receipt.error,
                                 part.single))
@@ -305,177 +299,33 @@ def store_batch(account_id: int, events: Sequence[DeliverEvent]) -> list[str]:
         insert_rows(_raw, rows)
         apply_hits(hits, at=now)
     inbound = [e for e in events if isinstance(e, Inbound)]
-    if inbound:
-        keywords = {fold_keyword(k) for k in settings.get("opt_out_keywords") or []}
+    fragments = [e for e in events if isinstance(e, Fragment)]
+    if inbound or fragments:
+        keywords = opt_out_keywords()
         for message in inbound:
             store_mo(account_id, message, keywords, now)
+        store_fragments(account_id, fragments, keywords, now)
     return unmatched
 
 
-def store_mo(account_id: int, message: Inbound, keywords: set[str], now: datetime) -> None:
-    row = InboundMessage(account_id=account_id, source=message.source[:32],
-                         destination=message.destination[:32], text=message.text,
-                         received_at=message.received_at or now, handled_as="ignored")
-    if fold_keyword(message.text) in keywords:
-        try:
-            optouts.add_opt_out(
-                "sms", message.source, source="keyword", actor=None, exist_ok=True,
-                reason=f"Replied {message.text.strip()!r} to {message.destination}")
-            row.handled_as = "opt_out"
-        except ValidationFailed:
-            row.handled_as = "bad_source"  # not a number we could ever send to
-    db.session.add(row)
+def opt_out_keywords() -> set[str]:
+    return {fold_keyword(k) for k in settings.get("opt_out_keywords") or []}
 
 
-# -- the writer thread -------------------------------------------------------------------------
-
-
-class ReceiptWriter:
-    """Stores one account's receipts and MO in batches on a thread of its own (see module doc).
-
-    `hold(smsc_id)` says a submit_sm_resp with that id was just received in this process and its
-    part is about to be written: such a receipt waits (unacknowledged, up to `HOLD` seconds) so
-    it is stored already matched, which costs far less than matching it afterwards.
-    """
-
-    RETRY_AFTER = (0.5, 2.0, 5.0, 15.0, 40.0)  # s after storing: unmatched receipts tried again
-    HOLD = 0.5
-
-    def __init__(self, app: Flask, account_id: int, *, batch: int = 500,
-                 linger: float = 0.02, hold: Callable[[str], bool] | None = None) -> None:
-        self.app = app
-        self.account_id = account_id
-        self.batch = batch
-        self.linger = linger
-        self.hold = hold
-        self._queue: queue.SimpleQueue[tuple[DeliverEvent, Ack] | None] = queue.SimpleQueue()
-        self._retries: list[tuple[float, int, str]] = []  # (due, attempt, smsc_id)
-        self._held: list[tuple[float, DeliverEvent, Ack]] = []  # (until, event, ack)
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self.stored = 0
-        self.failures = 0
-
-    def on_deliver_later(self, event: DeliverEvent, ack: Ack) -> None:
-        """The session's hook: called on its reader thread, so only queue the event."""
-        self._queue.put((event, ack))
-
-    def start(self) -> ReceiptWriter:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, daemon=True,
-                                            name=f"receipts-{self.account_id}")
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Store what is queued, then end the thread."""
-        self._stopping = True
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _take(self, wait: float) -> tuple[list[tuple[DeliverEvent, Ack]], bool]:
-        """The next batch and whether the writer was told to stop."""
-        items: list[tuple[DeliverEvent, Ack]] = []
-        try:
-            first = self._queue.get(timeout=wait)
-        except queue.Empty:
-            return items, False
-        if first is None:
-            stop = True
-        else:
-            items.append(first)
-            stop = False
-        deadline = time.monotonic() + self.linger
-        while len(items) < self.batch:
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if item is None:
-                stop = True
-            else:
-                items.append(item)
-        return items, stop
-
-    def _sort(self, items: list[tuple[DeliverEvent, Ack]],
-              release_all: bool = False) -> list[tuple[DeliverEvent, Ack]]:
-        """Hold back receipts whose part is being written; return what to store now."""
-        now = time.monotonic()
-        ready: list[tuple[DeliverEvent, Ack]] = []
-        held, self._held = self._held, []
-        for until, event, ack in held:
-            if release_all or now >= until or not self._holds(event):
-                ready.append((event, ack))
-            else:
-                self._held.append((until, event, ack))
-        for event, ack in items:
-            if not release_all and self._holds(event):
-                self._held.append((now + self.HOLD, event, ack))
-            else:
-                ready.append((event, ack))
-        return ready
-
-    def _holds(self, event: DeliverEvent) -> bool:
-        return (self.hold is not None and isinstance(event, Receipt)
-                and bool(event.remote_id) and self.hold(event.remote_id))
-
-    def _run(self) -> None:
-        with self.app.app_context():
-            try:
-                while True:
-                    items, stop = self._take(0.01 if self._held else 0.2)
-                    ready = self._sort(items)
-                    if ready:
-                        self._store(ready)
-                    self._retry_due()
-                    if stop or (self._stopping and self._queue.empty()):
-                        while not self._queue.empty():  # whatever came meanwhile
-                            items, _ = self._take(0.0)
-                            self._held.extend((0.0, e, a) for e, a in items)
-                        ready = self._sort([], release_all=True)
-                        if ready:
-                            self._store(ready)
-                        return
-            finally:
-                db.session.remove()
-
-    def _store(self, items: list[tuple[DeliverEvent, Ack]]) -> None:
-        try:
-            unmatched = store_batch(self.account_id, [event for event, _ in items])
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            self.failures += 1
-            log.exception("receipts %s: storing %d events failed; the SMSC will redeliver them",
-                          self.account_id, len(items))
-            for _, ack in items:
-                ack(False)
-            time.sleep(min(2.0, 0.1 * self.failures))  # a database that is down: no hot loop
-            return
-        self.failures = 0
-        self.stored += len(items)
-        for _, ack in items:
-            ack(True)
-        now = time.monotonic()
-        self._retries.extend((now + self.RETRY_AFTER[0], 0, smsc_id) for smsc_id in unmatched)
-
-    def _retry_due(self) -> None:
-        if not self._retries:
-            return
-        now = time.monotonic()
-        due = [r for r in self._retries if r[0] <= now]
-        if not due:
-            return
-        self._retries = [r for r in self._retries if r[0] > now]
-        try:
-            matched = match_unmatched(self.account_id, [smsc_id for _, _, smsc_id in due])
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("receipts %s: matching stored receipts failed", self.account_id)
-            matched = set()
-        for _, attempt, smsc_id in due:
-            if smsc_id not in matched and attempt + 1 < len(self.RETRY_AFTER):
-                # Later than this, the sender's own matching finds it when it writes the part.
-                self._retries.append((now + self.RETRY_AFTER[attempt + 1], attempt + 1, smsc_id))
+def purge_unmatched(account_id: int, older_than: datetime, *, batch: int = 5000) -> int:
+    """Delete this account's receipts that matched nothing and came before `older_than` (the
+    receipt wait: by then no part can still be written for them, so they name ids Loa never
+    issued); return how many. Unreadable ones are kept (they are evidence, and few). Deletes in
+    batches, each committed, so a large backlog never holds a long transaction."""
+    total = 0
+    while True:
+        ids = db.session.scalars(
+            select(_raw.c.id).where(_raw.c.account_id == account_id, _raw.c.part_id.is_(None),
+                                    _raw.c.received_at < older_than,
+                                    _raw.c.unreadable.is_(False))
+            .limit(batch)).all()
+        if not ids:
+            return total
+        db.session.execute(delete(_raw).where(any_of(_raw.c.id, ids)))
+        db.session.commit()
+        total += len(ids)

@@ -14,7 +14,14 @@ from dispatch.models.audiences import (
 )
 from dispatch.models.campaigns import AuditEvent, Campaign, CampaignStatus, PhaseTag, Setting
 from dispatch.models.gateways import SmppAccount
-from dispatch.models.ledger import InboundMessage, Message, MessagePart, MessageStatus, RawReceipt
+from dispatch.models.ledger import (
+    InboundMessage,
+    Message,
+    MessagePart,
+    MessageStatus,
+    MoFragment,
+    RawReceipt,
+)
 from dispatch.models.users import ROLES, ApiToken, User, UserSession
 
 __all__ = [
@@ -36,6 +43,7 @@ __all__ = [
     "Message",
     "MessagePart",
     "MessageStatus",
+    "MoFragment",
     "OptOut",
     "PhaseTag",
     "RawReceipt",

@@ -9,7 +9,17 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Enum,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.extensions import db
@@ -101,10 +111,21 @@ class RawReceipt(db.Model):  # type: ignore[name-defined]
     smsc_id: Mapped[str] = mapped_column(String(64))
     stat: Mapped[str | None] = mapped_column(String(16))
     err: Mapped[str | None] = mapped_column(String(16))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the decoded text, made storable (see payload)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     part_id: Mapped[int | None] = mapped_column(BigId)  # set once matched
-    __table_args__ = (Index("ix_raw_receipts_smsc_account", "smsc_id", "account_id"),)
+    # The short_message octets exactly as received: the text above can lose what a database
+    # text column cannot hold (NUL), this cannot.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # It could not be stored as read (smsc_id, stat, err and body are empty): kept for its
+    # octets, acknowledged, matched to nothing.
+    unreadable: Mapped[bool] = mapped_column(default=False)
+    __table_args__ = (
+        Index("ix_raw_receipts_smsc_account", "smsc_id", "account_id"),
+        # Only the unmatched rows, for their purge after the receipt wait.
+        Index("ix_raw_receipts_unmatched", "account_id", "received_at",
+              postgresql_where=text("part_id IS NULL"), sqlite_where=text("part_id IS NULL")),
+    )
 
 
 class InboundMessage(db.Model):  # type: ignore[name-defined]
@@ -116,6 +137,39 @@ class InboundMessage(db.Model):  # type: ignore[name-defined]
     account_id: Mapped[int | None] = mapped_column()
     source: Mapped[str] = mapped_column(String(32))
     destination: Mapped[str] = mapped_column(String(32))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)  # decoded and made storable (see payload)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    handled_as: Mapped[str | None] = mapped_column(String(16))  # opt_out | ignored
+    # opt_out | ignored | bad_source (a sender we could never send to) | incomplete (parts
+    # missing when the reassembly timed out) | unreadable (could not be stored as read)
+    handled_as: Mapped[str | None] = mapped_column(String(16))
+    # The short_message octets as received (the parts' joined, UDH removed).
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    data_coding: Mapped[int | None] = mapped_column(SmallInteger)
+    parts: Mapped[int] = mapped_column(SmallInteger, default=1)  # the message has
+    parts_received: Mapped[int] = mapped_column(SmallInteger, default=1)
+
+
+class MoFragment(db.Model):  # type: ignore[name-defined]
+    """One acknowledged part of a concatenated MO message whose other parts have not all come.
+
+    Stored before the SMSC gets its answer, so a restart loses none; deleted when the message
+    is whole (or timed out) and written to `inbound_messages`. `key` names the message:
+    source, destination, reference and part count.
+    """
+
+    __tablename__ = "mo_fragments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column()
+    key: Mapped[str] = mapped_column(String(96))
+    source: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[str] = mapped_column(String(32))
+    total: Mapped[int] = mapped_column(SmallInteger)
+    number: Mapped[int] = mapped_column(SmallInteger)
+    data_coding: Mapped[int] = mapped_column(SmallInteger)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    __table_args__ = (
+        Index("ix_mo_fragments_key", "account_id", "key"),
+        Index("ix_mo_fragments_received", "account_id", "received_at"),
+    )

@@ -55,6 +55,11 @@ _PATTERNS = [
     # password=…, "secret": "…", token: … (the value up to a delimiter)
     (re.compile(r"(?i)((?:pass(?:word|wd)?|secret|token|api[_-]?key|private[_-]?key)"
                 r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',;&}]+)"), r"\1" + REDACTED),
+    # PostgreSQL's own error details quote the values (the engine hides the statement's
+    # parameters, not these): "Key (token_hash)=(…) already exists", "Failing row contains (…)".
+    (re.compile(r"(Key \([^\n]*?\)=\()[^\n]*(\) (?:already exists|is not present|conflicts))"),
+     r"\1" + REDACTED + r"\2"),
+    (re.compile(r"(Failing row contains \()[^\n]*(\))"), r"\1" + REDACTED + r"\2"),
 ]
 _secrets: set[str] = set()
 

@@ -9,7 +9,8 @@ Redis, queues are Redis lists and the ledger is in the database: reading them wh
 asks gives the same figures whichever web worker answers, with nothing to aggregate or lose.
 
 Counters per bind reset when an smpp process restarts (Prometheus' `rate()` copes: each series
-carries its process label). Receipts by status are counted from `raw_receipts` incrementally:
+carries its process label). Receipts by status (`raw_receipts`) and MO by outcome
+(`inbound_messages`), the unreadable ones of both included, are counted incrementally:
 a Redis hash keeps the totals and the last id counted, so each scrape reads only the new rows
 (a primary-key range); if Redis loses the hash the count starts again from the newest row
 (a counter reset, which `rate()` also copes with).
@@ -45,7 +46,7 @@ from dispatch.auth import require
 from dispatch.engine import progress as progress_module
 from dispatch.engine.smpp import status as smpp_status
 from dispatch.extensions import db
-from dispatch.models import Campaign, CampaignStatus, RawReceipt, SmppAccount
+from dispatch.models import Campaign, CampaignStatus, InboundMessage, RawReceipt, SmppAccount
 from dispatch.redis_conn import get_redis
 from gateways.smpp import RedisThrottle
 
@@ -55,6 +56,7 @@ bp = Blueprint("ops_metrics", __name__)
 BIND_STATES = ("idle", "connecting", "binding", "bound", "disconnected", "auth_failed",
                "closing", "closed")
 RECEIPTS_KEY = "loa:metrics:receipts"
+INBOUND_KEY = "loa:metrics:inbound"
 PROGRESS_MAX_AGE = 30.0  # seconds: older cached figures are recomputed (one reader at a time)
 _RECOVERY = float(inspect.signature(RedisThrottle).parameters["recovery"].default)
 _THROTTLE = "loa:smpp:throttle:account-{id}"
@@ -210,46 +212,77 @@ class LoaCollector:
         yield GaugeMetricFamily("loa_rq_workers", "RQ workers alive (smpp job threads included)",
                                 value=float(Worker.count(connection=redis)))
 
-    # -- receipts by status (incremental count of raw_receipts) ------------------------------
+    # -- receipts by status and MO by outcome (incremental counts) ----------------------------
 
     def receipts(self) -> Iterator[Metric]:
         redis = get_redis(self.app)
-        lock = f"{RECEIPTS_KEY}:lock"
+        receipts = self._tally(redis, RECEIPTS_KEY, RawReceipt, (
+            RawReceipt.account_id, RawReceipt.stat, RawReceipt.unreadable),
+            lambda stat, unreadable: "unreadable" if unreadable else (stat or "none").lower())
+        inbound = self._tally(redis, INBOUND_KEY, InboundMessage, (
+            InboundMessage.account_id, InboundMessage.handled_as),
+            lambda handled_as: handled_as or "none")
+        names = {str(a.id): a.name for a in self._accounts()}
+        by_stat = CounterMetricFamily("loa_receipts", "Delivery receipts received, by the stat "
+                                      "they report (unreadable: kept for their octets only)",
+                                      labels=["account", "stat"])
+        by_outcome = CounterMetricFamily("loa_inbound_messages", "MO messages stored, by what "
+                                         "was done with them", labels=["account", "handled_as"])
+        unreadable = CounterMetricFamily(
+            "loa_inbound_unreadable", "Receipts and MO that could not be stored as read, kept "
+            "as unreadable and acknowledged", labels=["account", "kind"])
+        for tally, family, kind in ((receipts, by_stat, "receipt"), (inbound, by_outcome, "mo")):
+            per_account: dict[str, float] = {}
+            for (account_id, label), n in sorted(tally.items()):
+                name = names.get(account_id, account_id or "-")
+                family.add_metric([name, label], n)
+                per_account.setdefault(name, 0.0)
+                if label == "unreadable":
+                    per_account[name] += n
+            for name, n in sorted(per_account.items()):
+                unreadable.add_metric([name, kind], n)
+        yield by_stat
+        yield by_outcome
+        yield unreadable
+
+    def _tally(self, redis: Any, key: str, model: Any, columns: tuple[Any, ...],
+               label: Callable[..., str]) -> dict[tuple[str, str], float]:
+        """Rows of `model` counted by account and `label(*other columns)`: new rows only (a
+        primary-key range past the last one counted), totals kept in a Redis hash."""
+        lock = f"{key}:lock"
         if redis.set(lock, 1, nx=True, ex=30):
             try:
-                self._count_new_receipts(redis)
+                self._count_new(redis, key, model, columns, label)
             finally:
                 redis.delete(lock)
-        stored = {_text(k): _text(v) for k, v in redis.hgetall(RECEIPTS_KEY).items()}
-        names = {str(a.id): a.name for a in self._accounts()}
-        family = CounterMetricFamily("loa_receipts", "Delivery receipts received, by the "
-                                     "stat they report", labels=["account", "stat"])
-        for key, value in sorted(stored.items()):
-            if key == "last_id":
-                continue
-            account_id, _, stat = key.partition("|")
-            family.add_metric([names.get(account_id, account_id or "-"), stat], float(value))
-        yield family
+        out: dict[tuple[str, str], float] = {}
+        for field, value in redis.hgetall(key).items():
+            name = _text(field)
+            if name != "last_id":
+                account_id, _, text = name.partition("|")
+                out[(account_id, text)] = float(_text(value))
+        return out
 
-    def _count_new_receipts(self, redis: Any) -> None:
-        last = redis.hget(RECEIPTS_KEY, "last_id")
+    @staticmethod
+    def _count_new(redis: Any, key: str, model: Any, columns: tuple[Any, ...],
+                   label: Callable[..., str]) -> None:
+        last = redis.hget(key, "last_id")
+        newest = db.session.scalar(select(func.max(model.id))) or 0
         if last is None:
             # First scrape (or Redis lost the totals): start from now, not from all history.
-            newest = db.session.scalar(select(func.max(RawReceipt.id))) or 0
-            redis.hset(RECEIPTS_KEY, "last_id", newest)
+            redis.hset(key, "last_id", newest)
             return
         last_id = int(last)
-        newest = db.session.scalar(select(func.max(RawReceipt.id))) or 0
         if newest <= last_id:
             return
-        stmt = (select(RawReceipt.account_id, RawReceipt.stat, func.count())
-                .where(RawReceipt.id > last_id, RawReceipt.id <= newest)
-                .group_by(RawReceipt.account_id, RawReceipt.stat))
+        stmt = (select(*columns, func.count())
+                .where(model.id > last_id, model.id <= newest)
+                .group_by(*columns))
         pipe = redis.pipeline(transaction=True)
-        for account_id, stat, n in db.session.execute(stmt):
-            field = f"{account_id if account_id is not None else ''}|{(stat or 'none').lower()}"
-            pipe.hincrby(RECEIPTS_KEY, field, int(n))
-        pipe.hset(RECEIPTS_KEY, "last_id", newest)
+        for account_id, *rest, n in db.session.execute(stmt):
+            field = f"{account_id if account_id is not None else ''}|{label(*rest)}"
+            pipe.hincrby(key, field, int(n))
+        pipe.hset(key, "last_id", newest)
         pipe.execute()
 
     # -- campaigns --------------------------------------------------------------------------

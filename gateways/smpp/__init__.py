@@ -9,9 +9,10 @@ Public API:
 - `Session` (session.py): owns one bind. `start()`, `wait_bound()`, `submit(OutboundSms)` ->
   `SubmitHandle` (`wait()`, `add_done_callback()`), `submit_many()`, `status()` ->
   `SessionStatus` (metrics.py), `close()`. Call `start()` before submitting. Receipts
-  (`gateways.results.Receipt`) and MO (`Inbound`) go to `on_deliver(event) -> bool` or
-  `on_deliver_later(event, ack)`; see delivery.py (storing must be idempotent: the SMSC
-  redelivers what it did not see acknowledged).
+  (`gateways.results.Receipt`) and MO (`Inbound`, or each part as a `Fragment` when
+  `mo_reassembly="owner"`) go to `on_deliver(event) -> bool` or `on_deliver_later(event,
+  ack)`; see delivery.py (storing must be idempotent: the SMSC redelivers what it did not see
+  acknowledged).
 - `OutboundSms` (message.py): ref, destination, final text, optional sender and validity.
 - `SubmitOutcome` / `PartOutcome` (outcome.py): per part `accepted` (normalised SMSC id),
   `failed` (Retryable/Permanent/AuthFailed from the status table), `unknown` (Unknowable: the

@@ -52,7 +52,12 @@ class SessionConfig:
     queue_limit: int = 0  # messages waiting for the window; 0 means 4 x window
     queue_timeout: float = 60.0  # a waiting message fails (not sent) after this long unbound
     drain_timeout: float = 10.0  # close() waits this long for the window to empty
+    # Parts of concatenated MO: "memory" joins them in this process (at most
+    # `mo_pending_limit` unfinished messages, then parts are refused for now); "owner" hands
+    # each part to the owner as a `Fragment`, answered once the owner stored it.
+    mo_reassembly: Literal["memory", "owner"] = "memory"
     mo_reassembly_timeout: float = 300.0
+    mo_pending_limit: int = 10_000
 
     @property
     def addressing(self) -> Addressing:

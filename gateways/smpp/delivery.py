@@ -7,8 +7,11 @@ to store in batches: call `ack(True|False)` from any thread when done. Without e
 deliver_sm is refused with ESME_RX_T_APPN: nothing is acknowledged that was not stored.
 
 A redelivered receipt or MO reaches the owner again (the SMSC did not get our answer): storing
-must be idempotent. MO fragments are acknowledged as they come and kept by the `Reassembler`;
-the last part is answered once the whole message is stored.
+must be idempotent. Parts of a concatenated MO either go to the owner one by one as `Fragment`
+events (`reassembly="owner"`: each answered once stored, so none lives only in memory), or are
+joined by the `Reassembler` (`"memory"`: each part is answered as it comes, the last one once
+the whole message is stored; beyond its limit of unfinished messages a new one's part is
+refused with ESME_RX_T_APPN, to come again later).
 """
 
 from __future__ import annotations
@@ -18,15 +21,22 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, tzinfo
 
-from gateways.results import Inbound, Receipt
+from gateways.results import Fragment, Inbound, Receipt
 from gateways.smpp import pdu
 from gateways.smpp import status as codes
-from gateways.smpp.inbound import Reassembler, make_inbound, mo_segment, parse_receipt
+from gateways.smpp.inbound import (
+    Full,
+    Reassembler,
+    make_fragment,
+    make_inbound,
+    mo_segment,
+    parse_receipt,
+)
 from gateways.smpp.message import IdFormat
 
 log = logging.getLogger(__name__)
 
-DeliverEvent = Receipt | Inbound
+DeliverEvent = Receipt | Inbound | Fragment
 Ack = Callable[[bool], None]
 Answer = Callable[[int], None]  # writes deliver_sm_resp with this command_status
 
@@ -39,7 +49,8 @@ class Deliveries:
     def __init__(self, name: str, *, on_deliver: Callable[[DeliverEvent], bool] | None = None,
                  on_deliver_later: Callable[[DeliverEvent, Ack], None] | None = None,
                  receipt_ids: IdFormat = "raw", receipt_timezone: tzinfo = UTC,
-                 reassembly_timeout: float = 300.0,
+                 reassembly: str = "memory", reassembly_timeout: float = 300.0,
+                 pending_limit: int = 10_000,
                  on_stored: Callable[[DeliverEvent], None] | None = None) -> None:
         self.name = name
         self._on_deliver = on_deliver
@@ -47,7 +58,8 @@ class Deliveries:
         self._receipt_ids = receipt_ids
         self._tz = receipt_timezone
         self._on_stored = on_stored
-        self.reassembler = Reassembler(reassembly_timeout)
+        self._owner_reassembles = reassembly == "owner"
+        self.reassembler = Reassembler(reassembly_timeout, pending_limit)
 
     def handle(self, body: bytes, answer: Answer) -> None:
         """One deliver_sm body; `answer` is called exactly once (maybe later, maybe elsewhere)."""
@@ -65,8 +77,15 @@ class Deliveries:
             segment, payload = mo_segment(message)
             if segment is None or segment.total <= 1:
                 event = make_inbound(message, payload)
+            elif self._owner_reassembles:
+                event = make_fragment(message, segment, payload)
             else:
-                whole = self.reassembler.add(message, segment, payload)
+                try:
+                    whole = self.reassembler.add(message, segment, payload)
+                except Full as exc:
+                    log.warning("smpp %s: MO part refused for now: %s", self.name, exc)
+                    answer(codes.ESME_RX_T_APPN)
+                    return
                 if whole is None:
                     answer(codes.ESME_ROK)  # a fragment: kept until the message is whole
                     return

@@ -3,7 +3,9 @@
 Receipts (esm_class bit 0x04) are read from the `receipted_message_id` / `message_state` TLVs
 first, then from the text (`id:`, `stat:`, `err:`, `done date:`), tolerating missing fields: SMSCs
 differ, some send UUID ids, some omit `sub:`/`dlvrd:`/`text:`. MO messages are decoded by their
-data_coding and reassembled from their parts (8-bit or 16-bit concatenation UDH, or SAR TLVs).
+data_coding and reassembled from their parts (8-bit or 16-bit concatenation UDH, or SAR TLVs):
+in memory by the `Reassembler`, or by an owner that stores each part as it comes (`Fragment`).
+Every event carries the octets it was decoded from (`payload`), so nothing is lost to decoding.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from gateways.results import Inbound, Receipt
+from gateways.results import Fragment, Inbound, Receipt
 from gateways.smpp import pdu
 from gateways.smpp.message import IdFormat, normalise_id
 from gateways.sms import encoding as sms
@@ -110,6 +112,7 @@ def parse_receipt(message: pdu.ShortMessage, *, id_format: IdFormat = "raw",
         done_at=parse_smpp_date(done.group(1), tz) if done else None,
         raw=text,
         msisdn=message.source_addr or None,
+        payload=message.payload,
     )
 
 
@@ -164,7 +167,14 @@ def make_inbound(message: pdu.ShortMessage, payload: bytes, parts: int = 1,
         extra["incomplete"] = incomplete
     return Inbound(source=message.source_addr, destination=message.destination_addr,
                    text=decode_text(payload, message.data_coding),
-                   received_at=datetime.now(UTC), extra=extra)
+                   received_at=datetime.now(UTC), extra=extra, payload=payload)
+
+
+def make_fragment(message: pdu.ShortMessage, segment: Segment, payload: bytes) -> Fragment:
+    return Fragment(source=message.source_addr, destination=message.destination_addr,
+                    ref=segment.ref, total=segment.total, number=segment.number,
+                    payload=payload, data_coding=message.data_coding,
+                    service_type=message.service_type, received_at=datetime.now(UTC))
 
 
 @dataclass
@@ -175,17 +185,25 @@ class _Pending:
     started: float = field(default_factory=time.monotonic)
 
 
+class Full(Exception):
+    """The Reassembler holds `limit` unfinished messages already: refuse the part for now."""
+
+
 class Reassembler:
-    """Collects the parts of concatenated MO messages until each is whole.
+    """Collects the parts of concatenated MO messages until each is whole, in memory.
 
     `add` returns the whole payload when the last part arrives; the entry stays until `done`
     (called once the owner stored the message), so a redelivered last part completes it again.
     `expired` hands back what waited longer than `timeout`, marked incomplete, so nothing that
-    was acknowledged to the SMSC is silently dropped.
+    was acknowledged to the SMSC is silently dropped. At most `limit` messages wait at once: a
+    part that would start one more raises `Full` (answer it with a temporary error; the SMSC
+    delivers it again later), so a flood of parts cannot grow the process without end. An owner
+    that stores parts as they come (the dispatch side) does not use this class at all.
     """
 
-    def __init__(self, timeout: float = 300.0) -> None:
+    def __init__(self, timeout: float = 300.0, limit: int = 10_000) -> None:
         self.timeout = timeout
+        self.limit = limit
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str, int, int], _Pending] = {}
 
@@ -196,7 +214,11 @@ class Reassembler:
     def add(self, message: pdu.ShortMessage, segment: Segment, payload: bytes) -> bytes | None:
         key = self.key(message, segment)
         with self._lock:
-            entry = self._pending.setdefault(key, _Pending(message, segment.total))
+            entry = self._pending.get(key)
+            if entry is None:
+                if len(self._pending) >= self.limit:
+                    raise Full(f"{self.limit} concatenated MO messages unfinished")
+                entry = self._pending[key] = _Pending(message, segment.total)
             entry.parts[segment.number] = payload
             if len(entry.parts) < entry.total:
                 return None

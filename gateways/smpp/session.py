@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from gateways.errors import AuthFailed, GatewayError, Permanent, Retryable, Unknowable
-from gateways.results import Receipt
+from gateways.results import Fragment, Receipt
 from gateways.smpp import pdu
 from gateways.smpp import status as codes
 from gateways.smpp.config import SessionConfig
@@ -89,7 +89,8 @@ class Session:
             self.name, on_deliver=on_deliver, on_deliver_later=on_deliver_later,
             receipt_ids=config.receipt_id_format or config.id_format,
             receipt_timezone=config.receipt_timezone,
-            reassembly_timeout=config.mo_reassembly_timeout, on_stored=self._count_stored)
+            reassembly=config.mo_reassembly, reassembly_timeout=config.mo_reassembly_timeout,
+            pending_limit=config.mo_pending_limit, on_stored=self._count_stored)
 
         self._cv = threading.Condition()
         self._incoming: deque[_Message] = deque()  # not started
@@ -548,6 +549,8 @@ class Session:
         self._deliveries.handle(item.body, answer)
 
     def _count_stored(self, event: DeliverEvent) -> None:
+        if isinstance(event, Fragment):
+            return  # a part: the owner counts the message it makes
         with self._cv:
             self._counts["receipts" if isinstance(event, Receipt) else "inbound"] += 1
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from flask import Flask
 
-from dispatch.engine.receipts import ReceiptWriter
 from dispatch.engine.smpp.recorder import OutcomeRecorder, Resolved
+from dispatch.engine.smpp.writer import ReceiptWriter
 from dispatch.models import SmppAccount
 from gateways.smpp import OutboundSms, RedisThrottle, Session, SessionConfig, SessionStatus
 from gateways.smpp.config import BindMode
@@ -60,7 +60,10 @@ def session_config(account: SmppAccount, password: str, bind_mode: BindMode,
         system_type=account.system_type or "", bind_mode=bind_mode, window=account.window,
         source_ton=account.source_ton, source_npi=account.source_npi,
         validity=timedelta(minutes=account.validity_minutes), concat=concat,
-        id_format=resp_ids, receipt_id_format=receipt_ids, **timers)
+        id_format=resp_ids, receipt_id_format=receipt_ids,
+        # Each MO part is stored before it is answered (dispatch.engine.inbound), never kept
+        # only in this process's memory.
+        mo_reassembly="owner", **timers)
 
 
 class AccountLink:

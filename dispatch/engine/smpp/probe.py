@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from dispatch import smpp_accounts
 from dispatch.audiences.msisdn import normalise
-from dispatch.engine.receipts import PART_STATUS, ReceiptWriter
+from dispatch.engine.receipts import PART_STATUS
 from dispatch.engine.smpp.links import session_config
+from dispatch.engine.smpp.writer import ReceiptWriter
 from dispatch.extensions import db
 from dispatch.models import RawReceipt, SmppAccount
 from gateways.smpp import OutboundSms, Session

@@ -8,9 +8,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
+from dispatch.engine import inbound, receipts
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, RawReceipt
 from dispatch.models.common import utcnow
+from gateways.results import Inbound, Receipt
 from tests.dispatch.ops.conftest import add_account, bind, publish
 from tests.factories import make_user
 
@@ -116,6 +118,28 @@ def test_receipts_are_counted_incrementally_by_stat(backend: str, scrape: Any,
     receipts("DELIVRD")
     samples = scrape()
     assert value(samples, "loa_receipts_total", account="viettel", stat="delivrd") == 3
+
+
+def test_unreadable_receipts_and_mo_are_counted(backend: str, scrape: Any, redis: Any) -> None:
+    account = add_account("viettel")
+    first = scrape()  # the starting point: what is stored from here on is counted
+    assert not [k for k in first if k[0] == "loa_inbound_unreadable_total"]
+    now = utcnow()
+    receipts.store_batch(account.id, [
+        Receipt("A1", "DELIVRD", raw="id:A1 stat:DELIVRD\x00", payload=b"id:A1 stat:DELIVRD\x00"),
+        Inbound("84912345678", "8088", "HUY"), Inbound("84912345679", "8088", "Xin\x00chao")])
+    for event in (Receipt("", "UNKNOWN", payload=b"\xff"), Inbound("84912345670", "8088", "?"),
+                  Inbound("84912345671", "8088", "?")):
+        inbound.store_unreadable(account.id, event, now)
+    db.session.commit()
+    samples = scrape()
+    assert value(samples, "loa_inbound_unreadable_total", account="viettel", kind="receipt") == 1
+    assert value(samples, "loa_inbound_unreadable_total", account="viettel", kind="mo") == 2
+    assert value(samples, "loa_receipts_total", account="viettel", stat="unreadable") == 1
+    assert value(samples, "loa_receipts_total", account="viettel", stat="delivrd") == 1
+    for handled_as, n in (("opt_out", 1), ("ignored", 1), ("unreadable", 2)):
+        assert value(samples, "loa_inbound_messages_total", account="viettel",
+                     handled_as=handled_as) == n
 
 
 def test_campaign_progress_of_live_campaigns(backend: str, scrape: Any, redis: Any) -> None:

@@ -7,7 +7,10 @@ import time
 from collections.abc import Callable
 
 from gateways.errors import AuthFailed, Permanent, Unknowable
-from gateways.results import Inbound, Receipt
+from gateways.results import Fragment, Inbound, Receipt
+from gateways.smpp import pdu
+from gateways.smpp import status as codes
+from gateways.smpp.delivery import Deliveries
 from gateways.smpp.inbound import split_udh
 from gateways.smpp.message import OutboundSms
 from gateways.smpp.outcome import SubmitHandle
@@ -210,6 +213,36 @@ def test_mo_messages_are_decoded_and_reassembled(
     assert by_source["84912345670"].text == long_mo
     assert by_source["84912345678"].destination == "8088"
     assert smsc.wait_for(lambda s: s.get("mos_acked") == 7)  # every part answered ok
+
+
+def test_an_owner_that_stores_parts_gets_each_one_and_answers_it(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    store = Store(fail_first=1)  # the first part is refused once: delivered again
+    make_session(on_deliver=store, mo_reassembly="owner")
+    long_mo = "Tôi muốn hủy nhận tin nhắn của tỉnh, xin cảm ơn các anh chị rất nhiều nhé! " * 2
+    assert smsc.send_mo("loa", "84912345679", "8088", long_mo) == 3
+    assert wait_until(lambda: len(store.events) == 3)
+    parts = sorted((e for e in store.events if isinstance(e, Fragment)), key=lambda f: f.number)
+    assert [(f.number, f.total, f.source) for f in parts] == [(n, 3, "84912345679")
+                                                               for n in (1, 2, 3)]
+    assert len({f.ref for f in parts}) == 1
+    assert b"".join(f.payload for f in parts).decode("utf-16-be") == long_mo
+    assert smsc.wait_for(lambda s: s.get("mos_acked") == 3)
+
+
+def test_memory_reassembly_refuses_parts_beyond_its_limit_for_now() -> None:
+    answers: list[int] = []
+    deliveries = Deliveries("t", on_deliver=lambda event: True, pending_limit=2)
+
+    def first_part(ref: int) -> bytes:
+        return pdu.ShortMessage(source_addr="84912345678", destination_addr="8088",
+                                esm_class=pdu.ESM_CLASS_UDHI,
+                                short_message=bytes((5, 0, 3, ref, 2, 1)) + b"abc").encode_body()
+
+    for ref in (1, 2, 3):
+        deliveries.handle(first_part(ref), answers.append)
+    assert answers == [codes.ESME_ROK, codes.ESME_ROK, codes.ESME_RX_T_APPN]
+    assert len(deliveries.reassembler) == 2
 
 
 def test_rebind_after_the_link_drops_and_in_flight_is_unknowable(

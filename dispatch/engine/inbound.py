@@ -1,0 +1,190 @@
+"""MO messages from the SMSC: stored with their octets, opt-out keywords, concatenated parts.
+
+Text that a database cannot hold: SMPP data codings allow NUL (an octet 0x00 in latin-1 or
+binary data, U+0000 in UCS-2), and PostgreSQL's text type refuses it, which once failed whole
+batches of receipts forever. Every text stored from the SMSC goes through `storable`: trailing
+NULs are dropped (some SMSCs count a C string's terminator in sm_length, and "HUY\\0" must still
+opt its sender out), and any other NUL becomes U+FFFD, the replacement character the decoder
+already puts for octets it cannot read. Replaced, not escaped: an escape such as "\\x00" would be
+indistinguishable from a sender who typed those four characters, and the text column is for
+people and keyword matching. The exact octets are kept next to the text (`payload`, bytea /
+BLOB), so nothing is lost to the replacement.
+
+Concatenated MO (`Fragment` events, one per part): each part is stored in `mo_fragments` before
+the SMSC gets its answer, so a session restart or a process crash loses none, and none waits in
+memory. When the parts of a message are all stored it is joined from storage, written to
+`inbound_messages` and its parts deleted, in the same transaction. A message whose parts have
+not all come within the reassembly timeout (`LOA_MO_REASSEMBLY_SECONDS`) is written as it is,
+`handled_as = "incomplete"`, by the writer's sweep (`sweep_fragments`). Claiming a message's
+parts is a DELETE … RETURNING, so two smpp processes serving one account never write it twice.
+
+A keyword is acted on only in a whole message: "HUY" as the first part of a longer text is not
+an opt-out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from dispatch.audiences import optouts
+from dispatch.errors import ValidationFailed
+from dispatch.extensions import db
+from dispatch.models import InboundMessage, MoFragment, RawReceipt
+from gateways.results import Fragment, Inbound, Receipt
+from gateways.smpp.inbound import decode_text
+from gateways.sms.plain import strip_diacritics
+
+_fragments = MoFragment.__table__
+
+
+def storable(text: str) -> str:
+    """`text` without what a database text column cannot hold (see the module docstring)."""
+    if "\x00" not in text:
+        return text
+    return text.rstrip("\x00").replace("\x00", "\ufffd")
+
+
+def ascii_only(text: str) -> str:
+    """Printable ASCII, everything else escaped: what any column takes, for unreadable rows."""
+    return "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def fold_keyword(text: str) -> str:
+    """'  Hủy ' → 'huy': how MO texts and opt-out keywords are compared."""
+    return " ".join(strip_diacritics(text.replace("đ", "d").replace("Đ", "D")).casefold().split())
+
+
+def store_mo(account_id: int, message: Inbound, keywords: set[str], now: datetime, *,
+             parts: int = 1, received: int | None = None) -> InboundMessage:
+    """Store one MO message and act on an opt-out keyword (caller commits)."""
+    received = parts if received is None else received
+    text = storable(message.text)
+    coding = message.extra.get("data_coding", "")
+    row = InboundMessage(account_id=account_id, source=storable(message.source)[:32],
+                         destination=storable(message.destination)[:32], text=text,
+                         received_at=message.received_at or now, payload=message.payload,
+                         data_coding=int(coding) if coding.isdigit() else None,
+                         parts=parts, parts_received=received, handled_as="ignored")
+    if received < parts:
+        row.handled_as = "incomplete"
+    elif fold_keyword(text) in keywords:
+        try:
+            optouts.add_opt_out(
+                "sms", message.source, source="keyword", actor=None, exist_ok=True,
+                reason=f"Replied {text.strip()!r} to {row.destination}")
+            row.handled_as = "opt_out"
+        except ValidationFailed:
+            row.handled_as = "bad_source"  # not a number we could ever send to
+    db.session.add(row)
+    return row
+
+
+# -- concatenated MO -----------------------------------------------------------------------------
+
+
+def fragment_key(source: str, destination: str, ref: int, total: int) -> str:
+    return f"{storable(source)[:32]}|{storable(destination)[:32]}|{ref}|{total}"
+
+
+def store_fragments(account_id: int, fragments: Sequence[Fragment], keywords: set[str],
+                    now: datetime) -> int:
+    """Store MO parts, then write every message they make whole; return how many (caller
+    commits). A part received twice (the SMSC did not see our answer) is stored twice and
+    counted once."""
+    rows: list[dict[str, Any]] = []
+    for part in fragments:
+        rows.append({"account_id": account_id,
+                     "key": fragment_key(part.source, part.destination, part.ref, part.total),
+                     "source": storable(part.source)[:32],
+                     "destination": storable(part.destination)[:32], "total": part.total,
+                     "number": part.number, "data_coding": part.data_coding,
+                     "payload": part.payload, "received_at": part.received_at or now})
+    if not rows:
+        return 0
+    db.session.execute(_fragments.insert(), rows)
+    totals = {row["key"]: row["total"] for row in rows}
+    have: dict[str, int] = dict(db.session.execute(
+        select(_fragments.c.key, func.count(func.distinct(_fragments.c.number)))
+        .where(_fragments.c.account_id == account_id, _fragments.c.key.in_(sorted(totals)))
+        .group_by(_fragments.c.key)).all())
+    whole = [key for key, total in totals.items() if have.get(key, 0) >= total]
+    return sum(_assemble(account_id, key, keywords, now) for key in whole)
+
+
+def _assemble(account_id: int, key: str, keywords: set[str], now: datetime) -> int:
+    """Claim the stored parts of one message and write it (incomplete if parts are missing);
+    1 when written, 0 when another process claimed them first."""
+    claimed = db.session.execute(
+        delete(_fragments).where(_fragments.c.account_id == account_id,
+                                 _fragments.c.key == key)
+        .returning(_fragments.c.id, _fragments.c.source, _fragments.c.destination,
+                   _fragments.c.total, _fragments.c.number, _fragments.c.data_coding,
+                   _fragments.c.payload, _fragments.c.received_at)).all()
+    if not claimed:
+        return 0
+    total = claimed[0].total
+    by_number: dict[int, Any] = {}
+    for row in sorted(claimed, key=lambda r: r.id):
+        if 1 <= row.number <= total:  # a part numbered outside its message is dropped
+            by_number.setdefault(row.number, row)  # a redelivered part: its first copy
+    first = by_number[min(by_number)] if by_number else claimed[0]
+    payload = b"".join(bytes(by_number[n].payload) for n in sorted(by_number))
+    message = Inbound(source=first.source, destination=first.destination,
+                      text=decode_text(payload, first.data_coding),
+                      received_at=max(r.received_at for r in claimed),
+                      extra={"data_coding": str(first.data_coding)}, payload=payload)
+    store_mo(account_id, message, keywords, now, parts=total, received=len(by_number))
+    return 1
+
+
+def sweep_fragments(account_id: int, older_than: datetime, keywords: set[str],
+                    now: datetime, *, limit: int = 500) -> int:
+    """Write up to `limit` messages whose first part came before `older_than` (incomplete,
+    unless their parts did all come); return how many (caller commits)."""
+    keys = db.session.scalars(
+        select(_fragments.c.key)
+        .where(_fragments.c.account_id == account_id)
+        .group_by(_fragments.c.key)
+        .having(func.min(_fragments.c.received_at) < older_than)
+        .limit(limit)).all()
+    return sum(_assemble(account_id, key, keywords, now) for key in keys)
+
+
+def pending_fragments(account_id: int | None = None) -> int:
+    """How many MO parts wait for the rest of their message."""
+    stmt = select(func.count()).select_from(_fragments)
+    if account_id is not None:
+        stmt = stmt.where(_fragments.c.account_id == account_id)
+    return int(db.session.scalar(stmt) or 0)
+
+
+# -- what cannot be stored as read ---------------------------------------------------------------
+
+
+def store_unreadable(account_id: int, event: Receipt | Inbound | Fragment,
+                     now: datetime) -> None:
+    """Keep an event that failed to store as read: its octets, and nothing of its text that
+    could fail again (caller commits). It is acknowledged, matched to nothing, and counted
+    (`loa_inbound_unreadable`)."""
+    if isinstance(event, Receipt):
+        db.session.add(RawReceipt(account_id=account_id, smsc_id="", stat=None, err=None,
+                                  body="", received_at=now, payload=event.payload,
+                                  unreadable=True))
+        return
+    data_coding: int | None
+    if isinstance(event, Fragment):
+        parts, data_coding = event.total, event.data_coding
+    else:
+        coding = event.extra.get("data_coding", "")
+        parts, data_coding = 1, int(coding) if coding.isdigit() else None
+    db.session.add(InboundMessage(
+        account_id=account_id, source=ascii_only(event.source)[:32],
+        destination=ascii_only(event.destination)[:32], text="", received_at=now,
+        payload=event.payload, data_coding=data_coding, parts=min(parts, 255),
+        parts_received=1, handled_as="unreadable"))
+

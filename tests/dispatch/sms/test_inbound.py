@@ -1,0 +1,115 @@
+"""MO parts stored as they come and joined from storage; timed-out ones; the purge of receipts
+that matched nothing. Storage only (the socket side is tests/dispatch/sms/test_hostile_smsc.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from dispatch.engine import inbound, receipts
+from dispatch.engine.smpp.writer import ReceiptWriter
+from dispatch.extensions import db
+from dispatch.models import InboundMessage, MoFragment, OptOut, RawReceipt
+from dispatch.models.common import utcnow
+from gateways.results import Fragment
+
+ACCOUNT = 7
+
+
+def part(number: int, text: str, *, total: int = 2, ref: int = 9,
+         source: str = "84912345678") -> Fragment:
+    return Fragment(source, "8088", ref, total, number, text.encode("utf-16-be"), 8)
+
+
+def store(*parts: Fragment) -> None:
+    receipts.store_batch(ACCOUNT, list(parts))
+    db.session.commit()
+
+
+def rows() -> list[InboundMessage]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def pending() -> int:
+    return int(db.session.scalar(select(func.count()).select_from(MoFragment)) or 0)
+
+
+def test_parts_are_joined_from_storage_once_all_came(app, backend):
+    store(part(2, " anh chị"))
+    store(part(2, " anh chị"))  # the SMSC did not see our answer: delivered again
+    assert rows() == [] and pending() == 2
+    store(part(1, "Xin chào"))
+    (message,) = rows()
+    assert (message.text, message.parts, message.parts_received, message.handled_as) == (
+        "Xin chào anh chị", 2, 2, "ignored")
+    assert bytes(message.payload) == "Xin chào anh chị".encode("utf-16-be")
+    assert pending() == 0
+
+
+def test_parts_of_different_messages_in_one_batch(app, backend):
+    store(part(1, "a", ref=1), part(1, "b", ref=2), part(2, "c", ref=1),
+          part(1, "d", ref=1, source="84912345679"))
+    assert [m.text for m in rows()] == ["ac"]
+    assert pending() == 2
+
+
+def test_a_timed_out_message_is_stored_incomplete_and_never_opts_out(app, backend):
+    store(part(1, "HUY", total=3), part(3, "!", total=3))
+    now = utcnow()
+    assert inbound.sweep_fragments(ACCOUNT, now - timedelta(seconds=300), set(), now) == 0
+    assert inbound.sweep_fragments(ACCOUNT, now + timedelta(seconds=1), {"huy"}, now) == 1
+    db.session.commit()
+    (message,) = rows()
+    assert (message.text, message.parts, message.parts_received, message.handled_as) == (
+        "HUY!", 3, 2, "incomplete")
+    assert db.session.query(OptOut).count() == 0 and pending() == 0
+
+
+def test_a_whole_message_is_opted_out_by_its_keyword(app, backend):
+    store(part(1, "H"), part(2, "ủy "))
+    assert rows()[0].handled_as == "opt_out"
+    assert db.session.query(OptOut).count() == 1
+
+
+def test_the_sweep_writes_a_message_whose_parts_all_came_as_whole(app, backend):
+    # Two smpp processes each stored one part at once and neither saw the other's.
+    for number, text in ((1, "Xin "), (2, "chào")):
+        db.session.add(MoFragment(account_id=ACCOUNT, key=inbound.fragment_key(
+            "84912345678", "8088", 9, 2), source="84912345678", destination="8088", total=2,
+            number=number, data_coding=8, payload=text.encode("utf-16-be")))
+    db.session.commit()
+    now = utcnow()
+    assert inbound.sweep_fragments(ACCOUNT, now + timedelta(seconds=1), set(), now) == 1
+    db.session.commit()
+    assert [(m.text, m.handled_as) for m in rows()] == [("Xin chào", "ignored")]
+
+
+def test_unmatched_receipts_are_purged_after_the_receipt_wait(app, backend):
+    now = utcnow()
+    old, young = now - timedelta(hours=49), now - timedelta(hours=1)
+
+    def raw(smsc_id, at, *, part_id=None, unreadable=False, account=ACCOUNT):
+        db.session.add(RawReceipt(account_id=account, smsc_id=smsc_id, stat="DELIVRD",
+                                  body="", received_at=at, part_id=part_id,
+                                  unreadable=unreadable))
+
+    raw("never-issued", old)
+    raw("matched", old, part_id=1)
+    raw("too-young", young)
+    raw("", old, unreadable=True)
+    raw("other-account", old, account=ACCOUNT + 1)
+    db.session.commit()
+    assert receipts.purge_unmatched(ACCOUNT, now - timedelta(hours=48), batch=1) == 1
+    left = sorted(db.session.scalars(select(RawReceipt.smsc_id)))
+    assert left == ["", "matched", "other-account", "too-young"]
+
+
+def test_the_writer_refuses_deliveries_beyond_its_queue_for_now(app):
+    writer = ReceiptWriter(app, ACCOUNT, max_queued=2)  # not started: nothing drains it
+    answers: list[bool] = []
+    for i in range(3):
+        writer.on_deliver_later(part(1, "x", ref=i), answers.append)
+    assert answers == [False]  # the third: the SMSC delivers it again later
+    assert writer.refused == 1
