@@ -10,9 +10,14 @@ expressions over the national number (validity, type, where the trunk `0` and th
 from the installed metadata and computes how many leading digits any of them can look at (4 with
 phonenumbers 9.0); past that depth they only count digits. So the verdict is a function of
 (written form, first digits to that depth, length), and is learned once per such key from the
-slow path. Anything unusual (letters, other punctuation, other country codes, a `0` right after
-the prefix, lengths outside `FAST_LENGTHS`) takes the slow path. If the metadata ever stops
-fitting the argument, `_key_depth` answers None and nothing is cached.
+slow path. Anything unusual (other whitespace, other country codes, a `0` right after the
+prefix, lengths outside `FAST_LENGTHS`) takes the slow path. If the metadata ever stops fitting
+the argument, `_key_depth` answers None and nothing is cached.
+
+A number is read, never repaired: before either path, `refusal` allows only ASCII digits,
+whitespace, `.`, `-`, `(`, `)` and one leading `+`. phonenumbers itself turns letters into
+digits (`0912abc345` -> +84912222345: an SMS to a stranger) and reads other scripts' digits, so
+it never sees a text that breaks this rule.
 """
 
 from __future__ import annotations
@@ -37,12 +42,18 @@ EMPTY = "empty"
 INVALID = "invalid number"
 NOT_MOBILE = "not a mobile number"
 FOREIGN = "not a Vietnamese number"
-REASONS = (EMPTY, INVALID, NOT_MOBILE, FOREIGN)
+LETTERS = "contains letters"
+# Followed by ": " and the character (the pages translate the words before the colon).
+BAD_CHARACTER = "contains a character that is not a digit, space, . - ( ) or a leading +"
+REASONS = (EMPTY, INVALID, NOT_MOBILE, FOREIGN, LETTERS)
 
 # Lengths of the digits after the written prefix that take the fast path: 9 (mobiles) and
 # 10 (landlines) in every form, 8 for old or mistyped numbers. Others are rare: slow path.
 FAST_LENGTHS = (8, 9, 10)
 _SEPARATORS = str.maketrans("", "", " .-()")
+# Invisible characters that copying from a web page or Excel leaves in a cell, read as spaces.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_ALLOWED_MARKS = frozenset(".-()")
 _MAX_INPUT = 250  # phonenumbers refuses longer strings, separators included
 
 
@@ -96,9 +107,52 @@ _RESULT_EMPTY = Parsed(None, None, EMPTY)
 _RESULTS = {reason: Parsed(None, None, reason) for reason in REASONS}
 
 
+def _name(char: str) -> str:
+    """A character as a clerk can find it in the cell: '#' or, when invisible, U+00AD."""
+    return repr(char) if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
+
+
+def refusal(text: str) -> str | None:
+    """Why `text` cannot be a written phone number (None when its characters are all allowed).
+
+    Any letter, of any script, is LETTERS; any other character outside the rule is named.
+    """
+    bad = None
+    plus_allowed = True  # a '+' only before the first digit or mark other than '('
+    for char in text:
+        if "0" <= char <= "9":
+            plus_allowed = False
+        elif char.isspace() or char in _INVISIBLE:
+            continue
+        elif char in _ALLOWED_MARKS:
+            if char != "(":
+                plus_allowed = False
+        elif char == "+" and plus_allowed:
+            plus_allowed = False
+        elif char.isalpha():
+            return LETTERS
+        elif bad is None:
+            bad = char
+    return None if bad is None else f"{BAD_CHARACTER}: {_name(bad)}"
+
+
+def _plain(text: str) -> str:
+    """Every whitespace or invisible character as one ASCII space, as phonenumbers reads it."""
+    return " ".join(text.translate(_INVISIBLE_TO_SPACE).split())
+
+
+_INVISIBLE_TO_SPACE = str.maketrans({char: " " for char in _INVISIBLE})
+
+
 def normalise_slow(raw: str | None) -> Parsed:
-    """Normalise with phonenumbers alone: the reference the fast path must agree with."""
-    return _slow(raw)[0]
+    """Normalise with the character rule and phonenumbers: what the fast path must agree with."""
+    text = (raw or "").strip()
+    if not text:
+        return _RESULT_EMPTY
+    why = refusal(text)
+    if why is not None:
+        return Parsed(None, None, why)
+    return _slow(_plain(text))[0]
 
 
 _UNUSUAL_MEMO = 50_000
@@ -106,7 +160,7 @@ _unusual: dict[str, Parsed] = {}
 
 
 def _slow_memo(text: str) -> Parsed:
-    """The slow path for texts the fast path does not take, remembered (a pure function)."""
+    """The slow path (rule included) for texts the fast path does not take, remembered."""
     result = _unusual.get(text)
     if result is None:
         result = normalise_slow(text)
@@ -228,7 +282,7 @@ _verdicts: dict[tuple[str, str, int], tuple[int, str | None, str | None]] = {}
 
 def _learn(key: tuple[str, str, int], text: str,
            digits: str) -> tuple[int, str | None, str | None]:
-    result, nsn = _slow(text)
+    result, nsn = _slow(_plain(text))
     if result.error is not None:
         verdict: tuple[int, str | None, str | None] = (0, None, result.error)
     elif nsn is not None and digits.endswith(nsn) and not nsn.startswith("0"):
@@ -251,7 +305,8 @@ def normalise(raw: str | None) -> Parsed:
     digits = text.translate(_SEPARATORS)
     if digits[:1] == "+":
         digits = digits[1:]
-        if not digits.startswith("84"):
+        # The fast path takes '+' only as the first character or after '(' and spaces.
+        if not digits.startswith("84") or text[:text.index("+")].strip("( "):
             return _slow_memo(text)
         form, rest = "+84", digits[2:]
     elif digits.startswith("0084"):

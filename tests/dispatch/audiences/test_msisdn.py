@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -14,9 +15,11 @@ from phonenumbers.carrierdata import CARRIER_DATA
 
 from dispatch.audiences import msisdn
 from dispatch.audiences.msisdn import (
+    BAD_CHARACTER,
     EMPTY,
     FOREIGN,
     INVALID,
+    LETTERS,
     NOT_MOBILE,
     normalise,
     normalise_slow,
@@ -30,7 +33,8 @@ FORMS_OF_ONE_NUMBER = [
     "0912345678", "0912 345 678", "0912.345.678", "0912-345-678", "(091) 234-5678",
     "84912345678", "84 912 345 678", "+84912345678", "+84 912 345 678", "+84 (0) 912 345 678",
     "+84-912-345-678", "0084912345678", "0084 912 345 678", "912345678", "  0912345678\t",
-    "(+84) 912.345.678",
+    "(+84) 912.345.678", "( +84 ) 912 345 678", "0912\u00a0345\u00a0678", "0912\u202f345\u2009678",
+    "0912\u200b345678", "\ufeff0912345678", "0912\t345\t678",
 ]
 
 
@@ -42,7 +46,7 @@ def test_every_written_form_gives_e164(raw):
 
 @pytest.mark.parametrize(("raw", "reason"), [
     ("", EMPTY), ("   ", EMPTY), (None, EMPTY),
-    ("12345", INVALID), ("0912 345", INVALID), ("abc", INVALID), ("0912345678901", INVALID),
+    ("12345", INVALID), ("0912 345", INVALID), ("0912345678901", INVALID),
     ("0894 123 456", INVALID),  # 089 is only 0896-0899
     ("0292 3812 345", NOT_MOBILE),  # a Cần Thơ landline
     ("0293 3876 543", NOT_MOBILE),  # a Hậu Giang landline
@@ -160,3 +164,66 @@ NUMBERISH = st.text(alphabet="0123456789 +.-()", max_size=22)
     lambda form: NUMBERISH.map(lambda rest: form + rest))))
 def test_fast_path_equals_slow_path_on_any_text(text):
     assert normalise(text) == normalise_slow(text)
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    ("0912abc345", LETTERS),  # phonenumbers alone reads this as +84912222345
+    ("abc", LETTERS), ("0912 345 678 ext 12", LETTERS), ("Nguyễn Văn An", LETTERS),
+    ("0912345678x", LETTERS), ("O912345678", LETTERS),  # a capital o for the zero
+    ("09123456７8", f"{BAD_CHARACTER}: '７'"),  # a full-width digit is not read as 7
+    ("0912#345678", f"{BAD_CHARACTER}: '#'"), ("0912/345/678", f"{BAD_CHARACTER}: '/'"),
+    ("+84+912345678", f"{BAD_CHARACTER}: '+'"), ("0912 345 678+", f"{BAD_CHARACTER}: '+'"),
+    ("0-+84912345678", f"{BAD_CHARACTER}: '+'"),
+    ("0912\u00ad345678", f"{BAD_CHARACTER}: U+00AD"),  # a soft hyphen is invisible: its code
+    ("0912*345# abc", LETTERS),  # a letter anywhere is the reason, whatever else is there
+])
+def test_a_cell_with_letters_or_other_characters_is_refused_never_repaired(raw, reason):
+    assert normalise(raw) == (None, None, reason)
+    assert normalise_slow(raw) == normalise(raw)
+
+
+ALLOWED_MARKS = " .-()+\u00a0\t"
+CELLISH = st.text(alphabet=st.one_of(st.sampled_from("0123456789" + ALLOWED_MARKS),
+                                     st.characters()), max_size=24)
+
+
+def _cell_digits(text: str) -> str:
+    return "".join(ch for ch in text if "0" <= ch <= "9")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(CELLISH, st.characters(categories=("Lu", "Ll", "Lt", "Lm", "Lo")), st.integers(0, 24))
+def test_no_text_with_a_letter_is_ever_accepted(text, letter, at):
+    with_letter = text[:at] + letter + text[at:]
+    for form in ("NFC", "NFD", "NFKC", "NFKD"):
+        written = unicodedata.normalize(form, with_letter)
+        assert normalise(written).error == LETTERS, written
+        assert normalise_slow(written).error == LETTERS, written
+
+
+PREFIXES = ("", "0", "84", "840", "0084", "00840")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(CELLISH, st.sampled_from(["0", "84", "+84", "0084", "(+84) "]).flatmap(
+    lambda form: st.text(alphabet="0123456789" + ALLOWED_MARKS, min_size=8, max_size=16).map(
+        lambda rest: form + rest))))
+def test_an_accepted_number_is_made_only_of_the_cells_digits(text):
+    result = normalise(text)
+    assert result == normalise_slow(text)
+    if not result.ok:
+        return
+    assert not any(ch.isalpha() for ch in text)
+    national = result.msisdn[3:]
+    digits = _cell_digits(text)
+    assert result.msisdn.startswith("+84") and digits.endswith(national), (text, result)
+    assert digits[:len(digits) - len(national)] in PREFIXES, (text, result)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(CELLISH)
+def test_nfc_and_nfd_forms_of_a_cell_get_one_answer(text):
+    composed, decomposed = (unicodedata.normalize(f, text) for f in ("NFC", "NFD"))
+    assert normalise(composed).ok == normalise(decomposed).ok
+    if normalise(composed).ok:
+        assert normalise(composed) == normalise(decomposed)
