@@ -16,19 +16,7 @@ from sqlalchemy import select
 
 from dispatch.extensions import db
 from dispatch.models import Contact, Locality
-
-TONES = "\u0300\u0301\u0303\u0309\u0323"
-
-
-def windows_1258(text: str) -> bytes:
-    """Text as Excel writes it in Windows-1258: base letters precomposed, tones combining."""
-    out = []
-    for char in unicodedata.normalize("NFC", text):
-        parts = unicodedata.normalize("NFD", char)
-        tones = "".join(c for c in parts if c in TONES)
-        out.append(unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONES))
-                   + tones)
-    return "".join(out).encode("cp1258")
+from tests.files import windows_1258
 
 
 def _editor(api: Any, people: dict[str, Any]) -> tuple[Any, int]:
