@@ -256,3 +256,32 @@ def test_names_are_found_without_diacritics_or_case(api, people, backend):
     assert found("dang thi") == ["+84987654321"]
     assert found("ĐẶNG") == ["+84987654321"]
     assert found("100%") == []  # LIKE's wildcards are the text searched for
+
+
+def test_a_workbook_with_a_merged_title_above_its_header(api, people, backend):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["ỦY BAN NHÂN DÂN XÃ HỎA LỰU"])
+    sheet.append(["Danh sách hộ gia đình"])
+    sheet.append([])
+    sheet.append(["STT", "Họ và tên", "SĐT", "Thị xã", "Ghi chú"])
+    sheet.append([1, unicodedata.normalize("NFD", "Nguyễn Văn Ấn"), 912345678, "Long Mỹ"])
+    sheet.append([2, "Trần Thị Bình", "0987 654 321"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    editor, list_id = _editor(api, people)
+    resp = _upload(editor, list_id, buffer.getvalue(), "ho-gia-dinh.xlsx")
+    assert resp.status_code == 201, resp.json
+    report = resp.json
+    assert report["encoding"] is None and report["imported_rows"] == 2
+    assert _problems(report["warnings"]) == [
+        (1, None, "above the header row: not read as a contact"),
+        (2, None, "above the header row: not read as a contact")]
+    assert report["errors"] == [{"line": 4, "column": "Ghi chú", "value": "Ghi chú",
+                                 "reason": "unknown column (prefix it with attr_ to keep it as "
+                                           "an attribute)"}]
+    an = _stored("+84912345678")
+    assert an.name == "Nguyễn Văn Ấn" and an.locality_id == _place("long-my-tx")
+    assert _stored("+84987654321").name == "Trần Thị Bình"

@@ -197,8 +197,9 @@ def test_no_text_with_a_letter_is_ever_accepted(text, letter, at):
     with_letter = text[:at] + letter + text[at:]
     for form in ("NFC", "NFD", "NFKC", "NFKD"):
         written = unicodedata.normalize(form, with_letter)
-        assert normalise(written).error == LETTERS, written
-        assert normalise_slow(written).error == LETTERS, written
+        assert not normalise(written).ok and normalise(written) == normalise_slow(written)
+        if any(ch.isalpha() for ch in written):  # NFKD may turn a mark letter into a mark
+            assert normalise(written).error == LETTERS, written
 
 
 PREFIXES = ("", "0", "84", "840", "0084", "00840")
