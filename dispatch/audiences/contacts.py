@@ -8,7 +8,7 @@ from sqlalchemy import Select, delete, event, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatch import audit
-from dispatch.audiences.columns import fold
+from dispatch.audiences.columns import fold_name
 from dispatch.audiences.localities import get_locality
 from dispatch.audiences.msisdn import normalise, search_digits
 from dispatch.errors import Conflict, NotFound, ValidationFailed
@@ -20,7 +20,7 @@ _AUDITED = ("msisdn", "operator", "operator_override", "locality_id", "name", "a
 
 def search_form(name: str | None) -> str | None:
     """A name as it is searched: lower case, no diacritics ('Nguyễn' -> 'nguyen')."""
-    return fold(name)[:200] if name else None
+    return fold_name(name)[:200] if name else None
 
 
 @event.listens_for(Contact.name, "set")

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from dispatch.audiences.columns import fold
+from dispatch.audiences.columns import fold_name
 from dispatch.models import Contact
 from dispatch.models.common import utcnow
 
@@ -141,7 +141,7 @@ class ContactWriter:
                 msisdn, operator, override or "\\N",
                 "\\N" if locality is None else str(locality),
                 "\\N" if name is None else name.translate(escapes),
-                "\\N" if name is None else fold(name)[:FOLDED_MAX].translate(escapes),
+                "\\N" if name is None else fold_name(name)[:FOLDED_MAX].translate(escapes),
                 dumps(attributes).translate(escapes) if attributes else "{}",
                 "t" if first else "f",
             )))
@@ -183,7 +183,7 @@ class ContactWriter:
         for msisdn in sorted(batch):
             operator, override, locality, name, attributes, _ = batch[msisdn]
             values += (msisdn, operator, override, locality, name,
-                       None if name is None else fold(name)[:FOLDED_MAX],
+                       None if name is None else fold_name(name)[:FOLDED_MAX],
                        dumps(attributes) if attributes else "{}", now, now)
         return values, {msisdn for msisdn, pending in batch.items() if pending[FIRST]}
 

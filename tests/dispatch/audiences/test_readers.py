@@ -9,6 +9,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatch.audiences.columns import fold, fold_name
 from dispatch.audiences.readers import BrokenRow, CsvSource, open_source
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -49,3 +50,10 @@ def test_every_cell_leaves_the_reader_in_nfc(names, codec):
     source = open_source(io.BytesIO(text.encode(codec)), "x.csv")
     rows = list(source.rows())
     assert [cells[1] for _, cells in rows] == [unicodedata.normalize("NFC", n) for n in names]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(max_size=40))
+def test_folding_a_name_word_by_word_is_folding_it_whole(text):
+    assert fold_name(text) == fold(text)
+    assert fold_name(text) == fold_name(text)  # and again, from the memo
