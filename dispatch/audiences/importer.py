@@ -158,8 +158,9 @@ def _run(stream: IO[bytes], filename: str, list_id: int, report: _Report, batch_
     report.encoding = source.encoding
     try:
         columns, rows, above = find_header(source)
+        delimiter = getattr(source, "delimiter", ",")
         for line, cells in above:
-            report.warning(line, None, _row_text(cells, ","), ABOVE_HEADER)
+            report.warning(line, None, _row_text(cells, delimiter), ABOVE_HEADER)
         for _, title in columns.unknown:
             report.error(columns.line, title, title, UNKNOWN_COLUMN)
         writer = ContactWriter(db.session.connection(), list_id,
@@ -178,8 +179,13 @@ def _run(stream: IO[bytes], filename: str, list_id: int, report: _Report, batch_
 
 
 def _row_text(cells: list[str], delimiter: str) -> str:
-    """A row as the report quotes it: a broken line's own text, else its cells joined."""
-    return cells.text if isinstance(cells, BrokenRow) else delimiter.join(cells)
+    """A row as the report quotes it: a broken line's own text, else its cells joined (without
+    the empty cells Excel pads a title row with)."""
+    if isinstance(cells, BrokenRow):
+        return cells.text
+    while cells and not cells[-1].strip():
+        cells = cells[:-1]
+    return delimiter.join(cells)
 
 
 def _stream_rows(rows: Rows, source: RowSource, columns: Columns,
