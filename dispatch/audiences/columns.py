@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from dispatch.audiences.readers import FileRejected, RowSource
+from dispatch.audiences.readers import BrokenRow, FileRejected, RowSource
 
 HEADER_SEARCH_ROWS = 10
 ABOVE_HEADER = "above the header row: not read as a contact"
@@ -178,13 +178,15 @@ def find_header(source: RowSource) -> tuple[Columns, Rows, list[tuple[int, list[
                 break
     at = next((i for i, (_, cells) in enumerate(seen) if _names_phone(cells)), None)
     if at is None:
-        line, cells = next(((n, c) for n, c in seen if any(x.strip() for x in c)), seen[0])
+        line, cells = next(((n, c) for n, c in seen if any(x.strip() for x in c)
+                            or isinstance(c, BrokenRow)), seen[0])
+        if isinstance(cells, BrokenRow):
+            raise FileRejected(f"Line {line}, the header: {cells.reason}: {cells.text!r}.")
         map_header(cells, line)  # raises, naming what that row has
         raise FileRejected("No phone column.")  # pragma: no cover - map_header raised
     line, cells = seen[at]
     columns = map_header(cells, line)
-    above = [(n, c) for n, c in seen[:at] if isinstance(c, list) and (
-        any(x.strip() for x in c) or getattr(c, "reason", None))]
+    above = [(n, c) for n, c in seen[:at] if isinstance(c, BrokenRow) or any(x.strip() for x in c)]
     if at and source.unit == "rows":
         return columns, _padded(rows, columns.width), above
     return columns, rows, above

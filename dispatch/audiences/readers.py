@@ -274,8 +274,8 @@ class CsvSource(RowSource):
         self._reader = csv.reader(self._lines, delimiter=self.delimiter)
         self._records = self._read()
         self.header = []
-        for _, cells in self._records:
-            self.header = [cell.strip() for cell in cells]
+        for _, cells in self._records:  # a BrokenRow stays one, to be named as the header
+            self.header = cells if isinstance(cells, BrokenRow) else [c.strip() for c in cells]
             break
 
     def _read(self) -> Iterator[tuple[int, list[str]]]:

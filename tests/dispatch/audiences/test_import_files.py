@@ -285,3 +285,12 @@ def test_a_workbook_with_a_merged_title_above_its_header(api, people, backend):
     an = _stored("+84912345678")
     assert an.name == "Nguyễn Văn Ấn" and an.locality_id == _place("long-my-tx")
     assert _stored("+84987654321").name == "Trần Thị Bình"
+
+
+def test_a_header_with_an_unclosed_quote_is_named_as_the_header(api, people, backend):
+    editor, list_id = _editor(api, people)
+    resp = _upload(editor, list_id, b'"phone,name\n0912345678,An\n')
+    assert resp.status_code == 422
+    assert resp.json["errors"]["file"] == [
+        "Line 1, the header: a quote opened on this line is not closed on it (a cell cannot "
+        "span lines): '\"phone,name'."]
