@@ -38,9 +38,10 @@ def _csv(rows: int, seed: int = 15) -> bytes:
     for i in range(rows):
         number = f"{rng.choice(PREFIXES)}{rng.randrange(10**7):07d}"
         lines.append(f"{number};Người dân {i + 1};{rng.choice(places)}")
-    # A few of the mistakes real files have: a landline, a short number, an unknown place.
+    # A few of the mistakes real files have: a landline, a short number, a letter in a number
+    # (refused), an unknown place (imported without one, listed as a warning).
     lines += ["0293 3870 123;Cơ quan;vi-thanh", "09123;Thiếu số;vi-thanh",
-              "0912345670;Sai địa bàn;ha-noi"]
+              "0912 34S 670;Gõ nhầm;vi-thanh", "0912345670;Sai địa bàn;ha-noi"]
     return ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
 
 

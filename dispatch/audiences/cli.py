@@ -33,7 +33,7 @@ def _actor(username: str | None) -> User | None:
 
 
 def print_report(record: ContactImport, shown: int = ERRORS_SHOWN) -> None:
-    """The summary, then the first problems, one a line."""
+    """The summary, then the first problems and warnings, one a line, and the encoding."""
     colour = "green" if record.status == "completed" and record.imported_rows else "red"
     click.secho(f"Import {record.id} {record.status}: {record.message}", fg=colour, bold=True)
     for problem in record.errors[:shown]:
@@ -42,6 +42,14 @@ def print_report(record: ContactImport, shown: int = ERRORS_SHOWN) -> None:
     more = max(record.error_rows, len(record.errors)) - shown
     if more > 0:
         click.echo(f"  … and {more:,} more (GET /api/imports/{record.id} lists the first 1,000).")
+    for problem in record.warnings[:shown]:  # imported, with a caveat
+        column = f", {problem['column']}" if problem["column"] else ""
+        click.echo(f"  warning, line {problem['line']}{column}: {problem['value']!r}: "
+                   f"{problem['reason']}")
+    if record.warning_rows > shown:
+        click.echo(f"  … and {record.warning_rows - shown:,} more warnings.")
+    if record.encoding:
+        click.echo(f"Read as {record.encoding}.")
 
 
 @contacts_cli.command("import")

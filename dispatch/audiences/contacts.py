@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, event, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatch import audit
+from dispatch.audiences.columns import fold_name
 from dispatch.audiences.localities import get_locality
 from dispatch.audiences.msisdn import normalise, search_digits
 from dispatch.errors import Conflict, NotFound, ValidationFailed
@@ -15,6 +16,17 @@ from dispatch.extensions import db
 from dispatch.models import OPERATORS, Contact, ContactList, ListMember, User
 
 _AUDITED = ("msisdn", "operator", "operator_override", "locality_id", "name", "attributes")
+
+
+def search_form(name: str | None) -> str | None:
+    """A name as it is searched: lower case, no diacritics ('Nguyễn' -> 'nguyen')."""
+    return fold_name(name)[:200] if name else None
+
+
+@event.listens_for(Contact.name, "set")
+def _fold_name(contact: Contact, name: str | None, _old: Any, _initiator: Any) -> None:
+    """Keep `name_folded` in step with every name the ORM writes (the importer writes both)."""
+    contact.name_folded = search_form(name)
 
 
 def _state(contact: Contact) -> dict[str, Any]:
@@ -120,7 +132,9 @@ def contacts_query(*, q: str | None = None, operator: str | None = None,
             stmt = stmt.where(Contact.msisdn == number.msisdn)
         else:
             digits = search_digits(text)
-            matches = [Contact.name.ilike(f"%{text}%")]
+            # Folded on both sides, in Python: the same answer on SQLite and PostgreSQL, with
+            # no extension (unaccent) and no collation to rely on.
+            matches = [Contact.name_folded.contains(search_form(text) or "", autoescape=True)]
             if digits:
                 matches.append(Contact.msisdn.like(f"%{digits}%"))
             stmt = stmt.where(or_(*matches))

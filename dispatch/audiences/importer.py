@@ -8,6 +8,10 @@ holds one batch plus the set of numbers already seen in the file (to count dupli
 Duplicates (within the file, or of existing contacts) are merged: a non-empty cell replaces the
 stored value, an empty cell keeps it; for a number repeated in the file, the later row's
 non-empty cells win. They are counted in `duplicate_rows`, not reported as errors.
+
+A row with a valid number is never dropped for its locality: a locality that cannot be found
+(unknown, ambiguous, inactive) leaves the contact without one and lists the row as a warning.
+Warnings are kept apart from errors: an error row is not imported, a warning row is.
 """
 
 from __future__ import annotations
@@ -20,10 +24,17 @@ from typing import IO, Any
 from flask import current_app
 
 from dispatch import audit
-from dispatch.audiences.columns import Columns, map_header
+from dispatch.audiences.columns import ABOVE_HEADER, Columns, Rows, find_header
 from dispatch.audiences.localities import LocalityIndex
 from dispatch.audiences.msisdn import normalise, parse_operator
-from dispatch.audiences.readers import CsvSource, FileBroken, FileRejected, RowSource, open_source
+from dispatch.audiences.readers import (
+    BrokenRow,
+    CsvSource,
+    FileBroken,
+    FileRejected,
+    RowSource,
+    open_source,
+)
 from dispatch.audiences.writer import FIRST, ContactWriter, Pending, merge_into
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, ContactImport, ContactList, User
@@ -45,12 +56,21 @@ class _Report:
 
     def __init__(self) -> None:
         self.total = self.imported = self.new = self.duplicates = self.error_rows = 0
+        self.warning_rows = 0
         self.errors: list[dict[str, Any]] = []
+        self.warnings: list[dict[str, Any]] = []
+        self.encoding: str | None = None
 
     def error(self, line: int, column: str | None, value: str, reason: str) -> None:
         if len(self.errors) < ERROR_CAP:
             self.errors.append({"line": line, "column": column, "value": value[:VALUE_MAX],
                                 "reason": reason})
+
+    def warning(self, line: int, column: str | None, value: str, reason: str) -> None:
+        self.warning_rows += 1
+        if len(self.warnings) < ERROR_CAP:
+            self.warnings.append({"line": line, "column": column, "value": value[:VALUE_MAX],
+                                  "reason": reason})
 
 
 def import_file(stream: IO[bytes], filename: str, contact_list: ContactList, *,
@@ -91,12 +111,16 @@ def import_file(stream: IO[bytes], filename: str, contact_list: ContactList, *,
     record.duplicate_rows = report.duplicates
     record.error_rows = report.error_rows
     record.errors = report.errors
+    record.warning_rows = report.warning_rows
+    record.warnings = report.warnings
+    record.encoding = report.encoding
     record.message = _summary(report)
     record.finished_at = utcnow()
     audit.record("contacts.import", "contact_list", contact_list.id, actor=actor,
                  details={"import_id": record_id, "filename": record.filename,
                           "total_rows": report.total, "imported_rows": report.imported,
-                          "new_contacts": report.new, "error_rows": report.error_rows})
+                          "new_contacts": report.new, "error_rows": report.error_rows,
+                          "warning_rows": report.warning_rows})
     db.session.commit()
     return record
 
@@ -119,7 +143,9 @@ def _summary(report: _Report) -> str:
     text = (f"{report.imported:,} of {report.total:,} rows imported ({report.new:,} new "
             f"contacts, {report.duplicates:,} duplicate rows merged); {report.error_rows:,} rows "
             "with errors.")
-    if len(report.errors) >= ERROR_CAP:
+    if report.warning_rows:
+        text += f" {report.warning_rows:,} rows with warnings."
+    if len(report.errors) >= ERROR_CAP or len(report.warnings) >= ERROR_CAP:
         text += f" Only the first {ERROR_CAP:,} problems are listed."
     if report.imported == 0:
         text = "Nothing imported: " + text
@@ -129,15 +155,20 @@ def _summary(report: _Report) -> str:
 def _run(stream: IO[bytes], filename: str, list_id: int, report: _Report, batch_size: int,
          progress: Progress | None) -> None:
     source = open_source(stream, filename)
+    report.encoding = source.encoding
     try:
-        columns = map_header(source.header)
+        columns, rows, above = find_header(source)
+        delimiter = getattr(source, "delimiter", ",")
+        for line, cells in above:
+            report.warning(line, None, _row_text(cells, delimiter), ABOVE_HEADER)
         for _, title in columns.unknown:
-            report.error(1, title, title, UNKNOWN_COLUMN)
+            report.error(columns.line, title, title, UNKNOWN_COLUMN)
         writer = ContactWriter(db.session.connection(), list_id,
                                with_attributes=bool(columns.attributes))
         background = _Background(writer)
         try:
-            _stream_rows(source, columns, background.submit, report, batch_size, progress)
+            _stream_rows(rows, source, columns, background.submit, report, batch_size,
+                         progress)
             report.new += background.finish()
         except BaseException:
             background.abandon()
@@ -147,19 +178,36 @@ def _run(stream: IO[bytes], filename: str, list_id: int, report: _Report, batch_
             source.detach()
 
 
-def _stream_rows(source: RowSource, columns: Columns, write: Callable[[dict[str, Pending]], None],
-                 report: _Report, batch_size: int, progress: Progress | None) -> None:
+def _row_text(cells: list[str], delimiter: str) -> str:
+    """A row as the report quotes it: a broken line's own text, else its cells joined (without
+    the empty cells Excel pads a title row with)."""
+    if isinstance(cells, BrokenRow):
+        return cells.text
+    while cells and not cells[-1].strip():
+        cells = cells[:-1]
+    return delimiter.join(cells)
+
+
+def _stream_rows(rows: Rows, source: RowSource, columns: Columns,
+                 write: Callable[[dict[str, Pending]], None], report: _Report, batch_size: int,
+                 progress: Progress | None) -> None:
     """The hot loop: a million rows pass through here, so it avoids per-row indirection."""
     width, phone_at, titles = columns.width, columns.phone, columns.titles
-    name_at, locality_at, operator_at = columns.name, columns.locality, columns.operator
+    name_at, operator_at = columns.name, columns.operator
+    locality_columns = columns.localities
     attribute_columns = columns.attributes
-    localities = LocalityIndex.load() if locality_at is not None else None
+    localities = LocalityIndex.load() if locality_columns else None
     phone_title = titles[phone_at]
     seen: set[int] = set()
     batch: dict[str, Pending] = {}
-    error = report.error
-    for line, cells in source.rows():
+    error, warning = report.error, report.warning
+    for line, cells in rows:
         if len(cells) != width:
+            if isinstance(cells, BrokenRow):  # no cells: the line itself is reported
+                report.total += 1
+                report.error_rows += 1
+                error(line, None, cells.text, cells.reason)
+                continue
             if not any(cells):
                 continue
             if len(cells) > width and not any(c.strip() for c in cells[width:]):
@@ -181,13 +229,8 @@ def _stream_rows(source: RowSource, columns: Columns, write: Callable[[dict[str,
             error(line, phone_title, raw.strip(), number.error)
             bad = True
         locality = override = name = None
-        if locality_at is not None:
-            text = cells[locality_at].strip()
-            if text:
-                locality, why = localities.find(text)  # type: ignore[union-attr]
-                if why is not None:
-                    error(line, titles[locality_at], text, why)
-                    bad = True
+        if locality_columns:
+            locality = _locality(localities, locality_columns, cells)  # type: ignore[arg-type]
         if operator_at is not None:
             text = cells[operator_at].strip()
             if text:
@@ -200,6 +243,9 @@ def _stream_rows(source: RowSource, columns: Columns, write: Callable[[dict[str,
             if name is not None and len(name) > NAME_MAX:
                 error(line, titles[name_at], name, f"longer than {NAME_MAX} characters")
                 bad = True
+        if type(locality) is tuple:  # (column, text, why): imported without a locality
+            (warning if not bad else error)(line, titles[locality[0]], locality[1], locality[2])
+            locality = None
         if bad:
             report.error_rows += 1
             continue
@@ -233,6 +279,28 @@ def _stream_rows(source: RowSource, columns: Columns, write: Callable[[dict[str,
     write(batch)
     if progress is not None:
         progress(source.position(), source.size)
+
+
+def _locality(index: LocalityIndex, at: list[tuple[int, str | None]],
+              cells: list[str]) -> int | tuple[int, str, str] | None:
+    """The most specific locality a row's locality columns name, None when they are empty, or
+    (column, text, why) for the most specific one that could not be found.
+
+    Districts are read first, so that a commune is looked for among the district's children.
+    """
+    found: int | None = None
+    failed: tuple[int, str, str] | None = None
+    for column, word in reversed(at):
+        text = cells[column].strip()
+        if text:
+            place, why = index.find(text, word, found)
+            if place is not None:
+                found = place
+            else:
+                failed = (column, text, why or "")
+    if found is not None:
+        return found
+    return failed
 
 
 class _Background:

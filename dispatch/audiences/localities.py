@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -19,11 +20,26 @@ KINDS = ("province", "city", "town", "district", "commune", "ward", "area")
 
 # Administrative words a name may carry or not: "Huyện Vị Thủy" is also found as "Vị Thủy".
 _PREFIXES = ("thanh pho ", "thi xa ", "thi tran ", "huyen ", "quan ", "xa ", "phuong ", "tinh ")
+# How people shorten them: "TP. Ngã Bảy", "TX Long Mỹ", "H. Phụng Hiệp", "TT. Nàng Mau".
+_ABBREVIATIONS = {"tp": "thanh pho", "tx": "thi xa", "tt": "thi tran", "h": "huyen", "q": "quan",
+                  "x": "xa", "p": "phuong"}
+# A one-letter abbreviation needs its dot ("H. Phụng Hiệp"): "H Phụng Hiệp" may be a name.
+_ABBREVIATED = re.compile(r"^(t\.?p|t\.?x|t\.?t)(?:\.\s*|\s+)|^([hqxp])\.\s*")
+
+UNKNOWN = "unknown locality"
+AMBIGUOUS = "ambiguous locality: use its code"
+INACTIVE = "locality is no longer active"
 
 
 def _key(text: str) -> str:
-    """Case, diacritics, dashes and spacing ignored: 'Vi-Thuy' and 'vị  thủy' are one key."""
-    return " ".join(fold(text).replace("-", " ").replace("_", " ").split())
+    """Case, diacritics, dashes, spacing and abbreviations ignored: 'TP. Vị-Thanh' and
+    'thành phố  vị thanh' are one key."""
+    key = " ".join(fold(text).replace("-", " ").replace("_", " ").split())
+    match = _ABBREVIATED.match(key)
+    if match:
+        short = (match.group(1) or match.group(2)).replace(".", "")
+        key = f"{_ABBREVIATIONS[short]} {key[match.end():]}"
+    return key
 
 
 def _bare(key: str) -> str:
@@ -36,43 +52,64 @@ def _bare(key: str) -> str:
 class LocalityIndex:
     """Find a locality by code, name, or name without 'Huyện'/'Xã'…, ignoring case and accents.
 
-    Codes (exact but for case) win over names, full names over bare ones; a key shared by two
-    localities in one of these tiers finds neither (the person is asked for the code).
+    Codes (exact but for case) win over names, full names over bare ones. A key shared by two
+    localities is ambiguous, unless the column's word ('Thị xã' above 'Long Mỹ') or the
+    district found on the same row tells them apart; then the person is asked for the code.
     """
 
     def __init__(self, localities: list[Locality]) -> None:
-        self._tiers: list[dict[str, Locality | None]] = [{}, {}, {}]
+        self._tiers: list[dict[str, list[Locality]]] = [{}, {}, {}]
         for place in localities:
             keys = (fold(place.code), _key(place.name), _bare(_key(place.name)))
             for tier, key in zip(self._tiers, keys, strict=True):
-                other = tier.get(key, place)
-                tier[key] = place if other is place else None
-        self._found: dict[str, tuple[int | None, str | None]] = {}
+                tier.setdefault(key, []).append(place)
+        self._found: dict[tuple[str, str | None, int | None], tuple[int | None, str | None]] = {}
 
     @classmethod
     def load(cls) -> LocalityIndex:
         return cls(list(db.session.scalars(select(Locality))))
 
-    def find(self, text: str) -> tuple[int | None, str | None]:
-        """(locality id, None) or (None, why not); answers are memoised per text."""
-        answer = self._found.get(text)
+    def find(self, text: str, word: str | None = None,
+             within: int | None = None) -> tuple[int | None, str | None]:
+        """(locality id, None) or (None, why not); memoised per (text, word, within).
+
+        `word` is the administrative word of the column ('huyen', 'thi xa'...), `within` a
+        locality already found on the row (a commune is looked for among its children first).
+        """
+        memo = (text, word, within)
+        answer = self._found.get(memo)
         if answer is None:
-            answer = self._find(text)
+            answer = self._find(text, word, within)
             if len(self._found) < 10_000:  # a file of distinct typos must not grow memory
-                self._found[text] = answer
+                self._found[memo] = answer
         return answer
 
-    def _find(self, text: str) -> tuple[int | None, str | None]:
+    def _candidates(self, text: str, word: str | None) -> list[Locality]:
         key = _key(text)
-        for tier, look_for in zip(self._tiers, (fold(text), key, key), strict=True):
-            if look_for in tier:
-                place = tier[look_for]
-                if place is None:
-                    return None, "ambiguous locality: use its code"
-                if not place.active:
-                    return None, "locality is no longer active"
-                return place.id, None
-        return None, "unknown locality"
+        looks = [(0, fold(text)), (1, key), (2, _bare(key))]
+        if word and _bare(key) == key:  # "Long Mỹ" under "Thị xã" is "thị xã long mỹ"
+            looks.insert(1, (1, f"{word} {key}"))
+        for tier, look_for in looks:
+            found = self._tiers[tier].get(look_for)
+            if found:
+                return found
+        return []
+
+    def _find(self, text: str, word: str | None,
+              within: int | None) -> tuple[int | None, str | None]:
+        found = self._candidates(text, word)
+        if len(found) > 1 and within is not None:
+            found = [p for p in found if p.parent_id == within] or found
+        if len(found) > 1:
+            active = [p for p in found if p.active]
+            found = active if len(active) == 1 else found
+        if not found:
+            return None, UNKNOWN
+        if len(found) > 1:
+            return None, AMBIGUOUS
+        if not found[0].active:
+            return None, INACTIVE
+        return found[0].id, None
 
 
 def get_locality(locality_id: int) -> Locality:

@@ -1,32 +1,29 @@
 """Vietnamese mobile numbers: any written form to E.164, with the original operator.
 
-`normalise_slow` is the reference: phonenumbers' parse, validity, type and carrier, ~32 µs a
-number. `normalise` gives exactly the same answers at ~1 µs for the forms a spreadsheet holds
-(`0…`, `84…`, `+84…`, `0084…`, bare national number, with spaces, dots, dashes, parentheses).
+`normalise_slow` is the reference: the character rule below, then phonenumbers' parse, validity,
+type and carrier, ~32 µs a number. `normalise` gives exactly the same answers at ~1 µs for the
+forms a spreadsheet holds (`0…`, `84…`, `+84…`, `0084…`, bare national number, with spaces,
+dots, dashes, parentheses) by reading the first digits of the 9-digit national number in
+MOBILE_PREFIXES, an explicit table of the mobile ranges and their original operators.
+`tests/dispatch/audiences/test_msisdn.py` checks the table against phonenumbers for every
+4-digit prefix in every form and length, so a phonenumbers release that moves a range fails the
+tests instead of silently answering differently. Anything else (landlines, other lengths, other
+country codes, other whitespace) takes the slow path, remembered per text.
 
-Why memoising is exact: phonenumbers decides everything about a Vietnamese number from regular
-expressions over the national number (validity, type, where the trunk `0` and the country code
-`84` are stripped) and from carrier prefixes. `_key_depth` reads those expressions and prefixes
-from the installed metadata and computes how many leading digits any of them can look at (4 with
-phonenumbers 9.0); past that depth they only count digits. So the verdict is a function of
-(written form, first digits to that depth, length), and is learned once per such key from the
-slow path. Anything unusual (letters, other punctuation, other country codes, a `0` right after
-the prefix, lengths outside `FAST_LENGTHS`) takes the slow path. If the metadata ever stops
-fitting the argument, `_key_depth` answers None and nothing is cached.
+A number is read, never repaired: before either path, `refusal` allows only ASCII digits,
+whitespace, `.`, `-`, `(`, `)` and one leading `+`. phonenumbers itself turns letters into
+digits (`0912abc345` -> +84912222345: an SMS to a stranger) and reads other scripts' digits, so
+it never sees a text that breaks this rule.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from re import _constants as sre_constants  # type: ignore[attr-defined]
-from re import _parser as sre_parser  # type: ignore[attr-defined]
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType, carrier
-from phonenumbers.carrierdata import CARRIER_DATA
-from phonenumbers.phonemetadata import PhoneMetadata, PhoneNumberDesc
 
 from dispatch.models import OPERATORS
 
@@ -37,12 +34,45 @@ EMPTY = "empty"
 INVALID = "invalid number"
 NOT_MOBILE = "not a mobile number"
 FOREIGN = "not a Vietnamese number"
-REASONS = (EMPTY, INVALID, NOT_MOBILE, FOREIGN)
+LETTERS = "contains letters"
+# Followed by ": " and the character (the pages translate the words before the colon).
+BAD_CHARACTER = "contains a character that is not a digit, space, . - ( ) or a leading +"
+REASONS = (EMPTY, INVALID, NOT_MOBILE, FOREIGN, LETTERS)
 
-# Lengths of the digits after the written prefix that take the fast path: 9 (mobiles) and
-# 10 (landlines) in every form, 8 for old or mistyped numbers. Others are rare: slow path.
-FAST_LENGTHS = (8, 9, 10)
+# The first 3 (or 4) digits of every 9-digit national mobile number, by original operator, as
+# phonenumbers 9.0's metadata and carrier data have them (its mobile pattern decides validity
+# from these digits; `other` is a range with no carrier, e.g. Reddi's 559 and 95x).
+_MOBILE_RANGES = {
+    "viettel": "160 310-399 860-869 960-989",
+    "vinaphone": "810-859 870-889 910-919 940-949",
+    "mobifone": "140 300-309 510-519 700-709 760-799 896-899 900-909 930-939 1210-1213",
+    "vietnamobile": "522-523 528 560-569 580-589 920-929",
+    "gmobile": "590-599 993-997",
+    "itelecom": "998-999",
+    "other": "559 950-959 990-991",
+}
+
+
+def _expand(ranges: dict[str, str]) -> dict[str, str]:
+    table = {}
+    for operator, spans in ranges.items():
+        for span in spans.split():
+            first, _, last = span.partition("-")
+            for value in range(int(first), int(last or first) + 1):
+                table[str(value)] = operator
+    return table
+
+
+MOBILE_PREFIXES = _expand(_MOBILE_RANGES)
+# The first 3 digits of 10-digit national landline numbers (fixed-line pattern 2…): an office's
+# number in a list is common enough that refusing it should not cost the slow path.
+LANDLINE_PREFIXES = frozenset(_expand({NOT_MOBILE: (
+    "203-209 210-216 218-219 220-222 225-229 232-239 242-248 251-252 254-259 260-263 269 "
+    "270-277 282-289 290-294 296-297 299")}))
 _SEPARATORS = str.maketrans("", "", " .-()")
+# Invisible characters that copying from a web page or Excel leaves in a cell, read as spaces.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_ALLOWED_MARKS = frozenset(".-()")
 _MAX_INPUT = 250  # phonenumbers refuses longer strings, separators included
 
 
@@ -96,9 +126,52 @@ _RESULT_EMPTY = Parsed(None, None, EMPTY)
 _RESULTS = {reason: Parsed(None, None, reason) for reason in REASONS}
 
 
+def _name(char: str) -> str:
+    """A character as a clerk can find it in the cell: '#' or, when invisible, U+00AD."""
+    return repr(char) if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
+
+
+def refusal(text: str) -> str | None:
+    """Why `text` cannot be a written phone number (None when its characters are all allowed).
+
+    Any letter, of any script, is LETTERS; any other character outside the rule is named.
+    """
+    bad = None
+    plus_allowed = True  # a '+' only before the first digit or mark other than '('
+    for char in text:
+        if "0" <= char <= "9":
+            plus_allowed = False
+        elif char.isspace() or char in _INVISIBLE:
+            continue
+        elif char in _ALLOWED_MARKS:
+            if char != "(":
+                plus_allowed = False
+        elif char == "+" and plus_allowed:
+            plus_allowed = False
+        elif char.isalpha():
+            return LETTERS
+        elif bad is None:
+            bad = char
+    return None if bad is None else f"{BAD_CHARACTER}: {_name(bad)}"
+
+
+def _plain(text: str) -> str:
+    """Every whitespace or invisible character as one ASCII space, as phonenumbers reads it."""
+    return " ".join(text.translate(_INVISIBLE_TO_SPACE).split())
+
+
+_INVISIBLE_TO_SPACE = str.maketrans({char: " " for char in _INVISIBLE})
+
+
 def normalise_slow(raw: str | None) -> Parsed:
-    """Normalise with phonenumbers alone: the reference the fast path must agree with."""
-    return _slow(raw)[0]
+    """Normalise with the character rule and phonenumbers: what the fast path must agree with."""
+    text = (raw or "").strip()
+    if not text:
+        return _RESULT_EMPTY
+    why = refusal(text)
+    if why is not None:
+        return Parsed(None, None, why)
+    return _slow(_plain(text))[0]
 
 
 _UNUSUAL_MEMO = 50_000
@@ -106,7 +179,7 @@ _unusual: dict[str, Parsed] = {}
 
 
 def _slow_memo(text: str) -> Parsed:
-    """The slow path for texts the fast path does not take, remembered (a pure function)."""
+    """The slow path (rule included) for texts the fast path does not take, remembered."""
     result = _unusual.get(text)
     if result is None:
         result = normalise_slow(text)
@@ -136,109 +209,6 @@ def _slow(raw: str | None) -> tuple[Parsed, str | None]:
     return Parsed(e164, operator, None), phonenumbers.national_significant_number(number)
 
 
-# --- the fast path ---------------------------------------------------------------------------
-
-class _Unbounded(Exception):
-    """A pattern can look arbitrarily deep into the number (or uses a construct not analysed)."""
-
-
-_ANY_DIGIT = (
-    [(sre_constants.CATEGORY, sre_constants.CATEGORY_DIGIT)],
-    [(sre_constants.RANGE, (ord("0"), ord("9")))],
-)
-_INF = 10**9
-
-
-def _walk(items: Any, positions: set[int]) -> tuple[set[int], int]:
-    """Offsets reachable after `items` from `positions`, and the deepest constrained offset + 1."""
-    depth = 0
-    for op, arg in items:
-        if op in (sre_constants.LITERAL, sre_constants.NOT_LITERAL, sre_constants.IN,
-                  sre_constants.ANY):
-            constrained = op in (sre_constants.LITERAL, sre_constants.NOT_LITERAL) or (
-                op == sre_constants.IN and arg not in _ANY_DIGIT)
-            if constrained:
-                depth = max(depth, max(positions) + 1)
-            positions = {p + 1 for p in positions}
-        elif op == sre_constants.SUBPATTERN:
-            positions, inner = _walk(arg[-1], positions)
-            depth = max(depth, inner)
-        elif op == sre_constants.BRANCH:
-            reached: set[int] = set()
-            for alternative in arg[1]:
-                after, inner = _walk(alternative, positions)
-                reached |= after
-                depth = max(depth, inner)
-            positions = reached
-        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT,
-                    sre_constants.POSSESSIVE_REPEAT):
-            low, high, sub = arg
-            if high == sre_constants.MAXREPEAT:
-                high = low + 1
-                positions_open = True
-            else:
-                positions_open = False
-            reached = set(positions) if low == 0 else set()
-            current = positions
-            for count in range(1, high + 1):
-                current, inner = _walk(sub, current)
-                depth = max(depth, inner)
-                if count >= low:
-                    reached |= current
-            positions = reached | ({_INF} if positions_open else set())
-        elif op == sre_constants.AT:
-            continue
-        else:
-            raise _Unbounded(str(op))
-        if depth >= _INF:
-            raise _Unbounded("constraint after an open-ended repeat")
-    return positions, depth
-
-
-def pattern_depth(pattern: str) -> int:
-    """Leading digits a full match of `pattern` against a digit string can depend on."""
-    return _walk(sre_parser.parse(pattern), {0})[1]
-
-
-def _key_depth() -> int | None:
-    """The memo key depth for the installed metadata, or None when memoising would not be exact."""
-    metadata = PhoneMetadata.metadata_for_region(REGION)
-    if (metadata is None or metadata.country_code != COUNTRY_CODE
-            or metadata.international_prefix != "00"
-            or metadata.national_prefix_for_parsing not in (None, "0")
-            or metadata.national_prefix_transform_rule):
-        return None
-    try:
-        depth = 1
-        for value in vars(metadata).values():
-            if isinstance(value, PhoneNumberDesc) and value.national_number_pattern:
-                depth = max(depth, pattern_depth(value.national_number_pattern))
-    except _Unbounded:
-        return None
-    code = str(COUNTRY_CODE)
-    prefixes = [len(k) - len(code) for k in CARRIER_DATA if k.startswith(code)]
-    return max([depth, *prefixes])
-
-
-KEY_DEPTH = _key_depth()
-_UNCACHEABLE = (-1, None, None)
-# (form, first KEY_DEPTH digits after it, their count) -> (NSN length, operator, error).
-_verdicts: dict[tuple[str, str, int], tuple[int, str | None, str | None]] = {}
-
-
-def _learn(key: tuple[str, str, int], text: str,
-           digits: str) -> tuple[int, str | None, str | None]:
-    result, nsn = _slow(text)
-    if result.error is not None:
-        verdict: tuple[int, str | None, str | None] = (0, None, result.error)
-    elif nsn is not None and digits.endswith(nsn) and not nsn.startswith("0"):
-        verdict = (len(nsn), result.operator, None)
-    else:
-        verdict = _UNCACHEABLE
-    _verdicts[key] = verdict
-    return verdict
-
-
 def normalise(raw: str | None) -> Parsed:
     """Normalise a number as written by a person to E.164; same answers as `normalise_slow`."""
     if raw is None:
@@ -246,36 +216,32 @@ def normalise(raw: str | None) -> Parsed:
     text = raw.strip()
     if not text:
         return _RESULT_EMPTY
-    if KEY_DEPTH is None or len(text) > _MAX_INPUT:
+    if len(text) > _MAX_INPUT:
         return _slow_memo(text)
     digits = text.translate(_SEPARATORS)
     if digits[:1] == "+":
         digits = digits[1:]
-        if not digits.startswith("84"):
+        # The fast path takes '+' only as the first character or after '(' and spaces.
+        if not digits.startswith("84") or text[:text.index("+")].strip("( "):
             return _slow_memo(text)
-        form, rest = "+84", digits[2:]
+        rest = digits[2:]
     elif digits.startswith("0084"):
-        form, rest = "0084", digits[4:]
+        rest = digits[4:]
     elif digits.startswith("00"):
         return _slow_memo(text)
     elif digits[:1] == "0":
-        form, rest = "0", digits[1:]
+        rest = digits[1:]
     elif digits.startswith("84"):
-        form, rest = "84", digits[2:]
+        rest = digits[2:]
     else:
-        form, rest = "", digits
-    size = len(rest)
-    if (size not in FAST_LENGTHS or rest[0] == "0" or not rest.isascii()
-            or not rest.isdigit()):
-        return _slow_memo(text)
-    key = (form, rest[:KEY_DEPTH], size)
-    verdict = _verdicts.get(key) or _learn(key, text, digits)
-    nsn_length, operator, error = verdict
-    if error is not None:
-        return _RESULTS[error]
-    if nsn_length < 0:
-        return _slow_memo(text)
-    return Parsed("+84" + digits[-nsn_length:], operator, None)
+        rest = digits
+    if len(rest) == 9 and rest.isascii() and rest.isdigit():  # only digits and separators
+        operator = MOBILE_PREFIXES.get(rest[:3]) or MOBILE_PREFIXES.get(rest[:4])
+        if operator is not None:
+            return Parsed("+84" + rest, operator, None)
+    elif len(rest) == 10 and rest[:3] in LANDLINE_PREFIXES and rest.isascii() and rest.isdigit():
+        return _RESULTS[NOT_MOBILE]
+    return _slow_memo(text)
 
 
 _DIGITS_ONLY = re.compile(r"\D+")

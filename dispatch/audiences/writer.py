@@ -23,16 +23,18 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from dispatch.audiences.columns import fold_name
 from dispatch.models import Contact
 from dispatch.models.common import utcnow
 
 # One pending contact: operator, operator_override, locality_id, name, attributes, first-in-file.
 Pending = list[Any]
 OPERATOR, OVERRIDE, LOCALITY, NAME, ATTRIBUTES, FIRST = range(6)
-ROWS_PER_STATEMENT = 1000  # 8 parameters a row: under SQLite's limit of 32,766
+ROWS_PER_STATEMENT = 1000  # 9 parameters a row: under SQLite's limit of 32,766
+FOLDED_MAX = 200
 
-_COLUMNS = ("msisdn", "operator", "operator_override", "locality_id", "name", "attributes",
-            "created_at", "updated_at")
+_COLUMNS = ("msisdn", "operator", "operator_override", "locality_id", "name", "name_folded",
+            "attributes", "created_at", "updated_at")
 # Empty cells keep what is stored (coalesce); attributes merge key by key. created_at equals
 # updated_at only on a row this statement inserted (an existing contact keeps its older
 # created_at), which tells new contacts apart on both backends.
@@ -41,6 +43,7 @@ _ON_CONFLICT = """ON CONFLICT (msisdn) DO UPDATE SET
   operator_override = coalesce(excluded.operator_override, contacts.operator_override),
   locality_id = coalesce(excluded.locality_id, contacts.locality_id),
   name = coalesce(excluded.name, contacts.name),
+  name_folded = coalesce(excluded.name_folded, contacts.name_folded),
   {attributes}updated_at = excluded.updated_at
 RETURNING id, msisdn, created_at = updated_at"""
 _MERGE_ATTRIBUTES = {
@@ -56,11 +59,13 @@ _SQLITE_MEMBERS = ("INSERT INTO list_members (list_id, contact_id) VALUES {value
 _PG_STAGING = "loa_import_incoming"
 _PG_CREATE_STAGING = f"""CREATE TEMPORARY TABLE {_PG_STAGING} (
   msisdn varchar(16), operator varchar(16), operator_override varchar(16),
-  locality_id integer, name varchar(200), attributes text, first boolean
+  locality_id integer, name varchar(200), name_folded varchar(200), attributes text,
+  first boolean
 ) ON COMMIT DROP"""
 _PG_BATCH = """WITH upserted AS (
   INSERT INTO contacts ({columns})
-  SELECT msisdn, operator, operator_override, locality_id, name, attributes::json, %s, %s
+  SELECT msisdn, operator, operator_override, locality_id, name, name_folded, attributes::json,
+    %s, %s
   FROM {staging}
   """ + _ON_CONFLICT + """ AS new
 ), added AS (
@@ -136,6 +141,7 @@ class ContactWriter:
                 msisdn, operator, override or "\\N",
                 "\\N" if locality is None else str(locality),
                 "\\N" if name is None else name.translate(escapes),
+                "\\N" if name is None else fold_name(name)[:FOLDED_MAX].translate(escapes),
                 dumps(attributes).translate(escapes) if attributes else "{}",
                 "t" if first else "f",
             )))
@@ -177,6 +183,7 @@ class ContactWriter:
         for msisdn in sorted(batch):
             operator, override, locality, name, attributes, _ = batch[msisdn]
             values += (msisdn, operator, override, locality, name,
+                       None if name is None else fold_name(name)[:FOLDED_MAX],
                        dumps(attributes) if attributes else "{}", now, now)
         return values, {msisdn for msisdn, pending in batch.items() if pending[FIRST]}
 

@@ -39,6 +39,9 @@ class Contact(db.Model):  # type: ignore[name-defined]
     operator_override: Mapped[str | None] = mapped_column(String(16))
     locality_id: Mapped[int | None] = mapped_column(ForeignKey("localities.id"))
     name: Mapped[str | None] = mapped_column(String(200))
+    # The name lower-cased without diacritics ('nguyen van an'), for search on any database;
+    # kept in step by dispatch.audiences.contacts and the import writer.
+    name_folded: Mapped[str | None] = mapped_column(String(200))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -86,6 +89,11 @@ class ContactImport(db.Model):  # type: ignore[name-defined]
     error_rows: Mapped[int] = mapped_column(default=0)
     # [{"line": 7, "column": "phone", "value": "...", "reason": "..."}], capped in length.
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Rows imported with a caveat (a locality not found, a title row above the header): same
+    # shape as `errors`, capped alike.
+    warning_rows: Mapped[int] = mapped_column(default=0, server_default="0")
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    encoding: Mapped[str | None] = mapped_column(String(32))  # what a CSV was read as
     message: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

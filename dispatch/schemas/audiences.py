@@ -156,6 +156,14 @@ class ImportSchema(ma.Schema):
     error_rows = ma.fields.Integer()
     errors = ma.fields.List(ma.fields.Nested(ImportErrorSchema),
                             metadata={"description": "The first 1,000 problems"})
+    warning_rows = ma.fields.Integer(metadata={
+        "description": "Rows imported with a caveat (e.g. a locality not found: imported "
+                       "without one), or title rows above the header"})
+    warnings = ma.fields.List(ma.fields.Nested(ImportErrorSchema),
+                              metadata={"description": "The first 1,000 warnings"})
+    encoding = ma.fields.String(allow_none=True, metadata={
+        "description": "What a CSV was read as: UTF-8, UTF-8 (BOM), UTF-16 LE, UTF-16 BE or "
+                       "Windows-1258; null for a workbook"})
     message = ma.fields.String(allow_none=True)
     created_by_id = ma.fields.Integer(allow_none=True)
     started_at = ma.fields.AwareDateTime()
@@ -163,8 +171,9 @@ class ImportSchema(ma.Schema):
 
 
 class ImportUploadSchema(StrictSchema):
-    file = Upload(required=True, metadata={"description": "CSV (UTF-8, comma or semicolon) or "
-                                                          "XLSX with a header row"})
+    file = Upload(required=True, metadata={"description": "CSV (UTF-8, UTF-16 or Windows-1258; "
+                                                          "comma, semicolon or tab) or XLSX "
+                                                          "with a header row"})
 
 
 class ImportRefusedSchema(ma.Schema):

@@ -78,8 +78,13 @@ def tr(message: Any) -> str:
     Jinja's own `_()` marks its result safe, so templates use it for literals only.
     """
     text = str(message)
-    translated = gettext(text) if "%" not in text else text
-    return str(translated)
+    if "%" in text:
+        return text
+    translated = str(gettext(text))
+    if translated == text and ": " in text:  # "reason: what was found", e.g. the character
+        reason, detail = text.split(": ", 1)
+        translated = f"{gettext(reason)}: {detail}"
+    return translated
 
 
 # Words for stored codes (statuses, operators, roles...): shown through the `label` filter.

@@ -57,7 +57,12 @@ SERVICE_MESSAGES = (
     _l("Say why the address is opted out."), _l("Say why the opt-out is lifted."),
     _l("Already opted out."), _l("Give the list a name."), _l("Give the installation id."),
     _l("empty"), _l("invalid number"), _l("not a mobile number"), _l("not a Vietnamese number"),
-    _l("unknown locality"),
+    _l("unknown locality"), _l("ambiguous locality: use its code"),
+    _l("locality is no longer active"), _l("contains letters"),
+    _l("contains a character that is not a digit, space, . - ( ) or a leading +"),
+    _l("a quote opened on this line is not closed on it (a cell cannot span lines)"),
+    _l("a cell is longer than the CSV reader allows"),
+    _l("above the header row: not read as a contact"),
     _l("unknown column (prefix it with attr_ to keep it as an attribute)"),
     _l("unknown operator: use one of viettel, vinaphone, mobifone, vietnamobile, gmobile, "
        "itelecom, other"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, ContactList, OptOut
+from tests.files import windows_1258
 
 
 def test_create_list_and_import_a_file_with_bad_rows(backend: str, as_role: Any,
@@ -31,6 +33,31 @@ def test_create_list_and_import_a_file_with_bad_rows(backend: str, as_role: Any,
     assert "+84912345678" in listing and "danh-sach.csv" in listing
     progress = editor.get("/audiences/imports/progress/abcdef123456").json
     assert progress["done"] == progress["size"] > 0
+
+
+def test_a_windows_1258_file_shows_its_encoding_errors_and_warnings(backend: str,
+                                                                    as_role: Any) -> None:
+    editor = as_role("editor")
+    editor.post("/audiences/lists", {"name": "Hội viên"})
+    lst = db.session.scalars(select(ContactList)).one()
+    data = windows_1258("Danh sách hội viên;;\r\nSĐT;Họ và tên;Huyện\r\n"
+                        "0912345678;Nguyễn Văn Ấn;H. Phụng Hiệp\r\n"
+                        "0912abc345;Trần Thị Bình;Vị Thủy\r\n"
+                        "0987654321;Lê Văn Cường;Huyện Không Có\r\n")
+    response = editor.post(f"/audiences/lists/{lst.id}/import",
+                           {"file": (io.BytesIO(data), "hoi-vien.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    html = editor.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Đã đọc tệp theo bảng mã Windows-1258." in html
+    errors = html[html.index('id="import-errors"'):html.index('id="import-warnings"')]
+    assert "0912abc345" in errors and "số điện thoại có chữ" in errors
+    warnings = html[html.index('id="import-warnings"'):]
+    assert "Huyện Không Có" in warnings and "địa bàn không rõ" not in warnings
+    assert "nằm trên dòng tiêu đề" in warnings and "Danh sách hội viên" in warnings
+    assert '<b id="warning-rows">2</b>' in html and '<b id="error-rows">1</b>' in html
+    listing = editor.get(f"/audiences/lists/{lst.id}").get_data(as_text=True)
+    assert "Nguyễn Văn Ấn" in listing and "Lê Văn Cường" in listing
 
 
 def test_upload_without_a_file(backend: str, as_role: Any) -> None:

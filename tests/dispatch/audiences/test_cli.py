@@ -18,15 +18,17 @@ def test_import_creates_the_list_and_prints_the_report(app, backend):
                                  "--list", "Hội viên", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
     assert "Created list 'Hội viên'" in result.output
-    assert "3 of 12 rows imported (2 new contacts, 1 duplicate rows merged); 9 rows with errors." \
+    assert "4 of 12 rows imported (3 new contacts, 1 duplicate rows merged); 8 rows with errors." \
         in result.output
+    assert "  warning, line 7, locality: 'Huyện Không Có': unknown locality" in result.output
+    assert "Read as UTF-8." in result.output
     assert "  line 3, phone: '0912 34': invalid number" in result.output
     assert "  line 10: '0987654321,Đặng Văn Giang,Huyện Phụng Hiệp,viettel': too few cells" \
         in result.output
     assert "Importing contacts_bad_rows.csv" in result.output  # the progress bar
     contact_list = db.session.scalar(select(ContactList).where(ContactList.name == "Hội viên"))
     assert contact_list is not None
-    assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 3
 
 
 def test_import_into_an_existing_list_only_when_asked(app, backend, tmp_path):

@@ -64,7 +64,6 @@ def test_every_kind_of_bad_row_is_reported_and_good_rows_imported(app, backend):
         {"line": 5, "column": "phone", "value": "+1 202 555 0143",
          "reason": "not a Vietnamese number"},
         {"line": 6, "column": "phone", "value": "", "reason": "empty"},
-        {"line": 7, "column": "locality", "value": "Huyện Không Có", "reason": "unknown locality"},
         {"line": 8, "column": "operator", "value": "vinafone", "reason": BAD_OPERATOR},
         {"line": 10, "column": None, "value": "0987654321,Đặng Văn Giang,Huyện Phụng Hiệp,viettel",
          "reason": "too few cells: 4, the header has 6"},
@@ -73,11 +72,16 @@ def test_every_kind_of_bad_row_is_reported_and_good_rows_imported(app, backend):
         {"line": 14, "column": "phone", "value": "0123", "reason": "invalid number"},
         {"line": 14, "column": "locality", "value": "nowhere", "reason": "unknown locality"},
     ]
+    # An unknown locality does not drop a valid number: imported without one, with a warning.
+    assert record.warnings == [
+        {"line": 7, "column": "locality", "value": "Huyện Không Có", "reason": "unknown locality"},
+    ]
     # Lines 2-11, 13, 14: the blank line 12 and the empty-cells line 15 are not rows.
     assert (record.total_rows, record.imported_rows, record.new_contacts,
-            record.duplicate_rows, record.error_rows) == (12, 3, 2, 1, 9)
-    assert record.message == ("3 of 12 rows imported (2 new contacts, 1 duplicate rows merged); "
-                              "9 rows with errors.")
+            record.duplicate_rows, record.error_rows, record.warning_rows) == (12, 4, 3, 1, 8, 1)
+    assert record.message == ("4 of 12 rows imported (3 new contacts, 1 duplicate rows merged); "
+                              "8 rows with errors. 1 rows with warnings.")
+    assert record.encoding == "UTF-8"
     assert record.finished_at is not None
 
     an = _contact("+84912345678")  # lines 2 and 9, merged: the later name, the earlier rest
@@ -86,10 +90,11 @@ def test_every_kind_of_bad_row_is_reported_and_good_rows_imported(app, backend):
     lan = _contact("+84987654323")  # locality by code in another case, operator by carrier name
     assert (lan.locality_id, lan.operator, lan.operator_override, lan.effective_operator) == (
         _locality("phung-hiep"), "viettel", "mobifone", "mobifone")
-    assert _members(record.list_id) == {"+84912345678", "+84987654323"}
-    assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
+    assert _contact("+84961234567").locality_id is None
+    assert _members(record.list_id) == {"+84912345678", "+84961234567", "+84987654323"}
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 3
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "contacts.import"))
-    assert event.details["import_id"] == record.id and event.details["new_contacts"] == 2
+    assert event.details["import_id"] == record.id and event.details["new_contacts"] == 3
 
 
 def test_semicolons_bom_crlf_quoted_cells_and_vietnamese_headers(app, backend):
@@ -201,7 +206,7 @@ def test_a_file_broken_midway_changes_nothing(app, backend):
     (b"name,locality\nAn,vi-thanh\n", "contacts.csv", "No phone column"),
     (b"phone,sdt\n0912345678,0912345678\n", "contacts.csv", "both give phone"),
     (b"", "empty.csv", "The file is empty"),
-    ("tên,phone\n".encode("latin-1"), "ansi.csv", "not UTF-8"),
+    (b"phone\n\x81\x8d\n", "ansi.csv", "not text in UTF-8, UTF-16 or Windows-1258"),
 ])
 def test_files_that_cannot_be_imported_leave_only_a_failed_record(app, backend, content, name,
                                                                   message):
@@ -231,7 +236,9 @@ def test_ambiguous_and_inactive_localities(app, backend):
     csv = ("phone,locality\n0912345678,Long Mỹ\n0912345679,long-my\n0912345670,Ngã Bảy\n"
            "0912345671,vi thuy\n").encode()
     record = _import(csv)
-    assert [(e["line"], e["reason"]) for e in record.errors] == [
+    assert record.errors == [] and record.imported_rows == 4
+    assert [(e["line"], e["reason"]) for e in record.warnings] == [
         (2, "ambiguous locality: use its code"), (4, "locality is no longer active")]
+    assert _contact("+84912345678").locality_id is None
     assert _contact("+84912345679").locality_id == _locality("long-my")
     assert _contact("+84912345671").locality_id == _locality("vi-thuy")
