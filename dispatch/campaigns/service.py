@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Select, select
 
 from dispatch import audit, ledger
-from dispatch.campaigns import audience, content, lifecycle
+from dispatch.campaigns import audience, content, frozen, lifecycle
 from dispatch.engine import control
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.extensions import db
@@ -157,8 +157,9 @@ def submit(c: Campaign, *, actor: User) -> Campaign:
     digest = audit.content_hash(snap)
     c.snapshot, c.snapshot_hash, c.submitted_at = snap, digest, now
     c.rejection_reason = None
+    reach = frozen.freeze(c)
     _move(c, "submit", S.PENDING_APPROVAL, actor=actor,
-          details={"snapshot": snap, "version": c.version})
+          details={"snapshot": snap, "version": c.version, "frozen_reach": reach})
     return c
 
 
@@ -174,7 +175,8 @@ def approve(c: Campaign, *, actor: User, snapshot_hash: str, cap_exempt: bool = 
     _claim(c, code="stale_snapshot")
     c.approved_by_id, c.approved_at, c.cap_exempt = actor.id, utcnow(), cap_exempt
     _move(c, "approve", S.APPROVED, actor=actor, reason=(comment or "").strip() or None,
-          details={"version": c.version, "cap_exempt": cap_exempt})
+          details={"version": c.version, "cap_exempt": cap_exempt,
+                   "frozen_reach": c.frozen_reach})
     return c
 
 
@@ -213,12 +215,22 @@ def launch(c: Campaign, *, actor: User) -> Campaign:
         # Edits void approvals, so this means the row was changed behind the service's back.
         raise Conflict("The content no longer matches what was approved; submit it again.",
                        code="approval_mismatch")
+    if c.frozen_reach is None:
+        # Approved before audiences were frozen: nothing says whom the approval covered.
+        raise Conflict("This campaign was approved before Loa froze audiences at submission: "
+                       "nobody approved an exact list of recipients. Cancel it and submit a "
+                       "copy for approval.", code="audience_not_frozen")
     now = utcnow()
     target = S.SCHEDULED if c.send_at is not None and c.send_at > now else S.SENDING
     _claim(c)
     c.launched_at = now
+    # The launch reaches at most the approved members; say what it leaves out (the audience
+    # as it is now against the frozen one), so the record shows it was known.
+    reach = frozen.reach(c) or {}
     _move(c, "launch", target, actor=actor,
-          details={"send_at": None if c.send_at is None else c.send_at.isoformat()})
+          details={"send_at": None if c.send_at is None else c.send_at.isoformat(),
+                   "not_approved": reach.get("not_approved"),
+                   "no_longer_reached": reach.get("no_longer_reached")})
     control.launched(c)
     return c
 
@@ -329,6 +341,7 @@ def _back_to_draft(c: Campaign) -> None:
     c.submitted_at = c.approved_at = c.launched_at = None
     c.approved_by_id = None
     c.cap_exempt = False
+    frozen.thaw(c)
 
 
 def _claim(c: Campaign, *, code: str = "concurrent_change") -> None:

@@ -1,0 +1,240 @@
+"""The audience frozen at submission: the members an approval covers, and its figures.
+
+Submitting a campaign writes the exact set of contacts (SMS) and devices (push) its audience
+resolves to into `campaign_members`, with one INSERT … SELECT per channel (the database copies
+the ids; nothing is loaded into Python, whatever the audience's size), and stores the figures
+the approver approves in `campaigns.frozen_reach`: recipients per operator, parts and cost,
+devices. A launch reaches at most those members (dispatch.engine.expand sends to the frozen
+members that are still in the audience): a contact who joins a list or moves into a locality
+after submission is not sent the campaign, while opt-outs and removals since then still apply.
+
+Why an exact set and not a high-water mark on ids: an old contact can join a list, or move into
+a locality, after approval; neither leaves a trace in the ids. The set costs a narrow row per
+member, written once per submission and dropped when the campaign goes back to draft.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import case, exists, func, literal, select
+
+from dispatch.campaigns import audience, content
+from dispatch.extensions import db
+from dispatch.models import (
+    Campaign,
+    CampaignMember,
+    Contact,
+    Device,
+    ListMember,
+    Message,
+    MessageStatus,
+)
+from dispatch.models.common import utcnow
+from dispatch.preview import sms_preview
+from dispatch.sqlbatch import any_of
+
+M = CampaignMember
+COLUMNS = ["campaign_id", "channel", "recipient_id", "held"]
+
+
+def freeze(c: Campaign) -> dict[str, Any]:
+    """Write the members of the campaign's audience as it is now, and their figures."""
+    thaw(c)
+    defined = audience.normalise(c.audience)
+    if content.uses_sms(c.channels):
+        included = audience.sms_included(defined)
+        if included is not None:
+            excluded = audience.sms_excluded(defined)
+            held = case(*([(excluded, "excluded")] if excluded is not None else []),
+                        (audience.sms_opted_out(), "opt_out"), else_=None)
+            rows = select(literal(c.id), literal("sms"), Contact.id, held).where(
+                Contact.id.in_(included))
+            db.session.execute(sa.insert(M).from_select(COLUMNS, rows))
+    if content.uses_push(c.channels):
+        targeted = audience.push_targeted(defined)
+        if targeted is not None:
+            held = case((audience.device_disabled(), "device_disabled"),
+                        (audience.push_opted_out(), "opt_out"), else_=None)
+            rows = targeted.with_only_columns(literal(c.id), literal("push"), Device.id, held,
+                                              maintain_column_froms=True)
+            db.session.execute(sa.insert(M).from_select(COLUMNS, rows))
+    c.frozen_reach = figures(c)
+    return c.frozen_reach
+
+
+def thaw(c: Campaign) -> None:
+    """Drop the frozen members (the campaign went back to draft: there is nothing approved)."""
+    db.session.execute(sa.delete(M).where(M.campaign_id == c.id))
+    c.frozen_reach = None
+
+
+def _members(c: Campaign, channel: str) -> Any:
+    return (M.campaign_id == c.id) & (M.channel == channel)
+
+
+def figures(c: Campaign) -> dict[str, Any]:
+    """The frozen members' figures: what the approver approves."""
+    out: dict[str, Any] = {"at": utcnow().isoformat(), "sms": None, "push": None, "held": {}}
+    for channel, held, n in db.session.execute(
+            select(M.channel, M.held, func.count()).where(M.campaign_id == c.id,
+                                                          M.held.is_not(None))
+            .group_by(M.channel, M.held)):
+        out["held"][f"{channel}_{held}"] = n
+    if content.uses_sms(c.channels):
+        counts = audience.by_operator(db.session.execute(
+            select(audience.OPERATOR, func.count()).select_from(M)
+            .join(Contact, Contact.id == M.recipient_id)
+            .where(_members(c, "sms"), M.held.is_(None)).group_by(audience.OPERATOR)))
+        out["sms"] = sms_cost(c, counts)
+    if content.uses_push(c.channels):
+        out["push"] = {"devices": db.session.scalar(
+            select(func.count()).select_from(M).where(_members(c, "push"), M.held.is_(None))) or 0}
+    return out
+
+
+def sms_cost(c: Campaign, counts: dict[str, int],
+             prices: dict[str, int] | None = None) -> dict[str, Any]:
+    """Recipients, parts and cost per operator of the campaign's SMS to `counts` recipients."""
+    preview = sms_preview(c.sms_text or "", recipients=counts, prices=prices)
+    variant = "plain" if c.sms_plain else "original"
+    return {
+        "recipients": preview["totals"]["recipients"],
+        "parts": preview["totals"][variant]["parts"],
+        "cost_vnd": preview["totals"][variant]["cost"],
+        "parts_per_message": preview[variant]["parts"],
+        "by_operator": {row["operator"]: {"recipients": row["recipients"],
+                                          "parts": row[variant]["parts"],
+                                          "cost_vnd": row[variant]["cost"],
+                                          "price_per_part": row["price_per_part"]}
+                        for row in preview["operators"]},
+    }
+
+
+def _approved_prices(c: Campaign) -> dict[str, int]:
+    frozen = (c.frozen_reach or {}).get("sms") or {}
+    return {op: row["price_per_part"] for op, row in (frozen.get("by_operator") or {}).items()}
+
+
+# --- the audience now against the frozen one ---------------------------------------------------
+
+def not_approved(c: Campaign, channel: str) -> int:
+    """Members the audience reaches now that the approval does not cover (they are not sent)."""
+    defined = audience.normalise(c.snapshot["audience"] if c.snapshot else c.audience)
+    reachable = (audience.sms_reachable(defined) if channel == "sms"
+                 else audience.push_reachable(defined))
+    if reachable is None:
+        return 0
+    column = Contact.id if channel == "sms" else Device.id
+    approved = exists().where(_members(c, channel), M.recipient_id == column, M.held.is_(None))
+    stmt = reachable.where(~approved).with_only_columns(func.count(),
+                                                        maintain_column_froms=True)
+    return db.session.scalar(stmt) or 0
+
+
+def _still(c: Campaign, channel: str) -> Any:
+    """Approved members the audience still reaches now (counted per operator for SMS)."""
+    defined = audience.normalise(c.snapshot["audience"] if c.snapshot else c.audience)
+    if channel == "sms":
+        reachable = audience.sms_reachable(defined)
+        if reachable is None:
+            return {}
+        stmt = (reachable.where(exists().where(_members(c, "sms"), M.recipient_id == Contact.id,
+                                               M.held.is_(None)))
+                .with_only_columns(audience.OPERATOR, func.count(), maintain_column_froms=True)
+                .group_by(audience.OPERATOR))
+        return audience.by_operator(db.session.execute(stmt))
+    reachable = audience.push_reachable(defined)
+    if reachable is None:
+        return 0
+    stmt = reachable.where(exists().where(_members(c, "push"), M.recipient_id == Device.id,
+                                          M.held.is_(None)))
+    return db.session.scalar(stmt.with_only_columns(func.count(),
+                                                    maintain_column_froms=True)) or 0
+
+
+def _ledger(c: Campaign) -> dict[str, Any]:
+    """Recipients the expansion wrote to be sent (not suppressed), per channel and operator."""
+    rows = db.session.execute(
+        select(Message.channel, Message.operator, func.count())
+        .where(Message.campaign_id == c.id, Message.status != MessageStatus.SUPPRESSED)
+        .group_by(Message.channel, Message.operator)).all()
+    sms = audience.by_operator((op, n) for channel, op, n in rows if channel == "sms")
+    push = sum(n for channel, _op, n in rows if channel == "push")
+    if c.push_mode == "topic":
+        push = int((c.expansion or {}).get("topic_devices", push))
+    return {"sms": sms, "push": push}
+
+
+def reach(c: Campaign) -> dict[str, Any] | None:
+    """Approved against actual recipients and cost, for the pages, the API and the report.
+
+    Before the expansion has finished, "actual" is what a launch would send now (the approved
+    members still in the audience); afterwards it is the ledger. `not_approved` counts those the
+    audience gained since it was frozen: they are not sent this campaign.
+    """
+    frozen = c.frozen_reach
+    if not frozen:
+        return None
+    expanded = c.expanded_at is not None
+    out: dict[str, Any] = {"frozen_at": frozen.get("at"), "approved": {}, "actual": {},
+                           "basis": "ledger" if expanded else "audience_now",
+                           "not_approved": {}, "no_longer_reached": {}}
+    figures = c.expansion or {}
+    ledger = _ledger(c) if expanded else None
+    if frozen.get("sms") is not None:
+        out["approved"]["sms"] = frozen["sms"]
+        counts = ledger["sms"] if ledger else _still(c, "sms")
+        out["actual"]["sms"] = sms_cost(c, counts, prices=_approved_prices(c) or None)
+        out["not_approved"]["sms"] = (int(figures.get("not_approved", 0)) if expanded
+                                      else not_approved(c, "sms"))
+        out["no_longer_reached"]["sms"] = max(
+            0, frozen["sms"]["recipients"] - out["actual"]["sms"]["recipients"])
+    if frozen.get("push") is not None:
+        out["approved"]["push"] = frozen["push"]
+        devices = ledger["push"] if ledger else _still(c, "push")
+        out["actual"]["push"] = {"devices": devices}
+        out["not_approved"]["push"] = (int(figures.get("push_not_approved", 0)) if expanded
+                                       else not_approved(c, "push"))
+        out["no_longer_reached"]["push"] = max(0, frozen["push"]["devices"] - devices)
+    out["not_approved_total"] = sum(out["not_approved"].values())
+    return out
+
+
+# --- for the expansion: the frozen members in batches, and which are still in the audience -----
+
+def next_members(c: Campaign, channel: str, after: int,
+                 limit: int) -> list[tuple[int, str | None]]:
+    """The next `limit`-or-fewer frozen members above id `after`, (id, held), by the key."""
+    return [(r[0], r[1]) for r in db.session.execute(
+        select(M.recipient_id, M.held).where(_members(c, channel), M.recipient_id > after)
+        .order_by(M.recipient_id).limit(limit))]
+
+
+def still_included(defined: dict[str, Any], channel: str, ids: list[int]) -> list[int]:
+    """Those of `ids` the audience's lists and localities (SMS) or places (push) still take in.
+
+    Exclusions and opt-outs are the expansion's to apply (they give ledger figures of their
+    own); a member who left every list and locality, or whose row is gone, is not sent.
+    """
+    if not ids:
+        return []
+    if channel == "sms":
+        # Each way in, restricted to the batch, so each is an index lookup of the batch's ids
+        # (a union over the whole audience would be read again for every batch).
+        found: set[int] = set()
+        if defined["lists"]:
+            found.update(db.session.scalars(
+                select(ListMember.contact_id).where(ListMember.list_id.in_(defined["lists"]),
+                                                    any_of(ListMember.contact_id, ids))))
+        places = audience.locality_ids(defined["localities"])
+        if places:
+            found.update(db.session.scalars(
+                select(Contact.id).where(any_of(Contact.id, ids),
+                                         Contact.locality_id.in_(places))))
+        return sorted(found)
+    targeted = audience.push_targeted(defined)
+    if targeted is None:
+        return []
+    return sorted(db.session.scalars(targeted.where(any_of(Device.id, ids))))
