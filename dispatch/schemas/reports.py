@@ -115,6 +115,9 @@ class CampaignReportSchema(ma.Schema):
                                  metadata={"description": "SMS only"})
     prices_vnd_per_part = _counts()
     not_in_ledger = _counts()
+    reach = ma.fields.Dict(allow_none=True, metadata={
+        "description": "Approved (frozen at submission) against actual recipients and cost; "
+                       "see the campaign's `reach`"})
     first_submit = ma.fields.AwareDateTime(allow_none=True)
     last_submit = ma.fields.AwareDateTime(allow_none=True)
     last_outcome = ma.fields.AwareDateTime(allow_none=True)
