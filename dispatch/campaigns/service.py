@@ -257,6 +257,8 @@ def cancel(c: Campaign, *, actor: User, reason: str) -> Campaign:
     _claim(c)
     c.finished_at = utcnow()
     _move(c, "cancel", S.CANCELLED, actor=actor, reason=reason)
+    if c.expanded_at is None:
+        frozen.release(c)  # nothing will expand it now
     cancelled = control.cancelled(c)
     if cancelled:
         audit.record("campaign.cancel_unsent", ENTITY, c.id, actor=actor,

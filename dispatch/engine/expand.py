@@ -141,6 +141,7 @@ def expand(campaign_id: int) -> dict[str, Any]:
     if c is None or c.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
         return {}
     c.expanded_at = utcnow()
+    frozen.release(c)
     db.session.commit()
     return dict(c.expansion or {})
 

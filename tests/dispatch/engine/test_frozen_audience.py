@@ -91,6 +91,8 @@ def test_members_who_join_after_approval_are_not_sent(engine_app, people, backen
     assert sorted(rows) == sorted(numbers(0, 6))
     assert all(status == "queued" for status, _ in rows.values())
     assert c.expansion["not_approved"] == 4
+    # The ledger now says who was targeted: the frozen members are dropped, the figures kept.
+    assert db.session.scalar(select(func.count()).select_from(CampaignMember)) == 0
 
     report = approver.get(f"/api/campaigns/{c.id}/report").json
     assert report["reach"]["basis"] == "ledger"
@@ -101,6 +103,12 @@ def test_members_who_join_after_approval_are_not_sent(engine_app, people, backen
     assert report["not_in_ledger"]["not_approved"] == 4
     shown = approver.get(f"/api/campaigns/{c.id}").json["reach"]
     assert shown["actual"]["sms"]["recipients"] == 6 and shown["not_approved"]["sms"] == 4
+    summary = approver.get("/api/reports/summary").json
+    [item] = summary["campaigns"]
+    assert item["approved_sms_recipients"] == 6 and item["approved_cost_vnd"] == 6 * PRICE
+    assert item["targeted"] == 6 and summary["total"]["approved_sms_recipients"] == 6
+    csv = approver.get("/api/reports/summary.csv").get_data(as_text=True)
+    assert "Người nhận SMS được duyệt" in csv.splitlines()[0]
 
 
 def test_opt_outs_and_removals_since_approval_still_apply(engine_app, people, backend):
