@@ -65,7 +65,8 @@ def choose_push_mode(c: Campaign) -> tuple[str, str]:
     - the payload fits FCM's 2 KB topic limit;
     - every device the audience targets reports being subscribed to the topic, and no device
       outside it (opted out of push, or registered elsewhere) does: a topic send cannot honour
-      an opt-out, so one subscribed opted-out installation is enough to send per device.
+      an opt-out, so one subscribed opted-out installation is enough to send per device;
+    - no device joined the audience since it was frozen for approval: a topic would reach it.
     The caller stores the result: `c.push_mode, c.push_mode_reason = choose_push_mode(c)`.
     """
     if not current_app.config.get("PUSH_TOPIC_SENDS"):

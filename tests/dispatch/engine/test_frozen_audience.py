@@ -224,3 +224,23 @@ def test_a_campaign_approved_before_audiences_were_frozen_is_not_launched(engine
     db.session.commit()
     resp = api.as_(people["approver"]).post(f"/api/campaigns/{c.id}/launch")
     assert resp.status_code == 409 and resp.json["code"] == "audience_not_frozen"
+
+
+def test_no_topic_send_once_the_audience_gained_a_device(engine_app, people, backend,
+                                                         monkeypatch):
+    from dispatch.engine import push_topic
+
+    monkeypatch.setitem(engine_app.config, "PUSH_TOPIC_SENDS", True)
+    for n in range(2):
+        db.session.add(Device(installation_id=f"inst-{n}", fcm_token=f"tok-{n}",
+                              platform="android", topics=["all"]))
+    db.session.commit()
+    c = launched(people, launch=False, channels="push", sms_text=None, sms_sender=None,
+                 push_title="Triều cường", push_body="Đề nghị người dân chú ý.",
+                 audience={"all_app_users": True})
+    assert push_topic.choose_push_mode(c)[0] == "topic"
+    db.session.add(Device(installation_id="inst-new", fcm_token="tok-new", platform="android",
+                          topics=["all"]))
+    db.session.commit()
+    mode, why = push_topic.choose_push_mode(reload(c))
+    assert mode == "devices" and "1 devices joined the audience after it was approved" in why
