@@ -164,11 +164,19 @@ def submit(c: Campaign, *, actor: User) -> Campaign:
 
 
 def approve(c: Campaign, *, actor: User, snapshot_hash: str, cap_exempt: bool = False,
-            comment: str | None = None) -> Campaign:
-    """Approve the exact snapshot the approver reviewed (named by its hash)."""
+            comment: str | None = None, frozen_at: str | None = None) -> Campaign:
+    """Approve the exact snapshot the approver reviewed (named by its hash).
+
+    `frozen_at`, when given, names the freeze of the audience the approver reviewed: a
+    withdrawal and a new submission of the same content freeze the audience anew, with the
+    same hash.
+    """
     lifecycle.check(c.status, "approve")
     _not_an_author(c, actor, "approve")
     _same_snapshot(c, snapshot_hash)
+    if frozen_at is not None and frozen_at != (c.frozen_reach or {}).get("at"):
+        stale = "The audience was frozen again since you reviewed it; review it again."
+        raise Conflict(stale, code="stale_snapshot", errors={"snapshot_hash": [stale]})
     if cap_exempt and c.priority != "urgent":
         raise ValidationFailed.field("cap_exempt", "Only urgent campaigns may be exempt from "
                                                    "per-recipient caps.")

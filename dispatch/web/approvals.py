@@ -40,7 +40,8 @@ def review(campaign_id: int) -> Any:
             if decision == "approve":
                 service.approve(c, actor=me(), snapshot_hash=snapshot_hash,
                                 cap_exempt=request.form.get("cap_exempt") == "on",
-                                comment=request.form.get("comment"))
+                                comment=request.form.get("comment"),
+                                frozen_at=request.form.get("frozen_at") or None)
             else:
                 service.reject(c, actor=me(), reason=request.form.get("reason", ""),
                                snapshot_hash=snapshot_hash or None)

@@ -70,3 +70,29 @@ def test_a_grown_list_is_shown_before_approval_at_launch_and_after(
     approved_cost, actual_cost = row(page, "sms-cost")[1:3]
     assert approved_cost == actual_cost and approved_cost.endswith("₫")
     assert GREW in page
+
+
+def test_an_approval_names_the_freeze_it_reviewed(backend: str, as_role: Any,
+                                                  people: dict[str, User]) -> None:
+    """Withdrawn and submitted again unchanged: same hash, a new freeze; the old page is stale."""
+    from dispatch.campaigns import service
+
+    lst = helpers.contact_list(numbers=3)
+    c = helpers.submitted(people["editor"], lst)
+    approver = as_role("approver")
+    review = approver.get(f"/approvals/{c.id}").get_data(as_text=True)
+    seen = re.search(r'name="frozen_at" value="([^"]+)"', review)
+    assert seen
+    service.reopen(c, actor=people["editor"])
+    db.session.commit()
+    grow(lst, 2)
+    service.submit(c, actor=people["editor"])
+    db.session.commit()
+    stale = approver.post(f"/approvals/{c.id}", {"decision": "approve",
+                                                 "snapshot_hash": c.snapshot_hash,
+                                                 "frozen_at": seen.group(1)})
+    assert stale.status_code == 422
+    assert "Đối tượng nhận đã được chốt lại sau khi bạn xem" in stale.get_data(as_text=True)
+    assert c.status is CampaignStatus.PENDING_APPROVAL
+    fresh = approver.get(f"/approvals/{c.id}").get_data(as_text=True)
+    assert row(fresh, "sms-recipients")[1] == "5"
