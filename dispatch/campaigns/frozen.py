@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import case, exists, func, literal, select
 
+from dispatch import settings
 from dispatch.campaigns import audience, content
 from dispatch.extensions import db
 from dispatch.models import (
@@ -201,7 +202,10 @@ def reach(c: Campaign) -> dict[str, Any] | None:
     if frozen.get("sms") is not None:
         out["approved"]["sms"] = frozen["sms"]
         counts = ledger["sms"] if ledger else _still(c, "sms")
-        out["actual"]["sms"] = sms_cost(c, counts, prices=_approved_prices(c) or None)
+        # At the approved prices, so that the difference is the audience's; an operator the
+        # approval did not price (a number ported since) at today's.
+        prices = {**settings.get("sms_price_per_part"), **_approved_prices(c)}
+        out["actual"]["sms"] = sms_cost(c, counts, prices=prices)
         out["not_approved"]["sms"] = (int(figures.get("not_approved", 0)) if expanded
                                       else not_approved(c, "sms"))
         out["no_longer_reached"]["sms"] = max(
