@@ -35,7 +35,7 @@ from dispatch.models import (
 )
 from dispatch.models.common import utcnow
 from dispatch.preview import sms_preview
-from dispatch.sqlbatch import any_of, postgres
+from dispatch.sqlbatch import postgres
 
 M = CampaignMember
 COLUMNS = ["campaign_id", "channel", "recipient_id", "held"]
@@ -235,29 +235,21 @@ def next_members(c: Campaign, channel: str, after: int,
         .order_by(M.recipient_id).limit(limit))]
 
 
-def still_included(defined: dict[str, Any], channel: str, ids: list[int]) -> list[int]:
-    """Those of `ids` the audience's lists and localities (SMS) or places (push) still take in.
+def still_in(defined: dict[str, Any], channel: str) -> Any:
+    """The condition on Contact (SMS) or Device (push) that the audience still takes it in.
 
-    Exclusions and opt-outs are the expansion's to apply (they give ledger figures of their
-    own); a member who left every list and locality, or whose row is gone, is not sent.
+    Its lists and localities (SMS) or places (push) only: exclusions and opt-outs are the
+    expansion's to apply, as they give ledger figures of their own. A member who left every
+    list and locality, or whose row is gone, is not sent. Asked of a batch of ids, each way in
+    is an index lookup per id.
     """
-    if not ids:
-        return []
-    if channel == "sms":
-        # Each way in, restricted to the batch, so each is an index lookup of the batch's ids
-        # (a union over the whole audience would be read again for every batch).
-        found: set[int] = set()
-        if defined["lists"]:
-            found.update(db.session.scalars(
-                select(ListMember.contact_id).where(ListMember.list_id.in_(defined["lists"]),
-                                                    any_of(ListMember.contact_id, ids))))
-        places = audience.locality_ids(defined["localities"])
-        if places:
-            found.update(db.session.scalars(
-                select(Contact.id).where(any_of(Contact.id, ids),
-                                         Contact.locality_id.in_(places))))
-        return sorted(found)
-    targeted = audience.push_targeted(defined)
-    if targeted is None:
-        return []
-    return sorted(db.session.scalars(targeted.where(any_of(Device.id, ids))))
+    places = audience.locality_ids(defined["localities"])
+    if channel == "push":
+        return sa.true() if defined["all_app_users"] else Device.locality_id.in_(places)
+    ways: list[Any] = []
+    if defined["lists"]:
+        ways.append(exists().where(ListMember.contact_id == Contact.id,
+                                   ListMember.list_id.in_(defined["lists"])))
+    if places:
+        ways.append(Contact.locality_id.in_(places))
+    return sa.or_(*ways) if ways else sa.false()

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select, text, true
 from sqlalchemy.dialects import sqlite
 
 from dispatch import settings, smpp_accounts
@@ -241,6 +241,7 @@ def _expand_sms(c: Campaign, run: str) -> None:
     routes = smpp_accounts.route_table()
     parts = analyse(sms_text(c)).parts
     excluded = audience["exclude_lists"]
+    inside = frozen.still_in(audience, "sms") if is_frozen else true()
     while _still_expanding(c):
         _heartbeat(c.id, run)
         after = (c.expand_cursor or {}).get("sms", 0)
@@ -249,16 +250,16 @@ def _expand_sms(c: Campaign, run: str) -> None:
             members = frozen.next_members(c, "sms", after, BATCH)
             ids = [i for i, _ in members]
             held = {i: why for i, why in members if why}
-            present = frozen.still_included(audience, "sms", ids)
         else:
-            ids = present = _next_ids(sources, after, BATCH)
+            ids = _next_ids(sources, after, BATCH)
         if not ids:
             return
         _relaxed_commit()
         batch = db.session.execute(
             select(Contact.id, Contact.msisdn, Contact.operator, Contact.operator_override)
-            .where(any_of(Contact.id, present)).order_by(Contact.id)
-        ).all() if present else []
+            .where(any_of(Contact.id, ids), inside).order_by(Contact.id)
+        ).all()
+        present = [row[0] for row in batch]
         numbers = [row[1] for row in batch]
         opted_out = set(db.session.scalars(
             select(OptOut.address).where(OptOut.channel == "sms",
@@ -343,6 +344,7 @@ def _expand_push(c: Campaign, run: str) -> None:
                        "push_not_approved": frozen.not_approved(c, "push")}
         db.session.commit()
     columns = (Device.id, Device.installation_id, Device.disabled_reason, Device.fcm_token)
+    inside = frozen.still_in(audience, "push") if is_frozen else true()
     while _still_expanding(c):
         _heartbeat(c.id, run)
         after = (c.expand_cursor or {}).get("push", 0)
@@ -353,9 +355,9 @@ def _expand_push(c: Campaign, run: str) -> None:
                 return
             last = members[-1][0]
             held = {i: why for i, why in members if why}
-            present = frozen.still_included(audience, "push", [i for i, _ in members])
-            batch = db.session.execute(select(*columns).where(any_of(Device.id, present))
-                                       .order_by(Device.id)).all() if present else []
+            batch = db.session.execute(
+                select(*columns).where(any_of(Device.id, [i for i, _ in members]), inside)
+                .order_by(Device.id)).all()
         else:
             stmt = select(*columns).where(Device.id > after)
             if places is not None:
