@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
 from dispatch.auth import require
-from dispatch.campaigns import estimate, history, service
+from dispatch.campaigns import estimate, frozen, history, service
 from dispatch.engine import progress
 from dispatch.extensions import db
 from dispatch.models import Campaign
@@ -39,8 +39,9 @@ blp = Blueprint("campaigns", __name__, url_prefix="/api",
 
 
 def detail(c: Campaign) -> dict[str, Any]:
-    """The campaign with what the caller may do next."""
-    return with_extra(c, CampaignSchema, allowed_actions=service.allowed_actions(c, actor()))
+    """The campaign with what the caller may do next, and its approved against actual reach."""
+    return with_extra(c, CampaignSchema, allowed_actions=service.allowed_actions(c, actor()),
+                      reach=frozen.reach(c))
 
 
 def saved(c: Campaign) -> dict[str, Any]:

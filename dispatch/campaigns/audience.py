@@ -105,8 +105,8 @@ def locality_ids(codes: list[str]) -> list[int]:
     return sorted(found)
 
 
-def sms_recipients(audience: dict[str, Any]) -> dict[str, int]:
-    """Contacts the audience reaches by SMS, counted per effective operator."""
+def sms_included(audience: dict[str, Any]) -> Any:
+    """Ids of the contacts the lists and localities take in (before exclusions), or None."""
     audience = normalise(audience)
     places = locality_ids(audience["localities"])
     sources: list[Select[Any]] = []
@@ -116,41 +116,91 @@ def sms_recipients(audience: dict[str, Any]) -> dict[str, int]:
     if places:
         sources.append(select(Contact.id).where(Contact.locality_id.in_(places)))
     if not sources:
-        return {}
+        return None
     # One set of ids (a UNION) rather than "in a list OR in a place": PostgreSQL turns the
     # former into a hash semi-join, while an OR over a subquery of a million ids runs it per row.
-    included = union(*sources) if len(sources) > 1 else sources[0]
-    operator = func.coalesce(Contact.operator_override, Contact.operator)
-    stmt = (
-        select(operator, func.count())
-        .where(Contact.id.in_(included))
-        .where(~exists().where(OptOut.channel == "sms", OptOut.address == Contact.msisdn))
-        .group_by(operator)
-    )
-    if audience["exclude_lists"]:
-        stmt = stmt.where(~exists().where(ListMember.contact_id == Contact.id,
-                                          ListMember.list_id.in_(audience["exclude_lists"])))
+    return union(*sources) if len(sources) > 1 else sources[0]
+
+
+def sms_excluded(audience: dict[str, Any]) -> Any:
+    """The condition on Contact that an excluded list holds it (None when nothing is excluded)."""
+    ids = normalise(audience)["exclude_lists"]
+    if not ids:
+        return None
+    return exists().where(ListMember.contact_id == Contact.id, ListMember.list_id.in_(ids))
+
+
+def sms_opted_out() -> Any:
+    """The condition on Contact that its number opted out of SMS."""
+    return exists().where(OptOut.channel == "sms", OptOut.address == Contact.msisdn)
+
+
+def sms_reachable(audience: dict[str, Any]) -> Select[Any] | None:
+    """The select of the contacts the audience reaches by SMS now (ids), or None."""
+    included = sms_included(audience)
+    if included is None:
+        return None
+    stmt = select(Contact.id).where(Contact.id.in_(included)).where(~sms_opted_out())
+    excluded = sms_excluded(audience)
+    return stmt if excluded is None else stmt.where(~excluded)
+
+
+def by_operator(rows: Any) -> dict[str, int]:
+    """(operator, count) rows as counts per Loa operator code ("other" for anything else)."""
     counts: dict[str, int] = {}
-    for op, n in db.session.execute(stmt):
+    for op, n in rows:
         # Operators are stored as Loa's codes; anything else is billed and routed as "other".
         key = op if op in OPERATORS else "other"
         counts[key] = counts.get(key, 0) + n
     return counts
 
 
-def push_recipients(audience: dict[str, Any]) -> int:
-    """Active app devices the audience reaches by push."""
+OPERATOR = func.coalesce(Contact.operator_override, Contact.operator)
+
+
+def sms_recipients(audience: dict[str, Any]) -> dict[str, int]:
+    """Contacts the audience reaches by SMS, counted per effective operator."""
+    reachable = sms_reachable(audience)
+    if reachable is None:
+        return {}
+    stmt = reachable.with_only_columns(OPERATOR, func.count(), maintain_column_froms=True)
+    stmt = stmt.group_by(OPERATOR)
+    return by_operator(db.session.execute(stmt))
+
+
+def device_disabled() -> Any:
+    """The condition on Device that it can no longer receive pushes."""
+    return Device.disabled_at.is_not(None) | Device.disabled_reason.is_not(None)
+
+
+def push_opted_out() -> Any:
+    return exists().where(OptOut.channel == "push", OptOut.address == Device.installation_id)
+
+
+def push_targeted(audience: dict[str, Any]) -> Select[Any] | None:
+    """The select of the devices (ids) in the audience's places, active or not, or None."""
     audience = normalise(audience)
-    stmt = (
-        select(func.count())
-        .select_from(Device)
-        .where(Device.disabled_at.is_(None), Device.disabled_reason.is_(None))
-        .where(~exists().where(OptOut.channel == "push",
-                               OptOut.address == Device.installation_id))
-    )
+    stmt = select(Device.id)
     if not audience["all_app_users"]:
         places = locality_ids(audience["localities"])
         if not places:
-            return 0
+            return None
         stmt = stmt.where(Device.locality_id.in_(places))
-    return db.session.scalar(stmt) or 0
+    return stmt
+
+
+def push_reachable(audience: dict[str, Any]) -> Select[Any] | None:
+    """The select of the active, not opted-out devices the audience reaches (ids), or None."""
+    targeted = push_targeted(audience)
+    if targeted is None:
+        return None
+    return targeted.where(~device_disabled(), ~push_opted_out())
+
+
+def push_recipients(audience: dict[str, Any]) -> int:
+    """Active app devices the audience reaches by push."""
+    reachable = push_reachable(audience)
+    if reachable is None:
+        return 0
+    counted = reachable.with_only_columns(func.count(), maintain_column_froms=True)
+    return db.session.scalar(counted) or 0

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Select, select
 
 from dispatch import audit, ledger
-from dispatch.campaigns import audience, content, lifecycle
+from dispatch.campaigns import audience, content, frozen, lifecycle
 from dispatch.engine import control
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.extensions import db
@@ -157,24 +157,34 @@ def submit(c: Campaign, *, actor: User) -> Campaign:
     digest = audit.content_hash(snap)
     c.snapshot, c.snapshot_hash, c.submitted_at = snap, digest, now
     c.rejection_reason = None
+    reach = frozen.freeze(c)
     _move(c, "submit", S.PENDING_APPROVAL, actor=actor,
-          details={"snapshot": snap, "version": c.version})
+          details={"snapshot": snap, "version": c.version, "frozen_reach": reach})
     return c
 
 
 def approve(c: Campaign, *, actor: User, snapshot_hash: str, cap_exempt: bool = False,
-            comment: str | None = None) -> Campaign:
-    """Approve the exact snapshot the approver reviewed (named by its hash)."""
+            comment: str | None = None, frozen_at: str | None = None) -> Campaign:
+    """Approve the exact snapshot the approver reviewed (named by its hash).
+
+    `frozen_at`, when given, names the freeze of the audience the approver reviewed: a
+    withdrawal and a new submission of the same content freeze the audience anew, with the
+    same hash.
+    """
     lifecycle.check(c.status, "approve")
     _not_an_author(c, actor, "approve")
     _same_snapshot(c, snapshot_hash)
+    if frozen_at is not None and frozen_at != (c.frozen_reach or {}).get("at"):
+        stale = "The audience was frozen again since you reviewed it; review it again."
+        raise Conflict(stale, code="stale_snapshot", errors={"snapshot_hash": [stale]})
     if cap_exempt and c.priority != "urgent":
         raise ValidationFailed.field("cap_exempt", "Only urgent campaigns may be exempt from "
                                                    "per-recipient caps.")
     _claim(c, code="stale_snapshot")
     c.approved_by_id, c.approved_at, c.cap_exempt = actor.id, utcnow(), cap_exempt
     _move(c, "approve", S.APPROVED, actor=actor, reason=(comment or "").strip() or None,
-          details={"version": c.version, "cap_exempt": cap_exempt})
+          details={"version": c.version, "cap_exempt": cap_exempt,
+                   "frozen_reach": c.frozen_reach})
     return c
 
 
@@ -213,12 +223,22 @@ def launch(c: Campaign, *, actor: User) -> Campaign:
         # Edits void approvals, so this means the row was changed behind the service's back.
         raise Conflict("The content no longer matches what was approved; submit it again.",
                        code="approval_mismatch")
+    if c.frozen_reach is None:
+        # Approved before audiences were frozen: nothing says whom the approval covered.
+        raise Conflict("This campaign was approved before Loa froze audiences at submission: "
+                       "nobody approved an exact list of recipients. Cancel it and submit a "
+                       "copy for approval.", code="audience_not_frozen")
     now = utcnow()
     target = S.SCHEDULED if c.send_at is not None and c.send_at > now else S.SENDING
     _claim(c)
     c.launched_at = now
+    # The launch reaches at most the approved members; say what it leaves out (the audience
+    # as it is now against the frozen one), so the record shows it was known.
+    reach = frozen.reach(c) or {}
     _move(c, "launch", target, actor=actor,
-          details={"send_at": None if c.send_at is None else c.send_at.isoformat()})
+          details={"send_at": None if c.send_at is None else c.send_at.isoformat(),
+                   "not_approved": reach.get("not_approved"),
+                   "no_longer_reached": reach.get("no_longer_reached")})
     control.launched(c)
     return c
 
@@ -245,6 +265,8 @@ def cancel(c: Campaign, *, actor: User, reason: str) -> Campaign:
     _claim(c)
     c.finished_at = utcnow()
     _move(c, "cancel", S.CANCELLED, actor=actor, reason=reason)
+    if c.expanded_at is None:
+        frozen.release(c)  # nothing will expand it now
     cancelled = control.cancelled(c)
     if cancelled:
         audit.record("campaign.cancel_unsent", ENTITY, c.id, actor=actor,
@@ -329,6 +351,7 @@ def _back_to_draft(c: Campaign) -> None:
     c.submitted_at = c.approved_at = c.launched_at = None
     c.approved_by_id = None
     c.cap_exempt = False
+    frozen.thaw(c)
 
 
 def _claim(c: Campaign, *, code: str = "concurrent_change") -> None:

@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select, text, true
 from sqlalchemy.dialects import sqlite
 
 from dispatch import settings, smpp_accounts
+from dispatch.campaigns import frozen
 from dispatch.campaigns.audience import locality_ids, normalise
 from dispatch.engine import enqueue
 from dispatch.extensions import db
@@ -140,6 +141,7 @@ def expand(campaign_id: int) -> dict[str, Any]:
     if c is None or c.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
         return {}
     c.expanded_at = utcnow()
+    frozen.release(c)
     db.session.commit()
     return dict(c.expansion or {})
 
@@ -224,37 +226,51 @@ def _capped(c: Campaign, contact_ids: Sequence[int]) -> set[int]:
 
 def _expand_sms(c: Campaign, run: str) -> None:
     audience = normalise(c.snapshot.get("audience") if c.snapshot else c.audience)
-    sources = _sms_sources(audience)
-    if not sources:
+    # Frozen: only the members approved (DESIGN invariant 8). Campaigns launched before
+    # audiences were frozen have no members and expand their audience as it is now.
+    is_frozen = c.frozen_reach is not None
+    sources = [] if is_frozen else _sms_sources(audience)
+    if not (is_frozen or sources):
         return
     if "sms" not in (c.expand_cursor or {}):
-        dupes = _duplicates_across_lists(audience)
-        c.expansion = {**(c.expansion or {}), "duplicates_across_lists": dupes}
+        figures = {"duplicates_across_lists": _duplicates_across_lists(audience)}
+        if is_frozen:
+            figures["not_approved"] = frozen.not_approved(c, "sms")
+        c.expansion = {**(c.expansion or {}), **figures}
         db.session.commit()
     routes = smpp_accounts.route_table()
     parts = analyse(sms_text(c)).parts
     excluded = audience["exclude_lists"]
+    inside = frozen.still_in(audience, "sms") if is_frozen else true()
     while _still_expanding(c):
         _heartbeat(c.id, run)
         after = (c.expand_cursor or {}).get("sms", 0)
-        ids = _next_ids(sources, after, BATCH)
+        held: dict[int, str] = {}
+        if is_frozen:
+            members = frozen.next_members(c, "sms", after, BATCH)
+            ids = [i for i, _ in members]
+            held = {i: why for i, why in members if why}
+        else:
+            ids = _next_ids(sources, after, BATCH)
         if not ids:
             return
         _relaxed_commit()
         batch = db.session.execute(
             select(Contact.id, Contact.msisdn, Contact.operator, Contact.operator_override)
-            .where(any_of(Contact.id, ids)).order_by(Contact.id)
+            .where(any_of(Contact.id, ids), inside).order_by(Contact.id)
         ).all()
+        present = [row[0] for row in batch]
         numbers = [row[1] for row in batch]
         opted_out = set(db.session.scalars(
             select(OptOut.address).where(OptOut.channel == "sms",
-                                         any_of(OptOut.address, numbers))))
-        excluded_ids: set[int] = set()
-        if excluded:
-            excluded_ids = set(db.session.scalars(
+                                         any_of(OptOut.address, numbers)))) if numbers else set()
+        excluded_ids = {i for i, why in held.items() if why == "excluded"}
+        if excluded and present:
+            excluded_ids.update(db.session.scalars(
                 select(ListMember.contact_id).where(ListMember.list_id.in_(excluded),
-                                                    any_of(ListMember.contact_id, ids))))
-        capped = _capped(c, ids)
+                                                    any_of(ListMember.contact_id, present))))
+        excluded_ids &= {row[0] for row in batch}
+        capped = _capped(c, present)
         now = utcnow()
         rows: list[dict[str, Any]] = []
         counts: dict[str, int] = {}
@@ -266,7 +282,9 @@ def _expand_sms(c: Campaign, run: str) -> None:
                 continue  # excluded lists take the contact out of the audience entirely
             if not E164_VN_MOBILE.match(msisdn or ""):
                 reason = "invalid_number"
-            elif msisdn in opted_out:
+            elif msisdn in opted_out or held.get(contact_id) == "opt_out":
+                # Opted out when frozen: not in the approved figures, so never sent, even if
+                # the opt-out was lifted since.
                 reason = "opt_out"
             elif account is None:
                 reason = "no_route"
@@ -282,6 +300,9 @@ def _expand_sms(c: Campaign, run: str) -> None:
             key = f"suppressed_{reason}" if reason else "queued"
             counts[key] = counts.get(key, 0) + 1
         counts["excluded"] = len(excluded_ids)
+        if is_frozen:
+            # Approved members since removed from every list and locality, or deleted.
+            counts["left_audience"] = len(ids) - len(batch)
         written = _insert(rows)
         _save_checkpoint(c, "sms", ids[-1], counts)
         db.session.commit()
@@ -314,32 +335,50 @@ def _expand_push(c: Campaign, run: str) -> None:
         push.enqueue_topic(c)
         return
     audience = normalise(c.snapshot.get("audience") if c.snapshot else c.audience)
+    is_frozen = c.frozen_reach is not None
     places = None if audience["all_app_users"] else locality_ids(audience["localities"])
-    if places is not None and not places:
+    if not is_frozen and places is not None and not places:
         return
+    if is_frozen and "push" not in (c.expand_cursor or {}):
+        c.expansion = {**(c.expansion or {}),
+                       "push_not_approved": frozen.not_approved(c, "push")}
+        db.session.commit()
+    columns = (Device.id, Device.installation_id, Device.disabled_reason, Device.fcm_token)
+    inside = frozen.still_in(audience, "push") if is_frozen else true()
     while _still_expanding(c):
         _heartbeat(c.id, run)
         after = (c.expand_cursor or {}).get("push", 0)
-        stmt = select(Device.id, Device.installation_id, Device.disabled_reason,
-                      Device.fcm_token).where(Device.id > after)
-        if places is not None:
-            stmt = stmt.where(Device.locality_id.in_(places))
-        batch = db.session.execute(stmt.order_by(Device.id).limit(BATCH)).all()
-        if not batch:
-            return
+        held: dict[int, str] = {}
+        if is_frozen:
+            members = frozen.next_members(c, "push", after, BATCH)
+            if not members:
+                return
+            last = members[-1][0]
+            held = {i: why for i, why in members if why}
+            batch = db.session.execute(
+                select(*columns).where(any_of(Device.id, [i for i, _ in members]), inside)
+                .order_by(Device.id)).all()
+        else:
+            stmt = select(*columns).where(Device.id > after)
+            if places is not None:
+                stmt = stmt.where(Device.locality_id.in_(places))
+            batch = db.session.execute(stmt.order_by(Device.id).limit(BATCH)).all()
+            if not batch:
+                return
+            last = batch[-1][0]
         _relaxed_commit()
         installs = [row[1] for row in batch]
         opted_out = set(db.session.scalars(
             select(OptOut.address).where(OptOut.channel == "push",
-                                         any_of(OptOut.address, installs))))
+                                         any_of(OptOut.address, installs)))) if installs else set()
         now = utcnow()
         rows: list[dict[str, Any]] = []
         counts: dict[str, int] = {}
         for device_id, installation, disabled, token in batch:
             reason = None
-            if disabled or not token:
+            if disabled or not token or held.get(device_id) == "device_disabled":
                 reason = "device_disabled"
-            elif installation in opted_out:
+            elif installation in opted_out or held.get(device_id) == "opt_out":
                 reason = "opt_out"
             rows.append({
                 "campaign_id": c.id, "channel": "push", "recipient_id": device_id,
@@ -350,8 +389,10 @@ def _expand_push(c: Campaign, run: str) -> None:
             })
             key = f"suppressed_{reason}" if reason else "queued"
             counts[f"push_{key}"] = counts.get(f"push_{key}", 0) + 1
+        if is_frozen:
+            counts["push_left_audience"] = len(members) - len(batch)
         written = _insert(rows)
-        _save_checkpoint(c, "push", batch[-1][0], counts)
+        _save_checkpoint(c, "push", last, counts)
         db.session.commit()
         queued = [msg_id for msg_id, status, _ in written if status == S.QUEUED]
         if queued:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dispatch import ledger
 from dispatch.campaigns import audience as audiences
+from dispatch.campaigns import frozen
 from dispatch.engine import enqueue, flags
 from dispatch.engine.push_state import block, may_start, retry_delay, rollback_on_error, unsend
 from dispatch.extensions import db
@@ -64,7 +65,8 @@ def choose_push_mode(c: Campaign) -> tuple[str, str]:
     - the payload fits FCM's 2 KB topic limit;
     - every device the audience targets reports being subscribed to the topic, and no device
       outside it (opted out of push, or registered elsewhere) does: a topic send cannot honour
-      an opt-out, so one subscribed opted-out installation is enough to send per device.
+      an opt-out, so one subscribed opted-out installation is enough to send per device;
+    - no device joined the audience since it was frozen for approval: a topic would reach it.
     The caller stores the result: `c.push_mode, c.push_mode_reason = choose_push_mode(c)`.
     """
     if not current_app.config.get("PUSH_TOPIC_SENDS"):
@@ -90,6 +92,12 @@ def choose_push_mode(c: Campaign) -> tuple[str, str]:
         verb = "is" if outside == 1 else "are"
         return "devices", (f"Per-device sends: {outside:,} {devices} to {topic!r} {verb} "
                            "outside the audience (opted out of push, or registered elsewhere).")
+    # A topic reaches every subscriber: if the audience gained devices since it was frozen for
+    # approval, only per-device sends keep to the approved ones.
+    gained = frozen.not_approved(c, "push") if c.frozen_reach is not None else 0
+    if gained:
+        return "devices", (f"Per-device sends: {gained:,} devices joined the audience after it "
+                           "was approved; a topic send would reach them too.")
     return "topic", (f"Topic send to {topic!r}: one request for the {targeted:,} active "
                      "devices of the audience, all subscribed; no per-device results.")
 

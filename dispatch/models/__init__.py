@@ -12,7 +12,14 @@ from dispatch.models.audiences import (
     Locality,
     OptOut,
 )
-from dispatch.models.campaigns import AuditEvent, Campaign, CampaignStatus, PhaseTag, Setting
+from dispatch.models.campaigns import (
+    AuditEvent,
+    Campaign,
+    CampaignMember,
+    CampaignStatus,
+    PhaseTag,
+    Setting,
+)
 from dispatch.models.gateways import SmppAccount
 from dispatch.models.ledger import (
     InboundMessage,
@@ -32,6 +39,7 @@ __all__ = [
     "AppKey",
     "AuditEvent",
     "Campaign",
+    "CampaignMember",
     "CampaignStatus",
     "Contact",
     "ContactImport",

@@ -84,6 +84,9 @@ class Campaign(db.Model):  # type: ignore[name-defined]
     # What the approver saw, frozen at submission; the hash is what approval binds to.
     snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     snapshot_hash: Mapped[str | None] = mapped_column(String(64))
+    # The audience's figures frozen with the snapshot (recipients per operator, devices, cost):
+    # what the approver approves. Its members are the campaign's CampaignMember rows.
+    frozen_reach: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -100,6 +103,25 @@ class Campaign(db.Model):  # type: ignore[name-defined]
     push_mode_reason: Mapped[str | None] = mapped_column(Text)
     # Set when the push side stopped (e.g. the service account was refused); SMS goes on.
     push_blocked: Mapped[str | None] = mapped_column(Text)
+
+
+class CampaignMember(db.Model):  # type: ignore[name-defined]
+    """One contact (SMS) or device (push) of a campaign's audience as frozen at submission.
+
+    A launch reaches at most these: the expansion sends to the frozen members still in the
+    audience, so members who join a list later are never sent a campaign approved without them.
+    `held` is why a member was not counted in the approved figures (excluded, opt_out,
+    device_disabled): such a member is never sent this campaign, even if that changes later.
+    """
+
+    __tablename__ = "campaign_members"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(4), primary_key=True)  # sms | push
+    # contacts.id for SMS, devices.id for push (no FK: it points at one of two tables).
+    recipient_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    held: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]

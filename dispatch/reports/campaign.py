@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 
+from dispatch.campaigns import frozen
 from dispatch.engine.flags import LOCAL
 from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
@@ -98,9 +99,16 @@ def campaign_report(c: Campaign, *, bucket: int | None = None) -> dict[str, Any]
         "not_in_ledger": {
             "duplicates_across_lists": int(expansion.get("duplicates_across_lists", 0)),
             "excluded_by_lists": int(expansion.get("excluded", 0)),
+            # Approved members who left every list and locality before the expansion, and
+            # members who joined after the approval (not covered by it, so not sent).
+            "left_audience_since_approval": int(expansion.get("left_audience", 0))
+            + int(expansion.get("push_left_audience", 0)),
+            "not_approved": int(expansion.get("not_approved", 0))
+            + int(expansion.get("push_not_approved", 0)),
             **({"topic_devices": int(expansion["topic_devices"])}
                if "topic_devices" in expansion else {}),
         },
+        "reach": frozen.reach(c),
         **timeline(c, bucket),
         "notes": notes,
     }

@@ -166,6 +166,10 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("channels", "Kênh"),
     ("started_at", f"Bắt đầu, {TIME}"),
     ("finished_at", f"Kết thúc, {TIME}"),
+    # What the approval covered, beside what the ledger holds.
+    ("approved_sms_recipients", "Người nhận SMS được duyệt"),
+    ("approved_push_devices", "Thiết bị được duyệt (thông báo đẩy)"),
+    ("approved_cost_vnd", "Chi phí SMS được duyệt (VND)"),
     ("targeted", "Số người nhận"),
     ("suppressed", "Không gửi (loại trừ)"),
     ("waiting", "Đang chờ gửi"),

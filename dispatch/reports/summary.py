@@ -59,6 +59,18 @@ def topic_note(c: Campaign) -> str:
             "counted as one ledger row.")
 
 
+APPROVED_KEYS = ("approved_sms_recipients", "approved_push_devices", "approved_cost_vnd")
+
+
+def approved_figures(c: Campaign) -> dict[str, int]:
+    """What the approval of `c` covered (0 for a campaign approved before audiences froze)."""
+    reach = c.frozen_reach or {}
+    sms, push = reach.get("sms") or {}, reach.get("push") or {}
+    return {"approved_sms_recipients": int(sms.get("recipients", 0)),
+            "approved_push_devices": int(push.get("devices", 0)),
+            "approved_cost_vnd": int(sms.get("cost_vnd", 0))}
+
+
 def summary(since: date | None = None, until: date | None = None,
             phase_tag: str | None = None) -> dict[str, Any]:
     campaigns = chosen(since, until, phase_tag)
@@ -74,15 +86,20 @@ def summary(since: date | None = None, until: date | None = None,
                              price_for(table, operator))
     total = Tally()
     items = []
+    approved_total = dict.fromkeys(APPROVED_KEYS, 0)
     for c in campaigns:
         total.merge(tallies[c.id])
         figures = tallies[c.id].as_dict()
+        approved = approved_figures(c)
+        for key in APPROVED_KEYS:
+            approved_total[key] += approved[key]
         items.append({
             "id": c.id, "title": c.title, "phase_tag": c.phase_tag, "status": c.status.value,
             "channels": c.channels, "started_at": local(max(filter(None, (c.launched_at,
                                                                            c.send_at)))),
             "finished_at": local(c.finished_at),
             **{k: figures[k] for k in FIGURES},
+            **approved,
         })
     figures = total.as_dict()
     notes = [COST_NOTE] + ([PUSH_NOTE] if has_push else []) + [
@@ -91,7 +108,8 @@ def summary(since: date | None = None, until: date | None = None,
         "since": since, "until": until, "phase_tag": phase_tag,
         "as_of": local(utcnow()),
         "campaigns": items,
-        "total": {"campaigns": len(items), **{k: figures[k] for k in FIGURES}},
+        "total": {"campaigns": len(items), **{k: figures[k] for k in FIGURES},
+                  **approved_total},
         "prices_vnd_per_part": table,
         "notes": notes,
     }

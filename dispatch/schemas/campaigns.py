@@ -139,10 +139,20 @@ class CampaignSchema(CampaignSummarySchema):
                                     metadata={"description": "Why the push side stopped"})
 
 
+REACH_DOC = (
+    "The audience frozen at submission against the actual one (null before submission): "
+    "`approved` (sms: recipients, parts, cost_vnd, by_operator; push: devices) is what the "
+    "approval covers; `actual` is the ledger once expanded (`basis` 'ledger'), before that what "
+    "a launch would send now ('audience_now'); `not_approved` counts members who joined the "
+    "audience after it was frozen (never sent this campaign), `no_longer_reached` approved "
+    "members who opted out, left the audience or were suppressed.")
+
+
 class CampaignDetailSchema(CampaignSchema):
     allowed_actions = ma.fields.List(
         ma.fields.String(), metadata={"description": "What the caller may do now"}
     )
+    reach = ma.fields.Dict(allow_none=True, metadata={"description": REACH_DOC})
 
 
 class CampaignQuery(PageQuery):

@@ -71,6 +71,13 @@ FIGURES: dict[str, Any] = {
     "cost_vnd": lambda: _int("Estimate at the current price per part of each operator"),
 }
 
+# What the approval covered (the audience frozen at submission), beside the ledger's figures.
+APPROVED: dict[str, Any] = {
+    "approved_sms_recipients": lambda: _int("SMS recipients the approval covered"),
+    "approved_push_devices": lambda: _int("App devices the approval covered"),
+    "approved_cost_vnd": lambda: _int("SMS cost approved, at the prices of the submission"),
+}
+
 TallySchema = ma.Schema.from_dict({
     **{name: make() for name, make in FIGURES.items()},
     "suppressed_by_reason": _counts(),
@@ -115,6 +122,9 @@ class CampaignReportSchema(ma.Schema):
                                  metadata={"description": "SMS only"})
     prices_vnd_per_part = _counts()
     not_in_ledger = _counts()
+    reach = ma.fields.Dict(allow_none=True, metadata={
+        "description": "Approved (frozen at submission) against actual recipients and cost; "
+                       "see the campaign's `reach`"})
     first_submit = ma.fields.AwareDateTime(allow_none=True)
     last_submit = ma.fields.AwareDateTime(allow_none=True)
     last_outcome = ma.fields.AwareDateTime(allow_none=True)
@@ -132,11 +142,13 @@ SummaryCampaignSchema = ma.Schema.from_dict({
         "description": "The later of launch and send_at, local time"}),
     "finished_at": ma.fields.AwareDateTime(allow_none=True),
     **{name: make() for name, make in FIGURES.items()},
+    **{name: make() for name, make in APPROVED.items()},
 }, name="SummaryCampaignSchema")
 
 SummaryTotalSchema = ma.Schema.from_dict({
     "campaigns": ma.fields.Integer(),
     **{name: make() for name, make in FIGURES.items()},
+    **{name: make() for name, make in APPROVED.items()},
 }, name="SummaryTotalSchema")
 
 

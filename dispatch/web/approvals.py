@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from dispatch.auth import require
-from dispatch.campaigns import audience, estimate, history, service
+from dispatch.campaigns import audience, estimate, frozen, history, service
 from dispatch.errors import LoaError
 from dispatch.extensions import db
 from dispatch.models import CampaignStatus, ContactList, Locality
@@ -40,7 +40,8 @@ def review(campaign_id: int) -> Any:
             if decision == "approve":
                 service.approve(c, actor=me(), snapshot_hash=snapshot_hash,
                                 cap_exempt=request.form.get("cap_exempt") == "on",
-                                comment=request.form.get("comment"))
+                                comment=request.form.get("comment"),
+                                frozen_at=request.form.get("frozen_at") or None)
             else:
                 service.reject(c, actor=me(), reason=request.form.get("reason", ""),
                                snapshot_hash=snapshot_hash or None)
@@ -68,6 +69,9 @@ def review(campaign_id: int) -> Any:
     return render_template(
         "approvals/show.html", c=c, snap=snap, defined=defined, list_names=list_names,
         place_names=place_names, actions=actions, changes=changes, people=people,
-        preview=estimate.campaign_preview(c) if snap else None, errors=errors,
+        # The figures frozen with the snapshot: what an approval covers, whatever the lists
+        # became since; `reach` sets them against the audience now.
+        preview=estimate.campaign_preview(c, frozen=True) if snap else None,
+        reach=frozen.reach(c) if snap else None, errors=errors,
         form=request.form,
     ), 422 if errors else 200

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from dispatch import settings
 from dispatch.auth import require
-from dispatch.campaigns import audience, content, estimate, lifecycle, service
+from dispatch.campaigns import audience, content, estimate, frozen, lifecycle, service
 from dispatch.engine import progress
 from dispatch.errors import LoaError
 from dispatch.extensions import db
@@ -185,14 +185,14 @@ def show(campaign_id: int) -> Any:
     actions = service.allowed_actions(c, me())
     launched = c.launched_at is not None or c.status in (S.COMPLETED, *LIVE)
     figures = progress.progress(c) if launched else None
-    preview = None if launched else estimate.campaign_preview(c)
+    preview = None if launched else estimate.campaign_preview(c, frozen=True)
     events = list(db.session.scalars(service.events(c)))
     people = queries.names({e.actor_id for e in events} | {c.created_by_id, c.approved_by_id})
     return render_template(
         "campaigns/show.html", c=c, actions=actions, figures=figures, preview=preview,
         problems=queries.problems(c) if launched else [], events=events, people=people,
         reports=queries.report_links(c) if launched else [], lists=_list_names(c),
-        localities=_locality_names(c), live=c.status in LIVE,
+        localities=_locality_names(c), live=c.status in LIVE, reach=frozen.reach(c),
         operator_names={op: label(op) for op in (*OPERATORS, "-")},
     )
 
@@ -268,13 +268,26 @@ def confirm(campaign_id: int, action: str) -> Any:
                 return redirect(url_for(".index"))
             if action != "retry":
                 flash(_("Done: %(action)s.", action=_label(action)), "success")
+            if action == "launch":
+                _flash_not_approved(c)
             return redirect(url_for(".show", campaign_id=campaign_id))
     possible = action in service.allowed_actions(c, me())
-    preview = estimate.campaign_preview(c) if action == "launch" and possible else None
+    launching = action == "launch" and possible
+    preview = estimate.campaign_preview(c, frozen=True) if launching else None
     retryable = _retryable(c) if action == "retry" else {}
     return render_template("campaigns/confirm.html", c=c, action=action, possible=possible,
-                           preview=preview, errors=errors, retryable=retryable,
+                           preview=preview, reach=frozen.reach(c) if launching else None,
+                           errors=errors, retryable=retryable,
                            window=settings.get("send_window")), 422 if errors else 200
+
+
+def _flash_not_approved(c: Campaign) -> None:
+    """Say, on launching, whom the approval does not cover (the audience grew since)."""
+    reach = frozen.reach(c)
+    if reach and reach["not_approved_total"]:
+        flash(_("%(n)s members joined the audience after it was frozen for approval: this "
+                "campaign does not reach them. To reach them, send a new campaign (or edit this "
+                "one and submit it again).", n=num(reach["not_approved_total"])), "warn")
 
 
 def _retryable(c: Campaign) -> dict[str, int]:

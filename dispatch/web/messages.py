@@ -24,6 +24,9 @@ SERVICE_MESSAGES = (
     _l("You wrote or edited this campaign: another person must approve it."),
     _l("You wrote or edited this campaign: another person must reject it."),
     _l("The content no longer matches what was approved; submit it again."),
+    _l("The audience was frozen again since you reviewed it; review it again."),
+    _l("This campaign was approved before Loa froze audiences at submission: nobody approved "
+       "an exact list of recipients. Cancel it and submit a copy for approval."),
     _l("Only the author may delete a draft."),
     _l("There are no messages in those statuses to retry."),
     _l("Retry failed and/or unknown messages only."),

@@ -57,7 +57,8 @@ def test_funnel_per_operator_channel_and_total(api, people, main_campaign, backe
                                  + t["expired_unsent"] + t["submitted"])
         assert t["submitted"] == (t["delivered"] + t["partial"] + t["failed"] + t["expired"]
                                   + t["unknown"] + t["awaiting_receipt"] + t["accepted_by_fcm"])
-    assert body["not_in_ledger"] == {"duplicates_across_lists": 4, "excluded_by_lists": 2}
+    assert body["not_in_ledger"] == {"duplicates_across_lists": 4, "excluded_by_lists": 2,
+                                     "left_audience_since_approval": 0, "not_approved": 0}
     assert body["campaign"]["status"] == "completed"
     assert body["campaign"]["launched_at"] == "2025-03-10T07:59:00+07:00"
     assert any("not a delivery" in note for note in body["notes"])
