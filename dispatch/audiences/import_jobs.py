@@ -227,9 +227,11 @@ def refused_rows(record: ContactImport, translate: Any) -> Any:
 
 def cancel(record: ContactImport, actor: User | None) -> ContactImport:
     """End a queued import now; ask a running one to stop (it does within WATCH_EVERY rows)."""
+    db.session.refresh(record)
     if record.status == "queued":
-        ended = _end(record.id, "cancelled", "Cancelled before it started: nothing was imported.",
-                     actor)
+        ended = importer._ended(record.id, "cancelled",
+                                "Cancelled before it started: nothing was imported.", actor,
+                                was=("queued",))
         if ended.status == "cancelled":
             upload_path(record.id).unlink(missing_ok=True)
             return ended
@@ -249,6 +251,11 @@ def _end(import_id: int, status: str, message: str,
     return importer._ended(import_id, status, message, actor)
 
 
+def end_record(import_id: int, status: str, message: str, actor: User | None = None,
+               was: tuple[str, ...] = ACTIVE) -> ContactImport:
+    return importer._ended(import_id, status, message, actor, was)
+
+
 # --- the clock -----------------------------------------------------------------------------
 
 def check_stalled(config: dict[str, Any]) -> dict[str, int]:
@@ -262,9 +269,10 @@ def check_stalled(config: dict[str, Any]) -> dict[str, int]:
             if redis.exists(_progress_key(record.id)):
                 continue
             seconds = int(config["IMPORT_HEARTBEAT_SECONDS"])
-            ended = _end(record.id, "failed",
-                         f"The worker running the import stopped (no heartbeat for {seconds} s): "
-                         "nothing was imported. Import the file again.")
+            ended = end_record(record.id, "failed",
+                               f"The worker running the import stopped (no heartbeat for "
+                               f"{seconds} s): nothing was imported. Import the file again.",
+                               was=("running",))
             if ended.status == "failed":
                 upload_path(record.id).unlink(missing_ok=True)
                 refused_path(record.id).unlink(missing_ok=True)
@@ -278,8 +286,7 @@ def check_stalled(config: dict[str, Any]) -> dict[str, int]:
         if upload_path(record.id).exists():
             enqueue(record.id)
             done["import_requeued"] += 1
-        else:
-            _end(record.id, "failed", "The uploaded file was lost before the import started: "
-                                      "import it again.")
+        elif end_record(record.id, "failed", "The uploaded file was lost before the import "
+                        "started: import it again.", was=("queued",)).status == "failed":
             done["import_failed"] += 1
     return {k: v for k, v in done.items() if v}

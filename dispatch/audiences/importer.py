@@ -152,11 +152,12 @@ def _forget(path: Path | None) -> None:
         path.unlink(missing_ok=True)
 
 
-def _ended(record_id: int, status: str, message: str, actor: User | None) -> ContactImport:
-    """End a running (or queued) import as failed or cancelled, unless it ended already."""
+def _ended(record_id: int, status: str, message: str, actor: User | None,
+           was: tuple[str, ...] = ("queued", "running")) -> ContactImport:
+    """End an import that is still in one of the statuses `was` as failed or cancelled."""
     ended = db.session.execute(
         update(ContactImport).where(ContactImport.id == record_id,
-                                    ContactImport.status.in_(("queued", "running")))
+                                    ContactImport.status.in_(was))
         .values(status=status, message=message, finished_at=utcnow()))
     if ended.rowcount:  # type: ignore[attr-defined]
         list_id = db.session.get(ContactImport, record_id).list_id  # type: ignore[union-attr]
