@@ -59,6 +59,17 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "REDIS_URL": env.get("REDIS_URL") or None,
         "MAX_CONTENT_LENGTH": env_int(env, "LOA_MAX_UPLOAD_MB", 100) * 1024 * 1024,
         "IMPORT_BATCH_SIZE": env_int(env, "LOA_IMPORT_BATCH_SIZE", 5000),
+        # Imports run as jobs (dispatch.audiences.import_jobs); one whose heartbeat is older
+        # than this is marked failed by the clock (its worker died).
+        "IMPORT_HEARTBEAT_SECONDS": env_int(env, "LOA_IMPORT_HEARTBEAT_SECONDS", 120),
+        # What one XLSX workbook may cost (dispatch.audiences.readers): refused beyond these,
+        # declared or found while reading. Excel's own maxima are 1,048,576 rows and 32,767
+        # characters a cell; a part is one file inside the zip (the sheet, its shared strings).
+        "IMPORT_MAX_ROWS": env_int(env, "LOA_IMPORT_MAX_ROWS", 1_048_576),
+        "IMPORT_MAX_CELLS": env_int(env, "LOA_IMPORT_MAX_CELLS", 20_000_000),
+        "IMPORT_MAX_CELL_CHARS": env_int(env, "LOA_IMPORT_MAX_CELL_CHARS", 32_767),
+        "IMPORT_MAX_PART_MB": env_int(env, "LOA_IMPORT_MAX_PART_MB", 512),
+        "IMPORT_MAX_SHARED_STRINGS_MB": env_int(env, "LOA_IMPORT_MAX_SHARED_STRINGS_MB", 64),
         "TIMEZONE": "Asia/Ho_Chi_Minh",
         "DEFAULT_SEND_WINDOW": (env.get("LOA_SEND_WINDOW") or "07:00-22:00"),
         "API_TITLE": "Loa API",

@@ -61,3 +61,25 @@ class ApiClient:
 
     def delete(self, path: str, **kw: Any) -> TestResponse:
         return self.request("DELETE", path, **kw)
+
+
+def upload_import(caller: Any, list_id: int, content: bytes, name: str = "contacts.csv",
+                  *, expect: int = 202) -> TestResponse:
+    """Upload a file for import through the API, run the job on a real RQ worker (burst), and
+    answer GET /api/imports/<id> (or the refusal of the upload itself)."""
+    import io
+
+    from rq import SimpleWorker
+
+    from dispatch import jobs
+    from dispatch.redis_conn import get_redis
+
+    sent = caller.post(f"/api/lists/{list_id}/imports",
+                       data={"file": (io.BytesIO(content), name)},
+                       content_type="multipart/form-data")
+    assert sent.status_code == expect, sent.json
+    if expect != 202:
+        return sent
+    assert sent.json["status"] == "queued", sent.json
+    SimpleWorker([jobs.queue(q) for q in jobs.QUEUES], connection=get_redis()).work(burst=True)
+    return caller.get(f"/api/imports/{sent.json['id']}")

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from dispatch.audiences import contacts as contacts_service
-from dispatch.audiences.importer import import_file
+from dispatch.audiences.import_jobs import run_inline
 from dispatch.audiences.localities import import_localities
 from dispatch.errors import LoaError
 from dispatch.extensions import db
@@ -64,7 +64,8 @@ def import_contacts(file: Path, list_name: str, existing_list: bool, batch_size:
                     username: str | None) -> None:
     """Import a CSV or XLSX FILE of phone numbers into a list and print the report.
 
-    Exits with status 1 when nothing could be imported.
+    Exits with status 1 when nothing could be imported. Runs here rather than as a job, so the
+    progress bar follows it.
     """
     actor = _actor(username)
     contact_list = contacts_service.find_list(list_name)
@@ -90,8 +91,10 @@ def import_contacts(file: Path, list_name: str, existing_list: bool, batch_size:
             bar.update(done - state["done"])
             state["done"] = done
 
-        record = import_file(stream, file.name, contact_list, actor=actor,
-                             batch_size=batch_size, progress=progress)
+        # Inline, in this process, with the job's heartbeat (so the clock leaves it be) and
+        # its refused-rows file (GET /api/imports/<id>/refused.csv).
+        record = run_inline(stream, file.name, contact_list, actor,
+                            batch_size=batch_size, progress=progress)
     print_report(record)
     if record.status != "completed" or record.imported_rows == 0:
         raise SystemExit(1)

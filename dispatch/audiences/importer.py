@@ -5,6 +5,13 @@ fails part-way leaves them exactly as they were, and only the failed ContactImpo
 its message) remains. Rows are streamed and written in batches of IMPORT_BATCH_SIZE, so memory
 holds one batch plus the set of numbers already seen in the file (to count duplicates).
 
+The web and the API run it as a background job (dispatch.audiences.import_jobs), which passes
+`watch` (progress, heartbeat, cancelling) and `refused_path` (the refused rows, as a CSV to fix
+and upload again); the CLI runs it inline. An import ends `completed` when it imported rows,
+else `failed` with the reason (a header-only file, every row refused), or `cancelled`; only a
+record still `running` is ended, so one the clock marked failed (its worker seemed dead) is
+rolled back rather than completed.
+
 Duplicates (within the file, or of existing contacts) are merged: a non-empty cell replaces the
 stored value, an empty cell keeps it; for a number repeated in the file, the later row's
 non-empty cells win. They are counted in `duplicate_rows`, not reported as errors.
@@ -16,12 +23,15 @@ Warnings are kept apart from errors: an error row is not imported, a warning row
 
 from __future__ import annotations
 
+import csv
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
+from sqlalchemy import update
 
 from dispatch import audit
 from dispatch.audiences.columns import ABOVE_HEADER, Columns, Rows, find_header
@@ -48,7 +58,14 @@ VALUE_MAX = 200  # characters of a bad cell quoted in the report
 UNKNOWN_COLUMN = "unknown column (prefix it with attr_ to keep it as an attribute)"
 BAD_OPERATOR = f"unknown operator: use one of {', '.join(OPERATORS)}"
 
+REASON_TITLE = "lý do"  # the refused-rows CSV's last column; ignored when uploaded again
+WATCH_EVERY = 5000  # rows between two calls of `watch`
+
 Progress = Callable[[int, int], None]
+
+
+class ImportCancelled(Exception):
+    """Raised by a `watch` callback: the import is to stop and be undone."""
 
 
 class _Report:
@@ -60,8 +77,10 @@ class _Report:
         self.errors: list[dict[str, Any]] = []
         self.warnings: list[dict[str, Any]] = []
         self.encoding: str | None = None
+        self.reasons: list[str] = []  # the current row's, for the refused-rows file
 
     def error(self, line: int, column: str | None, value: str, reason: str) -> None:
+        self.reasons.append(reason)
         if len(self.errors) < ERROR_CAP:
             self.errors.append({"line": line, "column": column, "value": value[:VALUE_MAX],
                                 "reason": reason})
@@ -73,68 +92,103 @@ class _Report:
                                   "reason": reason})
 
 
+Watch = Callable[["_Report", int, int], None]
+
+
 def import_file(stream: IO[bytes], filename: str, contact_list: ContactList, *,
                 actor: User | None, batch_size: int | None = None,
-                progress: Progress | None = None) -> ContactImport:
+                progress: Progress | None = None, record_id: int | None = None,
+                watch: Watch | None = None,
+                refused_path: Path | None = None) -> ContactImport:
     """Import `stream` into `contact_list` and return the committed import record.
 
-    A file that cannot be read (not CSV/XLSX, no phone column, broken part-way) gives a record
-    with status 'failed' and its message; other failures are recorded the same way and raised.
+    `record_id` names a `running` record to fill (the job's); without it one is created.
+    `watch(report, position, size)` is called every WATCH_EVERY rows and may raise
+    ImportCancelled. A file that cannot be read (not CSV/XLSX, no phone column, over a limit,
+    broken part-way) gives a record with status 'failed' and its message; other failures are
+    recorded the same way and raised.
     """
-    record = ContactImport(list_id=contact_list.id, filename=(filename or "upload")[:255],
-                           created_by_id=actor.id if actor else None)
-    db.session.add(record)
-    db.session.commit()
-    record_id = record.id
+    if record_id is None:
+        record = ContactImport(list_id=contact_list.id, filename=(filename or "upload")[:255],
+                               created_by_id=actor.id if actor else None, status="running")
+        db.session.add(record)
+        db.session.commit()
+        record_id = record.id
     size = batch_size or current_app.config["IMPORT_BATCH_SIZE"]
     report = _Report()
     try:
-        _run(stream, filename, contact_list.id, report, size, progress)
+        _run(stream, filename, contact_list.id, report, size, progress, watch, refused_path)
     except (FileRejected, FileBroken) as exc:
         db.session.rollback()
-        return _failed(record_id, str(exc), actor)
+        _forget(refused_path)
+        return _ended(record_id, "failed", str(exc), actor)
+    except ImportCancelled:
+        db.session.rollback()
+        _forget(refused_path)
+        return _ended(record_id, "cancelled", "Cancelled: nothing was imported.", actor)
     except BaseException as exc:
         db.session.rollback()
+        _forget(refused_path)
         try:
-            _failed(record_id, f"The import failed and was undone ({exc.__class__.__name__}).",
-                    actor)
+            _ended(record_id, "failed",
+                   f"The import failed and was undone ({exc.__class__.__name__}).", actor)
         except Exception:  # the database may be what failed: keep the original error
             log.exception("could not mark import %s as failed", record_id)
         raise
-    done = db.session.get(ContactImport, record_id)
-    assert done is not None
-    record = done
-    record.status = "completed"
-    record.total_rows = report.total
-    record.imported_rows = report.imported
-    record.new_contacts = report.new
-    record.duplicate_rows = report.duplicates
-    record.error_rows = report.error_rows
-    record.errors = report.errors
-    record.warning_rows = report.warning_rows
-    record.warnings = report.warnings
-    record.encoding = report.encoding
-    record.message = _summary(report)
-    record.finished_at = utcnow()
+    # A header-only file, or one whose every row was refused, imported nothing: that is a
+    # failure, for the page, the API and the CLI alike.
+    status = "completed" if report.imported else "failed"
+    ended = db.session.execute(
+        update(ContactImport).where(ContactImport.id == record_id,
+                                    ContactImport.status == "running")
+        .values(status=status, total_rows=report.total, imported_rows=report.imported,
+                new_contacts=report.new, duplicate_rows=report.duplicates,
+                error_rows=report.error_rows, errors=report.errors,
+                warning_rows=report.warning_rows, warnings=report.warnings,
+                encoding=report.encoding,
+                message=_summary(report), finished_at=utcnow()))
+    if not ended.rowcount:  # type: ignore[attr-defined]
+        # Ended meanwhile (the clock took the worker for dead): undo, as that record says.
+        db.session.rollback()
+        _forget(refused_path)
+        log.warning("import %s was ended elsewhere; its rows were rolled back", record_id)
+        return _reload(record_id)
     audit.record("contacts.import", "contact_list", contact_list.id, actor=actor,
-                 details={"import_id": record_id, "filename": record.filename,
-                          "total_rows": report.total, "imported_rows": report.imported,
-                          "new_contacts": report.new, "error_rows": report.error_rows,
+                 details={"import_id": record_id, "filename": (filename or "upload")[:255],
+                          "status": status, "total_rows": report.total,
+                          "imported_rows": report.imported, "new_contacts": report.new,
+                          "error_rows": report.error_rows,
                           "warning_rows": report.warning_rows})
     db.session.commit()
-    return record
+    return _reload(record_id)
 
 
-def _failed(record_id: int, message: str, actor: User | None) -> ContactImport:
+def _reload(record_id: int) -> ContactImport:
+    db.session.expire_all()
     record = db.session.get(ContactImport, record_id)
     assert record is not None
-    record.status = "failed"
-    record.message = message
-    record.finished_at = utcnow()
-    audit.record("contacts.import_failed", "contact_list", record.list_id, actor=actor,
-                 details={"import_id": record_id, "message": message})
-    db.session.commit()
     return record
+
+
+def _forget(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def _ended(record_id: int, status: str, message: str, actor: User | None,
+           was: tuple[str, ...] = ("queued", "running")) -> ContactImport:
+    """End an import that is still in one of the statuses `was` as failed or cancelled."""
+    ended = db.session.execute(
+        update(ContactImport).where(ContactImport.id == record_id,
+                                    ContactImport.status.in_(was))
+        .values(status=status, message=message, finished_at=utcnow()))
+    if ended.rowcount:  # type: ignore[attr-defined]
+        list_id = db.session.get(ContactImport, record_id).list_id  # type: ignore[union-attr]
+        audit.record(f"contacts.import_{'failed' if status == 'failed' else status}",
+                     "contact_list", list_id, actor=actor,
+                     details={"import_id": record_id, "message": message})
+    db.session.commit()
+    return _reload(record_id)
 
 
 def _summary(report: _Report) -> str:
@@ -153,19 +207,25 @@ def _summary(report: _Report) -> str:
 
 
 def _run(stream: IO[bytes], filename: str, list_id: int, report: _Report, batch_size: int,
-         progress: Progress | None) -> None:
+         progress: Progress | None, watch: Watch | None, refused_path: Path | None) -> None:
     source = open_source(stream, filename)
     report.encoding = source.encoding
+    refused: _RefusedRows | None = None
     try:
         columns, rows, above = find_header(source)
+        if refused_path is not None:
+            refused = _RefusedRows(refused_path, columns.titles)
         delimiter = getattr(source, "delimiter", ",")
         for line, cells in above:
             report.warning(line, None, _row_text(cells, delimiter), ABOVE_HEADER)
         for _, title in columns.unknown:
-            report.error(columns.line, title, title, UNKNOWN_COLUMN)
+            if title.casefold() != REASON_TITLE:  # our own column, in a fixed file sent back
+                report.error(columns.line, title, title, UNKNOWN_COLUMN)
         writer = ContactWriter(db.session.connection(), list_id,
                                with_attributes=bool(columns.attributes))
         background = _Background(writer)
+        if watch is not None or refused is not None:
+            rows = _watched(rows, source, report, watch, refused)
         try:
             _stream_rows(rows, source, columns, background.submit, report, batch_size,
                          progress)
@@ -174,6 +234,8 @@ def _run(stream: IO[bytes], filename: str, list_id: int, report: _Report, batch_
             background.abandon()
             raise
     finally:
+        if refused is not None:
+            refused.close()
         if isinstance(source, CsvSource):
             source.detach()
 
@@ -186,6 +248,49 @@ def _row_text(cells: list[str], delimiter: str) -> str:
     while cells and not cells[-1].strip():
         cells = cells[:-1]
     return delimiter.join(cells)
+
+
+class _RefusedRows:
+    """The refused rows in the file's own columns plus the reasons: a CSV to fix and re-send."""
+
+    def __init__(self, path: Path, header: list[str]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("w", encoding="utf-8-sig", newline="")
+        self._csv = csv.writer(self._file)
+        self._csv.writerow([*header, REASON_TITLE])
+
+    def write(self, cells: list[str], reasons: list[str]) -> None:
+        self._csv.writerow([*cells, "; ".join(dict.fromkeys(reasons))])
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _watched(rows: Rows, source: RowSource, report: _Report, watch: Watch | None,
+             refused: _RefusedRows | None) -> Rows:
+    """The rows, noting each refused one and calling `watch` every WATCH_EVERY rows.
+
+    A row was refused when `error_rows` grew while the importer held it: that is known when it
+    asks for the next row (or at the end), so the hot loop needs no hook of its own.
+    """
+    seen = report.error_rows
+    cells: list[str] = []
+    count = 0
+    for item in rows:
+        if report.error_rows != seen:
+            seen = report.error_rows
+            if refused is not None:
+                refused.write(cells, report.reasons)
+        report.reasons.clear()
+        cells = item[1]
+        count += 1
+        if count == WATCH_EVERY:
+            count = 0
+            if watch is not None:
+                watch(report, source.position(), source.size)
+        yield item
+    if report.error_rows != seen and refused is not None:
+        refused.write(cells, report.reasons)
 
 
 def _stream_rows(rows: Rows, source: RowSource, columns: Columns,

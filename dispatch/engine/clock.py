@@ -8,7 +8,9 @@
 - `queued` rows with no live job (Redis lost its data, a worker was killed, the send window
   reopened, the campaign was resumed) are enqueued again — harmless if a job still exists, as only
   the claimer sends;
-- a campaign whose rows are all final completes.
+- a campaign whose rows are all final completes;
+- an import left `running` by a dead worker (its heartbeat lapsed) is marked failed, and a
+  queued one whose job vanished is enqueued again (dispatch.audiences.import_jobs).
 
 Only one clock ticks at a time across hosts (a Redis lock), and every step is idempotent.
 """
@@ -28,6 +30,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch import ledger
+from dispatch.audiences import import_jobs
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags
 from dispatch.extensions import db
@@ -93,6 +96,8 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
         campaigns.complete(c)
         db.session.commit()
         count("completed", 1)
+    for key, n in import_jobs.check_stalled(config).items():
+        count(key, n)
     return done
 
 

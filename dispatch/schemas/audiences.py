@@ -144,11 +144,26 @@ class ImportErrorSchema(ma.Schema):
     reason = ma.fields.String()
 
 
+class ImportProgressSchema(ma.Schema):
+    rows_read = ma.fields.Integer()
+    imported = ma.fields.Integer()
+    refused = ma.fields.Integer()
+    position = ma.fields.Integer(metadata={"description": "Bytes (CSV) or rows (XLSX) read"})
+    size = ma.fields.Integer(metadata={"description": "Of `position`'s total (0: unknown)"})
+    cancel_requested = ma.fields.Boolean()
+
+
 class ImportSchema(ma.Schema):
     id = ma.fields.Integer()
     list_id = Id()
     filename = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "running, completed or failed"})
+    status = ma.fields.String(metadata={
+        "description": "queued, running, completed (rows imported), failed (nothing imported: "
+                       "`message` says why) or cancelled"})
+    progress = ma.fields.Nested(ImportProgressSchema, allow_none=True, metadata={
+        "description": "While running: the figures so far (updated every 5,000 rows)"})
+    refused_rows_available = ma.fields.Boolean(metadata={
+        "description": "The refused rows can be downloaded: GET /api/imports/{id}/refused.csv"})
     total_rows = ma.fields.Integer()
     imported_rows = ma.fields.Integer()
     new_contacts = ma.fields.Integer()

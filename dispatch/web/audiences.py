@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from dispatch.audiences import contacts, optouts
+from dispatch.audiences import contacts, import_jobs, optouts
 from dispatch.audiences.devices import device_summary
-from dispatch.audiences.importer import import_file
 from dispatch.auth import require
 from dispatch.errors import LoaError, NotFound, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, ContactImport, ContactList, Locality
-from dispatch.redis_conn import get_redis
 from dispatch.web import pages
+from dispatch.web.i18n import tr
 from dispatch.web.pages import Errors, errors_of, me
 
 bp = pages.blueprint("web_audiences", __name__, url_prefix="/audiences")
-PROGRESS_KEY = re.compile(r"^[A-Za-z0-9]{8,40}$")
 
 
 @bp.get("")
@@ -72,50 +68,50 @@ def list_page(list_id: int) -> Any:
 @bp.post("/lists/<int:list_id>/import")
 @require("audience.edit")
 def upload(list_id: int) -> Any:
-    """Import an uploaded CSV/XLSX into the list; the report page follows."""
+    """Store an uploaded CSV/XLSX and queue its import; its page follows, and shows progress."""
     contact_list = contacts.get_list(list_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Choose a CSV or Excel file first."), "error")
         return redirect(url_for(".list_page", list_id=list_id))
-    key = request.form.get("progress_key", "")
-    report = _progress_reporter(key) if PROGRESS_KEY.match(key) else None
-    record = import_file(upload.stream, upload.filename, contact_list, actor=me(),
-                         progress=report)
+    record = import_jobs.submit(upload.stream, upload.filename, contact_list, me())
     return redirect(url_for(".import_page", import_id=record.id))
 
 
-def _progress_reporter(key: str) -> Any:
-    # The importer calls this from its parsing thread: hold the client, not the app context.
-    conn, name = get_redis(), _progress_name(key)
-
-    def report(done: int, size: int) -> None:
-        conn.set(name, json.dumps({"done": done, "size": size}), ex=600)
-
-    return report
-
-
-def _progress_name(key: str) -> str:
-    return f"loa:web:import:{me().id}:{key}"
-
-
-@bp.get("/imports/progress/<key>")
-@require("audience.edit")
-def import_progress(key: str) -> Response:
-    if not PROGRESS_KEY.match(key):
-        raise NotFound("No such upload.")
-    raw = get_redis().get(_progress_name(key))
-    return jsonify(json.loads(raw) if raw else {"done": 0, "size": 0})
+def _import(import_id: int) -> ContactImport:
+    record = db.session.get(ContactImport, import_id)
+    if record is None:
+        raise NotFound(f"Import {import_id} does not exist.")
+    return record
 
 
 @bp.get("/imports/<int:import_id>")
 @require("audience.view")
 def import_page(import_id: int) -> Any:
-    record = db.session.get(ContactImport, import_id)
-    if record is None:
-        raise NotFound(f"Import {import_id} does not exist.")
+    record = _import(import_id)
     contact_list = contacts.get_list(record.list_id)
-    return render_template("audiences/import.html", record=record, cl=contact_list)
+    return render_template("audiences/import.html", record=record, cl=contact_list,
+                           view=import_jobs.describe(record))
+
+
+@bp.post("/imports/<int:import_id>/cancel")
+@require("audience.edit")
+def import_cancel(import_id: int) -> Any:
+    record = import_jobs.cancel(_import(import_id), me())
+    if record.status == "running":
+        flash(_("Cancelling: the import stops within a few seconds and nothing of it is kept."),
+              "success")
+    return redirect(url_for(".import_page", import_id=import_id))
+
+
+@bp.get("/imports/<int:import_id>/refused.csv")
+@require("audience.view")
+def import_refused(import_id: int) -> Response:
+    record = _import(import_id)
+    body = stream_with_context(import_jobs.refused_rows(record, tr))
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="import-{record.id}-refused.csv"',
+        "Cache-Control": "no-store"})
 
 
 @bp.get("/contacts")

@@ -70,6 +70,10 @@ SERVICE_MESSAGES = (
     _l("unknown operator: use one of viettel, vinaphone, mobifone, vietnamobile, gmobile, "
        "itelecom, other"),
     _l("The file has a header but no data rows."),
+    _l("Cancelled: nothing was imported."),
+    _l("Cancelled before it started: nothing was imported."),
+    _l("The uploaded file was lost before the import started: import it again."),
+    _l("The list was deleted."),
     # settings
     _l("The window must start before it ends."), _l("Use 1-20 capital letters or digits."),
     _l("Use HH:MM, 24-hour local time."),

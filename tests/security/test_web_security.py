@@ -4,7 +4,6 @@ Sign-in throttling is in test_signin_throttle.py."""
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from dispatch import create_app
 from dispatch.config import ConfigError
 from dispatch.models import User
-from tests.factories import PASSWORD, token_for
+from tests.factories import PASSWORD, token_for, upload_import
 from tests.security import seed
 from tests.security.helpers import Browser
 from tests.security.test_access_matrix import DECISIONS, expand
@@ -71,10 +70,8 @@ def test_stored_text_is_escaped_on_every_page(backend: str, app: Any, api: Any,
     lst = editor.post("/api/lists", json={"name": f"List {XSS}", "description": f"d {ATTR}"})
     assert lst.status_code == 201, lst.json
     csv = f"phone,name\n0912345678,Name {XSS}\n0912345679,{ATTR}\nnot-a-number,{XSS}\n"
-    upload = editor.post(f"/api/lists/{lst.json['id']}/imports",
-                         data={"file": (io.BytesIO(csv.encode()), f"x{ATTR}.csv")},
-                         content_type="multipart/form-data")
-    assert upload.status_code == 201, upload.json
+    upload = upload_import(editor, lst.json["id"], csv.encode(), f"x{ATTR}.csv")
+    assert upload.json["status"] == "completed", upload.json
     made = editor.post("/api/campaigns", json={
         "title": f"Title {XSS}", "channels": "both", "sms_text": f"Text {XSS} {ATTR}",
         "sms_sender": "HAUGIANG", "push_title": f"Push {XSS}", "push_body": f"Body {ATTR}",

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from rq import SimpleWorker
+from sqlalchemy import func, select
 
+from dispatch import jobs
 from dispatch.extensions import db
-from dispatch.models import AuditEvent, ContactList, OptOut
+from dispatch.models import AuditEvent, ContactList, ListMember, OptOut
+from dispatch.redis_conn import get_redis
 from tests.files import windows_1258
+
+
+def _work() -> None:
+    SimpleWorker([jobs.queue(q) for q in jobs.QUEUES], connection=get_redis()).work(burst=True)
 
 
 def test_create_list_and_import_a_file_with_bad_rows(backend: str, as_role: Any,
@@ -21,18 +29,47 @@ def test_create_list_and_import_a_file_with_bad_rows(backend: str, as_role: Any,
     assert created.headers["Location"] == f"/audiences/lists/{lst.id}"
     with open(data_dir / "contacts_bad_rows.csv", "rb") as fh:
         response = editor.post(f"/audiences/lists/{lst.id}/import",
-                               {"file": (fh, "danh-sach.csv"), "progress_key": "abcdef123456"},
+                               {"file": (fh, "danh-sach.csv")},
                                content_type="multipart/form-data")
     assert response.status_code == 302
-    report = editor.get(response.headers["Location"])
+    page = response.headers["Location"]
+    waiting = editor.get(page).get_data(as_text=True)
+    # Queued for a worker: the page refreshes itself and offers to cancel.
+    assert 'http-equiv="refresh"' in waiting and 'id="cancel-import"' in waiting
+    _work()
+    report = editor.get(page)
     html = report.get_data(as_text=True)
     assert report.status_code == 200 and 'id="import-errors"' in html
+    assert 'http-equiv="refresh"' not in html and 'id="cancel-import"' not in html
     assert "số không hợp lệ" in html  # a row reason, translated
     assert "Huyện Không Có" in html  # the bad value, quoted
     listing = editor.get(f"/audiences/lists/{lst.id}").get_data(as_text=True)
     assert "+84912345678" in listing and "danh-sach.csv" in listing
-    progress = editor.get("/audiences/imports/progress/abcdef123456").json
-    assert progress["done"] == progress["size"] > 0
+    # The refused rows, in the file's own columns plus "lý do", to fix and upload again.
+    assert 'id="refused-download"' in html
+    refused = editor.get(f"{page}/refused.csv")
+    assert refused.status_code == 200 and refused.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(refused.get_data().decode("utf-8-sig"))))
+    original = (data_dir / "contacts_bad_rows.csv").read_text(encoding="utf-8-sig")
+    assert rows[0] == [*next(csv.reader(io.StringIO(original))), "lý do"]
+    assert len(rows) == 1 + 9  # every refused row, none of the imported ones
+    assert rows[1][0] == "0912 34" and rows[1][-1] == "số không hợp lệ"
+
+
+def test_an_import_can_be_cancelled_from_its_page(backend: str, as_role: Any) -> None:
+    editor = as_role("editor")
+    editor.post("/audiences/lists", {"name": "Hủy"})
+    lst = db.session.scalars(select(ContactList)).one()
+    sent = editor.post(f"/audiences/lists/{lst.id}/import",
+                       {"file": (io.BytesIO(b"phone\n0912345678\n"), "a.csv")},
+                       content_type="multipart/form-data")
+    page = sent.headers["Location"]
+    assert editor.post(f"{page}/cancel", {}).status_code == 302
+    _work()  # the job finds its import cancelled and does nothing
+    html = editor.get(page).get_data(as_text=True)
+    assert 'class="badge cancelled"' in html and 'id="cancel-import"' not in html
+    assert db.session.scalar(select(func.count()).select_from(ListMember)) == 0
+    assert editor.post(f"{page}/cancel", {}).status_code == 409
 
 
 def test_a_windows_1258_file_shows_its_encoding_errors_and_warnings(backend: str,
@@ -48,6 +85,7 @@ def test_a_windows_1258_file_shows_its_encoding_errors_and_warnings(backend: str
                            {"file": (io.BytesIO(data), "hoi-vien.csv")},
                            content_type="multipart/form-data")
     assert response.status_code == 302
+    _work()
     html = editor.get(response.headers["Location"]).get_data(as_text=True)
     assert "Đã đọc tệp theo bảng mã Windows-1258." in html
     errors = html[html.index('id="import-errors"'):html.index('id="import-warnings"')]

@@ -53,7 +53,7 @@ def test_nothing_importable_exits_non_zero(app, backend, tmp_path):
     result = runner.invoke(args=["contacts", "import", str(no_phone), "--list", "L"])
     assert result.exit_code == 1 and "failed: No phone column" in result.output
     statuses = db.session.scalars(select(ContactImport.status).order_by(ContactImport.id))
-    assert list(statuses) == ["completed", "failed"]
+    assert list(statuses) == ["failed", "failed"]  # nothing imported is a failure
 
 
 def test_localities_import_and_list(app, backend, tmp_path):

@@ -23,6 +23,7 @@ from tests.dispatch.app_devices.conftest import AppClient, fcm_token, make_key
 from tests.dispatch.engine.conftest import work
 from tests.dispatch.push import conftest as push_fixtures
 from tests.dispatch.sms import conftest as sms_fixtures
+from tests.factories import upload_import
 from tests.waiting import wait_for
 
 # The stand-ins' fixtures live with the SMS and the push tests; this test needs both.
@@ -52,10 +53,8 @@ def _launch(api: Any, people: dict[str, Any], client: Any, port: int) -> int:
     assert r.status_code == 201, r.json
     lst = editor.post("/api/lists", json={"name": "Cử tri"}).json
     rows = ["so_dien_thoai"] + [f"096{i:07d}" for i in range(PHONES)]
-    r = editor.post(f"/api/lists/{lst['id']}/imports",
-                    data={"file": (io.BytesIO("\n".join(rows).encode()), "danh-ba.csv")},
-                    content_type="multipart/form-data")
-    assert r.status_code == 201 and r.json["imported_rows"] == PHONES, r.json
+    r = upload_import(editor, lst["id"], "\n".join(rows).encode(), "danh-ba.csv")
+    assert r.json["status"] == "completed" and r.json["imported_rows"] == PHONES, r.json
     app_api = AppClient(client, make_key())
     for i in range(DEVICES):
         r = app_api.put(f"/api/app/devices/fid-{i:05d}", json={

@@ -3,7 +3,6 @@ ledger, completed by the clock and reported — the path a department's campaign
 
 from __future__ import annotations
 
-import io
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +11,7 @@ from dispatch.engine import clock
 from dispatch.engine.flags import LOCAL
 from tests.dispatch.engine.conftest import work
 from tests.dispatch.sms.conftest import counts, per_destination
+from tests.factories import upload_import
 from tests.waiting import wait_for
 
 
@@ -37,10 +37,8 @@ def _launch(api: Any, people: dict[str, Any], smsc: Any, n: int, **fields: Any) 
             "operators": ["viettel"], "is_default": True, "brandnames": ["HAUGIANG"]})
         assert r.status_code == 201, r.json
     lst = editor.post("/api/lists", json={"name": f"Danh sách {time.time()}"}).json
-    report = editor.post(f"/api/lists/{lst['id']}/imports",
-                         data={"file": (io.BytesIO(_csv(n)), "danh-ba.csv")},
-                         content_type="multipart/form-data")
-    assert report.status_code == 201, report.json
+    report = upload_import(editor, lst["id"], _csv(n), "danh-ba.csv")
+    assert report.json["status"] == "completed", report.json
     assert report.json["imported_rows"] == n and report.json["error_rows"] == 2
     draft = editor.post("/api/campaigns", json={
         "title": "Chào mừng Đại hội", "channels": "sms", "sms_sender": "HAUGIANG",

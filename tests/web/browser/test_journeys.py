@@ -15,13 +15,15 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from rq import SimpleWorker
 from sqlalchemy import select
 
-from dispatch import ledger, smpp_accounts
+from dispatch import jobs, ledger, smpp_accounts
 from dispatch.campaigns import service
 from dispatch.engine.expand import expand
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, User
+from dispatch.redis_conn import get_redis
 from tests.factories import PASSWORD
 from tests.web.browser.conftest import Screen
 
@@ -75,6 +77,9 @@ def test_editor_to_approver_to_report(backend: str, screen: Screen, people: dict
     page.set_input_files("#f-file", str(DATA / "contacts_bad_rows.csv"))
     page.click("#upload-form button[type=submit]")
     page.wait_for_url(re.compile(r"/audiences/imports/\d+$"))
+    expect(page.locator("#cancel-import")).to_be_visible()  # queued: the job has not run
+    SimpleWorker([jobs.queue(q) for q in jobs.QUEUES], connection=get_redis()).work(burst=True)
+    page.reload()
     errors = page.locator("#import-errors tbody tr")
     assert errors.count() >= 5
     assert "số không hợp lệ" in page.locator("#import-errors").inner_text()
