@@ -59,6 +59,13 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "REDIS_URL": env.get("REDIS_URL") or None,
         "MAX_CONTENT_LENGTH": env_int(env, "LOA_MAX_UPLOAD_MB", 100) * 1024 * 1024,
         "IMPORT_BATCH_SIZE": env_int(env, "LOA_IMPORT_BATCH_SIZE", 5000),
+        # A JSON (or any non-multipart) request body larger than this is a 413 before it is
+        # read: the API's bodies are small, only file uploads need MAX_CONTENT_LENGTH.
+        "JSON_MAX_BYTES": env_int(env, "LOA_JSON_MAX_KB", 1024) * 1024,
+        # Schemes of the province app's deep links a push may open, besides https: and http:
+        # (space or comma separated).
+        "APP_LINK_SCHEMES": tuple((env.get("LOA_APP_LINK_SCHEMES") or "haugiang")
+                                  .replace(",", " ").split()),
         "TIMEZONE": "Asia/Ho_Chi_Minh",
         "DEFAULT_SEND_WINDOW": (env.get("LOA_SEND_WINDOW") or "07:00-22:00"),
         "API_TITLE": "Loa API",
