@@ -7,6 +7,10 @@ before any view or even authentication ran). Flask's `request.get_json` (the app
 provider) and the API's argument parser (`dispatch.api.common.StrictParser`) both load through
 `loads`, so each of these is a 4xx naming the field, whatever the endpoint. Bodies other than
 file uploads are capped at JSON_MAX_BYTES before they are read.
+
+The query string is checked here too, for every page and endpoint: a NUL in a filter
+(`?q=%00`) would otherwise reach a query on PostgreSQL, which refuses it with a 500. (A URL
+cannot carry a lone surrogate: werkzeug decodes it as UTF-8, replacing what is not.)
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dispatch.schemas.fields import unstorable
 
 MAX_DEPTH = 32  # the API's deepest body (a setting's value) nests 3 levels
 MAX_PROBLEMS = 20
+MAX_QUERY_VALUE = 1000
 
 
 def loads(data: str | bytes) -> Any:
@@ -89,6 +94,22 @@ class LoaJSONProvider(DefaultJSONProvider):
 def init_app(app: Flask) -> None:
     app.json = LoaJSONProvider(app)
     app.before_request(_cap_body)
+    app.before_request(_check_query)
+
+
+def _check_query() -> None:
+    problems: dict[str, list[str]] = {}
+    for name, values in request.args.lists():
+        for text in (name, *values):
+            problem = unstorable(text)
+            if problem is None and len(text) > MAX_QUERY_VALUE:
+                # A filter is a few words; SQLite refuses LIKE patterns past 50,000 bytes.
+                problem = f"Longer than maximum length {MAX_QUERY_VALUE}."
+            if problem:
+                problems.setdefault(_printable(name) or "_", []).append(problem)
+    if problems:
+        field, messages = next(iter(problems.items()))
+        raise ValidationFailed(f"{field}: {messages[0]}", errors=problems)
 
 
 def _cap_body() -> None:

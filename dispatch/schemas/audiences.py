@@ -9,7 +9,7 @@ from dispatch.audiences.localities import KINDS
 from dispatch.audiences.optouts import SOURCES
 from dispatch.models import CHANNELS, OPERATORS
 from dispatch.schemas.common import Id, PageQuery, StrictSchema
-from dispatch.schemas.fields import Text
+from dispatch.schemas.fields import SEARCH, Text
 
 Operator = Text(validate=ma.validate.OneOf(OPERATORS), allow_none=True)
 Attributes = ma.fields.Dict(keys=Text(validate=ma.validate.Length(min=1, max=64)),
@@ -94,7 +94,7 @@ class ContactUpdateSchema(StrictSchema):
 
 
 class ContactQuery(PageQuery):
-    q = Text(metadata={"description": "Part of the number (any form) or the name"})
+    q = Text(validate=SEARCH, metadata={"description": "Part of the number (any form) or the name"})
     operator = Text(validate=ma.validate.OneOf(OPERATORS),
                                 metadata={"description": "Effective operator (override first)"})
     locality_id = Id()
@@ -123,7 +123,7 @@ class ListUpdateSchema(StrictSchema):
 
 
 class ListQuery(PageQuery):
-    q = Text(metadata={"description": "Part of the name"})
+    q = Text(validate=SEARCH, metadata={"description": "Part of the name"})
 
 
 class MembersAddSchema(StrictSchema):

@@ -11,7 +11,7 @@ import marshmallow as ma
 from dispatch.models import CampaignStatus
 from dispatch.preview import MAX_TEXT_CHARS
 from dispatch.schemas.common import Id, PageQuery, StrictSchema
-from dispatch.schemas.fields import DateTime, Text, check_link
+from dispatch.schemas.fields import SEARCH, DateTime, Text, check_link
 
 CHANNELS = ("sms", "push", "both")
 PRIORITIES = ("normal", "urgent")
@@ -157,7 +157,7 @@ class CampaignQuery(PageQuery):
     author_id = Id()
     created_since = DateTime()
     created_until = DateTime()
-    q = Text(metadata={"description": "Part of the title (on SQLite, case is "
+    q = Text(validate=SEARCH, metadata={"description": "Part of the title (on SQLite, case is "
                                                   "ignored for unaccented letters only)"})
 
 

@@ -75,6 +75,10 @@ class Email(Text):
         self.validators.insert(0, ma.validate.Email(error="Not a valid email address."))
 
 
+# A search box's text: a few words (and SQLite refuses LIKE patterns past 50,000 bytes).
+SEARCH = ma.validate.Length(max=200)
+
+
 def link_schemes() -> frozenset[str]:
     """Schemes a push link may use: the web, and the app's own (setting APP_LINK_SCHEMES)."""
     own: Iterable[str] = current_app.config.get("APP_LINK_SCHEMES", ()) \

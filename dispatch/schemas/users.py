@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from dispatch.models import ROLES
 from dispatch.schemas.common import PageQuery, StrictSchema
-from dispatch.schemas.fields import DateTime, Email, Text
+from dispatch.schemas.fields import SEARCH, DateTime, Email, Text
 
 Role = Text(validate=ma.validate.OneOf(ROLES))
 
@@ -61,7 +61,7 @@ class PasswordResetSchema(ma.Schema):
 class UserQuery(PageQuery):
     role = Role
     active = ma.fields.Boolean()
-    q = Text(metadata={"description": "Part of the username or name"})
+    q = Text(validate=SEARCH, metadata={"description": "Part of the username or name"})
 
 
 class TokenSchema(ma.Schema):

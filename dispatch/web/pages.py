@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 import marshmallow as ma
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from sqlalchemy import Select
+from sqlalchemy.exc import DataError
 from werkzeug.wrappers import Response
 
 from dispatch.api.common import paginate
-from dispatch.errors import Forbidden, LoaError, NotAuthenticated, flatten_errors
+from dispatch.errors import Forbidden, LoaError, NotAuthenticated, flatten_errors, nul_refusal
 from dispatch.extensions import db
 from dispatch.models import User
 from dispatch.permissions import allowed
@@ -29,7 +30,15 @@ def blueprint(name: str, import_name: str, url_prefix: str | None = None) -> Blu
     """A page blueprint: service errors nobody caught become pages, not JSON."""
     bp = Blueprint(name, import_name, url_prefix=url_prefix)
     bp.register_error_handler(LoaError, _error_page)
+    bp.register_error_handler(DataError, _data_error_page)
     return bp
+
+
+def _data_error_page(err: DataError) -> Any:
+    refusal = nul_refusal(err)
+    if refusal is None:
+        raise err
+    return _error_page(refusal)
 
 
 def _error_page(err: LoaError) -> Any:

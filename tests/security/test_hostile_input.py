@@ -138,3 +138,50 @@ def test_a_date_stored_out_of_range_breaks_no_page(backend: str, app: Any, clien
                  f"/api/campaigns/{c.id}/report"):
         response = client.get(path, headers={"Authorization": f"Bearer {api_token}"})
         assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
+
+
+# --- the query string and what no schema reads --------------------------------------------
+
+@pytest.mark.parametrize("path", ["/audiences/lists?q=%00", "/campaigns?q=a%00",
+                                  "/audiences/optouts?source=%00", "/admin/audit?entity=%00",
+                                  "/api/lists?q=%00", "/api/audit?entity=x%00"])
+def test_a_nul_in_the_query_string_is_a_422_naming_it(backend: str, app: Any, client: Any,
+                                                      boss: User, path: str) -> None:
+    browser = Browser(app, boss)
+    response = browser.open("GET", path, headers={"Authorization": f"Bearer {token_for(boss)}"}
+                            if path.startswith("/api/") else {})
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    name = path.split("?")[1].split("=")[0]
+    if path.startswith("/api/"):
+        assert list(response.json["errors"]) == [name]
+    else:
+        assert "NUL" in response.get_data(as_text=True)
+
+
+def test_a_search_longer_than_a_url_allows_is_refused(backend: str, client: Any,
+                                                      boss: User) -> None:
+    response = client.get("/api/lists?q=" + "lý do " * 2000,
+                          headers={"Authorization": f"Bearer {token_for(boss)}"})
+    assert response.status_code == 422 and "q" in response.json["errors"]
+
+
+def test_sign_in_with_a_nul_is_refused_not_a_500(backend: str, app: Any, boss: User) -> None:
+    """The sign-in form reads no schema: PostgreSQL refusing the NUL is answered as a 422."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        response = Browser(app).open("POST", "/login", data={"username": "boss\x00",
+                                                             "password": "x"})
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
+    assert response.status_code in (401, 422)
+
+
+def test_exports_name_their_charset_once(backend: str, api: Any,
+                                         people: dict[str, User]) -> None:
+    lst = helpers.contact_list()
+    c = helpers.approved(people["editor"], people["approver"], lst)
+    response = api.as_(people["approver"]).get(f"/api/campaigns/{c.id}/export.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    summary = api.as_(people["approver"]).get("/api/reports/summary.csv")
+    assert summary.headers["Content-Type"] == "text/csv; charset=utf-8"
