@@ -17,6 +17,7 @@ from typing import Any
 import marshmallow as ma
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 import dispatch.schemas
 from dispatch.extensions import db
@@ -116,3 +117,24 @@ def test_decomposed_text_is_stored_previewed_and_costed_as_composed(
     assert listed.status_code == 201
     name = db.session.get(ContactList, listed.json["id"])
     assert name is not None and unicodedata.is_normalized("NFC", name.name)
+
+
+def test_the_command_line_stores_text_as_the_api_does(backend: str, app: Any,
+                                                      tmp_path: Any) -> None:
+    runner = app.test_cli_runner()
+    name = unicodedata.normalize("NFD", "Nguyễn Thị Lan")
+    created = runner.invoke(args=["users", "create", "lan", "--role", "editor", "--name", name])
+    assert created.exit_code == 0, created.output
+    user = db.session.scalars(select(User).where(User.username == "lan")).one()
+    assert user.full_name == "Nguyễn Thị Lan"
+    refused = runner.invoke(args=["users", "create", "minh", "--role", "editor",
+                                  "--name", "Minh\x1b[31m"])
+    assert refused.exit_code == 2 and "full_name: Contains a control character" in refused.output
+    path = tmp_path / "one.csv"
+    path.write_text("phone\n0912345678\n", encoding="utf-8")
+    imported = runner.invoke(args=["contacts", "import", str(path), "--list",
+                                   unicodedata.normalize("NFD", "Hội viên")])
+    assert imported.exit_code == 0, imported.output
+    assert db.session.scalars(select(ContactList.name)).one() == "Hội viên"
+    token = runner.invoke(args=["tokens", "create", "lan", "--name", "x" * 500])
+    assert token.exit_code == 2 and "name:" in token.output
