@@ -3,8 +3,8 @@
 Python's JSON parser accepts what Loa can neither store nor answer: lone UTF-16 surrogates
 (`"\\ud800"`: valid JSON, but no database stores one and encoding it again fails), NUL
 characters, and nesting deep enough to exhaust the interpreter's recursion (a RecursionError,
-before any view or even authentication ran). Flask's `request.get_json` (the app's JSON
-provider) and the API's argument parser (`dispatch.api.common.StrictParser`) both load through
+before any view or even authentication ran). Flask's `request.get_json` (`LoaRequest`) and
+the API's argument parser (`dispatch.api.common.StrictParser`) both load through
 `loads`, so each of these is a 4xx naming the field, whatever the endpoint. Bodies other than
 file uploads are capped at JSON_MAX_BYTES before they are read.
 
@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Flask, current_app, request
-from flask.json.provider import DefaultJSONProvider
+from flask import Flask, Request, current_app, request
 
 from dispatch.errors import LoaError, ValidationFailed
 from dispatch.schemas.fields import unstorable
@@ -84,15 +83,25 @@ def _too_deep(field: str) -> LoaError:
                     code="too_deep")
 
 
-class LoaJSONProvider(DefaultJSONProvider):
-    """Flask's JSON provider, loading request bodies through `loads`."""
+class LoaRequest(Request):
+    """`request.get_json()` with the checks of `loads`.
 
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return loads(s)
+    Not by replacing the app's JSON provider: Flask loads the session cookie through it too, and
+    a refusal there would lock a person out of every page.
+    """
+
+    def get_json(self, force: bool = False, silent: bool = False,
+                 cache: bool = True) -> Any | None:
+        try:
+            value = super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            raise _too_deep("_") from None
+        check(value)
+        return value
 
 
 def init_app(app: Flask) -> None:
-    app.json = LoaJSONProvider(app)
+    app.request_class = LoaRequest
     app.before_request(_cap_body)
     app.before_request(_check_query)
 

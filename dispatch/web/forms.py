@@ -19,7 +19,7 @@ from dispatch.campaigns import audience
 from dispatch.errors import flatten_errors
 from dispatch.models import Campaign
 from dispatch.schemas.campaigns import CampaignCreateSchema, CampaignWriteSchema
-from dispatch.schemas.fields import in_years
+from dispatch.schemas.fields import YEARS_MESSAGE, in_years
 from dispatch.web.pages import Errors, whole
 
 OPTIONAL_TEXTS = ("phase_tag", "decision_ref", "sms_text", "sms_sender", "push_title",
@@ -73,8 +73,12 @@ def parse_local(value: str) -> datetime | None:
         return None
     moment = datetime.strptime(value[:16], LOCAL_INPUT).replace(tzinfo=local_zone())
     if not in_years(moment):
-        raise ValueError(value)
+        raise OutOfYears(value)
     return moment
+
+
+class OutOfYears(ValueError):
+    """A well-formed date outside the years Loa accepts."""
 
 
 def to_local_input(value: datetime | None) -> str:
@@ -114,6 +118,8 @@ def campaign_input(form: MultiDict[str, str], *, creating: bool) -> tuple[dict[s
     try:
         send_at = parse_local(form.get("send_at", ""))
         raw["send_at"] = None if send_at is None else send_at.isoformat()
+    except OutOfYears:
+        errors["send_at"] = [YEARS_MESSAGE]
     except ValueError:
         errors["send_at"] = ["Give a date and time, or leave it empty."]
     for name in ("window_start", "window_end"):

@@ -104,11 +104,14 @@ def test_decomposed_text_is_stored_previewed_and_costed_as_composed(
     previews = [editor.post("/api/preview/sms", json={"text": t, "recipients": recipients}).json
                 for t in (composed, decomposed)]
     assert previews[0] == previews[1]
-    created = editor.post("/api/campaigns", json={
-        "title": "Tin " + decomposed[:190], "channels": "both", "sms_text": decomposed,
-        "push_title": decomposed[:200], "push_body": decomposed,
-        "sms_sender": "HAUGIANG", "audience": {"all_app_users": True}})
-    assert created.status_code == 201, created.json
+    made = [editor.post("/api/campaigns", json={
+        "title": "Tin " + t[:190], "channels": "both", "sms_text": t, "push_title": t[:200],
+        "push_body": t, "sms_sender": "HAUGIANG", "audience": {"all_app_users": True}})
+        for t in (composed, decomposed)]
+    assert [m.status_code for m in made] == [201, 201], made[1].json
+    created = made[1]
+    costed = [editor.get(f"/api/campaigns/{m.json['id']}/preview").json["sms"] for m in made]
+    assert costed[0] == costed[1]
     stored = db.session.get(Campaign, created.json["id"])
     assert stored is not None
     assert (stored.sms_text, stored.push_body) == (composed.strip(),) * 2  # the service trims

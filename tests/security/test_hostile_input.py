@@ -185,3 +185,20 @@ def test_exports_name_their_charset_once(backend: str, api: Any,
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     summary = api.as_(people["approver"]).get("/api/reports/summary.csv")
     assert summary.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_request_get_json_reads_through_the_same_checks(app: Any) -> None:
+    """For a view that reads `request.get_json()` itself rather than a schema."""
+    from flask import request
+
+    from dispatch.errors import LoaError, ValidationFailed
+
+    with app.test_request_context("/api/x", method="POST", data='{"a": ["\\ud800"]}',
+                                  content_type="application/json"):
+        with pytest.raises(ValidationFailed) as refused:
+            request.get_json()
+        assert refused.value.errors == {
+            "a.0": ["Contains an invalid character (a lone UTF-16 surrogate)."]}
+    with app.test_request_context("/api/x", method="POST", data=DEEP,
+                                  content_type="application/json"), pytest.raises(LoaError):
+        request.get_json()

@@ -120,10 +120,12 @@ def test_composer_refuses_a_javascript_link(backend: str, as_role: Any, api: Any
                                             people: dict[str, User]) -> None:
     form = {"title": "Tin", "channels": "push", "push_title": "T", "push_body": "B",
             "all_app_users": "on", "window_start": "07:00", "window_end": "22:00",
-            "validity_hours": "²", "push_link": "javascript:alert(1)"}
+            "validity_hours": "²", "push_link": "javascript:alert(1)",
+            "send_at": "9999-12-31T23:59"}
     page = as_role("editor").post("/campaigns/new", form)
     assert page.status_code == 422
     assert _field_error(page, "push_link").startswith("Nhập liên kết bắt đầu bằng")
+    assert _field_error(page, "send_at") == "Nhập ngày trong khoảng từ năm 2000 đến năm 2100."
     assert "validity_hours" in page.get_data(as_text=True)
     editor = api.as_(people["editor"])
     for link, status in (("javascript:alert(1)", 422), ("JavaScript://x%0Aalert(1)", 422),
