@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from dispatch.extensions import db
 from dispatch.models import ApiToken, Campaign, CampaignStatus, User
+from dispatch.models.common import utcnow
 from tests.factories import make_user, token_for
 from tests.security.helpers import Browser
 from tests.web import helpers
@@ -122,20 +123,26 @@ def test_a_date_stored_out_of_range_breaks_no_page(backend: str, app: Any, clien
     early = datetime(1, 1, 1, 0, 0, tzinfo=UTC)
     db.session.execute(sa.update(Campaign).where(Campaign.id == c.id).values(
         status=CampaignStatus.SCHEDULED, send_at=far))
+    done = helpers.approved(people["editor"], people["approver"], lst, title="Đã gửi")
+    db.session.execute(sa.update(Campaign).where(Campaign.id == done.id).values(
+        status=CampaignStatus.COMPLETED, send_at=far, launched_at=utcnow(), finished_at=far))
     token_for(people["admin"])
     db.session.execute(sa.update(ApiToken).values(expires_at=far, last_used_at=early))
     db.session.commit()
     for role, paths in (
-            ("editor", ("/", "/campaigns", f"/campaigns/{c.id}", "/account/tokens")),
+            ("editor", ("/", "/campaigns", f"/campaigns/{c.id}", f"/campaigns/{done.id}",
+                        "/account/tokens")),
             ("admin", ("/admin/tokens", "/", "/admin/audit", "/account/tokens")),
             ("approver", ("/", f"/approvals/{c.id}", "/approvals", f"/campaigns/{c.id}"))):
         browser = Browser(app, people[role])
         for path in paths:
             response = browser.open("GET", path)
             assert response.status_code == 200, (role, path)
-    api_token = token_for(people["editor"])
+    api_token = token_for(people["approver"])
     for path in (f"/api/campaigns/{c.id}", "/api/campaigns", "/api/reports/summary",
-                 f"/api/campaigns/{c.id}/report"):
+                 "/api/reports/summary.csv", "/api/reports/summary.xlsx",
+                 f"/api/campaigns/{c.id}/report", f"/api/campaigns/{done.id}/report",
+                 f"/api/campaigns/{done.id}/export.csv", f"/api/campaigns/{done.id}/progress"):
         response = client.get(path, headers={"Authorization": f"Bearer {api_token}"})
         assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
 
