@@ -98,9 +98,11 @@ def _tune_sqlite(app: Flask) -> None:
 
 def register_errors(app: Flask) -> None:
     from dispatch import auth
+    from dispatch.api import jsonbody
     from dispatch.errors import register_error_handlers
 
     register_error_handlers(app)
+    jsonbody.init_app(app)
     auth.init_app(app)
 
 

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+import marshmallow as ma
 from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from dispatch import users as users_service
+from dispatch.errors import flatten_errors
 from dispatch.extensions import db
 from dispatch.models import ROLES, User
+from dispatch.schemas.app_devices import AppKeyCreateSchema
+from dispatch.schemas.users import TokenCreateSchema, UserCreateSchema
 from dispatch.seed import seed_defaults
 from dispatch.smpp_cli import smpp_cli
+
+
+def checked(schema: type[ma.Schema], **values: Any) -> dict[str, Any]:
+    """Command-line values through the API's schema (NFC, the same limits), or a usage error."""
+    try:
+        return dict(schema(partial=True).load(values))
+    except ma.ValidationError as err:
+        problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in flatten_errors(err.messages).items())
+        raise click.UsageError(problems) from None
+
 
 users_cli = AppGroup("users", help="Staff accounts.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
@@ -49,8 +65,9 @@ def seed_command() -> None:
 @click.option("--name", "full_name", default="")
 def create_user(username: str, roles: tuple[str, ...], full_name: str) -> None:
     """Create a user and print their one-time password."""
-    user, password = users_service.create_user(username, list(roles), actor=None,
-                                               full_name=full_name)
+    given = checked(UserCreateSchema, username=username, roles=list(roles), full_name=full_name)
+    user, password = users_service.create_user(given["username"], given["roles"], actor=None,
+                                               full_name=given["full_name"])
     db.session.commit()
     click.echo(f"Created {user.username} ({', '.join(user.roles)}).")
     click.echo(f"One-time password: {password}")
@@ -64,6 +81,7 @@ def ensure_admin(username: str) -> None:
         if "admin" in user.roles:
             click.echo(f"An admin exists ({user.username}); nothing to do.")
             return
+    username = checked(UserCreateSchema, username=username)["username"]
     user, password = users_service.create_user(username, ["admin"], actor=None,
                                                full_name="Administrator")
     db.session.commit()
@@ -87,7 +105,7 @@ def create_token(username: str, name: str) -> None:
     user = db.session.scalar(select(User).where(User.username == username.lower()))
     if user is None:
         raise click.ClickException(f"No user {username!r}.")
-    _, secret = users_service.create_token(user, name)
+    _, secret = users_service.create_token(user, checked(TokenCreateSchema, name=name)["name"])
     db.session.commit()
     click.echo(secret)
 
@@ -103,6 +121,7 @@ def create_appkey(name: str, rate_limit: int | None) -> None:
     """Create an app key and print the secret (shown once; only its hash is stored)."""
     from dispatch import app_devices
 
+    name = checked(AppKeyCreateSchema, name=name)["name"]
     key, secret = app_devices.create_key(name, rate_limit_per_minute=rate_limit)
     db.session.commit()
     click.echo(f"Created app key {key.id} ({key.name}, {key.rate_limit_per_minute}/min).",
@@ -145,7 +164,6 @@ def clock_command(interval: float, once: bool) -> None:
     import logging
     import signal
     import threading
-    from typing import Any
 
     from flask import current_app
 

@@ -70,6 +70,13 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "IMPORT_MAX_CELL_CHARS": env_int(env, "LOA_IMPORT_MAX_CELL_CHARS", 32_767),
         "IMPORT_MAX_PART_MB": env_int(env, "LOA_IMPORT_MAX_PART_MB", 512),
         "IMPORT_MAX_SHARED_STRINGS_MB": env_int(env, "LOA_IMPORT_MAX_SHARED_STRINGS_MB", 64),
+        # A JSON (or any non-multipart) request body larger than this is a 413 before it is
+        # read: the API's bodies are small, only file uploads need MAX_CONTENT_LENGTH.
+        "JSON_MAX_BYTES": env_int(env, "LOA_JSON_MAX_KB", 1024) * 1024,
+        # Schemes of the province app's deep links a push may open, besides https: and http:
+        # (space or comma separated).
+        "APP_LINK_SCHEMES": tuple((env.get("LOA_APP_LINK_SCHEMES") or "haugiang")
+                                  .replace(",", " ").split()),
         "TIMEZONE": "Asia/Ho_Chi_Minh",
         "DEFAULT_SEND_WINDOW": (env.get("LOA_SEND_WINDOW") or "07:00-22:00"),
         "API_TITLE": "Loa API",

@@ -144,6 +144,24 @@ def http_error_payload(error: HTTPException) -> tuple[dict[str, Any], int, dict[
     return error_body(status, code, str(message), errors), status, headers
 
 
+def nul_refusal(err: Exception) -> ValidationFailed | None:
+    """The 422 for a NUL that reached PostgreSQL (which refuses one in text) through a path no
+    schema checked (a sign-in name, a filter): naming the request's fields that hold one.
+
+    The backstop only: schemas and the query-string check refuse NUL before any query runs.
+    """
+    from flask import has_request_context, request
+    from sqlalchemy.exc import DataError
+
+    if not isinstance(err, DataError) or "NUL" not in str(err.orig) or not has_request_context():
+        return None
+    fields = sorted({name for source in (request.args, request.form)
+                     for name, value in source.items(multi=True) if "\x00" in value})
+    errors = {name: ["Contains a NUL character."] for name in fields or ["_"]}
+    return ValidationFailed(f"{(fields or ['A value'])[0]}: Contains a NUL character.",
+                            errors=errors)
+
+
 def _discard_unfinished_work() -> None:
     """Roll back whatever the failed request changed: nothing half-written reaches the database.
 
@@ -176,6 +194,9 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(err: Exception):
         if isinstance(err, HTTPException):
             return _http_error(err)
+        refusal = nul_refusal(err)
+        if refusal is not None:
+            return _loa_error(refusal)
         _discard_unfinished_work()
         app.logger.exception("unhandled error")
         return jsonify(error_body(500, "internal_error", "Internal server error.")), 500

@@ -48,9 +48,11 @@ SUMMARY_DOC = ("One row per campaign, then a total row. Audited as `report.expor
                + _columns(export.SUMMARY_COLUMNS))
 
 
-def download(body: Iterator[bytes], mimetype: str, filename: str,
+def download(body: Iterator[bytes], content_type: str, filename: str,
              handle: IO[bytes] | None = None) -> Response:
-    response = Response(body, mimetype=mimetype, headers={
+    # content_type, not mimetype: werkzeug appends "; charset=utf-8" to a text/* mimetype even
+    # when it already names one, and CSV_TYPE does.
+    response = Response(body, content_type=content_type, headers={
         "Content-Disposition": f'attachment; filename="{filename}"',
         # Let a reverse proxy pass the stream on as it comes instead of buffering it whole.
         "X-Accel-Buffering": "no",

@@ -13,9 +13,11 @@ from sqlalchemy import select
 from dispatch.audiences import contacts as contacts_service
 from dispatch.audiences.import_jobs import run_inline
 from dispatch.audiences.localities import import_localities
+from dispatch.cli import checked
 from dispatch.errors import LoaError
 from dispatch.extensions import db
 from dispatch.models import ContactImport, Locality, User
+from dispatch.schemas.audiences import ListCreateSchema
 
 contacts_cli = AppGroup("contacts", help="Contacts and contact lists.")
 localities_cli = AppGroup("localities", help="Localities (districts, communes).")
@@ -68,6 +70,7 @@ def import_contacts(file: Path, list_name: str, existing_list: bool, batch_size:
     progress bar follows it.
     """
     actor = _actor(username)
+    list_name = checked(ListCreateSchema, name=list_name)["name"]  # NFC, as the API stores it
     contact_list = contacts_service.find_list(list_name)
     if contact_list is None:
         if existing_list:

@@ -36,7 +36,13 @@ COST_NOTE = ("Cost is an estimate: parts of every SMS that reached the gateway, 
 
 
 def local(when: datetime | None) -> datetime | None:
-    return when.astimezone(LOCAL) if when is not None else None
+    if when is None:
+        return None
+    try:
+        return when.astimezone(LOCAL)
+    except OverflowError:
+        # 9999-12-31 stored before dates were bounded has no local time: reported as stored.
+        return when
 
 
 def grouped(*where: ColumnElement[bool], by: Iterable[Any] = (),

@@ -6,31 +6,32 @@ import marshmallow as ma
 
 from dispatch.app_devices import FCM_TOKEN_MAX, FCM_TOKEN_MIN, MAX_TOPICS, PLATFORMS
 from dispatch.schemas.common import StrictSchema
+from dispatch.schemas.fields import Text
 
 # Checked by the service (dispatch.app_devices.check_topics) so every caller gets one rule.
 Topics = ma.fields.List(
-    ma.fields.String(),
+    Text(),
     metadata={"description": f"FCM topic names the app subscribed to (at most {MAX_TOPICS}; "
                              "characters a-z A-Z 0-9 - _ . ~ %, 1 to 900 each)"},
 )
 
 
 class DeviceRegisterSchema(StrictSchema):
-    fcm_token = ma.fields.String(
+    fcm_token = Text(
         required=True,
         metadata={"description": f"FCM registration token: {FCM_TOKEN_MIN} to {FCM_TOKEN_MAX} "
                                  "characters of A-Z a-z 0-9 _ : -"},
     )
-    platform = ma.fields.String(required=True, validate=ma.validate.OneOf(PLATFORMS))
-    app_version = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=32),
+    platform = Text(required=True, validate=ma.validate.OneOf(PLATFORMS))
+    app_version = Text(allow_none=True, validate=ma.validate.Length(max=32),
                                    metadata={"description": "Left out: unchanged"})
-    locale = ma.fields.String(
+    locale = Text(
         allow_none=True,
         validate=ma.validate.Regexp(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$",
                                     error="Use a language tag such as 'vi' or 'vi-VN'."),
         metadata={"description": "Language tag, e.g. vi-VN. Left out: unchanged"},
     )
-    locality = ma.fields.String(
+    locality = Text(
         allow_none=True, validate=ma.validate.Length(max=32),
         metadata={"description": "Locality code from GET /api/app/localities. Left out: "
                                  "unchanged; null: none"},
@@ -39,12 +40,12 @@ class DeviceRegisterSchema(StrictSchema):
 
 
 class TopicsSchema(StrictSchema):
-    topics = ma.fields.List(ma.fields.String(), required=True,
+    topics = ma.fields.List(Text(), required=True,
                             metadata={"description": Topics.metadata["description"]})
 
 
 class OptOutRequestSchema(StrictSchema):
-    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+    reason = Text(load_default="", multiline=True, validate=ma.validate.Length(max=500))
 
 
 class AppDeviceSchema(ma.Schema):
@@ -84,14 +85,14 @@ class AppKeySchema(ma.Schema):
 
 
 class AppKeyCreateSchema(StrictSchema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
+    name = Text(required=True, validate=ma.validate.Length(min=1, max=120))
     rate_limit_per_minute = ma.fields.Integer(
         load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=1_000_000)
     )
 
 
 class AppKeyUpdateSchema(StrictSchema):
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=120))
+    name = Text(validate=ma.validate.Length(min=1, max=120))
     rate_limit_per_minute = ma.fields.Integer(validate=ma.validate.Range(min=1, max=1_000_000))
 
 

@@ -9,10 +9,11 @@ from dispatch.audiences.localities import KINDS
 from dispatch.audiences.optouts import SOURCES
 from dispatch.models import CHANNELS, OPERATORS
 from dispatch.schemas.common import Id, PageQuery, StrictSchema
+from dispatch.schemas.fields import SEARCH, Text
 
-Operator = ma.fields.String(validate=ma.validate.OneOf(OPERATORS), allow_none=True)
-Attributes = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
-                            values=ma.fields.String(validate=ma.validate.Length(max=500)))
+Operator = Text(validate=ma.validate.OneOf(OPERATORS), allow_none=True)
+Attributes = ma.fields.Dict(keys=Text(validate=ma.validate.Length(min=1, max=64)),
+                            values=Text(validate=ma.validate.Length(max=500)))
 
 
 # --- localities ------------------------------------------------------------------------------
@@ -27,29 +28,29 @@ class LocalitySchema(ma.Schema):
 
 
 class LocalityCreateSchema(StrictSchema):
-    code = ma.fields.String(required=True, validate=[
+    code = Text(required=True, validate=[
         ma.validate.Length(min=1, max=32),
         ma.validate.Regexp(r"^[A-Za-z0-9._-]+$", error="Use letters, digits, '.', '_' or '-'.")])
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
-    kind = ma.fields.String(load_default="district", validate=ma.validate.OneOf(KINDS))
+    name = Text(required=True, validate=ma.validate.Length(min=1, max=120))
+    kind = Text(load_default="district", validate=ma.validate.OneOf(KINDS))
     parent_id = Id(load_default=None, allow_none=True)
-    parent_code = ma.fields.String(load_default=None, allow_none=True)
+    parent_code = Text(load_default=None, allow_none=True)
     active = ma.fields.Boolean(load_default=True)
 
 
 class LocalityUpdateSchema(StrictSchema):
-    code = ma.fields.String(validate=[
+    code = Text(validate=[
         ma.validate.Length(min=1, max=32),
         ma.validate.Regexp(r"^[A-Za-z0-9._-]+$", error="Use letters, digits, '.', '_' or '-'.")])
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=120))
-    kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
+    name = Text(validate=ma.validate.Length(min=1, max=120))
+    kind = Text(validate=ma.validate.OneOf(KINDS))
     parent_id = Id(allow_none=True)
-    parent_code = ma.fields.String()
+    parent_code = Text()
     active = ma.fields.Boolean()
 
 
 class LocalityQuery(StrictSchema):
-    kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
+    kind = Text(validate=ma.validate.OneOf(KINDS))
     active = ma.fields.Boolean()
     parent_id = Id()
 
@@ -75,9 +76,9 @@ class ContactDetailSchema(ContactSchema):
 
 
 class ContactCreateSchema(StrictSchema):
-    msisdn = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
+    msisdn = Text(required=True, validate=ma.validate.Length(min=1, max=64),
                               metadata={"description": "Any written form: 09…, 84…, +84…"})
-    name = ma.fields.String(load_default=None, allow_none=True,
+    name = Text(load_default=None, allow_none=True,
                             validate=ma.validate.Length(max=200))
     locality_id = Id(load_default=None, allow_none=True)
     operator_override = Operator
@@ -86,15 +87,15 @@ class ContactCreateSchema(StrictSchema):
 
 
 class ContactUpdateSchema(StrictSchema):
-    name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    name = Text(allow_none=True, validate=ma.validate.Length(max=200))
     locality_id = Id(allow_none=True)
     operator_override = Operator
     attributes = Attributes
 
 
 class ContactQuery(PageQuery):
-    q = ma.fields.String(metadata={"description": "Part of the number (any form) or the name"})
-    operator = ma.fields.String(validate=ma.validate.OneOf(OPERATORS),
+    q = Text(validate=SEARCH, metadata={"description": "Part of the number (any form) or the name"})
+    operator = Text(validate=ma.validate.OneOf(OPERATORS),
                                 metadata={"description": "Effective operator (override first)"})
     locality_id = Id()
     list_id = Id()
@@ -112,17 +113,17 @@ class ListSchema(ma.Schema):
 
 
 class ListCreateSchema(StrictSchema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    name = Text(required=True, validate=ma.validate.Length(min=1, max=200))
+    description = Text(load_default="", multiline=True, validate=ma.validate.Length(max=2000))
 
 
 class ListUpdateSchema(StrictSchema):
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
-    description = ma.fields.String(validate=ma.validate.Length(max=2000))
+    name = Text(validate=ma.validate.Length(min=1, max=200))
+    description = Text(multiline=True, validate=ma.validate.Length(max=2000))
 
 
 class ListQuery(PageQuery):
-    q = ma.fields.String(metadata={"description": "Part of the name"})
+    q = Text(validate=SEARCH, metadata={"description": "Part of the name"})
 
 
 class MembersAddSchema(StrictSchema):
@@ -213,20 +214,20 @@ class OptOutSchema(ma.Schema):
 
 
 class OptOutCreateSchema(StrictSchema):
-    channel = ma.fields.String(required=True, validate=ma.validate.OneOf(CHANNELS))
-    address = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    source = ma.fields.String(load_default="staff", validate=ma.validate.OneOf(("staff", "api")))
-    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    channel = Text(required=True, validate=ma.validate.OneOf(CHANNELS))
+    address = Text(required=True, validate=ma.validate.Length(min=1, max=200))
+    source = Text(load_default="staff", validate=ma.validate.OneOf(("staff", "api")))
+    reason = Text(load_default="", multiline=True, validate=ma.validate.Length(max=2000))
 
 
 class OptOutRemoveSchema(StrictSchema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    reason = Text(required=True, multiline=True, validate=ma.validate.Length(min=1, max=2000))
 
 
 class OptOutQuery(PageQuery):
-    channel = ma.fields.String(validate=ma.validate.OneOf(CHANNELS))
-    source = ma.fields.String(validate=ma.validate.OneOf(SOURCES))
-    address = ma.fields.String(metadata={"description": "Exact address; numbers in any form"})
+    channel = Text(validate=ma.validate.OneOf(CHANNELS))
+    source = Text(validate=ma.validate.OneOf(SOURCES))
+    address = Text(metadata={"description": "Exact address; numbers in any form"})
 
 
 # --- devices ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from dispatch.schemas.common import Id, PageQuery
+from dispatch.schemas.fields import DateTime, Text
 
 
 class AuditEventSchema(ma.Schema):
@@ -21,9 +22,9 @@ class AuditEventSchema(ma.Schema):
 
 
 class AuditQuery(PageQuery):
-    entity = ma.fields.String()
-    entity_id = ma.fields.String()
-    action = ma.fields.String()
+    entity = Text()
+    entity_id = Text()
+    action = Text()
     actor_id = Id()
-    since = ma.fields.AwareDateTime()
-    until = ma.fields.AwareDateTime()
+    since = DateTime()
+    until = DateTime()

@@ -11,6 +11,7 @@ import marshmallow as ma
 from dispatch.models import CampaignStatus
 from dispatch.preview import MAX_TEXT_CHARS
 from dispatch.schemas.common import Id, PageQuery, StrictSchema
+from dispatch.schemas.fields import SEARCH, DateTime, Text, check_link
 
 CHANNELS = ("sms", "push", "both")
 PRIORITIES = ("normal", "urgent")
@@ -30,8 +31,9 @@ class LocalTime(ma.fields.Field):
         return time(int(hours), int(minutes))
 
 
-def _text(max_len: int, **kw: Any) -> ma.fields.String:
-    return ma.fields.String(allow_none=True, validate=ma.validate.Length(max=max_len), **kw)
+def _text(max_len: int, *, multiline: bool = False, **kw: Any) -> Text:
+    return Text(allow_none=True, multiline=multiline, validate=ma.validate.Length(max=max_len),
+                **kw)
 
 
 class AudienceSchema(StrictSchema):
@@ -42,7 +44,7 @@ class AudienceSchema(StrictSchema):
                                    validate=ma.validate.Length(max=1000),
                                    metadata={"description": "Members of these lists are left "
                                                             "out (SMS)"})
-    localities = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=32)),
+    localities = ma.fields.List(Text(validate=ma.validate.Length(min=1, max=32)),
                                 load_default=list, validate=ma.validate.Length(max=1000),
                                 metadata={"description": "Locality codes, including the "
                                                          "localities below them: contacts "
@@ -54,39 +56,41 @@ class AudienceSchema(StrictSchema):
 class CampaignWriteSchema(StrictSchema):
     """Fields of an edit; every one optional. The audience is replaced as a whole."""
 
-    title = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    title = Text(validate=ma.validate.Length(min=1, max=200))
     phase_tag = _text(40, metadata={"description": "Free; GET /api/phase-tags offers some"})
     decision_ref = _text(120, metadata={"description": "Reference of the approving document"})
-    channels = ma.fields.String(validate=ma.validate.OneOf(CHANNELS))
-    sms_text = _text(MAX_TEXT_CHARS)
+    channels = Text(validate=ma.validate.OneOf(CHANNELS))
+    sms_text = _text(MAX_TEXT_CHARS, multiline=True)
     sms_sender = _text(32, metadata={"description": "Brandname: at most 11 characters, "
                                                     "no diacritics"})
     sms_plain = ma.fields.Boolean(metadata={"description": "Send the text without diacritics"})
     push_title = _text(200)
-    push_body = _text(1000)
-    push_image = ma.fields.Url(allow_none=True, schemes={"https"},
-                               validate=ma.validate.Length(max=500))
-    push_link = ma.fields.String(
+    push_body = _text(1000, multiline=True)
+    push_image = Text(allow_none=True,
+                      validate=[ma.validate.Length(max=500),
+                                ma.validate.URL(schemes={"https"}, error="Not a valid URL.")])
+    push_link = Text(
         allow_none=True,
-        validate=[ma.validate.Length(max=500),
-                  ma.validate.Regexp(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$",
-                                     error="Give a URL or deep link (scheme:...).")],
+        validate=[ma.validate.Length(max=500), check_link],
+        metadata={"description": "Opened when the notification is tapped: an https: or http: "
+                                 "address, or a deep link in the app's own scheme "
+                                 "(setting LOA_APP_LINK_SCHEMES)"},
     )
-    push_data = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
-                               values=ma.fields.String(validate=ma.validate.Length(max=1024)),
+    push_data = ma.fields.Dict(keys=Text(validate=ma.validate.Length(min=1, max=64)),
+                               values=Text(multiline=True, validate=ma.validate.Length(max=1024)),
                                validate=ma.validate.Length(max=20))
     audience = ma.fields.Nested(AudienceSchema)
-    send_at = ma.fields.AwareDateTime(allow_none=True,
+    send_at = DateTime(allow_none=True,
                                       metadata={"description": "Empty: send when launched"})
     window_start = LocalTime(metadata={"description": "HH:MM local; default from settings"})
     window_end = LocalTime(metadata={"description": "HH:MM local; default from settings"})
     validity_hours = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=72))
-    priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
+    priority = Text(validate=ma.validate.OneOf(PRIORITIES))
 
 
 class CampaignCreateSchema(CampaignWriteSchema):
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    channels = ma.fields.String(load_default="sms", validate=ma.validate.OneOf(CHANNELS))
+    title = Text(required=True, validate=ma.validate.Length(min=1, max=200))
+    channels = Text(load_default="sms", validate=ma.validate.OneOf(CHANNELS))
 
 
 class CampaignSummarySchema(ma.Schema):
@@ -157,42 +161,42 @@ class CampaignDetailSchema(CampaignSchema):
 
 class CampaignQuery(PageQuery):
     status = ma.fields.Enum(CampaignStatus, by_value=True)
-    phase_tag = ma.fields.String()
-    channel = ma.fields.String(validate=ma.validate.OneOf(CHANNELS),
+    phase_tag = Text()
+    channel = Text(validate=ma.validate.OneOf(CHANNELS),
                                metadata={"description": "sms or push include 'both'"})
     author_id = Id()
-    created_since = ma.fields.AwareDateTime()
-    created_until = ma.fields.AwareDateTime()
-    q = ma.fields.String(metadata={"description": "Part of the title (on SQLite, case is "
+    created_since = DateTime()
+    created_until = DateTime()
+    q = Text(validate=SEARCH, metadata={"description": "Part of the title (on SQLite, case is "
                                                   "ignored for unaccented letters only)"})
 
 
 class ApproveSchema(StrictSchema):
-    snapshot_hash = ma.fields.String(required=True,
+    snapshot_hash = Text(required=True,
                                      metadata={"description": "The snapshot hash you reviewed"})
     cap_exempt = ma.fields.Boolean(load_default=False,
                                    metadata={"description": "Exempt an urgent campaign from "
                                                             "per-recipient caps"})
-    comment = ma.fields.String(load_default=None, allow_none=True,
+    comment = Text(load_default=None, allow_none=True, multiline=True,
                                validate=ma.validate.Length(max=2000))
 
 
 class RejectSchema(StrictSchema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(max=2000))
-    snapshot_hash = ma.fields.String(load_default=None, allow_none=True)
+    reason = Text(required=True, multiline=True, validate=ma.validate.Length(max=2000))
+    snapshot_hash = Text(load_default=None, allow_none=True)
 
 
 class ReasonSchema(StrictSchema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(max=2000))
+    reason = Text(required=True, multiline=True, validate=ma.validate.Length(max=2000))
 
 
 class RetrySchema(StrictSchema):
     statuses = ma.fields.List(
-        ma.fields.String(validate=ma.validate.OneOf(["failed", "unknown"])),
+        Text(validate=ma.validate.OneOf(["failed", "unknown"])),
         load_default=lambda: ["failed"], validate=ma.validate.Length(min=1),
         metadata={"description": "Which messages to send again: failed and/or unknown"},
     )
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(max=2000))
+    reason = Text(required=True, multiline=True, validate=ma.validate.Length(max=2000))
 
 
 class RetriedSchema(ma.Schema):
@@ -201,12 +205,12 @@ class RetriedSchema(ma.Schema):
 
 
 class OptionalReasonSchema(StrictSchema):
-    reason = ma.fields.String(load_default=None, allow_none=True,
+    reason = Text(load_default=None, allow_none=True, multiline=True,
                               validate=ma.validate.Length(max=2000))
 
 
 class DiffQuery(StrictSchema):
-    against = ma.fields.String(load_default="submitted",
+    against = Text(load_default="submitted",
                                validate=ma.validate.OneOf(["submitted", "approved"]))
 
 

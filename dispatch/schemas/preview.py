@@ -7,20 +7,21 @@ import marshmallow as ma
 from dispatch.models import OPERATORS
 from dispatch.preview import MAX_TEXT_CHARS
 from dispatch.schemas.common import StrictSchema
+from dispatch.schemas.fields import Text
 
 
 class SmsPreviewRequestSchema(StrictSchema):
-    text = ma.fields.String(
-        required=True,
+    text = Text(
+        required=True, multiline=True,
         validate=ma.validate.Length(
             max=MAX_TEXT_CHARS,
             error=f"At most {MAX_TEXT_CHARS} characters (ten full GSM-7 parts)."),
     )
-    sender = ma.fields.String(
+    sender = Text(
         load_default=None, allow_none=True,
         metadata={"description": "Brandname to check: at most 11 characters, no diacritics"})
     recipients = ma.fields.Dict(
-        keys=ma.fields.String(),
+        keys=Text(),
         values=ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0)),
         load_default=None, allow_none=True,
         metadata={"description": f"Recipients per operator ({', '.join(OPERATORS)}), "

@@ -8,6 +8,7 @@ import marshmallow as ma
 
 from dispatch.reports.campaign import BUCKETS
 from dispatch.schemas.common import StrictSchema
+from dispatch.schemas.fields import Date, Text
 
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
 
@@ -20,16 +21,16 @@ class ReportQuery(StrictSchema):
 
 
 class ExportQuery(StrictSchema):
-    delimiter = ma.fields.String(
+    delimiter = Text(
         load_default="comma", validate=ma.validate.OneOf(sorted(DELIMITERS)),
         metadata={"description": "CSV only: semicolon suits Excel set to Vietnamese"})
 
 
 class SummaryQuery(StrictSchema):
-    since = ma.fields.Date(metadata={"description": "First local day (inclusive) a campaign "
+    since = Date(metadata={"description": "First local day (inclusive) a campaign "
                                                     "started on"})
-    until = ma.fields.Date(metadata={"description": "Last local day (inclusive)"})
-    phase_tag = ma.fields.String(validate=ma.validate.Length(max=40))
+    until = Date(metadata={"description": "Last local day (inclusive)"})
+    phase_tag = Text(validate=ma.validate.Length(max=40))
 
     @ma.validates_schema
     def _ordered(self, data: dict[str, Any], **_: object) -> None:

@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from dispatch.models import OPERATORS
 from dispatch.schemas.common import StrictSchema
+from dispatch.schemas.fields import Text
 
 HHMM = ma.validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="Use HH:MM, 24-hour local time.")
 
@@ -21,8 +22,8 @@ PricesValue = StrictSchema.from_dict(
 
 
 class SendWindowValue(StrictSchema):
-    start = ma.fields.String(required=True, validate=HHMM)
-    end = ma.fields.String(required=True, validate=HHMM)
+    start = Text(required=True, validate=HHMM)
+    end = Text(required=True, validate=HHMM)
 
     @ma.validates_schema
     def _ordered(self, data: dict[str, str], **_: object) -> None:
@@ -37,7 +38,7 @@ class RecipientCapValue(StrictSchema):
 
 class KeywordsValue(StrictSchema):
     keywords = ma.fields.List(
-        ma.fields.String(validate=ma.validate.Regexp(r"^[A-Z0-9]{1,20}$",
+        Text(validate=ma.validate.Regexp(r"^[A-Z0-9]{1,20}$",
                                                      error="Use 1-20 capital letters or digits.")),
         required=True, validate=ma.validate.Length(min=1, max=50),
     )

@@ -6,8 +6,9 @@ import marshmallow as ma
 
 from dispatch.models import OPERATORS
 from dispatch.schemas.common import StrictSchema
+from dispatch.schemas.fields import Text
 
-Operator = ma.fields.String(validate=ma.validate.OneOf(OPERATORS))
+Operator = Text(validate=ma.validate.OneOf(OPERATORS))
 
 
 class SmppAccountSchema(ma.Schema):
@@ -35,26 +36,26 @@ class SmppAccountSchema(ma.Schema):
 
 
 class SmppAccountUpdateSchema(StrictSchema):
-    name = ma.fields.String(validate=ma.validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$",
+    name = Text(validate=ma.validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,63}$",
                                                          error="Use a-z, 0-9, '_' or '-'."))
-    host = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+    host = Text(validate=ma.validate.Length(min=1, max=255))
     port = ma.fields.Integer(validate=ma.validate.Range(min=1, max=65535))
-    system_id = ma.fields.String(validate=ma.validate.Length(min=1, max=15))
+    system_id = Text(validate=ma.validate.Length(min=1, max=15))
     password = ma.fields.String(load_only=True, validate=ma.validate.Length(min=1, max=8),
                                 metadata={"description": "Write-only; SMPP 3.4 allows 8 chars"})
-    system_type = ma.fields.String(validate=ma.validate.Length(max=12))
-    bind_mode = ma.fields.String(validate=ma.validate.OneOf(["trx", "tx_rx"]))
+    system_type = Text(validate=ma.validate.Length(max=12))
+    bind_mode = Text(validate=ma.validate.OneOf(["trx", "tx_rx"]))
     binds = ma.fields.Integer(validate=ma.validate.Range(min=1, max=20))
     tps = ma.fields.Integer(validate=ma.validate.Range(min=1, max=10_000))
     window = ma.fields.Integer(validate=ma.validate.Range(min=1, max=1000))
-    brandnames = ma.fields.List(ma.fields.String(), validate=ma.validate.Length(max=50))
+    brandnames = ma.fields.List(Text(), validate=ma.validate.Length(max=50))
     source_ton = ma.fields.Integer(validate=ma.validate.Range(min=0, max=6))
     source_npi = ma.fields.Integer(validate=ma.validate.Range(min=0, max=18))
     validity_minutes = ma.fields.Integer(validate=ma.validate.Range(min=1, max=7 * 24 * 60))
     operators = ma.fields.List(Operator)
     is_default = ma.fields.Boolean()
-    id_format = ma.fields.String(validate=ma.validate.OneOf(["auto", "hex", "dec", "str"]))
-    concat = ma.fields.String(validate=ma.validate.OneOf(["udh", "sar", "payload"]))
+    id_format = Text(validate=ma.validate.OneOf(["auto", "hex", "dec", "str"]))
+    concat = Text(validate=ma.validate.OneOf(["udh", "sar", "payload"]))
     enabled = ma.fields.Boolean()
 
 

@@ -6,8 +6,9 @@ import marshmallow as ma
 
 from dispatch.models import ROLES
 from dispatch.schemas.common import PageQuery, StrictSchema
+from dispatch.schemas.fields import SEARCH, DateTime, Email, Text
 
-Role = ma.fields.String(validate=ma.validate.OneOf(ROLES))
+Role = Text(validate=ma.validate.OneOf(ROLES))
 
 
 class UserSchema(ma.Schema):
@@ -25,15 +26,15 @@ class UserSchema(ma.Schema):
 
 
 class UserCreateSchema(StrictSchema):
-    username = ma.fields.String(
+    username = Text(
         required=True,
         validate=[ma.validate.Length(min=2, max=64),
                   ma.validate.Regexp(r"^[A-Za-z0-9._-]+$",
                                      error="Use letters, digits, '.', '_' or '-'.")],
     )
     roles = ma.fields.List(Role, required=True, validate=ma.validate.Length(min=1))
-    full_name = ma.fields.String(load_default="", validate=ma.validate.Length(max=120))
-    email = ma.fields.Email(load_default=None, allow_none=True)
+    full_name = Text(load_default="", validate=ma.validate.Length(max=120))
+    email = Email(load_default=None, allow_none=True)
     # The rules (length, username, common passwords) are dispatch.passwords'.
     password = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200),
                                 metadata={"description": "Omit to get a generated one-time "
@@ -47,8 +48,8 @@ class UserCreatedSchema(UserSchema):
 
 class UserUpdateSchema(StrictSchema):
     roles = ma.fields.List(Role, validate=ma.validate.Length(min=1))
-    full_name = ma.fields.String(validate=ma.validate.Length(max=120))
-    email = ma.fields.Email(allow_none=True)
+    full_name = Text(validate=ma.validate.Length(max=120))
+    email = Email(allow_none=True)
     active = ma.fields.Boolean()
 
 
@@ -79,7 +80,7 @@ class PasswordResetSchema(ma.Schema):
 class UserQuery(PageQuery):
     role = Role
     active = ma.fields.Boolean()
-    q = ma.fields.String(metadata={"description": "Part of the username or name"})
+    q = Text(validate=SEARCH, metadata={"description": "Part of the username or name"})
 
 
 class TokenSchema(ma.Schema):
@@ -94,8 +95,8 @@ class TokenSchema(ma.Schema):
 
 
 class TokenCreateSchema(StrictSchema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
-    expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    name = Text(required=True, validate=ma.validate.Length(min=1, max=120))
+    expires_at = DateTime(load_default=None, allow_none=True)
 
 
 class TokenCreatedSchema(TokenSchema):

@@ -14,15 +14,17 @@ from werkzeug.wrappers import Response
 
 from dispatch import sessions, settings, smpp_accounts, totp, users
 from dispatch.auth import require
-from dispatch.errors import LoaError, NotFound
+from dispatch.errors import LoaError, NotFound, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, ROLES, ApiToken, AuditEvent, SmppAccount, User
 from dispatch.models.common import utcnow
 from dispatch.schemas.smpp import SmppAccountCreateSchema, SmppAccountUpdateSchema
+from dispatch.schemas.users import UserCreateSchema, UserUpdateSchema
 from dispatch.web import forms, pages, queries
 from dispatch.web.pages import Errors, errors_of, me
 
 bp = pages.blueprint("web_admin", __name__, url_prefix="/admin")
+ROLE_NEEDED = {"roles": "Give at least one role."}
 
 
 @bp.get("")
@@ -41,11 +43,18 @@ def user_list() -> Any:
     errors: Errors = {}
     if request.method == "POST":
         form = request.form
+        raw = {"username": forms.text(form, "username"), "roles": form.getlist("roles"),
+               "full_name": forms.text(form, "full_name"),
+               "email": forms.text(form, "email") or None}
+        if form.get("password"):
+            raw["password"] = form["password"]
+        data, errors = forms.load(UserCreateSchema(), raw, blank=ROLE_NEEDED)
         try:
+            if errors:
+                raise ValidationFailed("Check the fields.", errors=errors)
             user, generated = users.create_user(
-                form.get("username", ""), form.getlist("roles"), actor=me(),
-                password=form.get("password") or None, full_name=form.get("full_name", ""),
-                email=form.get("email") or None)
+                data["username"], data["roles"], actor=me(), password=data["password"],
+                full_name=data["full_name"], email=data["email"])
             db.session.commit()
         except LoaError as err:
             db.session.rollback()
@@ -67,10 +76,14 @@ def user_edit(user_id: int) -> Any:
     errors: Errors = {}
     if request.method == "POST":
         form = request.form
+        data, errors = forms.load(UserUpdateSchema(), {
+            "roles": form.getlist("roles"), "full_name": forms.text(form, "full_name"),
+            "email": forms.text(form, "email") or None, "active": form.get("active") == "on"},
+            blank=ROLE_NEEDED)
         try:
-            users.update_user(user, actor=me(), roles=form.getlist("roles"),
-                              full_name=form.get("full_name", ""),
-                              email=form.get("email") or None, active=form.get("active") == "on")
+            if errors:
+                raise ValidationFailed("Check the fields.", errors=errors)
+            users.update_user(user, actor=me(), **data)
             db.session.commit()
         except LoaError as err:
             db.session.rollback()
@@ -167,8 +180,7 @@ def smpp_list() -> Any:
 def _smpp_input(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
     raw: dict[str, Any] = {name: form.get(name, "").strip() for name in SMPP_TEXTS}
     for name in SMPP_INTS:
-        value = form.get(name, "").strip()
-        raw[name] = int(value) if value.isdigit() else value
+        raw[name] = forms.number_or_text(form.get(name))
     raw["brandnames"] = [b.strip() for b in form.get("brandnames", "").split(",") if b.strip()]
     raw["operators"] = form.getlist("operators")
     raw["is_default"] = form.get("is_default") == "on"
@@ -279,8 +291,9 @@ def audit() -> Any:
     for name in ("entity", "entity_id", "action"):
         if args.get(name):
             stmt = stmt.where(getattr(AuditEvent, name) == args[name].strip())
-    if args.get("actor_id", "").isdigit():
-        stmt = stmt.where(AuditEvent.actor_id == int(args["actor_id"]))
+    actor_id = pages.whole(args.get("actor_id"))
+    if actor_id is not None:
+        stmt = stmt.where(AuditEvent.actor_id == actor_id)
     for name, op in (("since", "ge"), ("until", "lt")):
         if args.get(name):
             try:

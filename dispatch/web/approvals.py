@@ -9,10 +9,11 @@ from flask_babel import gettext as _
 
 from dispatch.auth import require
 from dispatch.campaigns import audience, estimate, frozen, history, service
-from dispatch.errors import LoaError
+from dispatch.errors import LoaError, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import CampaignStatus, ContactList, Locality
-from dispatch.web import pages, queries
+from dispatch.schemas.campaigns import ApproveSchema, RejectSchema
+from dispatch.web import forms, pages, queries
 from dispatch.web.pages import Errors, errors_of, me
 
 bp = pages.blueprint("web_approvals", __name__, url_prefix="/approvals")
@@ -35,16 +36,26 @@ def review(campaign_id: int) -> Any:
     errors: Errors = {}
     if request.method == "POST":
         decision = request.form.get("decision")
-        snapshot_hash = request.form.get("snapshot_hash", "")
+        snapshot_hash = forms.text(request.form, "snapshot_hash")
+        if decision == "approve":
+            data, errors = forms.load(ApproveSchema(), {
+                "snapshot_hash": snapshot_hash,
+                "cap_exempt": request.form.get("cap_exempt") == "on",
+                "comment": forms.text(request.form, "comment") or None})
+        else:
+            data, errors = forms.load(RejectSchema(), {
+                "reason": forms.text(request.form, "reason"),
+                "snapshot_hash": snapshot_hash or None})
         try:
+            if errors:
+                raise ValidationFailed("Check the fields.", errors=errors)
             if decision == "approve":
-                service.approve(c, actor=me(), snapshot_hash=snapshot_hash,
-                                cap_exempt=request.form.get("cap_exempt") == "on",
-                                comment=request.form.get("comment"),
+                service.approve(c, actor=me(), snapshot_hash=data["snapshot_hash"],
+                                cap_exempt=data["cap_exempt"], comment=data["comment"],
                                 frozen_at=request.form.get("frozen_at") or None)
             else:
-                service.reject(c, actor=me(), reason=request.form.get("reason", ""),
-                               snapshot_hash=snapshot_hash or None)
+                service.reject(c, actor=me(), reason=data["reason"],
+                               snapshot_hash=data["snapshot_hash"])
             db.session.commit()
         except LoaError as err:
             db.session.rollback()

@@ -12,10 +12,11 @@ from werkzeug.wrappers import Response
 from dispatch.audiences import contacts, import_jobs, optouts
 from dispatch.audiences.devices import device_summary
 from dispatch.auth import require
-from dispatch.errors import LoaError, NotFound, ValidationFailed
+from dispatch.errors import LoaError, NotFound
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, ContactImport, ContactList, Locality
-from dispatch.web import pages
+from dispatch.schemas.audiences import ListCreateSchema, OptOutCreateSchema, OptOutRemoveSchema
+from dispatch.web import forms, pages
 from dispatch.web.i18n import tr
 from dispatch.web.pages import Errors, errors_of, me
 
@@ -34,16 +35,21 @@ def lists() -> Any:
     errors: Errors = {}
     if request.method == "POST":
         pages.demand("audience.edit")
-        try:
-            created = contacts.create_list(request.form.get("name", ""), actor=me(),
-                                           description=request.form.get("description", ""))
-            db.session.commit()
-        except LoaError as err:
-            db.session.rollback()
-            errors = errors_of(err)
-        else:
-            flash(_("The list has been created. Now import a file into it."), "success")
-            return redirect(url_for(".list_page", list_id=created.id))
+        data, errors = forms.load(ListCreateSchema(), {
+            "name": forms.text(request.form, "name"),
+            "description": forms.text(request.form, "description")},
+            blank={"name": "Give the list a name."})
+        if not errors:
+            try:
+                created = contacts.create_list(data["name"], actor=me(),
+                                               description=data["description"])
+                db.session.commit()
+            except LoaError as err:
+                db.session.rollback()
+                errors = errors_of(err)
+            else:
+                flash(_("The list has been created. Now import a file into it."), "success")
+                return redirect(url_for(".list_page", list_id=created.id))
     stmt = select(ContactList).order_by(ContactList.name)
     if request.args.get("q"):
         stmt = stmt.where(ContactList.name.ilike(f"%{request.args['q']}%"))
@@ -123,8 +129,7 @@ def contact_search() -> Any:
     operator = args.get("operator", "")
     stmt = contacts.contacts_query(
         q=args.get("q") or None, operator=operator if operator in OPERATORS else None,
-        locality_id=int(locality) if locality.isdigit() else None,
-        list_id=int(list_id) if list_id.isdigit() else None)
+        locality_id=pages.whole(locality), list_id=pages.whole(list_id))
     page = pages.page_of(stmt)
     all_lists = db.session.scalars(select(ContactList).order_by(ContactList.name)).all()
     return render_template("audiences/contacts.html", page=page, args=args, places=_places(),
@@ -141,20 +146,24 @@ def optout_list() -> Any:
     errors: Errors = {}
     if request.method == "POST":
         pages.demand("optout.edit")
-        try:
-            reason = request.form.get("reason", "").strip()
-            if not reason:
-                raise ValidationFailed.field("reason", "Say why the address is opted out.")
-            optouts.add_opt_out(request.form.get("channel", "sms"),
-                                request.form.get("address", ""), source="staff", reason=reason,
-                                actor=me())
-            db.session.commit()
-        except LoaError as err:
-            db.session.rollback()
-            errors = errors_of(err)
-        else:
-            flash(_("The opt-out has been recorded."), "success")
-            return redirect(url_for(".optout_list"))
+        data, errors = forms.load(OptOutCreateSchema(), {
+            "channel": request.form.get("channel", "sms"),
+            "address": forms.text(request.form, "address"),
+            "reason": forms.text(request.form, "reason"), "source": "staff"})
+        if not errors and not data["reason"]:
+            # The page asks staff for a reason; the API leaves it optional for scripts.
+            errors = {"reason": ["Say why the address is opted out."]}
+        if not errors:
+            try:
+                optouts.add_opt_out(data["channel"], data["address"], source="staff",
+                                    reason=data["reason"], actor=me())
+                db.session.commit()
+            except LoaError as err:
+                db.session.rollback()
+                errors = errors_of(err)
+            else:
+                flash(_("The opt-out has been recorded."), "success")
+                return redirect(url_for(".optout_list"))
     args = request.args
     channel = args.get("channel", "")
     stmt = optouts.opt_outs_query(channel=channel if channel in ("sms", "push") else None,
@@ -170,15 +179,19 @@ def optout_remove(opt_out_id: int) -> Any:
     opt_out = optouts.get_opt_out(opt_out_id)
     errors: Errors = {}
     if request.method == "POST":
-        try:
-            optouts.remove_opt_out(opt_out, reason=request.form.get("reason", ""), actor=me())
-            db.session.commit()
-        except LoaError as err:
-            db.session.rollback()
-            errors = errors_of(err)
-        else:
-            flash(_("The opt-out has been lifted."), "success")
-            return redirect(url_for(".optout_list"))
+        data, errors = forms.load(OptOutRemoveSchema(),
+                                  {"reason": forms.text(request.form, "reason")},
+                                  blank={"reason": "Say why the opt-out is lifted."})
+        if not errors:
+            try:
+                optouts.remove_opt_out(opt_out, reason=data["reason"], actor=me())
+                db.session.commit()
+            except LoaError as err:
+                db.session.rollback()
+                errors = errors_of(err)
+            else:
+                flash(_("The opt-out has been lifted."), "success")
+                return redirect(url_for(".optout_list"))
     return render_template("audiences/optout_remove.html", opt_out=opt_out,
                            errors=errors), 422 if errors else 200
 

@@ -17,7 +17,8 @@ from dispatch.errors import NotAuthenticated, NotFound, RateLimited, ValidationF
 from dispatch.extensions import db
 from dispatch.models import ApiToken, User
 from dispatch.models.common import utcnow
-from dispatch.web import pages
+from dispatch.schemas.users import TokenCreateSchema
+from dispatch.web import forms, pages
 from dispatch.web.i18n import LOCALES, _l
 from dispatch.web.pages import errors_of, me, safe_next
 from dispatch.web.session import (
@@ -159,15 +160,17 @@ def tokens() -> Any:
     errors: dict[str, list[str]] = {}
     secret = None
     if request.method == "POST":
-        name = request.form.get("name", "").strip()
         days = request.form.get("days", "").strip()
-        if not name:
-            errors["name"] = ["Give the token a name."]
-        elif days and (not days.isdigit() or not 1 <= int(days) <= 3650):
+        number = forms.whole(days)
+        expires = utcnow() + timedelta(days=number) if number and number <= 3650 else None
+        data, errors = forms.load(TokenCreateSchema(), {
+            "name": forms.text(request.form, "name"),
+            "expires_at": None if expires is None else expires.isoformat()},
+            blank={"name": "Give the token a name."})
+        if days and (number is None or not 1 <= number <= 3650):
             errors["days"] = ["Give a number of days from 1 to 3650, or leave it empty."]
-        else:
-            expires = utcnow() + timedelta(days=int(days)) if days else None
-            _token, secret = users.create_token(me(), name, expires_at=expires)
+        if not errors:
+            _token, secret = users.create_token(me(), data["name"], expires_at=expires)
             db.session.commit()
     mine = db.session.scalars(select(ApiToken).where(ApiToken.user_id == me().id)
                               .order_by(ApiToken.id.desc())).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import marshmallow as ma
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -28,6 +29,8 @@ from dispatch.models import (
     PhaseTag,
     User,
 )
+from dispatch.schemas.campaigns import OptionalReasonSchema, ReasonSchema, RetrySchema
+from dispatch.schemas.common import StrictSchema
 from dispatch.web import forms, pages, queries
 from dispatch.web.i18n import label, num, tr
 from dispatch.web.pages import Errors, errors_of, me
@@ -40,6 +43,10 @@ CONFIRMED = ("launch", "pause", "cancel", "retry", "delete")
 DIRECT = ("submit", "reopen", "resume")
 
 
+class NoBody(StrictSchema):
+    """Launch and delete take nothing but the confirmation."""
+
+
 @bp.get("")
 @require("campaign.view")
 def index() -> Any:
@@ -47,6 +54,8 @@ def index() -> Any:
                ("status", "phase_tag", "channel", "author_id", "q", "since", "until")}
     if filters["status"] not in {s.value for s in S}:
         filters["status"] = ""
+    if pages.whole(filters["author_id"]) is None:
+        filters["author_id"] = ""
     bounds = {}
     for name in ("since", "until"):
         try:
@@ -243,34 +252,24 @@ def confirm(campaign_id: int, action: str) -> Any:
     c = service.get_campaign(campaign_id)
     errors: Errors = {}
     if request.method == "POST":
-        reason = request.form.get("reason", "").strip()
-        try:
-            if action == "launch":
-                service.launch(c, actor=me())
-            elif action == "pause":
-                service.pause(c, actor=me(), reason=reason or None)
-            elif action == "cancel":
-                service.cancel(c, actor=me(), reason=reason)
-            elif action == "retry":
-                count = service.retry(c, actor=me(), statuses=request.form.getlist("statuses"),
-                                      reason=reason)
-                flash(_("%(count)s messages will be sent again.", count=count), "success")
+        data, errors = forms.load(CONFIRM_SCHEMAS[action](), _confirm_input(action))
+        if not errors:
+            try:
+                _perform(c, action, data)
+                db.session.commit()
+            except LoaError as err:
+                db.session.rollback()
+                c = service.get_campaign(campaign_id)
+                errors = errors_of(err)
             else:
-                service.delete(c, actor=me())
-            db.session.commit()
-        except LoaError as err:
-            db.session.rollback()
-            c = service.get_campaign(campaign_id)
-            errors = errors_of(err)
-        else:
-            if action == "delete":
-                flash(_("The draft has been deleted."), "success")
-                return redirect(url_for(".index"))
-            if action != "retry":
-                flash(_("Done: %(action)s.", action=_label(action)), "success")
-            if action == "launch":
-                _flash_not_approved(c)
-            return redirect(url_for(".show", campaign_id=campaign_id))
+                if action == "delete":
+                    flash(_("The draft has been deleted."), "success")
+                    return redirect(url_for(".index"))
+                if action != "retry":
+                    flash(_("Done: %(action)s.", action=_label(action)), "success")
+                if action == "launch":
+                    _flash_not_approved(c)
+                return redirect(url_for(".show", campaign_id=campaign_id))
     possible = action in service.allowed_actions(c, me())
     launching = action == "launch" and possible
     preview = estimate.campaign_preview(c, frozen=True) if launching else None
@@ -288,6 +287,37 @@ def _flash_not_approved(c: Campaign) -> None:
         flash(_("%(n)s members joined the audience after it was frozen for approval: this "
                 "campaign does not reach them. To reach them, send a new campaign (or edit this "
                 "one and submit it again).", n=num(reach["not_approved_total"])), "warn")
+
+
+# The API's schema of each confirmed action's body (dispatch.api.campaigns), for its form.
+CONFIRM_SCHEMAS: dict[str, type[ma.Schema]] = {
+    "launch": NoBody, "delete": NoBody, "pause": OptionalReasonSchema, "cancel": ReasonSchema,
+    "retry": RetrySchema,
+}
+
+
+def _perform(c: Campaign, action: str, data: dict[str, Any]) -> None:
+    reason = data.get("reason") or ""
+    if action == "launch":
+        service.launch(c, actor=me())
+    elif action == "pause":
+        service.pause(c, actor=me(), reason=reason or None)
+    elif action == "cancel":
+        service.cancel(c, actor=me(), reason=reason)
+    elif action == "retry":
+        count = service.retry(c, actor=me(), statuses=data["statuses"], reason=reason)
+        flash(_("%(count)s messages will be sent again.", count=count), "success")
+    else:
+        service.delete(c, actor=me())
+
+
+def _confirm_input(action: str) -> dict[str, Any]:
+    if action in ("launch", "delete"):
+        return {}
+    raw: dict[str, Any] = {"reason": forms.text(request.form, "reason")}
+    if action == "retry":
+        raw["statuses"] = request.form.getlist("statuses")
+    return raw
 
 
 def _retryable(c: Campaign) -> dict[str, int]:

@@ -19,7 +19,8 @@ from dispatch.campaigns import audience
 from dispatch.errors import flatten_errors
 from dispatch.models import Campaign
 from dispatch.schemas.campaigns import CampaignCreateSchema, CampaignWriteSchema
-from dispatch.web.pages import Errors
+from dispatch.schemas.fields import YEARS_MESSAGE, in_years
+from dispatch.web.pages import Errors, whole
 
 OPTIONAL_TEXTS = ("phase_tag", "decision_ref", "sms_text", "sms_sender", "push_title",
                   "push_body", "push_image", "push_link")
@@ -35,16 +36,49 @@ def text(form: MultiDict[str, str], name: str) -> str:
     return form.get(name, "").replace("\r\n", "\n").strip()
 
 
+def number_or_text(value: str | None) -> int | str:
+    """A field for a schema's Integer: the number, or the text for the schema to refuse."""
+    number = whole(value)
+    return (value or "").strip() if number is None else number
+
+
 def ints(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.strip().isdigit()]
+    return [n for v in values if (n := whole(v)) is not None]
+
+
+def load(schema: ma.Schema, raw: dict[str, Any],
+         blank: dict[str, str] | None = None) -> tuple[dict[str, Any], Errors]:
+    """A form's values through the API's schema: the clean data, or the errors per field.
+
+    `blank` words the refusal of a field left empty for a person ("Give the list a name.")
+    instead of the schema's length rule.
+    """
+    try:
+        return schema.load(raw), {}
+    except ma.ValidationError as err:
+        errors = flatten_errors(err.messages)
+    for name, message in (blank or {}).items():
+        if name in errors and not raw.get(name):
+            errors[name] = [message]
+    return {}, errors
 
 
 def parse_local(value: str) -> datetime | None:
-    """`<input type=datetime-local>` (local time) to an aware datetime; ValueError if malformed."""
+    """`<input type=datetime-local>` (local time) to an aware datetime.
+
+    ValueError if malformed or outside the years Loa accepts (dispatch.schemas.fields).
+    """
     value = value.strip()
     if not value:
         return None
-    return datetime.strptime(value[:16], LOCAL_INPUT).replace(tzinfo=local_zone())
+    moment = datetime.strptime(value[:16], LOCAL_INPUT).replace(tzinfo=local_zone())
+    if not in_years(moment):
+        raise OutOfYears(value)
+    return moment
+
+
+class OutOfYears(ValueError):
+    """A well-formed date outside the years Loa accepts."""
 
 
 def to_local_input(value: datetime | None) -> str:
@@ -84,24 +118,21 @@ def campaign_input(form: MultiDict[str, str], *, creating: bool) -> tuple[dict[s
     try:
         send_at = parse_local(form.get("send_at", ""))
         raw["send_at"] = None if send_at is None else send_at.isoformat()
+    except OutOfYears:
+        errors["send_at"] = [YEARS_MESSAGE]
     except ValueError:
         errors["send_at"] = ["Give a date and time, or leave it empty."]
     for name in ("window_start", "window_end"):
         if form.get(name, "").strip():
             raw[name] = form.get(name, "").strip()[:5]
-    hours = form.get("validity_hours", "").strip()
-    if hours:
-        raw["validity_hours"] = int(hours) if hours.isdigit() else hours
+    if form.get("validity_hours", "").strip():
+        raw["validity_hours"] = number_or_text(form.get("validity_hours"))
     pairs, problems = parse_pairs(form.get("push_data", ""))
     if problems:
         errors["push_data"] = problems
     raw["push_data"] = pairs
-    schema = CampaignCreateSchema() if creating else CampaignWriteSchema()
-    try:
-        data = schema.load(raw)
-    except ma.ValidationError as err:
-        errors.update(flatten_errors(err.messages))
-        data = {}
+    data, refused = load(CampaignCreateSchema() if creating else CampaignWriteSchema(), raw)
+    errors.update(refused)
     return data, errors
 
 
@@ -136,13 +167,11 @@ def setting_input(key: str, form: MultiDict[str, str]) -> Any:
     from dispatch.models import OPERATORS
 
     if key == "sms_price_per_part":
-        return {op: int(v) if (v := form.get(op, "").strip()).isdigit() else v
-                for op in OPERATORS}
+        return {op: number_or_text(form.get(op)) for op in OPERATORS}
     if key == "send_window":
         return {"start": form.get("start", "").strip()[:5], "end": form.get("end", "").strip()[:5]}
     if key == "recipient_cap":
-        return {name: int(v) if (v := form.get(name, "").strip()).isdigit() else v
-                for name in ("max_campaigns", "hours")}
+        return {name: number_or_text(form.get(name)) for name in ("max_campaigns", "hours")}
     if key == "opt_out_keywords":
         return [w.strip().upper() for w in form.get("keywords", "").replace(",", " ").split()]
     raise KeyError(key)

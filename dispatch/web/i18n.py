@@ -8,6 +8,7 @@ deployments run no build step, and `tests/web/test_i18n.py` fails when it is old
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +53,14 @@ def dt(value: datetime | str | None, fmt: str = "dd/MM/yyyy HH:mm") -> str:
     """A UTC time (or its ISO text, as snapshots keep it) in Loa's zone, Asia/Ho_Chi_Minh."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if value else None
-    return "—" if value is None else str(format_datetime(value, fmt))
+    if value is None:
+        return "—"
+    try:
+        return str(format_datetime(value, fmt))
+    except (OverflowError, ValueError):
+        # A time at the edge of the calendar (9999-12-31, stored before dates were bounded)
+        # has no local time: shown as stored rather than breaking the page.
+        return f"{value.isoformat(sep=' ', timespec='minutes')}"
 
 
 def day(value: datetime | None) -> str:
@@ -71,6 +79,26 @@ def duration(seconds: float | None) -> str:
     return gettext("%(s)d s", s=secs)
 
 
+# Schema messages that carry a value (marshmallow's length and range rules, the field types of
+# dispatch.schemas.fields), matched to the catalog's message with a placeholder for it.
+PATTERNS = [(re.compile(pattern), msgid) for pattern, msgid in (
+    (r"Longer than maximum length (?P<max>\d+)\.", "Longer than maximum length %(max)s."),
+    (r"Shorter than minimum length (?P<min>\d+)\.", "Shorter than minimum length %(min)s."),
+    (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.",
+     "Length must be between %(min)s and %(max)s."),
+    (r"Must be greater than or equal to (?P<min>-?\d+) and less than or equal to "
+     r"(?P<max>-?\d+)\.", "Must be greater than or equal to %(min)s and less than or equal "
+                          "to %(max)s."),
+    (r"Must be one of: (?P<choices>.+)\.", "Must be one of: %(choices)s."),
+    (r"Contains a control character \((?P<code>U\+[0-9A-F]{4})\)\.",
+     "Contains a control character (%(code)s)."),
+    (r"Contains a line break \((?P<code>U\+[0-9A-F]{4})\)\.",
+     "Contains a line break (%(code)s)."),
+    (r"Give a link starting with one of (?P<schemes>.+)", "Give a link starting with one of "
+                                                          "%(schemes)s"),
+)]
+
+
 def tr(message: Any) -> str:
     """A service's message in the reader's language when the catalog knows it.
 
@@ -81,10 +109,16 @@ def tr(message: Any) -> str:
     if "%" in text:
         return text
     translated = str(gettext(text))
-    if translated == text and ": " in text:  # "reason: what was found", e.g. the character
+    if translated != text:
+        return translated
+    for pattern, msgid in PATTERNS:
+        found = pattern.fullmatch(text)
+        if found:
+            return str(gettext(msgid, **found.groupdict()))
+    if ": " in text:  # "reason: what was found", e.g. the character
         reason, detail = text.split(": ", 1)
-        translated = f"{gettext(reason)}: {detail}"
-    return translated
+        return f"{gettext(reason)}: {detail}"
+    return text
 
 
 # Words for stored codes (statuses, operators, roles...): shown through the `label` filter.

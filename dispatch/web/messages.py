@@ -81,6 +81,16 @@ SERVICE_MESSAGES = (
     _l("Missing data for required field."), _l("Not a valid integer."), _l("Not a valid URL."),
     _l("Field may not be null."), _l("Shorter than minimum length 1."),
     _l("Give a URL or deep link (scheme:...)."), _l("Not a valid string."),
+    # the field types and rules of every schema (values matched by dispatch.web.i18n.PATTERNS)
+    _l("Longer than maximum length %(max)s."), _l("Shorter than minimum length %(min)s."),
+    _l("Length must be between %(min)s and %(max)s."),
+    _l("Must be greater than or equal to %(min)s and less than or equal to %(max)s."),
+    _l("Must be one of: %(choices)s."), _l("Contains a control character (%(code)s)."),
+    _l("Contains a line break (%(code)s)."), _l("Give a link starting with one of %(schemes)s"),
+    _l("Contains a NUL character."), _l("Contains an invalid character (a lone UTF-16 surrogate)."),
+    _l("Give a date between 2000 and 2100."), _l("Not a valid email address."),
+    _l("Unknown field."), _l("Give at least one role."), _l("Not a valid date."),
+    _l("Not a valid datetime."),
     # pages
     _l("Your roles do not allow this."), _l("The CSRF token is missing."),
     _l("The CSRF session token is missing."), _l("The CSRF token is invalid."),

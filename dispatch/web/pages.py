@@ -2,29 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import marshmallow as ma
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from sqlalchemy import Select
+from sqlalchemy.exc import DataError
 from werkzeug.wrappers import Response
 
 from dispatch.api.common import paginate
-from dispatch.errors import Forbidden, LoaError, NotAuthenticated, flatten_errors
+from dispatch.errors import Forbidden, LoaError, NotAuthenticated, flatten_errors, nul_refusal
 from dispatch.extensions import db
 from dispatch.models import User
 from dispatch.permissions import allowed
 
 Errors = dict[str, list[str]]
 PER_PAGE = 50
+_WHOLE = re.compile(r"^[0-9]{1,9}$")
+# What a `next` path may hold: no control characters (a line break in a Location header is a
+# 500, or a header injection), no whitespace, no backslash (browsers read it as a slash).
+_SAFE_PATH = re.compile(r"/(?![/\\])[^\s\x00-\x1f\x7f-\x9f\\]*")
 
 
 def blueprint(name: str, import_name: str, url_prefix: str | None = None) -> Blueprint:
     """A page blueprint: service errors nobody caught become pages, not JSON."""
     bp = Blueprint(name, import_name, url_prefix=url_prefix)
     bp.register_error_handler(LoaError, _error_page)
+    bp.register_error_handler(DataError, _data_error_page)
     return bp
+
+
+def _data_error_page(err: DataError) -> Any:
+    refusal = nul_refusal(err)
+    if refusal is None:
+        raise err
+    return _error_page(refusal)
 
 
 def _error_page(err: LoaError) -> Any:
@@ -68,12 +82,22 @@ def can(action: str) -> bool:
 
 def safe_next(target: str | None, default: str) -> str:
     """Only a path on this site: a `next` pointing elsewhere would be an open redirect."""
-    if not target:
+    if not target or not _SAFE_PATH.fullmatch(target):
         return default
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return default
     return target
+
+
+def whole(value: str | None) -> int | None:
+    """A whole number typed in a field or a query string, else None.
+
+    ASCII digits only, at most nine: `str.isdigit` is true of "²", which `int` refuses, and
+    `int` refuses numbers of more than 4,300 digits.
+    """
+    value = (value or "").strip()
+    return int(value) if _WHOLE.match(value) else None
 
 
 def errors_of(err: LoaError | ma.ValidationError) -> Errors:
@@ -85,8 +109,8 @@ def errors_of(err: LoaError | ma.ValidationError) -> Errors:
 
 def page_args() -> dict[str, int]:
     def number(name: str, default: int, top: int) -> int:
-        raw = request.args.get(name, "")
-        return min(max(int(raw), 1), top) if raw.isdigit() else default
+        given = whole(request.args.get(name))
+        return default if given is None else min(max(given, 1), top)
 
     return {"page": number("page", 1, 100_000), "per_page": number("per_page", PER_PAGE, 500)}
 
