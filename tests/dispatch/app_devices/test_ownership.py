@@ -4,6 +4,7 @@ inside every copy of the app) cannot take it over, read it, opt it out, or flood
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import timedelta
 
 import pytest
@@ -153,3 +154,10 @@ def test_installations_that_never_came_back_are_pruned(app, app_api, body, backe
     assert left == {"came-back-1", "brand-new-1"}
     assert app_api.another_copy().put("/api/app/devices/never-back-1",
                                       json=body | {"fcm_token": fcm_token("b")}).status_code == 201
+
+
+def test_body_sent_without_a_length_stops_at_16_kb(app_api, backend):
+    big = io.BytesIO(b'{"fcm_token": "' + b"x" * (64 * 1024) + b'"}')
+    r = app_api.put(URL, input_stream=big, content_type="application/json",
+                    environ_overrides={"wsgi.input_terminated": True})
+    assert r.status_code == 413 and r.json["code"] == "payload_too_large"
