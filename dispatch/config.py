@@ -138,4 +138,14 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # the socket's peer is the client), and whether approvers and admins need a second factor.
         "PROXY_COUNT": env_int(env, "LOA_PROXY_COUNT", 0),
         "REQUIRE_2FA": _bool(env.get("LOA_REQUIRE_2FA")),
+        # The app API (dispatch.app_installations, README "The province app's API"): requests
+        # per source address and per installation, new installations per address an hour (a
+        # carrier's NAT puts many phones behind one address), and the days after which an
+        # installation that never came back and was never pushed to is pruned.
+        "APP_REQUESTS_PER_ADDRESS_PER_MINUTE": env_int(env, "LOA_APP_REQUESTS_PER_ADDRESS", 300),
+        "APP_REQUESTS_PER_INSTALLATION_PER_MINUTE": env_int(
+            env, "LOA_APP_REQUESTS_PER_INSTALLATION", 30),
+        "APP_REGISTRATIONS_PER_ADDRESS_PER_HOUR": env_int(
+            env, "LOA_APP_REGISTRATIONS_PER_ADDRESS", 100),
+        "APP_UNRETURNED_DAYS": env_int(env, "LOA_APP_UNRETURNED_DAYS", 7),
     }

@@ -1,4 +1,4 @@
-"""`flask push test|unblock|mode`: the operator's push tools.
+"""`flask push test|unblock|mode|prune-devices`: the operator's push tools.
 
 firebase-admin is imported inside the commands: `create_app` registers this group in every
 process, and the web process has no use for the SDK's quarter of a second of imports.
@@ -83,3 +83,21 @@ def show_mode(campaign_id: int) -> None:
     else:
         mode, reason = push.choose_push_mode(c)
         click.echo(f"{mode} (if launched now): {reason}")
+
+
+@push_cli.command("prune-devices")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="Registered at least this many days ago (default LOA_APP_UNRETURNED_DAYS).")
+def prune_devices(days: int | None) -> None:
+    """Delete installations that registered, never came back and were never pushed to."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from dispatch import app_installations
+    from dispatch.models.common import utcnow
+
+    days = days or int(current_app.config["APP_UNRETURNED_DAYS"])
+    pruned = app_installations.prune_unreturned(utcnow() - timedelta(days=days))
+    click.echo(f"Pruned {pruned} installation(s) registered over {days} day(s) ago that never "
+               "came back.")

@@ -11,12 +11,13 @@ from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from dispatch import app_devices, ratelimit
+from dispatch import app_devices, app_installations, ratelimit
 from dispatch.api.common import Blueprint, actor, with_extra
+from dispatch.app_installations import SECRET_HEADER
 from dispatch.auth import require
 from dispatch.errors import NotAuthenticated
 from dispatch.extensions import db
-from dispatch.models import AppKey, Locality
+from dispatch.models import AppKey, Device, Locality
 from dispatch.schemas.app_devices import (
     AppDeviceSchema,
     AppKeyCreatedSchema,
@@ -34,6 +35,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 APP_KEY_HEADER = "X-App-Key"
 SECURITY_SCHEME = "appKey"
+INSTALLATION_SCHEME = "installationSecret"
+# Calls about one installation need both; registering needs the key, and the secret too once
+# the installation has one.
+BOTH: list[dict[str, list[str]]] = [{SECURITY_SCHEME: [], INSTALLATION_SCHEME: []}]
 
 
 class _AppBlueprint(Blueprint):
@@ -45,7 +50,16 @@ class _AppBlueprint(Blueprint):
             spec.components.security_scheme(SECURITY_SCHEME, {
                 "type": "apiKey", "in": "header", "name": APP_KEY_HEADER,
                 "description": "The province app's key (`flask appkeys create`), shared by every "
-                               "installation and rate-limited per key. Staff tokens are refused.",
+                               "installation and rate-limited per key. Staff tokens are refused. "
+                               "On its own it only registers new installations.",
+            })
+            spec.components.security_scheme(INSTALLATION_SCHEME, {
+                "type": "apiKey", "in": "header", "name": SECRET_HEADER,
+                "description": "The installation's own secret, returned once as "
+                               "`installation_secret` when it registered (PUT /api/app/devices/"
+                               "{installation_id} with the app key alone). Every later call for "
+                               "that installation sends it with the app key. Lost: register "
+                               "under a new installation id.",
             })
         super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)
 
@@ -53,17 +67,26 @@ class _AppBlueprint(Blueprint):
 blp = _AppBlueprint(
     "app", __name__, url_prefix="/api/app",
     description="For the province app: device registration, topics and push opt-out. "
-                f"Authenticated by the {APP_KEY_HEADER} header, not by a staff token.",
+                f"Every call sends the app key in {APP_KEY_HEADER} (not a staff token); every "
+                f"call about an installation also sends its own secret in {SECRET_HEADER}, "
+                "issued once when it registered. Limits: per app key, per source address, per "
+                "installation, and new registrations per source address per hour (429 naming "
+                f"the limit); bodies over {app_installations.MAX_BODY} bytes are refused (413).",
 )
 keys_blp = Blueprint("app_keys", __name__, url_prefix="/api",
                      description="Keys the province app authenticates with (admin)")
 
 
 def require_app_key(view: F) -> F:
-    """Refuse the view unless the request carries a live app key within its rate limit."""
+    """Refuse the view unless the request carries a live app key within its rate limits."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # Before anything reads the body; a body sent without a length stops at the limit too.
+        app_installations.check_body_size(request.content_length)
+        request.max_content_length = app_installations.MAX_BODY
+        # The address before the key: one address cannot spend the whole fleet's budget.
+        app_installations.limit_address(request.remote_addr)
         secret = request.headers.get(APP_KEY_HEADER)
         if not secret and request.headers.get("Authorization"):
             raise NotAuthenticated(f"This endpoint is for the app: send its key in "
@@ -76,9 +99,13 @@ def require_app_key(view: F) -> F:
 
     wrapper = blp.alt_response(401, "UNAUTHORIZED")(wrapper)
     wrapper = blp.alt_response(
-        429, schema=ErrorSchema, description="Over the key's rate limit",
+        429, schema=ErrorSchema,
+        description="Over a rate limit (the message names it): the key's, the source "
+                    "address's, the installation's, or new registrations per address",
         headers={"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}},
     )(wrapper)
+    wrapper = blp.alt_response(413, schema=ErrorSchema,
+                               description="Body over 16 KB, refused unread")(wrapper)
     return blp.doc(security=[{SECURITY_SCHEME: []}])(wrapper)
 
 
@@ -87,45 +114,81 @@ def app_key() -> AppKey:
     return g.app_key
 
 
+def installation(installation_id: str) -> Device:
+    """The installation whose secret this request carries (401/403 otherwise), rate-limited."""
+    device = app_installations.authenticate(installation_id, request.headers.get(SECRET_HEADER))
+    app_installations.limit_installation(device)
+    return device
+
+
+def _own(view: F) -> F:
+    """Document that the view needs the installation's secret as well as the app key."""
+    view = blp.alt_response(403, schema=ErrorSchema, description="Not this installation's "
+                            "secret (or no such installation)")(view)
+    return blp.doc(security=BOTH)(view)
+
+
 @blp.route("/devices/<installation_id>")
 class AppDevice(MethodView):
+    @_own
     @require_app_key
     @blp.response(200, AppDeviceSchema)
     def get(self, installation_id: str) -> dict[str, Any]:
         """Show how Loa sees this installation (active, opted out, topics)."""
-        device = app_devices.get_device(app_devices.check_installation_id(installation_id))
-        return app_devices.describe(device)
+        return app_devices.describe(installation(installation_id))
 
+    @blp.doc(security=[*BOTH, {SECURITY_SCHEME: []}])
+    @blp.alt_response(403, schema=ErrorSchema, description="Wrong installation secret")
+    @blp.alt_response(409, schema=ErrorSchema, description="`installation_registered`: the id "
+                      "is registered already and the request has not its secret")
     @require_app_key
     @blp.arguments(DeviceRegisterSchema)
-    @blp.response(200, AppDeviceSchema, description="Refreshed")
-    @blp.alt_response(201, schema=AppDeviceSchema, description="Registered for the first time",
-                      success=True)
+    @blp.response(200, AppDeviceSchema, description="Refreshed (with the secret), or an "
+                  "installation registered before secrets claimed one (`installation_secret`)")
+    @blp.alt_response(201, schema=AppDeviceSchema, description="Registered: the answer holds "
+                      "`installation_secret`, shown this once", success=True)
     def put(self, data: dict[str, Any], installation_id: str) -> tuple[dict[str, Any], int]:
-        """Register or refresh an installation (idempotent); call it at start and on new tokens.
+        """Register an installation, or refresh it with its secret; call it at start and on
+        new tokens.
 
-        A token already held by another installation moves here (that one is disabled with
-        `token_moved`). A new token re-enables a disabled installation.
+        Without X-Installation-Secret only a new installation id registers (201, the answer
+        holds its secret), or an installation registered before secrets existed claims one by
+        sending the FCM token Loa holds for it (200); the same registration sent again within
+        10 minutes with the same token (its answer was lost) gets a fresh secret. Any other
+        registered id answers 409 `installation_registered`. A token already held by another
+        installation moves here (that one is disabled with `token_moved`). A new token
+        re-enables a disabled installation.
         """
-        device, created = app_devices.register(installation_id, data)
+        if request.headers.get(SECRET_HEADER):
+            installation(installation_id)
+            device, _ = app_devices.register(installation_id, data)
+            db.session.commit()
+            return app_devices.describe(device), 200
+        device, status, secret = app_installations.enroll(installation_id, data,
+                                                          address=request.remote_addr)
         db.session.commit()
-        return app_devices.describe(device), 201 if created else 200
+        return app_devices.describe(device) | {"installation_secret": secret}, status
 
+    @_own
     @require_app_key
     @blp.response(204)
     def delete(self, installation_id: str) -> None:
-        """Unregister: no more pushes, the token is forgotten; registering again re-enables."""
+        """Unregister: no more pushes, the token is forgotten; registering again (with the
+        secret) re-enables."""
+        installation(installation_id)
         app_devices.unregister(installation_id)
         db.session.commit()
 
 
 @blp.route("/devices/<installation_id>/topics")
 class AppDeviceTopics(MethodView):
+    @_own
     @require_app_key
     @blp.arguments(TopicsSchema)
     @blp.response(200, AppDeviceSchema)
     def put(self, data: dict[str, Any], installation_id: str) -> dict[str, Any]:
         """Replace the topics the installation subscribed to."""
+        installation(installation_id)
         device = app_devices.set_topics(installation_id, data["topics"])
         db.session.commit()
         return app_devices.describe(device)
@@ -133,19 +196,23 @@ class AppDeviceTopics(MethodView):
 
 @blp.route("/devices/<installation_id>/opt-out")
 class AppDeviceOptOut(MethodView):
+    @_own
     @require_app_key
     @blp.arguments(OptOutRequestSchema)
     @blp.response(200, AppDeviceSchema)
     def post(self, data: dict[str, Any], installation_id: str) -> dict[str, Any]:
         """Turn pushes off for this installation (the person's choice; idempotent)."""
+        installation(installation_id)
         device = app_devices.opt_out(installation_id, key=app_key(), reason=data["reason"])
         db.session.commit()
         return app_devices.describe(device)
 
+    @_own
     @require_app_key
     @blp.response(200, AppDeviceSchema)
     def delete(self, installation_id: str) -> dict[str, Any]:
         """Turn pushes back on for this installation."""
+        installation(installation_id)
         device = app_devices.opt_in(installation_id, key=app_key())
         db.session.commit()
         return app_devices.describe(device)

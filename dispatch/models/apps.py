@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.extensions import db
-from dispatch.models.common import UTCDateTime, utcnow
+from dispatch.models.common import BigId, UTCDateTime, utcnow
 
 # Every installation of the app shares one key, so the limit is for the whole fleet: ~70,000
 # installs each registering at start-up stay far below it, a runaway client loop does not.
@@ -30,3 +30,21 @@ class AppKey(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class InstallationSecret(db.Model):  # type: ignore[name-defined]
+    """The secret an installation of the app proves itself with; only its hash is stored.
+
+    A row of its own rather than columns on `devices`: installations registered before secrets
+    existed have none, which is how Loa tells them apart (dispatch.app_devices.claim).
+    """
+
+    __tablename__ = "installation_secrets"
+
+    device_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex, like API tokens
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The first call made with the secret: an installation that never comes back is pruned.
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from dispatch.app_devices import FCM_TOKEN_MAX, FCM_TOKEN_MIN, MAX_TOPICS, PLATFORMS
+from dispatch.app_devices import (
+    FCM_TOKEN_MAX,
+    FCM_TOKEN_MIN,
+    MAX_TOPICS,
+    PLATFORMS,
+    TOPIC_MAX_LENGTH,
+)
 from dispatch.schemas.common import StrictSchema
 from dispatch.schemas.fields import Text
 
@@ -12,7 +18,7 @@ from dispatch.schemas.fields import Text
 Topics = ma.fields.List(
     Text(),
     metadata={"description": f"FCM topic names the app subscribed to (at most {MAX_TOPICS}; "
-                             "characters a-z A-Z 0-9 - _ . ~ %, 1 to 900 each)"},
+                             f"characters a-z A-Z 0-9 - _ . ~, 1 to {TOPIC_MAX_LENGTH} each)"},
 )
 
 
@@ -65,6 +71,10 @@ class AppDeviceSchema(ma.Schema):
     opted_out = ma.fields.Boolean(metadata={"description": "The person turned pushes off"})
     last_seen_at = ma.fields.AwareDateTime()
     created_at = ma.fields.AwareDateTime()
+    installation_secret = ma.fields.String(metadata={
+        "description": "Only in the answer that issued it (registration, or an old installation's "
+                       "claim): send it in X-Installation-Secret on every later call. Stored "
+                       "hashed; never shown again."})
 
 
 class AppLocalitySchema(ma.Schema):

@@ -25,22 +25,41 @@ def make_key(name: str = "hau-giang", **kw: Any) -> str:
     return secret
 
 
-class AppClient:
-    """Calls the app API with an app key (or none)."""
+def _installation_of(path: str) -> str | None:
+    parts = path.split("?")[0].split("/")
+    return parts[4] if len(parts) > 4 and parts[:4] == ["", "api", "app", "devices"] else None
 
-    def __init__(self, client: FlaskClient, key: str | None) -> None:
+
+class AppClient:
+    """Calls the app API with an app key (or none), as one copy of the app: it keeps the
+    secret each registration returned and sends it on that installation's later calls."""
+
+    def __init__(self, client: FlaskClient, key: str | None,
+                 secrets_by_id: dict[str, str] | None = None) -> None:
         self.client = client
         self.key = key
+        self.secrets = {} if secrets_by_id is None else secrets_by_id
 
     def with_key(self, key: str | None) -> AppClient:
-        return AppClient(self.client, key)
+        return AppClient(self.client, key, self.secrets)
+
+    def another_copy(self) -> AppClient:
+        """Another copy of the app (an attacker holding the app key): none of these secrets."""
+        return AppClient(self.client, self.key, {})
 
     def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
                 **kwargs: Any) -> TestResponse:
         headers = dict(headers or {})
         if self.key:
             headers.setdefault("X-App-Key", self.key)
-        return self.client.open(path, method=method, headers=headers, **kwargs)
+        installation = _installation_of(path)
+        if installation in self.secrets:
+            headers.setdefault("X-Installation-Secret", self.secrets[installation])
+        r = self.client.open(path, method=method, headers=headers, **kwargs)
+        answer = r.get_json(silent=True)
+        if installation and isinstance(answer, dict) and answer.get("installation_secret"):
+            self.secrets[installation] = answer["installation_secret"]
+        return r
 
     def get(self, path: str, **kw: Any) -> TestResponse:
         return self.request("GET", path, **kw)

@@ -56,7 +56,7 @@ def test_app_key_is_refused_on_staff_endpoints(api, app_key, people, backend):
 
 def test_rate_limit_per_key_is_429_with_retry_after(client, redis, app, body, backend):
     limited = AppClient(client, make_key("tiny", rate_limit_per_minute=3))
-    other = AppClient(client, make_key("other", rate_limit_per_minute=3))
+    other = AppClient(client, make_key("other", rate_limit_per_minute=3), limited.secrets)
     assert [limited.put(URL, json=body).status_code for _ in range(3)] == [201, 200, 200]
     r = limited.put(URL, json=body)
     assert r.status_code == 429 and r.json["code"] == "rate_limited"
@@ -74,7 +74,13 @@ def test_openapi_documents_the_app_key_scheme(client, app):
     assert scheme == {"type": "apiKey", "in": "header", "name": "X-App-Key",
                       "description": scheme["description"]}
     put = spec["paths"]["/api/app/devices/{installation_id}"]["put"]
-    assert put["security"] == [{"appKey": []}]
+    # Registering needs the key, refreshing the installation's secret as well; the rest both.
+    assert put["security"] == [{"appKey": [], "installationSecret": []}, {"appKey": []}]
+    assert spec["paths"]["/api/app/devices/{installation_id}"]["get"]["security"] == [
+        {"appKey": [], "installationSecret": []}]
+    secret = spec["components"]["securitySchemes"]["installationSecret"]
+    assert secret["name"] == "X-Installation-Secret" and secret["in"] == "header"
+    assert {"409", "413", "429"} <= set(put["responses"])
     assert {"200", "201", "422"} <= set(put["responses"])
     # Staff endpoints keep the bearer scheme.
     assert "security" not in spec["paths"]["/api/app-keys"]["get"]

@@ -118,12 +118,15 @@ def test_unregister_forgets_the_token_and_register_again_re_enables(app_api, bod
     assert again.status_code == 200 and again.json["active"]
 
 
-def test_unknown_installation_is_404(app_api, backend):
+def test_unknown_installation_answers_like_a_wrong_secret(app_api, backend):
+    # So that nobody learns which installation ids exist by asking.
     for method, path in [("DELETE", URL), ("GET", URL), ("PUT", f"{URL}/topics"),
                          ("POST", f"{URL}/opt-out")]:
         kw = {"json": {"topics": []}} if path.endswith("topics") else {}
-        r = app_api.request(method, path, **kw)
-        assert r.status_code == 404 and r.json["code"] == "not_found", (method, path)
+        r = app_api.request(method, path, headers={"X-Installation-Secret": "loainst_guess"},
+                            **kw)
+        assert r.status_code == 403, (method, path)
+        assert r.json["code"] == "installation_secret_invalid", (method, path)
 
 
 def test_replace_topics(app_api, body, backend):
