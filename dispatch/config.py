@@ -120,4 +120,10 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # the socket's peer is the client), and whether approvers and admins need a second factor.
         "PROXY_COUNT": env_int(env, "LOA_PROXY_COUNT", 0),
         "REQUIRE_2FA": _bool(env.get("LOA_REQUIRE_2FA")),
+        # Personal data (dispatch.retention, docs/OPERATIONS.md "Personal data and retention"):
+        # days after a campaign ends before its per-recipient rows are pseudonymised (and MO and
+        # receipts of that age purged), and days a contact in no list, not imported, updated
+        # or sent to, is kept.
+        "RETENTION_DAYS": env_int(env, "LOA_RETENTION_DAYS", 180),
+        "CONTACT_RETENTION_DAYS": env_int(env, "LOA_CONTACT_RETENTION_DAYS", 365),
     }

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatch import ledger
+from dispatch import ledger, retention
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags
 from dispatch.extensions import db
@@ -61,6 +61,7 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
             done[key] = done.get(key, 0) + n
 
     now = utcnow()
+    count("retention_enqueued", retention.enqueue_daily())  # once a day, see dispatch.retention
     for c in db.session.scalars(select(Campaign).where(
             Campaign.status == C.SCHEDULED, Campaign.send_at <= now)):
         campaigns.start(c)
