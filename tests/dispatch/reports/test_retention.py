@@ -141,3 +141,27 @@ def test_export_and_erase_by_number_through_the_cli(app, api, people, main_campa
 
     bad = app.test_cli_runner().invoke(args=["data", "erase", "09l2345678"])
     assert bad.exit_code != 0 and "number" in bad.output
+
+
+def test_export_and_erase_through_the_api_admins_only(app, api, people, main_campaign, backend):
+    number = db.session.scalar(select(Message.address).where(
+        Message.campaign_id == main_campaign.campaign.id, Message.address.is_not(None)))
+    for role in ("editor", "approver"):
+        r = api.as_(people[role]).post("/api/personal-data/export", json={"number": number})
+        assert r.status_code == 403
+    admin = api.as_(people["admin"])
+    r = admin.post("/api/personal-data/export", json={"number": number})
+    assert r.status_code == 200, r.json
+    assert r.json["contact"]["msisdn"] == number and len(r.json["messages"]) == 1
+    bad = admin.post("/api/personal-data/erase", json={"number": "09l2345678"})
+    assert bad.status_code == 422 and "number" in bad.json["errors"]
+    bad = admin.post("/api/personal-data/erase", json={"number": number, "extra": 1})
+    assert bad.status_code == 422 and "extra" in bad.json["errors"]
+    r = admin.post("/api/personal-data/erase", json={"number": number, "drop_opt_out": True})
+    assert r.status_code == 200, r.json
+    assert r.json["contacts"] == 1 and r.json["messages"] == 1
+    db.session.expire_all()
+    assert number not in everything(app)
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "personal_data.erase")).one()
+    assert event.actor_id == people["admin"].id and number not in repr(event.details)
