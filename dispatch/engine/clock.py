@@ -61,7 +61,7 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
             done[key] = done.get(key, 0) + n
 
     now = utcnow()
-    count("retention_enqueued", retention.enqueue_daily())  # once a day, see dispatch.retention
+    retention.enqueue_daily()  # once a day (dispatch.retention), not per campaign: not counted
     for c in db.session.scalars(select(Campaign).where(
             Campaign.status == C.SCHEDULED, Campaign.send_at <= now)):
         campaigns.start(c)
