@@ -55,13 +55,15 @@ DAY_KEY = "loa:retention:day"  # the clock enqueues the run once per UTC day
 
 def _forget_messages(where: Any, batch: int) -> int:
     """Pseudonymise the ledger rows matching `where`, a batch of ids per transaction."""
-    done = 0
+    done, after = 0, 0
     personal = or_(Message.address.is_not(None), Message.recipient_id > 0)
     while True:
-        ids = db.session.scalars(select(Message.id).where(where, personal)
+        # From the last id on (keyset): a batch never scans again the rows done before it.
+        ids = db.session.scalars(select(Message.id).where(Message.id > after, where, personal)
                                  .order_by(Message.id).limit(batch)).all()
         if not ids:
             return done
+        after = ids[-1]
         db.session.execute(update(Message).where(any_of(Message.id, ids)).values(
             address=None, recipient_id=-Message.id),
             execution_options={"synchronize_session": False})
@@ -70,12 +72,13 @@ def _forget_messages(where: Any, batch: int) -> int:
 
 
 def _blank(model: Any, where: Any, values: dict[str, Any], dirty: Any, batch: int) -> int:
-    done = 0
+    done, after = 0, 0
     while True:
-        ids = db.session.scalars(select(model.id).where(where, dirty)
+        ids = db.session.scalars(select(model.id).where(model.id > after, where, dirty)
                                  .order_by(model.id).limit(batch)).all()
         if not ids:
             return done
+        after = ids[-1]
         db.session.execute(update(model).where(any_of(model.id, ids)).values(values),
                            execution_options={"synchronize_session": False})
         db.session.commit()
