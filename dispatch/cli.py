@@ -205,6 +205,9 @@ def register_commands(app: Flask) -> None:
     from dispatch.push_cli import push_cli
 
     app.cli.add_command(push_cli)
+    from dispatch.retention_cli import data_cli
+
+    app.cli.add_command(data_cli)
 
 
 @click.command("worker")

@@ -148,4 +148,10 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "APP_REGISTRATIONS_PER_ADDRESS_PER_HOUR": env_int(
             env, "LOA_APP_REGISTRATIONS_PER_ADDRESS", 100),
         "APP_UNRETURNED_DAYS": env_int(env, "LOA_APP_UNRETURNED_DAYS", 7),
+        # Personal data (dispatch.retention, docs/OPERATIONS.md "Personal data and retention"):
+        # days after a campaign ends before its per-recipient rows are pseudonymised (and MO and
+        # receipts of that age purged), and days a contact in no list, not imported, updated
+        # or sent to, is kept.
+        "RETENTION_DAYS": env_int(env, "LOA_RETENTION_DAYS", 180),
+        "CONTACT_RETENTION_DAYS": env_int(env, "LOA_CONTACT_RETENTION_DAYS", 365),
     }

@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "gateway.view": STAFF,
     "audit.view": frozenset({"approver", "admin"}),
     "appkey.manage": frozenset({"admin"}),
+    # a person's data exported or erased on their request (dispatch.retention)
+    "personal_data.manage": frozenset({"admin"}),
     # operations: /metrics (without the scrape token) and the RQ dashboard
     "ops.view": frozenset({"admin"}),
     # every signed-in person manages their own tokens and password

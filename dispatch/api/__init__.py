@@ -31,3 +31,6 @@ def register_blueprints(api: Api) -> None:
     from dispatch.api import reports
 
     api.register_blueprint(reports.blp)
+    from dispatch.api import personal_data
+
+    api.register_blueprint(personal_data.blp)

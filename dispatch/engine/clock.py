@@ -29,7 +29,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatch import ledger
+from dispatch import ledger, retention
 from dispatch.audiences import import_jobs
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags
@@ -64,6 +64,7 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
             done[key] = done.get(key, 0) + n
 
     now = utcnow()
+    retention.enqueue_daily()  # once a day (dispatch.retention), not per campaign: not counted
     for c in db.session.scalars(select(Campaign).where(
             Campaign.status == C.SCHEDULED, Campaign.send_at <= now)):
         campaigns.start(c)
