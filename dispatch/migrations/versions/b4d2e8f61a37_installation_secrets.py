@@ -5,7 +5,7 @@ registration and stored hashed; installations registered before have no row here
 claim one (dispatch.app_devices.claim).
 
 Revision ID: b4d2e8f61a37
-Revises: 7c3e9a1f5b20
+Revises: 5b7e1f0a9c21
 Create Date: 2026-12-01 22:00:00.000000
 
 """
@@ -17,7 +17,7 @@ import dispatch.models.common
 
 # revision identifiers, used by Alembic.
 revision = 'b4d2e8f61a37'
-down_revision = '7c3e9a1f5b20'
+down_revision = '5b7e1f0a9c21'
 branch_labels = None
 depends_on = None
 
