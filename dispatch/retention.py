@@ -32,6 +32,7 @@ from dispatch.extensions import db
 from dispatch.jobs import in_app_context, queue
 from dispatch.models import (
     Campaign,
+    CampaignMember,
     CampaignStatus,
     Contact,
     ContactList,
@@ -132,6 +133,7 @@ def purge_contacts(seen_before: datetime, batch: int = BATCH) -> int:
             .order_by(Contact.id).limit(batch)).all()
         if not ids:
             return done
+        _forget_frozen(ids)
         db.session.execute(delete(Contact).where(any_of(Contact.id, ids)))
         db.session.commit()
         done += len(ids)
@@ -205,6 +207,13 @@ def export_person(raw: str, *, actor: User | None) -> dict[str, Any]:
     return out
 
 
+def _forget_frozen(contact_ids: Any) -> None:
+    """Drop deleted contacts from audiences frozen for approval (no foreign key: on SQLite a
+    new contact could take a deleted one's id and inherit its place in an approved audience)."""
+    db.session.execute(delete(CampaignMember).where(
+        CampaignMember.channel == "sms", any_of(CampaignMember.recipient_id, contact_ids)))
+
+
 def erase_person(raw: str, *, actor: User | None, reason: str | None = None,
                  drop_opt_out: bool = False, batch: int = BATCH) -> dict[str, int]:
     """Erase a number on the person's request: contact and memberships deleted, ledger rows
@@ -219,6 +228,7 @@ def erase_person(raw: str, *, actor: User | None, reason: str | None = None,
     if contact is not None:
         done["memberships"] = len(db.session.scalars(delete(ListMember).where(
             ListMember.contact_id == contact.id).returning(ListMember.list_id)).all())
+        _forget_frozen([contact.id])
         db.session.delete(contact)
         done["contacts"] = 1
     if drop_opt_out:

@@ -244,3 +244,20 @@ def test_no_topic_send_once_the_audience_gained_a_device(engine_app, people, bac
     db.session.commit()
     mode, why = push_topic.choose_push_mode(reload(c))
     assert mode == "devices" and "1 devices joined the audience after it was approved" in why
+
+
+def test_a_person_erased_after_approval_leaves_the_frozen_audience(engine_app, people, backend):
+    from dispatch import retention
+
+    add_account()
+    lst = add_contacts("Cử tri", numbers(0, 3))
+    c = launched(people, launch=False, audience={"lists": [lst.id]})
+    erased = numbers(2, 1)[0]
+    gone = db.session.scalar(select(Contact.id).where(Contact.msisdn == erased))
+    retention.erase_person(erased, actor=people["admin"], reason="đơn yêu cầu")
+    assert db.session.scalar(select(func.count()).select_from(CampaignMember).where(
+        CampaignMember.campaign_id == c.id, CampaignMember.recipient_id == gone)) == 0
+    service.launch(reload(c), actor=people["approver"])
+    db.session.commit()
+    work()
+    assert sorted(ledger(reload(c))) == numbers(0, 2)
