@@ -25,7 +25,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, exists, or_, select, update
 
-from dispatch import audit
+from dispatch import app_installations, audit
 from dispatch.audiences import msisdn
 from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
@@ -118,6 +118,9 @@ def run(config: dict[str, Any], now: datetime | None = None, batch: int = BATCH)
                                 MoFragment.received_at < cutoff, batch)
     done["contacts"] = purge_contacts(
         now - timedelta(days=int(config["CONTACT_RETENTION_DAYS"])), batch)
+    # App installations registered and never heard from again (an FCM token of nobody's).
+    done["installations"] = app_installations.prune_unreturned(
+        now - timedelta(days=int(config["APP_UNRETURNED_DAYS"])))
     return done
 
 

@@ -138,7 +138,7 @@ def test_51_topics_or_a_long_topic_are_refused(victim, body, backend):
     assert r.status_code == 422
 
 
-def test_installations_that_never_came_back_are_pruned(app, app_api, body, backend):
+def _one_never_came_back(app_api, body) -> None:
     app_api.put("/api/app/devices/came-back-1", json=body | {"fcm_token": fcm_token("a")})
     app_api.get("/api/app/devices/came-back-1")
     app_api.put("/api/app/devices/never-back-1", json=body | {"fcm_token": fcm_token("b")})
@@ -148,12 +148,25 @@ def test_installations_that_never_came_back_are_pruned(app, app_api, body, backe
         device.created_at = old
         db.session.get(InstallationSecret, device.id).issued_at = old
     db.session.commit()
+
+
+def test_installations_that_never_came_back_are_pruned(app, app_api, body, backend):
+    _one_never_came_back(app_api, body)
     result = app.test_cli_runner().invoke(args=["push", "prune-devices"])
     assert result.exit_code == 0 and "Pruned 1 installation" in result.output
     left = set(db.session.scalars(select(Device.installation_id)))
     assert left == {"came-back-1", "brand-new-1"}
     assert app_api.another_copy().put("/api/app/devices/never-back-1",
                                       json=body | {"fcm_token": fcm_token("b")}).status_code == 201
+
+
+def test_the_daily_retention_pass_prunes_them_too(app, app_api, body, backend):
+    from dispatch import retention
+
+    _one_never_came_back(app_api, body)
+    assert retention.run(app.config)["installations"] == 1
+    assert set(db.session.scalars(select(Device.installation_id))) == {"came-back-1",
+                                                                         "brand-new-1"}
 
 
 def test_body_sent_without_a_length_stops_at_16_kb(app_api, backend):

@@ -81,7 +81,7 @@ def test_retention_run_keeps_every_figure_and_no_number(app, api, people, main_c
     # A second run has nothing left to do.
     again = app.test_cli_runner().invoke(args=["data", "retain"])
     assert json.loads(again.output) == {"campaigns": 0, "messages": 0, "receipts": 0,
-                                        "inbound": 0, "contacts": 0}
+                                        "inbound": 0, "contacts": 0, "installations": 0}
 
 
 def test_contacts_in_a_list_or_recently_seen_stay(app, people, backend):
