@@ -24,6 +24,7 @@ an opt-out.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -42,10 +43,13 @@ _fragments = MoFragment.__table__
 
 
 def storable(text: str) -> str:
-    """`text` without what a database text column cannot hold (see the module docstring)."""
-    if "\x00" not in text:
-        return text
-    return text.rstrip("\x00").replace("\x00", "\ufffd")
+    """`text` in NFC without what a database text column cannot hold (module docstring).
+
+    NFC because phones send Vietnamese decomposed too, and every text in Loa is stored composed
+    (keyword matching, the inbox's search, the figures of replies)."""
+    if "\x00" in text:
+        text = text.rstrip("\x00").replace("\x00", "\ufffd")
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 def ascii_only(text: str) -> str:

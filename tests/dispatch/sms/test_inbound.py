@@ -48,6 +48,16 @@ def test_parts_are_joined_from_storage_once_all_came(app, backend):
     assert pending() == 0
 
 
+def test_a_decomposed_reply_is_stored_composed_and_its_octets_kept(app, backend):
+    import unicodedata
+
+    typed = unicodedata.normalize("NFD", "Góp ý văn kiện")
+    store(part(1, typed[:2]), part(2, typed[2:]))  # part 2 opens with a combining accent
+    (message,) = rows()
+    assert message.text == "Góp ý văn kiện" and unicodedata.is_normalized("NFC", message.text)
+    assert bytes(message.payload) == typed.encode("utf-16-be")
+
+
 def test_parts_of_different_messages_in_one_batch(app, backend):
     store(part(1, "a", ref=1), part(1, "b", ref=2), part(2, "c", ref=1),
           part(1, "d", ref=1, source="84912345679"))
