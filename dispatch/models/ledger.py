@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -119,7 +120,7 @@ class RawReceipt(db.Model):  # type: ignore[name-defined]
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
     # It could not be stored as read (smsc_id, stat, err and body are empty): kept for its
     # octets, acknowledged, matched to nothing.
-    unreadable: Mapped[bool] = mapped_column(default=False)
+    unreadable: Mapped[bool] = mapped_column(default=False, server_default=false())
     __table_args__ = (
         Index("ix_raw_receipts_smsc_account", "smsc_id", "account_id"),
         # Only the unmatched rows, for their purge after the receipt wait.

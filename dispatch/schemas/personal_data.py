@@ -5,15 +5,16 @@ from __future__ import annotations
 import marshmallow as ma
 
 from dispatch.schemas.common import StrictSchema
+from dispatch.schemas.fields import Text
 
 
 class PersonRequestSchema(StrictSchema):
     # In the body, not the URL: a number in a path ends up in access logs.
-    number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    number = Text(required=True, validate=ma.validate.Length(min=1, max=64))
 
 
 class EraseRequestSchema(PersonRequestSchema):
-    reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500))
+    reason = Text(load_default=None, multiline=True, validate=ma.validate.Length(max=500))
     drop_opt_out = ma.fields.Boolean(load_default=False)
 
 

@@ -47,6 +47,8 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("DELETE", "/api/me/sessions"): ALL,
     ("DELETE", "/api/me/sessions/<int:session_id>"): ALL,
     ("GET", "/api/users/<int:user_id>/sessions"): (D,),
+    ("POST", "/api/personal-data/export"): (D,),
+    ("POST", "/api/personal-data/erase"): (D,),
     ("DELETE", "/api/users/<int:user_id>/sessions"): (D,),
     ("GET", "/api/tokens"): ALL,
     ("POST", "/api/tokens"): ALL,
