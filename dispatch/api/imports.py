@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import stream_with_context
 from flask.views import MethodView
-from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -18,6 +17,7 @@ from dispatch.extensions import db
 from dispatch.models import ContactImport
 from dispatch.schemas.audiences import ImportSchema, ImportUploadSchema
 from dispatch.schemas.common import PageQuery
+from dispatch.web.i18n import tr
 
 blp = Blueprint("imports", __name__, url_prefix="/api",
                 description="Imports of contact files into lists")
@@ -28,11 +28,6 @@ def _record(import_id: int) -> ContactImport:
     if record is None:
         raise NotFound(f"Import {import_id} does not exist.")
     return record
-
-
-def _translate(reason: str) -> str:
-    """A reason in the reader's language (the messages with a % are quoted as they are)."""
-    return reason if "%" in reason else str(gettext(reason))
 
 
 @blp.route("/lists/<int:list_id>/imports")
@@ -104,7 +99,7 @@ class ImportRefusedRows(MethodView):
     def get(self, import_id: int) -> Response:
         """Download the rows an import refused, to correct and import again."""
         record = _record(import_id)
-        body = import_jobs.refused_rows(record, _translate)
+        body = import_jobs.refused_rows(record, tr)
         return Response(stream_with_context(body), mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="import-{record.id}-refused.csv"',
             "Cache-Control": "no-store"})

@@ -226,6 +226,13 @@ def test_phone_cells_with_letters_or_symbols_are_refused_with_line_column_and_va
                      "'#'")]
     assert resp.json["errors"][0]["value"] == "0912abc345"
     assert [c.msisdn for c in db.session.scalars(select(Contact))] == ["+84912345679"]
+    # The refused rows to fix and send again say why in Vietnamese, the named character too.
+    refused = editor.get(f"/api/imports/{resp.json['id']}/refused.csv",
+                         headers={"Accept-Language": "vi"}).get_data().decode("utf-8-sig")
+    lines = refused.splitlines()
+    assert len(lines) == 1 + 3 and lines[1].endswith(",số điện thoại có chữ")
+    assert lines[3].startswith("0912#345678,C,") and "số điện thoại có ký tự" in lines[3]
+    assert "contains a character" not in refused
 
 
 def test_every_way_in_refuses_a_number_with_letters(api, people, backend):
