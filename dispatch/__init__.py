@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from dispatch import config as config_module
-from dispatch.files import narrow, private_dir, private_file
+from dispatch.ops.files import narrow, private_dir, private_file
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -97,7 +97,7 @@ def _tune_sqlite(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
-    from dispatch import auth
+    from dispatch.access import auth
     from dispatch.api import jsonbody
     from dispatch.errors import register_error_handlers
 

@@ -10,14 +10,14 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from dispatch import users as users_service
+from dispatch.access import users as users_service
 from dispatch.errors import flatten_errors
 from dispatch.extensions import db
 from dispatch.models import ROLES, User
 from dispatch.schemas.app_devices import AppKeyCreateSchema
 from dispatch.schemas.users import TokenCreateSchema, UserCreateSchema
 from dispatch.seed import seed_defaults
-from dispatch.smpp_cli import smpp_cli
+from dispatch.sms.cli import smpp_cli
 
 
 def checked(schema: type[ma.Schema], **values: Any) -> dict[str, Any]:
@@ -37,7 +37,7 @@ secrets_cli = AppGroup("secrets", help="Stored credentials.")
 @secrets_cli.command("rotate")
 def rotate_secrets() -> None:
     """Re-encrypt stored credentials with the first key of LOA_SECRETS_KEY."""
-    from dispatch import secrets
+    from dispatch.access import secrets
     from dispatch.models import SmppAccount
 
     count = 0
@@ -119,8 +119,7 @@ appkeys_cli = AppGroup("appkeys", help="Keys the province app authenticates with
               help="Requests per minute for the key (all installations together).")
 def create_appkey(name: str, rate_limit: int | None) -> None:
     """Create an app key and print the secret (shown once; only its hash is stored)."""
-    from dispatch import app_devices
-
+    from dispatch.push import devices as app_devices
     name = checked(AppKeyCreateSchema, name=name)["name"]
     key, secret = app_devices.create_key(name, rate_limit_per_minute=rate_limit)
     db.session.commit()
@@ -145,8 +144,8 @@ def list_appkeys() -> None:
 @click.argument("key_id", type=int)
 def revoke_appkey(key_id: int) -> None:
     """Revoke an app key by id: every installation using it is refused from now on."""
-    from dispatch import app_devices
     from dispatch.errors import NotFound
+    from dispatch.push import devices as app_devices
 
     try:
         key = app_devices.revoke_key(app_devices.get_key(key_id), actor=None)
@@ -202,10 +201,10 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(contacts_cli)
     app.cli.add_command(localities_cli)
-    from dispatch.push_cli import push_cli
+    from dispatch.push.cli import push_cli
 
     app.cli.add_command(push_cli)
-    from dispatch.retention_cli import data_cli
+    from dispatch.audiences.retention_cli import data_cli
 
     app.cli.add_command(data_cli)
 
@@ -223,7 +222,7 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     from redis.exceptions import RedisError
 
     from dispatch.jobs import QUEUES, Worker
-    from dispatch.redis_conn import get_redis
+    from dispatch.jobs.redis_conn import get_redis
 
     names = list(queues) or list(QUEUES)
     conn = get_redis(current_app._get_current_object())  # type: ignore[attr-defined]

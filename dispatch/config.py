@@ -102,7 +102,7 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # statement's values, which can be token hashes, phone numbers or message texts.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "TESTING": _bool(env.get("LOA_TESTING")),
-        # Push (dispatch.push_config builds the gateway from these). The service-account JSON
+        # Push (dispatch.push.config builds the gateway from these). The service-account JSON
         # of the Firebase project; Google's own variable is honoured when Loa's is not set.
         "FCM_CREDENTIALS": (env.get("LOA_FCM_CREDENTIALS")
                             or env.get("GOOGLE_APPLICATION_CREDENTIALS") or None),
@@ -133,12 +133,13 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "ORPHAN_AFTER_SECONDS": env_int(env, "LOA_ORPHAN_AFTER_SECONDS", 60),
         "EXPAND_HEARTBEAT_SECONDS": env_int(env, "LOA_EXPAND_HEARTBEAT_SECONDS", 120),
         "SMPP_AUTO_PAUSE_FAILURES": env_int(env, "LOA_SMPP_AUTO_PAUSE_FAILURES", 50),
-        # Sign-in (dispatch.signin, docs/OPERATIONS.md "Sessions and sign-in"): how many proxies
-        # in front of the web process append to X-Forwarded-For (0: the header is ignored and
-        # the socket's peer is the client), and whether approvers and admins need a second factor.
+        # Sign-in (dispatch.access.signin, docs/OPERATIONS.md "Sessions and sign-in"): how many
+        # proxies in front of the web process append to X-Forwarded-For (0: the header is ignored
+        # and the socket's peer is the client), and whether approvers and admins need a second
+        # factor.
         "PROXY_COUNT": env_int(env, "LOA_PROXY_COUNT", 0),
         "REQUIRE_2FA": _bool(env.get("LOA_REQUIRE_2FA")),
-        # The app API (dispatch.app_installations, README "The province app's API"): requests
+        # The app API (dispatch.push.installations, README "The province app's API"): requests
         # per source address and per installation, new installations per address an hour (a
         # carrier's NAT puts many phones behind one address), and the days after which an
         # installation that never came back and was never pushed to is pruned.
@@ -148,10 +149,10 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "APP_REGISTRATIONS_PER_ADDRESS_PER_HOUR": env_int(
             env, "LOA_APP_REGISTRATIONS_PER_ADDRESS", 100),
         "APP_UNRETURNED_DAYS": env_int(env, "LOA_APP_UNRETURNED_DAYS", 7),
-        # Personal data (dispatch.retention, docs/OPERATIONS.md "Personal data and retention"):
-        # days after a campaign ends before its per-recipient rows are pseudonymised (and MO and
-        # receipts of that age purged), and days a contact in no list, not imported, updated
-        # or sent to, is kept.
+        # Personal data (dispatch.audiences.retention, docs/OPERATIONS.md "Personal data and
+        # retention"): days after a campaign ends before its per-recipient rows are pseudonymised
+        # (and MO and receipts of that age purged), and days a contact in no list, not imported,
+        # updated or sent to, is kept.
         "RETENTION_DAYS": env_int(env, "LOA_RETENTION_DAYS", 180),
         "CONTACT_RETENTION_DAYS": env_int(env, "LOA_CONTACT_RETENTION_DAYS", 365),
     }

@@ -15,12 +15,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dispatch import app_devices, users
+from dispatch.access import users
 from dispatch.audiences.contacts import create_list, find_list
 from dispatch.audiences.importer import import_file
 from dispatch.campaigns import service as campaigns
 from dispatch.extensions import db
 from dispatch.models import Campaign, Locality, User
+from dispatch.push import devices as app_devices
 
 LIST_NAME = "Demo — Vị Thanh"
 TITLE = "Demo: Chào mừng Đại hội Đảng bộ tỉnh lần thứ XV"

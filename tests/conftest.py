@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 
 from dispatch import create_app
 from dispatch.extensions import db
-from dispatch.redis_conn import get_redis
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.seed import seed_defaults
 from tests.factories import ApiClient
 
@@ -77,7 +77,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url:
         yield url
         return
-    from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+    from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
     folder = tmp_path_factory.mktemp("redis")
     yield ensure_embedded_redis(folder)

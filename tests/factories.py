@@ -7,7 +7,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from dispatch import users
+from dispatch.access import users
 from dispatch.extensions import db
 from dispatch.models import User
 
@@ -72,7 +72,7 @@ def upload_import(caller: Any, list_id: int, content: bytes, name: str = "contac
     from rq import SimpleWorker
 
     from dispatch import jobs
-    from dispatch.redis_conn import get_redis
+    from dispatch.jobs.redis_conn import get_redis
 
     sent = caller.post(f"/api/lists/{list_id}/imports",
                        data={"file": (io.BytesIO(content), name)},

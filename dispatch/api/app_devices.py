@@ -11,13 +11,15 @@ from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from dispatch import app_devices, app_installations, ratelimit
+from dispatch.access import ratelimit
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor, with_extra
-from dispatch.app_installations import SECRET_HEADER
-from dispatch.auth import require
 from dispatch.errors import NotAuthenticated
 from dispatch.extensions import db
 from dispatch.models import AppKey, Device, Locality
+from dispatch.push import devices as app_devices
+from dispatch.push import installations as app_installations
+from dispatch.push.installations import SECRET_HEADER
 from dispatch.schemas.app_devices import (
     AppDeviceSchema,
     AppKeyCreatedSchema,

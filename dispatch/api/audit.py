@@ -7,8 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import select
 
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, page_of, paginate
-from dispatch.auth import require
 from dispatch.models import AuditEvent
 from dispatch.schemas.audit import AuditEventSchema, AuditQuery
 

@@ -7,8 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import select
 
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
-from dispatch.auth import require
 from dispatch.campaigns import estimate, frozen, history, service
 from dispatch.engine import progress
 from dispatch.extensions import db

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask.views import MethodView
 
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
 from dispatch.audiences import contacts
-from dispatch.auth import require
 from dispatch.extensions import db
 from dispatch.models import Contact
 from dispatch.schemas.audiences import (

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask.views import MethodView
 
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint
 from dispatch.audiences.devices import device_summary
-from dispatch.auth import require
 from dispatch.schemas.audiences import DeviceSummarySchema
 
 blp = Blueprint("devices", __name__, url_prefix="/api", description="App installations")

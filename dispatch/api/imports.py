@@ -9,9 +9,9 @@ from flask.views import MethodView
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor, page_of, paginate
 from dispatch.audiences import contacts, import_jobs
-from dispatch.auth import require
 from dispatch.errors import NotFound
 from dispatch.extensions import db
 from dispatch.models import ContactImport

@@ -7,9 +7,9 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import select
 
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor, page_of, paginate
 from dispatch.audiences import contacts
-from dispatch.auth import require
 from dispatch.extensions import db
 from dispatch.models import ContactList
 from dispatch.schemas.audiences import (

@@ -7,9 +7,9 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import select
 
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor
 from dispatch.audiences import localities
-from dispatch.auth import require
 from dispatch.extensions import db
 from dispatch.models import Locality
 from dispatch.schemas.audiences import (

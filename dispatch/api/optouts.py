@@ -6,9 +6,9 @@ from typing import Any
 
 from flask.views import MethodView
 
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor, page_of, paginate
 from dispatch.audiences import optouts
-from dispatch.auth import require
 from dispatch.extensions import db
 from dispatch.models import OptOut
 from dispatch.schemas.audiences import (

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask.views import MethodView
 
-from dispatch import retention
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor
-from dispatch.auth import require
+from dispatch.audiences import retention
 from dispatch.schemas.personal_data import ErasedSchema, EraseRequestSchema, PersonRequestSchema
 
 blp = Blueprint("personal_data", __name__, url_prefix="/api",

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from flask.views import MethodView
 from sqlalchemy import select
 
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint
-from dispatch.auth import require
 from dispatch.extensions import db
 from dispatch.models import PhaseTag
 from dispatch.schemas.campaigns import PhaseTagSchema

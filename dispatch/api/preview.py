@@ -6,9 +6,9 @@ from typing import Any
 
 from flask.views import MethodView
 
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint
-from dispatch.auth import require
-from dispatch.preview import sms_preview, validate_sender
+from dispatch.campaigns.preview import sms_preview, validate_sender
 from dispatch.schemas.preview import SmsPreviewRequestSchema, SmsPreviewSchema
 
 blp = Blueprint("preview", __name__, url_prefix="/api/preview",

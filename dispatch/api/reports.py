@@ -9,10 +9,9 @@ from typing import IO, Any
 from flask import Response
 from flask.views import MethodView
 
-from dispatch import audit
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor
-from dispatch.auth import require
-from dispatch.campaigns import service
+from dispatch.campaigns import audit, service
 from dispatch.extensions import db
 from dispatch.reports import export
 from dispatch.reports.campaign import campaign_report

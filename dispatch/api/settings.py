@@ -6,9 +6,9 @@ from typing import Any
 
 from flask.views import MethodView
 
-from dispatch import settings
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor
-from dispatch.auth import require
+from dispatch.campaigns import settings
 from dispatch.extensions import db
 from dispatch.models import Setting
 from dispatch.schemas.settings import SettingSchema, SettingUpdateSchema

@@ -7,9 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import select
 
-from dispatch import smpp_accounts
+from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor
-from dispatch.auth import require
 from dispatch.extensions import db
 from dispatch.models import SmppAccount
 from dispatch.schemas.smpp import (
@@ -18,6 +17,7 @@ from dispatch.schemas.smpp import (
     SmppAccountSchema,
     SmppAccountUpdateSchema,
 )
+from dispatch.sms import accounts as smpp_accounts
 
 blp = Blueprint("smpp_accounts", __name__, url_prefix="/api",
                 description="SMPP accounts per telecom operator (passwords are write-only)")

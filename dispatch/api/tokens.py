@@ -7,9 +7,9 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import select
 
-from dispatch import users
+from dispatch.access import users
+from dispatch.access.auth import password_or_token_user, require
 from dispatch.api.common import Blueprint, actor, with_extra
-from dispatch.auth import password_or_token_user, require
 from dispatch.extensions import db
 from dispatch.models import ApiToken
 from dispatch.schemas.users import TokenCreatedSchema, TokenCreateSchema, TokenSchema

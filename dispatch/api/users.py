@@ -7,9 +7,9 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import or_, select
 
-from dispatch import sessions, users
+from dispatch.access import sessions, users
+from dispatch.access.auth import password_or_token_user, require
 from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
-from dispatch.auth import password_or_token_user, require
 from dispatch.extensions import db
 from dispatch.models import User
 from dispatch.schemas.users import (

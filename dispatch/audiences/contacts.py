@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import Select, delete, event, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dispatch import audit
 from dispatch.audiences.columns import fold_name
 from dispatch.audiences.localities import get_locality
 from dispatch.audiences.msisdn import normalise, search_digits
+from dispatch.campaigns import audit
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, Contact, ContactList, ListMember, User

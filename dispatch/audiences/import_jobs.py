@@ -26,13 +26,14 @@ from redis.exceptions import RedisError
 from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 
-from dispatch import audit, jobs
+from dispatch import jobs
 from dispatch.audiences import importer
+from dispatch.campaigns import audit
 from dispatch.errors import Conflict
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import ContactImport, ContactList, User
 from dispatch.models.common import utcnow
-from dispatch.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,6 @@ from typing import IO, Any
 from flask import current_app
 from sqlalchemy import update
 
-from dispatch import audit
 from dispatch.audiences.columns import ABOVE_HEADER, Columns, Rows, find_header
 from dispatch.audiences.localities import LocalityIndex
 from dispatch.audiences.msisdn import normalise, parse_operator
@@ -46,6 +45,7 @@ from dispatch.audiences.readers import (
     open_source,
 )
 from dispatch.audiences.writer import FIRST, ContactWriter, Pending, merge_into
+from dispatch.campaigns import audit
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, ContactImport, ContactList, User
 from dispatch.models.common import utcnow

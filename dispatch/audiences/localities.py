@@ -9,8 +9,8 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from dispatch import audit
 from dispatch.audiences.columns import fold, header_key
+from dispatch.campaigns import audit
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import Locality, User

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from dispatch import audit
 from dispatch.audiences.msisdn import normalise
+from dispatch.campaigns import audit
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import CHANNELS, OptOut, User

@@ -11,11 +11,10 @@ import json
 from datetime import UTC, datetime, time
 from typing import Any
 
-from dispatch import audit, settings
-from dispatch.campaigns import audience
+from dispatch.campaigns import audience, audit, settings
+from dispatch.campaigns.preview import validate_sender
 from dispatch.errors import ValidationFailed
 from dispatch.models import Campaign
-from dispatch.preview import validate_sender
 
 CONTENT_FIELDS = (
     "title", "phase_tag", "decision_ref", "channels",
@@ -134,7 +133,7 @@ def push_payload_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
     """FCM's limits on the push fields given: the field to fix and, if too big, by how much.
 
     The limit is the device message's 4 KB. A campaign that could go by topic (2 KB) and is
-    bigger is sent per device instead (dispatch.engine.push_topic.choose_push_mode).
+    bigger is sent per device instead (dispatch.push.topic.choose_push_mode).
     """
     from gateways.fcm import PayloadInvalid, PayloadTooLarge, PushContent, check_payload
 

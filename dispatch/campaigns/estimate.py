@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from dispatch.campaigns import audience, content
+from dispatch.campaigns.preview import sms_preview
 from dispatch.models import Campaign
-from dispatch.preview import sms_preview
 
 
 def campaign_preview(c: Campaign, *, frozen: bool = False) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import case, exists, func, literal, select
 
-from dispatch import settings
-from dispatch.campaigns import audience, content
+from dispatch.campaigns import audience, content, settings
+from dispatch.campaigns.preview import sms_preview
 from dispatch.extensions import db
 from dispatch.models import (
     Campaign,
@@ -34,8 +34,7 @@ from dispatch.models import (
     MessageStatus,
 )
 from dispatch.models.common import utcnow
-from dispatch.preview import sms_preview
-from dispatch.sqlbatch import postgres
+from dispatch.models.sqlbatch import postgres
 
 M = CampaignMember
 COLUMNS = ["campaign_id", "channel", "recipient_id", "held"]

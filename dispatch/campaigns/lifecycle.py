@@ -32,7 +32,7 @@ TRANSITIONS: dict[str, tuple[frozenset[CampaignStatus], frozenset[CampaignStatus
     "complete": (frozenset({S.SENDING}), frozenset({S.COMPLETED})),
 }
 
-# The permission (dispatch.permissions) each person-made action needs.
+# The permission (dispatch.access.permissions) each person-made action needs.
 PERMISSION: dict[str, str] = {
     "edit": "campaign.edit",
     "delete": "campaign.edit",

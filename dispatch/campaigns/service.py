@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Select, select
 
-from dispatch import audit, ledger
-from dispatch.campaigns import audience, content, frozen, lifecycle
-from dispatch.engine import control
+from dispatch.access.permissions import allowed
+from dispatch.campaigns import audience, audit, content, frozen, lifecycle
+from dispatch.engine import control, ledger
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import (
@@ -30,7 +30,6 @@ from dispatch.models import (
     User,
 )
 from dispatch.models.common import utcnow
-from dispatch.permissions import allowed
 
 S = CampaignStatus
 ENTITY = "campaign"

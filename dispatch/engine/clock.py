@@ -29,14 +29,13 @@ from redis.exceptions import RedisError
 from sqlalchemy import exists, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatch import ledger, retention
-from dispatch.audiences import import_jobs
+from dispatch.audiences import import_jobs, retention
 from dispatch.campaigns import service as campaigns
-from dispatch.engine import enqueue, flags
+from dispatch.engine import enqueue, flags, ledger
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
 from dispatch.models.common import utcnow
-from dispatch.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 S = MessageStatus
@@ -64,7 +63,8 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
             done[key] = done.get(key, 0) + n
 
     now = utcnow()
-    retention.enqueue_daily()  # once a day (dispatch.retention), not per campaign: not counted
+    # Once a day (dispatch.audiences.retention), not per campaign: not counted.
+    retention.enqueue_daily()
     for c in db.session.scalars(select(Campaign).where(
             Campaign.status == C.SCHEDULED, Campaign.send_at <= now)):
         campaigns.start(c)

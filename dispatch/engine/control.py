@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from dispatch import ledger
-from dispatch.engine import enqueue, flags
+from dispatch.engine import enqueue, flags, ledger
 from dispatch.extensions import db
 from dispatch.jobs import in_app_context
 from dispatch.models import Campaign, CampaignStatus, MessageStatus

@@ -2,7 +2,7 @@
 
 Jobs are enqueued by dotted path so this module does not import the senders (the SMS sender
 lives in the smpp process with its sessions). Enqueueing a row twice is harmless: only the
-job that claims it (`dispatch.ledger.claim`) sends it.
+job that claims it (`dispatch.engine.ledger.claim`) sends it.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from rq.utils import now as rq_now
 from sqlalchemy import select
 
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message, MessageStatus
-from dispatch.redis_conn import get_redis
 
 BATCH = 500  # rows per send job; FCM's send_each takes at most 500
-SMS_JOB = "dispatch.engine.sms.send_batch"
-PUSH_JOB = "dispatch.engine.push.send_batch"
+SMS_JOB = "dispatch.sms.send.send_batch"
+PUSH_JOB = "dispatch.push.send.send_batch"
 EXPAND_JOB = "dispatch.engine.expand.expand"
 REQUEUE_JOB = "dispatch.engine.control.requeue"
 

@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, text, true
 from sqlalchemy.dialects import sqlite
 
-from dispatch import settings, smpp_accounts
-from dispatch.campaigns import frozen
+from dispatch.campaigns import frozen, settings
 from dispatch.campaigns.audience import locality_ids, normalise
 from dispatch.engine import enqueue
 from dispatch.extensions import db
@@ -37,7 +36,8 @@ from dispatch.models import (
     OptOut,
 )
 from dispatch.models.common import utcnow
-from dispatch.sqlbatch import any_of
+from dispatch.models.sqlbatch import any_of
+from dispatch.sms import accounts as smpp_accounts
 from gateways.sms.encoding import analyse, strip_diacritics
 
 log = logging.getLogger(__name__)
@@ -321,8 +321,7 @@ def _enqueue_sms(c: Campaign, written: list[tuple[int, str, int | None]]) -> Non
 # --- push --------------------------------------------------------------------------------------
 
 def _expand_push(c: Campaign, run: str) -> None:
-    from dispatch.engine import push
-
+    from dispatch.push import send as push
     mode, why = push.choose_push_mode(c)
     if c.push_mode is None:
         c.push_mode, c.push_mode_reason = mode, why

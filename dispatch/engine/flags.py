@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus
 from dispatch.models.common import utcnow
-from dispatch.redis_conn import get_redis
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message, MessageStatus
 from dispatch.models.common import utcnow
-from dispatch.redis_conn import get_redis
 
 S = MessageStatus
 CACHE_SECONDS = 2

@@ -18,7 +18,6 @@ from rq import Queue, SimpleWorker
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from dispatch.extensions import db
-from dispatch.redis_conn import get_redis
 
 # Highest priority first: a worker always drains `urgent` before looking at `default`.
 QUEUES = ("urgent", "default", "low")
@@ -34,6 +33,10 @@ _worker_app: Flask | None = None
 def queue(name: str = "default", app: Flask | None = None) -> Queue:
     if name not in QUEUES:
         raise ValueError(f"unknown queue {name!r}")
+    # Imported here: `python -m dispatch.jobs.redis_conn` (scripts/run, scripts/test) imports this
+    # package first, and a submodule imported before it runs as __main__ is run twice.
+    from dispatch.jobs.redis_conn import get_redis
+
     return Queue(name, connection=get_redis(app))
 
 

@@ -20,7 +20,6 @@ from dispatch.models.campaigns import (
     PhaseTag,
     Setting,
 )
-from dispatch.models.gateways import SmppAccount
 from dispatch.models.ledger import (
     InboundMessage,
     Message,
@@ -29,6 +28,7 @@ from dispatch.models.ledger import (
     MoFragment,
     RawReceipt,
 )
+from dispatch.models.sms import SmppAccount
 from dispatch.models.users import ROLES, ApiToken, User, UserSession
 
 __all__ = [

@@ -36,7 +36,7 @@ class InstallationSecret(db.Model):  # type: ignore[name-defined]
     """The secret an installation of the app proves itself with; only its hash is stored.
 
     A row of its own rather than columns on `devices`: installations registered before secrets
-    existed have none, which is how Loa tells them apart (dispatch.app_devices.claim).
+    existed have none, which is how Loa tells them apart (dispatch.push.devices.claim).
     """
 
     __tablename__ = "installation_secrets"

@@ -1,7 +1,7 @@
 """The message ledger: one row per campaign x channel x recipient, the source of truth.
 
 Rows are narrow because a campaign writes a million of them. Status changes go through
-`dispatch.ledger.transitions`, never by assigning `status` ad hoc.
+`dispatch.engine.ledger.transitions`, never by assigning `status` ad hoc.
 """
 
 from __future__ import annotations

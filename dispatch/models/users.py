@@ -25,7 +25,7 @@ class User(db.Model):  # type: ignore[name-defined]
     active: Mapped[bool] = mapped_column(default=True)
     # Set for a password someone else chose (first admin, reset): the UI asks for a new one.
     must_change_password: Mapped[bool] = mapped_column(default=False)
-    # TOTP second factor: the secret is encrypted (dispatch.secrets); it counts only once
+    # TOTP second factor: the secret is encrypted (dispatch.access.secrets); it counts only once
     # confirmed with a code (`totp_enabled_at`). The last time step used refuses a replayed code.
     totp_secret: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -23,10 +23,10 @@ import redis as redis_lib
 from flask import Flask
 from sqlalchemy import select, text
 
-from dispatch.engine.smpp import status as smpp_status
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import redis_url
 from dispatch.models import SmppAccount
-from dispatch.redis_conn import redis_url
+from dispatch.sms import status as smpp_status
 
 
 @dataclass

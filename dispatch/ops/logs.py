@@ -107,7 +107,7 @@ def _job_fields() -> dict[str, Any]:
     fields["job"] = func
     if func and func.startswith("dispatch.engine.") and args and isinstance(args[0], int):
         fields["campaign_id"] = args[0]
-        if func == "dispatch.engine.sms.send_batch" and len(args) > 1:
+        if func == "dispatch.sms.send.send_batch" and len(args) > 1:
             fields["account_id"] = args[1]
     return fields
 

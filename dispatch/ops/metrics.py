@@ -4,7 +4,7 @@ Why at scrape time and not with in-process counters: the figures that matter are
 processes on several hosts (gunicorn workers, RQ workers, one or more smpp processes).
 prometheus_client's multiprocess mode only adds up processes that share one directory on one
 host, and needs that directory wiped at every start. The smpp processes already publish each
-bind's counters to Redis every second (`dispatch.engine.smpp.status`), the throttle lives in
+bind's counters to Redis every second (`dispatch.sms.status`), the throttle lives in
 Redis, queues are Redis lists and the ledger is in the database: reading them when Prometheus
 asks gives the same figures whichever web worker answers, with nothing to aggregate or lose.
 
@@ -42,12 +42,12 @@ from rq.registry import (
 )
 from sqlalchemy import func, select
 
-from dispatch.auth import require
+from dispatch.access.auth import require
 from dispatch.engine import progress as progress_module
-from dispatch.engine.smpp import status as smpp_status
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, InboundMessage, RawReceipt, SmppAccount
-from dispatch.redis_conn import get_redis
+from dispatch.sms import status as smpp_status
 from gateways.smpp import RedisThrottle
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from typing import Any
 
 from flask import Flask, Response, redirect, render_template, request, url_for
 
-from dispatch.auth import current_user
-from dispatch.permissions import allowed
-from dispatch.redis_conn import redis_url
+from dispatch.access.auth import current_user
+from dispatch.access.permissions import allowed
+from dispatch.jobs.redis_conn import redis_url
 from dispatch.web.security import CSP
 
 PREFIX = "/admin/rq"

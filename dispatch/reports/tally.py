@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from dispatch import settings
+from dispatch.campaigns import settings
 from dispatch.models import MessageStatus
 
 S = MessageStatus

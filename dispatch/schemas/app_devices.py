@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from dispatch.app_devices import (
+from dispatch.push.devices import (
     FCM_TOKEN_MAX,
     FCM_TOKEN_MIN,
     MAX_TOPICS,
@@ -14,7 +14,7 @@ from dispatch.app_devices import (
 from dispatch.schemas.common import StrictSchema
 from dispatch.schemas.fields import Text
 
-# Checked by the service (dispatch.app_devices.check_topics) so every caller gets one rule.
+# Checked by the service (dispatch.push.devices.check_topics) so every caller gets one rule.
 Topics = ma.fields.List(
     Text(),
     metadata={"description": f"FCM topic names the app subscribed to (at most {MAX_TOPICS}; "

@@ -8,8 +8,8 @@ from typing import Any
 
 import marshmallow as ma
 
+from dispatch.campaigns.preview import MAX_TEXT_CHARS
 from dispatch.models import CampaignStatus
-from dispatch.preview import MAX_TEXT_CHARS
 from dispatch.schemas.common import Id, PageQuery, StrictSchema
 from dispatch.schemas.fields import SEARCH, DateTime, Text, check_link
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from dispatch.campaigns.preview import MAX_TEXT_CHARS
 from dispatch.models import OPERATORS
-from dispatch.preview import MAX_TEXT_CHARS
 from dispatch.schemas.common import StrictSchema
 from dispatch.schemas.fields import Text
 

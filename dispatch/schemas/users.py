@@ -35,7 +35,7 @@ class UserCreateSchema(StrictSchema):
     roles = ma.fields.List(Role, required=True, validate=ma.validate.Length(min=1))
     full_name = Text(load_default="", validate=ma.validate.Length(max=120))
     email = Email(load_default=None, allow_none=True)
-    # The rules (length, username, common passwords) are dispatch.passwords'.
+    # The rules (length, username, common passwords) are dispatch.access.passwords'.
     password = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200),
                                 metadata={"description": "Omit to get a generated one-time "
                                                          "password in the response. At least "

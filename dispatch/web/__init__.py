@@ -1,7 +1,7 @@
 """The staff web UI: server-rendered pages, in Vietnamese by default, English available.
 
 Pages call the same service functions as the JSON API and check the same permission table
-(`dispatch.auth.require`); a signed-in session also authenticates API calls, so the pages'
+(`dispatch.access.auth.require`); a signed-in session also authenticates API calls, so the pages'
 scripts can poll `/api/campaigns/<id>/progress` and ask for SMS previews.
 """
 
@@ -46,7 +46,8 @@ def _config_defaults(app: Flask) -> None:
         # The token is bound to the session, which expires on its own; a form left open over
         # lunch should still submit.
         "WTF_CSRF_TIME_LIMIT": None,
-        # Failed sign-ins one address may make over all accounts per 15 minutes (dispatch.signin).
+        # Failed sign-ins one address may make over all accounts per 15 minutes
+        # (dispatch.access.signin).
         "SIGNIN_LIMIT_PER_IP": env_int(env, "LOA_SIGNIN_LIMIT_PER_IP", 30),
         # Attempts of any outcome one address may make per minute: each costs a password hash.
         "SIGNIN_ATTEMPTS_PER_MINUTE": env_int(env, "LOA_SIGNIN_ATTEMPTS_PER_MINUTE", 60),

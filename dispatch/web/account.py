@@ -9,8 +9,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from dispatch import sessions, signin, totp
-from dispatch.auth import require
+from dispatch.access import sessions, signin, totp
+from dispatch.access.auth import require
 from dispatch.errors import NotAuthenticated, NotFound
 from dispatch.extensions import db
 from dispatch.web import pages

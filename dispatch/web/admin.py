@@ -12,14 +12,16 @@ from sqlalchemy import or_, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from dispatch import sessions, settings, smpp_accounts, totp, users
-from dispatch.auth import require
+from dispatch.access import sessions, totp, users
+from dispatch.access.auth import require
+from dispatch.campaigns import settings
 from dispatch.errors import LoaError, NotFound, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, ROLES, ApiToken, AuditEvent, SmppAccount, User
 from dispatch.models.common import utcnow
 from dispatch.schemas.smpp import SmppAccountCreateSchema, SmppAccountUpdateSchema
 from dispatch.schemas.users import UserCreateSchema, UserUpdateSchema
+from dispatch.sms import accounts as smpp_accounts
 from dispatch.web import forms, pages, queries
 from dispatch.web.pages import Errors, errors_of, me
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from dispatch.auth import require
+from dispatch.access.auth import require
 from dispatch.campaigns import audience, estimate, frozen, history, service
 from dispatch.errors import LoaError, ValidationFailed
 from dispatch.extensions import db

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from dispatch.access.auth import require
 from dispatch.audiences import contacts, import_jobs, optouts
 from dispatch.audiences.devices import device_summary
-from dispatch.auth import require
 from dispatch.errors import LoaError, NotFound
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, ContactImport, ContactList, Locality

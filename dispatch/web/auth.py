@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from dispatch import signin, totp, users
-from dispatch.auth import require
+from dispatch.access import signin, totp, users
+from dispatch.access.auth import require
 from dispatch.errors import NotAuthenticated, NotFound, RateLimited, ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import ApiToken, User
@@ -31,7 +31,7 @@ from dispatch.web.session import (
 )
 
 bp = pages.blueprint("web_auth", __name__)
-# The same words as dispatch.signin.REFUSED, in the catalog.
+# The same words as dispatch.access.signin.REFUSED, in the catalog.
 REFUSED = _l("Wrong username or password, or too many failed sign-ins from this address. "
              "Check them, wait a few minutes, and try again.")
 

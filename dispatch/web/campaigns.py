@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from dispatch import settings
-from dispatch.auth import require
-from dispatch.campaigns import audience, content, estimate, frozen, lifecycle, service
+from dispatch.access.auth import require
+from dispatch.campaigns import audience, content, estimate, frozen, lifecycle, service, settings
 from dispatch.engine import progress
 from dispatch.errors import LoaError
 from dispatch.extensions import db

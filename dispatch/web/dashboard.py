@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import render_template
 
-from dispatch.auth import require
+from dispatch.access.auth import require
 from dispatch.campaigns import service
 from dispatch.engine import progress
 from dispatch.models import CampaignStatus

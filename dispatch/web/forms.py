@@ -163,7 +163,7 @@ def campaign_values(c: Campaign | None, defaults: dict[str, Any]) -> MultiDict[s
 
 
 def setting_input(key: str, form: MultiDict[str, str]) -> Any:
-    """An admin settings form as the value `dispatch.settings.update` validates."""
+    """An admin settings form as the value `dispatch.campaigns.settings.update` validates."""
     from dispatch.models import OPERATORS
 
     if key == "sms_price_per_part":

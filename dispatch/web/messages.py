@@ -41,7 +41,7 @@ SERVICE_MESSAGES = (
     _l("This password is too easy to guess: use a few uncommon words together."),
     _l("Choose a password you have not used here."),
     _l("Set up two-factor sign-in first."),
-    # zxcvbn's reasons (dispatch.passwords shows them after the rule)
+    # zxcvbn's reasons (dispatch.access.passwords shows them after the rule)
     _l("This is a top-10 common password."), _l("This is a top-100 common password."),
     _l("This is a very common password."), _l("This is similar to a commonly used password."),
     _l("A word by itself is easy to guess."),

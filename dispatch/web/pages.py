@@ -12,11 +12,11 @@ from sqlalchemy import Select
 from sqlalchemy.exc import DataError
 from werkzeug.wrappers import Response
 
+from dispatch.access.permissions import allowed
 from dispatch.api.common import paginate
 from dispatch.errors import Forbidden, LoaError, NotAuthenticated, flatten_errors, nul_refusal
 from dispatch.extensions import db
 from dispatch.models import User
-from dispatch.permissions import allowed
 
 Errors = dict[str, list[str]]
 PER_PAGE = 50
@@ -61,7 +61,7 @@ def _here() -> str:
 
 
 def me() -> User:
-    """The user `dispatch.auth.require` let through."""
+    """The user `dispatch.access.auth.require` let through."""
     user: User = g.actor
     return user
 

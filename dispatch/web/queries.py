@@ -1,6 +1,6 @@
 """Read-only figures the pages show: campaign filters, errors by reason, queues, binds, reports.
 
-Bind health is what the running smpp processes publish in Redis (`dispatch.engine.smpp.status`:
+Bind health is what the running smpp processes publish in Redis (`dispatch.sms.status`:
 one short-lived key per bind holding its `SessionStatus`); with no smpp process running, the
 dashboard says there is nothing to show.
 """
@@ -16,10 +16,10 @@ from flask import current_app
 from rq import Queue
 from sqlalchemy import Select, func, select
 
-from dispatch.engine.smpp import status as smpp_status
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, SmppAccount, User
-from dispatch.redis_conn import get_redis
+from dispatch.sms import status as smpp_status
 from dispatch.web.i18n import _l
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def queue_depths() -> list[dict[str, Any]] | None:
 def bind_health() -> list[dict[str, Any]] | None:
     """Each SMPP account with the state its binds last reported (None: Redis unreachable).
 
-    The smpp process publishes one short-lived key per bind (`dispatch.engine.smpp.status`);
+    The smpp process publishes one short-lived key per bind (`dispatch.sms.status`);
     an account shows its best bind (bound if any is), with in-flight and rate summed over binds.
     """
     try:

@@ -1,4 +1,4 @@
-"""Signed-in sessions in the browser (Flask-Login over the server-side `dispatch.sessions`).
+"""Signed-in sessions in the browser (Flask-Login over the server-side `dispatch.access.sessions`).
 
 The cookie carries only the session's random token (besides the CSRF secret, the language and
 flashed messages); whether it still opens anything is decided on the server at every request, so
@@ -7,7 +7,7 @@ once, also for a copy of the cookie saved earlier. A session ends after `LOA_SES
 however busy, or after `LOA_SESSION_IDLE_MINUTES` without a page view (the pages' polling of the
 API does not count as activity, so a dashboard left open still times out).
 
-The same session authenticates API calls through `dispatch.auth.current_user`, which asks
+The same session authenticates API calls through `dispatch.access.auth.current_user`, which asks
 `g.session_user_loader` after API tokens; a request that carries an Authorization header is
 never authenticated by its cookie.
 """
@@ -20,7 +20,7 @@ import flask_login
 from flask import Flask, flash, g, request, session
 from flask_babel import gettext
 
-from dispatch import sessions, totp
+from dispatch.access import sessions, totp
 from dispatch.errors import Forbidden
 from dispatch.extensions import db
 from dispatch.models import User, UserSession

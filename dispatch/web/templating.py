@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
 
 
 def viewer() -> User | None:
-    """The signed-in person, if any (never raises, unlike `dispatch.auth.current_user`)."""
+    """The signed-in person, if any (never raises, unlike `dispatch.access.auth.current_user`)."""
     current = flask_login.current_user
     return current.user if current and current.is_authenticated else None
 

@@ -35,10 +35,11 @@ TARGET_MB = 300
 def _launch_campaign() -> dict[str, Any]:
     from datetime import time as dtime
 
-    from dispatch import smpp_accounts, users
+    from dispatch.access import users
     from dispatch.campaigns import service
     from dispatch.extensions import db
     from dispatch.models import ContactList
+    from dispatch.sms import accounts as smpp_accounts
 
     lst = db.session.query(ContactList).filter_by(name="bench").one()
     smpp_accounts.create({"name": "all", "host": "127.0.0.1", "port": 2775, "system_id": "x",
@@ -187,7 +188,7 @@ def main() -> None:
         return
     ib.WORK.mkdir(parents=True, exist_ok=True)
     # One embedded Redis for every child: the job enqueues its send batches for real.
-    from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+    from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
     redis_dir = Path(tempfile.mkdtemp(prefix="loa-expand-redis-", dir=ib.WORK))
     os.environ["REDIS_URL"] = ensure_embedded_redis(redis_dir)

@@ -134,7 +134,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--pool-size", type=int, default=500)  # as dispatch.push_config
+    parser.add_argument("--pool-size", type=int, default=500)  # as dispatch.push.config
     parser.add_argument("--compare-env", action="store_true")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()

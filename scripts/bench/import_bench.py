@@ -455,7 +455,7 @@ def main() -> None:
          "normalise": lambda: child_normalise(rest[0], int(rest[1]))}[kind]()
         return
 
-    from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+    from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
     redis_dir = Path(tempfile.mkdtemp(prefix="loa-bench-redis-"))
     if not os.environ.get("REDIS_URL"):

@@ -48,7 +48,8 @@ def prepare(rows: int) -> tuple[int, str]:
 
     from sqlalchemy import text
 
-    from dispatch import create_app, users
+    from dispatch import create_app
+    from dispatch.access import users
     from dispatch.extensions import db
     from dispatch.models import Campaign, CampaignStatus
     from dispatch.models.common import utcnow
@@ -163,7 +164,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5, help="seconds of load not measured")
     args = parser.parse_args()
 
-    from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+    from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
     ib.WORK.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="loa-progress-", dir=ib.WORK))

@@ -74,7 +74,7 @@ def worker_main(kind: str) -> int:
 
     from dispatch import create_app
     from dispatch.jobs import QUEUES
-    from dispatch.redis_conn import get_redis
+    from dispatch.jobs.redis_conn import get_redis
 
     app = create_app()
     with app.app_context():
@@ -135,7 +135,7 @@ def baseline(devices: int, ready: dict[str, str]) -> dict[str, Any]:
                           body="Triều cường lúc 17 giờ, đề nghị người dân chú ý.",
                           link="haugiang://tin/1", expires_at=datetime.now(UTC) + timedelta(1))
     with PushGateway(ready["service_account"], endpoint=ready["endpoint"],
-                     pool_size=500) as gateway:  # as dispatch.push_config builds it
+                     pool_size=500) as gateway:  # as dispatch.push.config builds it
         gateway.send_one("warm-up", content)
         sent = 0
         load = _loadavg()
@@ -216,7 +216,7 @@ def run_workers(kind: str, n: int, devices: int, env: dict[str, str], ready: dic
                 *, expand: bool = False) -> dict[str, Any]:
     from rq import Worker
 
-    from dispatch.redis_conn import get_redis
+    from dispatch.jobs.redis_conn import get_redis
 
     c, ids = make_campaign(f"bench {kind}", rows=not expand)
     endpoint = ready["endpoint"]
@@ -312,7 +312,7 @@ def main() -> int:
 
     from dispatch import create_app
     from dispatch.extensions import db
-    from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+    from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
     schema = f"loa_bench_push_{uuid.uuid4().hex[:8]}"
     _admin(f"CREATE SCHEMA {schema}")

@@ -229,7 +229,7 @@ def _fill(conn: Any, campaign_id: int, first: int, n: int, account: int) -> None
 def child_setup(rows: str, sample: str) -> None:
     from sqlalchemy import text
 
-    from dispatch import users
+    from dispatch.access import users
     from dispatch.extensions import db
     from dispatch.models import Campaign, CampaignStatus, SmppAccount
     from dispatch.seed import seed_defaults

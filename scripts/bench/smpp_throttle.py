@@ -96,7 +96,7 @@ def main() -> None:
     stop_redis = None
     url = os.environ.get("REDIS_URL")
     if not url:
-        from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+        from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
         folder = Path(tempfile.mkdtemp(prefix="loa-throttle-bench-"))
         url = ensure_embedded_redis(folder)

@@ -70,10 +70,11 @@ def prepare(recipients: int, port: int, window: int, history_rows: int) -> dict[
     """Account, contacts in a list, history, an approved campaign; in the app context."""
     from sms_pipeline import history
 
-    from dispatch import smpp_accounts, users
+    from dispatch.access import users
     from dispatch.campaigns import service
     from dispatch.extensions import db
     from dispatch.models import ContactList
+    from dispatch.sms import accounts as smpp_accounts
 
     editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password=None)
     approver, _ = users.create_user("bench-approver", ["approver"], actor=None,
@@ -122,8 +123,8 @@ def start_loa(env: dict[str, str], folder: Path, workers: int,
 def wait_ready(children: list[common.Child], workers: int) -> None:
     from rq import Worker
 
-    from dispatch.engine.smpp import status
-    from dispatch.redis_conn import get_redis
+    from dispatch.jobs.redis_conn import get_redis
+    from dispatch.sms import status
 
     redis = get_redis()
 
@@ -143,7 +144,7 @@ class Meters:
     """CPU of every process taking part, sampled while the campaign runs."""
 
     def __init__(self, children: list[common.Child], database: str) -> None:
-        from dispatch.redis_conn import get_redis
+        from dispatch.jobs.redis_conn import get_redis
 
         self.children = children
         self.database = database
@@ -366,7 +367,7 @@ def ledger_check(campaign_id: int) -> dict[str, Any]:
 def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from dispatch import create_app
     from dispatch.extensions import db
-    from dispatch.redis_conn import ensure_embedded_redis, stop_embedded_redis
+    from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
     result: dict[str, Any] = {"machine": common.machine(), "code": common.code_version(),
                               "recipients": args.recipients,

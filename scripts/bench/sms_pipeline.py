@@ -104,11 +104,12 @@ def cpu_seconds(pid: int) -> float:
 def setup(app: Any, port: int, n: int, window: int, args_history: int,
           tps: int = 10_000) -> tuple[Any, Any, list[int]]:
     """Tables, an account on the stand-in, a sending campaign and n queued rows."""
-    from dispatch import smpp_accounts, users
+    from dispatch.access import users
     from dispatch.extensions import db
     from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
     from dispatch.models.common import utcnow
     from dispatch.seed import seed_defaults
+    from dispatch.sms import accounts as smpp_accounts
 
     db.create_all()
     seed_defaults()
@@ -201,10 +202,10 @@ def pipeline(args: argparse.Namespace, port: int, control: int,
              folder: Path) -> dict[str, Any]:
     from dispatch import create_app
     from dispatch.engine import enqueue
-    from dispatch.engine.smpp import status
     from dispatch.extensions import db
+    from dispatch.jobs.redis_conn import ensure_embedded_redis, get_redis, stop_embedded_redis
     from dispatch.models import MessagePart, RawReceipt
-    from dispatch.redis_conn import ensure_embedded_redis, get_redis, stop_embedded_redis
+    from dispatch.sms import status
 
     url, drop = pg_schema()
     redis_url = os.environ.get("REDIS_URL") or ensure_embedded_redis(folder / "instance")

@@ -47,10 +47,11 @@ def seed(stack: Stack, *, contacts: int, devices: int = 0, tps: int = 10_000,
          window: int = 10, binds: int = 1) -> Seeded:
     """Users (admin, editor, approver), an SMPP account on the stand-in, a list of `contacts`
     valid Viettel numbers and `devices` app installations."""
-    from dispatch import smpp_accounts, users
+    from dispatch.access import users
     from dispatch.extensions import db
     from dispatch.models import ContactList, Device
     from dispatch.models.common import utcnow
+    from dispatch.sms import accounts as smpp_accounts
 
     assert stack.app is not None
     with stack.app.app_context():
@@ -206,10 +207,10 @@ def figures(stack: Stack, cid: int, seeded: Seeded, seconds: float) -> Figures:
     lost        audience members with no ledger row, plus rows not final (a push is final
                 once FCM accepted it)
     """
-    from dispatch.engine.push import PUSH_FINAL
+    from dispatch.engine.ledger import FINAL
     from dispatch.extensions import db
-    from dispatch.ledger import FINAL
     from dispatch.models import Campaign, Message, MessagePart
+    from dispatch.push.send import PUSH_FINAL
 
     assert stack.app is not None
     with stack.app.app_context():
@@ -249,7 +250,7 @@ def figures(stack: Stack, cid: int, seeded: Seeded, seconds: float) -> Figures:
 
 def sms_in_flight(seeded: Seeded) -> int:
     """What the SMS sender claims can be `sending` at once per account (docs/ENGINE.md,
-    dispatch/engine/sms.py): two chunks of two windows per sending bind."""
+    dispatch/sms/send.py): two chunks of two windows per sending bind."""
     return 4 * seeded.window * seeded.binds
 
 

@@ -28,7 +28,7 @@ from scripts.drills.claimed import Left
 from scripts.drills.faults import UNSENT, Drill, Run, say
 
 EXPAND_JOB = "dispatch.engine.expand.expand"
-PUSH_JOB = "dispatch.engine.push.send_batch"
+PUSH_JOB = "dispatch.push.send.send_batch"
 
 
 def expansion(run: Run) -> tuple[dict[str, int], bool]:

@@ -387,7 +387,7 @@ class Stack:
         """Wait until this worker process (by its pid) is registered with RQ."""
         from rq import Worker
 
-        from dispatch.redis_conn import get_redis
+        from dispatch.jobs.redis_conn import get_redis
 
         assert self.app is not None
         pid = self.procs[name].pid
@@ -400,10 +400,10 @@ class Stack:
         """Wait until this smpp process has every enabled account's bind up."""
         from sqlalchemy import func, select
 
-        from dispatch.engine.smpp import status
         from dispatch.extensions import db
+        from dispatch.jobs.redis_conn import get_redis
         from dispatch.models import SmppAccount
-        from dispatch.redis_conn import get_redis
+        from dispatch.sms import status
 
         assert self.app is not None
         pid = self.procs["smpp"].pid
@@ -430,7 +430,7 @@ class Stack:
         """Worker process name -> the RQ job of `func` it is running now."""
         from rq import Worker
 
-        from dispatch.redis_conn import get_redis
+        from dispatch.jobs.redis_conn import get_redis
 
         assert self.app is not None
         by_pid = {proc.pid: name for name, proc in self.procs.items()

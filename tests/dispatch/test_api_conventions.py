@@ -59,7 +59,7 @@ def test_unexpected_error_is_a_generic_500(app, api, people, monkeypatch):
     def boom(user_id):
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr("dispatch.users.get_user", boom)
+    monkeypatch.setattr("dispatch.access.users.get_user", boom)
     r = api.as_(people["admin"]).get(f"/api/users/{people['admin'].id}")
     assert r.status_code == 500 and "secret" not in r.get_data(as_text=True)
 

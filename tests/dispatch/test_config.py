@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from dispatch import config, create_app
-from dispatch.redis_conn import ensure_embedded_redis, get_redis, stop_embedded_redis
+from dispatch.jobs.redis_conn import ensure_embedded_redis, get_redis, stop_embedded_redis
 
 
 def test_development_defaults_to_sqlite_under_instance(tmp_path):

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dispatch import create_app, secrets
+from dispatch import create_app
+from dispatch.access import secrets
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import embedded_paths, ensure_embedded_redis, stop_embedded_redis
 from dispatch.models import RawReceipt
 from dispatch.ops import logs
-from dispatch.redis_conn import embedded_paths, ensure_embedded_redis, stop_embedded_redis
 
 
 def mode(path: Path) -> int:

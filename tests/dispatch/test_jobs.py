@@ -5,7 +5,7 @@ from __future__ import annotations
 from rq import SimpleWorker
 
 from dispatch import jobs
-from dispatch.redis_conn import get_redis
+from dispatch.jobs.redis_conn import get_redis
 
 
 def test_worker_runs_a_job_in_app_context(app, redis):

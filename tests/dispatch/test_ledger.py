@@ -7,7 +7,7 @@ import itertools
 import pytest
 import sqlalchemy as sa
 
-from dispatch import ledger
+from dispatch.engine import ledger
 from dispatch.errors import InvalidTransition
 from dispatch.extensions import db
 from dispatch.models import Campaign, Message, MessageStatus

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from dispatch.campaigns.preview import MAX_TEXT_CHARS, sms_preview, validate_sender
 from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import Setting
-from dispatch.preview import MAX_TEXT_CHARS, sms_preview, validate_sender
 
 URL = "/api/preview/sms"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatch import settings
+from dispatch.campaigns import settings
 from dispatch.seed import DEFAULT_SETTINGS
 
 

@@ -1,4 +1,4 @@
-"""Batch SQL (dispatch.sqlbatch): arrays sent as text literals must carry any value intact."""
+"""Batch SQL (dispatch.models.sqlbatch): arrays sent as text literals carry any value intact."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from dispatch.extensions import db
 from dispatch.models import RawReceipt
-from dispatch.sqlbatch import any_of, array_literal, insert_rows, set_by_id
+from dispatch.models.sqlbatch import any_of, array_literal, insert_rows, set_by_id
 
 _raw = RawReceipt.__table__
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from dispatch.extensions import db
 from dispatch.models import RawReceipt
-from dispatch.sqlbatch import any_of, in_param, insert_rows, values_param
+from dispatch.models.sqlbatch import any_of, in_param, insert_rows, values_param
 
 _raw = RawReceipt.__table__
 

@@ -2,7 +2,7 @@
 
 The account is throttled so the kill lands while the campaign sends. What the kill can leave
 behind: the rows claimed and not yet recorded (`sending`, at most two chunks of two windows,
-dispatch/engine/sms.py), which the clock turns `unknown` (their submits may have reached the
+dispatch/sms/send.py), which the clock turns `unknown` (their submits may have reached the
 SMSC: never resent); and the rest of the killed job's rows, still `queued` with a job RQ keeps
 `started` forever, which the clock enqueues again (test_kill_orphans.py).
 """

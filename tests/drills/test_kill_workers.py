@@ -17,7 +17,7 @@ from scripts.drills.stack import Stack, wait_until
 from tests.drills.conftest import COMPLETE_WITHIN, accepted_per_destination, explain
 
 EXPAND_JOB = "dispatch.engine.expand.expand"
-PUSH_JOB = "dispatch.engine.push.send_batch"
+PUSH_JOB = "dispatch.push.send.send_batch"
 
 
 def _expanded(stack: Stack, cid: int) -> bool:
@@ -35,7 +35,7 @@ def _started_jobs(stack: Stack) -> list[str]:
     """Ids of the jobs RQ marked started on the ordinary queues (a cheap look, no worker scan)."""
     from rq.registry import StartedJobRegistry
 
-    from dispatch.redis_conn import get_redis
+    from dispatch.jobs.redis_conn import get_redis
 
     assert stack.app is not None
     with stack.app.app_context():

@@ -9,9 +9,10 @@ from dispatch.extensions import db
 
 def sample_data() -> dict[str, Any]:
     """Lists, contacts, campaigns in several states, an SMPP account, an app key, devices."""
-    from dispatch import app_devices, smpp_accounts
     from dispatch.campaigns import service
     from dispatch.models import Contact, ContactList, Device, ListMember
+    from dispatch.push import devices as app_devices
+    from dispatch.sms import accounts as smpp_accounts
     from tests.factories import make_user
 
     editor = make_user("seed-editor", ["editor"])

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.engine import enqueue
-from dispatch.engine.smpp.process import SmppProcess
 from dispatch.extensions import db
 from dispatch.models import ApiToken, AppKey, AuditEvent, SmppAccount, User
 from dispatch.ops import logs
-from dispatch.push_config import reset_gateway
+from dispatch.push.config import reset_gateway
+from dispatch.sms.process import SmppProcess
 from scripts.fcm import FcmStandIn
 from scripts.smsc import Behaviour, Smsc
 from tests.dispatch.push.conftest import make_campaign, make_device, queue_rows, work

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from dispatch import create_app, passwords, signin
+from dispatch import create_app
+from dispatch.access import passwords, signin
 from dispatch.extensions import db
 from dispatch.models import User, UserSession
 from tests.factories import PASSWORD, make_user

@@ -1,7 +1,7 @@
 """Template and format injection in message text.
 
 Loa has no personalisation today: an SMS text and a push title/body are sent as written to every
-recipient (no placeholders, no template engine over campaign text; `dispatch.engine.sms` builds
+recipient (no placeholders, no template engine over campaign text; `dispatch.sms.send` builds
 PDUs from the text as is). So what looks like a placeholder or a template expression must reach
 the phone literally: no `str.format`, `%` formatting, `string.Template` or Jinja evaluation
 anywhere between the editor and the SMSC / FCM. These tests send such text end to end.
@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from dispatch.engine import enqueue
-from dispatch.engine.smpp.process import SmppProcess
 from dispatch.models import User
-from dispatch.push_config import reset_gateway
+from dispatch.push.config import reset_gateway
+from dispatch.sms.process import SmppProcess
 from scripts.fcm import FcmStandIn
 from scripts.smsc import Behaviour, Smsc
 from tests.dispatch.push.conftest import make_campaign as make_push_campaign

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dispatch import settings, smpp_accounts
+from dispatch.campaigns import settings
 from dispatch.extensions import db
 from dispatch.models import SmppAccount, User
+from dispatch.sms import accounts as smpp_accounts
 from tests.web.conftest import Pages
 
 
@@ -119,9 +120,9 @@ def test_admins_see_and_revoke_every_token(backend: str, as_role: Any,
 def test_dashboard_shows_the_binds_the_smpp_process_publishes(as_role, app, backend):
     from datetime import UTC, datetime
 
-    from dispatch import smpp_accounts
-    from dispatch.engine.smpp import status
-    from dispatch.redis_conn import get_redis
+    from dispatch.jobs.redis_conn import get_redis
+    from dispatch.sms import accounts as smpp_accounts
+    from dispatch.sms import status
     from gateways.smpp.metrics import SessionStatus
 
     account = smpp_accounts.create(

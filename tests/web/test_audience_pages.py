@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from dispatch import jobs
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import AuditEvent, ContactList, ListMember, OptOut
-from dispatch.redis_conn import get_redis
 from tests.files import windows_1258
 
 

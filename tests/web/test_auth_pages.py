@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dispatch import users
+from dispatch.access import users
 from dispatch.extensions import db
 from dispatch.models import User
 from tests.factories import PASSWORD

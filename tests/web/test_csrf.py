@@ -73,8 +73,7 @@ def test_token_calls_need_no_csrf_and_never_use_the_cookie(backend: str, as_role
 
 
 def test_one_time_password_sessions_cannot_use_the_api(backend: str, app: Any) -> None:
-    from dispatch import users
-
+    from dispatch.access import users
     user = make_user("fresh", ["editor"])
     users.reset_password(user, actor=None)  # type: ignore[arg-type]
     user.password_hash = users.hash_password(PASSWORD)  # known, still must change

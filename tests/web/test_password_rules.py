@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dispatch import passwords
+from dispatch.access import passwords
 from dispatch.models import User
 from tests.factories import PASSWORD
 

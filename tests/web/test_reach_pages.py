@@ -7,10 +7,10 @@ from typing import Any
 
 from rq import Queue, SimpleWorker
 
-from dispatch import smpp_accounts
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import CampaignStatus, Contact, ContactList, ListMember, User
-from dispatch.redis_conn import get_redis
+from dispatch.sms import accounts as smpp_accounts
 from tests.web import helpers
 
 GREW = ("2 người đã vào đối tượng nhận sau khi danh sách được chốt để duyệt: chiến dịch này "

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from dispatch import sessions
+from dispatch.access import sessions
 from dispatch.extensions import db
 from dispatch.models import ApiToken, User, UserSession
 from dispatch.models.common import utcnow

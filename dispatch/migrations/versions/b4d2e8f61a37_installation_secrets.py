@@ -2,7 +2,7 @@
 
 Each installation of the province app proves itself with a secret of its own, issued at
 registration and stored hashed; installations registered before have no row here until they
-claim one (dispatch.app_devices.claim).
+claim one (dispatch.push.devices.claim).
 
 Revision ID: b4d2e8f61a37
 Revises: 5b7e1f0a9c21

@@ -7,8 +7,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from dispatch import audit
-from dispatch.campaigns import service
+from dispatch.campaigns import audit, service
 from dispatch.errors import Conflict
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Campaign, CampaignStatus, User

@@ -87,7 +87,7 @@ def test_the_edit_is_checked_with_the_stored_deep_link(flow: Flow, backend):
 
 def test_between_the_topic_and_the_device_limit_is_accepted(flow: Flow, backend):
     # 2-4 KB is too big for a topic message, not for a device one: such a campaign is sent
-    # per device (dispatch.engine.push_topic.choose_push_mode), so the draft is fine.
+    # per device (dispatch.push.topic.choose_push_mode), so the draft is fine.
     body = "ệ" * 900
     assert 2048 < payload_size(PushContent(title="Tin", body=body)) <= 4096
     c = flow.create(**PUSH | {"push_title": "Tin", "push_body": body})

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dispatch import settings
-from dispatch.campaigns import service
+from dispatch.campaigns import service, settings
 from dispatch.extensions import db
 from dispatch.models import Locality
 from tests.dispatch.campaigns.conftest import make_list

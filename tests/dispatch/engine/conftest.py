@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from rq import SimpleWorker
 
-from dispatch import smpp_accounts
 from dispatch.campaigns import service
 from dispatch.engine.flags import LOCAL
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Contact, ContactList, ListMember
-from dispatch.redis_conn import get_redis
+from dispatch.sms import accounts as smpp_accounts
 
 
 def window_around_now() -> tuple[time, time]:

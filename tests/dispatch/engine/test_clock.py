@@ -6,12 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from dispatch import ledger
-from dispatch.engine import clock, enqueue, progress
+from dispatch.engine import clock, enqueue, ledger, progress
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
 from dispatch.models.common import utcnow
-from dispatch.redis_conn import get_redis
 from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work
 
 S = MessageStatus

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from dispatch.engine import clock
-from dispatch.redis_conn import get_redis
+from dispatch.jobs.redis_conn import get_redis
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from dispatch.engine import clock
 from dispatch.extensions import db
 from dispatch.jobs import QUEUES, Worker, queue
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Contact
-from dispatch.redis_conn import get_redis
 
 
 def test_the_retention_run_is_enqueued_once_a_day_and_runs(engine_app, backend):

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from dispatch.engine import enqueue, expand
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Contact, Message, MessageStatus, OptOut
-from dispatch.redis_conn import get_redis
 from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work
 
 S = MessageStatus

@@ -10,8 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from dispatch import settings
-from dispatch.campaigns import frozen, service
+from dispatch.campaigns import frozen, service, settings
 from dispatch.engine import clock
 from dispatch.extensions import db
 from dispatch.models import (
@@ -228,8 +227,7 @@ def test_a_campaign_approved_before_audiences_were_frozen_is_not_launched(engine
 
 def test_no_topic_send_once_the_audience_gained_a_device(engine_app, people, backend,
                                                          monkeypatch):
-    from dispatch.engine import push_topic
-
+    from dispatch.push import topic as push_topic
     monkeypatch.setitem(engine_app.config, "PUSH_TOPIC_SENDS", True)
     for n in range(2):
         db.session.add(Device(installation_id=f"inst-{n}", fcm_token=f"tok-{n}",
@@ -247,8 +245,7 @@ def test_no_topic_send_once_the_audience_gained_a_device(engine_app, people, bac
 
 
 def test_a_person_erased_after_approval_leaves_the_frozen_audience(engine_app, people, backend):
-    from dispatch import retention
-
+    from dispatch.audiences import retention
     add_account()
     lst = add_contacts("Cử tri", numbers(0, 3))
     c = launched(people, launch=False, audience={"lists": [lst.id]})

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rq import Queue, SimpleWorker
 
 from dispatch.engine import clock, enqueue
-from dispatch.redis_conn import get_redis
+from dispatch.jobs.redis_conn import get_redis
 from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work
 
 

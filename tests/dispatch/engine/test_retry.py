@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from dispatch import ledger
-from dispatch.engine import clock
+from dispatch.engine import clock, ledger
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Campaign, CampaignStatus, Message, MessageStatus
 from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatch import smpp_accounts
-from dispatch.engine.smpp import status
 from dispatch.extensions import db
 from dispatch.models import SmppAccount
+from dispatch.sms import accounts as smpp_accounts
+from dispatch.sms import status
 from gateways.smpp import SessionStatus
 
 

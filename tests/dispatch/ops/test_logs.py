@@ -35,13 +35,13 @@ def parsed(buffer: io.StringIO) -> list[dict[str, Any]]:
 
 
 def test_one_json_object_per_line_with_extras(lines: io.StringIO) -> None:
-    log = logging.getLogger("dispatch.engine.sms")
+    log = logging.getLogger("dispatch.sms.send")
     log.info("submitted %d parts", 3, extra={"campaign_id": 7, "message_id": 42})
     with logs.context(campaign_id=8):
         log.warning("paused")
     first, second = parsed(lines)
     assert first["message"] == "submitted 3 parts" and first["level"] == "info"
-    assert first["logger"] == "dispatch.engine.sms"
+    assert first["logger"] == "dispatch.sms.send"
     assert (first["campaign_id"], first["message_id"]) == (7, 42)
     assert list(first)[:4] == ["time", "level", "logger", "message"]
     assert second["campaign_id"] == 8 and second["level"] == "warning"
@@ -90,21 +90,21 @@ def test_request_lines_carry_the_request_and_campaign(app: Any, lines: io.String
 
 
 def log_in_a_job(campaign_id: int, account_id: int, ids: list[int]) -> None:
-    logging.getLogger("dispatch.engine.sms").info("batch of %d", len(ids))
+    logging.getLogger("dispatch.sms.send").info("batch of %d", len(ids))
 
 
 def test_job_lines_carry_the_job_and_campaign(app: Any, redis: Any, lines: io.StringIO,
                                               monkeypatch: Any) -> None:
     # Named like an engine job so the campaign and account are read from its arguments.
-    import dispatch.engine.sms as sms
+    import dispatch.sms.send as sms
 
     monkeypatch.setattr(sms, "send_batch", log_in_a_job, raising=False)
-    job = Queue("sms.3", connection=redis).enqueue("dispatch.engine.sms.send_batch", 21, 3,
+    job = Queue("sms.3", connection=redis).enqueue("dispatch.sms.send.send_batch", 21, 3,
                                                    [1, 2])
     SimpleWorker(["sms.3"], connection=redis).work(burst=True)
     record = next(r for r in parsed(lines) if r["message"] == "batch of 2")
     assert record["job_id"] == job.id and record["campaign_id"] == 21
-    assert record["account_id"] == 3 and record["job"] == "dispatch.engine.sms.send_batch"
+    assert record["account_id"] == 3 and record["job"] == "dispatch.sms.send.send_batch"
 
 
 def test_text_format(app: Any, lines: io.StringIO) -> None:

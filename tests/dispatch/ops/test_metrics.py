@@ -8,10 +8,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
-from dispatch.engine import inbound, receipts
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, RawReceipt
 from dispatch.models.common import utcnow
+from dispatch.sms import inbound, receipts
 from gateways.results import Inbound, Receipt
 from tests.dispatch.ops.conftest import add_account, bind, publish
 from tests.factories import make_user

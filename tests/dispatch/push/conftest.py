@@ -13,9 +13,9 @@ from rq import SimpleWorker
 
 from dispatch import jobs
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Device, Locality, Message, MessageStatus
-from dispatch.push_config import reset_gateway
-from dispatch.redis_conn import get_redis
+from dispatch.push.config import reset_gateway
 from scripts.fcm import FcmStandIn
 from tests.factories import make_user
 

@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from dispatch import jobs
-from dispatch.engine import push
 from dispatch.extensions import db
 from dispatch.models import MessagePart
-from dispatch.push_config import gateway
+from dispatch.push import send as push
+from dispatch.push.config import gateway
 from tests.dispatch.push.conftest import make_campaign, make_device, queue_rows, statuses
 
 

@@ -14,9 +14,10 @@ import pytest
 import redis as redis_lib
 from sqlalchemy import update
 
-from dispatch.engine import flags, push
+from dispatch.engine import flags
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus
+from dispatch.push import send as push
 from scripts.drills.stack import Redis
 from tests.dispatch.push.conftest import make_campaign, make_device, queue_rows, statuses
 

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from dispatch.engine import enqueue, flags, push
-from dispatch.engine.push_state import MAX_ATTEMPTS, QUOTA_KEY, quota_wait
+from dispatch.engine import enqueue, flags
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import AuditEvent, Campaign, CampaignStatus, Device, Message, MessagePart
-from dispatch.redis_conn import get_redis
+from dispatch.push import send as push
+from dispatch.push.state import MAX_ATTEMPTS, QUOTA_KEY, quota_wait
 from tests.dispatch.push.conftest import make_campaign, make_device, queue_rows, statuses, work
 
 

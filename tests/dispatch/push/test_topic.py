@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from dispatch.engine import push
-from dispatch.engine.push_topic import TOPIC_RECIPIENT
 from dispatch.extensions import db
 from dispatch.models import Message, MessagePart, OptOut
+from dispatch.push import send as push
+from dispatch.push.topic import TOPIC_RECIPIENT
 from tests.dispatch.push.conftest import make_campaign, make_device, work
 
 

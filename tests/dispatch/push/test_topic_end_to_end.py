@@ -9,8 +9,8 @@ from typing import Any
 
 from dispatch.engine import clock
 from dispatch.engine.flags import LOCAL
-from tests.dispatch.app_devices.conftest import AppClient, fcm_token, make_key
 from tests.dispatch.push.conftest import work
+from tests.dispatch.push.devices.conftest import AppClient, fcm_token, make_key
 from tests.web.conftest import Pages
 
 PUSH = {"channels": "push", "push_title": "Thông báo khẩn",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatch import settings
+from dispatch.campaigns import settings
 from dispatch.extensions import db
 from dispatch.reports.tally import Tally
 from tests.dispatch.reports.conftest import Ledger

@@ -19,9 +19,9 @@ import openpyxl
 from dispatch.engine import clock
 from dispatch.engine.flags import LOCAL
 from gateways.sms.encoding import analyse
-from tests.dispatch.app_devices.conftest import AppClient, fcm_token, make_key
 from tests.dispatch.engine.conftest import work
 from tests.dispatch.push import conftest as push_fixtures
+from tests.dispatch.push.devices.conftest import AppClient, fcm_token, make_key
 from tests.dispatch.sms import conftest as sms_fixtures
 from tests.factories import upload_import
 from tests.waiting import wait_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.permissions import allowed
+from dispatch.access.permissions import allowed
 
 
 @pytest.mark.parametrize("who", ["editor", "approver", "admin"])

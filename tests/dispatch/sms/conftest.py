@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dispatch import smpp_accounts
-from dispatch.engine.smpp.process import SmppProcess
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, SmppAccount, User
 from dispatch.models.common import utcnow
+from dispatch.sms import accounts as smpp_accounts
+from dispatch.sms.process import SmppProcess
 from scripts.smsc import Behaviour, Smsc
 from tests.factories import make_user
 

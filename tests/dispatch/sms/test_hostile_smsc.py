@@ -23,11 +23,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from dispatch import smpp_accounts
 from dispatch.extensions import db
 from dispatch.models import InboundMessage, Message, MessagePart, MoFragment, OptOut, RawReceipt
 from dispatch.models import MessageStatus as S
 from dispatch.models.common import utcnow
+from dispatch.sms import accounts as smpp_accounts
 from gateways.smpp import pdu
 from tests.dispatch.sms.conftest import make_campaign
 from tests.dispatch.sms.hostile_smsc import HostileSmsc

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from dispatch.engine import inbound, receipts
-from dispatch.engine.smpp.writer import ReceiptWriter
 from dispatch.extensions import db
 from dispatch.models import InboundMessage, MoFragment, OptOut, RawReceipt
 from dispatch.models.common import utcnow
+from dispatch.sms import inbound, receipts
+from dispatch.sms.writer import ReceiptWriter
 from gateways.results import Fragment
 
 ACCOUNT = 7

@@ -75,8 +75,7 @@ def test_receipt_before_its_response_is_matched(app, redis, smsc, account, campa
 
 def test_a_receipt_not_stored_is_refused_and_comes_again(app, redis, smsc, account, campaign,
                                                           smpp, monkeypatch, backend):
-    from dispatch.engine import receipts
-
+    from dispatch.sms import receipts
     real = receipts.store_batch
     calls = {"n": 0}
 

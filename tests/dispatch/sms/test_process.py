@@ -11,7 +11,7 @@ from pathlib import Path
 from rq import Queue
 
 from dispatch.engine import enqueue
-from dispatch.engine.smpp import status
+from dispatch.sms import status
 from tests.dispatch.sms.conftest import (
     add_account,
     counts,

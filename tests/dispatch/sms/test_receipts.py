@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from dispatch.engine import receipts
 from dispatch.extensions import db
 from dispatch.models import InboundMessage, Message, MessagePart, MessageStatus, OptOut, RawReceipt
 from dispatch.models.common import utcnow
+from dispatch.sms import receipts
 from gateways.results import Inbound, Receipt
 from tests.dispatch.sms.conftest import make_campaign
 

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from dispatch.campaigns import service
 from dispatch.engine import enqueue, flags
-from dispatch.engine.smpp import status
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import AuditEvent, Campaign, Message, MessageStatus
 from dispatch.models.common import utcnow
-from dispatch.redis_conn import get_redis
+from dispatch.sms import status
 from tests.dispatch.sms.conftest import (
     add_account,
     counts,

@@ -15,7 +15,7 @@ import redis as redis_lib
 from rq import Queue
 
 from dispatch.engine.enqueue import sms_queues
-from dispatch.engine.smpp.process import AccountRunner
+from dispatch.sms.process import AccountRunner
 from scripts.drills.stack import Redis
 from tests.dispatch.sms.conftest import FAST_TIMERS, PASSWORD, add_account
 from tests.waiting import wait_for

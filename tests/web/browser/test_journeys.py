@@ -3,8 +3,8 @@
 Editor: signs in, imports a list with bad rows and reads the report, composes a campaign and
 watches the live preview, submits. Approver: approves, launches. The campaign's ledger rows are
 then driven directly (expansion runs for real; submits and receipts are moved with
-`dispatch.ledger`), and the campaign page follows the progress to 100 % without a reload of its
-own; the report export link downloads the CSV.
+`dispatch.engine.ledger`), and the campaign page follows the progress to 100 % without a reload
+of its own; the report export link downloads the CSV.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from playwright.sync_api import expect
 from rq import SimpleWorker
 from sqlalchemy import select
 
-from dispatch import jobs, ledger, smpp_accounts
+from dispatch import jobs
 from dispatch.campaigns import service
+from dispatch.engine import ledger
 from dispatch.engine.expand import expand
 from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, User
-from dispatch.redis_conn import get_redis
+from dispatch.sms import accounts as smpp_accounts
 from tests.factories import PASSWORD
 from tests.web.browser.conftest import Screen
 

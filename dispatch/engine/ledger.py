@@ -1,0 +1,199 @@
+"""Message status transitions: the one place that says which moves are legal.
+
+Bulk moves are guarded in SQL (`WHERE status IN (<allowed sources>)`), so two workers racing for
+the same rows cannot both win: the affected row count says who did. This is the claim mechanism the
+senders build on. The ids go as one array parameter on PostgreSQL
+(`dispatch.models.sqlbatch.in_param`): the senders move hundreds at a time, many times a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import Update, bindparam, select, update
+
+from dispatch.errors import InvalidTransition
+from dispatch.extensions import db
+from dispatch.models import Message, MessageStatus
+from dispatch.models.common import utcnow
+from dispatch.models.sqlbatch import any_of, in_param, postgres, values_param
+
+S = MessageStatus
+# Statements on the table, not the mapped class: the ORM's bulk-update layer costs more CPU than
+# the statement itself at the rate the senders move rows, and these never touch loaded objects.
+_messages = Message.__table__
+
+ALLOWED: dict[MessageStatus, frozenset[MessageStatus]] = {
+    S.PENDING: frozenset({S.QUEUED, S.SUPPRESSED, S.CANCELLED, S.EXPIRED}),
+    S.QUEUED: frozenset({S.SENDING, S.CANCELLED, S.EXPIRED}),
+    # A retryable error before anything reached the wire puts the row back in the queue.
+    S.SENDING: frozenset({S.SUBMITTED, S.FAILED, S.UNKNOWN, S.QUEUED}),
+    S.SUBMITTED: frozenset({S.DELIVERED, S.PARTIAL, S.FAILED, S.EXPIRED, S.UNKNOWN}),
+    # A receipt arriving after the receipt wait turned the row unknown still tells the truth.
+    S.UNKNOWN: frozenset({S.DELIVERED, S.PARTIAL, S.FAILED, S.QUEUED}),
+    # Only the explicit, audited "retry failed/unknown" action moves these back to queued.
+    S.FAILED: frozenset({S.QUEUED}),
+    S.DELIVERED: frozenset(),
+    S.PARTIAL: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.SUPPRESSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+FINAL: frozenset[MessageStatus] = frozenset(
+    {S.DELIVERED, S.PARTIAL, S.FAILED, S.EXPIRED, S.UNKNOWN, S.SUPPRESSED, S.CANCELLED}
+)
+
+# Which timestamp column records arrival in a status.
+_STAMP = {
+    S.QUEUED: "queued_at",
+    S.SENDING: "sending_at",
+    S.SUBMITTED: "submitted_at",
+}
+
+
+def can_move(old: MessageStatus, new: MessageStatus) -> bool:
+    return new in ALLOWED[old]
+
+
+def check_move(old: MessageStatus, new: MessageStatus) -> None:
+    if not can_move(old, new):
+        raise InvalidTransition(f"A message cannot go from {old.value} to {new.value}.")
+
+
+def sources_of(new: MessageStatus) -> frozenset[MessageStatus]:
+    """Every status from which `new` may be reached."""
+    return frozenset(old for old, targets in ALLOWED.items() if new in targets)
+
+
+def move(
+    ids: Sequence[int] | Iterable[int],
+    new: MessageStatus,
+    *,
+    only_from: Iterable[MessageStatus] | None = None,
+    reason: str | None = None,
+    error_code: str | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Move the given rows to `new` where their current status allows it; return how many moved.
+
+    `only_from` narrows the legal sources further (e.g. retry moves only `failed`/`unknown`).
+    Runs in the caller's transaction; the caller commits.
+    """
+    ids = list(ids)
+    if not ids:
+        return 0
+    sources = sources_of(new)
+    if only_from is not None:
+        wanted = frozenset(only_from)
+        illegal = wanted - sources
+        if illegal:
+            names = ", ".join(sorted(s.value for s in illegal))
+            raise InvalidTransition(f"A message cannot go from {names} to {new.value}.")
+        sources = wanted
+    on_postgres = postgres()
+    stmt = _move_sql(on_postgres, new, sources, reason is not None, error_code is not None)
+    params: dict[str, object] = {"ids": values_param(ids, on_postgres), "at": at or utcnow()}
+    if reason is not None:
+        params["new_reason"] = reason
+    if error_code is not None:
+        params["new_error_code"] = error_code
+    return db.session.execute(stmt, params).rowcount or 0  # type: ignore[attr-defined]
+
+
+# The statements of `move` and `claim` are built once per shape and run with parameters: at the
+# rate the senders move rows, building and keying a statement costs more than running it.
+
+@lru_cache(maxsize=128)
+def _move_sql(on_postgres: bool, new: MessageStatus, sources: frozenset[MessageStatus],
+              reason: bool, error_code: bool) -> Update:
+    at = bindparam("at", type_=_messages.c.finished_at.type)
+    values: dict[str, object] = {"status": new}
+    if new in _STAMP:
+        values[_STAMP[new]] = at
+    if new in FINAL:
+        values["finished_at"] = at
+    if reason:
+        values["reason"] = bindparam("new_reason", type_=_messages.c.reason.type)
+    if error_code:
+        values["error_code"] = bindparam("new_error_code", type_=_messages.c.error_code.type)
+    if new is S.QUEUED:
+        values["finished_at"] = None
+    return (update(_messages)
+            .where(in_param(_messages.c.id, "ids", on_postgres),
+                   _messages.c.status.in_(sorted(sources)))
+            .values(**values))
+
+
+@lru_cache(maxsize=2)
+def _claim_sql(on_postgres: bool) -> Update:
+    return (update(_messages)
+            .where(in_param(_messages.c.id, "ids", on_postgres), _messages.c.status == S.QUEUED)
+            .values(status=S.SENDING,
+                    sending_at=bindparam("at", type_=_messages.c.sending_at.type),
+                    attempts=_messages.c.attempts + 1)
+            .returning(_messages.c.id))
+
+
+def claim(ids: Sequence[int] | Iterable[int], *, at: datetime | None = None) -> list[int]:
+    """Move `queued` rows to `sending` and return the ids this caller won.
+
+    The exactly-once point of the pipeline: a row is submitted only by whoever claimed it, and a
+    guarded UPDATE … RETURNING lets only one claimer win each row, whatever runs concurrently
+    (PostgreSQL row locks; SQLite's single writer). Runs in the caller's transaction; commit
+    before submitting anything.
+    """
+    ids = list(ids)
+    if not ids:
+        return []
+    on_postgres = postgres()
+    params = {"ids": values_param(ids, on_postgres), "at": at or utcnow()}
+    return sorted(db.session.scalars(_claim_sql(on_postgres), params).all())
+
+
+def age_out(campaign_id: int, status: MessageStatus, before: datetime, *, reason: str,
+            channel: str | None = None) -> int:
+    """Rows of a campaign still `sending`/`submitted` since before `before` become `unknown`.
+
+    Their fate is unknowable (the claimer died, or no receipt came): never resent on their own.
+    """
+    stamp = {S.SENDING: Message.sending_at, S.SUBMITTED: Message.submitted_at}[status]
+    check_move(status, S.UNKNOWN)
+    stmt = (
+        update(Message)
+        .where(Message.campaign_id == campaign_id, Message.status == status, stamp < before)
+        .values(status=S.UNKNOWN, reason=reason, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if channel is not None:
+        stmt = stmt.where(Message.channel == channel)
+    return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+
+
+def still_in(ids: Sequence[int], status: MessageStatus) -> set[int]:
+    """Those of `ids` whose row is in `status` now: after a COMMIT whose answer was lost, what
+    the earlier attempt did not write (rows a sender claimed stay `sending` until it does)."""
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(_messages.c.id).where(
+        any_of(_messages.c.id, list(ids)), _messages.c.status == status)))
+
+
+def finish_unsent(campaign_id: int, new: MessageStatus, *, reason: str,
+                  at: datetime | None = None) -> int:
+    """Move every `pending`/`queued` row of a campaign to `new` (cancelled or expired).
+
+    One UPDATE over the (campaign_id, status) index; rows already claimed by a sender finish.
+    """
+    if new not in (S.CANCELLED, S.EXPIRED):
+        raise InvalidTransition(f"Unsent messages cannot be finished as {new.value}.")
+    stmt = (
+        update(Message)
+        .where(Message.campaign_id == campaign_id,
+               Message.status.in_([S.PENDING, S.QUEUED]))
+        .values(status=new, reason=reason, finished_at=at or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]

@@ -1,0 +1,117 @@
+"""What every push job checks before sending and records when it cannot: the campaign's push
+block, the FCM project's quota pause, retry delays, and putting claimed rows back.
+
+Shared by per-device batches (`dispatch.push.send`) and topic sends
+(`dispatch.push.topic`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import update
+
+from dispatch.campaigns import audit
+from dispatch.engine import flags, ledger
+from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
+from dispatch.models import Campaign, MessageStatus
+from gateways.fcm import PushOutcome
+
+log = logging.getLogger(__name__)
+S = MessageStatus
+
+MAX_ATTEMPTS = 5  # sends of one row that FCM answered "unavailable"/"internal" before it fails
+BACKOFF_BASE, BACKOFF_MAX = 15.0, 300.0  # seconds: 15, 30, 60, 120 (capped at 300)
+QUOTA_DEFAULT = 60.0  # seconds, when FCM says quota exceeded without a Retry-After
+QUOTA_KEY = "loa:push:quota_until"  # the FCM project is throttled until this epoch time
+QUOTA_CODE = "QUOTA_EXCEEDED"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def rollback_on_error(func: F) -> F:
+    """Leave the session usable when a job fails: a non-forking worker runs the next job in it."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def may_start(c: Campaign, ids: Sequence[int], reschedule: Callable[[float], object]) -> bool:
+    """Decide before claiming: blocked, stopped, expired, or the project throttled by FCM."""
+    if c.push_blocked:
+        return False  # an operator must fix the credentials; no request until then
+    ok, why = flags.sendable(c)
+    if not ok:
+        if why == "expired":
+            ledger.move(ids, S.EXPIRED, only_from=[S.QUEUED], reason="validity_ended")
+            db.session.commit()
+        return False  # paused, cancelled, outside the window: resume re-enqueues the rows
+    wait = quota_wait()
+    if wait > 0:
+        reschedule(wait)
+        return False
+    return True
+
+
+def retry_delay(o: PushOutcome, attempts: int) -> float | None:
+    """Seconds until the next try of a RETRY outcome, or None when it has had its tries."""
+    if (o.code or "").upper() == QUOTA_CODE:
+        # The project's quota, not this message: only the campaign's validity limits it.
+        return max(o.retry_after or QUOTA_DEFAULT, 1.0)
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    backoff = min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
+    return float(max(backoff, o.retry_after or 0.0))
+
+
+def throttle_project(seconds: float) -> None:
+    """Tell every push job that FCM refuses this project's sends for `seconds`."""
+    until = time.time() + seconds
+    redis = get_redis()
+    current = redis.get(QUOTA_KEY)
+    if current is None or float(current) < until:
+        redis.set(QUOTA_KEY, repr(until), px=max(int(seconds * 1000), 1))
+
+
+def quota_wait() -> float:
+    """Seconds left before FCM accepts this project's sends again (0: now)."""
+    value = get_redis().get(QUOTA_KEY)
+    return 0.0 if value is None else max(float(value) - time.time(), 0.0)
+
+
+def unsend(ids: Sequence[int]) -> int:
+    """Put claimed rows that were not sent back to `queued`."""
+    return ledger.move(ids, S.QUEUED, only_from=[S.SENDING])
+
+
+def block(c: Campaign, reason: str) -> bool:
+    """Stop the campaign's push side with a reason for the operator; SMS is not affected.
+
+    Guarded so that when several batches fail at once only the first records it.
+    """
+    text = f"{reason} — fix the FCM credentials, then `flask push unblock {c.id}`"
+    done = db.session.execute(
+        update(Campaign)
+        .where(Campaign.id == c.id, Campaign.push_blocked.is_(None))
+        .values(push_blocked=text)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if done:
+        log.error("campaign %s: push blocked: %s", c.id, reason)
+        audit.record("campaign.push_blocked", "campaign", c.id, actor=None, reason=reason)
+    db.session.refresh(c, attribute_names=["push_blocked"])
+    return bool(done)
+
+

@@ -1,0 +1,236 @@
+"""One SMPP account's live link: its binds, their shared throttle, its outcome recorder and
+receipt writer.
+
+The smpp process keeps one `AccountLink` per enabled account in a process-level registry
+(`register` / `get`), where the send jobs find the sessions to submit on. A link is built from
+the account row once; any change to the account makes the process build a new one
+(`fingerprint`).
+
+Message ids: the account's `id_format` says how this SMSC writes them, so submit_sm_resp and
+receipt ids normalise to the same string:
+- `auto` / `str`: compared as written (the same id in both places, the usual case);
+- `hex`: hexadecimal in submit_sm_resp and decimal in receipts (the classic mismatch);
+- `dec`: decimal in both (leading zeros do not matter).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from dispatch.models import SmppAccount
+from dispatch.sms.recorder import OutcomeRecorder, Resolved
+from dispatch.sms.writer import ReceiptWriter
+from gateways.smpp import OutboundSms, RedisThrottle, Session, SessionConfig, SessionStatus
+from gateways.smpp.config import BindMode
+from gateways.smpp.message import IdFormat
+from gateways.smpp.outcome import SubmitHandle
+
+log = logging.getLogger(__name__)
+
+ID_FORMATS: dict[str, tuple[IdFormat, IdFormat | None]] = {
+    "auto": ("raw", None),
+    "str": ("raw", None),
+    "hex": ("hex", "dec"),
+    "dec": ("dec", None),
+}
+_FINGERPRINT = ("name", "host", "port", "system_id", "password_encrypted", "system_type",
+                "bind_mode", "binds", "tps", "window", "source_ton", "source_npi",
+                "validity_minutes", "id_format", "concat")
+
+
+def fingerprint(account: SmppAccount) -> tuple[Any, ...]:
+    """What the live link was built from: a different value means rebuild it."""
+    return tuple(getattr(account, name) for name in _FINGERPRINT)
+
+
+def session_config(account: SmppAccount, password: str, bind_mode: BindMode,
+                   **timers: Any) -> SessionConfig:
+    """The SessionConfig of one bind of `account` (timers overridable, e.g. by tests)."""
+    resp_ids, receipt_ids = ID_FORMATS.get(account.id_format, ("raw", None))
+    concat: Any = account.concat if account.concat in ("udh", "sar", "payload") else "udh"
+    return SessionConfig(
+        host=account.host, port=account.port, system_id=account.system_id, password=password,
+        system_type=account.system_type or "", bind_mode=bind_mode, window=account.window,
+        source_ton=account.source_ton, source_npi=account.source_npi,
+        validity=timedelta(minutes=account.validity_minutes), concat=concat,
+        id_format=resp_ids, receipt_id_format=receipt_ids,
+        # Each MO part is stored before it is answered (dispatch.sms.inbound), never kept
+        # only in this process's memory.
+        mo_reassembly="owner", **timers)
+
+
+class AccountLink:
+    """The sessions of one account in this process (see the module docstring)."""
+
+    def __init__(self, app: Flask, account: SmppAccount, password: str, *,
+                 redis_client: Any = None, throttle: bool = True,
+                 timers: dict[str, Any] | None = None) -> None:
+        self.account_id = account.id
+        self.name = account.name
+        self.fingerprint = fingerprint(account)
+        self.window = account.window
+        self.tps = account.tps
+        self.source_ton = account.source_ton
+        self.source_npi = account.source_npi
+        self.validity = timedelta(minutes=account.validity_minutes)
+        self.throttled = throttle and redis_client is not None
+        # Set when the process stops this link: send jobs stop taking rows.
+        self.stopping = threading.Event()
+        # SMSC ids accepted in this process whose parts are not committed yet.
+        self.unstored: set[str] = set()
+        self.writer = ReceiptWriter(app, account.id, hold=self.unstored.__contains__)
+        self.recorder = OutcomeRecorder(app, self)
+        # Rows submitted (or refused) whose outcome is not recorded yet: what bounds the rows
+        # `sending` at once. Send jobs wait on `progress` for it to fall.
+        self.unrecorded = 0
+        self.progress = threading.Condition()
+        self.throttle = (RedisThrottle(redis_client, f"account-{account.id}", rate=account.tps)
+                         if self.throttled else None)
+        timers = timers or {}
+        modes: list[tuple[BindMode, str]] = (
+            [("transceiver", "")] if account.bind_mode == "trx"
+            else [("transmitter", "tx"), ("receiver", "rx")])
+        self.sessions: list[Session] = []
+        for number in range(1, max(1, account.binds) + 1):
+            for mode, tag in modes:
+                self.sessions.append(Session(
+                    session_config(account, password, mode, **timers),
+                    name=f"{account.name}-{tag}{number}",
+                    on_deliver_later=self.writer.on_deliver_later, throttle=self.throttle))
+        self.senders = [s for s in self.sessions if s.config.bind_mode != "receiver"]
+        self._turn = itertools.count()
+
+    def start(self) -> AccountLink:
+        self.writer.start()
+        self.recorder.start()
+        for session in self.sessions:
+            session.start()
+        return self
+
+    @property
+    def capacity(self) -> int:
+        """Submits this link can have unanswered at once (every sending bind's window)."""
+        return self.window * len(self.senders)
+
+    def chunk_size(self) -> int:
+        """Rows a send job claims at a time: two windows' worth (every claim and every batch of
+        outcomes costs a few statements and a commit, whatever its size), at most half a second
+        of the TPS, so a pause is obeyed promptly at low rates too."""
+        size = 2 * self.capacity
+        if self.throttle is not None:
+            size = min(size, max(1, self.tps // 2))
+        return max(1, min(size, 500))
+
+    def problem(self) -> str | None:
+        """None when a sending bind is up; else the state that stops sending (e.g. auth_failed)."""
+        states = [s.state for s in self.senders]
+        if "bound" in states:
+            return None
+        if states and all(state == "auth_failed" for state in states):
+            return "auth_failed"
+        return "unbound"
+
+    def wait_ready(self, timeout: float) -> str | None:
+        """Wait up to `timeout` seconds for a sending bind; returns `problem()`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            problem = self.problem()
+            if problem is None or problem == "auth_failed" or time.monotonic() >= deadline:
+                return problem
+            time.sleep(0.02)
+
+    def submit(self, message: OutboundSms, on_done: Any = None,
+               timeout: float | None = 30.0) -> SubmitHandle:
+        """Submit on the next bound sending session (round robin); queued when none is bound."""
+        count = len(self.senders)
+        start = next(self._turn)
+        chosen = self.senders[start % count]
+        for offset in range(count):
+            session = self.senders[(start + offset) % count]
+            if session.state == "bound":
+                chosen = session
+                break
+        return chosen.submit(message, timeout=timeout, on_done=on_done)
+
+    def handed(self, count: int = 1) -> None:
+        """A send job handed `count` rows to the sessions (or refused them)."""
+        with self.progress:
+            self.unrecorded += count
+
+    def resolved(self, item: Resolved) -> None:
+        """A submit's outcome (any thread): held as unstored, then queued for recording."""
+        for part in item.outcome.parts:
+            if part.remote_id:
+                self.unstored.add(part.remote_id)
+        self.recorder.put(item)
+
+    def recorded(self, batch: list[Resolved]) -> None:
+        """The recorder committed (or gave up on) these outcomes."""
+        for item in batch:
+            for part in item.outcome.parts:
+                if part.remote_id:
+                    self.unstored.discard(part.remote_id)
+        with self.progress:
+            self.unrecorded -= len(batch)
+            self.progress.notify_all()
+
+    def wait_below(self, limit: int, timeout: float) -> bool:
+        """Wait until at most `limit` rows are unrecorded; False on timeout or when stopping."""
+        deadline = time.monotonic() + timeout
+        with self.progress:
+            while self.unrecorded > limit:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.stopping.is_set():
+                    return False
+                self.progress.wait(min(left, 0.5))
+        return True
+
+    def statuses(self) -> list[SessionStatus]:
+        return [session.status() for session in self.sessions]
+
+    def close(self, timeout: float | None = None) -> None:
+        """Drain every window, unbind, then store what the writer still holds."""
+        self.stopping.set()
+        with self.progress:
+            self.progress.notify_all()
+        # No wait for the recorder here: each session's close() drains what was handed to it,
+        # the part its sender holds for the throttle included, and resolves whatever the drain
+        # time leaves unsent, so every handed row reaches the recorder, stopped last.
+        closers = [threading.Thread(target=s.close, args=(timeout,), daemon=True)
+                   for s in self.sessions]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join()
+        self.recorder.stop()  # every submit is resolved once the sessions are closed
+        self.writer.stop()
+
+
+# -- the process-level registry ----------------------------------------------------------------
+
+_links: dict[int, AccountLink] = {}
+_lock = threading.Lock()
+
+
+def register(link: AccountLink) -> None:
+    with _lock:
+        _links[link.account_id] = link
+
+
+def unregister(link: AccountLink) -> None:
+    with _lock:
+        if _links.get(link.account_id) is link:
+            del _links[link.account_id]
+
+
+def get(account_id: int) -> AccountLink | None:
+    """The live link of an account in this process (None outside the smpp process)."""
+    with _lock:
+        return _links.get(account_id)

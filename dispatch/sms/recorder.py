@@ -1,0 +1,316 @@
+"""Outcomes of submits, written to the ledger in batches by one thread per account link.
+
+The send job (`dispatch.sms.send`) claims and submits; each submit's outcome arrives on a
+session thread and is queued here, and this thread writes a batch per transaction:
+- accepted → `submitted`, with one `message_parts` row per part and its SMSC id (then the
+  receipts that came before their submit_sm_resp are matched);
+- refused for good → `failed` with the SMPP status name as reason and its code;
+- unknowable (the link died with it in flight, no answer in time) → `unknown`, never resent;
+- retryable with nothing on the wire → `queued`, and enqueued again after a delay (never a
+  sleep in a worker); a row claimed MAX_ATTEMPTS times fails instead.
+It also counts consecutive gateway failures on the account (in Redis, shared by processes) and
+pauses the campaigns concerned at N (`auto_pause_after`), with the reason shown to staff.
+
+Recording apart from submitting keeps the window busy while a batch is written, and across the
+end of one job and the start of the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app
+from redis.exceptions import RedisError
+from sqlalchemy import delete
+
+from dispatch.campaigns import service as campaigns
+from dispatch.engine import enqueue, flags, ledger
+from dispatch.errors import LoaError
+from dispatch.extensions import db
+from dispatch.jobs import rerun_on_lost_connection
+from dispatch.jobs.redis_conn import get_redis
+from dispatch.models import Campaign, CampaignStatus, MessagePart, MessageStatus
+from dispatch.models.common import utcnow
+from dispatch.models.sqlbatch import any_of, insert_rows
+from dispatch.sms import receipts
+from gateways.errors import AuthFailed, GatewayError, Permanent, Unknowable
+from gateways.smpp import PartOutcome, SubmitOutcome
+
+if TYPE_CHECKING:
+    from dispatch.sms.links import AccountLink
+
+log = logging.getLogger(__name__)
+
+S = MessageStatus
+
+MAX_ATTEMPTS = 5  # claims of one row before a retryable refusal is final
+RETRY_DELAY = 5.0  # s before rows refused as retryable are enqueued again
+UNBOUND_DELAY = 5.0  # … when no bind was up
+AUTH_FAILED_DELAY = 60.0  # … when the SMSC refused the credentials
+# Ends that say nothing about the gateway's health (our own stop, a link event counted once by
+# the session): not counted towards the auto-pause.
+NOT_GATEWAY_FAILURES = frozenset({"link_lost", "closed", "unbound", "auth_failed", "queue_full"})
+
+_PART_STATUS = {"accepted": S.SUBMITTED, "unknown": S.UNKNOWN, "failed": S.FAILED}
+_parts = MessagePart.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A submit's outcome with what recording it needs."""
+
+    message_id: int
+    campaign_id: int
+    attempts: int  # claims of the row, this one included
+    outcome: SubmitOutcome
+
+
+def describe(error: GatewayError) -> tuple[str, str | None]:
+    """(reason, error_code) for the ledger: the SMPP status name when there is one."""
+    head, sep, _ = error.reason.partition(":")
+    reason = head.strip() if sep and " " not in head.strip() else (error.code or "")
+    reason = reason or type(error).__name__
+    return reason[:48], (error.code[:16] if error.code else None)
+
+
+def classify(outcome: SubmitOutcome, attempts: int) -> tuple[MessageStatus, str | None,
+                                                             str | None, float | None]:
+    """The row's next status, reason, error code, and the delay before resending (queued only)."""
+    if outcome.ok:
+        return S.SUBMITTED, None, None, None
+    error = outcome.error
+    assert error is not None
+    reason, code = describe(error)
+    if isinstance(error, Unknowable):
+        return S.UNKNOWN, reason, code, None
+    if outcome.reached_smsc or isinstance(error, Permanent) or attempts >= MAX_ATTEMPTS:
+        return S.FAILED, reason, code, None  # a part is out: resending would duplicate it
+    if isinstance(error, AuthFailed):
+        return S.QUEUED, reason, code, AUTH_FAILED_DELAY
+    if error.code == "closed":
+        return S.QUEUED, reason, code, 0.0  # our own session closed: the next process takes it
+    retry_after = getattr(error, "retry_after", None)
+    delay = UNBOUND_DELAY if error.code == "unbound" else RETRY_DELAY
+    return S.QUEUED, reason, code, float(retry_after or delay)
+
+
+def refused(ref: str, error: GatewayError) -> SubmitOutcome:
+    """The outcome of a message the session refused before queuing it."""
+    return SubmitOutcome(ref, "", (PartOutcome(1, "not_sent", None, error, 0),))
+
+
+def auto_pause_after() -> int:
+    """N consecutive gateway failures pause the account's campaigns (0: never)."""
+    return int(current_app.config["SMPP_AUTO_PAUSE_FAILURES"])
+
+
+def write_outcomes(account_id: int, batch: list[Resolved], *, again: bool = False
+                   ) -> dict[tuple[int, float], list[int]]:
+    """Write a batch of outcomes (caller commits); returns (campaign, delay) → ids to resend.
+
+    `again`: a retry after a failed write, whose COMMIT may have gone through before the
+    connection broke: only the rows still `sending` are written (their parts would collide)."""
+    if again:
+        ours = ledger.still_in([item.message_id for item in batch], S.SENDING)
+        batch = [item for item in batch if item.message_id in ours]
+    now = utcnow()
+    moves: dict[tuple[MessageStatus, str | None, str | None], list[int]] = defaultdict(list)
+    later: dict[tuple[int, float], list[int]] = defaultdict(list)
+    parts: list[dict[str, Any]] = []
+    resent: list[int] = []
+    for item in batch:
+        outcome = item.outcome
+        status, reason, code, delay = classify(outcome, item.attempts)
+        moves[(status, reason, code)].append(item.message_id)
+        if delay is not None:
+            later[(item.campaign_id, delay)].append(item.message_id)
+        if not outcome.reached_smsc:
+            continue
+        if item.attempts > 1:
+            resent.append(item.message_id)  # an explicit retry: the earlier attempt's parts go
+        for part in outcome.parts:
+            if part.state == "not_sent":
+                continue
+            parts.append({
+                "message_id": item.message_id, "part_no": part.number,
+                "account_id": account_id,
+                "smsc_id": part.remote_id[:64] if part.remote_id else None,
+                "status": _PART_STATUS[part.state], "submitted_at": now,
+                "error_code": part.error.code[:16] if part.error and part.error.code else None})
+    if resent:
+        db.session.execute(delete(_parts).where(any_of(_parts.c.message_id, resent)))
+    for (status, reason, code), ids in moves.items():
+        ledger.move(ids, status, only_from=[S.SENDING], reason=reason, error_code=code, at=now)
+    if parts:
+        insert_rows(_parts, parts)
+        # Receipts that came before their submit_sm_resp was stored are matched now.
+        receipts.match_unmatched(account_id, [p["smsc_id"] for p in parts if p["smsc_id"]])
+    return later
+
+
+class OutcomeRecorder:
+    """The thread that records one account link's submit outcomes (see the module docstring)."""
+
+    def __init__(self, app: Flask, link: AccountLink, *, batch: int = 1000,
+                 linger: float = 0.005) -> None:
+        self.app = app
+        self.link = link
+        self.batch = batch
+        self.linger = linger
+        self._queue: queue.SimpleQueue[Resolved | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._zeroed = False  # the account's failure count was last set to 0 by this recorder
+        self.counts: Counter[str] = Counter()
+
+    def put(self, item: Resolved) -> None:
+        """Queue an outcome (from a session thread or the send job)."""
+        self._queue.put(item)
+
+    def start(self) -> OutcomeRecorder:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"outcomes-{self.link.account_id}")
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Record what is queued, then end the thread (after the sessions closed)."""
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _take(self) -> tuple[list[Resolved], bool]:
+        items: list[Resolved] = []
+        try:
+            first = self._queue.get(timeout=0.5)
+        except queue.Empty:
+            return items, False
+        if first is None:
+            return items, True
+        items.append(first)
+        deadline = time.monotonic() + self.linger
+        while len(items) < self.batch:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is None:
+                return items, True
+            items.append(item)
+        return items, False
+
+    def _run(self) -> None:
+        with self.app.app_context():
+            self.pause_after = auto_pause_after()
+            try:
+                while True:
+                    items, stop = self._take()
+                    if items:
+                        self._record(items)
+                    if stop:
+                        while True:  # whatever came after the stop
+                            try:
+                                item = self._queue.get_nowait()
+                            except queue.Empty:
+                                return
+                            if item is not None:
+                                self._record([item])
+            finally:
+                db.session.remove()
+
+    def _write(self, batch: list[Resolved], again: bool) -> dict[tuple[int, float], list[int]]:
+        later = write_outcomes(self.link.account_id, batch, again=again)
+        db.session.commit()
+        return later
+
+    def _record(self, batch: list[Resolved]) -> None:
+        try:
+            try:
+                later = rerun_on_lost_connection(
+                    lambda run: self._write(batch, run > 1),
+                    what=f"smpp {self.link.name}: recording {len(batch)} outcomes")
+            except Exception:
+                with contextlib.suppress(Exception):
+                    db.session.rollback()
+                # The rows stay `sending`: the clock makes them `unknown`.
+                log.exception("smpp %s: %d outcomes could not be recorded",
+                              self.link.name, len(batch))
+                return
+            for item in batch:
+                self.counts["ok" if item.outcome.ok else "not_ok"] += 1
+            # Before the send job may claim again (below): a pause must be seen first.
+            self._streak(batch)
+            self._enqueue_later(later)
+        finally:
+            self.link.recorded(batch)
+
+    def _enqueue_later(self, later: dict[tuple[int, float], list[int]]) -> None:
+        for (campaign_id, delay), ids in later.items():
+            c = db.session.get(Campaign, campaign_id)
+            if c is None:
+                continue
+            try:
+                enqueue.enqueue_sms(c, self.link.account_id, ids, delay=delay or None)
+            except RedisError:
+                # The rows are `queued`: the clock enqueues orphans again.
+                log.warning("smpp %s: cannot enqueue %d rows again (Redis)", self.link.name,
+                            len(ids))
+        db.session.rollback()  # end the read
+
+    def _streak(self, batch: list[Resolved]) -> None:
+        """Count consecutive gateway failures on the account (shared in Redis); pause at N."""
+        if self.pause_after <= 0:
+            return
+        failures = trailing = 0
+        success = False
+        failing: dict[int, str] = {}  # campaign → the last failure's reason
+        for item in batch:
+            error = item.outcome.error
+            if item.outcome.ok:
+                success, trailing = True, 0
+            elif error is not None and error.code not in NOT_GATEWAY_FAILURES:
+                failures += 1
+                trailing += 1
+                failing[item.campaign_id] = describe(error)[0]
+        if (not success and not failures) or (success and not trailing and self._zeroed):
+            return  # nothing new to count, or the count is 0 already
+        key = f"loa:smpp:{self.link.account_id}:failures"
+        try:
+            client = get_redis()
+            if success:
+                client.set(key, trailing, ex=86400)
+                count = trailing
+            else:
+                count = int(client.incrby(key, failures))
+                client.expire(key, 86400)
+            self._zeroed = count == 0
+            if count >= self.pause_after:
+                client.set(key, 0, ex=86400)  # each campaign gets its own N before pausing
+                self._zeroed = True
+        except RedisError:
+            log.warning("smpp %s: cannot count gateway failures (Redis)", self.link.name)
+            return
+        if count >= self.pause_after:
+            for campaign_id, last in failing.items():
+                self._auto_pause(campaign_id, count, last)
+
+    def _auto_pause(self, campaign_id: int, count: int, last: str) -> None:
+        reason = (f"Paused automatically: {count} consecutive gateway failures on SMPP account "
+                  f"{self.link.name!r} (last: {last}).")
+        try:
+            c = db.session.get(Campaign, campaign_id)
+            if c is not None and c.status is CampaignStatus.SENDING:
+                campaigns.pause(c, actor=None, reason=reason)
+                db.session.commit()
+                log.error("campaign %s: %s", campaign_id, reason)
+        except LoaError:
+            db.session.rollback()  # paused or cancelled meanwhile: nothing more to do
+        with contextlib.suppress(RedisError):  # else the status in the database stops it
+            flags.set_stop(campaign_id, reason)
