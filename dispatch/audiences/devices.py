@@ -1,4 +1,4 @@
-"""Read-only figures about app installations (registration comes with the push issue)."""
+"""Read-only figures about app installations for the audience pages (see dispatch.push.devices)."""
 
 from __future__ import annotations
 

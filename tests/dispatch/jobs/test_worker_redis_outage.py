@@ -24,7 +24,7 @@ from rq import Queue
 from scripts.drills.stack import Redis
 from tests.waiting import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass
