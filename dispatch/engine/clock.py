@@ -86,8 +86,8 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
         if c.status is not C.SENDING:
             continue
         if c.expanded_at is None:
-            if not enqueue.expansion_alive(c.id):
-                enqueue.enqueue_expand(c.id, c.priority == "urgent")
+            # Enqueued only when nobody holds the expansion (its run died, or its job vanished).
+            if enqueue.enqueue_expand(c.id, c.priority == "urgent"):
                 count("expand_restarted", 1)
             continue
         if _has_open_rows(c.id):

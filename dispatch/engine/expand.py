@@ -106,15 +106,14 @@ def _relaxed_commit() -> None:
 
 
 class Superseded(Exception):
-    """Another run of this campaign's expansion has taken over: this one stops."""
+    """Another run of this campaign's expansion holds it: this one stops."""
 
 
 def _heartbeat(campaign_id: int, run: str) -> None:
-    # The clock re-enqueues an unfinished expansion whose heartbeat stopped (its worker died);
-    # refreshed every batch, so it must outlast the slowest batch. If this run's batch did not,
-    # and the clock enqueued another run meanwhile, this one gives way (it continues from the
-    # same checkpoint).
-    if not enqueue.renew_expand_heartbeat(campaign_id, run):
+    # Renewed every batch, so the heartbeat must outlast the slowest batch; if it lapsed and
+    # another run took the expansion meanwhile, this one gives way (that one continues from
+    # the same checkpoint). See enqueue.py for who holds an expansion.
+    if not enqueue.hold_expansion(campaign_id, run):
         raise Superseded
 
 
@@ -127,22 +126,26 @@ def expand(campaign_id: int) -> dict[str, Any]:
     if c.expanded_at is not None:
         return dict(c.expansion or {})
     run = uuid.uuid4().hex
-    enqueue.expand_heartbeat(c.id, run)  # this run holds it now
     try:
+        _heartbeat(c.id, run)  # this run holds it now, or another one does and this one stops
         if c.channels in ("sms", "both"):
             _expand_sms(c, run)
         if c.channels in ("push", "both"):
             _expand_push(c, run)
     except Superseded:
         db.session.rollback()
-        log.info("campaign %s: another expansion run took over; this one stops", campaign_id)
+        log.info("campaign %s: another expansion run holds it; this one stops", campaign_id)
         return {"superseded": True}
+    # An error propagates with the expansion still held until its heartbeat lapses: the clock
+    # then starts it again, a heartbeat later, as it does for a run whose worker died.
     c = db.session.get(Campaign, campaign_id)
-    if c is None or c.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
+    if c is not None and c.status in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
+        c.expanded_at = utcnow()
+        frozen.release(c)
+        db.session.commit()
+    enqueue.let_go_expansion(campaign_id, run)
+    if c is None or c.expanded_at is None:
         return {}
-    c.expanded_at = utcnow()
-    frozen.release(c)
-    db.session.commit()
     return dict(c.expansion or {})
 
 
