@@ -36,12 +36,12 @@ from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
 from dispatch.models.common import utcnow
+from dispatch.models.ledger import UNSENT
 
 log = logging.getLogger(__name__)
 S = MessageStatus
 C = CampaignStatus
 
-UNSENT = (S.PENDING, S.QUEUED, S.SENDING)
 LOCK = "loa:clock:lock"  # one ticking clock across hosts
 
 

@@ -7,7 +7,7 @@ job that claims it (`dispatch.engine.ledger.claim`) sends it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message, MessageStatus
+from dispatch.models.sqlbatch import chunks
 
 BATCH = 500  # rows per send job; FCM's send_each takes at most 500
 SMS_JOB = "dispatch.sms.send.send_batch"
@@ -47,11 +48,6 @@ def work_queue(c: Campaign | None = None, *, urgent: bool | None = None) -> Queu
     if urgent is None:
         urgent = c is not None and _urgent(c)
     return Queue("urgent" if urgent else "default", connection=get_redis())
-
-
-def chunks(ids: Sequence[int], size: int = BATCH) -> Iterable[list[int]]:
-    for i in range(0, len(ids), size):
-        yield list(ids[i:i + size])
 
 
 # Who holds a campaign's expansion (one rule for the enqueue, the job and the clock).
@@ -170,7 +166,7 @@ def enqueue_sms(c: Campaign, account_id: int, ids: Sequence[int],
                 delay: float | None = None) -> int:
     queue = sms_queue(c, account_id)
     jobs = 0
-    for part in chunks(ids):
+    for part in chunks(ids, BATCH):
         _send(queue, c.id, SMS_JOB, (c.id, account_id, part), delay, 3600)
         jobs += 1
     return jobs
@@ -179,7 +175,7 @@ def enqueue_sms(c: Campaign, account_id: int, ids: Sequence[int],
 def enqueue_push(c: Campaign, ids: Sequence[int], delay: float | None = None) -> int:
     queue = work_queue(c)
     jobs = 0
-    for part in chunks(ids):
+    for part in chunks(ids, BATCH):
         _send(queue, c.id, PUSH_JOB, (c.id, part), delay, 900)
         jobs += 1
     return jobs
