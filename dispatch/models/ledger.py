@@ -46,7 +46,7 @@ S = MessageStatus
 UNSENT: frozenset[MessageStatus] = frozenset({S.PENDING, S.QUEUED, S.SENDING})
 # No later event changes these on its own (a row moves on from one only by the audited retry, or
 # a late receipt settling `unknown`). `submitted` is not among them: for SMS a receipt may still
-# come; a push, which has none, is final there (its readers say so: docs/ENGINE.md).
+# come; a push, which has none, is final there (the code that reads these says so: docs/ENGINE.md).
 FINAL: frozenset[MessageStatus] = frozenset(
     {S.DELIVERED, S.PARTIAL, S.FAILED, S.EXPIRED, S.UNKNOWN, S.SUPPRESSED, S.CANCELLED})
 
