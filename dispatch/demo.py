@@ -20,7 +20,7 @@ from dispatch.audiences.contacts import create_list, find_list
 from dispatch.audiences.importer import import_file
 from dispatch.campaigns import service as campaigns
 from dispatch.extensions import db
-from dispatch.models import Campaign, Locality, User
+from dispatch.models import Campaign, Locality
 from dispatch.push import devices as app_devices
 
 LIST_NAME = "Demo — Vị Thanh"
@@ -83,7 +83,3 @@ def seed(contacts: int = 300, devices: int = 60) -> dict[str, Any]:
 
 def exists() -> bool:
     return db.session.scalar(select(Campaign.id).where(Campaign.title == TITLE)) is not None
-
-
-def approver_user() -> User | None:
-    return db.session.scalar(select(User).where(User.username == "pheduyet"))

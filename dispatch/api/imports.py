@@ -17,7 +17,7 @@ from dispatch.extensions import db
 from dispatch.models import ContactImport
 from dispatch.schemas.audiences import ImportSchema, ImportUploadSchema
 from dispatch.schemas.common import PageQuery
-from dispatch.web.i18n import tr
+from dispatch.schemas.translate import tr
 
 blp = Blueprint("imports", __name__, url_prefix="/api",
                 description="Imports of contact files into lists")

@@ -23,17 +23,16 @@ Warnings are kept apart from errors: an error row is not imported, a warning row
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from flask import current_app
 from sqlalchemy import update
 
 from dispatch.audiences.columns import ABOVE_HEADER, Columns, Rows, find_header
+from dispatch.audiences.import_report import REASON_TITLE, RefusedRows, Report, row_text, summary
 from dispatch.audiences.localities import LocalityIndex
 from dispatch.audiences.msisdn import normalise, parse_operator
 from dispatch.audiences.readers import (
@@ -44,7 +43,7 @@ from dispatch.audiences.readers import (
     RowSource,
     open_source,
 )
-from dispatch.audiences.writer import FIRST, ContactWriter, Pending, merge_into
+from dispatch.audiences.writer import FIRST, BackgroundWriter, ContactWriter, Pending, merge_into
 from dispatch.campaigns import audit
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, ContactImport, ContactList, User
@@ -52,13 +51,10 @@ from dispatch.models.common import utcnow
 
 log = logging.getLogger(__name__)
 
-ERROR_CAP = 1000  # error entries stored with an import; error_rows counts them all
 NAME_MAX = 200
-VALUE_MAX = 200  # characters of a bad cell quoted in the report
 UNKNOWN_COLUMN = "unknown column (prefix it with attr_ to keep it as an attribute)"
 BAD_OPERATOR = f"unknown operator: use one of {', '.join(OPERATORS)}"
 
-REASON_TITLE = "lý do"  # the refused-rows CSV's last column; ignored when uploaded again
 WATCH_EVERY = 5000  # rows between two calls of `watch`
 
 Progress = Callable[[int, int], None]
@@ -68,31 +64,7 @@ class ImportCancelled(Exception):
     """Raised by a `watch` callback: the import is to stop and be undone."""
 
 
-class _Report:
-    """Counts and the capped list of errors, filled while rows stream by."""
-
-    def __init__(self) -> None:
-        self.total = self.imported = self.new = self.duplicates = self.error_rows = 0
-        self.warning_rows = 0
-        self.errors: list[dict[str, Any]] = []
-        self.warnings: list[dict[str, Any]] = []
-        self.encoding: str | None = None
-        self.reasons: list[str] = []  # the current row's, for the refused-rows file
-
-    def error(self, line: int, column: str | None, value: str, reason: str) -> None:
-        self.reasons.append(reason)
-        if len(self.errors) < ERROR_CAP:
-            self.errors.append({"line": line, "column": column, "value": value[:VALUE_MAX],
-                                "reason": reason})
-
-    def warning(self, line: int, column: str | None, value: str, reason: str) -> None:
-        self.warning_rows += 1
-        if len(self.warnings) < ERROR_CAP:
-            self.warnings.append({"line": line, "column": column, "value": value[:VALUE_MAX],
-                                  "reason": reason})
-
-
-Watch = Callable[["_Report", int, int], None]
+Watch = Callable[[Report, int, int], None]
 
 
 def import_file(stream: IO[bytes], filename: str, contact_list: ContactList, *,
@@ -115,7 +87,7 @@ def import_file(stream: IO[bytes], filename: str, contact_list: ContactList, *,
         db.session.commit()
         record_id = record.id
     size = batch_size or current_app.config["IMPORT_BATCH_SIZE"]
-    report = _Report()
+    report = Report()
     try:
         _run(stream, filename, contact_list.id, report, size, progress, watch, refused_path)
     except (FileRejected, FileBroken) as exc:
@@ -146,7 +118,7 @@ def import_file(stream: IO[bytes], filename: str, contact_list: ContactList, *,
                 error_rows=report.error_rows, errors=report.errors,
                 warning_rows=report.warning_rows, warnings=report.warnings,
                 encoding=report.encoding,
-                message=_summary(report), finished_at=utcnow()))
+                message=summary(report), finished_at=utcnow()))
     if not ended.rowcount:  # type: ignore[attr-defined]
         # Ended meanwhile (the clock took the worker for dead): undo, as that record says.
         db.session.rollback()
@@ -191,39 +163,24 @@ def _ended(record_id: int, status: str, message: str, actor: User | None,
     return _reload(record_id)
 
 
-def _summary(report: _Report) -> str:
-    if report.total == 0:
-        return "The file has a header but no data rows."
-    text = (f"{report.imported:,} of {report.total:,} rows imported ({report.new:,} new "
-            f"contacts, {report.duplicates:,} duplicate rows merged); {report.error_rows:,} rows "
-            "with errors.")
-    if report.warning_rows:
-        text += f" {report.warning_rows:,} rows with warnings."
-    if len(report.errors) >= ERROR_CAP or len(report.warnings) >= ERROR_CAP:
-        text += f" Only the first {ERROR_CAP:,} problems are listed."
-    if report.imported == 0:
-        text = "Nothing imported: " + text
-    return text
-
-
-def _run(stream: IO[bytes], filename: str, list_id: int, report: _Report, batch_size: int,
+def _run(stream: IO[bytes], filename: str, list_id: int, report: Report, batch_size: int,
          progress: Progress | None, watch: Watch | None, refused_path: Path | None) -> None:
     source = open_source(stream, filename)
     report.encoding = source.encoding
-    refused: _RefusedRows | None = None
+    refused: RefusedRows | None = None
     try:
         columns, rows, above = find_header(source)
         if refused_path is not None:
-            refused = _RefusedRows(refused_path, columns.titles)
+            refused = RefusedRows(refused_path, columns.titles)
         delimiter = getattr(source, "delimiter", ",")
         for line, cells in above:
-            report.warning(line, None, _row_text(cells, delimiter), ABOVE_HEADER)
+            report.warning(line, None, row_text(cells, delimiter), ABOVE_HEADER)
         for _, title in columns.unknown:
             if title.casefold() != REASON_TITLE:  # our own column, in a fixed file sent back
                 report.error(columns.line, title, title, UNKNOWN_COLUMN)
         writer = ContactWriter(db.session.connection(), list_id,
                                with_attributes=bool(columns.attributes))
-        background = _Background(writer)
+        background = BackgroundWriter(writer)
         if watch is not None or refused is not None:
             rows = _watched(rows, source, report, watch, refused)
         try:
@@ -240,34 +197,8 @@ def _run(stream: IO[bytes], filename: str, list_id: int, report: _Report, batch_
             source.detach()
 
 
-def _row_text(cells: list[str], delimiter: str) -> str:
-    """A row as the report quotes it: a broken line's own text, else its cells joined (without
-    the empty cells Excel pads a title row with)."""
-    if isinstance(cells, BrokenRow):
-        return cells.text
-    while cells and not cells[-1].strip():
-        cells = cells[:-1]
-    return delimiter.join(cells)
-
-
-class _RefusedRows:
-    """The refused rows in the file's own columns plus the reasons: a CSV to fix and re-send."""
-
-    def __init__(self, path: Path, header: list[str]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("w", encoding="utf-8-sig", newline="")
-        self._csv = csv.writer(self._file)
-        self._csv.writerow([*header, REASON_TITLE])
-
-    def write(self, cells: list[str], reasons: list[str]) -> None:
-        self._csv.writerow([*cells, "; ".join(dict.fromkeys(reasons))])
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def _watched(rows: Rows, source: RowSource, report: _Report, watch: Watch | None,
-             refused: _RefusedRows | None) -> Rows:
+def _watched(rows: Rows, source: RowSource, report: Report, watch: Watch | None,
+             refused: RefusedRows | None) -> Rows:
     """The rows, noting each refused one and calling `watch` every WATCH_EVERY rows.
 
     A row was refused when `error_rows` grew while the importer held it: that is known when it
@@ -294,7 +225,7 @@ def _watched(rows: Rows, source: RowSource, report: _Report, watch: Watch | None
 
 
 def _stream_rows(rows: Rows, source: RowSource, columns: Columns,
-                 write: Callable[[dict[str, Pending]], None], report: _Report, batch_size: int,
+                 write: Callable[[dict[str, Pending]], None], report: Report, batch_size: int,
                  progress: Progress | None) -> None:
     """The hot loop: a million rows pass through here, so it avoids per-row indirection."""
     width, phone_at, titles = columns.width, columns.phone, columns.titles
@@ -406,40 +337,3 @@ def _locality(index: LocalityIndex, at: list[tuple[int, str | None]],
     if found is not None:
         return found
     return failed
-
-
-class _Background:
-    """Writes batches on a second thread while the next one is parsed, one batch in flight.
-
-    The database works (PostgreSQL's server process, or SQLite inside sqlite3 with the GIL
-    released) while Python reads and normalises the next rows and prepares the batch: on two
-    cores this hides most of the parsing. Only that thread uses the connection until `finish`.
-    """
-
-    def __init__(self, writer: ContactWriter) -> None:
-        self.writer = writer
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="contact-import")
-        self.pending: Future[int] | None = None
-        self.created = 0
-
-    def submit(self, batch: dict[str, Pending]) -> None:
-        prepared = self.writer.prepare(batch)
-        self._collect()
-        if prepared is not None:
-            self.pending = self.pool.submit(self.writer.send, prepared)
-
-    def _collect(self) -> None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            self.created += pending.result()  # re-raises the writer's exception here
-
-    def finish(self) -> int:
-        self._collect()
-        self.pool.shutdown()
-        return self.created
-
-    def abandon(self) -> None:
-        """Wait for the batch in flight (the caller rolls back next) and stop the thread."""
-        if self.pending is not None:
-            wait([self.pending])
-        self.pool.shutdown()

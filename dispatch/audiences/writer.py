@@ -19,6 +19,7 @@ json.dumps, as SQLAlchemy would, so rows read back through the ORM as if it had 
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from sqlalchemy import Connection
@@ -26,6 +27,7 @@ from sqlalchemy import Connection
 from dispatch.audiences.columns import fold_name
 from dispatch.models import Contact
 from dispatch.models.common import utcnow
+from dispatch.models.sqlbatch import chunks
 
 # One pending contact: operator, operator_override, locality_id, name, attributes, first-in-file.
 Pending = list[Any]
@@ -194,14 +196,49 @@ class ContactWriter:
         members: list[int] = []
         list_id = self.list_id
         execute = self.connection.exec_driver_sql
-        for start in range(0, len(values), step):
-            chunk = values[start:start + step]
+        for chunk in chunks(values, step):
             result = execute(self._statement("contacts", len(chunk) // width), tuple(chunk))
             for contact_id, msisdn, new in result:
                 members += (list_id, contact_id)
                 if new and msisdn in first:
                     created += 1
-        for start in range(0, len(members), ROWS_PER_STATEMENT * 2):
-            chunk = members[start:start + ROWS_PER_STATEMENT * 2]
+        for chunk in chunks(members, ROWS_PER_STATEMENT * 2):
             execute(self._statement("members", len(chunk) // 2), tuple(chunk))
         return created
+
+
+class BackgroundWriter:
+    """Writes batches on a second thread while the next one is parsed, one batch in flight.
+
+    The database works (PostgreSQL's server process, or SQLite inside sqlite3 with the GIL
+    released) while Python reads and normalises the next rows and prepares the batch: on two
+    cores this hides most of the parsing. Only that thread uses the connection until `finish`.
+    """
+
+    def __init__(self, writer: ContactWriter) -> None:
+        self.writer = writer
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="contact-import")
+        self.pending: Future[int] | None = None
+        self.created = 0
+
+    def submit(self, batch: dict[str, Pending]) -> None:
+        prepared = self.writer.prepare(batch)
+        self._collect()
+        if prepared is not None:
+            self.pending = self.pool.submit(self.writer.send, prepared)
+
+    def _collect(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.created += pending.result()  # re-raises the writer's exception here
+
+    def finish(self) -> int:
+        self._collect()
+        self.pool.shutdown()
+        return self.created
+
+    def abandon(self) -> None:
+        """Wait for the batch in flight (the caller rolls back next) and stop the thread."""
+        if self.pending is not None:
+            wait([self.pending])
+        self.pool.shutdown()

@@ -30,6 +30,7 @@ from dispatch.models import (
     User,
 )
 from dispatch.models.common import utcnow
+from dispatch.models.sqlbatch import chunks
 
 S = CampaignStatus
 ENTITY = "campaign"
@@ -291,8 +292,7 @@ def retry(c: Campaign, *, actor: User, statuses: list[str], reason: str) -> int:
         Message.campaign_id == c.id, Message.status.in_(wanted))))
     if not ids:
         raise Conflict("There are no messages in those statuses to retry.", code="nothing_to_retry")
-    for chunk in range(0, len(ids), 5000):
-        part = ids[chunk:chunk + 5000]
+    for part in chunks(ids, 5000):
         db.session.execute(sa.delete(MessagePart).where(MessagePart.message_id.in_(part)))
         ledger.move(part, MessageStatus.QUEUED, only_from=wanted, reason="retry")
     c.finished_at = None

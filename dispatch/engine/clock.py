@@ -36,12 +36,12 @@ from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
 from dispatch.models.common import utcnow
+from dispatch.models.ledger import UNSENT
 
 log = logging.getLogger(__name__)
 S = MessageStatus
 C = CampaignStatus
 
-UNSENT = (S.PENDING, S.QUEUED, S.SENDING)
 LOCK = "loa:clock:lock"  # one ticking clock across hosts
 
 
@@ -86,8 +86,8 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
         if c.status is not C.SENDING:
             continue
         if c.expanded_at is None:
-            if not enqueue.expansion_alive(c.id):
-                enqueue.enqueue_expand(c.id, c.priority == "urgent")
+            # Enqueued only when nobody holds the expansion (its run died, or its job vanished).
+            if enqueue.enqueue_expand(c.id, c.priority == "urgent"):
                 count("expand_restarted", 1)
             continue
         if _has_open_rows(c.id):

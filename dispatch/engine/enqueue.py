@@ -7,7 +7,7 @@ job that claims it (`dispatch.engine.ledger.claim`) sends it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message, MessageStatus
+from dispatch.models.sqlbatch import chunks
 
 BATCH = 500  # rows per send job; FCM's send_each takes at most 500
 SMS_JOB = "dispatch.sms.send.send_batch"
@@ -49,28 +50,29 @@ def work_queue(c: Campaign | None = None, *, urgent: bool | None = None) -> Queu
     return Queue("urgent" if urgent else "default", connection=get_redis())
 
 
-def chunks(ids: Sequence[int], size: int = BATCH) -> Iterable[list[int]]:
-    for i in range(0, len(ids), size):
-        yield list(ids[i:i + size])
+# Who holds a campaign's expansion (one rule for the enqueue, the job and the clock).
+# The key names the holder: QUEUED_EXPANSION (a job is on its way to a worker) or the token of
+# the run working on it. Enqueuing sets it to QUEUED_EXPANSION *before* the job exists, and only
+# when nobody holds it — otherwise no job is enqueued: the holder does the work. A run takes it
+# when it is free or QUEUED_EXPANSION, keeps it by renewing it before each batch, and lets it go
+# when it ends; a run that finds another run's token stops. The expiry (EXPAND_HEARTBEAT_SECONDS)
+# frees the key of a run that died, and the clock's next enqueue starts a new one.
+#
+# (Enqueuing first and marking second once let a quick worker start the job in between: the late
+# mark overwrote the run's token, the run stepped aside at its first batch and nothing ran until
+# the mark expired.)
+QUEUED_EXPANSION = "queued"
 
-
-def enqueue_expand(campaign_id: int, urgent: bool) -> None:
-    work_queue(urgent=urgent).enqueue(EXPAND_JOB, campaign_id, job_timeout=6 * 3600,
-                                      description=f"expand campaign {campaign_id}")
-    # A job waiting for a worker counts as alive for one heartbeat: without this the clock
-    # enqueued another every tick until a worker took the first (several expanders of one
-    # campaign then ran at once).
-    expand_heartbeat(campaign_id)
-
-
-QUEUED_EXPANSION = "queued"  # the heartbeat's holder while the job waits for a worker
-
-# Renew the heartbeat only for its holder (or when it lapsed and no one took it over).
-_RENEW = """
+_HOLD = """
 local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return 0 end
+if holder and holder ~= ARGV[1] and holder ~= ARGV[3] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1
+"""
+
+_LET_GO = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 """
 
 
@@ -78,25 +80,32 @@ def _alive_key(campaign_id: int) -> str:
     return f"loa:expand:{campaign_id}:alive"
 
 
-def expand_heartbeat(campaign_id: int, holder: str = QUEUED_EXPANSION) -> None:
-    """The campaign's expansion is being worked on, by `holder` (a job run's token, or
-    QUEUED_EXPANSION for a job still waiting): for EXPAND_HEARTBEAT_SECONDS the clock does not
-    enqueue it again. Set on enqueueing, and by the job when it starts."""
-    ttl = int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
-    get_redis().set(_alive_key(campaign_id), holder, ex=ttl)
+def _heartbeat_ttl() -> int:
+    return int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
 
 
-def expansion_alive(campaign_id: int) -> bool:
-    """Someone holds the expansion's heartbeat: a run, or a job waiting for a worker."""
-    return bool(get_redis().exists(_alive_key(campaign_id)))
+def enqueue_expand(campaign_id: int, urgent: bool) -> bool:
+    """Enqueue the campaign's expand job unless someone holds its expansion (a run, or a job
+    still waiting for a worker); True when a job was enqueued."""
+    if not get_redis().set(_alive_key(campaign_id), QUEUED_EXPANSION, nx=True,
+                           ex=_heartbeat_ttl()):
+        return False
+    work_queue(urgent=urgent).enqueue(EXPAND_JOB, campaign_id, job_timeout=6 * 3600,
+                                      description=f"expand campaign {campaign_id}")
+    return True
 
 
-def renew_expand_heartbeat(campaign_id: int, holder: str) -> bool:
-    """Renew the heartbeat before a batch; False when another expansion run has taken over
-    (the clock re-enqueued the campaign because a batch of this run outlasted the heartbeat),
-    and this run must stop: two runs are correct (rows are written once) but slow each other."""
-    ttl = int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
-    return bool(get_redis().eval(_RENEW, 1, _alive_key(campaign_id), holder, ttl))
+def hold_expansion(campaign_id: int, run: str) -> bool:
+    """Take or renew the expansion for `run` (before each batch); False when another run
+    holds it and this one must stop: two runs are correct (rows are written once) but slow
+    each other."""
+    return bool(get_redis().eval(_HOLD, 1, _alive_key(campaign_id), run, _heartbeat_ttl(),
+                                 QUEUED_EXPANSION))
+
+
+def let_go_expansion(campaign_id: int, run: str) -> None:
+    """`run` ended: free the expansion (only if `run` still holds it)."""
+    get_redis().eval(_LET_GO, 1, _alive_key(campaign_id), run)
 
 
 def enqueue_requeue(campaign_id: int, urgent: bool) -> None:
@@ -157,7 +166,7 @@ def enqueue_sms(c: Campaign, account_id: int, ids: Sequence[int],
                 delay: float | None = None) -> int:
     queue = sms_queue(c, account_id)
     jobs = 0
-    for part in chunks(ids):
+    for part in chunks(ids, BATCH):
         _send(queue, c.id, SMS_JOB, (c.id, account_id, part), delay, 3600)
         jobs += 1
     return jobs
@@ -166,7 +175,7 @@ def enqueue_sms(c: Campaign, account_id: int, ids: Sequence[int],
 def enqueue_push(c: Campaign, ids: Sequence[int], delay: float | None = None) -> int:
     queue = work_queue(c)
     jobs = 0
-    for part in chunks(ids):
+    for part in chunks(ids, BATCH):
         _send(queue, c.id, PUSH_JOB, (c.id, part), delay, 900)
         jobs += 1
     return jobs

@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select, text, true
-from sqlalchemy.dialects import sqlite
 
 from dispatch.campaigns import frozen, settings
 from dispatch.campaigns.audience import locality_ids, normalise
@@ -36,7 +35,7 @@ from dispatch.models import (
     OptOut,
 )
 from dispatch.models.common import utcnow
-from dispatch.models.sqlbatch import any_of
+from dispatch.models.sqlbatch import any_of, insert_rows
 from dispatch.sms import accounts as smpp_accounts
 from gateways.sms.encoding import analyse, strip_diacritics
 
@@ -53,46 +52,12 @@ def sms_text(c: Campaign) -> str:
     return strip_diacritics(text) if c.sms_plain else text
 
 
-_PG_INSERT = text("""
-    INSERT INTO messages (campaign_id, channel, recipient_id, address, operator, account_id,
-                          status, reason, parts, attempts, created_at, queued_at, finished_at)
-    SELECT :campaign_id, :channel, t.rid, t.addr, t.op, t.acc, t.st, t.why, :parts, 0,
-           :now, CASE WHEN t.st = 'queued' THEN CAST(:now AS timestamptz) END,
-           CASE WHEN t.st = 'queued' THEN NULL ELSE CAST(:now AS timestamptz) END
-    FROM unnest(CAST(:rids AS bigint[]), CAST(:addrs AS text[]), CAST(:ops AS text[]),
-                CAST(:accs AS integer[]), CAST(:sts AS text[]), CAST(:whys AS text[]))
-         AS t(rid, addr, op, acc, st, why)
-    ON CONFLICT (campaign_id, channel, recipient_id) DO NOTHING
-    RETURNING id, status, account_id
-""")
-
-
 def _insert(rows: list[dict[str, Any]]) -> list[tuple[int, str, int | None]]:
-    """Insert ledger rows that do not exist yet; return (id, status, account_id) of the new ones.
-
-    All rows of a call share campaign, channel, parts and time. On PostgreSQL the batch goes as
-    arrays through one INSERT … SELECT FROM unnest (a multi-row VALUES statement of 5,000 rows
-    spends most of its time being built and parsed); SQLite takes the plain executemany.
-    """
-    if not rows:
-        return []
-    if db.session.get_bind().dialect.name == "postgresql":
-        first = rows[0]
-        params = {
-            "campaign_id": first["campaign_id"], "channel": first["channel"],
-            "parts": first["parts"], "now": first["created_at"],
-            "rids": [r["recipient_id"] for r in rows], "addrs": [r["address"] for r in rows],
-            "ops": [r["operator"] for r in rows], "accs": [r["account_id"] for r in rows],
-            "sts": [S(r["status"]).value for r in rows], "whys": [r["reason"] for r in rows],
-        }
-        result = db.session.execute(_PG_INSERT, params)
-        return [(r[0], r[1], r[2]) for r in result]
-    stmt = (
-        sqlite.insert(Message)
-        .on_conflict_do_nothing(index_elements=["campaign_id", "channel", "recipient_id"])
-        .returning(Message.id, Message.status, Message.account_id)
-    )
-    return [(r[0], r[1], r[2]) for r in db.session.execute(stmt, rows)]
+    """Insert ledger rows that do not exist yet; return (id, status, account_id) of the new ones."""
+    written = insert_rows(Message.__table__, rows,
+                          skip_conflicts_on=("campaign_id", "channel", "recipient_id"),
+                          returning=("id", "status", "account_id"))
+    return [(r[0], r[1], r[2]) for r in written]
 
 
 def _relaxed_commit() -> None:
@@ -106,15 +71,14 @@ def _relaxed_commit() -> None:
 
 
 class Superseded(Exception):
-    """Another run of this campaign's expansion has taken over: this one stops."""
+    """Another run of this campaign's expansion holds it: this one stops."""
 
 
 def _heartbeat(campaign_id: int, run: str) -> None:
-    # The clock re-enqueues an unfinished expansion whose heartbeat stopped (its worker died);
-    # refreshed every batch, so it must outlast the slowest batch. If this run's batch did not,
-    # and the clock enqueued another run meanwhile, this one gives way (it continues from the
-    # same checkpoint).
-    if not enqueue.renew_expand_heartbeat(campaign_id, run):
+    # Renewed every batch, so the heartbeat must outlast the slowest batch; if it lapsed and
+    # another run took the expansion meanwhile, this one gives way (that one continues from
+    # the same checkpoint). See enqueue.py for who holds an expansion.
+    if not enqueue.hold_expansion(campaign_id, run):
         raise Superseded
 
 
@@ -127,22 +91,26 @@ def expand(campaign_id: int) -> dict[str, Any]:
     if c.expanded_at is not None:
         return dict(c.expansion or {})
     run = uuid.uuid4().hex
-    enqueue.expand_heartbeat(c.id, run)  # this run holds it now
     try:
+        _heartbeat(c.id, run)  # this run holds it now, or another one does and this one stops
         if c.channels in ("sms", "both"):
             _expand_sms(c, run)
         if c.channels in ("push", "both"):
             _expand_push(c, run)
     except Superseded:
         db.session.rollback()
-        log.info("campaign %s: another expansion run took over; this one stops", campaign_id)
+        log.info("campaign %s: another expansion run holds it; this one stops", campaign_id)
         return {"superseded": True}
+    # An error propagates with the expansion still held until its heartbeat lapses: the clock
+    # then starts it again, a heartbeat later, as it does for a run whose worker died.
     c = db.session.get(Campaign, campaign_id)
-    if c is None or c.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
+    if c is not None and c.status in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
+        c.expanded_at = utcnow()
+        frozen.release(c)
+        db.session.commit()
+    enqueue.let_go_expansion(campaign_id, run)
+    if c is None or c.expanded_at is None:
         return {}
-    c.expanded_at = utcnow()
-    frozen.release(c)
-    db.session.commit()
     return dict(c.expansion or {})
 
 

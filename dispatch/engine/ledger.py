@@ -18,6 +18,7 @@ from dispatch.errors import InvalidTransition
 from dispatch.extensions import db
 from dispatch.models import Message, MessageStatus
 from dispatch.models.common import utcnow
+from dispatch.models.ledger import FINAL
 from dispatch.models.sqlbatch import any_of, in_param, postgres, values_param
 
 S = MessageStatus
@@ -41,10 +42,6 @@ ALLOWED: dict[MessageStatus, frozenset[MessageStatus]] = {
     S.SUPPRESSED: frozenset(),
     S.CANCELLED: frozenset(),
 }
-
-FINAL: frozenset[MessageStatus] = frozenset(
-    {S.DELIVERED, S.PARTIAL, S.FAILED, S.EXPIRED, S.UNKNOWN, S.SUPPRESSED, S.CANCELLED}
-)
 
 # Which timestamp column records arrival in a status.
 _STAMP = {

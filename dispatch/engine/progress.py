@@ -19,12 +19,11 @@ from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message, MessageStatus
 from dispatch.models.common import utcnow
+from dispatch.models.ledger import FINAL, UNSENT
 
 S = MessageStatus
 CACHE_SECONDS = 2
 RATE_WINDOW = timedelta(seconds=60)
-UNSENT = (S.PENDING, S.QUEUED, S.SENDING)
-FINAL = (S.DELIVERED, S.PARTIAL, S.FAILED, S.EXPIRED, S.UNKNOWN, S.SUPPRESSED, S.CANCELLED)
 
 
 KEEP_SECONDS = 300  # stale figures are served this long while someone recomputes

@@ -41,6 +41,16 @@ class MessageStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+S = MessageStatus
+# Not sent yet: waiting for a send batch, or claimed by a sender right now.
+UNSENT: frozenset[MessageStatus] = frozenset({S.PENDING, S.QUEUED, S.SENDING})
+# No later event changes these on its own (a row moves on from one only by the audited retry, or
+# a late receipt settling `unknown`). `submitted` is not among them: for SMS a receipt may still
+# come; a push, which has none, is final there (the code that reads these says so: docs/ENGINE.md).
+FINAL: frozenset[MessageStatus] = frozenset(
+    {S.DELIVERED, S.PARTIAL, S.FAILED, S.EXPIRED, S.UNKNOWN, S.SUPPRESSED, S.CANCELLED})
+
+
 def _status_type() -> Enum:
     return Enum(MessageStatus, native_enum=False, length=10, create_constraint=True,
                 values_callable=lambda e: [m.value for m in e], validate_strings=True)

@@ -14,13 +14,24 @@ literal, and the smpp process sends some fifteen array elements per message.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import ARRAY, Enum, Table, any_, bindparam, cast, insert, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import NullType
 
 from dispatch.extensions import db
+
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int) -> Iterator[list[T]]:
+    """`values` in lists of at most `size`, in order: one statement or job per list."""
+    for start in range(0, len(values), size):
+        part = values[start:start + size]
+        yield part if isinstance(part, list) else list(part)
 
 
 def postgres() -> bool:
@@ -29,7 +40,8 @@ def postgres() -> bool:
 
 
 def array_literal(values: Sequence[Any]) -> str | list[Any]:
-    """PostgreSQL's text form of an array of ints, strings and None; other values: the list."""
+    """PostgreSQL's text form of an array of ints, strings, aware datetimes and None; other
+    values: the list."""
     items = []
     for value in values:
         if value is None:
@@ -38,6 +50,8 @@ def array_literal(values: Sequence[Any]) -> str | list[Any]:
             items.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
         elif isinstance(value, int) and not isinstance(value, bool):
             items.append(str(value))
+        elif isinstance(value, datetime) and value.tzinfo is not None:
+            items.append('"' + value.isoformat() + '"')
         else:
             return list(values)
     return "{" + ",".join(items) + "}"
@@ -79,19 +93,30 @@ def values_param(values: Sequence[int | str | None], on_postgres: bool) -> Any:
     return array
 
 
-_SQL: dict[tuple[str, tuple[str, ...], tuple[bool, ...]], Any] = {}
+_SQL: dict[tuple[Any, ...], Any] = {}
 
 
-def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(table: Table, rows: Sequence[dict[str, Any]], *,
+                skip_conflicts_on: Sequence[str] = (),
+                returning: Sequence[str] = ()) -> list[tuple[Any, ...]]:
     """Insert rows (dicts with the same keys) in one statement, in the caller's transaction.
 
-    On PostgreSQL a column whose value is the same in every row is sent once, not as an array.
+    `skip_conflicts_on`: the columns of a unique key; a row that would repeat one is left out
+    (ON CONFLICT … DO NOTHING). `returning`: columns to return for each row written, as tuples
+    (none for the rows left out). On PostgreSQL a column whose value is the same in every row is
+    sent once, not as an array.
     """
     if not rows:
-        return
+        return []
     if not postgres():
-        db.session.execute(insert(table), list(rows))
-        return
+        stmt: Any = insert(table)
+        if skip_conflicts_on:
+            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=skip_conflicts_on)
+        if returning:
+            stmt = stmt.returning(*(table.c[name] for name in returning))
+            return [tuple(row) for row in db.session.execute(stmt, list(rows))]
+        db.session.execute(stmt, list(rows))
+        return []
     names = tuple(rows[0])
     columns = []
     for name in names:
@@ -101,7 +126,7 @@ def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
         columns.append(values)
     same = [all(v == values[0] for v in values) for values in columns]
     same[0] = False  # unnest needs one array at least (and sets the row count)
-    key = (table.name, names, tuple(same))
+    key = (table.name, names, tuple(same), tuple(skip_conflicts_on), tuple(returning))
     statement = _SQL.get(key)
     if statement is None:
         dialect = db.session.get_bind().dialect
@@ -111,12 +136,18 @@ def insert_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
         aliases = ", ".join(f"c{i}" for i in arrays)
         picks = ", ".join(f"CAST(:c{i} AS {t})" if same[i] else f"u.c{i}"
                           for i, t in enumerate(types))
-        statement = text(f"INSERT INTO {table.name} ({', '.join(names)}) "
-                         f"SELECT {picks} FROM unnest({source}) AS u({aliases})")
+        sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
+               f"SELECT {picks} FROM unnest({source}) AS u({aliases})")
+        if skip_conflicts_on:
+            sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
+        if returning:
+            sql += f" RETURNING {', '.join(returning)}"
+        statement = text(sql)
         _SQL[key] = statement
     params = {f"c{i}": values[0] if same[i] else array_literal(values)
               for i, values in enumerate(columns)}
-    db.session.execute(statement, params)
+    result = db.session.execute(statement, params)
+    return [tuple(row) for row in result] if returning else []
 
 
 def set_by_id(table: Table, column: str, pairs: Sequence[tuple[int, Any]], *,

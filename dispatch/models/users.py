@@ -40,9 +40,6 @@ class User(db.Model):  # type: ignore[name-defined]
         """Whether signing in also asks for a TOTP code."""
         return self.totp_enabled_at is not None
 
-    def has_role(self, *roles: str) -> bool:
-        return self.active and any(r in (self.roles or []) for r in roles)
-
 
 class ApiToken(db.Model):  # type: ignore[name-defined]
     __tablename__ = "api_tokens"

@@ -85,15 +85,6 @@ def gateway(app: Flask | None = None) -> PushGateway:
         return gw
 
 
-def reset_gateway() -> None:
-    """Close and forget this process's gateway (tests, or after rotating the key)."""
-    global _cached
-    with _lock:
-        if _cached is not None and _cached[0] == os.getpid():
-            _cached[2].close()
-        _cached = None
-
-
 def campaign_content(c: Campaign) -> PushContent:
     """Return the notification the campaign sends, as the FCM gateway takes it.
 

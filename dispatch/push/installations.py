@@ -31,6 +31,7 @@ from dispatch.extensions import db
 from dispatch.models import Device, Message, MessageStatus
 from dispatch.models.apps import InstallationSecret
 from dispatch.models.common import utcnow
+from dispatch.models.ledger import UNSENT
 from dispatch.push import devices as app_devices
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,6 @@ MAX_BODY = 16 * 1024
 # after, with the same FCM token, and gets a fresh secret instead of a 409.
 RETRY_GRACE = timedelta(minutes=10)
 PUSHED = (MessageStatus.SUBMITTED, MessageStatus.DELIVERED)
-UNSENT = (MessageStatus.PENDING, MessageStatus.QUEUED, MessageStatus.SENDING)
 
 
 class PayloadTooLarge(LoaError):
@@ -200,7 +200,7 @@ def prune_unreturned(older_than: datetime, *, batch: int = 1000) -> int:
     """Delete installations registered before `older_than` that never came back and were never
     pushed to; returns how many. Their failed ledger rows stay (reports count the ledger)."""
     pushed = exists().where(Message.channel == "push", Message.recipient_id == Device.id,
-                            Message.status.in_(PUSHED + UNSENT))
+                            Message.status.in_([*PUSHED, *UNSENT]))
     stmt = (select(Device.id).join(InstallationSecret, InstallationSecret.device_id == Device.id)
             .where(InstallationSecret.returned_at.is_(None),
                    InstallationSecret.issued_at < older_than, Device.created_at < older_than,

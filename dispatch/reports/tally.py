@@ -25,9 +25,9 @@ from typing import Any
 
 from dispatch.campaigns import settings
 from dispatch.models import MessageStatus
+from dispatch.models.ledger import UNSENT
 
 S = MessageStatus
-WAITING = frozenset({S.PENDING, S.QUEUED, S.SENDING})
 
 
 def prices() -> dict[str, int]:
@@ -67,7 +67,7 @@ class Tally:
         self.targeted += n
         if status is S.SUPPRESSED:
             self.suppressed[reason or "-"] += n
-        elif status in WAITING:
+        elif status in UNSENT:
             self.waiting += n
         elif status is S.CANCELLED:
             self.cancelled += n

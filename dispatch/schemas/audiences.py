@@ -192,15 +192,6 @@ class ImportUploadSchema(StrictSchema):
                                                           "with a header row"})
 
 
-class ImportRefusedSchema(ma.Schema):
-    status = ma.fields.Integer()
-    code = ma.fields.String()
-    message = ma.fields.String()
-    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
-    import_ = ma.fields.Nested(ImportSchema, data_key="import",
-                               metadata={"description": "The import record and its report"})
-
-
 # --- opt-outs --------------------------------------------------------------------------------
 
 class OptOutSchema(ma.Schema):

@@ -159,14 +159,6 @@ def sweep_fragments(account_id: int, older_than: datetime, keywords: set[str],
     return sum(_assemble(account_id, key, keywords, now) for key in keys)
 
 
-def pending_fragments(account_id: int | None = None) -> int:
-    """How many MO parts wait for the rest of their message."""
-    stmt = select(func.count()).select_from(_fragments)
-    if account_id is not None:
-        stmt = stmt.where(_fragments.c.account_id == account_id)
-    return int(db.session.scalar(stmt) or 0)
-
-
 # -- what cannot be stored as read ---------------------------------------------------------------
 
 
@@ -191,4 +183,3 @@ def store_unreadable(account_id: int, event: Receipt | Inbound | Fragment,
         destination=ascii_only(event.destination)[:32], text="", received_at=now,
         payload=event.payload, data_coding=data_coding, parts=min(parts, 255),
         parts_received=1, handled_as="unreadable"))
-

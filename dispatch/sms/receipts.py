@@ -54,6 +54,7 @@ from dispatch.models import Message, MessagePart, MessageStatus, RawReceipt
 from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import (
     any_of,
+    chunks,
     in_param,
     insert_rows,
     postgres,
@@ -104,11 +105,6 @@ class Hit:
     single: bool = False  # the message has this one part: its status is the part's
 
 
-def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
 def _clip(value: str | None, size: int) -> str | None:
     return None if value is None else value[:size]
 
@@ -154,7 +150,7 @@ def parts_by_smsc_id(account_id: int, smsc_ids: Iterable[str]) -> dict[str, Part
     found: dict[str, PartRef] = {}
     on_postgres = postgres()
     stmt = _statements(on_postgres).parts_by_smsc_id
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted, _CHUNK):
         params = {"smsc_ids": values_param(chunk, on_postgres), "account": account_id}
         for smsc_id, part_id, message_id, parts in db.session.execute(stmt, params):
             if smsc_id is not None:
@@ -190,7 +186,7 @@ def apply_hits(hits: Sequence[Hit], *, at: datetime | None = None) -> None:
     on_postgres = postgres()
     settle = _statements(on_postgres).settle_parts
     for (status, error), part_ids in final.items():
-        for chunk in _chunks(sorted(set(part_ids))):
+        for chunk in chunks(sorted(set(part_ids)), _CHUNK):
             db.session.execute(settle, {"part_ids": values_param(chunk, on_postgres),
                                         "new_status": status, "new_error": error, "at": at})
     for target, message_ids in direct.items():
@@ -204,7 +200,7 @@ def rollup(message_ids: Sequence[int], *, states: dict[int, str] | None = None,
     """Give each message the status its parts add up to (see the module docstring)."""
     states = states or {}
     by_message: dict[int, list[tuple[int, MessageStatus, str | None]]] = defaultdict(list)
-    for chunk in _chunks(list(message_ids)):
+    for chunk in chunks(list(message_ids), _CHUNK):
         stmt = (select(_parts.c.message_id, _parts.c.id, _parts.c.status, _parts.c.error_code)
                 .where(any_of(_parts.c.message_id, chunk))
                 .order_by(_parts.c.message_id, _parts.c.part_no))
@@ -254,7 +250,7 @@ def match_unmatched(account_id: int, smsc_ids: Iterable[str]) -> set[str]:
     raws: list[tuple[int, str, str | None, str | None]] = []
     on_postgres = postgres()
     stmt = _statements(on_postgres).unmatched
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted, _CHUNK):
         params = {"smsc_ids": values_param(chunk, on_postgres), "account": account_id}
         raws.extend(tuple(row) for row in db.session.execute(stmt, params))
     if not raws:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import flask_login
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -15,7 +14,12 @@ from dispatch.errors import NotAuthenticated, NotFound
 from dispatch.extensions import db
 from dispatch.web import pages
 from dispatch.web.pages import me, safe_next
-from dispatch.web.session import current_session, needs_second_factor, sign_out
+from dispatch.web.session import (
+    current_session,
+    needs_second_factor,
+    sign_out,
+    signed_in_account,
+)
 
 bp = pages.blueprint("web_account", __name__, url_prefix="/account")
 
@@ -61,10 +65,7 @@ def session_end_others() -> Response:
 @bp.route("/two-factor", methods=["GET", "POST"])
 def two_factor() -> Any:
     """Set up (or turn off) sign-in codes from a phone app; required ones lead here first."""
-    current = flask_login.current_user
-    if not current.is_authenticated:
-        return redirect(url_for("web_auth.login", next=request.path))
-    user = current.user
+    user = signed_in_account()
     if user.must_change_password:
         return redirect(url_for("web_auth.password", next=request.path))
     record = current_session()

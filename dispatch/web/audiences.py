@@ -16,8 +16,8 @@ from dispatch.errors import LoaError, NotFound
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, ContactImport, ContactList, Locality
 from dispatch.schemas.audiences import ListCreateSchema, OptOutCreateSchema, OptOutRemoveSchema
+from dispatch.schemas.translate import tr
 from dispatch.web import forms, pages
-from dispatch.web.i18n import tr
 from dispatch.web.pages import Errors, errors_of, me
 
 bp = pages.blueprint("web_audiences", __name__, url_prefix="/audiences")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import flask_login
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -28,6 +27,7 @@ from dispatch.web.session import (
     needs_second_factor,
     sign_in,
     sign_out,
+    signed_in_account,
 )
 
 bp = pages.blueprint("web_auth", __name__)
@@ -122,10 +122,7 @@ def language(code: str) -> Response:
 @bp.route("/account/password", methods=["GET", "POST"])
 def password() -> Any:
     """Change your password; a one-time password leads here before anything else."""
-    current = flask_login.current_user
-    if not current.is_authenticated:
-        return redirect(url_for("web_auth.login", next=request.path))
-    user = current.user
+    user = signed_in_account()
     record = current_session()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":

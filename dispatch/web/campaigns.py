@@ -30,8 +30,9 @@ from dispatch.models import (
 )
 from dispatch.schemas.campaigns import OptionalReasonSchema, ReasonSchema, RetrySchema
 from dispatch.schemas.common import StrictSchema
+from dispatch.schemas.translate import tr
 from dispatch.web import forms, pages, queries
-from dispatch.web.i18n import label, num, tr
+from dispatch.web.i18n import label, num
 from dispatch.web.pages import Errors, errors_of, me
 
 bp = pages.blueprint("web_campaigns", __name__, url_prefix="/campaigns")

@@ -8,12 +8,13 @@ deployments run no build step, and `tests/web/test_i18n.py` fails when it is old
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, session
 from flask_babel import Babel, format_datetime, format_decimal, gettext, lazy_gettext
+
+from dispatch.schemas.translate import tr
 
 babel = Babel()
 LOCALES = {"vi": "Tiếng Việt", "en": "English"}
@@ -77,48 +78,6 @@ def duration(seconds: float | None) -> str:
     if minutes:
         return gettext("%(m)d min %(s)d s", m=minutes, s=secs)
     return gettext("%(s)d s", s=secs)
-
-
-# Schema messages that carry a value (marshmallow's length and range rules, the field types of
-# dispatch.schemas.fields), matched to the catalog's message with a placeholder for it.
-PATTERNS = [(re.compile(pattern), msgid) for pattern, msgid in (
-    (r"Longer than maximum length (?P<max>\d+)\.", "Longer than maximum length %(max)s."),
-    (r"Shorter than minimum length (?P<min>\d+)\.", "Shorter than minimum length %(min)s."),
-    (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.",
-     "Length must be between %(min)s and %(max)s."),
-    (r"Must be greater than or equal to (?P<min>-?\d+) and less than or equal to "
-     r"(?P<max>-?\d+)\.", "Must be greater than or equal to %(min)s and less than or equal "
-                          "to %(max)s."),
-    (r"Must be one of: (?P<choices>.+)\.", "Must be one of: %(choices)s."),
-    (r"Contains a control character \((?P<code>U\+[0-9A-F]{4})\)\.",
-     "Contains a control character (%(code)s)."),
-    (r"Contains a line break \((?P<code>U\+[0-9A-F]{4})\)\.",
-     "Contains a line break (%(code)s)."),
-    (r"Give a link starting with one of (?P<schemes>.+)", "Give a link starting with one of "
-                                                          "%(schemes)s"),
-)]
-
-
-def tr(message: Any) -> str:
-    """A service's message in the reader's language when the catalog knows it.
-
-    Plain text, never Markup: messages may quote what someone typed, and autoescape must apply.
-    Jinja's own `_()` marks its result safe, so templates use it for literals only.
-    """
-    text = str(message)
-    if "%" in text:
-        return text
-    translated = str(gettext(text))
-    if translated != text:
-        return translated
-    for pattern, msgid in PATTERNS:
-        found = pattern.fullmatch(text)
-        if found:
-            return str(gettext(msgid, **found.groupdict()))
-    if ": " in text:  # "reason: what was found", e.g. the character
-        reason, detail = text.split(": ", 1)
-        return f"{gettext(reason)}: {detail}"
-    return text
 
 
 # Words for stored codes (statuses, operators, roles...): shown through the `label` filter.

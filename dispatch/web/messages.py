@@ -1,7 +1,7 @@
 """Messages the services and schemas write in English, listed so pybabel extracts them.
 
-The pages show a service's message through the `tr` filter (dispatch.web.i18n), which translates
-it when the catalog has it word for word; messages that quote values stay in English.
+The pages show a service's message through the `tr` filter (dispatch.schemas.translate), which
+translates it when the catalog has it word for word; messages that quote values stay in English.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ SERVICE_MESSAGES = (
     _l("Missing data for required field."), _l("Not a valid integer."), _l("Not a valid URL."),
     _l("Field may not be null."), _l("Shorter than minimum length 1."),
     _l("Give a URL or deep link (scheme:...)."), _l("Not a valid string."),
-    # the field types and rules of every schema (values matched by dispatch.web.i18n.PATTERNS)
+    # the field types and rules of every schema (the values matched by
+    # dispatch.schemas.translate.PATTERNS)
     _l("Longer than maximum length %(max)s."), _l("Shorter than minimum length %(min)s."),
     _l("Length must be between %(min)s and %(max)s."),
     _l("Must be greater than or equal to %(min)s and less than or equal to %(max)s."),

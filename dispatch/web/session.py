@@ -21,7 +21,7 @@ from flask import Flask, flash, g, request, session
 from flask_babel import gettext
 
 from dispatch.access import sessions, totp
-from dispatch.errors import Forbidden
+from dispatch.errors import Forbidden, NotAuthenticated
 from dispatch.extensions import db
 from dispatch.models import User, UserSession
 
@@ -160,6 +160,17 @@ def session_user() -> User | None:
         raise Forbidden("Change your one-time password first.", code="password_change_required")
     if needs_second_factor(user, current.record):
         raise Forbidden("Set up two-factor sign-in first.", code="two_factor_required")
+    return user
+
+
+def signed_in_account() -> User:
+    """The account signed in on this browser, also while it must still change its one-time
+    password or set up a second factor (the two pages that let it do so); when nobody is,
+    NotAuthenticated, which the pages turn into the sign-in page (and back here after it)."""
+    current = flask_login.current_user
+    if not current.is_authenticated:
+        raise NotAuthenticated("Sign in first.")
+    user: User = current.user
     return user
 
 

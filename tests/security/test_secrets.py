@@ -18,12 +18,12 @@ from dispatch.engine import enqueue
 from dispatch.extensions import db
 from dispatch.models import ApiToken, AppKey, AuditEvent, SmppAccount, User
 from dispatch.ops import logs
-from dispatch.push.config import reset_gateway
 from dispatch.sms.process import SmppProcess
 from scripts.fcm import FcmStandIn
 from scripts.smsc import Behaviour, Smsc
 from tests.dispatch.push.conftest import make_campaign, make_device, queue_rows, work
 from tests.factories import token_for
+from tests.push_gateway import forget_push_gateway
 from tests.security.helpers import Browser
 
 SMPP_PASSWORD = "Zq7#kP2x"  # SMPP 3.4 passwords are at most 8 characters
@@ -177,7 +177,7 @@ def test_fcm_keys_stay_out_of_everything(backend: str, app: Any, api: Any, redis
         info = json.loads(service_account.read_text())
         app.config.update(FCM_CREDENTIALS=str(service_account), FCM_ENDPOINT=standin.url,
                           FCM_PROJECT_ID=None, PUSH_TOPIC_SENDS=False)
-        reset_gateway()
+        forget_push_gateway()
         try:
             c = make_campaign()
             ids = queue_rows(c, [make_device(f"good-{i}") for i in range(3)]
@@ -187,7 +187,7 @@ def test_fcm_keys_stay_out_of_everything(backend: str, app: Any, api: Any, redis
             assert standin.counters()["tokens_issued"] >= 1
             standin.refuse_auth = True  # a deleted key: the refusal must not quote it either
             standin.revoke_tokens()
-            reset_gateway()
+            forget_push_gateway()
             c2 = make_campaign()
             enqueue.enqueue_push(c2, queue_rows(c2, [make_device("good-z")]))
             work()
@@ -207,5 +207,5 @@ def test_fcm_keys_stay_out_of_everything(backend: str, app: Any, api: Any, redis
             assert_nowhere("ya29.loa-standin-", *places)  # the access tokens it issued
         finally:
             standin.refuse_auth = False
-            reset_gateway()
+            forget_push_gateway()
             app.config.update(saved)

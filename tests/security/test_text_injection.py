@@ -15,7 +15,6 @@ from typing import Any
 
 from dispatch.engine import enqueue
 from dispatch.models import User
-from dispatch.push.config import reset_gateway
 from dispatch.sms.process import SmppProcess
 from scripts.fcm import FcmStandIn
 from scripts.smsc import Behaviour, Smsc
@@ -24,6 +23,7 @@ from tests.dispatch.push.conftest import make_device, work
 from tests.dispatch.push.conftest import queue_rows as queue_push_rows
 from tests.dispatch.sms.conftest import FAST_TIMERS, add_account, counts, queue_rows
 from tests.dispatch.sms.conftest import make_campaign as make_sms_campaign
+from tests.push_gateway import forget_push_gateway
 
 LOOKS_LIKE_A_TEMPLATE = ("Xin chao {name} {0} {{ 7*7 }} {% if 1 %}x{% endif %} %s %(name)s "
                          "${name} $name <%= 7*7 %> {{config.SECRET_KEY}}")
@@ -73,7 +73,7 @@ def test_push_reaches_fcm_literally(backend: str, app: Any, redis: Any,
     with FcmStandIn(project_id="loa-injection") as standin:
         app.config.update(FCM_CREDENTIALS=str(standin.write_service_account(tmp_path / "sa.json")),
                           FCM_ENDPOINT=standin.url, FCM_PROJECT_ID=None, PUSH_TOPIC_SENDS=False)
-        reset_gateway()
+        forget_push_gateway()
         try:
             c = make_push_campaign(push_title="{name} {{ 7*7 }}", push_body=LOOKS_LIKE_A_TEMPLATE)
             enqueue.enqueue_push(c, queue_push_rows(c, [make_device("good-1")]))
@@ -85,5 +85,5 @@ def test_push_reaches_fcm_literally(backend: str, app: Any, redis: Any,
             assert notification["title"] == "{name} {{ 7*7 }}"
             assert notification["body"] == LOOKS_LIKE_A_TEMPLATE
         finally:
-            reset_gateway()
+            forget_push_gateway()
             app.config.update(saved)

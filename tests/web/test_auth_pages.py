@@ -13,6 +13,16 @@ from tests.web.conftest import Pages
 REFUSED_VI = "Sai tên đăng nhập hoặc mật khẩu"
 
 
+def test_the_pages_open_to_an_unfinished_sign_in_send_nobody_to_sign_in(
+        backend: str, pages: Pages) -> None:
+    # The password and second-factor pages let in an account that still has to change its
+    # password or set up its codes, but not a browser signed in as nobody.
+    for path in ("/account/password", "/account/two-factor"):
+        assert pages.get(path).headers["Location"] == f"/login?next={path}"
+    assert pages.get("/account/two-factor?next=/approvals").headers["Location"] == \
+        "/login?next=/account/two-factor?next%3D/approvals"
+
+
 def test_sign_in_goes_where_it_was_asked(backend: str, pages: Pages,
                                          people: dict[str, User]) -> None:
     first = pages.get("/campaigns?status=draft")

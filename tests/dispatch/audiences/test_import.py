@@ -225,7 +225,7 @@ def test_header_only_file_imports_nothing(app, backend):
 
 
 def test_stored_errors_are_capped_but_counted(app, backend, monkeypatch):
-    monkeypatch.setattr("dispatch.audiences.importer.ERROR_CAP", 5)
+    monkeypatch.setattr("dispatch.audiences.import_report.ERROR_CAP", 5)
     record = _import(b"phone\n" + b"123\n" * 12 + b"0912345678\n")
     assert record.error_rows == 12 and len(record.errors) == 5
     assert record.imported_rows == 1 and "Only the first 5 problems" in record.message

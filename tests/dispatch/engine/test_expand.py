@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from rq import Queue
 from sqlalchemy import func, select
 
-from dispatch.engine import enqueue, expand
+from dispatch.engine import clock, enqueue, expand
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Contact, Message, MessageStatus, OptOut
@@ -79,11 +81,13 @@ def test_expansion_continues_after_a_crash_and_never_writes_twice(engine_app, pe
         return real_insert(rows)
 
     monkeypatch.setattr(expand, "_insert", dying_insert)
+    monkeypatch.setitem(engine_app.config, "EXPAND_HEARTBEAT_SECONDS", 1)
     with pytest.raises(RuntimeError):
         expand.expand(c.id)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).where(Message.campaign_id == c.id)) == 10
     monkeypatch.setattr(expand, "_insert", real_insert)
+    time.sleep(1.2)  # the failed run's heartbeat lapses: the clock would start it again now
     expand.expand(c.id)
     expand.expand(c.id)  # a second run after completion writes nothing
     db.session.expire_all()
@@ -92,10 +96,12 @@ def test_expansion_continues_after_a_crash_and_never_writes_twice(engine_app, pe
     assert len(ids) == 25 and len(set(ids)) == 25
 
 
-def test_a_run_whose_heartbeat_was_taken_over_stops_and_the_new_one_finishes(
+def test_a_run_that_lost_its_expansion_to_another_stops_and_one_that_arrives_late_too(
         engine_app, people, backend, monkeypatch):
-    # A batch outlasted the heartbeat and the clock enqueued the expansion again: the old run
-    # gives way at its next batch instead of both expanding the same campaign.
+    # A batch outlasted the heartbeat and another run took the expansion meanwhile: the old
+    # run gives way at its next batch instead of both expanding the same campaign; a job that
+    # arrives while a run holds it stops at once.
+    monkeypatch.setitem(engine_app.config, "EXPAND_HEARTBEAT_SECONDS", 1)
     add_account()
     lst = add_contacts("A", numbers(0, 25))
     c = launched(people, audience={"lists": [lst.id]})
@@ -104,20 +110,54 @@ def test_a_run_whose_heartbeat_was_taken_over_stops_and_the_new_one_finishes(
 
     def slow_batch(rows):
         inserts.append(len(rows))
-        if len(inserts) == 1:  # meanwhile, the clock re-enqueues the campaign's expansion
-            enqueue.expand_heartbeat(c.id)
+        if len(inserts) == 1:
+            time.sleep(1.2)  # longer than the heartbeat: another run takes the expansion
+            assert enqueue.hold_expansion(c.id, "another run")
         return real_insert(rows)
 
     monkeypatch.setattr(expand, "_insert", slow_batch)
     assert expand.expand(c.id) == {"superseded": True}
     assert inserts == [10]  # it stopped before its second batch
+    assert expand.expand(c.id) == {"superseded": True}  # "another run" still holds it
+    assert inserts == [10]
     monkeypatch.setattr(expand, "_insert", real_insert)
-    done = expand.expand(c.id)  # the run the clock enqueued
+    enqueue.let_go_expansion(c.id, "another run")  # it ended (or its heartbeat lapsed)
+    done = expand.expand(c.id)  # continues from the checkpoint
     assert done["queued"] == 25
     db.session.expire_all()
     ids = list(db.session.scalars(select(Message.recipient_id)
                                   .where(Message.campaign_id == c.id)))
     assert len(ids) == 25 and len(set(ids)) == 25
+
+
+def test_a_slow_run_keeps_its_expansion_when_the_clock_enqueued_another_meanwhile(
+        engine_app, people, backend, monkeypatch):
+    # The clock saw the heartbeat lapse and enqueued the expansion again: the run is alive, so
+    # it takes the expansion back at its next batch and finishes; the clock's job, when a
+    # worker takes it, finds the work done.
+    monkeypatch.setitem(engine_app.config, "EXPAND_HEARTBEAT_SECONDS", 1)
+    add_account()
+    lst = add_contacts("A", numbers(0, 25))
+    c = launched(people, audience={"lists": [lst.id]})
+    monkeypatch.setattr(expand, "BATCH", 10)
+    real_insert, inserts = expand._insert, []
+    restarted = []
+
+    def slow_batch(rows):
+        inserts.append(len(rows))
+        if len(inserts) == 1:
+            time.sleep(1.2)
+            restarted.append(clock.tick(engine_app.config).get("expand_restarted"))
+        return real_insert(rows)
+
+    monkeypatch.setattr(expand, "_insert", slow_batch)
+    done = expand.expand(c.id)
+    assert restarted == [1]
+    assert inserts == [10, 10, 5] and done["queued"] == 25
+    assert Queue("default", connection=get_redis()).count == 2  # the launch's and the clock's
+    work()
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).where(Message.campaign_id == c.id)) == 25
 
 
 def test_recipient_cap_counts_other_campaigns(engine_app, people, backend):

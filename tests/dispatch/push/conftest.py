@@ -15,9 +15,9 @@ from dispatch import jobs
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Device, Locality, Message, MessageStatus
-from dispatch.push.config import reset_gateway
 from scripts.fcm import FcmStandIn
 from tests.factories import make_user
+from tests.push_gateway import forget_push_gateway
 
 PROJECT = "loa-push-test"
 ALL_DAY = (time(0, 0), time(23, 59, 59, 999999))
@@ -43,9 +43,9 @@ def fcm(app: Flask, redis: Any, standin: FcmStandIn, service_account: Path
                                              "FCM_PROJECT_ID", "PUSH_TOPIC_SENDS")}
     app.config.update(FCM_CREDENTIALS=str(service_account), FCM_ENDPOINT=standin.url,
                       FCM_PROJECT_ID=None, PUSH_TOPIC_SENDS=False)
-    reset_gateway()
+    forget_push_gateway()
     yield standin
-    reset_gateway()
+    forget_push_gateway()
     app.config.update(saved)
     standin.refuse_auth = standin.deny_send = False
     standin.latency = 0.0
