@@ -22,9 +22,9 @@ from dispatch.push.config import reset_gateway
 from dispatch.sms.process import SmppProcess
 from scripts.fcm import FcmStandIn
 from scripts.smsc import Behaviour, Smsc
-from tests.dispatch.push.conftest import make_campaign, make_device, queue_rows, work
-from tests.factories import token_for
-from tests.security.helpers import Browser
+from tests.helpers.browser import Browser
+from tests.helpers.factories import token_for
+from tests.helpers.push import make_campaign, make_device, queue_rows, work
 
 SMPP_PASSWORD = "Zq7#kP2x"  # SMPP 3.4 passwords are at most 8 characters
 WRONG_PASSWORD = "Wr0ng!pw"
