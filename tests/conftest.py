@@ -9,7 +9,6 @@ the embedded server when none is given), flushed before each test that asks for 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,13 @@ from dispatch import create_app
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.seed import seed_defaults
-from tests.factories import ApiClient
+from scripts.harness.databases import PgSchema, pg_server
+from tests.helpers.factories import ApiClient
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The stand-ins' fixtures (an SMSC, an FCM endpoint, the smpp process in threads): the SMS and
+# push tests use them, and the tests that cross both (reports, security).
+pytest_plugins = ["tests.helpers.sms", "tests.helpers.push"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,32 +45,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", backends, scope="session")
 
 
-def _pg_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if "+" not in url else url
-
-
 @pytest.fixture(scope="session")
 def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'loa.db'}"
         return
-    base = _pg_url()
-    schema = f"loa_test_{uuid.uuid4().hex[:10]}"
+    # Each run gets its own schema, so parallel runs on one machine never collide.
     try:
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        schema = PgSchema("loa_test")
     except sa.exc.OperationalError as exc:
         if IN_CI:
-            pytest.fail(f"PostgreSQL unreachable at {base}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {base}")
-    # Each run gets its own schema, so parallel runs on one machine never collide.
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+            pytest.fail(f"PostgreSQL unreachable at {pg_server()}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {pg_server()}")
+    yield schema.url
+    schema.drop()
 
 
 @pytest.fixture(scope="session")
@@ -153,7 +143,7 @@ def api(client: FlaskClient) -> ApiClient:
 @pytest.fixture()
 def people(app: Flask) -> dict[str, Any]:
     """One active user per role, plus a second editor and approver."""
-    from tests.factories import make_user
+    from tests.helpers.factories import make_user
 
     return {
         "editor": make_user("editor1", ["editor"]),

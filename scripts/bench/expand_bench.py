@@ -1,6 +1,6 @@
 """Benchmark: expand a 1,000,000-recipient audience into the ledger, on PostgreSQL and SQLite.
 
-    .venv/bin/python scripts/bench/expand_bench.py [--rows 1000000] [--backends postgresql,sqlite]
+    .venv/bin/python -m scripts.bench.expand_bench [--rows 1000000] [--backends postgresql,sqlite]
 
 Per backend, on a fresh database (see import_bench.py, whose helpers this reuses): the contacts
 are imported with `flask contacts import` (not timed), a campaign to that list is created,
@@ -17,16 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import import_bench as ib
+from scripts.bench import import_bench as ib
+from scripts.harness import WORK, machine, python_module
 
 TARGETS = {"postgresql": 60, "sqlite": 90}
 TARGET_MB = 300
@@ -126,15 +123,15 @@ def child_baseline(rows: int, budget: float) -> None:
 
 
 def bench_backend(backend: str, csv_path: Path, args: argparse.Namespace) -> dict[str, Any]:
-    folder = Path(tempfile.mkdtemp(prefix=f"loa-expand-{backend}-", dir=ib.WORK))
+    folder = Path(tempfile.mkdtemp(prefix=f"loa-expand-{backend}-", dir=WORK))
     url, cleanup = ib.fresh_database(backend, folder)
     try:
         imported = ib._run_child([], url, folder, timeout=args.timeout, command=[
-            str(ib.ROOT / ".venv/bin/flask"), "contacts", "import", str(csv_path),
+            *python_module("flask"), "contacts", "import", str(csv_path),
             "--list", "bench"])
         if imported["exit"] != 0:
             return {"backend": backend, "error": imported["stderr"][-2000:]}
-        me = [sys.executable, __file__, "--child"]
+        me = python_module("scripts.bench.expand_bench", "--child")
         prep = ib._run_child([], url, folder, timeout=120, command=[*me, "prepare"])
         if prep["exit"] != 0:
             return {"backend": backend, "error": prep["stderr"][-2000:]}
@@ -186,15 +183,15 @@ def main() -> None:
         elif kind == "baseline":
             child_baseline(int(rest[0]), float(rest[1]))
         return
-    ib.WORK.mkdir(parents=True, exist_ok=True)
+    WORK.mkdir(parents=True, exist_ok=True)
     # One embedded Redis for every child: the job enqueues its send batches for real.
     from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
-    redis_dir = Path(tempfile.mkdtemp(prefix="loa-expand-redis-", dir=ib.WORK))
+    redis_dir = Path(tempfile.mkdtemp(prefix="loa-expand-redis-", dir=WORK))
     os.environ["REDIS_URL"] = ensure_embedded_redis(redis_dir)
     try:
         csv_path = ib.ensure_csv(args.rows)
-        print(json.dumps({"machine": ib.machine(), "rows": args.rows}))
+        print(json.dumps({"machine": machine(), "rows": args.rows}))
         for backend in args.backends.split(","):
             print(json.dumps(bench_backend(backend, csv_path, args)), flush=True)
     finally:

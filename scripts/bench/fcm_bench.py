@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,26 +30,16 @@ from typing import Any
 from firebase_admin import messaging
 
 from gateways.fcm import PushContent, PushGateway, PushMessage, PushStatus
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def start_standin(workdir: Path, latency_ms: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """Start `python -m scripts.fcm serve` on a free port; return it and its ready line."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.fcm", "serve", "--port", "0", "--project", "loa-bench",
-         "--service-account", str(workdir / "service-account.json"),
-         "--latency-ms", str(latency_ms)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    assert process.stdout is not None
-    return process, json.loads(process.stdout.readline())
+from scripts.harness import Proc, proc_cpu_seconds
+from scripts.harness.standins import start_fcm
 
 
-def _cpu_seconds(pid: int) -> float:
-    """Return the user+system CPU time of a running process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def start_standin(workdir: Path, latency_ms: float) -> tuple[Proc, dict[str, str]]:
+    """`python -m scripts.fcm serve` on a free port; it and where to reach it."""
+    service_account = workdir / "service-account.json"
+    proc, port = start_fcm(service_account, "--latency-ms", str(latency_ms))
+    return proc, {"endpoint": f"http://127.0.0.1:{port}", "service_account": str(service_account),
+                  "pid": str(proc.pid)}
 
 
 CONTENT = PushContent(title="Thông báo khẩn",
@@ -91,8 +80,7 @@ def compare_env(messages: int, batch: int, pool_size: int, rounds: int) -> dict[
                         result[key].append(_loop(gateway, messages, batch))
                 result["loadavg_1min_after"] = os.getloadavg()[0]
         finally:
-            process.terminate()
-            process.wait(10)
+            process.stop(10)
     return result
 
 
@@ -114,10 +102,9 @@ def run(messages: int, batch: int, latency_ms: float, pool_size: int) -> dict[st
             with urllib.request.urlopen(ready["endpoint"] + "/_standin/counters") as response:
                 counters = json.loads(response.read())
                 received = counters["sent"] - 1
-            standin_cpu = _cpu_seconds(process.pid)
+            standin_cpu = proc_cpu_seconds(process.pid)
         finally:
-            process.terminate()
-            process.wait(10)
+            process.stop(10)
     return {
         "messages": messages, "sent": sent, "received_by_standin": received,
         "seconds": round(elapsed, 2), "msg_per_s": round(messages / elapsed),

@@ -1,7 +1,7 @@
 """Benchmark: import a 1,000,000-row CSV of contacts on SQLite and on PostgreSQL, as the
 background job, and refuse the two workbook bombs.
 
-    .venv/bin/python scripts/bench/import_bench.py [--rows 1000000] [--backends sqlite,postgresql]
+    .venv/bin/python -m scripts.bench.import_bench [--rows 1000000] [--backends sqlite,postgresql]
                                                    [--bombs] [--no-csv]
 
 Each run uploads the file the way the API does (`import_jobs.submit`: stored under the instance
@@ -21,11 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,43 +29,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scripts.bench.gen_contacts import write_csv
+from scripts.harness import WORK, PgSchema, loa_env, machine, python_module, run_child
 
-from gen_contacts import write_csv  # noqa: E402
-
-WORK = Path(tempfile.gettempdir()) / "loa-bench"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_SECONDS, TARGET_MB = 60, 300
-
-
-# --- the machine ------------------------------------------------------------------------------
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo", encoding="utf-8") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo", encoding="utf-8") as info:
-        kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": round(kb / 1024 / 1024, 1),
-            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
 
 
 # --- databases --------------------------------------------------------------------------------
 
-def _pg_base() -> str:
-    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if "+" not in url else url
-
-
 def fresh_database(backend: str, folder: Path) -> tuple[str, Any]:
     """A new empty database with Loa's tables and seed data; returns (url, cleanup)."""
-    import sqlalchemy as sa
-
     if backend == "sqlite":
         path = folder / f"bench-{uuid.uuid4().hex[:8]}.db"
         url = f"sqlite:///{path}"
@@ -78,17 +47,8 @@ def fresh_database(backend: str, folder: Path) -> tuple[str, Any]:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
-        base = _pg_base()
-        schema = f"loa_bench_{uuid.uuid4().hex[:10]}"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-
-        def cleanup() -> None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
+        schema = PgSchema("loa_bench")
+        url, cleanup = schema.url, schema.drop
     _run_child(["setup"], url, folder, timeout=120)
     return url, cleanup
 
@@ -97,50 +57,15 @@ REDIS: dict[str, str] = {}  # the one embedded Redis of the whole benchmark (mai
 
 
 def _env(url: str, folder: Path) -> dict[str, str]:
-    env = dict(os.environ, DATABASE_URL=url, LOA_INSTANCE_PATH=str(folder / "instance"),
-               FLASK_APP="dispatch:create_app", PYTHONPATH=str(ROOT), **REDIS)
-    env.pop("LOA_IMPORT_BATCH_SIZE", None)
-    return env
+    return loa_env(url, REDIS.get("REDIS_URL"), folder / "instance")
 
 
 def _run_child(args: list[str], url: str, folder: Path, *, timeout: float,
                command: list[str] | None = None) -> dict[str, Any]:
-    """Run a child, wait for it with wait4 (its own rusage), kill it after `timeout` s."""
-    argv = command or [sys.executable, __file__, "--child", *args]
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, env=_env(url, folder), cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
-    # Drain the pipes on threads so a chatty child cannot block on a full pipe.
-    import threading
-
-    out: dict[str, str] = {}
-
-    def drain(name: str, stream: Any) -> None:
-        out[name] = stream.read()
-
-    readers = [threading.Thread(target=drain, args=(n, s), daemon=True)
-               for n, s in (("stdout", child.stdout), ("stderr", child.stderr))]
-    for reader in readers:
-        reader.start()
-    deadline = started + timeout
-    status = usage = None
-    while True:
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            os.killpg(child.pid, signal.SIGKILL)
-            _, status, usage = os.wait4(child.pid, 0)
-            break
-        time.sleep(0.05)
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join(5)
-    return {"seconds": round(seconds, 1), "exit": child.returncode,
-            "timed_out": seconds > timeout, "peak_mb": round(usage.ru_maxrss / 1024, 1),
-            "stdout": out.get("stdout", ""), "stderr": out.get("stderr", "")}
+    """Run this module as `--child ARGS` (or `command`) on the database `url`, waited for with
+    wait4 (its own rusage), killed after `timeout` s."""
+    argv = command or python_module("scripts.bench.import_bench", "--child", *args)
+    return run_child(argv, env=_env(url, folder), timeout=timeout)
 
 
 # --- the children -----------------------------------------------------------------------------

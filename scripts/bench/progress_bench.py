@@ -1,6 +1,6 @@
 """Benchmark: the progress endpoint under 100 requests/s while a 100,000-row campaign sends.
 
-    .venv/bin/python scripts/bench/progress_bench.py [--rows 100000] [--rps 100] [--seconds 30]
+    .venv/bin/python -m scripts.bench.progress_bench [--rows 100000] [--rps 100] [--seconds 30]
 
 PostgreSQL (a fresh schema in the `test` database), an embedded Redis, and the real web process
 (gunicorn from the Procfile's settings) on a free loopback port. A writer thread plays the
@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,17 +28,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import import_bench as ib  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from scripts.bench import import_bench as ib
+from scripts.harness import ROOT, WORK, free_port, machine
 
 
 def prepare(rows: int) -> tuple[int, str]:
@@ -166,8 +156,8 @@ def main() -> None:
 
     from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
-    ib.WORK.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="loa-progress-", dir=ib.WORK))
+    WORK.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="loa-progress-", dir=WORK))
     os.environ["REDIS_URL"] = ensure_embedded_redis(folder)
     url, cleanup = ib.fresh_database("postgresql", folder)
     os.environ.update(DATABASE_URL=url, LOA_INSTANCE_PATH=str(folder / "instance"))
@@ -177,7 +167,7 @@ def main() -> None:
         campaign_id, token = prepare(args.rows)
         port = free_port()
         web = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
              "--worker-class", "gthread", "--threads", "8", "dispatch:create_app()"],
             cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -197,7 +187,7 @@ def main() -> None:
         writer.join(10)
         base = baseline(campaign_id, 20)
         print(json.dumps({
-            "machine": ib.machine(), "rows": args.rows, "rps": args.rps,
+            "machine": machine(), "rows": args.rows, "rps": args.rps,
             "seconds": args.seconds, "requests": len(latencies), "errors": errors,
             "p50_ms": pct(latencies, 0.50), "p95_ms": pct(latencies, 0.95),
             "p99_ms": pct(latencies, 0.99), "max_ms": round(max(latencies), 1),

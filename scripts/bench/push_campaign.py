@@ -1,6 +1,6 @@
 """Benchmark: a 70,000-device per-device push campaign through RQ workers, on PostgreSQL.
 
-    .venv/bin/python scripts/bench/push_campaign.py [--devices 70000] [--workers 2]
+    .venv/bin/python -m scripts.bench.push_campaign [--devices 70000] [--workers 2]
                                                     [--kinds simple] [--latency-ms 0]
 
 One run, one FCM stand-in process (`python -m scripts.fcm serve`), one PostgreSQL schema
@@ -36,34 +36,15 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from scripts.bench.fcm_bench import start_standin
+from scripts.harness import ROOT, PgSchema, proc_cpu_seconds, python_module
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_RATE, TARGET_MB = 1000, 250
-
-
-def _pg_url(schema: str) -> str:
-    base = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
-    if "+" not in base.split("://", 1)[0]:
-        base = base.replace("postgresql://", "postgresql+psycopg://", 1)
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
-def _admin(sql: str) -> None:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(_pg_url("public"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(sql))
-    engine.dispose()
 
 
 # --- the worker processes ---------------------------------------------------------------------
@@ -98,19 +79,6 @@ def worker_main(kind: str) -> int:
 
 # --- the orchestration ------------------------------------------------------------------------
 
-def _standin(workdir: Path, latency_ms: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.fcm", "serve", "--port", "0", "--project", "loa-bench",
-         "--service-account", str(workdir / "service-account.json"),
-         "--latency-ms", str(latency_ms)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )
-    assert process.stdout is not None
-    ready = json.loads(process.stdout.readline())
-    ready["pid"] = str(process.pid)
-    return process, ready
-
-
 def _counters(endpoint: str, path: str = "counters", body: bytes | None = None) -> Any:
     request = urllib.request.Request(f"{endpoint}/_standin/{path}", data=body,
                                      headers={"Content-Type": "application/json"})
@@ -120,11 +88,6 @@ def _counters(endpoint: str, path: str = "counters", body: bytes | None = None) 
 
 def _loadavg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def baseline(devices: int, ready: dict[str, str]) -> dict[str, Any]:
@@ -140,7 +103,7 @@ def baseline(devices: int, ready: dict[str, str]) -> dict[str, Any]:
         sent = 0
         load = _loadavg()
         cpu = time.process_time()
-        standin_cpu = _cpu_seconds(int(ready["pid"]))
+        standin_cpu = proc_cpu_seconds(int(ready["pid"]))
         started = time.perf_counter()
         for start in range(0, devices, 500):
             batch = [PushMessage(str(i), f"bench-token-{i:07d}", content)
@@ -148,7 +111,7 @@ def baseline(devices: int, ready: dict[str, str]) -> dict[str, Any]:
             sent += sum(o.status is PushStatus.SENT for o in gateway.send_batch(batch))
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu
-        standin_cpu = _cpu_seconds(int(ready["pid"])) - standin_cpu
+        standin_cpu = proc_cpu_seconds(int(ready["pid"])) - standin_cpu
     return {"sent": sent, "seconds": round(elapsed, 2), "msg_per_s": round(devices / elapsed),
             "cpu_ms_per_msg": round(cpu / devices * 1000, 3),
             **_standin_share(standin_cpu, elapsed, devices),
@@ -221,8 +184,9 @@ def run_workers(kind: str, n: int, devices: int, env: dict[str, str], ready: dic
     c, ids = make_campaign(f"bench {kind}", rows=not expand)
     endpoint = ready["endpoint"]
     before = _counters(endpoint)
-    procs = [subprocess.Popen([sys.executable, __file__, "worker", "--kind", kind], cwd=ROOT,
-                              env=env, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    argv = python_module("scripts.bench.push_campaign", "worker", "--kind", kind)
+    procs = [subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(n)]
     try:
         deadline = time.monotonic() + 60
         while len(Worker.all(connection=get_redis())) < n:
@@ -245,9 +209,9 @@ def _measure(c: Any, ids: list[int], procs: list[subprocess.Popen[str]], devices
     from dispatch.extensions import db
     from dispatch.models import Message, MessageStatus
 
-    idle_cpu = [_cpu_seconds(p.pid) for p in procs]  # start-up: imports, create_app
+    idle_cpu = [proc_cpu_seconds(p.pid) for p in procs]  # start-up: imports, create_app
     load = _loadavg()
-    standin_cpu = _cpu_seconds(int(ready["pid"]))
+    standin_cpu = proc_cpu_seconds(int(ready["pid"]))
     started = time.perf_counter()
     if expand:  # from launch: the expand job writes the rows and enqueues their batches
         enqueue.enqueue_expand(c.id, urgent=False)
@@ -265,7 +229,7 @@ def _measure(c: Any, ids: list[int], procs: list[subprocess.Popen[str]], devices
         if time.perf_counter() - started > 600:
             raise RuntimeError(f"only {done} of {devices} rows final after 600 s")
     elapsed = time.perf_counter() - started
-    standin_cpu = _cpu_seconds(int(ready["pid"])) - standin_cpu
+    standin_cpu = proc_cpu_seconds(int(ready["pid"])) - standin_cpu
     for p in procs:
         p.send_signal(signal.SIGTERM)
     rss = []
@@ -314,12 +278,11 @@ def main() -> int:
     from dispatch.extensions import db
     from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
-    schema = f"loa_bench_push_{uuid.uuid4().hex[:8]}"
-    _admin(f"CREATE SCHEMA {schema}")
+    schema = PgSchema("loa_bench_push")
     tmp = Path(tempfile.mkdtemp(prefix="loa-push-bench-"))
-    standin, ready = _standin(tmp, args.latency_ms)
+    standin, ready = start_standin(tmp, args.latency_ms)
     redis_url = ensure_embedded_redis(tmp)
-    env = dict(os.environ, DATABASE_URL=_pg_url(schema), REDIS_URL=redis_url,
+    env = dict(os.environ, DATABASE_URL=schema.url, REDIS_URL=redis_url,
                LOA_FCM_CREDENTIALS=ready["service_account"], LOA_FCM_ENDPOINT=ready["endpoint"],
                LOA_INSTANCE_PATH=str(tmp), PYTHONPATH=str(ROOT))
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "LOA_FCM_CREDENTIALS",
@@ -343,13 +306,12 @@ def main() -> int:
                     result[key]["msg_per_s"] / result["baseline_send_each_loop"]["msg_per_s"], 2)
             db.session.remove()
             db.engine.dispose()
-        result["standin_cpu_s"] = round(_cpu_seconds(standin.pid), 1)
+        result["standin_cpu_s"] = round(proc_cpu_seconds(standin.pid), 1)
         result["targets"] = {"msg_per_s": TARGET_RATE, "peak_rss_mb_per_worker": TARGET_MB}
     finally:
-        standin.terminate()
-        standin.wait(10)
+        standin.stop(10)
         stop_embedded_redis(tmp)
-        _admin(f"DROP SCHEMA {schema} CASCADE")
+        schema.drop()
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result, indent=2))
     return 0

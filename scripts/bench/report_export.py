@@ -1,6 +1,6 @@
 """Benchmark: export a 1,000,000-row campaign ledger as CSV and XLSX on PostgreSQL.
 
-    .venv/bin/python scripts/bench/report_export.py [--rows 1000000] [--sample 100000]
+    .venv/bin/python -m scripts.bench.report_export [--rows 1000000] [--sample 100000]
 
 A fresh schema in PostgreSQL's `test` database (TEST_DATABASE_URL, default
 postgresql://postgres@127.0.0.1:5432/test), dropped afterwards, holds two completed campaigns
@@ -20,82 +20,33 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from scripts.harness import PgSchema, machine, python_module
+from scripts.harness import run_child as run_process
 
 WORK = Path(tempfile.gettempdir()) / "loa-bench-report"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = "2025-03-10 01:00:00+00"
 
 
 # --- the parent -------------------------------------------------------------------------------
 
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo", encoding="utf-8") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo", encoding="utf-8") as info:
-        kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
-    return {"nproc": os.cpu_count(), "cpu": cpu, "ram_gb": round(kb / 1024 / 1024, 1),
-            "python": platform.python_version(), "load": os.getloadavg()}
-
-
-def pg_base() -> str:
-    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if "+" not in url else url
-
-
 def run_child(args: list[str], url: str, *, timeout: float) -> dict[str, Any]:
-    """Run this script as `--child ARGS` with DATABASE_URL=url; return its JSON, time, RSS."""
-    env = dict(os.environ, DATABASE_URL=url, LOA_INSTANCE_PATH=str(WORK / "instance"),
-               PYTHONPATH=str(ROOT))
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, __file__, "--child", *args], env=env, cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
-    out: dict[str, str] = {}
-
-    def drain(name: str, stream: Any) -> None:
-        out[name] = stream.read()
-
-    readers = [threading.Thread(target=drain, args=(n, s), daemon=True)
-               for n, s in (("stdout", child.stdout), ("stderr", child.stderr))]
-    for reader in readers:
-        reader.start()
-    while True:
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() - started > timeout:
-            os.killpg(child.pid, signal.SIGKILL)
-            _, status, usage = os.wait4(child.pid, 0)
-            break
-        time.sleep(0.05)
-    seconds = time.perf_counter() - started
-    for reader in readers:
-        reader.join(5)
-    code = os.waitstatus_to_exitcode(status)
-    result: dict[str, Any] = {"wall_s": round(seconds, 1), "peak_mb": round(usage.ru_maxrss / 1024),
-                              "exit": code}
-    if code != 0:
-        result["stderr"] = out.get("stderr", "")[-2000:]
+    """Run this module as `--child ARGS` with DATABASE_URL=url; return its JSON, time, RSS."""
+    env = dict(os.environ, DATABASE_URL=url, LOA_INSTANCE_PATH=str(WORK / "instance"))
+    done = run_process(python_module("scripts.bench.report_export", "--child", *args), env=env,
+                       timeout=timeout)
+    result: dict[str, Any] = {"wall_s": done["seconds"], "peak_mb": round(done["peak_mb"]),
+                              "exit": done["exit"]}
+    if done["exit"] != 0:
+        result["stderr"] = done["stderr"][-2000:]
         return result
-    lines = out.get("stdout", "").strip().splitlines()
+    lines = done["stdout"].strip().splitlines()
     result.update(json.loads(lines[-1]) if lines else {})
     return result
 
@@ -128,15 +79,9 @@ def main() -> None:
         CHILDREN[args.child[0]](*args.child[1:])
         return
 
-    import sqlalchemy as sa
-
     WORK.mkdir(parents=True, exist_ok=True)
-    base = pg_base()
-    schema = f"loa_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    schema = PgSchema("loa_bench")
+    url = schema.url
     report: dict[str, Any] = {"machine": machine(), "rows": args.rows, "sample": args.sample}
     try:
         setup = run_child(["setup", str(args.rows), str(args.sample)], url,
@@ -166,9 +111,7 @@ def main() -> None:
             print(json.dumps({label: result}), file=sys.stderr, flush=True)
         report["runs"] = runs
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+        schema.drop()
     print(json.dumps(report, indent=2))
 
 

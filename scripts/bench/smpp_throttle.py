@@ -1,6 +1,6 @@
 """Throttle accuracy: one account's TPS shared by several processes, measured at the stand-in.
 
-    .venv/bin/python scripts/bench/smpp_throttle.py [--tps 200] [--processes 3] [--seconds 30]
+    .venv/bin/python -m scripts.bench.smpp_throttle [--tps 200] [--processes 3] [--seconds 30]
 
 The stand-in runs in this process (loopback); each worker process binds its own session, shares
 the account's RedisThrottle and submits as fast as the throttle lets it from a common start time
@@ -17,20 +17,17 @@ import argparse
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+import redis
 
-import redis  # noqa: E402
-
-from gateways.smpp.config import SessionConfig  # noqa: E402
-from gateways.smpp.message import OutboundSms  # noqa: E402
-from gateways.smpp.session import Session  # noqa: E402
-from gateways.smpp.throttle import RedisThrottle  # noqa: E402
+from gateways.smpp.config import SessionConfig
+from gateways.smpp.message import OutboundSms
+from gateways.smpp.session import Session
+from gateways.smpp.throttle import RedisThrottle
+from scripts.harness import ROOT, python_module
 
 ACCOUNT = "bench"
 
@@ -108,8 +105,9 @@ def main() -> None:
     stamp_dir = Path(tempfile.mkdtemp(prefix="loa-throttle-stamps-"))
     try:
         workers = [subprocess.Popen(
-            [sys.executable, __file__, "--tps", str(args.tps), "--worker", url, str(smsc.port),
-             repr(start_at), str(n), str(args.seconds), str(stamp_dir / f"{n}.txt")], cwd=ROOT,
+            python_module("scripts.bench.smpp_throttle", "--tps", str(args.tps), "--worker", url,
+                          str(smsc.port), repr(start_at), str(n), str(args.seconds),
+                          str(stamp_dir / f"{n}.txt")), cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)}) for n in range(args.processes)]
         for proc in workers:
             proc.wait(args.seconds + 60)

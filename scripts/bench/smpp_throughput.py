@@ -1,6 +1,6 @@
 """Submit throughput on one bind against the stand-in, next to a bare smpplib loop.
 
-    .venv/bin/python scripts/bench/smpp_throughput.py [--messages 20000] [--windows 1,10,50]
+    .venv/bin/python -m scripts.bench.smpp_throughput [--messages 20000] [--windows 1,10,50]
 
 The stand-in runs as a process of its own (loopback), receipts on (sent right after each
 submit_sm_resp), throttle off. For each run: submit_sm/s from the first submit to the last
@@ -15,45 +15,24 @@ import json
 import os
 import platform
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from gateways.results import Receipt  # noqa: E402
-from gateways.smpp.config import SessionConfig  # noqa: E402
-from gateways.smpp.message import OutboundSms  # noqa: E402
-from gateways.smpp.session import DeliverEvent, Session  # noqa: E402
+from gateways.results import Receipt
+from gateways.smpp.config import SessionConfig
+from gateways.smpp.message import OutboundSms
+from gateways.smpp.session import DeliverEvent, Session
+from scripts.harness import Proc
+from scripts.harness.standins import start_smsc
 
 TEXT = "Thong bao: lich tiem chung tai tram y te xa vao sang thu Bay"  # one GSM-7 part
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_standin() -> tuple[subprocess.Popen[bytes], int, int]:
-    port, control = free_port(), free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scripts.smsc", "--port", str(port), "--control-port",
-         str(control), "--receipt-delay", "0", "--no-record", "--account", "bench:bench"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return proc, port, control
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("stand-in did not start")
+def start_standin(receipt_delay: float = 0.0) -> tuple[Proc, int, int]:
+    """The stand-in as a process of its own, receipts after `receipt_delay` s, nothing kept."""
+    return start_smsc("--receipt-delay", str(receipt_delay), "--no-record",
+                      account=("bench", "bench"), name="stand-in")
 
 
 def standin_stats(control: int) -> dict[str, int]:
@@ -163,8 +142,7 @@ def main() -> None:
         print(f"stand-in: {stats.get('submits')} submit_sm, {stats.get('receipts_acked')} "
               f"receipts acknowledged, binds {stats.get('binds')}")
     finally:
-        proc.terminate()
-        proc.wait(10)
+        proc.stop(10)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """A 100,000-recipient SMS campaign on PostgreSQL, from the launch call to the last receipt.
 
-    .venv/bin/python scripts/bench/sms_campaign.py [--recipients 100000] [--window 50]
+    .venv/bin/python -m scripts.bench.sms_campaign [--recipients 100000] [--window 50]
 
 Setup, not timed: a new PostgreSQL database (CREATE DATABASE on TEST_DATABASE_URL's server,
 `flask db upgrade` and `flask seed` as the Procfile's release step does; dropped at the end), an
@@ -42,12 +42,12 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-import _common as common
-import smpp_throughput as transport
 import sqlalchemy as sa
+
+from scripts import harness
+from scripts.bench import smpp_throughput as transport
+from scripts.harness import Proc
+from scripts.harness.standins import start_smsc
 
 TEXT = transport.TEXT
 UNFINISHED = ("pending", "queued", "sending", "submitted")
@@ -55,26 +55,19 @@ UNFINISHED = ("pending", "queued", "sending", "submitted")
 
 # --- setup (not timed) --------------------------------------------------------------------------
 
-def start_standin() -> tuple[common.Child, int, int]:
-    port, control = common.free_port(), common.free_port()
-    standin = common.Child("stand-in", common.python_module(
-        "scripts.smsc", "--port", str(port), "--control-port", str(control),
-        "--receipt-delay", "0", "--no-record", "--account", "bench:bench"),
-        env={**os.environ, "PYTHONPATH": str(common.ROOT)})
-    common.wait_for(lambda: common.listening(port) and common.listening(control), 15,
-                    "the stand-in listening")
-    return standin, port, control
+def start_standin() -> tuple[Proc, int, int]:
+    return start_smsc("--receipt-delay", "0", "--no-record", account=("bench", "bench"),
+                      name="stand-in")
 
 
 def prepare(recipients: int, port: int, window: int, history_rows: int) -> dict[str, Any]:
     """Account, contacts in a list, history, an approved campaign; in the app context."""
-    from sms_pipeline import history
-
     from dispatch.access import users
     from dispatch.campaigns import service
     from dispatch.extensions import db
     from dispatch.models import ContactList
     from dispatch.sms import accounts as smpp_accounts
+    from scripts.bench.sms_pipeline import history
 
     editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password=None)
     approver, _ = users.create_user("bench-approver", ["approver"], actor=None,
@@ -111,16 +104,16 @@ def prepare(recipients: int, port: int, window: int, history_rows: int) -> dict[
 
 
 def start_loa(env: dict[str, str], folder: Path, workers: int,
-              throttle: bool) -> list[common.Child]:
+              throttle: bool) -> list[Proc]:
     """The Procfile's processes (worker, smpp, clock), as a process manager starts them."""
     smpp = ["smpp", "run"] + ([] if throttle else ["--no-throttle"])
     commands = [(f"worker-{i}", ["worker"]) for i in range(1, workers + 1)]
     commands += [("smpp", smpp), ("clock", ["clock"])]
-    return [common.Child(name, common.python_module("flask", *argv), env=env,
-                         log=folder / f"{name}.log") for name, argv in commands]
+    return [Proc(name, harness.python_module("flask", *argv), env=env,
+                 log=folder / f"{name}.log").start() for name, argv in commands]
 
 
-def wait_ready(children: list[common.Child], workers: int) -> None:
+def wait_ready(children: list[Proc], workers: int) -> None:
     from rq import Worker
 
     from dispatch.jobs.redis_conn import get_redis
@@ -130,12 +123,12 @@ def wait_ready(children: list[common.Child], workers: int) -> None:
 
     def ready() -> bool:
         for child in children:
-            if not child.alive():
+            if not child.alive:
                 raise SystemExit(f"{child.name} exited:\n{child.tail()}")
         bound = any(row["state"] == "bound" for row in status.read(redis))
         return bound and len(Worker.all(connection=redis)) >= workers
 
-    common.wait_for(ready, 60, "workers registered and the bind up", 0.2)
+    harness.wait_for(ready, 60, "workers registered and the bind up", interval=0.2)
 
 
 # --- measuring --------------------------------------------------------------------------------
@@ -143,7 +136,7 @@ def wait_ready(children: list[common.Child], workers: int) -> None:
 class Meters:
     """CPU of every process taking part, sampled while the campaign runs."""
 
-    def __init__(self, children: list[common.Child], database: str) -> None:
+    def __init__(self, children: list[Proc], database: str) -> None:
         from dispatch.jobs.redis_conn import get_redis
 
         self.children = children
@@ -168,7 +161,7 @@ class Meters:
             "SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": self.database})
         db.session.rollback()
         for pid in pids:
-            cpu = common.proc_cpu_seconds(pid)
+            cpu = harness.proc_cpu_seconds(pid)
             self.backends_first.setdefault(pid, cpu if at_start else 0.0)
             self.backends_last[pid] = cpu
 
@@ -181,7 +174,7 @@ class Meters:
         return out
 
     def redis_peak_mb(self) -> float:
-        return common.proc_peak_mb(int(self.redis.info("server")["process_id"]))
+        return harness.proc_peak_mb(int(self.redis.info("server")["process_id"]))
 
 
 def stamp(moment: datetime | None, origin: float) -> float | None:
@@ -195,12 +188,12 @@ AREAS = (("gateways/", "transport (gateways.smpp)"), ("dispatch/", "dispatch"),
          ("rq/", "RQ"))
 
 
-def start_profiler(py_spy: str, pid: int, out: Path) -> common.Child:
+def start_profiler(py_spy: str, pid: int, out: Path) -> Proc:
     """Sample the thread holding the GIL (where the process's Python CPU goes), without
     pausing it."""
-    return common.Child("py-spy", [py_spy, "record", "--pid", str(pid), "--rate", "100",
-                                   "--nonblocking", "--gil", "--threads", "--format", "raw",
-                                   "--output", str(out)], log=out.with_suffix(".log"))
+    return Proc("py-spy", [py_spy, "record", "--pid", str(pid), "--rate", "100",
+                           "--nonblocking", "--gil", "--threads", "--format", "raw",
+                           "--output", str(out)], log=out.with_suffix(".log")).start()
 
 
 def summarise_profile(raw: Path) -> dict[str, Any]:
@@ -235,7 +228,7 @@ def summarise_profile(raw: Path) -> dict[str, Any]:
             "loa": top("loa", 12)}
 
 
-def run_campaign(args: argparse.Namespace, ids: dict[str, Any], children: list[common.Child],
+def run_campaign(args: argparse.Namespace, ids: dict[str, Any], children: list[Proc],
                  control: int, database: str) -> dict[str, Any]:
     from dispatch.campaigns import service
     from dispatch.extensions import db
@@ -276,7 +269,7 @@ def run_campaign(args: argparse.Namespace, ids: dict[str, Any], children: list[c
             next_db_look = now + 0.5
             meters.look()
             for child in children:
-                if not child.alive():
+                if not child.alive:
                     raise SystemExit(f"{child.name} exited:\n{child.tail()}")
             if expanded(campaign_id) and not unfinished(campaign_id):
                 done = time.perf_counter() - started
@@ -369,7 +362,7 @@ def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from dispatch.extensions import db
     from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
-    result: dict[str, Any] = {"machine": common.machine(), "code": common.code_version(),
+    result: dict[str, Any] = {"machine": harness.machine(), "code": harness.code_version(),
                               "recipients": args.recipients,
                               "window": args.window, "workers": args.workers,
                               "throttle": not args.no_throttle}
@@ -377,12 +370,12 @@ def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     redis_dir = folder / "redis"
     redis_url = ensure_embedded_redis(redis_dir)
     standin, port, control = start_standin()
-    url, database, drop = common.fresh_pg_database()
-    env = common.loa_env(url, redis_url, instance)
-    children: list[common.Child] = []
+    url, database, drop = harness.fresh_pg_database()
+    env = harness.loa_env(url, redis_url, instance)
+    children: list[Proc] = []
     try:
         for step in (["db", "upgrade"], ["seed"]):
-            done = common.run_child(common.python_module("flask", *step), env=env, timeout=300)
+            done = harness.run_child(harness.python_module("flask", *step), env=env, timeout=300)
             if done["exit"] != 0:
                 raise SystemExit(f"flask {' '.join(step)} failed:\n{done['stderr'][-2000:]}")
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url,
@@ -486,10 +479,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900,
                         help="seconds from launch before giving up")
     args = parser.parse_args()
-    common.WORK.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="loa-sms-campaign-", dir=common.WORK))
+    harness.WORK.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="loa-sms-campaign-", dir=harness.WORK))
     stamp_now = f"{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    args.profile_out = common.WORK / f"sms_campaign-{stamp_now}-smpp.pyspy"
+    args.profile_out = harness.WORK / f"sms_campaign-{stamp_now}-smpp.pyspy"
     try:
         result = bench(args, folder)
     except BaseException:
@@ -497,7 +490,7 @@ def main() -> None:
         raise
     if args.py_spy:
         result["profile"] = summarise_profile(args.profile_out)
-    out = common.WORK / f"sms_campaign-{stamp_now}.json"
+    out = harness.WORK / f"sms_campaign-{stamp_now}.json"
     out.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     report(result)
     print(f"  figures: {out}")

@@ -1,6 +1,6 @@
 """The SMS pipeline end to end on PostgreSQL: queued rows → `flask smpp run` → receipts stored.
 
-    .venv/bin/python scripts/bench/sms_pipeline.py [--messages 50000] [--window 50]
+    .venv/bin/python -m scripts.bench.sms_pipeline [--messages 50000] [--window 50]
 
 A fresh schema in the `test` database (TEST_DATABASE_URL, default the local one), an embedded
 redis-server (or REDIS_URL), the stand-in SMSC as a process of its own (receipts on, sent right
@@ -24,62 +24,26 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT))
+import sqlalchemy as sa
 
-import smpp_throughput as transport  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
+from scripts.bench import smpp_throughput as transport
+from scripts.harness import ROOT, PgSchema, machine, proc_cpu_seconds
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEXT = transport.TEXT
 
 
-def pg_schema() -> tuple[str, Any]:
-    base = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
-    if "+" not in base:
-        base = base.replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"loa_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}", drop
-
-
-def start_standin(receipt_delay: float) -> tuple[subprocess.Popen[bytes], int, int]:
+def start_standin(receipt_delay: float) -> tuple[Any, int, int]:
     """The stand-in as a process of its own (as in smpp_throughput.py), receipts after a delay."""
-    port, control = transport.free_port(), transport.free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "scripts.smsc", "--port", str(port), "--control-port",
-         str(control), "--receipt-delay", str(receipt_delay), "--no-record",
-         "--account", "bench:bench"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return proc, port, control
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("stand-in did not start")
+    return transport.start_standin(receipt_delay)
 
 
 def profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen[bytes] | None:
@@ -93,12 +57,6 @@ def profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen[bytes] | No
     if args.profile_native:
         command.append("--native")  # C frames too (e.g. the garbage collector)
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def setup(app: Any, port: int, n: int, window: int, args_history: int,
@@ -207,7 +165,8 @@ def pipeline(args: argparse.Namespace, port: int, control: int,
     from dispatch.models import MessagePart, RawReceipt
     from dispatch.sms import status
 
-    url, drop = pg_schema()
+    schema = PgSchema("loa_bench")
+    url, drop = schema.url, schema.drop
     redis_url = os.environ.get("REDIS_URL") or ensure_embedded_redis(folder / "instance")
     instance = folder / "instance"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url,
@@ -234,7 +193,7 @@ def pipeline(args: argparse.Namespace, port: int, control: int,
                 time.sleep(0.1)
             standin_reset(control)  # what follows is the pipeline's alone
             spy = profiler(args, procs[0].pid)
-            cpu_before = sum(cpu_seconds(p.pid) for p in procs)
+            cpu_before = sum(proc_cpu_seconds(p.pid) for p in procs)
             start = time.perf_counter()
             jobs = enqueue.enqueue_sms(c, account.id, ids)
             submitted_at = done_at = 0.0
@@ -251,7 +210,7 @@ def pipeline(args: argparse.Namespace, port: int, control: int,
             last = counts(c.id)
             if last.get("delivered") != args.messages:
                 raise SystemExit(f"not all delivered: {last}")
-            cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
+            cpu = sum(proc_cpu_seconds(p.pid) for p in procs) - cpu_before
             seen = standin_get(control, "/stats")
             seconds = standin_get(control, "/per-second?account=bench")
             if spy is not None:
@@ -308,8 +267,6 @@ def main() -> None:
     parser.add_argument("--profile-native", action="store_true",
                         help="with --profile: C frames too")
     args = parser.parse_args()
-    from import_bench import machine
-
     info = machine()
     load = [os.getloadavg()[0]]
     print(f"machine: {info['cpu']}, {info['nproc']} CPUs, {info['ram_gb']} GB, "
@@ -326,8 +283,7 @@ def main() -> None:
         bare.append(transport.bare_smpplib(port, n, args.window))
         load.append(os.getloadavg()[0])
     finally:
-        standin.terminate()
-        standin.wait(10)
+        standin.stop(10)
     throttle = f"TPS {args.tps} shared" if args.tps else "throttle off"
     print(f"{args.messages} single-part messages, {args.processes} smpp process(es), one "
           f"transceiver bind each, window {args.window}, {throttle}, receipts on, PostgreSQL")

@@ -3,7 +3,7 @@
     .venv/bin/python -m scripts.drills.postgres_restart [--at 0.05,0.3,0.65]
         [--modes fast,immediate] [--contacts 50000] [--devices 10000]
 
-The stack runs on a private cluster (scripts.drills.private_pg: initdb in a temporary folder, a
+The stack runs on a private cluster (scripts.harness.private_pg: initdb in a temporary folder, a
 free port, run as the `postgres` user), never the machine's PostgreSQL service. When the given
 shares of the campaign's rows (SMS and push) have left the queue (the first while the audience
 is still being expanded and pushes sent), the cluster is restarted with `pg_ctl restart -m
@@ -22,7 +22,7 @@ from typing import Any
 
 from scripts.drills.campaign import Figures
 from scripts.drills.faults import Drill, Run
-from scripts.drills.private_pg import PrivatePostgres
+from scripts.harness.private_pg import PrivatePostgres
 
 
 class PostgresRestart(Drill):

@@ -28,7 +28,8 @@ import sqlalchemy as sa
 
 from scripts.drills.campaign import Figures
 from scripts.drills.faults import Drill, Run
-from scripts.drills.stack import SMSC_ACCOUNT, http_json
+from scripts.drills.stack import SMSC_ACCOUNT
+from scripts.harness import http_json
 
 KEYWORDS = ("HUY", "Hủy", " huy ", "STOP", "tc", "TuChoi")  # opt_out_keywords, spelt as people do
 CHATTER = ("Cam on", "Xin hoi lich tiem o dau?", "ok", "Alo", "Dạ vâng")

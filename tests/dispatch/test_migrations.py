@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -13,6 +11,7 @@ from flask_migrate import downgrade, upgrade
 from dispatch import create_app
 from dispatch.extensions import db
 from dispatch.seed import seed_defaults
+from scripts.harness.databases import PgSchema
 
 
 @pytest.fixture()
@@ -21,15 +20,8 @@ def empty_database(backend, database_url, tmp_path):
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.db'}"
         return
-    schema = f"loa_mig_{uuid.uuid4().hex[:8]}"
-    base = database_url.split("?")[0]
-    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield f"{base}?options=-csearch_path%3D{schema}"
-    with engine.connect() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    with PgSchema("loa_mig", database_url.split("?")[0]) as schema:
+        yield schema.url
 
 
 def test_upgrade_matches_models_and_downgrades(empty_database, tmp_path):

@@ -8,28 +8,23 @@ nothing with the rest of the suite.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from scripts.drills.stack import DEFAULT_PG, Stack
+from scripts.drills.stack import Stack
+from scripts.harness import pg_server
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-# Seconds from the restart to completion before a test gives up: a quiet machine needs about
-# 20 (process start, claim timeout, the rest of the campaign); a loaded one several times that.
-COMPLETE_WITHIN = 120
 
 
 def stack_database(backend: str) -> str | None:
     """What Stack takes as database_url: "sqlite", or None for a fresh PostgreSQL schema."""
     if backend == "sqlite":
         return "sqlite"
-    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
-    if "+" not in url.split("://", 1)[0]:
-        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    url = pg_server()
     engine = sa.create_engine(url)
     try:
         with engine.connect():
@@ -58,11 +53,3 @@ def make_stack(backend: str) -> Iterator[Any]:
         stack.stop()
 
 
-def accepted_per_destination(stack: Stack) -> Counter[str]:
-    """Submits the SMSC stand-in accepted, per destination (its own records, not the ledger)."""
-    return Counter(r["destination"] for r in stack.smsc_received() if r["status"] == 0)
-
-
-def explain(stack: Stack) -> str:
-    """The processes' last log lines, for a failing assertion."""
-    return "\n".join(f"--- {name}\n{proc.tail(15)}" for name, proc in stack.procs.items())

@@ -13,8 +13,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from scripts.drills import campaign
-from scripts.drills.stack import Stack, wait_until
-from tests.drills.conftest import COMPLETE_WITHIN, accepted_per_destination, explain
+from scripts.drills.stack import Stack
+from scripts.harness import wait_for
+from tests.helpers.drills import COMPLETE_WITHIN, accepted_per_destination, explain
 
 EXPAND_JOB = "dispatch.engine.expand.expand"
 PUSH_JOB = "dispatch.push.send.send_batch"
@@ -51,7 +52,7 @@ def test_kill_9_of_the_worker_during_expansion_then_restart(make_stack, backend)
     stack.wait_ready()
     cid = campaign.launch(stack, seeded)
     # The moment RQ hands the expand job to the worker, kill it: mid-expansion.
-    wait_until(lambda: _started_jobs(stack), 30, "the expand job started", interval=0.005)
+    wait_for(lambda: _started_jobs(stack), 30, "the expand job started", interval=0.005)
     stack.kill("worker.1")
     assert not _expanded(stack, cid)  # the kill did land before the expansion finished
     stack.start_process("worker.1")
@@ -79,8 +80,8 @@ def test_kill_9_of_a_worker_during_push_batches_then_restart(make_stack, backend
     def claimed_by_a_running_batch() -> list[str]:
         return stack.running(PUSH_JOB) if campaign.sending_now(stack, cid) else []
 
-    victims = wait_until(claimed_by_a_running_batch, 40, "a push batch in flight",
-                         interval=0.02)
+    victims = wait_for(claimed_by_a_running_batch, 40, "a push batch in flight",
+                       interval=0.02)
     victim = victims[0]
     stack.kill(victim)
     in_flight = campaign.sending_now(stack, cid)

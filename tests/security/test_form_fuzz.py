@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 from dispatch.extensions import db
 from dispatch.models import CampaignStatus, OptOut
 from dispatch.models.common import utcnow
-from tests.factories import make_user, token_for
-from tests.security import seed
-from tests.security.helpers import Browser
-from tests.security.test_schemathesis import _Unhandled
-from tests.web import helpers
+from tests.helpers import seed
+from tests.helpers import web as helpers
+from tests.helpers.browser import Browser
+from tests.helpers.factories import make_user, token_for
+from tests.helpers.security import Unhandled
 
 EXAMPLES = int(os.environ.get("LOA_FORM_FUZZ_EXAMPLES", "4"))
 MAX_PAGES = 120
@@ -205,7 +205,7 @@ def test_no_form_answers_hostile_values_with_a_5xx(backend: str, app: Any, redis
     # Answer with the 500 page instead of raising into the test: every finding is listed.
     app.config["PROPAGATE_EXCEPTIONS"] = False
     causes: list[str] = []
-    handler = _Unhandled(causes)
+    handler = Unhandled(causes)
     app.logger.addHandler(handler)
     started = time.monotonic()
     forms = [f for f in _crawl(browser)

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from dispatch.extensions import db
 from dispatch.models import ApiToken, Campaign, CampaignStatus, User
 from dispatch.models.common import utcnow
-from tests.factories import make_user, token_for
-from tests.security.helpers import Browser
-from tests.web import helpers
+from tests.helpers import web as helpers
+from tests.helpers.browser import Browser
+from tests.helpers.factories import make_user, token_for
 
 DEEP = "[" * 3000 + "]" * 3000
 

@@ -17,7 +17,6 @@ out (deactivating itself, revoking its token, resetting its password) are pointe
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import time
 import unicodedata
@@ -33,8 +32,9 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from dispatch.extensions import db
-from tests.factories import make_user, token_for
-from tests.security import seed
+from tests.helpers import seed
+from tests.helpers.factories import make_user, token_for
+from tests.helpers.security import Unhandled
 
 EXAMPLES = int(os.environ.get("LOA_SCHEMATHESIS_EXAMPLES", "6"))
 CHECKS = [not_a_server_error, response_schema_conformance]
@@ -51,18 +51,6 @@ HOSTILE_DATES = st.sampled_from([
     "0001-01-01", "9999-12-31", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59+00:00",
     "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "2026-02-30", "1999-12-31"])
 DATE_FIELDS = ("send_at", "expires_at", "since", "until", "created_since", "created_until")
-class _Unhandled(logging.Handler):
-    """Keeps the exception behind each 500 (dispatch.errors logs it), for the findings."""
-
-    def __init__(self, into: list[str]) -> None:
-        super().__init__(logging.ERROR)
-        self.into = into
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info and record.exc_info[1] is not None:
-            exc = record.exc_info[1]
-            self.into.append(f"{type(exc).__module__}.{type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0][:160] if str(exc) else ''}")
 
 
 def _findings(operation: Any, mode: GenerationMode, headers: dict[str, str],
@@ -163,7 +151,7 @@ def test_no_server_errors_and_responses_match_the_schema(backend: str, app: Any,
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     found: list[str] = []
     errors: list[str] = []
-    handler = _Unhandled(errors)
+    handler = Unhandled(errors)
     app.logger.addHandler(handler)
     started = time.monotonic()
     operations = 0

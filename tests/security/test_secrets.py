@@ -21,10 +21,10 @@ from dispatch.ops import logs
 from dispatch.sms.process import SmppProcess
 from scripts.fcm import FcmStandIn
 from scripts.smsc import Behaviour, Smsc
-from tests.dispatch.push.conftest import make_campaign, make_device, queue_rows, work
-from tests.factories import token_for
-from tests.push_gateway import forget_push_gateway
-from tests.security.helpers import Browser
+from tests.helpers.browser import Browser
+from tests.helpers.factories import token_for
+from tests.helpers.push import make_campaign, make_device, queue_rows, work
+from tests.helpers.push_gateway import forget_push_gateway
 
 SMPP_PASSWORD = "Zq7#kP2x"  # SMPP 3.4 passwords are at most 8 characters
 WRONG_PASSWORD = "Wr0ng!pw"

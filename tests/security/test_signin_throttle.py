@@ -17,8 +17,8 @@ from dispatch import create_app
 from dispatch.access import passwords, signin
 from dispatch.extensions import db
 from dispatch.models import User, UserSession
-from tests.factories import PASSWORD, make_user
-from tests.web.conftest import Pages
+from tests.helpers.factories import PASSWORD, make_user
+from tests.helpers.web import Pages
 
 ATTACKER, OWNER = "203.0.113.66", "198.51.100.7"
 

@@ -18,12 +18,13 @@ from dispatch.models import User
 from dispatch.sms.process import SmppProcess
 from scripts.fcm import FcmStandIn
 from scripts.smsc import Behaviour, Smsc
-from tests.dispatch.push.conftest import make_campaign as make_push_campaign
-from tests.dispatch.push.conftest import make_device, work
-from tests.dispatch.push.conftest import queue_rows as queue_push_rows
-from tests.dispatch.sms.conftest import FAST_TIMERS, add_account, counts, queue_rows
-from tests.dispatch.sms.conftest import make_campaign as make_sms_campaign
-from tests.push_gateway import forget_push_gateway
+from tests.helpers.factories import add_account
+from tests.helpers.push import make_campaign as make_push_campaign
+from tests.helpers.push import make_device, work
+from tests.helpers.push import queue_rows as queue_push_rows
+from tests.helpers.push_gateway import forget_push_gateway
+from tests.helpers.sms import FAST_TIMERS, counts, queue_rows
+from tests.helpers.sms import make_campaign as make_sms_campaign
 
 LOOKS_LIKE_A_TEMPLATE = ("Xin chao {name} {0} {{ 7*7 }} {% if 1 %}x{% endif %} %s %(name)s "
                          "${name} $name <%= 7*7 %> {{config.SECRET_KEY}}")

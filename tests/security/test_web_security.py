@@ -12,10 +12,10 @@ import pytest
 from dispatch import create_app
 from dispatch.config import ConfigError
 from dispatch.models import User
-from tests.factories import PASSWORD, token_for, upload_import
-from tests.security import seed
-from tests.security.helpers import Browser
-from tests.security.test_access_matrix import DECISIONS, expand
+from tests.helpers import seed
+from tests.helpers.access_matrix import DECISIONS, expand
+from tests.helpers.browser import Browser
+from tests.helpers.factories import PASSWORD, token_for, upload_import
 
 XSS = "<script>alert('x')</script>"
 ATTR = '"><img src=x onerror=alert(1)>'

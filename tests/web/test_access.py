@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dispatch.models import User
-from tests.web import helpers
+from tests.helpers import web as helpers
 
 ROLES = ("editor", "approver", "admin")
 # page → the roles that may open it (everyone else gets 403)

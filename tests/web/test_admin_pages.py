@@ -10,7 +10,7 @@ from dispatch.campaigns import settings
 from dispatch.extensions import db
 from dispatch.models import SmppAccount, User
 from dispatch.sms import accounts as smpp_accounts
-from tests.web.conftest import Pages
+from tests.helpers.web import Pages
 
 
 def test_create_user_shows_the_one_time_password_once(backend: str, app: Any,
@@ -105,7 +105,7 @@ def test_audit_log_filters(backend: str, as_role: Any, people: dict[str, User]) 
 
 def test_admins_see_and_revoke_every_token(backend: str, as_role: Any,
                                            people: dict[str, User]) -> None:
-    from tests.factories import token_for
+    from tests.helpers.factories import token_for
 
     secret = token_for(people["editor"])
     admin = as_role("admin")

@@ -14,7 +14,7 @@ from dispatch import jobs
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import AuditEvent, ContactList, ListMember, OptOut
-from tests.files import windows_1258
+from tests.helpers.files import windows_1258
 
 
 def _work() -> None:
@@ -141,7 +141,7 @@ def test_opt_out_add_and_lift_with_reasons(backend: str, as_role: Any) -> None:
 
 
 def test_contact_search_and_devices(backend: str, as_role: Any) -> None:
-    from tests.web import helpers
+    from tests.helpers import web as helpers
 
     helpers.contact_list(numbers=2)
     editor = as_role("editor")

@@ -7,8 +7,8 @@ from typing import Any
 from dispatch.access import users
 from dispatch.extensions import db
 from dispatch.models import User
-from tests.factories import PASSWORD
-from tests.web.conftest import Pages
+from tests.helpers.factories import PASSWORD
+from tests.helpers.web import Pages
 
 REFUSED_VI = "Sai tên đăng nhập hoặc mật khẩu"
 

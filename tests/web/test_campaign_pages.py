@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Campaign, CampaignStatus, User
-from tests.web import helpers
+from tests.helpers import web as helpers
 
 XSS = "<script>alert('x')</script>"
 

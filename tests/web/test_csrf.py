@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from dispatch.extensions import db
 from dispatch.models import ContactList, User
-from tests.factories import PASSWORD, make_user, token_for
-from tests.web.conftest import Pages
+from tests.helpers.factories import PASSWORD, make_user, token_for
+from tests.helpers.web import Pages
 
 
 def test_a_page_form_without_its_token_is_refused(backend: str, as_role: Any) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from dispatch.extensions import db
 from dispatch.models import ApiToken, ContactList, OptOut, User
-from tests.web import helpers
+from tests.helpers import web as helpers
 
 LONG = "x" * 5000
 HUGE = "lý do " * 17_000  # 102,000 characters

@@ -13,7 +13,7 @@ from flask_babel import force_locale
 
 from dispatch.models import User
 from dispatch.web.i18n import dt, num
-from tests.web import helpers
+from tests.helpers import web as helpers
 
 CATALOG = Path(__file__).resolve().parents[2] / "dispatch/translations/vi/LC_MESSAGES"
 

@@ -8,7 +8,7 @@ import pytest
 
 from dispatch.access import passwords
 from dispatch.models import User
-from tests.factories import PASSWORD
+from tests.helpers.factories import PASSWORD
 
 RULES = {
     "too short": ("Tr4m-Xa!q", "Dùng ít nhất 12 ký tự."),

@@ -11,7 +11,7 @@ from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import CampaignStatus, Contact, ContactList, ListMember, User
 from dispatch.sms import accounts as smpp_accounts
-from tests.web import helpers
+from tests.helpers import web as helpers
 
 GREW = ("2 người đã vào đối tượng nhận sau khi danh sách được chốt để duyệt: chiến dịch này "
         "không gửi cho họ.")

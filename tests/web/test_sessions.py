@@ -11,8 +11,8 @@ from dispatch.access import sessions
 from dispatch.extensions import db
 from dispatch.models import ApiToken, User, UserSession
 from dispatch.models.common import utcnow
-from tests.factories import PASSWORD, token_for
-from tests.web.conftest import Pages
+from tests.helpers.factories import PASSWORD, token_for
+from tests.helpers.web import Pages
 
 PHONE = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/131.0 Mobile Safari/537.36"
 DESK = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"

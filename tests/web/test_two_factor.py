@@ -16,8 +16,8 @@ from cryptography.fernet import Fernet
 
 from dispatch.extensions import db
 from dispatch.models import User
-from tests.factories import PASSWORD
-from tests.web.conftest import Pages
+from tests.helpers.factories import PASSWORD
+from tests.helpers.web import Pages
 
 
 def enrol(browser: Pages) -> pyotp.TOTP:

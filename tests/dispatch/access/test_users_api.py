@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from dispatch.extensions import db
 from dispatch.models import ApiToken, AuditEvent
-from tests.factories import PASSWORD
+from tests.helpers.factories import PASSWORD
 
 
 def basic(username: str, password: str) -> dict[str, str]:

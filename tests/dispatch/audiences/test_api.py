@@ -12,7 +12,7 @@ from sqlalchemy import select
 from dispatch.audiences.optouts import add_opt_out, opted_out
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Device, Locality
-from tests.factories import upload_import
+from tests.helpers.factories import upload_import
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from dispatch.extensions import db
 from dispatch.models import Contact, Locality
-from tests.factories import upload_import
-from tests.files import windows_1258
+from tests.helpers.factories import upload_import
+from tests.helpers.files import windows_1258
 
 
 def _editor(api: Any, people: dict[str, Any]) -> tuple[Any, int]:

@@ -20,7 +20,7 @@ from dispatch.audiences import import_jobs
 from dispatch.engine import clock
 from dispatch.extensions import db
 from dispatch.models import Contact, ListMember
-from tests.waiting import wait_for
+from scripts.harness import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 ROWS = 150_000

@@ -20,7 +20,7 @@ from dispatch.audiences import contacts as contacts_service
 from dispatch.audiences.importer import import_file
 from dispatch.extensions import db
 from dispatch.models import Contact
-from tests.factories import upload_import
+from tests.helpers.factories import upload_import
 
 SHEET = "xl/worksheets/sheet1.xml"
 STRINGS = "xl/sharedStrings.xml"

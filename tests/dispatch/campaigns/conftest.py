@@ -1,113 +1,13 @@
-"""Campaign test helpers: audiences built through the models, and a driver of the lifecycle."""
+"""The campaign tests' lifecycle driver as a fixture (tests/helpers/campaigns.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from dispatch.campaigns import service
-from dispatch.extensions import db
-from dispatch.models import Campaign, Contact, ContactList, ListMember, Locality
-from tests.factories import ApiClient
-
-SMS_TEXT = "Kính mời cử tri theo dõi Đại hội đại biểu Đảng bộ tỉnh."
-
-
-def make_list(name: str, contacts: list[Contact] | None = None) -> ContactList:
-    lst = ContactList(name=name)
-    db.session.add(lst)
-    db.session.flush()
-    for contact in contacts or []:
-        db.session.add(ListMember(list_id=lst.id, contact_id=contact.id))
-    db.session.commit()
-    return lst
-
-
-def make_contact(msisdn: str, operator: str = "viettel", *, override: str | None = None,
-                 locality: str | None = None) -> Contact:
-    loc_id = None
-    if locality is not None:
-        loc_id = db.session.scalar(db.select(Locality.id).where(Locality.code == locality))
-    contact = Contact(msisdn=msisdn, operator=operator, operator_override=override,
-                      locality_id=loc_id)
-    db.session.add(contact)
-    db.session.commit()
-    return contact
-
-
-def future(hours: float = 48) -> str:
-    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
-
-
-class Flow:
-    """Drives campaigns through the API as the right people."""
-
-    def __init__(self, api: ApiClient, people: dict[str, Any]) -> None:
-        self.api, self.people = api, people
-        self._clients: dict[str, ApiClient] = {}
-        self.list = make_list("Cử tri Vị Thanh", [make_contact("+84912345678")])
-
-    def as_(self, who: str) -> ApiClient:
-        if who not in self._clients:
-            self._clients[who] = self.api.as_(self.people[who])
-        return self._clients[who]
-
-    def body(self, **over: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "title": "Thông báo Đại hội", "phase_tag": "truoc-dai-hoi", "channels": "sms",
-            "sms_text": SMS_TEXT, "sms_sender": "HAUGIANG",
-            "audience": {"lists": [self.list.id]},
-        }
-        return body | over
-
-    def create(self, who: str = "editor", **over: Any) -> dict[str, Any]:
-        resp = self.as_(who).post("/api/campaigns", json=self.body(**over))
-        assert resp.status_code == 201, resp.json
-        return resp.json
-
-    def act(self, who: str, cid: int, action: str, **json: Any) -> Any:
-        return self.as_(who).post(f"/api/campaigns/{cid}/{action}", json=json)
-
-    def ok(self, who: str, cid: int, action: str, **json: Any) -> dict[str, Any]:
-        resp = self.act(who, cid, action, **json)
-        assert resp.status_code == 200, resp.json
-        return resp.json
-
-    def to(self, status: str, *, author: str = "editor", **over: Any) -> dict[str, Any]:
-        """A campaign by `author`, brought to `status` the way people would."""
-        if status == "scheduled":
-            over.setdefault("send_at", future())
-        c = self.create(author, **over)
-        if status == "draft":
-            return c
-        c = self.ok(author, c["id"], "submit")
-        if status == "pending_approval":
-            return c
-        if status == "rejected":
-            return self.ok("approver2", c["id"], "reject", reason="Sai chính tả.")
-        c = self.ok("approver2", c["id"], "approve", snapshot_hash=c["snapshot_hash"])
-        if status == "approved":
-            return c
-        if status == "cancelled":
-            return self.ok("approver2", c["id"], "cancel", reason="Hoãn.")
-        c = self.ok(author, c["id"], "launch")
-        if status in ("scheduled", "sending"):
-            assert c["status"] == status
-            return c
-        if status == "completed":
-            service.complete(db.session.get(Campaign, c["id"]))
-            db.session.commit()
-            return self.get(c["id"])
-        c = self.ok(author, c["id"], "pause")
-        assert status == "paused", status
-        return c
-
-    def get(self, cid: int, who: str = "editor") -> dict[str, Any]:
-        resp = self.as_(who).get(f"/api/campaigns/{cid}")
-        assert resp.status_code == 200, resp.json
-        return resp.json
+from tests.helpers.campaigns import Flow
+from tests.helpers.factories import ApiClient
 
 
 @pytest.fixture()

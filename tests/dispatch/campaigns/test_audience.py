@@ -8,7 +8,7 @@ from sqlalchemy import select
 from dispatch.campaigns import audience
 from dispatch.extensions import db
 from dispatch.models import Device, Locality, OptOut
-from tests.dispatch.campaigns.conftest import make_contact, make_list
+from tests.helpers.factories import make_contact, make_list
 
 
 @pytest.fixture()

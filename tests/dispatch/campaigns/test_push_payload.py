@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Campaign
 from gateways.fcm import PushContent, payload_size
-from tests.dispatch.campaigns.conftest import Flow
+from tests.helpers.campaigns import Flow
 
 TITLE, BODY, DATA = "ệ" * 200, "ệ" * 1000, {"chi_tiet": "ệ" * 200}  # "ệ" is 3 bytes in UTF-8
 PUSH: dict[str, Any] = {"channels": "push", "audience": {"all_app_users": True},

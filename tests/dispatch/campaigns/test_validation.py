@@ -9,7 +9,7 @@ import pytest
 from dispatch.campaigns import service, settings
 from dispatch.extensions import db
 from dispatch.models import Locality
-from tests.dispatch.campaigns.conftest import make_list
+from tests.helpers.factories import make_list
 
 past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
 

@@ -1,84 +1,8 @@
-"""Builders for engine tests: contacts, routes and campaigns launched through the services."""
+"""The engine tests' app: with the test Redis (builders: tests/helpers/engine.py, factories.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from typing import Any
-
 import pytest
-from rq import SimpleWorker
-
-from dispatch.campaigns import service
-from dispatch.engine.flags import LOCAL
-from dispatch.extensions import db
-from dispatch.jobs.redis_conn import get_redis
-from dispatch.models import Campaign, Contact, ContactList, ListMember
-from dispatch.sms import accounts as smpp_accounts
-
-
-def window_around_now() -> tuple[time, time]:
-    """A same-day local send window that contains the present moment."""
-    now = datetime.now(LOCAL)
-    start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
-    end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
-    return start.time().replace(second=0, microsecond=0), end.time().replace(second=0,
-                                                                               microsecond=0)
-
-
-def add_contacts(list_name: str, numbers: list[str], operator: str = "viettel",
-                 **extra: Any) -> ContactList:
-    lst = db.session.query(ContactList).filter_by(name=list_name).one_or_none()
-    if lst is None:
-        lst = ContactList(name=list_name)
-        db.session.add(lst)
-        db.session.flush()
-    for number in numbers:
-        contact = db.session.query(Contact).filter_by(msisdn=number).one_or_none()
-        if contact is None:
-            contact = Contact(msisdn=number, operator=operator, **extra)
-            db.session.add(contact)
-            db.session.flush()
-        db.session.add(ListMember(list_id=lst.id, contact_id=contact.id))
-    db.session.commit()
-    return lst
-
-
-def add_account(name: str = "viettel", operators: tuple[str, ...] = ("viettel",),
-                default: bool = False) -> int:
-    account = smpp_accounts.create(
-        {"name": name, "host": "127.0.0.1", "port": 2775, "system_id": "loa", "password": "pw",
-         "operators": list(operators), "is_default": default, "brandnames": ["HAUGIANG"]},
-        actor=None)
-    db.session.commit()
-    return account.id
-
-
-def launched(people: dict[str, Any], *, launch: bool = True, **fields: Any) -> Campaign:
-    """A campaign created by the editor, approved by the approver, then launched."""
-    start, end = window_around_now()
-    data = {"title": "Thông báo", "channels": "sms", "sms_sender": "HAUGIANG",
-            "sms_text": "Kinh gui quy vi", "window_start": start, "window_end": end}
-    data.update(fields)
-    c = service.create(data, actor=people["editor"])
-    db.session.commit()
-    service.submit(c, actor=people["editor"])
-    db.session.commit()
-    service.approve(c, actor=people["approver"], snapshot_hash=c.snapshot_hash,
-                    cap_exempt=fields.get("cap_exempt_on_approval", False))
-    db.session.commit()
-    if launch:
-        service.launch(c, actor=people["approver"])
-        db.session.commit()
-    return c
-
-
-def work(queues: list[str] | None = None) -> None:
-    """Run every job waiting on `queues` (default: the ordinary worker queues) to completion."""
-    names = queues or ["urgent", "default"]
-    from rq import Queue
-
-    redis = get_redis()
-    SimpleWorker([Queue(n, connection=redis) for n in names], connection=redis).work(burst=True)
 
 
 @pytest.fixture()

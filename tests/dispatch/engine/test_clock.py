@@ -11,7 +11,8 @@ from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
 from dispatch.models.common import utcnow
-from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work
+from tests.helpers.engine import launched, work
+from tests.helpers.factories import add_account, add_contacts
 
 S = MessageStatus
 
@@ -74,7 +75,7 @@ def test_orphaned_rows_are_enqueued_again_after_redis_loses_its_data(engine_app,
     assert "requeued_jobs" not in clock.tick(config)
     from rq import Queue
 
-    assert Queue(f"sms.{account}", connection=get_redis()).count == 1
+    assert Queue(f"sms.{account.id}", connection=get_redis()).count == 1
 
 
 def test_expiry_then_completion(engine_app, people, backend):

@@ -14,8 +14,7 @@ import time
 import redis as redis_lib
 
 from dispatch.engine import clock
-from scripts.drills.stack import Redis
-from tests.waiting import wait_for
+from scripts.harness import Redis, wait_for
 
 
 def test_the_clock_keeps_ticking_through_a_redis_restart(engine_app, backend, tmp_path,

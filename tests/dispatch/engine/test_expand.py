@@ -12,7 +12,8 @@ from dispatch.engine import clock, enqueue, expand
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Contact, Message, MessageStatus, OptOut
-from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work
+from tests.helpers.engine import launched, work
+from tests.helpers.factories import add_account, add_contacts
 
 S = MessageStatus
 
@@ -58,7 +59,7 @@ def test_expansion_writes_rows_applies_suppressions_and_enqueues(engine_app, peo
     assert len(queued) == 5
     assert c.expanded_at is not None and c.expansion["duplicates_across_lists"] == 2
     assert c.expansion["queued"] == 5 and c.expansion["excluded"] == 1
-    jobs = queued_job_ids(viettel)
+    jobs = queued_job_ids(viettel.id)
     queued_ids = set(db.session.scalars(select(Message.id).where(
         Message.campaign_id == c.id, Message.status == S.QUEUED)))
     assert {i for job in jobs for i in job} == queued_ids

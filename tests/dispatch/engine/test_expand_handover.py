@@ -28,8 +28,9 @@ from dispatch.engine import enqueue
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message
-from tests.dispatch.engine.conftest import add_account, add_contacts, launched
-from tests.waiting import wait_for
+from scripts.harness import wait_for
+from tests.helpers.engine import launched
+from tests.helpers.factories import add_account, add_contacts
 
 ROOT = Path(__file__).resolve().parents[3]
 CAMPAIGNS = 16
@@ -63,7 +64,7 @@ def worker(engine_app: Any, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[b
 def test_campaigns_launched_back_to_back_each_start_expanding_within_a_second(
         engine_app, people, backend, worker, monkeypatch):
     proc, log = worker
-    add_account(default=True)
+    add_account(is_default=True)
     lst = add_contacts("A", [f"+8496{i:07d}" for i in range(3)])
     ready = [launched(people, launch=False, audience={"lists": [lst.id]})
              for _ in range(CAMPAIGNS)]

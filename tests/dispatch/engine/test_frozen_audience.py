@@ -25,7 +25,8 @@ from dispatch.models import (
     OptOut,
 )
 from dispatch.models.common import utcnow
-from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work
+from tests.helpers.engine import launched, work
+from tests.helpers.factories import add_account, add_contacts
 
 PRICE = 800  # VND per part for Viettel, set below: the figures are easy to read
 

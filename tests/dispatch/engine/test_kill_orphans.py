@@ -12,7 +12,8 @@ from rq import Queue, SimpleWorker
 
 from dispatch.engine import clock, enqueue
 from dispatch.jobs.redis_conn import get_redis
-from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work
+from tests.helpers.engine import launched, work
+from tests.helpers.factories import add_account, add_contacts
 
 
 def _taken_by_a_worker_that_then_dies(queue: Queue) -> None:
@@ -29,11 +30,11 @@ def _taken_by_a_worker_that_then_dies(queue: Queue) -> None:
 
 def test_rows_of_a_job_started_by_a_worker_that_died_are_enqueued_again(
         engine_app, people, monkeypatch, backend):
-    account = add_account(default=True)
+    account = add_account(is_default=True)
     lst = add_contacts("A", [f"+8496{i:07d}" for i in range(4)])
     c = launched(people, audience={"lists": [lst.id]})
     work()  # expansion: four queued rows, one SMS job
-    queue = Queue(f"sms.{account}", connection=get_redis())
+    queue = Queue(f"sms.{account.id}", connection=get_redis())
     assert queue.count == 1
     _taken_by_a_worker_that_then_dies(queue)
     assert queue.count == 0
@@ -59,7 +60,7 @@ def test_an_expansion_waiting_for_a_worker_is_not_enqueued_again_every_tick(
     import time
 
     monkeypatch.setitem(engine_app.config, "EXPAND_HEARTBEAT_SECONDS", 1)
-    add_account(default=True)
+    add_account(is_default=True)
     lst = add_contacts("A", [f"+8496{i:07d}" for i in range(4)])
     launched(people, audience={"lists": [lst.id]})
     queue = Queue("default", connection=get_redis())

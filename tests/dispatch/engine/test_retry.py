@@ -8,7 +8,8 @@ from sqlalchemy import select
 from dispatch.engine import clock, ledger
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Campaign, CampaignStatus, Message, MessageStatus
-from tests.dispatch.engine.conftest import add_account, add_contacts, launched, work
+from tests.helpers.engine import launched, work
+from tests.helpers.factories import add_account, add_contacts
 
 S = MessageStatus
 

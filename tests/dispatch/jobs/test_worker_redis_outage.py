@@ -21,8 +21,7 @@ import pytest
 import redis as redis_lib
 from rq import Queue
 
-from scripts.drills.stack import Redis
-from tests.waiting import wait_for
+from scripts.harness import Redis, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -48,7 +48,7 @@ def test_insert_rows_skips_conflicts_and_returns_what_it_wrote(app, backend) -> 
                 "finished_at": None if queued else now}
 
     from dispatch.models import Campaign
-    from tests.factories import make_user
+    from tests.helpers.factories import make_user
 
     db.session.add(Campaign(id=1, title="t", channels="sms",
                             created_by_id=make_user("editor9", ["editor"]).id))

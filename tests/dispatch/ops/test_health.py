@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from dispatch.ops import health
-from tests.dispatch.ops.conftest import add_account, bind, publish
+from tests.helpers.factories import add_account
+from tests.helpers.ops import bind, publish
 
 
 def test_healthz_touches_nothing(api: Any, app: Any, monkeypatch: Any) -> None:
@@ -25,8 +26,8 @@ def test_ready_without_an_smpp_process(backend: str, api: Any, redis: Any) -> No
 
 def test_smpp_binds_must_be_up_for_every_enabled_account(backend: str, api: Any,
                                                          redis: Any) -> None:
-    viettel, vina = add_account("viettel"), add_account("vinaphone")
-    add_account("mobifone", enabled=False)  # disabled: not expected to bind
+    viettel, vina = add_account(name="viettel"), add_account(name="vinaphone")
+    add_account(name="mobifone", enabled=False)  # disabled: not expected to bind
     publish(redis, viettel, bind("b1", "auth_failed", detail="ESME_RINVPASWD"))
     response = api.get("/readyz")
     assert response.status_code == 503

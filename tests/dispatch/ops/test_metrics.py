@@ -13,8 +13,8 @@ from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, Ra
 from dispatch.models.common import utcnow
 from dispatch.sms import inbound, receipts
 from gateways.results import Inbound, Receipt
-from tests.dispatch.ops.conftest import add_account, bind, publish
-from tests.factories import make_user
+from tests.helpers.factories import add_account, make_user
+from tests.helpers.ops import bind, publish
 
 TOKEN = "scrape-token-0123456789"
 
@@ -58,7 +58,7 @@ def test_who_may_scrape(backend: str, app: Any, api: Any, people: Any, redis: An
 
 
 def test_binds_throttle_and_window(backend: str, scrape: Any, redis: Any) -> None:
-    account = add_account("viettel", tps=100, window=10)
+    account = add_account(name="viettel", tps=100, window=10)
     publish(redis, account,
             bind("b1", "bound", sent=120, accepted=100, throttled=15, errors=5, in_flight=7,
                  receipts=90),
@@ -101,7 +101,7 @@ def test_queue_depth_per_queue(backend: str, scrape: Any, redis: Any) -> None:
 
 def test_receipts_are_counted_incrementally_by_stat(backend: str, scrape: Any,
                                                     redis: Any) -> None:
-    account = add_account("viettel")
+    account = add_account(name="viettel")
 
     def receipts(*stats: str) -> None:
         db.session.add_all(RawReceipt(account_id=account.id, smsc_id=f"id{i}-{s}", stat=s,
@@ -121,7 +121,7 @@ def test_receipts_are_counted_incrementally_by_stat(backend: str, scrape: Any,
 
 
 def test_unreadable_receipts_and_mo_are_counted(backend: str, scrape: Any, redis: Any) -> None:
-    account = add_account("viettel")
+    account = add_account(name="viettel")
     first = scrape()  # the starting point: what is stored from here on is counted
     assert not [k for k in first if k[0] == "loa_inbound_unreadable_total"]
     now = utcnow()

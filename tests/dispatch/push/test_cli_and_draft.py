@@ -9,7 +9,7 @@ from sqlalchemy import update
 from dispatch.extensions import db
 from dispatch.models import Campaign
 from gateways.fcm import PushContent, payload_size
-from tests.dispatch.campaigns.conftest import Flow
+from tests.helpers.campaigns import Flow
 
 
 def test_push_test_prints_the_message_name(fcm, app):

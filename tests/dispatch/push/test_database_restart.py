@@ -16,7 +16,7 @@ from dispatch.extensions import db
 from dispatch.models import MessagePart
 from dispatch.push import send as push
 from dispatch.push.config import gateway
-from tests.dispatch.push.conftest import make_campaign, make_device, queue_rows, statuses
+from tests.helpers.push import make_campaign, make_device, queue_rows, statuses
 
 
 def cut_the_connection_after_sending(monkeypatch) -> None:

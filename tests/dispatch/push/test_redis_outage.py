@@ -18,8 +18,8 @@ from dispatch.engine import flags
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus
 from dispatch.push import send as push
-from scripts.drills.stack import Redis
-from tests.dispatch.push.conftest import make_campaign, make_device, queue_rows, statuses
+from scripts.harness import Redis
+from tests.helpers.push import make_campaign, make_device, queue_rows, statuses
 
 
 def after_the_claim(then: Callable[[], None], monkeypatch) -> None:

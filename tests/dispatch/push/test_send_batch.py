@@ -13,7 +13,7 @@ from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import AuditEvent, Campaign, CampaignStatus, Device, Message, MessagePart
 from dispatch.push import send as push
 from dispatch.push.state import MAX_ATTEMPTS, QUOTA_KEY, quota_wait
-from tests.dispatch.push.conftest import make_campaign, make_device, queue_rows, statuses, work
+from tests.helpers.push import make_campaign, make_device, queue_rows, statuses, work
 
 
 def scheduled(c: Campaign) -> list[tuple[list[int], float]]:

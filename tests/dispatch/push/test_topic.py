@@ -8,7 +8,7 @@ from dispatch.extensions import db
 from dispatch.models import Message, MessagePart, OptOut
 from dispatch.push import send as push
 from dispatch.push.topic import TOPIC_RECIPIENT
-from tests.dispatch.push.conftest import make_campaign, make_device, work
+from tests.helpers.push import make_campaign, make_device, work
 
 
 def test_topic_only_when_allowed_and_it_reaches_exactly_the_audience(backend, fcm, app):

@@ -9,9 +9,8 @@ from typing import Any
 
 from dispatch.engine import clock
 from dispatch.engine.flags import LOCAL
-from tests.dispatch.push.conftest import work
-from tests.dispatch.push.devices.conftest import AppClient, fcm_token, make_key
-from tests.web.conftest import Pages
+from tests.helpers.push import AppClient, fcm_token, make_key, work
+from tests.helpers.web import Pages
 
 PUSH = {"channels": "push", "push_title": "Thông báo khẩn",
         "push_body": "Triều cường lúc 17 giờ, đề nghị người dân chú ý.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dispatch.campaigns import settings
 from dispatch.extensions import db
 from dispatch.reports.tally import Tally
-from tests.dispatch.reports.conftest import Ledger
+from tests.helpers.reports import Ledger
 
 VIETTEL = {
     "targeted": 13, "suppressed": 3, "suppressed_by_reason": {"invalid_number": 1, "opt_out": 2},
@@ -114,7 +114,7 @@ def test_bad_bucket_and_unknown_campaign(api, people, main_campaign):
 
 def test_a_campaign_not_yet_sent_has_an_empty_report(api, people, app):
     from dispatch.models import CampaignStatus
-    from tests.dispatch.reports.conftest import campaign
+    from tests.helpers.reports import campaign
 
     c = campaign(people, "Nháp", status=CampaignStatus.DRAFT, launched=None)
     db.session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from dispatch.extensions import db
 from dispatch.models import AuditEvent
 from dispatch.reports import export
-from tests.dispatch.reports.conftest import FORMULA_NAME, NAME, Ledger
+from tests.helpers.reports import FORMULA_NAME, NAME, Ledger
 
 HEADER = [
     "Mã tin (message_id)", "Kênh (channel)",

@@ -19,17 +19,11 @@ import openpyxl
 from dispatch.engine import clock
 from dispatch.engine.flags import LOCAL
 from gateways.sms.encoding import analyse
-from tests.dispatch.engine.conftest import work
-from tests.dispatch.push import conftest as push_fixtures
-from tests.dispatch.push.devices.conftest import AppClient, fcm_token, make_key
-from tests.dispatch.sms import conftest as sms_fixtures
-from tests.factories import upload_import
-from tests.waiting import wait_for
-
-# The stand-ins' fixtures live with the SMS and the push tests; this test needs both.
-smsc, smpp = sms_fixtures.smsc, sms_fixtures.smpp
-standin, service_account, fcm = (push_fixtures.standin, push_fixtures.service_account,
-                                 push_fixtures.fcm)
+from scripts.harness import wait_for
+from tests.helpers.engine import work
+from tests.helpers.factories import upload_import
+from tests.helpers.push import AppClient, fcm_token, make_key
+from tests.helpers.sms import counts as sms_counts
 
 SMS_TEXT = ("Kinh moi cu tri theo doi Dai hoi dai bieu Dang bo tinh lan thu XV tren song "
             "truyen hinh tinh luc 8 gio sang thu Hai. Moi thong tin chi tiet xin lien he "
@@ -102,7 +96,7 @@ def test_only_sms_parts_are_billed(app, api, people, client, smsc, smpp, fcm, ba
     work()  # the expand job and the push batch it enqueued, on an ordinary worker
     smpp()
     assert wait_for(
-        lambda: sms_fixtures.counts(cid).get("delivered") == PHONES, timeout=30)
+        lambda: sms_counts(cid).get("delivered") == PHONES, timeout=30)
     assert clock.tick(app.config).get("completed") == 1
     assert len(smsc.received()) == PHONES * parts
     assert fcm.counters()["sent"] == DEVICES

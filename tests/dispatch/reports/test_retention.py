@@ -23,7 +23,7 @@ from dispatch.models import (
 )
 from dispatch.models.common import utcnow
 from dispatch.reports.export import LOCAL
-from tests.dispatch.reports.conftest import T0, Ledger
+from tests.helpers.reports import T0, Ledger
 
 
 def everything(app) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from dispatch.extensions import db
 from dispatch.models import CampaignStatus
-from tests.dispatch.reports.conftest import Ledger, campaign
+from tests.helpers.reports import Ledger, campaign
 
 S_ = CampaignStatus
 

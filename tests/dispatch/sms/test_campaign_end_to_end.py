@@ -9,10 +9,10 @@ from typing import Any
 
 from dispatch.engine import clock
 from dispatch.engine.flags import LOCAL
-from tests.dispatch.engine.conftest import work
-from tests.dispatch.sms.conftest import counts, per_destination
-from tests.factories import upload_import
-from tests.waiting import wait_for
+from scripts.harness import wait_for
+from tests.helpers.engine import work
+from tests.helpers.factories import upload_import
+from tests.helpers.sms import counts, per_destination
 
 
 def _window() -> dict[str, str]:

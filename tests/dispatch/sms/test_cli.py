@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.dispatch.sms.conftest import add_account
-from tests.waiting import wait_for
+from scripts.harness import wait_for
+from tests.helpers.factories import add_account
 
 
 def test_smpp_test_sends_one_message_and_waits_for_its_receipt(app, smsc, account, backend):

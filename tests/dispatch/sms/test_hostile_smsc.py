@@ -29,9 +29,9 @@ from dispatch.models import MessageStatus as S
 from dispatch.models.common import utcnow
 from dispatch.sms import accounts as smpp_accounts
 from gateways.smpp import pdu
-from tests.dispatch.sms.conftest import make_campaign
-from tests.dispatch.sms.hostile_smsc import HostileSmsc
-from tests.waiting import wait_for
+from scripts.harness import wait_for
+from tests.helpers.hostile_smsc import HostileSmsc
+from tests.helpers.sms import make_campaign
 
 ROOT = Path(__file__).resolve().parents[3]
 REASSEMBLY = 12  # seconds: LOA_MO_REASSEMBLY_SECONDS of the smpp process under test

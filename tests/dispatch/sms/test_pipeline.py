@@ -11,8 +11,8 @@ from sqlalchemy.exc import OperationalError
 from dispatch.engine import enqueue
 from dispatch.extensions import db
 from dispatch.models import MessagePart, RawReceipt
-from tests.dispatch.sms.conftest import counts, number, per_destination, queue_rows
-from tests.waiting import wait_for
+from scripts.harness import wait_for
+from tests.helpers.sms import counts, number, per_destination, queue_rows
 
 
 def test_queued_rows_are_submitted_then_delivered(app, redis, smsc, account, campaign, smpp,
@@ -38,7 +38,7 @@ LONG = "Kính mời cử tri tham gia bầu cử đại biểu Quốc hội và 
 
 def test_multipart_parts_each_get_an_id_and_roll_up(app, redis, smsc, account, editor, smpp,
                                                      backend):
-    from tests.dispatch.sms.conftest import make_campaign
+    from tests.helpers.sms import make_campaign
 
     ucs2 = make_campaign(editor, sms_text=LONG)
     plain = make_campaign(editor, sms_text=LONG, sms_plain=True, title="khong dau")
@@ -133,7 +133,8 @@ def test_a_job_run_twice_sends_nothing_twice(app, redis, smsc, account, campaign
 
 def test_hex_ids_in_responses_match_decimal_ids_in_receipts(app, redis, smsc, editor, smpp,
                                                             backend):
-    from tests.dispatch.sms.conftest import add_account, make_campaign
+    from tests.helpers.factories import add_account
+    from tests.helpers.sms import make_campaign
 
     smsc.set(id_format="hex", receipt_id_format="dec")
     account = add_account(smsc, id_format="hex")

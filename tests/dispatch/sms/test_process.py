@@ -12,14 +12,9 @@ from rq import Queue
 
 from dispatch.engine import enqueue
 from dispatch.sms import status
-from tests.dispatch.sms.conftest import (
-    add_account,
-    counts,
-    make_campaign,
-    per_destination,
-    queue_rows,
-)
-from tests.waiting import wait_for
+from scripts.harness import wait_for
+from tests.helpers.factories import add_account
+from tests.helpers.sms import counts, make_campaign, per_destination, queue_rows
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -10,7 +10,7 @@ from dispatch.models import InboundMessage, Message, MessagePart, MessageStatus,
 from dispatch.models.common import utcnow
 from dispatch.sms import receipts
 from gateways.results import Inbound, Receipt
-from tests.dispatch.sms.conftest import make_campaign
+from tests.helpers.sms import make_campaign
 
 S = MessageStatus
 ACCOUNT = 7

@@ -11,8 +11,8 @@ from dispatch.engine import enqueue
 from dispatch.extensions import db
 from dispatch.models import MessagePart
 from dispatch.sms import recorder
-from tests.dispatch.sms.conftest import counts, queue_rows
-from tests.waiting import wait_for
+from scripts.harness import wait_for
+from tests.helpers.sms import counts, queue_rows
 
 
 def test_a_retry_after_a_lost_commit_answer_writes_nothing_twice(

@@ -18,15 +18,9 @@ from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import AuditEvent, Campaign, Message, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.sms import status
-from tests.dispatch.sms.conftest import (
-    add_account,
-    counts,
-    make_campaign,
-    number,
-    per_destination,
-    queue_rows,
-)
-from tests.waiting import wait_for
+from scripts.harness import wait_for
+from tests.helpers.factories import add_account
+from tests.helpers.sms import counts, make_campaign, number, per_destination, queue_rows
 
 
 def rows(campaign_id):

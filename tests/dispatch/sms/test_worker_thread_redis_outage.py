@@ -16,9 +16,9 @@ from rq import Queue
 
 from dispatch.engine.enqueue import sms_queues
 from dispatch.sms.process import AccountRunner
-from scripts.drills.stack import Redis
-from tests.dispatch.sms.conftest import FAST_TIMERS, PASSWORD, add_account
-from tests.waiting import wait_for
+from scripts.harness import Redis, wait_for
+from tests.helpers.factories import add_account
+from tests.helpers.sms import FAST_TIMERS, PASSWORD
 
 
 def test_the_job_worker_thread_outlives_a_redis_outage(app, smsc, backend, tmp_path,

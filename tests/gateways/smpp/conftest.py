@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis as redis_lib
 
-from gateways.smpp.config import SessionConfig
 from gateways.smpp.session import Session
 from scripts.smsc import Behaviour, Smsc
+from tests.helpers.smpp import fast_config
 
 ACCOUNT, PASSWORD = "loa", "secret"
 
@@ -33,17 +32,6 @@ def smsc() -> Iterator[Smsc]:
     server.stop()
 
 
-def fast_config(port: int, **changes: Any) -> SessionConfig:
-    """A config with test-sized timers."""
-    values: dict[str, Any] = dict(
-        host="127.0.0.1", port=port, system_id=ACCOUNT, password=PASSWORD, source="LOA",
-        window=10, id_format="hex", enquire_link_interval=5.0, response_timeout=5.0,
-        connect_timeout=2.0, socket_timeout=0.5, reconnect_initial=0.05, reconnect_max=0.5,
-        auth_retry_delay=0.2, queue_timeout=5.0, drain_timeout=2.0)
-    values.update(changes)
-    return SessionConfig(**values)
-
-
 @pytest.fixture()
 def make_session(smsc: Smsc) -> Iterator[Callable[..., Session]]:
     """Start a session to the stand-in (bound before it is returned unless bind=False)."""
@@ -63,10 +51,3 @@ def make_session(smsc: Smsc) -> Iterator[Callable[..., Session]]:
         session.close(timeout=1)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()

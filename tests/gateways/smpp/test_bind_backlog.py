@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateways.smpp.session import Session
+from scripts.harness import wait_for
 from scripts.smsc import Smsc
-from tests.gateways.smpp.conftest import wait_until
-from tests.gateways.smpp.test_session import Store
+from tests.helpers.smpp import Store
 
 BACKLOG = 200  # deliver_sm PDUs: well over one 4 KB read
 
@@ -26,7 +26,7 @@ def test_deliveries_waiting_at_bind_all_arrive_and_the_link_stays_up(
     assert smsc.stats()["backlog"] == BACKLOG
     store = Store()
     session = make_session(on_deliver=store)
-    assert wait_until(lambda: len(store.inbound) == BACKLOG, 10), (
+    assert wait_for(lambda: len(store.inbound) == BACKLOG, 10), (
         len(store.inbound), session.status())
     assert smsc.wait_for(lambda s: s.get("mos_acked") == BACKLOG, 5), smsc.stats()
     assert sorted(m.source for m in store.inbound) == [f"849{i:08d}" for i in range(BACKLOG)]

@@ -18,9 +18,9 @@ from gateways.errors import Permanent
 from gateways.smpp.message import OutboundSms
 from gateways.smpp.session import Session
 from gateways.sms.encoding import encode_ucs2
+from scripts.harness import wait_for
 from scripts.smsc import Smsc
-from tests.gateways.smpp.conftest import fast_config, wait_until
-from tests.gateways.smpp.test_session import VI_LONG, Store
+from tests.helpers.smpp import VI_LONG, Store, fast_config
 
 smpp34 = pytest.importorskip("smpp34")
 T = TypeVar("T")
@@ -125,7 +125,7 @@ def test_session_against_smpp34_server(other_smsc: Smpp34Server) -> None:
         [bad] = session.submit_many([OutboundSms("bad", "84900000000", "Hi")], timeout=5)
         assert isinstance(bad.error, Permanent) and bad.error.code == "0x0B"
 
-        assert wait_until(lambda: session.status().binds == 1 and session.state == "bound", 0.6)
+        assert wait_for(lambda: session.status().binds == 1 and session.state == "bound", 0.6)
     finally:
         session.close(timeout=1)
 

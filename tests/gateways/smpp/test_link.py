@@ -12,7 +12,8 @@ from gateways.errors import Unknowable
 from gateways.smpp import pdu
 from gateways.smpp.message import OutboundSms
 from gateways.smpp.session import Session
-from tests.gateways.smpp.conftest import fast_config, wait_until
+from scripts.harness import wait_for
+from tests.helpers.smpp import fast_config
 
 
 class RawSmsc:
@@ -92,13 +93,13 @@ def test_answers_the_smscs_requests_and_rebinds_after_its_unbind(raw: RawSmsc) -
     try:
         raw.send(pdu.encode(pdu.ENQUIRE_LINK, 0, 900))
         raw.send(pdu.encode(pdu.DATA_SM, 0, 901, b"\x00" * 20))
-        assert wait_until(lambda: len(raw.replies(pdu.GENERIC_NACK)) == 1)
+        assert wait_for(lambda: len(raw.replies(pdu.GENERIC_NACK)) == 1)
         [enquire_resp] = raw.replies(pdu.ENQUIRE_LINK | pdu.RESP)
         assert enquire_resp.sequence == 900
         nack = raw.replies(pdu.GENERIC_NACK)[0]
         assert (nack.sequence, nack.status) == (901, 0x03)  # ESME_RINVCMDID
         raw.send(pdu.encode(pdu.UNBIND, 0, 902))
-        assert wait_until(lambda: raw.binds == 2 and session.state == "bound")
+        assert wait_for(lambda: raw.binds == 2 and session.state == "bound")
         assert [p.sequence for p in raw.replies(pdu.UNBIND | pdu.RESP)] == [902]
     finally:
         session.close(timeout=1)
@@ -108,7 +109,7 @@ def test_unanswered_enquire_link_drops_and_rebinds(raw: RawSmsc) -> None:
     raw.answer_enquire = False
     session = start(raw.port, enquire_link_interval=0.1, response_timeout=0.3)
     try:
-        assert wait_until(lambda: raw.binds >= 2 and session.status().binds >= 2, 3)
+        assert wait_for(lambda: raw.binds >= 2 and session.status().binds >= 2, 3)
     finally:
         session.close(timeout=1)
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from gateways.errors import AuthFailed, Permanent, Unknowable
-from gateways.results import Fragment, Inbound, Receipt
+from gateways.results import Fragment
 from gateways.smpp import pdu
 from gateways.smpp import status as codes
 from gateways.smpp.delivery import Deliveries
@@ -17,39 +17,9 @@ from gateways.smpp.outcome import SubmitHandle
 from gateways.smpp.session import Ack, DeliverEvent, Session
 from gateways.smpp.throttle import LocalThrottle
 from gateways.sms.encoding import decode
+from scripts.harness import wait_for
 from scripts.smsc import Smsc
-from tests.gateways.smpp.conftest import wait_until
-
-GSM_LONG = ("Thong bao: Cong an huyen Chau Thanh A de nghi nguoi dan khong chuyen tien cho nguoi "
-            "la tu xung la can bo. Moi thac mac lien he so 0293 3946 123 [24/7] de duoc ho tro.")
-VI_LONG = ("Sở Thông tin và Truyền thông thông báo: từ ngày 1/12, người dân có thể tra cứu kết "
-           "quả hồ sơ trực tuyến trên ứng dụng của tỉnh. Xin cảm ơn!")
-
-
-class Store:
-    """An on_deliver callback that keeps what it was given."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.events: list[DeliverEvent] = []
-        self.calls = 0
-        self.fail_first = fail_first
-        self.lock = threading.Lock()
-
-    def __call__(self, event: DeliverEvent) -> bool:
-        with self.lock:
-            self.calls += 1
-            if self.calls <= self.fail_first:
-                return False
-            self.events.append(event)
-            return True
-
-    @property
-    def receipts(self) -> list[Receipt]:
-        return [e for e in self.events if isinstance(e, Receipt)]
-
-    @property
-    def inbound(self) -> list[Inbound]:
-        return [e for e in self.events if isinstance(e, Inbound)]
+from tests.helpers.smpp import GSM_LONG, VI_LONG, Store
 
 
 def reassemble(smsc: Smsc, destination: str) -> tuple[str, list[tuple[int, int, int]]]:
@@ -154,7 +124,7 @@ def test_receipts_before_responses_reach_the_callback(
     handle = session.submit(OutboundSms("1", "84912345678", GSM_LONG))
 
     def watch() -> None:
-        wait_until(lambda: bool(store.receipts), 5)
+        wait_for(lambda: bool(store.receipts), 5)
         seen_before.append(not handle.done())
 
     watcher = threading.Thread(target=watch)
@@ -163,7 +133,7 @@ def test_receipts_before_responses_reach_the_callback(
     watcher.join()
     assert outcome is not None and outcome.ok
     assert seen_before == [True]  # the first receipt came while its submit was unanswered
-    assert wait_until(lambda: len(store.receipts) == 2)
+    assert wait_for(lambda: len(store.receipts) == 2)
     # hex in submit_sm_resp, decimal in the receipt: normalised to the same id
     assert sorted(r.remote_id for r in store.receipts) == sorted(
         i or "" for i in outcome.remote_ids)
@@ -177,7 +147,7 @@ def test_store_failure_answers_temporary_error_and_smsc_redelivers(
     session = make_session(on_deliver=store)
     outcomes = session.submit_many(
         [OutboundSms(str(i), f"849{i:08d}", "Hi") for i in range(5)], timeout=5)
-    assert wait_until(lambda: len(store.receipts) == 5)
+    assert wait_for(lambda: len(store.receipts) == 5)
     assert smsc.wait_for(lambda s: s.get("receipts_acked") == 5)
     assert smsc.stats()["receipts_refused"] == 3
     assert sorted(r.remote_id for r in store.receipts) == sorted(
@@ -191,7 +161,7 @@ def test_deferred_ack_answers_when_the_owner_says(
     waiting: list[tuple[DeliverEvent, Ack]] = []
     session = make_session(on_deliver_later=lambda event, ack: waiting.append((event, ack)))
     session.submit_many([OutboundSms("1", "84912345678", "Hi")], timeout=5)
-    assert wait_until(lambda: len(waiting) == 1)
+    assert wait_for(lambda: len(waiting) == 1)
     assert smsc.stats().get("receipts_acked", 0) == 0
     waiting[0][1](True)  # e.g. after a batched commit, from another thread
     assert smsc.wait_for(lambda s: s.get("receipts_acked") == 1, 5)
@@ -205,7 +175,7 @@ def test_mo_messages_are_decoded_and_reassembled(
     assert smsc.send_mo("loa", "84912345678", "8088", "HUY") == 1
     assert smsc.send_mo("loa", "84912345679", "8088", long_mo) == 3
     assert smsc.send_mo("loa", "84912345670", "8088", long_mo, concat="sar") == 3
-    assert wait_until(lambda: len(store.inbound) == 3)
+    assert wait_for(lambda: len(store.inbound) == 3)
     by_source = {m.source: m for m in store.inbound}
     assert by_source["84912345678"].text == "HUY"
     assert by_source["84912345679"].text == long_mo
@@ -221,7 +191,7 @@ def test_an_owner_that_stores_parts_gets_each_one_and_answers_it(
     make_session(on_deliver=store, mo_reassembly="owner")
     long_mo = "Tôi muốn hủy nhận tin nhắn của tỉnh, xin cảm ơn các anh chị rất nhiều nhé! " * 2
     assert smsc.send_mo("loa", "84912345679", "8088", long_mo) == 3
-    assert wait_until(lambda: len(store.events) == 3)
+    assert wait_for(lambda: len(store.events) == 3)
     parts = sorted((e for e in store.events if isinstance(e, Fragment)), key=lambda f: f.number)
     assert [(f.number, f.total, f.source) for f in parts] == [(n, 3, "84912345679")
                                                                for n in (1, 2, 3)]
@@ -257,7 +227,7 @@ def test_rebind_after_the_link_drops_and_in_flight_is_unknowable(
     assert isinstance(outcome.error, Unknowable) and outcome.parts[0].state == "unknown"
     assert outcome.reached_smsc  # the dispatch side must not resend it blindly
     smsc.set(resp_delay=0.0)
-    assert wait_until(lambda: session.status().binds == 2 and session.state == "bound")
+    assert wait_for(lambda: session.status().binds == 2 and session.state == "bound")
     again = session.submit_many([OutboundSms("next", "84912345678", "Hi")], timeout=5)
     assert again[0].ok
     assert smsc.stats()["binds"] == 2
@@ -267,7 +237,7 @@ def test_queued_messages_wait_for_the_rebind(
         smsc: Smsc, make_session: Callable[..., Session]) -> None:
     session = make_session(reconnect_initial=0.3)
     smsc.drop()
-    assert wait_until(lambda: session.state != "bound", 2)
+    assert wait_for(lambda: session.state != "bound", 2)
     outcomes = session.submit_many(
         [OutboundSms(str(i), f"849{i:08d}", "Hi") for i in range(5)], timeout=5)
     assert all(o.ok for o in outcomes)  # never written before, so sent after the rebind
@@ -350,7 +320,7 @@ def _one_held_by_the_throttle(session: Session) -> tuple[SubmitHandle, SubmitHan
     first = session.submit(OutboundSms("1", "84900000001", "Hi"))
     second = session.submit(OutboundSms("2", "84900000002", "Hi"))
     assert first.wait(3) is not None
-    assert wait_until(lambda: session.status().queued == 0)
+    assert wait_for(lambda: session.status().queued == 0)
     return first, second
 
 

@@ -15,10 +15,10 @@ import pytest
 
 from gateways.smpp.message import OutboundSms
 from gateways.smpp.session import Session
+from scripts.harness import wait_for
 from scripts.smsc import Smsc
 from scripts.smsc.control import serve
-from tests.gateways.smpp.conftest import wait_until
-from tests.gateways.smpp.test_session import Store
+from tests.helpers.smpp import Store
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -49,9 +49,9 @@ def test_control_interface_drives_the_stand_in(
     assert sum(control("/per-second?account=loa").values()) == 1
     assert control("/mo", {"account": "loa", "source": "84912345678", "destination": "8088",
                            "text": "STOP"}) == {"parts": 1}
-    assert wait_until(lambda: [m.text for m in store.inbound] == ["STOP"])
+    assert wait_for(lambda: [m.text for m in store.inbound] == ["STOP"])
     assert control("/drop", {}) == {"dropped": 1}
-    assert wait_until(lambda: session.status().binds == 2 and session.state == "bound")
+    assert wait_for(lambda: session.status().binds == 2 and session.state == "bound")
     stats = control("/stats")
     assert stats["binds"] == 2 and stats["accepted"] == 1 and stats["drops"] == 1
     control("/reset", {})
@@ -62,9 +62,9 @@ def test_periodic_drops_and_the_session_follows(
         smsc: Smsc, make_session: Callable[..., Session]) -> None:
     session = make_session()
     smsc.set(drop_every=0.3)
-    assert wait_until(lambda: session.status().binds >= 3, 5)
+    assert wait_for(lambda: session.status().binds >= 3, 5)
     smsc.set(drop_every=None)
-    assert wait_until(lambda: session.state == "bound")
+    assert wait_for(lambda: session.state == "bound")
     assert session.submit_many([OutboundSms("1", "84912345678", "Hi")], timeout=5)[0].ok
 
 
@@ -118,7 +118,7 @@ def test_duplicated_and_stray_receipts(smsc: Smsc, make_session: Callable[..., S
     [outcome] = session.submit_many([OutboundSms("1", "84912345678", "Hi")],
                                     timeout=5)
     # The real receipt and one for an id the stand-in never answered with, each twice.
-    assert wait_until(lambda: len(store.receipts) == 4)
+    assert wait_for(lambda: len(store.receipts) == 4)
     ids = [r.remote_id for r in store.receipts]
     [stray] = set(ids) - {outcome.remote_ids[0]}
     assert ids.count(outcome.remote_ids[0]) == ids.count(stray) == 2
@@ -132,5 +132,5 @@ def test_mo_burst_through_the_control_port(
     make_session(on_deliver=store)
     burst = [[f"8497{i:07d}", "8088", "HUY" if i % 3 == 0 else f"hello {i}"] for i in range(300)]
     assert control("/mo", {"account": "loa", "messages": burst}) == {"parts": 300}
-    assert wait_until(lambda: len(store.inbound) == 300, 10)
+    assert wait_for(lambda: len(store.inbound) == 300, 10)
     assert sum(m.text == "HUY" for m in store.inbound) == 100

@@ -26,8 +26,8 @@ from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, User
 from dispatch.sms import accounts as smpp_accounts
-from tests.factories import PASSWORD
-from tests.web.browser.conftest import Screen
+from tests.helpers.factories import PASSWORD
+from tests.helpers.screen import Screen
 
 pytestmark = pytest.mark.browser
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -187,7 +187,7 @@ def test_editor_to_approver_to_report(backend: str, screen: Screen, people: dict
 def test_every_main_page_at_both_sizes(backend: str, screen: Screen, phone: Screen,
                                        people: dict[str, User]) -> None:
     """Screenshots of the remaining main pages at 1366x768 and on a phone, and keyboard use."""
-    from tests.web import helpers
+    from tests.helpers import web as helpers
 
     lst = helpers.contact_list(numbers=12)
     c = helpers.submitted(people["editor2"], lst, title="Thông báo lịch tiếp công dân")

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from dispatch.extensions import db
 from dispatch.models import AppKey
 from dispatch.push import devices as app_devices
-from tests.dispatch.push.devices.conftest import AppClient, make_key
-from tests.factories import token_for
+from tests.helpers.factories import token_for
+from tests.helpers.push import AppClient, make_key
 
 URL = "/api/app/devices/fid-4f0c2a9e7b1d"
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from dispatch.extensions import db
 from dispatch.models import AppKey, AuditEvent
-from tests.dispatch.push.devices.conftest import AppClient
+from tests.helpers.push import AppClient
 
 URL = "/api/app/devices/fid-4f0c2a9e7b1d"
 

@@ -14,7 +14,7 @@ from dispatch.extensions import db
 from dispatch.models import Device, OptOut
 from dispatch.models.apps import InstallationSecret
 from dispatch.push import installations as app_installations
-from tests.dispatch.push.devices.conftest import fcm_token
+from tests.helpers.push import fcm_token
 
 URL = "/api/app/devices/fid-4f0c2a9e7b1d"
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Device, Locality
 from dispatch.models.common import utcnow
-from tests.dispatch.push.devices.conftest import fcm_token
+from tests.helpers.push import fcm_token
 
 INST = "fid-4f0c2a9e7b1d"
 URL = f"/api/app/devices/{INST}"

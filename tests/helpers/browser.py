@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from dispatch.models import User
-from tests.factories import PASSWORD
+from tests.helpers.factories import PASSWORD
 
 META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 

@@ -1,24 +1,13 @@
-"""Helpers for the operations tests: SMPP accounts and bind status as the smpp process writes it."""
+"""Bind status as the smpp process publishes it, for the operations tests."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from dispatch.extensions import db
 from dispatch.models import SmppAccount
-from dispatch.sms import accounts as smpp_accounts
 from dispatch.sms import status
 from gateways.smpp import SessionStatus
-
-
-def add_account(name: str = "viettel", **changes: Any) -> SmppAccount:
-    data: dict[str, Any] = {"name": name, "host": "127.0.0.1", "port": 2775,
-                            "system_id": "loa", "password": "pw-12345", "tps": 100,
-                            "window": 10, "operators": [name], "brandnames": ["LOA"]}
-    account = smpp_accounts.create(data | changes, actor=None)
-    db.session.commit()
-    return account
 
 
 def bind(name: str = "bind-1", state: str = "bound", **counts: Any) -> SessionStatus:

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts.drills.stack import free_port
+from scripts.harness.net import free_port
 
 BIN = Path(os.environ.get("DRILL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 OS_USER = "postgres"

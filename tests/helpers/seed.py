@@ -13,7 +13,7 @@ def sample_data() -> dict[str, Any]:
     from dispatch.models import Contact, ContactList, Device, ListMember
     from dispatch.push import devices as app_devices
     from dispatch.sms import accounts as smpp_accounts
-    from tests.factories import make_user
+    from tests.helpers.factories import make_user
 
     editor = make_user("seed-editor", ["editor"])
     approver = make_user("seed-approver", ["approver"])

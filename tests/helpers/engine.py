@@ -1,0 +1,52 @@
+"""Builders for the engine tests: contacts and campaigns launched through the services, and a
+burst worker."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from rq import SimpleWorker
+
+from dispatch.campaigns import service
+from dispatch.engine.flags import LOCAL
+from dispatch.extensions import db
+from dispatch.jobs.redis_conn import get_redis
+from dispatch.models import Campaign
+
+
+def window_around_now() -> tuple[time, time]:
+    """A same-day local send window that contains the present moment."""
+    now = datetime.now(LOCAL)
+    start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
+    end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
+    return start.time().replace(second=0, microsecond=0), end.time().replace(second=0,
+                                                                               microsecond=0)
+
+
+def launched(people: dict[str, Any], *, launch: bool = True, **fields: Any) -> Campaign:
+    """A campaign created by the editor, approved by the approver, then launched."""
+    start, end = window_around_now()
+    data = {"title": "Thông báo", "channels": "sms", "sms_sender": "HAUGIANG",
+            "sms_text": "Kinh gui quy vi", "window_start": start, "window_end": end}
+    data.update(fields)
+    c = service.create(data, actor=people["editor"])
+    db.session.commit()
+    service.submit(c, actor=people["editor"])
+    db.session.commit()
+    service.approve(c, actor=people["approver"], snapshot_hash=c.snapshot_hash,
+                    cap_exempt=fields.get("cap_exempt_on_approval", False))
+    db.session.commit()
+    if launch:
+        service.launch(c, actor=people["approver"])
+        db.session.commit()
+    return c
+
+
+def work(queues: list[str] | None = None) -> None:
+    """Run every job waiting on `queues` (default: the ordinary worker queues) to completion."""
+    names = queues or ["urgent", "default"]
+    from rq import Queue
+
+    redis = get_redis()
+    SimpleWorker([Queue(n, connection=redis) for n in names], connection=redis).work(burst=True)
