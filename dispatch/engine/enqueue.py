@@ -18,6 +18,7 @@ from rq.utils import now as rq_now
 from sqlalchemy import select
 
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message, MessageStatus
 
@@ -74,21 +75,17 @@ return 1
 """
 
 
-def _alive_key(campaign_id: int) -> str:
-    return f"loa:expand:{campaign_id}:alive"
-
-
 def expand_heartbeat(campaign_id: int, holder: str = QUEUED_EXPANSION) -> None:
     """The campaign's expansion is being worked on, by `holder` (a job run's token, or
     QUEUED_EXPANSION for a job still waiting): for EXPAND_HEARTBEAT_SECONDS the clock does not
     enqueue it again. Set on enqueueing, and by the job when it starts."""
     ttl = int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
-    get_redis().set(_alive_key(campaign_id), holder, ex=ttl)
+    get_redis().set(keys.expand_heartbeat(campaign_id), holder, ex=ttl)
 
 
 def expansion_alive(campaign_id: int) -> bool:
     """Someone holds the expansion's heartbeat: a run, or a job waiting for a worker."""
-    return bool(get_redis().exists(_alive_key(campaign_id)))
+    return bool(get_redis().exists(keys.expand_heartbeat(campaign_id)))
 
 
 def renew_expand_heartbeat(campaign_id: int, holder: str) -> bool:
@@ -96,7 +93,7 @@ def renew_expand_heartbeat(campaign_id: int, holder: str) -> bool:
     (the clock re-enqueued the campaign because a batch of this run outlasted the heartbeat),
     and this run must stop: two runs are correct (rows are written once) but slow each other."""
     ttl = int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
-    return bool(get_redis().eval(_RENEW, 1, _alive_key(campaign_id), holder, ttl))
+    return bool(get_redis().eval(_RENEW, 1, keys.expand_heartbeat(campaign_id), holder, ttl))
 
 
 def enqueue_requeue(campaign_id: int, urgent: bool) -> None:
@@ -106,10 +103,6 @@ def enqueue_requeue(campaign_id: int, urgent: bool) -> None:
                                       description=f"requeue campaign {campaign_id}")
 
 
-def _jobs_key(campaign_id: int) -> str:
-    return f"loa:campaign:{campaign_id}:jobs"
-
-
 def _send(queue: Queue, campaign_id: int, func: str, args: tuple[Any, ...],
           delay: float | None, timeout: int) -> None:
     if delay:
@@ -117,7 +110,7 @@ def _send(queue: Queue, campaign_id: int, func: str, args: tuple[Any, ...],
     else:
         job = queue.enqueue(func, *args, job_timeout=timeout)
     # Remembered so the clock can tell rows waiting on a live job from orphans.
-    get_redis().sadd(_jobs_key(campaign_id), job.id)
+    get_redis().sadd(keys.campaign_jobs(campaign_id), job.id)
 
 
 def live_jobs(campaign_id: int) -> int:
@@ -131,7 +124,7 @@ def live_jobs(campaign_id: int) -> int:
     running, enqueuing its queued rows again is harmless: only the claimer sends.
     """
     redis = get_redis()
-    key = _jobs_key(campaign_id)
+    key = keys.campaign_jobs(campaign_id)
     ids = [i.decode() if isinstance(i, bytes) else i for i in redis.smembers(key)]
     if not ids:
         return 0

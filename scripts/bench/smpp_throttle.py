@@ -27,12 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
-from gateways.smpp.config import SessionConfig  # noqa: E402
-from gateways.smpp.message import OutboundSms  # noqa: E402
-from gateways.smpp.session import Session  # noqa: E402
-from gateways.smpp.throttle import RedisThrottle  # noqa: E402
+from gateways.smpp import OutboundSms, RedisThrottle, Session, SessionConfig  # noqa: E402
 
 ACCOUNT = "bench"
+THROTTLE_KEY = f"loa:bench:throttle:{ACCOUNT}"  # the bench's own key, not an account's
 
 
 class StampingThrottle(RedisThrottle):
@@ -48,7 +46,7 @@ class StampingThrottle(RedisThrottle):
 
 def worker(url: str, port: int, tps: float, start_at: float, seconds: float, number: int,
            stamps_to: str) -> None:
-    throttle = StampingThrottle(redis.Redis.from_url(url), ACCOUNT, rate=tps)
+    throttle = StampingThrottle(redis.Redis.from_url(url), THROTTLE_KEY, rate=tps)
     throttle.stamps = []
     config = SessionConfig("127.0.0.1", port, ACCOUNT, ACCOUNT, source="LOA", window=50,
                            queue_limit=20)
@@ -101,8 +99,7 @@ def main() -> None:
         folder = Path(tempfile.mkdtemp(prefix="loa-throttle-bench-"))
         url = ensure_embedded_redis(folder)
         stop_redis = lambda: stop_embedded_redis(folder)  # noqa: E731
-    redis.Redis.from_url(url).delete(f"loa:smpp:throttle:{ACCOUNT}",
-                                     f"loa:smpp:throttle:{ACCOUNT}:penalty")
+    redis.Redis.from_url(url).delete(THROTTLE_KEY, f"{THROTTLE_KEY}:penalty")
     smsc = Smsc({ACCOUNT: ACCOUNT}, Behaviour(receipt_delay=0.5)).start()
     start_at = time.time() + 3.0
     stamp_dir = Path(tempfile.mkdtemp(prefix="loa-throttle-stamps-"))

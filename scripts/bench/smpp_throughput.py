@@ -26,9 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from gateways.results import Receipt  # noqa: E402
-from gateways.smpp.config import SessionConfig  # noqa: E402
-from gateways.smpp.message import OutboundSms  # noqa: E402
-from gateways.smpp.session import DeliverEvent, Session  # noqa: E402
+from gateways.smpp import DeliverEvent, OutboundSms, Session, SessionConfig  # noqa: E402
 
 TEXT = "Thong bao: lich tiem chung tai tram y te xa vao sang thu Bay"  # one GSM-7 part
 

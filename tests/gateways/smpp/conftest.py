@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from gateways.smpp.config import SessionConfig
-from gateways.smpp.session import Session
+from gateways.smpp import Session, SessionConfig
 from scripts.smsc import Behaviour, Smsc
 
 ACCOUNT, PASSWORD = "loa", "secret"

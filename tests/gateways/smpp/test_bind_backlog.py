@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateways.smpp.session import Session
+from gateways.smpp import Session
 from scripts.smsc import Smsc
 from tests.gateways.smpp.conftest import wait_until
 from tests.gateways.smpp.test_session import Store
