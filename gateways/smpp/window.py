@@ -111,26 +111,24 @@ class Window(Connection):
                     self._ready.append((item, index + 1))
                 else:
                     done.append(item)
-            elif row.cls == "throttle":
-                self._counts["throttled"] += 1
-                penalise = True
-                if now - item.first_sent[index] < self.config.throttle_retry_limit:
-                    item.next_at = now + min(1.0, 0.05 * 2 ** min(item.attempts[index], 5))
+            else:
+                resend_at: float | None = None  # the same PDU again (same UDH), at this time
+                if row.cls == "throttle":
+                    self._counts["throttled"] += 1
+                    penalise = True
+                    if now - item.first_sent[index] < self.config.throttle_retry_limit:
+                        resend_at = now + min(1.0, 0.05 * 2 ** min(item.attempts[index], 5))
+                elif (row.cls == "retryable" and index > 0
+                      and item.attempts[index] <= self.config.part_retries):
+                    resend_at = now + 0.5 * item.attempts[index]
+                if resend_at is not None:
+                    item.next_at = resend_at
                     self._ready.append((item, index))
                 else:
                     self._counts["errors"] += 1
                     error = codes.error_for(code, self.config.status_overrides)
                     assert error is not None
                     done += self._fail_rest(item, index, error, "failed")
-            elif (row.cls == "retryable" and index > 0
-                  and item.attempts[index] <= self.config.part_retries):
-                item.next_at = now + 0.5 * item.attempts[index]
-                self._ready.append((item, index))
-            else:
-                self._counts["errors"] += 1
-                error = codes.error_for(code, self.config.status_overrides)
-                assert error is not None
-                done += self._fail_rest(item, index, error, "failed")
             self._cv.notify_all()
         if penalise and self._throttle is not None:
             try:
