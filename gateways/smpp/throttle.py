@@ -190,8 +190,9 @@ class RedisThrottle:
 
     def peek(self) -> ThrottleState:
         """The wait, penalty level and rate of this account now, from Redis, reserving nothing."""
-        wait = self._call(0, PEEK)
-        return ThrottleState(wait, self.level, self.current_rate)
+        with self._lock:
+            wait = self._call(0, PEEK)
+            return ThrottleState(wait, self.level, self.current_rate)
 
     @property
     def current_rate(self) -> float:
