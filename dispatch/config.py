@@ -1,13 +1,27 @@
-"""Settings read from the environment, with embedded defaults for development."""
+"""Settings read from the environment, with embedded defaults for development.
+
+The one place Loa reads its environment: everything else reads `app.config`, which tests and
+scripts can set without touching the process's environment.
+"""
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+TIMEZONE = "Asia/Ho_Chi_Minh"  # Loa's local time: send windows, report days, times shown
+
+
+def local_zone() -> ZoneInfo:
+    """The app's TIMEZONE (in an app context)."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 class ConfigError(RuntimeError):
@@ -77,8 +91,10 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # (space or comma separated).
         "APP_LINK_SCHEMES": tuple((env.get("LOA_APP_LINK_SCHEMES") or "haugiang")
                                   .replace(",", " ").split()),
-        "TIMEZONE": "Asia/Ho_Chi_Minh",
-        "DEFAULT_SEND_WINDOW": (env.get("LOA_SEND_WINDOW") or "07:00-22:00"),
+        "TIMEZONE": TIMEZONE,
+        # Fernet key(s), comma-separated, newest first (dispatch.access.secrets); unset in
+        # development: a key generated under the instance folder.
+        "SECRETS_KEY": env.get("LOA_SECRETS_KEY") or None,
         "API_TITLE": "Loa API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
@@ -139,6 +155,13 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # factor.
         "PROXY_COUNT": env_int(env, "LOA_PROXY_COUNT", 0),
         "REQUIRE_2FA": _bool(env.get("LOA_REQUIRE_2FA")),
+        # A signed-in session ends after this long however busy it is, or after this long idle.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=env_int(env, "LOA_SESSION_HOURS", 12)),
+        "SESSION_IDLE_MINUTES": env_int(env, "LOA_SESSION_IDLE_MINUTES", 60),
+        # Failed sign-ins one address may make over all accounts per 15 minutes, and attempts
+        # of any outcome per minute (each costs a password hash).
+        "SIGNIN_LIMIT_PER_IP": env_int(env, "LOA_SIGNIN_LIMIT_PER_IP", 30),
+        "SIGNIN_ATTEMPTS_PER_MINUTE": env_int(env, "LOA_SIGNIN_ATTEMPTS_PER_MINUTE", 60),
         # The app API (dispatch.push.installations, README "The province app's API"): requests
         # per source address and per installation, new installations per address an hour (a
         # carrier's NAT puts many phones behind one address), and the days after which an

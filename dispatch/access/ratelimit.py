@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import redis
 
 from dispatch.errors import RateLimited
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 
 log = logging.getLogger(__name__)
 
-PREFIX = "loa:ratelimit:"
 
 # Judge and count in one step, so concurrent web processes cannot both take the last slot.
 _SCRIPT = """
@@ -66,7 +66,7 @@ def hit(conn: redis.Redis, key: str, *, limit: int, window: float = 60.0, cost: 
     elapsed = now - number * window
     weight = 1.0 - elapsed / window
     allowed, cur, prev = conn.eval(
-        _SCRIPT, 2, f"{PREFIX}{key}:{number}", f"{PREFIX}{key}:{number - 1}",
+        _SCRIPT, 2, keys.rate_limit(key, number), keys.rate_limit(key, number - 1),
         limit, repr(weight), cost, int(window * 2000), "1" if dry_run else "0",
     )
     used = prev * weight + cur

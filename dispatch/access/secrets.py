@@ -17,7 +17,7 @@ from dispatch.config import ConfigError
 
 
 def _keys() -> list[str]:
-    configured = current_app.config.get("SECRETS_KEY") or os.environ.get("LOA_SECRETS_KEY")
+    configured = current_app.config.get("SECRETS_KEY")
     if configured:
         return [k.strip() for k in configured.split(",") if k.strip()]
     if current_app.config["LOA_ENV"] != "development":

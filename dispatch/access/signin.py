@@ -37,6 +37,7 @@ from sqlalchemy import select
 from dispatch.access import passwords, ratelimit, totp
 from dispatch.errors import LoaError, NotAuthenticated, RateLimited
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import User
 
@@ -47,7 +48,6 @@ MAX_DELAY = 900
 # A pair's count is forgotten a day after its last failure.
 FORGET_AFTER = 86_400
 ADDRESS_WINDOW = 900
-PREFIX = "loa:signin:"
 # One answer for every refusal, true for each of them.
 REFUSED = ("Wrong username or password, or too many failed sign-ins from this address. "
            "Check them, wait a few minutes, and try again.")
@@ -69,7 +69,7 @@ def delay_for(failures: int) -> int:
 
 def _pair(name: str, address: str) -> str:
     digest = hashlib.sha256(f"{name}\0{address}".encode()).hexdigest()[:32]
-    return f"{PREFIX}pair:{digest}"
+    return keys.signin_pair(digest)
 
 
 def _address_key(address: str) -> str:

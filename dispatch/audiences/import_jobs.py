@@ -31,6 +31,7 @@ from dispatch.audiences import importer
 from dispatch.campaigns import audit
 from dispatch.errors import Conflict
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import ContactImport, ContactList, User
 from dispatch.models.common import utcnow
@@ -53,14 +54,6 @@ def upload_path(import_id: int) -> Path:
 
 def refused_path(import_id: int) -> Path:
     return folder() / f"{import_id}.refused.csv"
-
-
-def _progress_key(import_id: int) -> str:
-    return f"loa:import:{import_id}:progress"
-
-
-def _cancel_key(import_id: int) -> str:
-    return f"loa:import:{import_id}:cancel"
 
 
 def _job_id(import_id: int) -> str:
@@ -153,7 +146,7 @@ def watch(import_id: int, report: Any, position: int, size: int) -> None:
     _beat(import_id, {"rows_read": report.total, "imported": report.imported,
                       "refused": report.error_rows, "position": position, "size": size})
     try:
-        cancelled = bool(get_redis().exists(_cancel_key(import_id)))
+        cancelled = bool(get_redis().exists(keys.import_cancel(import_id)))
     except RedisError:
         return
     if cancelled:
@@ -163,21 +156,21 @@ def watch(import_id: int, report: Any, position: int, size: int) -> None:
 def _beat(import_id: int, figures: dict[str, int]) -> None:
     ttl = int(current_app.config["IMPORT_HEARTBEAT_SECONDS"])
     try:
-        get_redis().set(_progress_key(import_id), json.dumps(figures), ex=ttl)
+        get_redis().set(keys.import_progress(import_id), json.dumps(figures), ex=ttl)
     except RedisError as exc:  # a Redis restart must not fail the import; the clock may
         log.warning("import %s: heartbeat not stored (%s)", import_id, exc)
 
 
 def _forget_state(import_id: int) -> None:
     with contextlib.suppress(RedisError):  # else both expire by themselves
-        get_redis().delete(_progress_key(import_id), _cancel_key(import_id))
+        get_redis().delete(keys.import_progress(import_id), keys.import_cancel(import_id))
 
 
 def progress(import_id: int) -> dict[str, Any] | None:
     """The running import's last published figures, or None."""
     try:
-        raw = get_redis().get(_progress_key(import_id))
-        cancelling = bool(get_redis().exists(_cancel_key(import_id)))
+        raw = get_redis().get(keys.import_progress(import_id))
+        cancelling = bool(get_redis().exists(keys.import_cancel(import_id)))
     except RedisError:
         return None
     if raw is None:
@@ -238,7 +231,7 @@ def cancel(record: ContactImport, actor: User | None) -> ContactImport:
             return ended
         record = ended
     if record.status == "running":
-        get_redis().set(_cancel_key(record.id), "1",
+        get_redis().set(keys.import_cancel(record.id), "1",
                         ex=int(current_app.config["IMPORT_HEARTBEAT_SECONDS"]) * 10)
         audit.record("contacts.import_cancel", "contact_list", record.list_id, actor=actor,
                      details={"import_id": record.id})
@@ -267,7 +260,7 @@ def check_stalled(config: dict[str, Any]) -> dict[str, int]:
     for record in db.session.scalars(select(ContactImport).where(
             ContactImport.status.in_(ACTIVE))).all():
         if record.status == "running":
-            if redis.exists(_progress_key(record.id)):
+            if redis.exists(keys.import_progress(record.id)):
                 continue
             seconds = int(config["IMPORT_HEARTBEAT_SECONDS"])
             ended = end_record(record.id, "failed",

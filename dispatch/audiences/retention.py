@@ -29,7 +29,7 @@ from dispatch.audiences import msisdn
 from dispatch.campaigns import audit
 from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
-from dispatch.jobs import in_app_context, queue
+from dispatch.jobs import in_app_context, keys, queue
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import (
     Campaign,
@@ -52,7 +52,6 @@ from dispatch.push import installations as app_installations
 log = logging.getLogger(__name__)
 BATCH = 5_000
 ENDED = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
-DAY_KEY = "loa:retention:day"  # the clock enqueues the run once per UTC day
 
 
 def _forget_messages(where: Any, batch: int) -> int:
@@ -256,7 +255,7 @@ def run_job() -> dict[str, int]:
 def enqueue_daily() -> int:
     """Enqueue the retention job once per UTC day (the clock calls this every tick)."""
     today = utcnow().date().isoformat()
-    previous = get_redis().getset(DAY_KEY, today)
+    previous = get_redis().getset(keys.RETENTION_DAY, today)
     if previous is not None and previous.decode() == today:
         return 0
     queue("low").enqueue("dispatch.audiences.retention.run_job", job_timeout=6 * 3600)

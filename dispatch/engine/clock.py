@@ -33,6 +33,7 @@ from dispatch.audiences import import_jobs, retention
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags, ledger
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
 from dispatch.models.common import utcnow
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 S = MessageStatus
 C = CampaignStatus
 
-LOCK = "loa:clock:lock"  # one ticking clock across hosts
+LOCK = keys.CLOCK_LOCK  # one ticking clock across hosts
 
 
 def settings_from(config: dict[str, Any]) -> dict[str, timedelta]:

@@ -18,6 +18,7 @@ from rq.utils import now as rq_now
 from sqlalchemy import select
 
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message, MessageStatus
 from dispatch.models.sqlbatch import chunks
@@ -76,10 +77,6 @@ return 0
 """
 
 
-def _alive_key(campaign_id: int) -> str:
-    return f"loa:expand:{campaign_id}:alive"
-
-
 def _heartbeat_ttl() -> int:
     return int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
 
@@ -87,7 +84,7 @@ def _heartbeat_ttl() -> int:
 def enqueue_expand(campaign_id: int, urgent: bool) -> bool:
     """Enqueue the campaign's expand job unless someone holds its expansion (a run, or a job
     still waiting for a worker); True when a job was enqueued."""
-    if not get_redis().set(_alive_key(campaign_id), QUEUED_EXPANSION, nx=True,
+    if not get_redis().set(keys.expand_heartbeat(campaign_id), QUEUED_EXPANSION, nx=True,
                            ex=_heartbeat_ttl()):
         return False
     work_queue(urgent=urgent).enqueue(EXPAND_JOB, campaign_id, job_timeout=6 * 3600,
@@ -99,13 +96,14 @@ def hold_expansion(campaign_id: int, run: str) -> bool:
     """Take or renew the expansion for `run` (before each batch); False when another run
     holds it and this one must stop: two runs are correct (rows are written once) but slow
     each other."""
-    return bool(get_redis().eval(_HOLD, 1, _alive_key(campaign_id), run, _heartbeat_ttl(),
+    return bool(get_redis().eval(_HOLD, 1, keys.expand_heartbeat(campaign_id), run,
+                                 _heartbeat_ttl(),
                                  QUEUED_EXPANSION))
 
 
 def let_go_expansion(campaign_id: int, run: str) -> None:
     """`run` ended: free the expansion (only if `run` still holds it)."""
-    get_redis().eval(_LET_GO, 1, _alive_key(campaign_id), run)
+    get_redis().eval(_LET_GO, 1, keys.expand_heartbeat(campaign_id), run)
 
 
 def enqueue_requeue(campaign_id: int, urgent: bool) -> None:
@@ -115,10 +113,6 @@ def enqueue_requeue(campaign_id: int, urgent: bool) -> None:
                                       description=f"requeue campaign {campaign_id}")
 
 
-def _jobs_key(campaign_id: int) -> str:
-    return f"loa:campaign:{campaign_id}:jobs"
-
-
 def _send(queue: Queue, campaign_id: int, func: str, args: tuple[Any, ...],
           delay: float | None, timeout: int) -> None:
     if delay:
@@ -126,7 +120,7 @@ def _send(queue: Queue, campaign_id: int, func: str, args: tuple[Any, ...],
     else:
         job = queue.enqueue(func, *args, job_timeout=timeout)
     # Remembered so the clock can tell rows waiting on a live job from orphans.
-    get_redis().sadd(_jobs_key(campaign_id), job.id)
+    get_redis().sadd(keys.campaign_jobs(campaign_id), job.id)
 
 
 def live_jobs(campaign_id: int) -> int:
@@ -140,7 +134,7 @@ def live_jobs(campaign_id: int) -> int:
     running, enqueuing its queued rows again is harmless: only the claimer sends.
     """
     redis = get_redis()
-    key = _jobs_key(campaign_id)
+    key = keys.campaign_jobs(campaign_id)
     ids = [i.decode() if isinstance(i, bytes) else i for i in redis.smembers(key)]
     if not ids:
         return 0

@@ -8,35 +8,30 @@ stays the truth, checked before every chunk, so a lost Redis only delays the sto
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from dispatch.config import local_zone
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus
 from dispatch.models.common import utcnow
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def _key(campaign_id: int) -> str:
-    return f"loa:campaign:{campaign_id}:stop"
-
 
 def set_stop(campaign_id: int, reason: str) -> None:
-    get_redis().set(_key(campaign_id), reason, ex=7 * 24 * 3600)
+    get_redis().set(keys.campaign_stop(campaign_id), reason, ex=7 * 24 * 3600)
 
 
 def clear_stop(campaign_id: int) -> None:
-    get_redis().delete(_key(campaign_id))
+    get_redis().delete(keys.campaign_stop(campaign_id))
 
 
 def may_send(campaign_id: int) -> bool:
     """The cheap check between submits: no stop flag is set."""
-    return not get_redis().exists(_key(campaign_id))
+    return not get_redis().exists(keys.campaign_stop(campaign_id))
 
 
 def in_window(c: Campaign, now: datetime | None = None) -> bool:
     """Whether local time is inside the campaign's send window (start inclusive, end exclusive)."""
-    local = (now or utcnow()).astimezone(LOCAL).time()
+    local = (now or utcnow()).astimezone(local_zone()).time()
     # Windows are same-day (the campaign content refuses start >= end).
     return c.window_start <= local < c.window_end
 

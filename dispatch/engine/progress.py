@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message, MessageStatus
 from dispatch.models.common import utcnow
@@ -30,7 +31,7 @@ KEEP_SECONDS = 300  # stale figures are served this long while someone recompute
 
 
 def progress(c: Campaign, *, fresh: bool = False) -> dict[str, Any]:
-    key, lock = f"loa:progress:{c.id}", f"loa:progress:{c.id}:lock"
+    key, lock = keys.progress(c.id), keys.progress_lock(c.id)
     redis = get_redis()
     cached = None if fresh else redis.get(key)
     if cached:

@@ -22,7 +22,6 @@ import contextlib
 import contextvars
 import json
 import logging
-import os
 import re
 import socket
 import sys
@@ -42,6 +41,7 @@ _STANDARD = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) 
 _HOST = socket.gethostname()
 FIELDS_FIRST = ("time", "level", "logger", "message", "host", "process", "request_id",
                 "campaign_id", "message_id", "account_id", "job_id", "job")
+CAMPAIGN_JOBS = ("dispatch.engine.", "dispatch.sms.", "dispatch.push.")  # campaign id first
 
 SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential"
                          r"|authori[sz]ation|cookie|^key$", re.IGNORECASE)
@@ -209,7 +209,7 @@ def configure(app: Flask) -> None:
     """Send every logger's records through one handler on stderr in the configured format."""
     for name in ("SECRET_KEY", "METRICS_TOKEN"):
         register_secret(app.config.get(name))
-    keys = app.config.get("SECRETS_KEY") or os.environ.get("LOA_SECRETS_KEY") or ""
+    keys = app.config.get("SECRETS_KEY") or ""
     for key in keys.split(","):
         register_secret(key.strip())
     fmt = app.config.get("LOG_FORMAT", "json")

@@ -22,7 +22,6 @@ setting), or a signed-in admin / an admin's API token (permission `ops.view`).
 from __future__ import annotations
 
 import hmac
-import inspect
 import json
 import logging
 import time
@@ -45,6 +44,7 @@ from sqlalchemy import func, select
 from dispatch.access.auth import require
 from dispatch.engine import progress as progress_module
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, InboundMessage, RawReceipt, SmppAccount
 from dispatch.sms import status as smpp_status
@@ -55,11 +55,7 @@ bp = Blueprint("ops_metrics", __name__)
 
 BIND_STATES = ("idle", "connecting", "binding", "bound", "disconnected", "auth_failed",
                "closing", "closed")
-RECEIPTS_KEY = "loa:metrics:receipts"
-INBOUND_KEY = "loa:metrics:inbound"
 PROGRESS_MAX_AGE = 30.0  # seconds: older cached figures are recomputed (one reader at a time)
-_RECOVERY = float(inspect.signature(RedisThrottle).parameters["recovery"].default)
-_THROTTLE = "loa:smpp:throttle:account-{id}"
 
 
 def _text(value: Any) -> str:
@@ -164,8 +160,6 @@ class LoaCollector:
 
     def throttle(self) -> Iterator[Metric]:
         redis = get_redis(self.app)
-        seconds, micros = redis.time()
-        now = seconds * 1_000_000 + micros
         backlog = GaugeMetricFamily(
             "loa_smpp_throttle_wait_seconds",
             "How long a submit asking the shared throttle now would wait", labels=["account"])
@@ -176,21 +170,13 @@ class LoaCollector:
                                  "Submits per second the throttle allows now",
                                  labels=["account"])
         for account in self._accounts():
-            if not account.enabled:
+            if not account.enabled or account.tps <= 0:
                 continue
-            key = _THROTTLE.format(id=account.id)
-            pipe = redis.pipeline(transaction=False)
-            pipe.get(key)
-            pipe.hmget(f"{key}:penalty", "level", "at")
-            tat, (stored_level, raised_at) = pipe.execute()
-            wait = max(0.0, (float(tat) - now) / 1e6) if tat else 0.0
-            current = 0
-            if stored_level is not None:
-                steps = int((now - float(raised_at or 0)) / (_RECOVERY * 1e6))
-                current = max(0, int(stored_level) - steps)
-            backlog.add_metric([account.name], wait)
-            level.add_metric([account.name], float(current))
-            rate.add_metric([account.name], account.tps * 0.98 / 2 ** current)
+            # The throttle the smpp processes use, asked as they would (reserving nothing).
+            now = RedisThrottle(redis, keys.smpp_throttle(account.id), rate=account.tps).peek()
+            backlog.add_metric([account.name], now.wait)
+            level.add_metric([account.name], float(now.level))
+            rate.add_metric([account.name], now.rate)
         yield backlog
         yield level
         yield rate
@@ -216,10 +202,10 @@ class LoaCollector:
 
     def receipts(self) -> Iterator[Metric]:
         redis = get_redis(self.app)
-        receipts = self._tally(redis, RECEIPTS_KEY, RawReceipt, (
+        receipts = self._tally(redis, keys.METRICS_RECEIPTS, RawReceipt, (
             RawReceipt.account_id, RawReceipt.stat, RawReceipt.unreadable),
             lambda stat, unreadable: "unreadable" if unreadable else (stat or "none").lower())
-        inbound = self._tally(redis, INBOUND_KEY, InboundMessage, (
+        inbound = self._tally(redis, keys.METRICS_INBOUND, InboundMessage, (
             InboundMessage.account_id, InboundMessage.handled_as),
             lambda handled_as: handled_as or "none")
         names = {str(a.id): a.name for a in self._accounts()}
@@ -324,7 +310,7 @@ class LoaCollector:
 
 def _progress(redis: Any, c: Campaign) -> dict[str, Any]:
     """The figures the progress endpoint cached; recomputed only when older than 30 s."""
-    cached = redis.get(f"loa:progress:{c.id}")
+    cached = redis.get(keys.progress(c.id))
     if cached:
         figures: dict[str, Any] = json.loads(cached)
         if time.time() - figures.get("_computed", 0) < PROGRESS_MAX_AGE:

@@ -18,6 +18,7 @@ from sqlalchemy import update
 from dispatch.campaigns import audit
 from dispatch.engine import flags, ledger
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, MessageStatus
 from gateways.fcm import PushOutcome
@@ -28,7 +29,7 @@ S = MessageStatus
 MAX_ATTEMPTS = 5  # sends of one row that FCM answered "unavailable"/"internal" before it fails
 BACKOFF_BASE, BACKOFF_MAX = 15.0, 300.0  # seconds: 15, 30, 60, 120 (capped at 300)
 QUOTA_DEFAULT = 60.0  # seconds, when FCM says quota exceeded without a Retry-After
-QUOTA_KEY = "loa:push:quota_until"  # the FCM project is throttled until this epoch time
+QUOTA_KEY = keys.PUSH_QUOTA_UNTIL
 QUOTA_CODE = "QUOTA_EXCEEDED"
 
 F = TypeVar("F", bound=Callable[..., Any])

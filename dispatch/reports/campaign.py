@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 
 from dispatch.campaigns import frozen
-from dispatch.engine.flags import LOCAL
+from dispatch.config import local_zone
 from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import Campaign, Message, MessageStatus
@@ -39,7 +39,7 @@ def local(when: datetime | None) -> datetime | None:
     if when is None:
         return None
     try:
-        return when.astimezone(LOCAL)
+        return when.astimezone(local_zone())
     except OverflowError:
         # 9999-12-31 stored before dates were bounded has no local time: reported as stored.
         return when
@@ -157,11 +157,12 @@ def timeline(c: Campaign, wanted: int | None = None) -> dict[str, Any]:
         row = counts.setdefault(int(start), {})
         row[S(status).value] = row.get(S(status).value, 0) + n
     buckets = []
+    zone = local_zone()
     if counts:
         for start in range(min(counts), max(counts) + width, width):
             row = counts.get(start, {})
             buckets.append({
-                "start": datetime.fromtimestamp(start, UTC).astimezone(LOCAL),
+                "start": datetime.fromtimestamp(start, UTC).astimezone(zone),
                 "submitted": row.get("submitted", 0),
                 "delivered": row.get("delivered", 0),
                 "partial": row.get("partial", 0),

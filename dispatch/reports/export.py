@@ -30,10 +30,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, select
 
-from dispatch.engine.flags import LOCAL
+from dispatch.config import local_zone
 from dispatch.models import Contact, Device, Message, MessagePart, SmppAccount
 
 BATCH = 5000
@@ -91,16 +92,20 @@ def safe_text(value: str) -> str:
 # --- the per-recipient ledger ------------------------------------------------------------------
 
 def ledger_table(engine: Engine, campaign_id: int, *, batch: int = BATCH) -> Table:
-    return Table(LEDGER_COLUMNS, ledger_rows(engine, campaign_id, batch=batch),
-                 times=_LEDGER_TIMES, text=_LEDGER_TEXT)
+    # The zone is read now: the rows may be read after the request's app context is gone.
+    rows = ledger_rows(engine, campaign_id, batch=batch, zone=local_zone())
+    return Table(LEDGER_COLUMNS, rows, times=_LEDGER_TIMES, text=_LEDGER_TEXT)
 
 
-def ledger_rows(engine: Engine, campaign_id: int, *, batch: int = BATCH) -> Iterator[list[Any]]:
+def ledger_rows(engine: Engine, campaign_id: int, *, batch: int = BATCH,
+                zone: ZoneInfo | None = None) -> Iterator[list[Any]]:
     """Every ledger row of the campaign in id order, read from a server-side cursor in batches.
 
     Runs on a connection of its own (the response outlives the request's session). Times come
-    out in local time. The gateway ids of each batch's parts come from one more query per batch.
+    out in local time (`zone`, by default the app's). The gateway ids of each batch's parts come
+    from one more query per batch.
     """
+    local = zone or local_zone()
     with engine.connect() as conn:
         accounts: dict[int, str] = {
             i: name for i, name in conn.execute(select(SmppAccount.id, SmppAccount.name))}
@@ -132,9 +137,9 @@ def ledger_rows(engine: Engine, campaign_id: int, *, batch: int = BATCH) -> Iter
                     parts = None
                 yield [mid, channel, recipient, name, operator, accounts.get(account or 0),
                        status.value, reason, error_code, parts, attempts, ids.get(mid),
-                       queued and queued.astimezone(LOCAL),
-                       submitted and submitted.astimezone(LOCAL),
-                       finished and finished.astimezone(LOCAL)]
+                       queued and queued.astimezone(local),
+                       submitted and submitted.astimezone(local),
+                       finished and finished.astimezone(local)]
 
 
 def _gateway_ids(conn: Any, campaign_id: int, first: int, last: int) -> dict[int, str]:
@@ -288,4 +293,4 @@ def file_chunks(handle: IO[bytes], size: int = FLUSH_BYTES) -> Iterator[bytes]:
 
 
 def local_now() -> datetime:
-    return datetime.now(LOCAL)
+    return datetime.now(local_zone())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, case
@@ -10,35 +11,36 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from dispatch.config import local_zone
 from dispatch.models import Message
 
 
 class time_bucket(FunctionElement[int]):  # lower case: it reads like a SQL function
     """Start of the `seconds`-wide bucket holding a UTC time, as Unix seconds (NULL for NULL).
 
-    Buckets are aligned on local time (UTC+7, no daylight saving in Viet Nam), so a day bucket
-    runs from local midnight. The width is written into the SQL as a literal, so the expression
-    in SELECT and in GROUP BY is the same text (PostgreSQL does not match two different bind
-    parameters).
+    Buckets are aligned on local time (the app's TIMEZONE, at its offset now: Asia/Ho_Chi_Minh
+    has no daylight saving), so a day bucket runs from local midnight. The width and the offset
+    are written into the SQL as literals, so the expression in SELECT and in GROUP BY is the same
+    text (PostgreSQL does not match two different bind parameters).
     """
 
     type = BigInteger()
     inherit_cache = True
     name = "time_bucket"
-    # The width is part of the statement's cache key: 60 s and 300 s must not share SQL.
+    # The width and offset are part of the statement's cache key: 60 s and 300 s must not share SQL.
     _traverse_internals = [
-        *FunctionElement._traverse_internals, ("seconds", InternalTraversal.dp_plain_obj)]
+        *FunctionElement._traverse_internals, ("seconds", InternalTraversal.dp_plain_obj),
+        ("offset", InternalTraversal.dp_plain_obj)]
 
     def __init__(self, column: Any, seconds: int) -> None:
         self.seconds = int(seconds)
+        offset = datetime.now(UTC).astimezone(local_zone()).utcoffset()
+        self.offset = int(offset.total_seconds()) if offset is not None else 0
         super().__init__(column)
 
 
-LOCAL_OFFSET = 7 * 3600  # Asia/Ho_Chi_Minh
-
-
 def _bucket(compiler: SQLCompiler, element: time_bucket, epoch: str) -> str:
-    w, off = element.seconds, LOCAL_OFFSET
+    w, off = element.seconds, element.offset
     return f"((({epoch}) + {off}) / {w}) * {w} - {off}"
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, select
 
-from dispatch.engine.flags import LOCAL
+from dispatch.config import local_zone
 from dispatch.extensions import db
 from dispatch.models import Campaign, Message
 from dispatch.models.common import utcnow
@@ -33,7 +33,7 @@ def started_at() -> ColumnElement[datetime]:
 
 def day_start(day: date) -> datetime:
     """Local midnight opening `day`, in UTC."""
-    return datetime.combine(day, time(0), LOCAL).astimezone(UTC)
+    return datetime.combine(day, time(0), local_zone()).astimezone(UTC)
 
 
 def chosen(since: date | None, until: date | None, phase_tag: str | None) -> list[Campaign]:

@@ -36,7 +36,7 @@ from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import InboundMessage, MoFragment, RawReceipt
 from gateways.results import Fragment, Inbound, Receipt
-from gateways.smpp.inbound import decode_text
+from gateways.smpp import decode_text
 from gateways.sms.plain import strip_diacritics
 
 _fragments = MoFragment.__table__

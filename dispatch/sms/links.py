@@ -24,13 +24,20 @@ from typing import Any
 
 from flask import Flask
 
+from dispatch.jobs import keys
 from dispatch.models import SmppAccount
 from dispatch.sms.recorder import OutcomeRecorder, Resolved
 from dispatch.sms.writer import ReceiptWriter
-from gateways.smpp import OutboundSms, RedisThrottle, Session, SessionConfig, SessionStatus
-from gateways.smpp.config import BindMode
-from gateways.smpp.message import IdFormat
-from gateways.smpp.outcome import SubmitHandle
+from gateways.smpp import (
+    BindMode,
+    IdFormat,
+    OutboundSms,
+    RedisThrottle,
+    Session,
+    SessionConfig,
+    SessionStatus,
+    SubmitHandle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +98,8 @@ class AccountLink:
         # `sending` at once. Send jobs wait on `progress` for it to fall.
         self.unrecorded = 0
         self.progress = threading.Condition()
-        self.throttle = (RedisThrottle(redis_client, f"account-{account.id}", rate=account.tps)
+        self.throttle = (RedisThrottle(redis_client, keys.smpp_throttle(account.id),
+                                      rate=account.tps)
                          if self.throttled else None)
         timers = timers or {}
         modes: list[tuple[BindMode, str]] = (

@@ -23,8 +23,7 @@ from dispatch.sms import accounts as smpp_accounts
 from dispatch.sms.links import session_config
 from dispatch.sms.receipts import PART_STATUS
 from dispatch.sms.writer import ReceiptWriter
-from gateways.smpp import OutboundSms, Session
-from gateways.smpp.config import BindMode
+from gateways.smpp import BindMode, OutboundSms, Session
 
 
 def wait_for_receipts(account_id: int, smsc_ids: list[str],

@@ -63,7 +63,7 @@ from dispatch.models.sqlbatch import (
 )
 from dispatch.sms.inbound import fold_keyword, storable, store_fragments, store_mo
 from gateways.results import Fragment, Inbound, Receipt
-from gateways.smpp.delivery import DeliverEvent
+from gateways.smpp import DeliverEvent
 
 S = MessageStatus
 

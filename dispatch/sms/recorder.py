@@ -34,7 +34,7 @@ from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags, ledger
 from dispatch.errors import LoaError
 from dispatch.extensions import db
-from dispatch.jobs import rerun_on_lost_connection
+from dispatch.jobs import keys, rerun_on_lost_connection
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, MessagePart, MessageStatus
 from dispatch.models.common import utcnow
@@ -281,7 +281,7 @@ class OutcomeRecorder:
                 failing[item.campaign_id] = describe(error)[0]
         if (not success and not failures) or (success and not trailing and self._zeroed):
             return  # nothing new to count, or the count is 0 already
-        key = f"loa:smpp:{self.link.account_id}:failures"
+        key = keys.smpp_failures(self.link.account_id)
         try:
             client = get_redis()
             if success:

@@ -14,10 +14,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from dispatch.jobs import keys
 from gateways.smpp import SessionStatus
 
-PREFIX = "loa:smpp:bind:"
-PROCESS_PREFIX = "loa:smpp:process:"
+PREFIX = keys.SMPP_BIND_PREFIX
+PROCESS_PREFIX = keys.SMPP_PROCESS_PREFIX
 
 
 def process_name() -> str:

@@ -38,7 +38,7 @@ from dispatch.extensions import db
 from dispatch.models.common import utcnow
 from dispatch.sms import inbound, receipts
 from gateways.results import Receipt
-from gateways.smpp.delivery import Ack, DeliverEvent
+from gateways.smpp import Ack, DeliverEvent
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,7 @@ scripts can poll `/api/campaigns/<id>/progress` and ask for SMS previews.
 
 from __future__ import annotations
 
-import os
-from datetime import timedelta
-
 from flask import Flask
-
-from dispatch.config import env_int
 
 
 def register_web(app: Flask) -> None:
@@ -33,24 +28,16 @@ def register_web(app: Flask) -> None:
 
 
 def _config_defaults(app: Flask) -> None:
-    env = os.environ
+    """The web side's fixed settings (those read from the environment are in dispatch.config)."""
     defaults = {
-        # A signed-in session ends after this long however busy it is, or after this long idle.
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=env_int(env, "LOA_SESSION_HOURS", 12)),
-        "SESSION_IDLE_MINUTES": env_int(env, "LOA_SESSION_IDLE_MINUTES", 60),
         "SESSION_COOKIE_NAME": "loa_session",
         "BABEL_DEFAULT_LOCALE": "vi",
-        "BABEL_DEFAULT_TIMEZONE": app.config.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
+        "BABEL_DEFAULT_TIMEZONE": app.config["TIMEZONE"],
         # Checked by dispatch.web.security, which knows which requests ride on the cookie.
         "WTF_CSRF_CHECK_DEFAULT": False,
         # The token is bound to the session, which expires on its own; a form left open over
         # lunch should still submit.
         "WTF_CSRF_TIME_LIMIT": None,
-        # Failed sign-ins one address may make over all accounts per 15 minutes
-        # (dispatch.access.signin).
-        "SIGNIN_LIMIT_PER_IP": env_int(env, "LOA_SIGNIN_LIMIT_PER_IP", 30),
-        # Attempts of any outcome one address may make per minute: each costs a password hash.
-        "SIGNIN_ATTEMPTS_PER_MINUTE": env_int(env, "LOA_SIGNIN_ATTEMPTS_PER_MINUTE", 60),
     }
     for key, value in defaults.items():
         # Flask has its own defaults for some of these (31-day sessions): replace those too.

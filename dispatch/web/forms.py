@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
-from flask import current_app
 from werkzeug.datastructures import MultiDict
 
 from dispatch.campaigns import audience
+from dispatch.config import local_zone
 from dispatch.errors import flatten_errors
 from dispatch.models import Campaign
 from dispatch.schemas.campaigns import CampaignCreateSchema, CampaignWriteSchema
@@ -25,10 +24,6 @@ from dispatch.web.pages import Errors, whole
 OPTIONAL_TEXTS = ("phase_tag", "decision_ref", "sms_text", "sms_sender", "push_title",
                   "push_body", "push_image", "push_link")
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
-
-
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
 
 
 def text(form: MultiDict[str, str], name: str) -> str:

@@ -1,8 +1,12 @@
 """A submit rate shared by every process and bind of one SMPP account, counted in PDUs.
 
-    throttle = RedisThrottle(redis_client, "viettel", rate=200)
+    throttle = RedisThrottle(redis_client, "myapp:throttle:viettel", rate=200)
     throttle.acquire()      # sleeps until this process may write one submit_sm
     throttle.penalise()     # on ESME_RTHROTTLED / ESME_RMSGQFUL: halve the rate for a while
+    throttle.peek()         # ThrottleState: wait, level and rate now, reserving nothing
+
+The caller names the Redis key (one per account, shared by every process of that account); the
+penalty lives beside it at `<key>:penalty`.
 
 Virtual scheduling (GCRA without burst): one Redis key per account holds the time at which the
 next PDU may go; a Lua script reads Redis's clock, reserves `n` slots `1/rate` apart and answers
@@ -32,7 +36,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 class Throttle(Protocol):
@@ -51,7 +55,8 @@ local n = tonumber(ARGV[2])
 local recovery = tonumber(ARGV[3]) * 1000000
 local max_level = tonumber(ARGV[4])
 local debounce = tonumber(ARGV[5]) * 1000000
-local penalise = ARGV[6] == '1'
+local mode = ARGV[6]  -- '0' reserve, '1' penalise, '2' peek (read only)
+local penalise = mode == '1'
 
 local level = 0
 local raised_at = 0
@@ -72,11 +77,25 @@ end
 local interval = 1000000 / (rate / 2 ^ level)
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local start = math.max(tat, now)
+if mode == '2' then
+  return {level, math.floor(start - now)}
+end
 local next_free = start + n * interval
 redis.call('SET', KEYS[1], string.format('%.0f', next_free),
            'PX', math.ceil((next_free - now) / 1000) + 1000)
 return {level, math.floor(start - now)}
 """
+
+
+class ThrottleState(NamedTuple):
+    """What the shared throttle of an account says now (for metrics)."""
+
+    wait: float  # seconds a PDU asking now would wait
+    level: int  # penalty level: the rate is divided by 2**level
+    rate: float  # PDUs per second allowed now
+
+
+RESERVE, PENALISE, PEEK = "0", "1", "2"  # the script's modes
 
 
 class _Block:
@@ -104,16 +123,15 @@ class _Block:
 class RedisThrottle:
     """The shared throttle of one account (thread-safe; one per process is enough)."""
 
-    def __init__(self, client: Any, account: str, rate: float, *, margin: float = 0.02,
+    def __init__(self, client: Any, key: str, rate: float, *, margin: float = 0.02,
                  recovery: float = 10.0, max_level: int = 4, debounce: float = 1.0,
-                 block_seconds: float = 0.02, late: float | None = None,
-                 prefix: str = "loa:smpp:throttle") -> None:
+                 block_seconds: float = 0.02, late: float | None = None) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive; use no throttle for an unlimited account")
         self.rate = rate
-        self.account = account
+        self.key = key
         self._effective = rate * (1 - margin)
-        self._keys = [f"{prefix}:{account}", f"{prefix}:{account}:penalty"]
+        self._keys = [key, f"{key}:penalty"]
         self._args = (recovery, max_level, debounce)
         self._script = client.register_script(SCRIPT)
         self._block_seconds = block_seconds
@@ -124,10 +142,10 @@ class RedisThrottle:
         self.level = 0  # penalty level last seen
         self.reservations = 0  # round trips to Redis (for benchmarks)
 
-    def _call(self, n: int, penalise: bool) -> float:
+    def _call(self, n: int, mode: str) -> float:
         recovery, max_level, debounce = self._args
         level, wait_us = self._script(keys=self._keys, args=[
-            repr(self._effective), n, recovery, max_level, debounce, "1" if penalise else "0"])
+            repr(self._effective), n, recovery, max_level, debounce, mode])
         self.level = int(level)
         return int(wait_us) / 1e6
 
@@ -139,7 +157,7 @@ class RedisThrottle:
             else:
                 self._size *= 2
         self._size = min(self._size, max(1, int(self.current_rate * self._block_seconds)))
-        wait = self._call(self._size, False)
+        wait = self._call(self._size, RESERVE)
         self.reservations += 1
         # The block starts `wait` after Redis read its clock; counting from after the reply can
         # only make this process later than its slots, never earlier.
@@ -168,7 +186,13 @@ class RedisThrottle:
             # The block was spaced for the old rate: drop it (its slots are lost, which errs
             # on the slow side) and start small again.
             self._block, self._size = None, 1
-            self._call(0, True)
+            self._call(0, PENALISE)
+
+    def peek(self) -> ThrottleState:
+        """The wait, penalty level and rate of this account now, from Redis, reserving nothing."""
+        with self._lock:
+            wait = self._call(0, PEEK)
+            return ThrottleState(wait, self.level, self.current_rate)
 
     @property
     def current_rate(self) -> float:

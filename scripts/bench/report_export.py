@@ -276,17 +276,18 @@ def child_naive(fmt: str, cid: str, label: str) -> None:
     import csv
     import io
 
-    from dispatch.engine.flags import LOCAL
+    from dispatch.config import local_zone
     from dispatch.reports.export import LEDGER_COLUMNS
 
     app = _app()
     with app.app_context():
         started = time.perf_counter()
+        local = local_zone()
         messages, parts = _naive_rows(int(cid))
         rows = [[m.id, m.channel, m.address, name, m.operator,
                  m.account_id, m.status.value, m.reason, m.error_code, m.parts, m.attempts,
                  " ".join(parts.get(m.id, [])),
-                 *(t.astimezone(LOCAL).replace(tzinfo=None) if t else None
+                 *(t.astimezone(local).replace(tzinfo=None) if t else None
                    for t in (m.queued_at, m.submitted_at, m.finished_at))]
                 for m, name in messages]
         header = [f"{vi} ({key})" for key, vi in LEDGER_COLUMNS]

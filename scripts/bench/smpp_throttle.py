@@ -23,13 +23,11 @@ from pathlib import Path
 
 import redis
 
-from gateways.smpp.config import SessionConfig
-from gateways.smpp.message import OutboundSms
-from gateways.smpp.session import Session
-from gateways.smpp.throttle import RedisThrottle
+from gateways.smpp import OutboundSms, RedisThrottle, Session, SessionConfig
 from scripts.harness import ROOT, python_module
 
 ACCOUNT = "bench"
+THROTTLE_KEY = f"loa:bench:throttle:{ACCOUNT}"  # the bench's own key, not an account's
 
 
 class StampingThrottle(RedisThrottle):
@@ -45,7 +43,7 @@ class StampingThrottle(RedisThrottle):
 
 def worker(url: str, port: int, tps: float, start_at: float, seconds: float, number: int,
            stamps_to: str) -> None:
-    throttle = StampingThrottle(redis.Redis.from_url(url), ACCOUNT, rate=tps)
+    throttle = StampingThrottle(redis.Redis.from_url(url), THROTTLE_KEY, rate=tps)
     throttle.stamps = []
     config = SessionConfig("127.0.0.1", port, ACCOUNT, ACCOUNT, source="LOA", window=50,
                            queue_limit=20)
@@ -98,8 +96,7 @@ def main() -> None:
         folder = Path(tempfile.mkdtemp(prefix="loa-throttle-bench-"))
         url = ensure_embedded_redis(folder)
         stop_redis = lambda: stop_embedded_redis(folder)  # noqa: E731
-    redis.Redis.from_url(url).delete(f"loa:smpp:throttle:{ACCOUNT}",
-                                     f"loa:smpp:throttle:{ACCOUNT}:penalty")
+    redis.Redis.from_url(url).delete(THROTTLE_KEY, f"{THROTTLE_KEY}:penalty")
     smsc = Smsc({ACCOUNT: ACCOUNT}, Behaviour(receipt_delay=0.5)).start()
     start_at = time.time() + 3.0
     stamp_dir = Path(tempfile.mkdtemp(prefix="loa-throttle-stamps-"))

@@ -20,9 +20,7 @@ import time
 import urllib.request
 
 from gateways.results import Receipt
-from gateways.smpp.config import SessionConfig
-from gateways.smpp.message import OutboundSms
-from gateways.smpp.session import DeliverEvent, Session
+from gateways.smpp import DeliverEvent, OutboundSms, Session, SessionConfig
 from scripts.harness import Proc
 from scripts.harness.standins import start_smsc
 

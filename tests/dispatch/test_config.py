@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
 
 from dispatch import config, create_app
+from dispatch.engine import flags
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import ensure_embedded_redis, get_redis, stop_embedded_redis
+from dispatch.models import Campaign
+from dispatch.reports.sql import time_bucket
 
 
 def test_development_defaults_to_sqlite_under_instance(tmp_path):
@@ -64,3 +72,52 @@ def test_engine_timings_come_from_the_environment():
 def test_a_bad_number_names_the_variable(value):
     with pytest.raises(config.ConfigError, match=f"LOA_CLAIM_TIMEOUT_SECONDS .*{value!r}"):
         config.from_env({"LOA_CLAIM_TIMEOUT_SECONDS": value})
+
+
+def test_web_and_secret_settings_come_from_the_environment():
+    cfg = config.from_env({"LOA_SECRETS_KEY": "new,old", "LOA_SESSION_HOURS": "2",
+                           "LOA_SESSION_IDLE_MINUTES": "5", "LOA_SIGNIN_LIMIT_PER_IP": "7",
+                           "LOA_SIGNIN_ATTEMPTS_PER_MINUTE": "9"})
+    assert cfg["SECRETS_KEY"] == "new,old"
+    assert cfg["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)
+    assert (cfg["SESSION_IDLE_MINUTES"], cfg["SIGNIN_LIMIT_PER_IP"],
+            cfg["SIGNIN_ATTEMPTS_PER_MINUTE"]) == (5, 7, 9)
+    defaults = config.from_env({})
+    assert defaults["SECRETS_KEY"] is None and defaults["SESSION_IDLE_MINUTES"] == 60
+    assert "DEFAULT_SEND_WINDOW" not in defaults  # never used: windows are per campaign
+
+
+def _sources() -> list[tuple[Path, str]]:
+    root = Path(config.__file__).parent
+    return [(path, path.read_text(encoding="utf-8")) for path in sorted(root.rglob("*.py"))
+            if "migrations" not in path.parts]
+
+
+def test_only_config_reads_the_environment():
+    readers = re.compile(r"os\.environ(?!\.setdefault\(\"FLASK_APP\")|\bgetenv\(|environ\.get\(")
+    found = [str(path) for path, text in _sources()
+             if path.name != "config.py" and readers.search(text)]
+    assert found == []
+
+
+def test_every_redis_key_is_named_in_the_keys_module():
+    literal = re.compile(r"""f?["']loa:""")
+    found = [str(path) for path, text in _sources()
+             if path != Path(keys.__file__) and literal.search(text)]
+    assert found == []
+
+
+def test_local_time_is_the_configured_zone(app):
+    with app.app_context():
+        before = app.config["TIMEZONE"]
+        campaign = Campaign(window_start=time(7), window_end=time(22))
+        at = datetime(2026, 1, 5, 23, 30, tzinfo=UTC)  # 06:30 in Ha Noi, 23:30 in London
+        try:
+            assert config.local_zone() == ZoneInfo("Asia/Ho_Chi_Minh")
+            assert not flags.in_window(campaign, at)
+            app.config["TIMEZONE"] = "Asia/Tokyo"  # 08:30 there
+            assert config.local_zone() == ZoneInfo("Asia/Tokyo")
+            assert flags.in_window(campaign, at)
+            assert time_bucket(Campaign.created_at, 60).offset == 9 * 3600
+        finally:
+            app.config["TIMEZONE"] = before

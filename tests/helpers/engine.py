@@ -9,7 +9,7 @@ from typing import Any
 from rq import SimpleWorker
 
 from dispatch.campaigns import service
-from dispatch.engine.flags import LOCAL
+from dispatch.config import local_zone
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign
@@ -17,7 +17,7 @@ from dispatch.models import Campaign
 
 def window_around_now() -> tuple[time, time]:
     """A same-day local send window that contains the present moment."""
-    now = datetime.now(LOCAL)
+    now = datetime.now(local_zone())
     start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
     end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
     return start.time().replace(second=0, microsecond=0), end.time().replace(second=0,

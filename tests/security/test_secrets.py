@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from dispatch.engine import enqueue
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.models import ApiToken, AppKey, AuditEvent, SmppAccount, User
 from dispatch.ops import logs
 from dispatch.sms.process import SmppProcess
@@ -131,7 +132,8 @@ def test_smpp_passwords_stay_out_of_everything(backend: str, app: Any, api: Any,
         while time.monotonic() < deadline and not {"bound", "auth_failed"} <= states:
             time.sleep(0.1)
             states = {r["state"] for r in
-                      [json.loads(v) for v in redis.mget(list(redis.scan_iter("loa:smpp:bind:*")))
+                      [json.loads(v) for v in redis.mget(
+                          list(redis.scan_iter(f"{keys.SMPP_BIND_PREFIX}*")))
                        if v]}
         assert {"bound", "auth_failed"} <= states, states
 

@@ -123,7 +123,7 @@ def test_dashboard_shows_the_binds_the_smpp_process_publishes(as_role, app, back
     from dispatch.jobs.redis_conn import get_redis
     from dispatch.sms import accounts as smpp_accounts
     from dispatch.sms import status
-    from gateways.smpp.metrics import SessionStatus
+    from gateways.smpp import SessionStatus
 
     account = smpp_accounts.create(
         {"name": "mobifone", "host": "127.0.0.1", "port": 2775, "system_id": "loa",

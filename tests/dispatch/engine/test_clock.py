@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from dispatch.engine import clock, enqueue, ledger, progress
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
 from dispatch.models.common import utcnow
@@ -125,10 +126,10 @@ def test_stale_progress_is_served_while_another_reader_recomputes(engine_app, pe
     stale = dict(first, _computed=0)  # long past its freshness
     import json
 
-    redis.set(f"loa:progress:{c.id}", json.dumps(stale))
-    redis.set(f"loa:progress:{c.id}:lock", 1)  # someone else is recomputing
+    redis.set(keys.progress(c.id), json.dumps(stale))
+    redis.set(keys.progress_lock(c.id), 1)  # someone else is recomputing
     assert progress.progress(c)["by_status"] == {"queued": 3}
-    redis.delete(f"loa:progress:{c.id}:lock")
+    redis.delete(keys.progress_lock(c.id))
     assert progress.progress(c)["by_status"] == {"sending": 3}
 
 

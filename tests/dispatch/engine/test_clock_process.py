@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from dispatch.engine import clock
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,7 +46,7 @@ def test_sigterm_releases_the_lock_and_exits_0(engine_app, backend):
     output = proc.stdout.read().decode()
     assert "clock stopped" in output, output
     # A killed clock would leave its lock for 15 s; a stopped one leaves none.
-    assert not redis.exists(clock.LOCK)
+    assert not redis.exists(keys.CLOCK_LOCK)
 
 
 def test_a_tick_longer_than_the_lock_never_releases_the_next_clocks_lock(engine_app, backend,
@@ -55,10 +56,10 @@ def test_a_tick_longer_than_the_lock_never_releases_the_next_clocks_lock(engine_
 
     def slow_tick(config):
         # While this tick ran, its lock expired and another host's clock took it.
-        redis.set(clock.LOCK, "other-clock", ex=30)
+        redis.set(keys.CLOCK_LOCK, "other-clock", ex=30)
         stop.set()
         return {}
 
     monkeypatch.setattr(clock, "tick", slow_tick)
     clock.run_forever(engine_app.config, 0.1, stop)
-    assert redis.get(clock.LOCK) in (b"other-clock", "other-clock")
+    assert redis.get(keys.CLOCK_LOCK) in (b"other-clock", "other-clock")

@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rq import Queue
 
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, RawReceipt
 from dispatch.models.common import utcnow
 from dispatch.sms import inbound, receipts
@@ -65,8 +66,8 @@ def test_binds_throttle_and_window(backend: str, scrape: Any, redis: Any) -> Non
             bind("b2", "disconnected", detail="connection reset"))
     now_s, now_us = redis.time()
     now = now_s * 1_000_000 + now_us
-    redis.set(f"loa:smpp:throttle:account-{account.id}", str(now + 3_000_000))
-    redis.hset(f"loa:smpp:throttle:account-{account.id}:penalty",
+    redis.set(keys.smpp_throttle(account.id), str(now + 3_000_000))
+    redis.hset(f"{keys.smpp_throttle(account.id)}:penalty",
                mapping={"level": 2, "at": str(now)})
     samples = scrape()
     proc = next(k for k in samples if k[0] == "loa_smpp_submits_total")[1]
@@ -163,7 +164,7 @@ def test_campaign_progress_of_live_campaigns(backend: str, scrape: Any, redis: A
     assert value(samples, "loa_campaigns", status="sending") == 1
     assert value(samples, "loa_campaigns", status="completed") == 1
     assert not [k for k in samples if dict(k[1]).get("campaign_id") == str(done.id)]
-    assert redis.get(f"loa:progress:{c.id}")  # cached for the next scrape and the dashboard
+    assert redis.get(keys.progress(c.id))  # cached for the next scrape and the dashboard
 
 
 def test_a_failing_part_is_reported_and_the_rest_still_shown(backend: str, scrape: Any,

@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from dispatch.engine import enqueue, flags
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import AuditEvent, Campaign, CampaignStatus, Device, Message, MessagePart
 from dispatch.push import send as push
-from dispatch.push.state import MAX_ATTEMPTS, QUOTA_KEY, quota_wait
+from dispatch.push.state import MAX_ATTEMPTS, quota_wait
 from tests.helpers.push import make_campaign, make_device, queue_rows, statuses, work
 
 
@@ -86,7 +87,7 @@ def test_quota_holds_back_the_other_batches_without_sending(backend, fcm):
     assert statuses(second) == {second[0]: ("queued", None)}
     assert any(ids == second and 15 < delay <= 20 for ids, delay in scheduled(c))
     # Once the pause is over it goes.
-    get_redis().delete(QUOTA_KEY)
+    get_redis().delete(keys.PUSH_QUOTA_UNTIL)
     push.send_batch(c.id, second)
     assert statuses(second) == {second[0]: ("submitted", None)}
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from dispatch.config import local_zone
 from dispatch.engine import clock
-from dispatch.engine.flags import LOCAL
 from tests.helpers.push import AppClient, fcm_token, make_key, work
 from tests.helpers.web import Pages
 
@@ -18,7 +18,7 @@ PUSH = {"channels": "push", "push_title": "Thông báo khẩn",
 
 
 def _window() -> dict[str, str]:
-    now = datetime.now(LOCAL)
+    now = datetime.now(local_zone())
     start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
     end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
     return {"window_start": start.strftime("%H:%M"), "window_end": end.strftime("%H:%M")}

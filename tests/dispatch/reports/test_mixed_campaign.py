@@ -16,8 +16,8 @@ from typing import Any
 
 import openpyxl
 
+from dispatch.config import local_zone
 from dispatch.engine import clock
-from dispatch.engine.flags import LOCAL
 from gateways.sms.encoding import analyse
 from scripts.harness import wait_for
 from tests.helpers.engine import work
@@ -32,7 +32,7 @@ PHONES, DEVICES, PRICE = 6, 4, 800
 
 
 def _window() -> dict[str, str]:
-    now = datetime.now(LOCAL)
+    now = datetime.now(local_zone())
     start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
     end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
     return {"window_start": start.strftime("%H:%M"), "window_end": end.strftime("%H:%M")}

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from dispatch.config import local_zone
 from dispatch.extensions import db
 from dispatch.models import (
     AuditEvent,
@@ -22,7 +23,6 @@ from dispatch.models import (
     RawReceipt,
 )
 from dispatch.models.common import utcnow
-from dispatch.reports.export import LOCAL
 from tests.helpers.reports import T0, Ledger
 
 
@@ -42,7 +42,7 @@ def figures(api, people, ledger: Ledger) -> tuple:
     csv = editor.get("/api/reports/summary.csv")
     assert report.status_code == summary.status_code == csv.status_code == 200
     # Only the moment each was made may differ ("as of" now): masked, every figure compared.
-    today = re.escape(utcnow().astimezone(LOCAL).date().isoformat())
+    today = re.escape(utcnow().astimezone(local_zone()).date().isoformat())
     stamp = re.compile(today + r"[T ][0-9:.+]+")
     return tuple(stamp.sub("NOW", text) for text in (
         json.dumps(report.json, sort_keys=True), json.dumps(summary.json, sort_keys=True),

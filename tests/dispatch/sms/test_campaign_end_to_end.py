@@ -7,8 +7,8 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from dispatch.config import local_zone
 from dispatch.engine import clock
-from dispatch.engine.flags import LOCAL
 from scripts.harness import wait_for
 from tests.helpers.engine import work
 from tests.helpers.factories import upload_import
@@ -16,7 +16,7 @@ from tests.helpers.sms import counts, per_destination
 
 
 def _window() -> dict[str, str]:
-    now = datetime.now(LOCAL)
+    now = datetime.now(local_zone())
     start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
     end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
     return {"window_start": start.strftime("%H:%M"), "window_end": end.strftime("%H:%M")}

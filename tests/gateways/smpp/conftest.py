@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import redis as redis_lib
 
-from gateways.smpp.session import Session
+from gateways.smpp import Session
 from scripts.smsc import Behaviour, Smsc
 from tests.helpers.smpp import fast_config
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateways.smpp.session import Session
+from gateways.smpp import Session
 from scripts.harness import wait_for
 from scripts.smsc import Smsc
 from tests.helpers.smpp import Store

@@ -11,22 +11,14 @@ import smpplib.smpp
 
 from gateways.errors import AuthFailed, Permanent, Retryable
 from gateways.results import Receipt
-from gateways.smpp import pdu, status
-from gateways.smpp.inbound import (
-    Reassembler,
-    mo_segment,
-    normalise_state,
-    parse_receipt,
-    split_udh,
-)
+from gateways.smpp import OutboundSms, normalise_id, parse_receipt, pdu, status
+from gateways.smpp.inbound import Reassembler, mo_segment, normalise_state, split_udh
 from gateways.smpp.message import (
     Addressing,
-    OutboundSms,
     PreparedPart,
     RefCounter,
     build_parts,
     encoded_parts,
-    normalise_id,
     relative_validity,
     source_ton_npi,
 )

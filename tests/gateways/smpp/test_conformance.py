@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 import pytest
 
 from gateways.errors import Permanent
-from gateways.smpp.message import OutboundSms
-from gateways.smpp.session import Session
+from gateways.smpp import OutboundSms, Session
 from gateways.sms.encoding import encode_ucs2
 from scripts.harness import wait_for
 from scripts.smsc import Smsc

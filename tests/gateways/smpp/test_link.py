@@ -9,9 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from gateways.errors import Unknowable
-from gateways.smpp import pdu
-from gateways.smpp.message import OutboundSms
-from gateways.smpp.session import Session
+from gateways.smpp import OutboundSms, Session, pdu
 from scripts.harness import wait_for
 from tests.helpers.smpp import fast_config
 

@@ -8,14 +8,10 @@ from collections.abc import Callable
 
 from gateways.errors import AuthFailed, Permanent, Unknowable
 from gateways.results import Fragment
-from gateways.smpp import pdu
+from gateways.smpp import Ack, DeliverEvent, LocalThrottle, OutboundSms, Session, SubmitHandle, pdu
 from gateways.smpp import status as codes
 from gateways.smpp.delivery import Deliveries
 from gateways.smpp.inbound import split_udh
-from gateways.smpp.message import OutboundSms
-from gateways.smpp.outcome import SubmitHandle
-from gateways.smpp.session import Ack, DeliverEvent, Session
-from gateways.smpp.throttle import LocalThrottle
 from gateways.sms.encoding import decode
 from scripts.harness import wait_for
 from scripts.smsc import Smsc

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from gateways.smpp.message import OutboundSms
-from gateways.smpp.session import Session
+from gateways.smpp import OutboundSms, Session
 from scripts.harness import wait_for
 from scripts.smsc import Smsc
 from scripts.smsc.control import serve

@@ -7,9 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gateways.smpp.message import OutboundSms
-from gateways.smpp.session import Session
-from gateways.smpp.throttle import LocalThrottle, RedisThrottle
+from gateways.smpp import LocalThrottle, OutboundSms, RedisThrottle, Session
 from scripts.smsc import Smsc
 
 
@@ -74,6 +72,24 @@ def test_penalty_halves_for_everyone_debounces_and_recovers(redis: Any) -> None:
     first.acquire()
     assert first.level == 0
     assert RedisThrottle(redis, "other", rate=100).current_rate == 98  # per account
+
+
+def test_peek_reads_wait_level_and_rate_without_reserving(redis: Any) -> None:
+    # The key is the caller's: nothing of Loa's naming is in the throttle.
+    throttle = RedisThrottle(redis, "test:throttle:peek", rate=10, recovery=5.0, block_seconds=0)
+    idle = throttle.peek()
+    assert idle.wait == 0 and idle.level == 0 and idle.rate == 9.8
+    assert not redis.exists("test:throttle:peek")  # a peek reserves nothing
+    for _ in range(3):
+        throttle.acquire()  # the third slot is taken: the next is ~1/9.8 s away
+    ahead = throttle.peek()
+    assert 0 < ahead.wait <= 0.11 and ahead.level == 0
+    assert throttle.peek().wait <= ahead.wait  # peeking again did not push the next slot back
+    throttle.penalise()
+    other = RedisThrottle(redis, "test:throttle:peek", rate=10)  # another process, same key
+    assert other.peek()[1:] == (1, 4.9)
+    assert redis.exists("test:throttle:peek:penalty")
+    assert RedisThrottle(redis, "test:throttle:other", rate=10).peek().level == 0
 
 
 def test_local_throttle_spaces_acquires() -> None:

@@ -7,6 +7,7 @@ import redis as redis_lib
 
 from dispatch.access import ratelimit
 from dispatch.errors import RateLimited
+from dispatch.jobs import keys
 
 T0 = 1_700_000_040.0  # a window boundary for 60 s windows
 
@@ -50,7 +51,7 @@ def test_keys_and_costs_are_separate(redis):
 
 def test_counters_expire(redis):
     ratelimit.hit(redis, "k", limit=5, window=60, now=T0)
-    ttls = [redis.pttl(k) for k in redis.keys(f"{ratelimit.PREFIX}k:*")]
+    ttls = [redis.pttl(k) for k in redis.keys(f"{keys.RATE_LIMIT_PREFIX}k:*")]
     assert ttls and all(0 < t <= 120_000 for t in ttls)
 
 
