@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
-import threading
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,6 +37,7 @@ from dispatch.models import Campaign, CampaignStatus, MessagePart, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import any_of, insert_rows
 from dispatch.sms import receipts
+from dispatch.sms.batcher import Batcher
 from gateways.errors import AuthFailed, GatewayError, Permanent, Unknowable
 from gateways.smpp import PartOutcome, SubmitOutcome
 
@@ -160,70 +158,28 @@ class OutcomeRecorder:
 
     def __init__(self, app: Flask, link: AccountLink, *, batch: int = 1000,
                  linger: float = 0.005) -> None:
-        self.app = app
         self.link = link
-        self.batch = batch
-        self.linger = linger
-        self._queue: queue.SimpleQueue[Resolved | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._batcher: Batcher[Resolved] = Batcher(
+            app, f"outcomes-{link.account_id}", self._record, batch=batch, linger=linger,
+            idle=0.5, setup=self._setup)
         self._zeroed = False  # the account's failure count was last set to 0 by this recorder
+        self.pause_after = 0
         self.counts: Counter[str] = Counter()
 
     def put(self, item: Resolved) -> None:
         """Queue an outcome (from a session thread or the send job)."""
-        self._queue.put(item)
+        self._batcher.put(item)
 
     def start(self) -> OutcomeRecorder:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, daemon=True,
-                                            name=f"outcomes-{self.link.account_id}")
-            self._thread.start()
+        self._batcher.start()
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
         """Record what is queued, then end the thread (after the sessions closed)."""
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._batcher.stop(timeout)
 
-    def _take(self) -> tuple[list[Resolved], bool]:
-        items: list[Resolved] = []
-        try:
-            first = self._queue.get(timeout=0.5)
-        except queue.Empty:
-            return items, False
-        if first is None:
-            return items, True
-        items.append(first)
-        deadline = time.monotonic() + self.linger
-        while len(items) < self.batch:
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if item is None:
-                return items, True
-            items.append(item)
-        return items, False
-
-    def _run(self) -> None:
-        with self.app.app_context():
-            self.pause_after = auto_pause_after()
-            try:
-                while True:
-                    items, stop = self._take()
-                    if items:
-                        self._record(items)
-                    if stop:
-                        while True:  # whatever came after the stop
-                            try:
-                                item = self._queue.get_nowait()
-                            except queue.Empty:
-                                return
-                            if item is not None:
-                                self._record([item])
-            finally:
-                db.session.remove()
+    def _setup(self) -> None:
+        self.pause_after = auto_pause_after()
 
     def _write(self, batch: list[Resolved], again: bool) -> dict[tuple[int, float], list[int]]:
         later = write_outcomes(self.link.account_id, batch, again=again)
@@ -236,9 +192,7 @@ class OutcomeRecorder:
                 later = rerun_on_lost_connection(
                     lambda run: self._write(batch, run > 1),
                     what=f"smpp {self.link.name}: recording {len(batch)} outcomes")
-            except Exception:
-                with contextlib.suppress(Exception):
-                    db.session.rollback()
+            except Exception:  # rolled back already
                 # The rows stay `sending`: the clock makes them `unknown`.
                 log.exception("smpp %s: %d outcomes could not be recorded",
                               self.link.name, len(batch))
