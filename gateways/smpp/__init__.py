@@ -16,7 +16,8 @@ Public API:
 - `OutboundSms` (message.py): ref, destination, final text, optional sender and validity.
 - `SubmitOutcome` / `PartOutcome` (outcome.py): per part `accepted` (normalised SMSC id),
   `failed` (Retryable/Permanent/AuthFailed from the status table), `unknown` (Unknowable: the
-  link died or no answer came; never resend blindly) or `not_sent`.
+  link died or no answer came; never resend blindly) or `not_sent`; `.outcome` is the message's
+  `gateways.outcome.Outcome`, the type every gateway gives back.
 - `RedisThrottle` / `LocalThrottle` (throttle.py): the per-account rate, shared by processes.
 - `status` (status.py): the command_status table and `error_for(code)`.
 - `inbound.parse_receipt`, `message.normalise_id`: receipt parsing and id normalisation, also
