@@ -56,6 +56,12 @@ def database_away(exc: BaseException) -> bool:
 class ReceiptWriter:
     """Stores one account's receipts and MO in batches on a thread of its own (see module doc)."""
 
+    # How far back the sweep looks. Only a parts transaction that ran while the receipt was
+    # being stored can have missed it, and none lasts minutes (rerun_on_lost_connection gives
+    # up after 10 s): older unmatched receipts name ids no part will have, and looking at them
+    # every second would cost a scan of all of them (stray ids wait the receipt wait, 48 h).
+    MATCH_WINDOW = timedelta(minutes=5)
+
     def __init__(self, app: Flask, account_id: int, *, batch: int = 500,
                  linger: float = 0.02, max_queued: int = 10_000, match_every: float = 1.0,
                  sweep_every: float = 5.0, purge_every: float = 300.0) -> None:
@@ -187,7 +193,7 @@ class ReceiptWriter:
         could not see (both transactions ran at once, each blind to the other's rows, or the
         part was written by another process)."""
         try:
-            matched = receipts.match_stored(self.account_id, utcnow() - self.receipt_wait)
+            matched = receipts.match_stored(self.account_id, utcnow() - self.MATCH_WINDOW)
             db.session.commit()
         except Exception as exc:
             db.session.rollback()
