@@ -90,6 +90,9 @@ def context(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
+CAMPAIGN_JOBS = ("dispatch.engine.", "dispatch.sms.", "dispatch.push.")
+
+
 def _job_fields() -> dict[str, Any]:
     try:
         from rq import get_current_job
@@ -105,7 +108,8 @@ def _job_fields() -> dict[str, Any]:
     except Exception:  # an unloadable job: its id is enough
         return fields
     fields["job"] = func
-    if func and func.startswith("dispatch.engine.") and args and isinstance(args[0], int):
+    # The campaign's jobs take its id first, in every wing (since the layout: sms, push too).
+    if func and func.startswith(CAMPAIGN_JOBS) and args and isinstance(args[0], int):
         fields["campaign_id"] = args[0]
         if func == "dispatch.sms.send.send_batch" and len(args) > 1:
             fields["account_id"] = args[1]
