@@ -161,12 +161,11 @@ def revoke_appkey(key_id: int) -> None:
 def clock_command(interval: float, once: bool) -> None:
     """Run the engine's periodic tick (schedules, windows, expiry, orphans, completion)."""
     import logging
-    import signal
-    import threading
 
     from flask import current_app
 
     from dispatch.engine import clock
+    from dispatch.ops.signals import stop_on_signals
 
     log = logging.getLogger("dispatch.engine.clock")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -174,39 +173,21 @@ def clock_command(interval: float, once: bool) -> None:
         click.echo(clock.tick(current_app.config))
         db.session.commit()
         return
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: Any) -> None:
-        log.info("clock: %s received, stopping after this tick", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = stop_on_signals(log=log, message="clock: %s received, stopping after this tick")
     click.echo(f"clock running: a tick every {interval:g} s")
     clock.run_forever(current_app.config, interval, stop)
     click.echo("clock stopped")
 
 
 def register_commands(app: Flask) -> None:
-    app.cli.add_command(seed_command)
-    app.cli.add_command(users_cli)
-    app.cli.add_command(tokens_cli)
-    app.cli.add_command(worker_command)
-    app.cli.add_command(clock_command)
-    app.cli.add_command(demo_cli)
-    app.cli.add_command(smpp_cli)
-    app.cli.add_command(secrets_cli)
-    app.cli.add_command(appkeys_cli)
     from dispatch.audiences.cli import contacts_cli, localities_cli
-
-    app.cli.add_command(contacts_cli)
-    app.cli.add_command(localities_cli)
+    from dispatch.audiences.retention_cli import data_cli
     from dispatch.push.cli import push_cli
 
-    app.cli.add_command(push_cli)
-    from dispatch.audiences.retention_cli import data_cli
-
-    app.cli.add_command(data_cli)
+    for command in (seed_command, users_cli, tokens_cli, worker_command, clock_command,
+                    demo_cli, smpp_cli, secrets_cli, appkeys_cli, contacts_cli, localities_cli,
+                    push_cli, data_cli):
+        app.cli.add_command(command)
 
 
 @click.command("worker")
@@ -215,7 +196,6 @@ def register_commands(app: Flask) -> None:
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker for the background jobs."""
     import logging
-    import signal
     import threading
 
     from flask import current_app
@@ -223,6 +203,7 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
 
     from dispatch.jobs import QUEUES, Worker
     from dispatch.jobs.redis_conn import get_redis
+    from dispatch.ops.signals import stop_on_signals
 
     names = list(queues) or list(QUEUES)
     conn = get_redis(current_app._get_current_object())  # type: ignore[attr-defined]
@@ -247,8 +228,7 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
             logging.getLogger(__name__).warning("worker: Redis unavailable (%s); starting "
                                                 "again", exc)
         # Between two workers no RQ handler is installed: a stop request ends the command.
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stopping.set())
+        stop_on_signals(stopping)
         if stopping.wait(2.0):
             return
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-
-from gateways.errors import AuthFailed, GatewayError, Permanent, Retryable, Unknowable
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,43 +58,3 @@ class Fragment:
     data_coding: int = 0
     service_type: str = ""
     received_at: datetime | None = None
-
-
-class PushStatus(StrEnum):
-    """What became of one per-device push."""
-
-    SENT = "sent"  # FCM accepted it; `message_name` is its projects/…/messages/… name
-    DEAD_TOKEN = "dead_token"  # UNREGISTERED / SENDER_ID_MISMATCH: disable the device for good
-    RETRY = "retry"  # not delivered; try again later (after `retry_after` when FCM said so)
-    FAILED = "failed"  # refused for good for this message (invalid argument, payload too big…)
-    EXPIRED = "expired"  # its validity ended before it could be sent; nothing was sent
-    UNKNOWN = "unknown"  # it may have reached FCM (timeout, link cut mid-request): do not resend
-    AUTH = "auth"  # the service account was refused; nothing sent, fix credentials then retry
-
-
-@dataclass(frozen=True, slots=True)
-class PushOutcome:
-    """The fate of one per-device push, in the order the messages were given."""
-
-    ref: str  # the caller's reference (the ledger row id, as text)
-    status: PushStatus
-    message_name: str | None = None
-    code: str | None = None  # FCM's error code (UNREGISTERED, QUOTA_EXCEEDED…) when not sent
-    reason: str = ""
-    retry_after: float | None = None  # seconds, from FCM's Retry-After header
-
-    @property
-    def ok(self) -> bool:
-        return self.status is PushStatus.SENT
-
-    def error(self) -> GatewayError | None:
-        """Return the failure as the gateway error class the dispatch side already handles."""
-        if self.status is PushStatus.SENT:
-            return None
-        if self.status is PushStatus.RETRY:
-            return Retryable(self.reason, code=self.code, retry_after=self.retry_after)
-        if self.status is PushStatus.UNKNOWN:
-            return Unknowable(self.reason, code=self.code)
-        if self.status is PushStatus.AUTH:
-            return AuthFailed(self.reason, code=self.code)
-        return Permanent(self.reason, code=self.code)

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
@@ -55,6 +55,21 @@ class Worker(SimpleWorker):
             db.session.remove()
 
 
+@contextlib.contextmanager
+def rolled_back_on_failure() -> Iterator[None]:
+    """Roll the session back when the block fails, then let the failure propagate.
+
+    A thread or a worker that runs one job (or one tick, one batch) after another in one app
+    context must not hand the next one an unusable session: a COMMIT cut by a database restart
+    leaves it 'prepared' until rolled back (tests/dispatch/test_job_session.py)."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(DBAPIError):
+            db.session.rollback()  # on a connection the server ended, this may fail once
+        raise
+
+
 def rerun_on_lost_connection(step: Callable[[int], T], *, what: str, tries: int = 5) -> T:
     """Run a database step, and again (1, 2, 3 … s apart, `tries` runs in all) while the
     database connection is lost (a PostgreSQL restart or failover). The step gets its run's
@@ -62,36 +77,35 @@ def rerun_on_lost_connection(step: Callable[[int], T], *, what: str, tries: int 
     only what is still to be written. The last failure propagates, like any other error."""
     for attempt in range(1, tries):
         try:
-            return step(attempt)
+            with rolled_back_on_failure():
+                return step(attempt)
         except (OperationalError, InterfaceError):
-            with contextlib.suppress(DBAPIError):
-                db.session.rollback()  # on a connection the server ended, this may fail once
             log.warning("%s failed: database connection lost; trying again", what,
                         exc_info=True)
             time.sleep(attempt)
-    return step(tries)
+    with rolled_back_on_failure():
+        return step(tries)
 
 
 def in_app_context(func: F) -> F:
-    """Run the job inside an app context (the worker's own app, created once per process)."""
+    """The one wrapper of every job: run it in an app context (the worker's own app, created
+    once per process, when there is none) and roll the session back when it fails.
+
+    Database steps inside a job that must survive a PostgreSQL restart use
+    `rerun_on_lost_connection`; threads that are not jobs use `rolled_back_on_failure`."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         global _worker_app
         if has_app_context():
-            # A context that outlives the job (the smpp process's job thread): a failed job
-            # must not hand the next one an unusable session (a COMMIT cut by a database
-            # restart leaves it 'prepared' until rolled back).
-            try:
+            # A context that outlives the job (`flask worker`, the smpp process's job thread).
+            with rolled_back_on_failure():
                 return func(*args, **kwargs)
-            except BaseException:
-                db.session.rollback()
-                raise
         if _worker_app is None:
             from dispatch import create_app
 
             _worker_app = create_app()
-        with _worker_app.app_context():
+        with _worker_app.app_context(), rolled_back_on_failure():
             return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -90,7 +90,7 @@ def context(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
-# The packages whose jobs take the campaign id first.
+# The packages whose jobs take the campaign id first (every wing's, since the layout).
 CAMPAIGN_JOBS = ("dispatch.engine.", "dispatch.sms.", "dispatch.push.")
 
 

@@ -3,7 +3,8 @@
 `send_batch(campaign_id, message_ids)` runs on the ordinary workers (queues `urgent`/`default`)
 and follows docs/ENGINE.md: check the campaign may send, claim with `ledger.claim` and commit,
 re-read each device's token, send through this process's `PushGateway` (one send_each of at
-most 500), then move every row through `ledger.move`:
+most 500), then move every row through `ledger.move`, to the status the engine's one
+`classify` gives (dispatch.engine.outcomes, with push's `POLICY` from dispatch.push.state):
 
   SENT        -> submitted; the FCM message id kept in `message_parts.smsc_id` (part 1). Push
                  has no receipts: `submitted` ("accepted by FCM") is a push row's final state.
@@ -38,6 +39,7 @@ from sqlalchemy import select, update
 
 from dispatch.campaigns import audit
 from dispatch.engine import enqueue, flags, ledger
+from dispatch.engine.outcomes import classify
 from dispatch.extensions import db
 from dispatch.jobs import in_app_context, rerun_on_lost_connection
 from dispatch.models import Campaign, CampaignStatus, Device, Message, MessagePart, MessageStatus
@@ -45,11 +47,10 @@ from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import any_of, insert_rows
 from dispatch.push.config import PushNotConfigured, campaign_content, gateway
 from dispatch.push.state import (
-    QUOTA_CODE,
+    POLICY,
     block,
     may_start,
-    retry_delay,
-    rollback_on_error,
+    quota,
     throttle_project,
     unsend,
 )
@@ -71,7 +72,6 @@ DEAD_REASONS = {"UNREGISTERED": "fcm_unregistered",
 
 
 @in_app_context
-@rollback_on_error
 def send_batch(campaign_id: int, message_ids: Sequence[int]) -> dict[str, int]:
     """Send one batch (≤ 500 ledger ids) of a campaign's per-device pushes; return counts."""
     c = db.session.get(Campaign, campaign_id)
@@ -215,36 +215,31 @@ def record(c: Campaign, outcomes: Sequence[PushOutcome], attempts: dict[int, int
     expired: list[int] = []
     later: dict[float, list[int]] = defaultdict(list)
     dead_tokens: dict[str, str] = {}
-    messages: dict[str, tuple[int, str]] = {}
+    messages: dict[str, tuple[int, str, str]] = {}
     for o in outcomes:
         msg_id = int(o.ref)
-        code = (o.code or o.status.value).upper()
-        if o.status is PushStatus.SENT:
+        verdict = classify(o, attempts.get(msg_id, 1), POLICY)
+        if verdict.status is S.SUBMITTED:
             submitted.append((msg_id, o.message_name))
-        elif o.status is PushStatus.DEAD_TOKEN:
-            final[S.FAILED, code.lower()].append(msg_id)
-            dead_tokens[o.ref] = DEAD_REASONS.get(code, "fcm_" + code.lower())
-        elif o.status is PushStatus.RETRY:
-            delay = retry_delay(o, attempts.get(msg_id, 1))
-            if delay is None:
-                final[S.FAILED, code.lower()].append(msg_id)
-            else:
-                requeue.append(msg_id)
-                later[delay].append(msg_id)
-                if code == QUOTA_CODE:
-                    throttle_project(delay)
-        elif o.status is PushStatus.AUTH:
-            requeue.append(msg_id)  # nothing was sent; it goes when the account is fixed
-        elif o.status is PushStatus.EXPIRED:
+        elif verdict.status is S.QUEUED:
+            requeue.append(msg_id)  # AUTH (delay None): it goes when the account is fixed
+            if verdict.delay is not None:
+                later[verdict.delay].append(msg_id)
+                if quota(o):
+                    throttle_project(verdict.delay)
+        elif verdict.status is S.EXPIRED:
             expired.append(msg_id)
-        elif o.status is PushStatus.UNKNOWN:
-            final[S.UNKNOWN, code.lower()].append(msg_id)
         else:
-            # The ledger keeps FCM's error name; its message goes to the log, once per kind.
-            messages.setdefault(code, (msg_id, o.reason))
-            final[S.FAILED, code.lower()].append(msg_id)
-    for code, (msg_id, reason) in messages.items():
-        n = len(final[S.FAILED, code.lower()])
+            why = verdict.reason or ""
+            final[verdict.status, why].append(msg_id)
+            code = (o.code or o.status.value).upper()
+            if o.status is PushStatus.DEAD_TOKEN:
+                dead_tokens[o.ref] = DEAD_REASONS.get(code, "fcm_" + code.lower())
+            elif o.status is PushStatus.FAILED:
+                # The ledger keeps FCM's error name; its message goes to the log, once per kind.
+                messages.setdefault(code, (msg_id, o.reason, why))
+    for code, (msg_id, reason, why) in messages.items():
+        n = len(final[S.FAILED, why])
         log.warning("campaign %s: %d push(es) failed with %s, e.g. row %s: %s",
                     c.id, n, code, msg_id, reason)
     if submitted:

@@ -7,21 +7,20 @@ Shared by per-device batches (`dispatch.push.send`) and topic sends
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
 
 from sqlalchemy import update
 
 from dispatch.campaigns import audit
 from dispatch.engine import flags, ledger
+from dispatch.engine.outcomes import Policy
 from dispatch.extensions import db
 from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, MessageStatus
-from gateways.fcm import PushOutcome
+from gateways.outcome import Outcome
 
 log = logging.getLogger(__name__)
 S = MessageStatus
@@ -31,23 +30,6 @@ BACKOFF_BASE, BACKOFF_MAX = 15.0, 300.0  # seconds: 15, 30, 60, 120 (capped at 3
 QUOTA_DEFAULT = 60.0  # seconds, when FCM says quota exceeded without a Retry-After
 QUOTA_KEY = keys.PUSH_QUOTA_UNTIL
 QUOTA_CODE = "QUOTA_EXCEEDED"
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def rollback_on_error(func: F) -> F:
-    """Leave the session usable when a job fails: a non-forking worker runs the next job in it."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except BaseException:
-            db.session.rollback()
-            raise
-
-    return wrapper  # type: ignore[return-value]
-
 
 def may_start(c: Campaign, ids: Sequence[int], reschedule: Callable[[float], object]) -> bool:
     """Decide before claiming: blocked, stopped, expired, or the project throttled by FCM."""
@@ -66,15 +48,27 @@ def may_start(c: Campaign, ids: Sequence[int], reschedule: Callable[[float], obj
     return True
 
 
-def retry_delay(o: PushOutcome, attempts: int) -> float | None:
-    """Seconds until the next try of a RETRY outcome, or None when it has had its tries."""
-    if (o.code or "").upper() == QUOTA_CODE:
+def retry_delay(o: Outcome, attempts: int) -> float:
+    """Seconds until the next try of a RETRY outcome (the policy says when it had its tries)."""
+    if quota(o):
         # The project's quota, not this message: only the campaign's validity limits it.
         return max(o.retry_after or QUOTA_DEFAULT, 1.0)
-    if attempts >= MAX_ATTEMPTS:
-        return None
     backoff = min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
     return float(max(backoff, o.retry_after or 0.0))
+
+
+def quota(o: Outcome) -> bool:
+    return (o.code or "").upper() == QUOTA_CODE
+
+
+def describe(o: Outcome) -> tuple[str, str | None]:
+    """The ledger keeps FCM's error name, in lower case, as the reason; no error code."""
+    return (o.code or o.status.value).lower()[:48], None
+
+
+# What push decides for itself in the engine's one classify (dispatch.engine.outcomes): a row
+# whose credentials were refused is held (the campaign's push side is blocked) until unblocked.
+POLICY = Policy(MAX_ATTEMPTS, retry_delay, describe, auth_delay=None, unlimited=quota)
 
 
 def throttle_project(seconds: float) -> None:

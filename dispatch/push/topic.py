@@ -5,8 +5,9 @@ and enqueues `dispatch.push.send.send_batch`; for "topic" it calls `prepare_topi
 (one `queued` ledger row standing for the whole topic send: `recipient_id` = TOPIC_RECIPIENT,
 no address), commits, then `enqueue_topic(c)`. That row goes through the same claim and states
 as a device row, so the topic send is sent at most once, and the campaign completes when it is
-final. What FCM does with the message afterwards (which devices receive it) Loa cannot know:
-the report says "topic send, accepted by FCM", with the device count at the time of choosing.
+final; its outcome goes through the same `classify` (dispatch.engine.outcomes). What FCM does
+with the message afterwards (which devices receive it) Loa cannot know: the report says
+"topic send, accepted by FCM", with the device count at the time of choosing.
 
 Topics, by the app's contract: every installation subscribes to `all`, and to `loc-<code>` for
 its locality and each locality above it, and reports its topics at registration.
@@ -23,14 +24,16 @@ from sqlalchemy.exc import IntegrityError
 from dispatch.campaigns import audience as audiences
 from dispatch.campaigns import frozen
 from dispatch.engine import enqueue, flags, ledger
+from dispatch.engine.outcomes import classify
 from dispatch.extensions import db
 from dispatch.jobs import in_app_context
 from dispatch.models import Campaign, Device, Message, MessagePart, MessageStatus, OptOut
 from dispatch.models.common import utcnow
 from dispatch.push.config import PushNotConfigured, campaign_content, gateway
-from dispatch.push.state import block, may_start, retry_delay, rollback_on_error, unsend
-from gateways.errors import AuthFailed, Permanent, Retryable, Unknowable
-from gateways.fcm import PayloadInvalid, PayloadTooLarge, PushOutcome, PushStatus, check_payload
+from dispatch.push.state import POLICY, block, may_start, unsend
+from gateways.errors import GatewayError
+from gateways.fcm import PayloadInvalid, PayloadTooLarge, check_payload
+from gateways.outcome import Fate, Outcome, outcome_of
 
 S = MessageStatus
 TOPIC_ALL = "all"
@@ -169,7 +172,6 @@ def _topic_row(campaign_id: int) -> int | None:
 
 
 @in_app_context
-@rollback_on_error
 def send_topic(campaign_id: int) -> dict[str, int]:
     """Send the campaign's topic push: one request, recorded on its single ledger row."""
     c = db.session.get(Campaign, campaign_id)
@@ -209,48 +211,37 @@ def send_topic(campaign_id: int) -> dict[str, int]:
 
 def _send(c: Campaign, row: int, topic: str, gw: Any) -> dict[str, int]:
     now = utcnow()
-    delay: float | None = None
-    outcome = "submitted"
     try:
         result = gw.send_topic(campaign_content(c), topic=topic, ref=str(row))
-    except AuthFailed as exc:
-        unsend([row])
-        block(c, f"FCM refused the service account ({exc.code}): {exc.reason}")
-        outcome = "requeued"
-    except Retryable as exc:
-        attempts = db.session.scalar(select(Message.attempts).where(Message.id == row)) or 1
-        delay = retry_delay(PushOutcome(str(row), PushStatus.RETRY, code=exc.code,
-                                        retry_after=exc.retry_after), attempts)
-        if delay is None:
-            ledger.move([row], S.FAILED, only_from=[S.SENDING], reason=_reason(exc.code))
-            outcome = "failed"
-        else:
-            unsend([row])
-            outcome = "requeued"
-    except Unknowable as exc:
-        ledger.move([row], S.UNKNOWN, only_from=[S.SENDING], reason=_reason(exc.code))
-        outcome = "unknown"
-    except Permanent as exc:
-        if exc.code == "EXPIRED":
-            unsend([row])
-            ledger.move([row], S.EXPIRED, only_from=[S.QUEUED], reason="validity_ended")
-            outcome = "expired"
-        else:
-            current_app.logger.warning("campaign %s: topic send failed: %s", c.id, exc)
-            ledger.move([row], S.FAILED, only_from=[S.SENDING], reason=_reason(exc.code))
-            outcome = "failed"
-    else:
-        ledger.move([row], S.SUBMITTED, only_from=[S.SENDING], at=now)
         name = result.remote_ids[0] if result.remote_ids else None
+        outcome = Outcome(str(row), Fate.SENT, message_name=name)
+    except GatewayError as exc:
+        outcome = outcome_of(str(row), exc)
+    attempts = db.session.scalar(select(Message.attempts).where(Message.id == row)) or 1
+    verdict = classify(outcome, attempts, POLICY)
+    delay = verdict.delay
+    said = verdict.status.value
+    if verdict.status is S.SUBMITTED:
+        ledger.move([row], S.SUBMITTED, only_from=[S.SENDING], at=now)
+        name = outcome.message_name
         db.session.execute(insert(MessagePart), [{
             "message_id": row, "part_no": 1, "account_id": None, "status": S.SUBMITTED,
             "smsc_id": None if name is None else name.rsplit("/messages/", 1)[-1][:64],
             "submitted_at": now}])
+    elif verdict.status is S.QUEUED:
+        unsend([row])
+        if outcome.status is Fate.AUTH:
+            block(c, f"FCM refused the service account ({outcome.code}): {outcome.reason}")
+        said = "requeued"
+    elif verdict.status is S.EXPIRED:
+        unsend([row])
+        ledger.move([row], S.EXPIRED, only_from=[S.QUEUED], reason=verdict.reason)
+    else:
+        if outcome.status is Fate.FAILED:
+            current_app.logger.warning("campaign %s: topic send failed: %s", c.id,
+                                       outcome.reason)
+        ledger.move([row], verdict.status, only_from=[S.SENDING], reason=verdict.reason)
     db.session.commit()
     if delay is not None:
         enqueue_topic(c, delay)
-    return {"claimed": 1, outcome: 1}
-
-
-def _reason(code: str | None) -> str:
-    return (code or "error").lower()[:48]
+    return {"claimed": 1, said: 1}

@@ -90,9 +90,7 @@ class AccountLink:
         self.throttled = throttle and redis_client is not None
         # Set when the process stops this link: send jobs stop taking rows.
         self.stopping = threading.Event()
-        # SMSC ids accepted in this process whose parts are not committed yet.
-        self.unstored: set[str] = set()
-        self.writer = ReceiptWriter(app, account.id, hold=self.unstored.__contains__)
+        self.writer = ReceiptWriter(app, account.id)
         self.recorder = OutcomeRecorder(app, self)
         # Rows submitted (or refused) whose outcome is not recorded yet: what bounds the rows
         # `sending` at once. Send jobs wait on `progress` for it to fall.
@@ -173,18 +171,11 @@ class AccountLink:
             self.unrecorded += count
 
     def resolved(self, item: Resolved) -> None:
-        """A submit's outcome (any thread): held as unstored, then queued for recording."""
-        for part in item.outcome.parts:
-            if part.remote_id:
-                self.unstored.add(part.remote_id)
+        """A submit's outcome (any thread): queued for recording."""
         self.recorder.put(item)
 
     def recorded(self, batch: list[Resolved]) -> None:
         """The recorder committed (or gave up on) these outcomes."""
-        for item in batch:
-            for part in item.outcome.parts:
-                if part.remote_id:
-                    self.unstored.discard(part.remote_id)
         with self.progress:
             self.unrecorded -= len(batch)
             self.progress.notify_all()

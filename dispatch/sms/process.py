@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import signal
 import threading
 import time
 import uuid
@@ -36,6 +35,7 @@ from dispatch.engine.enqueue import sms_queues
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis, redis_url
 from dispatch.models import SmppAccount
+from dispatch.ops.signals import stop_on_signals
 from dispatch.sms import accounts as smpp_accounts
 from dispatch.sms import links, status
 from dispatch.sms.links import AccountLink, fingerprint
@@ -177,14 +177,7 @@ class SmppProcess:
 
     def run_forever(self) -> None:
         """Run until SIGTERM or SIGINT, then stop gracefully."""
-        stop = threading.Event()
-
-        def request_stop(signum: int, frame: Any) -> None:
-            log.info("smpp: %s received, stopping", signal.Signals(signum).name)
-            stop.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        stop = stop_on_signals(log=log, message="smpp: %s received, stopping")
         self.start()
         tune_gc()
         log.info("smpp: serving %d account(s): %s", len(self.runners),

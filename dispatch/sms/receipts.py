@@ -8,12 +8,12 @@ others go through (dispatch.sms.writer). Storing is idempotent: a redelivered re
 is stored again as received (`raw_receipts` keeps every copy) and changes nothing else.
 
 Matching: a receipt names the SMSC id of one part; `(account_id, smsc_id)` finds the
-`message_parts` row. A receipt for an id whose submit_sm_resp this process has just received
-waits (up to half a second, unacknowledged) until the send job has written the part, then is
-stored already matched. One that comes before its submit_sm_resp is stored unmatched in
-`raw_receipts`; the code that writes parts (`dispatch.sms.send`) matches it in the same
-transaction (`match_unmatched`), and the writer retries its unmatched receipts for a minute,
-which closes the race where both transactions ran at once and neither saw the other's rows.
+`message_parts` row. A receipt is stored at once, matched or not: one that comes before its
+submit_sm_resp was stored is kept unmatched in `raw_receipts`, and matched in one of two ways.
+The transaction that writes the parts (dispatch.sms.recorder) matches the stored receipts for
+their ids (`match_unmatched`); when both transactions ran at once, neither seeing the other's
+rows, or the part was written by another process, the writer's sweep (`match_stored`, every
+second) matches them. Nothing waits in memory: a receipt is never dropped (DESIGN.md, 5).
 
 Receipt states → part status: DELIVRD → delivered; EXPIRED → expired; UNDELIV, REJECTD,
 DELETED → failed; UNKNOWN → unknown; ENROUTE and ACCEPTD are intermediate (the network has it,
@@ -244,7 +244,7 @@ def match_unmatched(account_id: int, smsc_ids: Iterable[str]) -> set[str]:
     """Match stored, unmatched receipts with these SMSC ids to their parts; return the ids matched.
 
     Called in the transaction that writes new parts (a receipt may have come before the
-    submit_sm_resp was stored) and by the writer's retries. Runs in the caller's transaction.
+    submit_sm_resp was stored). Runs in the caller's transaction.
     """
     wanted = sorted({i for i in smsc_ids if i})
     raws: list[tuple[int, str, str | None, str | None]] = []
@@ -253,6 +253,28 @@ def match_unmatched(account_id: int, smsc_ids: Iterable[str]) -> set[str]:
     for chunk in chunks(wanted, _CHUNK):
         params = {"smsc_ids": values_param(chunk, on_postgres), "account": account_id}
         raws.extend(tuple(row) for row in db.session.execute(stmt, params))
+    return _match(account_id, raws)
+
+
+def match_stored(account_id: int, since: datetime, *, limit: int = 5000) -> int:
+    """Match this account's unmatched receipts (received since `since`) whose part exists now;
+    return how many. The sweep for what the parts' own transaction could not see; runs in the
+    caller's transaction."""
+    has_part = (select(_parts.c.id)
+                .where(_parts.c.smsc_id == _raw.c.smsc_id, _parts.c.account_id == account_id)
+                .exists())
+    stmt = (select(_raw.c.id, _raw.c.smsc_id, _raw.c.stat, _raw.c.err)
+            .where(_raw.c.account_id == account_id, _raw.c.part_id.is_(None),
+                   _raw.c.received_at >= since, _raw.c.unreadable.is_(False), has_part)
+            .order_by(_raw.c.id).limit(limit))
+    raws: list[tuple[int, str, str | None, str | None]] = [
+        (raw_id, smsc_id, stat, err) for raw_id, smsc_id, stat, err in db.session.execute(stmt)]
+    matched = _match(account_id, raws)
+    return sum(1 for _, smsc_id, _, _ in raws if smsc_id in matched)
+
+
+def _match(account_id: int, raws: list[tuple[int, str, str | None, str | None]]) -> set[str]:
+    """Link stored receipts to the parts their ids name and apply them; return the ids matched."""
     if not raws:
         return set()
     parts = parts_by_smsc_id(account_id, {smsc_id for _, smsc_id, _, _ in raws})

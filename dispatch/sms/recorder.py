@@ -8,6 +8,7 @@ session thread and is queued here, and this thread writes a batch per transactio
 - unknowable (the link died with it in flight, no answer in time) → `unknown`, never resent;
 - retryable with nothing on the wire → `queued`, and enqueued again after a delay (never a
   sleep in a worker); a row claimed MAX_ATTEMPTS times fails instead.
+The status is the engine's one `classify` (dispatch.engine.outcomes) with SMS's `POLICY`.
 It also counts consecutive gateway failures on the account (in Redis, shared by processes) and
 pauses the campaigns concerned at N (`auto_pause_after`), with the reason shown to staff.
 
@@ -19,9 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
-import threading
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +30,7 @@ from sqlalchemy import delete
 
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags, ledger
+from dispatch.engine.outcomes import Policy, classify
 from dispatch.errors import LoaError
 from dispatch.extensions import db
 from dispatch.jobs import keys, rerun_on_lost_connection
@@ -40,7 +39,9 @@ from dispatch.models import Campaign, CampaignStatus, MessagePart, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import any_of, insert_rows
 from dispatch.sms import receipts
-from gateways.errors import AuthFailed, GatewayError, Permanent, Unknowable
+from dispatch.sms.batcher import Batcher
+from gateways.errors import GatewayError
+from gateways.outcome import Outcome
 from gateways.smpp import PartOutcome, SubmitOutcome
 
 if TYPE_CHECKING:
@@ -72,33 +73,24 @@ class Resolved:
     outcome: SubmitOutcome
 
 
-def describe(error: GatewayError) -> tuple[str, str | None]:
+def describe(failure: GatewayError | Outcome) -> tuple[str, str | None]:
     """(reason, error_code) for the ledger: the SMPP status name when there is one."""
-    head, sep, _ = error.reason.partition(":")
-    reason = head.strip() if sep and " " not in head.strip() else (error.code or "")
-    reason = reason or type(error).__name__
-    return reason[:48], (error.code[:16] if error.code else None)
+    head, sep, _ = failure.reason.partition(":")
+    reason = head.strip() if sep and " " not in head.strip() else (failure.code or "")
+    if not reason:
+        reason = type(failure).__name__ if isinstance(failure, GatewayError) else "error"
+    return reason[:48], (failure.code[:16] if failure.code else None)
 
 
-def classify(outcome: SubmitOutcome, attempts: int) -> tuple[MessageStatus, str | None,
-                                                             str | None, float | None]:
-    """The row's next status, reason, error code, and the delay before resending (queued only)."""
-    if outcome.ok:
-        return S.SUBMITTED, None, None, None
-    error = outcome.error
-    assert error is not None
-    reason, code = describe(error)
-    if isinstance(error, Unknowable):
-        return S.UNKNOWN, reason, code, None
-    if outcome.reached_smsc or isinstance(error, Permanent) or attempts >= MAX_ATTEMPTS:
-        return S.FAILED, reason, code, None  # a part is out: resending would duplicate it
-    if isinstance(error, AuthFailed):
-        return S.QUEUED, reason, code, AUTH_FAILED_DELAY
-    if error.code == "closed":
-        return S.QUEUED, reason, code, 0.0  # our own session closed: the next process takes it
-    retry_after = getattr(error, "retry_after", None)
-    delay = UNBOUND_DELAY if error.code == "unbound" else RETRY_DELAY
-    return S.QUEUED, reason, code, float(retry_after or delay)
+def _backoff(outcome: Outcome, attempts: int) -> float:
+    if outcome.code == "closed":
+        return 0.0  # our own session closed: the next process takes it
+    delay = UNBOUND_DELAY if outcome.code == "unbound" else RETRY_DELAY
+    return float(outcome.retry_after or delay)
+
+
+# What SMS decides for itself in the engine's one classify (dispatch.engine.outcomes).
+POLICY = Policy(MAX_ATTEMPTS, _backoff, describe, auth_delay=AUTH_FAILED_DELAY)
 
 
 def refused(ref: str, error: GatewayError) -> SubmitOutcome:
@@ -127,10 +119,10 @@ def write_outcomes(account_id: int, batch: list[Resolved], *, again: bool = Fals
     resent: list[int] = []
     for item in batch:
         outcome = item.outcome
-        status, reason, code, delay = classify(outcome, item.attempts)
-        moves[(status, reason, code)].append(item.message_id)
-        if delay is not None:
-            later[(item.campaign_id, delay)].append(item.message_id)
+        verdict = classify(outcome.outcome, item.attempts, POLICY)
+        moves[(verdict.status, verdict.reason, verdict.code)].append(item.message_id)
+        if verdict.delay is not None:
+            later[(item.campaign_id, verdict.delay)].append(item.message_id)
         if not outcome.reached_smsc:
             continue
         if item.attempts > 1:
@@ -160,70 +152,28 @@ class OutcomeRecorder:
 
     def __init__(self, app: Flask, link: AccountLink, *, batch: int = 1000,
                  linger: float = 0.005) -> None:
-        self.app = app
         self.link = link
-        self.batch = batch
-        self.linger = linger
-        self._queue: queue.SimpleQueue[Resolved | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._batcher: Batcher[Resolved] = Batcher(
+            app, f"outcomes-{link.account_id}", self._record, batch=batch, linger=linger,
+            idle=0.5, setup=self._setup)
         self._zeroed = False  # the account's failure count was last set to 0 by this recorder
+        self.pause_after = 0
         self.counts: Counter[str] = Counter()
 
     def put(self, item: Resolved) -> None:
         """Queue an outcome (from a session thread or the send job)."""
-        self._queue.put(item)
+        self._batcher.put(item)
 
     def start(self) -> OutcomeRecorder:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, daemon=True,
-                                            name=f"outcomes-{self.link.account_id}")
-            self._thread.start()
+        self._batcher.start()
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
         """Record what is queued, then end the thread (after the sessions closed)."""
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._batcher.stop(timeout)
 
-    def _take(self) -> tuple[list[Resolved], bool]:
-        items: list[Resolved] = []
-        try:
-            first = self._queue.get(timeout=0.5)
-        except queue.Empty:
-            return items, False
-        if first is None:
-            return items, True
-        items.append(first)
-        deadline = time.monotonic() + self.linger
-        while len(items) < self.batch:
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if item is None:
-                return items, True
-            items.append(item)
-        return items, False
-
-    def _run(self) -> None:
-        with self.app.app_context():
-            self.pause_after = auto_pause_after()
-            try:
-                while True:
-                    items, stop = self._take()
-                    if items:
-                        self._record(items)
-                    if stop:
-                        while True:  # whatever came after the stop
-                            try:
-                                item = self._queue.get_nowait()
-                            except queue.Empty:
-                                return
-                            if item is not None:
-                                self._record([item])
-            finally:
-                db.session.remove()
+    def _setup(self) -> None:
+        self.pause_after = auto_pause_after()
 
     def _write(self, batch: list[Resolved], again: bool) -> dict[tuple[int, float], list[int]]:
         later = write_outcomes(self.link.account_id, batch, again=again)
@@ -236,9 +186,7 @@ class OutcomeRecorder:
                 later = rerun_on_lost_connection(
                     lambda run: self._write(batch, run > 1),
                     what=f"smpp {self.link.name}: recording {len(batch)} outcomes")
-            except Exception:
-                with contextlib.suppress(Exception):
-                    db.session.rollback()
+            except Exception:  # rolled back already
                 # The rows stay `sending`: the clock makes them `unknown`.
                 log.exception("smpp %s: %d outcomes could not be recorded",
                               self.link.name, len(batch))

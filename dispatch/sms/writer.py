@@ -17,18 +17,20 @@ Memory: at most `max_queued` events wait for the writer; beyond that a deliver_s
 once (the SMSC delivers it again later), so a flood cannot grow the process. MO parts are not
 kept in memory at all: they are stored as they come (dispatch.sms.inbound).
 
-Housekeeping, on the same thread: every `sweep_every` seconds concatenated MO whose parts have
-not all come within the reassembly timeout are written as incomplete; every `purge_every`
-seconds receipts that matched nothing within the receipt wait are deleted.
+A receipt is stored whether or not its part is known yet: one that comes before its
+submit_sm_resp was stored is kept unmatched and matched later (dispatch.sms.receipts).
+
+Housekeeping, on the same thread (dispatch.sms.batcher runs the loop): every `match_every`
+seconds stored receipts whose part has been written since are matched (the one sweep that
+closes the race with the parts' own transaction); every `sweep_every` seconds concatenated MO
+whose parts have not all come within the reassembly timeout are written as incomplete; every
+`purge_every` seconds receipts that matched nothing within the receipt wait are deleted.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Flask
@@ -37,7 +39,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from dispatch.extensions import db
 from dispatch.models.common import utcnow
 from dispatch.sms import inbound, receipts
-from gateways.results import Receipt
+from dispatch.sms.batcher import Batcher
 from gateways.smpp import Ack, DeliverEvent
 
 log = logging.getLogger(__name__)
@@ -52,135 +54,55 @@ def database_away(exc: BaseException) -> bool:
 
 
 class ReceiptWriter:
-    """Stores one account's receipts and MO in batches on a thread of its own (see module doc).
+    """Stores one account's receipts and MO in batches on a thread of its own (see module doc)."""
 
-    `hold(smsc_id)` says a submit_sm_resp with that id was just received in this process and its
-    part is about to be written: such a receipt waits (unacknowledged, up to `HOLD` seconds) so
-    it is stored already matched, which costs far less than matching it afterwards.
-    """
-
-    RETRY_AFTER = (0.5, 2.0, 5.0, 15.0, 40.0)  # s after storing: unmatched receipts tried again
-    HOLD = 0.5
+    # How far back the sweep looks. Only a parts transaction that ran while the receipt was
+    # being stored can have missed it, and none lasts minutes (rerun_on_lost_connection gives
+    # up after 10 s): older unmatched receipts name ids no part will have, and looking at them
+    # every second would cost a scan of all of them (stray ids wait the receipt wait, 48 h).
+    MATCH_WINDOW = timedelta(minutes=5)
 
     def __init__(self, app: Flask, account_id: int, *, batch: int = 500,
-                 linger: float = 0.02, hold: Callable[[str], bool] | None = None,
-                 max_queued: int = 10_000, sweep_every: float = 5.0,
-                 purge_every: float = 300.0) -> None:
-        self.app = app
+                 linger: float = 0.02, max_queued: int = 10_000, match_every: float = 1.0,
+                 sweep_every: float = 5.0, purge_every: float = 300.0) -> None:
         self.account_id = account_id
-        self.batch = batch
-        self.linger = linger
-        self.hold = hold
         self.max_queued = max_queued
-        self.sweep_every = sweep_every
-        self.purge_every = purge_every
+        self.every = {"match": match_every, "sweep": sweep_every, "purge": purge_every}
         self.reassembly = timedelta(seconds=float(app.config.get("MO_REASSEMBLY_SECONDS", 300)))
         self.receipt_wait = timedelta(seconds=float(app.config["RECEIPT_WAIT_SECONDS"]))
-        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
-        self._retries: list[tuple[float, int, str]] = []  # (due, attempt, smsc_id)
-        self._held: list[tuple[float, DeliverEvent, Ack]] = []  # (until, event, ack)
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._swept_at = time.monotonic()
-        self._purged_at = time.monotonic() - purge_every  # purge soon after start
+        self._batcher: Batcher[Item] = Batcher(app, f"receipts-{account_id}", self._store,
+                                               batch=batch, linger=linger,
+                                               tick=self._housekeeping)
+        now = time.monotonic()
+        # When each chore last ran; the purge runs soon after the start.
+        self._done_at = {"match": now, "sweep": now, "purge": now - purge_every}
         self.stored = 0
         self.failures = 0
         self.unreadable = 0  # stored as unreadable since this writer started
         self.refused = 0  # refused because the queue was full
+        self.matched_late = 0  # stored unmatched, matched by the sweep (a lost race)
 
     def on_deliver_later(self, event: DeliverEvent, ack: Ack) -> None:
         """The session's hook: called on its reader thread, so only queue the event."""
-        if self._queue.qsize() >= self.max_queued:
+        if self._batcher.qsize() >= self.max_queued:
             self.refused += 1
             ack(False)  # the SMSC delivers it again, by when the writer has caught up
             return
-        self._queue.put((event, ack))
+        self._batcher.put((event, ack))
 
     def start(self) -> ReceiptWriter:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, daemon=True,
-                                            name=f"receipts-{self.account_id}")
-            self._thread.start()
+        self._batcher.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Store what is queued, then end the thread."""
-        self._stopping = True
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _take(self, wait: float) -> tuple[list[Item], bool]:
-        """The next batch and whether the writer was told to stop."""
-        items: list[Item] = []
-        try:
-            first = self._queue.get(timeout=wait)
-        except queue.Empty:
-            return items, False
-        if first is None:
-            stop = True
-        else:
-            items.append(first)
-            stop = False
-        deadline = time.monotonic() + self.linger
-        while len(items) < self.batch:
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if item is None:
-                stop = True
-            else:
-                items.append(item)
-        return items, stop
-
-    def _sort(self, items: list[Item], release_all: bool = False) -> list[Item]:
-        """Hold back receipts whose part is being written; return what to store now."""
-        now = time.monotonic()
-        ready: list[Item] = []
-        held, self._held = self._held, []
-        for until, event, ack in held:
-            if release_all or now >= until or not self._holds(event):
-                ready.append((event, ack))
-            else:
-                self._held.append((until, event, ack))
-        for event, ack in items:
-            if not release_all and self._holds(event):
-                self._held.append((now + self.HOLD, event, ack))
-            else:
-                ready.append((event, ack))
-        return ready
-
-    def _holds(self, event: DeliverEvent) -> bool:
-        return (self.hold is not None and isinstance(event, Receipt)
-                and bool(event.remote_id) and self.hold(event.remote_id))
-
-    def _run(self) -> None:
-        with self.app.app_context():
-            try:
-                while True:
-                    items, stop = self._take(0.01 if self._held else 0.2)
-                    ready = self._sort(items)
-                    if ready:
-                        self._store(ready)
-                    self._retry_due()
-                    self._housekeeping()
-                    if stop or (self._stopping and self._queue.empty()):
-                        while not self._queue.empty():  # whatever came meanwhile
-                            items, _ = self._take(0.0)
-                            self._held.extend((0.0, e, a) for e, a in items)
-                        ready = self._sort([], release_all=True)
-                        if ready:
-                            self._store(ready)
-                        return
-            finally:
-                db.session.remove()
+        self._batcher.stop(timeout)
 
     # -- storing -----------------------------------------------------------------------------
 
     def _store(self, items: list[Item]) -> None:
         try:
-            unmatched = receipts.store_batch(self.account_id, [event for event, _ in items])
+            receipts.store_batch(self.account_id, [event for event, _ in items])
             db.session.commit()
         except Exception as exc:
             db.session.rollback()
@@ -196,13 +118,12 @@ class ReceiptWriter:
         self.stored += len(items)
         for _, ack in items:
             ack(True)
-        self._retry_later(unmatched)
 
     def _store_each(self, items: list[Item]) -> None:
         """Each item in its own transaction; one that fails alone is stored as unreadable."""
         for position, (event, ack) in enumerate(items):
             try:
-                unmatched = receipts.store_batch(self.account_id, [event])
+                receipts.store_batch(self.account_id, [event])
                 db.session.commit()
             except Exception as exc:
                 db.session.rollback()
@@ -212,10 +133,8 @@ class ReceiptWriter:
                 if not self._store_unreadable(event, exc):
                     ack(False)
                     continue
-                unmatched = []
             self.stored += 1
             ack(True)
-            self._retry_later(unmatched)
         self.failures = 0
 
     def _store_unreadable(self, event: DeliverEvent, exc: BaseException) -> bool:
@@ -242,42 +161,21 @@ class ReceiptWriter:
             ack(False)
         time.sleep(min(2.0, 0.1 * self.failures))  # a database that is down: no hot loop
 
-    # -- unmatched receipts tried again ------------------------------------------------------
-
-    def _retry_later(self, unmatched: list[str]) -> None:
-        now = time.monotonic()
-        self._retries.extend((now + self.RETRY_AFTER[0], 0, smsc_id) for smsc_id in unmatched)
-
-    def _retry_due(self) -> None:
-        if not self._retries:
-            return
-        now = time.monotonic()
-        due = [r for r in self._retries if r[0] <= now]
-        if not due:
-            return
-        self._retries = [r for r in self._retries if r[0] > now]
-        try:
-            matched = receipts.match_unmatched(self.account_id, [smsc_id for _, _, smsc_id in due])
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("receipts %s: matching stored receipts failed", self.account_id)
-            matched = set()
-        for _, attempt, smsc_id in due:
-            if smsc_id not in matched and attempt + 1 < len(self.RETRY_AFTER):
-                # Later than this, the sender's own matching finds it when it writes the part.
-                self._retries.append((now + self.RETRY_AFTER[attempt + 1], attempt + 1, smsc_id))
-
     # -- housekeeping ------------------------------------------------------------------------
 
-    def _housekeeping(self) -> None:
+    def _due(self, chore: str) -> bool:
         now = time.monotonic()
-        if now - self._swept_at >= self.sweep_every:
-            self._swept_at = now
-            if self._sweep(budget=1.0):
-                self._swept_at = now - self.sweep_every  # more to do: again after this batch
-        if now - self._purged_at >= self.purge_every:
-            self._purged_at = now
+        if now - self._done_at[chore] < self.every[chore]:
+            return False
+        self._done_at[chore] = now
+        return True
+
+    def _housekeeping(self) -> None:
+        if self._due("match"):
+            self._match_stored()
+        if self._due("sweep") and self._sweep(budget=1.0):
+            self._done_at["sweep"] -= self.every["sweep"]  # more to do: again after this batch
+        if self._due("purge"):
             try:
                 purged = receipts.purge_unmatched(self.account_id, utcnow() - self.receipt_wait)
                 if purged:
@@ -287,6 +185,22 @@ class ReceiptWriter:
                 db.session.rollback()
                 log.warning("receipts %s: purging unmatched receipts failed (%s)",
                             self.account_id, type(exc).__name__)
+
+    def _match_stored(self) -> None:
+        """The one sweep over unmatched receipts: those whose part was written meanwhile.
+
+        The part's own transaction matches the receipts stored before it; this finds those it
+        could not see (both transactions ran at once, each blind to the other's rows, or the
+        part was written by another process)."""
+        try:
+            matched = receipts.match_stored(self.account_id, utcnow() - self.MATCH_WINDOW)
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            log.warning("receipts %s: matching stored receipts failed (%s)", self.account_id,
+                        type(exc).__name__)
+            return
+        self.matched_late += matched
 
     def _sweep(self, budget: float, chunk: int = 500) -> bool:
         """Store timed-out concatenated MO, a chunk per transaction, for about `budget` seconds

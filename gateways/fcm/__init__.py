@@ -31,7 +31,11 @@ from gateways.fcm.payload import (
     check_payload,
     payload_size,
 )
-from gateways.results import PushOutcome, PushStatus
+from gateways.outcome import Fate, Outcome
+
+# FCM's names for the gateways' one outcome type (gateways.outcome).
+PushOutcome = Outcome
+PushStatus = Fate
 
 __all__ = [
     "LINK_KEY",

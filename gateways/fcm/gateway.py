@@ -44,7 +44,10 @@ from gateways.fcm.payload import (
     remaining_ttl,
     shared_fields,
 )
-from gateways.results import PushOutcome, PushStatus, SendResult
+from gateways.outcome import EXPIRED_CODE, outcome_of
+from gateways.outcome import Fate as PushStatus
+from gateways.outcome import Outcome as PushOutcome
+from gateways.results import SendResult
 
 MAX_BATCH = 500  # send_each's own limit
 FCM_ENDPOINT = "https://fcm.googleapis.com"
@@ -148,8 +151,7 @@ class PushGateway:
             if problem is None and not msg.token:
                 problem = Permanent("empty registration token", code="INVALID_ARGUMENT")
             if isinstance(problem, GatewayError):
-                status = PushStatus.EXPIRED if problem.code == "EXPIRED" else PushStatus.FAILED
-                outcomes[i] = PushOutcome(msg.ref, status, code=problem.code, reason=problem.reason)
+                outcomes[i] = outcome_of(msg.ref, problem)
             else:
                 shared = parts.get(id(msg.content))
                 if shared is None:
@@ -181,7 +183,7 @@ class PushGateway:
         now = datetime.now(UTC)
         ttl = remaining_ttl(content, now)
         if ttl is not None and ttl.total_seconds() <= 0:
-            raise Permanent("validity ended before sending", code="EXPIRED")
+            raise Permanent("validity ended before sending", code=EXPIRED_CODE)
         try:
             message = build_message(content, topic=topic, condition=condition, now=now)
             messaging._MessagingService.encode_message(message)  # topic/condition syntax
@@ -337,7 +339,7 @@ def _content_problem(content: PushContent, now: datetime) -> GatewayError | None
         return exc
     ttl = remaining_ttl(content, now)
     if ttl is not None and ttl.total_seconds() <= 0:
-        return Permanent("validity ended before sending", code="EXPIRED")
+        return Permanent("validity ended before sending", code=EXPIRED_CODE)
     return None
 
 

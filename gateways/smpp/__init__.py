@@ -16,7 +16,8 @@ Public API:
 - `OutboundSms` (message.py): ref, destination, final text, optional sender and validity.
 - `SubmitOutcome` / `PartOutcome` (outcome.py): per part `accepted` (normalised SMSC id),
   `failed` (Retryable/Permanent/AuthFailed from the status table), `unknown` (Unknowable: the
-  link died or no answer came; never resend blindly) or `not_sent`.
+  link died or no answer came; never resend blindly) or `not_sent`; `.outcome` is the message's
+  `gateways.outcome.Outcome`, the type every gateway gives back.
 - `RedisThrottle` / `LocalThrottle` (throttle.py, both a `Throttle`): the per-account rate,
   shared by processes through a Redis key the caller names; `RedisThrottle.peek()` ->
   `ThrottleState` (wait, penalty level, rate now) for metrics.

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateways.errors import AuthFailed, GatewayError, Permanent, Retryable, Unknowable
+from gateways.outcome import Fate, Outcome, outcome_of
 from gateways.results import SendResult
 
 PartState = Literal["accepted", "failed", "unknown", "not_sent"]
@@ -53,6 +54,15 @@ class SubmitOutcome:
                 if isinstance(error, kind):
                     return error
         return errors[0] if errors else None
+
+    @property
+    def outcome(self) -> Outcome:
+        """The message's outcome as every gateway gives it (gateways.outcome)."""
+        if self.ok:
+            return Outcome(self.ref, Fate.SENT, reached=True)
+        error = self.error
+        assert error is not None  # a part not accepted says why
+        return outcome_of(self.ref, error, reached=self.reached_smsc)
 
     def result(self) -> SendResult:
         """A SendResult when every part was accepted; otherwise raise the deciding error."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -9,11 +11,14 @@ from dispatch.extensions import db
 from dispatch.models import InboundMessage, Message, MessagePart, MessageStatus, OptOut, RawReceipt
 from dispatch.models.common import utcnow
 from dispatch.sms import receipts
+from dispatch.sms.writer import ReceiptWriter
 from gateways.results import Inbound, Receipt
+from scripts.harness import wait_for
 from tests.helpers.sms import make_campaign
 
 S = MessageStatus
 ACCOUNT = 7
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture()
@@ -119,6 +124,39 @@ def test_a_receipt_before_its_part_is_kept_then_matched(campaign, backend):
     db.session.refresh(raw)
     assert raw.part_id is not None
     assert receipts.match_unmatched(ACCOUNT, ["D1"]) == set()  # nothing left to match
+
+
+def test_a_receipt_both_transactions_missed_is_matched_by_the_sweep(campaign, backend):
+    # The lost race: the writer stored the receipt without seeing the part, and the parts'
+    # transaction, running at the same time, did not see the receipt (nothing matched it).
+    old = receive(("OLD", "DELIVRD"))
+    db.session.execute(RawReceipt.__table__.update().values(received_at=utcnow() - HOUR))
+    db.session.commit()
+    assert receive(("D2", "DELIVRD"), ("STRAY", "DELIVRD")) == ["D2", "STRAY"] and old
+    mid = submitted(campaign, ["D2"])
+    old_mid = submitted(campaign, ["OLD"], recipient=2)
+    assert message(mid).status is S.SUBMITTED
+    assert receipts.match_stored(ACCOUNT, utcnow() - HOUR / 2) == 1
+    db.session.commit()
+    assert message(mid).status is S.DELIVERED
+    assert message(old_mid).status is S.SUBMITTED  # older than the receipt wait: left alone
+    unmatched = db.session.scalars(select(RawReceipt.smsc_id).where(RawReceipt.part_id.is_(None)))
+    assert sorted(unmatched) == ["OLD", "STRAY"]
+    assert receipts.match_stored(ACCOUNT, utcnow() - HOUR / 2) == 0
+
+
+def test_the_writer_matches_a_receipt_whose_part_came_after_it(app, campaign, backend):
+    writer = ReceiptWriter(app, ACCOUNT, match_every=0.05).start()
+    try:
+        answers: list[bool] = []
+        writer.on_deliver_later(Receipt("W1", "DELIVRD", raw="id:W1 stat:DELIVRD"),
+                                answers.append)
+        assert wait_for(lambda: answers == [True]), answers  # stored, unmatched
+        mid = submitted(campaign, ["W1"])  # written without seeing it: the lost race
+        assert wait_for(lambda: message(mid).status is S.DELIVERED)
+        assert writer.matched_late == 1
+    finally:
+        writer.stop()
 
 
 def test_a_late_receipt_settles_an_unknown_message(campaign, backend):
