@@ -211,10 +211,12 @@ class LoaCollector:
         names = {a.id: a.name for a in self._accounts()}
         waiting = GaugeMetricFamily("loa_sms_queued", "SMS rows queued for each SMPP account, "
                                     "waiting to be claimed", labels=["account"])
-        counted = dict(db.session.execute(
-            select(Message.account_id, func.count()).where(
-                Message.status == MessageStatus.QUEUED, Message.channel == "sms",
-                Message.account_id.is_not(None)).group_by(Message.account_id)).tuples())
+        counted: dict[int | None, int] = {}
+        for account_id, n in db.session.execute(
+                select(Message.account_id, func.count()).where(
+                    Message.status == MessageStatus.QUEUED, Message.channel == "sms",
+                    Message.account_id.is_not(None)).group_by(Message.account_id)):
+            counted[account_id] = n
         for account_id, name in names.items():
             waiting.add_metric([name], float(counted.get(account_id, 0)))
         yield waiting

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from dispatch.engine import enqueue
-
 from dispatch.extensions import db
 from dispatch.models import MessagePart, RawReceipt
 from tests.dispatch.sms.conftest import counts, number, per_destination, queue_rows
@@ -18,7 +17,7 @@ from tests.waiting import wait_for
 
 def test_queued_rows_are_submitted_then_delivered(app, redis, smsc, account, campaign, smpp,
                                                   backend):
-    ids = queue_rows(campaign, account, 30)
+    queue_rows(campaign, account, 30)
     smpp()
     assert wait_for(lambda: counts(campaign.id)["delivered"] == 30), counts(campaign.id)
     parts = db.session.scalars(select(MessagePart)).all()
@@ -43,7 +42,7 @@ def test_multipart_parts_each_get_an_id_and_roll_up(app, redis, smsc, account, e
     ucs2 = make_campaign(editor, sms_text=LONG)
     plain = make_campaign(editor, sms_text=LONG, sms_plain=True, title="khong dau")
     ids = queue_rows(ucs2, account, 4)
-    plain_ids = queue_rows(plain, account, 2, start=100)
+    queue_rows(plain, account, 2, start=100)
     smpp()
     assert wait_for(lambda: counts(ucs2.id)["delivered"] == 4 and
                     counts(plain.id)["delivered"] == 2), (counts(ucs2.id), counts(plain.id))
@@ -64,7 +63,7 @@ def test_multipart_parts_each_get_an_id_and_roll_up(app, redis, smsc, account, e
 def test_receipt_before_its_response_is_matched(app, redis, smsc, account, campaign, smpp,
                                                  backend):
     smsc.set(receipt_before_resp=True, resp_delay=0.1)
-    ids = queue_rows(campaign, account, 12)
+    queue_rows(campaign, account, 12)
     smpp()
     assert wait_for(lambda: counts(campaign.id)["delivered"] == 12), counts(campaign.id)
     assert all(r.part_id for r in db.session.scalars(select(RawReceipt)))
@@ -83,7 +82,7 @@ def test_a_receipt_not_stored_is_refused_and_comes_again(app, redis, smsc, accou
         return real(account_id, events)
 
     monkeypatch.setattr(receipts, "store_batch", flaky)
-    ids = queue_rows(campaign, account, 5)
+    queue_rows(campaign, account, 5)
     smpp()
     assert wait_for(lambda: counts(campaign.id)["delivered"] == 5), counts(campaign.id)
     assert smsc.wait_for(lambda stats: stats.get("receipts_acked") == 5)  # acked once stored

@@ -27,7 +27,7 @@ def test_a_retry_after_a_lost_commit_answer_writes_nothing_twice(
         return later
 
     monkeypatch.setattr(recorder, "write_outcomes", commit_then_lose_the_answer)
-    ids = queue_rows(campaign, account, 20)
+    queue_rows(campaign, account, 20)
     smpp()
     with caplog.at_level(logging.WARNING, logger="dispatch.sms.recorder"):
         assert wait_for(lambda: counts(campaign.id)["delivered"] == 20), counts(campaign.id)

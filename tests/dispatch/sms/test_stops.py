@@ -38,7 +38,7 @@ def test_pause_stops_new_submits_within_2s_and_resume_sends_the_rest_once(
         app, redis, smsc, editor, smpp, backend):
     account = add_account(smsc, tps=25, window=5)  # throttled: the batch takes a few seconds
     c = make_campaign(editor)
-    ids = queue_rows(c, account, 60)
+    queue_rows(c, account, 60)
     smpp()
     assert wait_for(lambda: len(smsc.received()) >= 10)
     db.session.rollback()
@@ -67,7 +67,7 @@ def test_pause_stops_new_submits_within_2s_and_resume_sends_the_rest_once(
 def test_link_dropped_mid_window_leaves_those_rows_unknown(app, redis, smsc, account, campaign,
                                                            smpp, backend):
     smsc.set(resp_delay=0.6, receipt_delay=1.0)
-    ids = queue_rows(campaign, account, 30)
+    queue_rows(campaign, account, 30)
     smpp()
     assert wait_for(lambda: len(smsc.received()) >= 10)
     smsc.set(resp_delay=0.0)
@@ -85,7 +85,7 @@ def test_wrong_password_shows_auth_failed_and_rows_stay_queued(app, redis, smsc,
                                                                backend):
     account = add_account(smsc, password="wrong")
     c = make_campaign(editor)
-    ids = queue_rows(c, account, 5)
+    queue_rows(c, account, 5)
     smpp()
 
     def auth_failed():
@@ -105,7 +105,7 @@ def test_auto_pause_after_consecutive_gateway_failures(app, redis, smsc, account
                                                        smpp, backend, monkeypatch):
     monkeypatch.setitem(app.config, "SMPP_AUTO_PAUSE_FAILURES", 5)
     c = make_campaign(editor)
-    ids = queue_rows(c, account, 100)
+    queue_rows(c, account, 100)
     smsc.set(reject={number(i)[1:]: 0x45 for i in range(100)})
     smpp()
 
