@@ -138,8 +138,9 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "RQ_DASHBOARD": _bool(env.get("LOA_RQ_DASHBOARD"), default=True),
         # The engine's timings (docs/ENGINE.md). A receipt not come after RECEIPT_WAIT makes
         # its row `unknown`; rows claimed for sending longer than CLAIM_TIMEOUT ago by a
-        # process that died become `unknown`; a send job started longer than ORPHAN_AFTER ago
-        # no longer stops the clock from enqueuing its queued rows again; an expansion whose
+        # process that died become `unknown`; a push send job (or an import) started longer
+        # than ORPHAN_AFTER ago no longer stops the clock from enqueuing its queued rows again
+        # (SMS has no jobs: the smpp process claims from the ledger); an expansion whose
         # heartbeat is older than EXPAND_HEARTBEAT is started again; N consecutive gateway
         # failures on an account pause its campaigns (0: never).
         "RECEIPT_WAIT_SECONDS": env_int(env, "LOA_RECEIPT_WAIT_SECONDS", 48 * 3600),

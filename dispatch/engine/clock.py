@@ -5,9 +5,10 @@
 - submitted rows with no receipt after the receipt wait become `unknown`;
 - rows claimed (`sending`) by a process that died become `unknown` — never resent on their own;
 - an expansion whose worker died is enqueued again (it continues from its checkpoint);
-- `queued` rows with no live job (Redis lost its data, a worker was killed, the send window
-  reopened, the campaign was resumed) are enqueued again — harmless if a job still exists, as only
-  the claimer sends;
+- push rows `queued` with no live job (Redis lost its data, a worker was killed, the send
+  window reopened, the campaign was resumed) are enqueued again — harmless if a job still exists,
+  as only the claimer sends. SMS rows have no jobs to lose: the smpp process claims them from
+  the ledger whenever the campaign may send (dispatch.sms.send);
 - a campaign whose rows are all final completes;
 - an import left `running` by a dead worker (its heartbeat lapsed) is marked failed, and a
   queued one whose job vanished is enqueued again (dispatch.audiences.import_jobs).
@@ -92,7 +93,8 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
                 count("expand_restarted", 1)
             continue
         if _has_open_rows(c.id):
-            if flags.sendable(c, now)[0] and not enqueue.live_jobs(c.id):
+            if (c.channels != "sms" and flags.sendable(c, now)[0]
+                    and not enqueue.live_jobs(c.id)):
                 count("requeued_jobs", enqueue.enqueue_queued(c, older_than=limits["orphan_after"]))
             continue
         campaigns.complete(c)

@@ -66,6 +66,7 @@ def resumed(c: Campaign) -> None:
 
     def go() -> None:
         flags.clear_stop(campaign_id)
+        enqueue.wake_sms()  # its queued SMS rows are claimable again
         enqueue.enqueue_requeue(campaign_id, urgent)
 
     after_commit(go)
@@ -73,7 +74,8 @@ def resumed(c: Campaign) -> None:
 
 @in_app_context
 def requeue(campaign_id: int) -> int:
-    """Job: send the unsent rows of a resumed campaign, and finish its expansion if needed."""
+    """Job: enqueue the unsent push rows of a resumed campaign, and finish its expansion if
+    needed (its SMS rows need nothing: the smpp process claims them from the ledger)."""
     campaign = db.session.get(Campaign, campaign_id)
     if campaign is None or campaign.status is not CampaignStatus.SENDING:
         return 0

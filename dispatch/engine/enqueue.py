@@ -1,17 +1,22 @@
-"""Queue names and the batching of ledger rows into send jobs.
+"""How work is handed over: RQ jobs for expansion and push batches, a wake-up for SMS.
 
-Jobs are enqueued by dotted path so this module does not import the senders (the SMS sender
-lives in the smpp process with its sessions). Enqueueing a row twice is harmless: only the
-job that claims it (`dispatch.engine.ledger.claim`) sends it.
+SMS rows are not enqueued: the smpp process claims them from the ledger itself
+(`dispatch.sms.send`), and `wake_sms` only tells it, after a commit, that new rows are there
+(an optimisation: an idle runner also looks every second or so).
+
+Jobs are enqueued by dotted path so this module does not import the senders. Enqueueing a push
+row twice is harmless: only the job that claims it (`dispatch.engine.ledger.claim`) sends it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.utils import now as rq_now
@@ -23,25 +28,28 @@ from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message, MessageStatus
 from dispatch.models.sqlbatch import chunks
 
-BATCH = 500  # rows per send job; FCM's send_each takes at most 500
-SMS_JOB = "dispatch.sms.send.send_batch"
+log = logging.getLogger(__name__)
+
+BATCH = 500  # rows per push send job; FCM's send_each takes at most 500
 PUSH_JOB = "dispatch.push.send.send_batch"
 EXPAND_JOB = "dispatch.engine.expand.expand"
 REQUEUE_JOB = "dispatch.engine.control.requeue"
 
 
-def sms_queues(account_id: int) -> list[str]:
-    """The smpp process serves these for one account, urgent first."""
-    return [f"sms.{account_id}.urgent", f"sms.{account_id}"]
+def wake_sms(account_ids: Iterable[int] | None = None) -> None:
+    """Tell the smpp processes that `queued` SMS rows were committed for these accounts (None:
+    any account). Call after the commit. Never needed for correctness: lost, the rows are
+    found at the runners' next look."""
+    try:
+        client = get_redis()
+        for target in (["*"] if account_ids is None else sorted(set(account_ids))):
+            client.publish(keys.SMS_WAKE, str(target))
+    except RedisError as exc:
+        log.warning("cannot wake the smpp processes (Redis): %s", exc)
 
 
 def _urgent(c: Campaign) -> bool:
     return c.priority == "urgent"
-
-
-def sms_queue(c: Campaign, account_id: int) -> Queue:
-    name = sms_queues(account_id)[0 if _urgent(c) else 1]
-    return Queue(name, connection=get_redis())
 
 
 def work_queue(c: Campaign | None = None, *, urgent: bool | None = None) -> Queue:
@@ -124,14 +132,15 @@ def _send(queue: Queue, campaign_id: int, func: str, args: tuple[Any, ...],
 
 
 def live_jobs(campaign_id: int) -> int:
-    """How many of the campaign's send jobs are still queued, scheduled or running.
+    """How many of the campaign's push send jobs are still queued, scheduled or running.
 
     Forgets jobs that finished, failed or vanished (a Redis that lost its data, a killed worker
     whose job RQ marked failed), so their rows count as orphans. A job started longer ago than
     ORPHAN_AFTER_SECONDS does not count either: the job of a worker killed mid-job stays
     `started` in RQ for its whole timeout (an hour for SMS; nothing heartbeats a job run in the
     worker's own thread), and its unclaimed rows would wait that long. If it is in fact still
-    running, enqueuing its queued rows again is harmless: only the claimer sends.
+    running, enqueuing its queued rows again is harmless: only the claimer sends. (SMS has no
+    jobs: the smpp process claims its rows from the ledger.)
     """
     redis = get_redis()
     key = keys.campaign_jobs(campaign_id)
@@ -156,16 +165,6 @@ def live_jobs(campaign_id: int) -> int:
     return alive
 
 
-def enqueue_sms(c: Campaign, account_id: int, ids: Sequence[int],
-                delay: float | None = None) -> int:
-    queue = sms_queue(c, account_id)
-    jobs = 0
-    for part in chunks(ids, BATCH):
-        _send(queue, c.id, SMS_JOB, (c.id, account_id, part), delay, 3600)
-        jobs += 1
-    return jobs
-
-
 def enqueue_push(c: Campaign, ids: Sequence[int], delay: float | None = None) -> int:
     queue = work_queue(c)
     jobs = 0
@@ -176,40 +175,33 @@ def enqueue_push(c: Campaign, ids: Sequence[int], delay: float | None = None) ->
 
 
 def enqueue_queued(c: Campaign, *, older_than: timedelta | None = None) -> int:
-    """Enqueue send jobs for every `queued` row of the campaign; return the number of jobs.
+    """Enqueue push send jobs for every `queued` push row of the campaign; return the number of
+    jobs.
 
-    Used after resume, when the send window opens, and by the clock for rows whose job vanished.
-    Streams ids in id order so a million queued rows never sit in memory at once.
+    Used after resume and by the clock for push rows whose job vanished (SMS rows need none:
+    the smpp process finds them in the ledger). Streams ids in id order so a million queued
+    rows never sit in memory at once.
     """
     from dispatch.models.common import utcnow
 
+    if c.channels == "sms" or c.push_blocked:
+        return 0  # no push rows; or the push side is stopped until `flask push unblock`
     stmt = (
-        select(Message.id, Message.channel, Message.account_id)
-        .where(Message.campaign_id == c.id, Message.status == MessageStatus.QUEUED)
+        select(Message.id)
+        .where(Message.campaign_id == c.id, Message.status == MessageStatus.QUEUED,
+               Message.channel == "push")
         .order_by(Message.id)
         .execution_options(yield_per=5000)
     )
     if older_than is not None:
         stmt = stmt.where(Message.queued_at < utcnow() - older_than)
-    pending: dict[tuple[str, int | None], list[int]] = {}
+    bucket: list[int] = []
     jobs = 0
-    for msg_id, channel, account_id in db.session.execute(stmt):
-        bucket = pending.setdefault((channel, account_id), [])
+    for (msg_id,) in db.session.execute(stmt):
         bucket.append(msg_id)
         if len(bucket) >= BATCH:
-            jobs += _flush(c, channel, account_id, bucket)
-            bucket.clear()
-    for (channel, account_id), bucket in pending.items():
-        if bucket:
-            jobs += _flush(c, channel, account_id, bucket)
+            jobs += enqueue_push(c, bucket)
+            bucket = []
+    if bucket:
+        jobs += enqueue_push(c, bucket)
     return jobs
-
-
-def _flush(c: Campaign, channel: str, account_id: int | None, ids: list[int]) -> int:
-    if channel == "sms":
-        if account_id is None:
-            return 0  # expansion suppresses unrouted rows; nothing to send them through
-        return enqueue_sms(c, account_id, ids)
-    if c.push_blocked:
-        return 0  # the push side is stopped until `flask push unblock`; SMS goes on
-    return enqueue_push(c, ids)

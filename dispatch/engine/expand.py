@@ -274,16 +274,11 @@ def _expand_sms(c: Campaign, run: str) -> None:
         written = _insert(rows)
         _save_checkpoint(c, "sms", ids[-1], counts)
         db.session.commit()
-        _enqueue_sms(c, written)
-
-
-def _enqueue_sms(c: Campaign, written: list[tuple[int, str, int | None]]) -> None:
-    by_account: dict[int, list[int]] = {}
-    for msg_id, status, account in written:
-        if status == S.QUEUED and account is not None:
-            by_account.setdefault(account, []).append(msg_id)
-    for account, ids in by_account.items():
-        enqueue.enqueue_sms(c, account, ids)
+        # Committed: the smpp processes claim the rows from the ledger; tell them they are there.
+        accounts = {account for _, status, account in written
+                    if status == S.QUEUED and account is not None}
+        if accounts:
+            enqueue.wake_sms(accounts)
 
 
 # --- push --------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy import Update, bindparam, or_, select, update
 
 from dispatch.errors import InvalidTransition
 from dispatch.extensions import db
@@ -148,6 +148,45 @@ def claim(ids: Sequence[int] | Iterable[int], *, at: datetime | None = None) -> 
     on_postgres = postgres()
     params = {"ids": values_param(ids, on_postgres), "at": at or utcnow()}
     return sorted(db.session.scalars(_claim_sql(on_postgres), params).all())
+
+
+@lru_cache(maxsize=1)
+def _claim_next_sql() -> Update:
+    m = _messages
+    at = bindparam("at", type_=m.c.sending_at.type)
+    # The oldest claimable rows of one campaign on one account, over ix_messages_queued_claim;
+    # on PostgreSQL rows another claimer holds are skipped, not waited for (SQLite has one
+    # writer and no FOR UPDATE: the clause is dropped there). `queued_at` in the future: a
+    # retryable refusal put the row back for later (dispatch.sms.recorder).
+    # A materialised CTE, run once: as `id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
+    # PostgreSQL's plan may run the subquery again per row and claim far more than n.
+    picked = (select(m.c.id)
+              .where(m.c.campaign_id == bindparam("campaign"),
+                     m.c.account_id == bindparam("account"),
+                     m.c.status == S.QUEUED, or_(m.c.queued_at.is_(None), m.c.queued_at <= at))
+              .order_by(m.c.id).limit(bindparam("n"))
+              .with_for_update(skip_locked=True)
+              .cte("picked").prefix_with("MATERIALIZED", dialect="postgresql"))
+    return (update(m)
+            .where(m.c.id == picked.c.id, m.c.status == S.QUEUED)
+            .values(status=S.SENDING, sending_at=at, attempts=m.c.attempts + 1)
+            .returning(m.c.id, m.c.address, m.c.attempts, m.c.parts))
+
+
+def claim_next(campaign_id: int, account_id: int, n: int, *, at: datetime | None = None
+               ) -> list[tuple[int, str | None, int, int]]:
+    """Claim up to `n` of the campaign's `queued` rows routed to `account_id`, oldest first:
+    (id, address, attempts with this claim, parts), in id order.
+
+    How the smpp process takes its work from the ledger: several processes (hosts) claiming
+    for one account at once each get different rows (FOR UPDATE SKIP LOCKED, and the guarded
+    UPDATE besides). Runs in the caller's transaction; commit before submitting anything.
+    """
+    if n <= 0:
+        return []
+    params = {"campaign": campaign_id, "account": account_id, "n": n, "at": at or utcnow()}
+    rows = db.session.execute(_claim_next_sql(), params).all()
+    return sorted((r[0], r[1], r[2], r[3]) for r in rows)
 
 
 def age_out(campaign_id: int, status: MessageStatus, before: datetime, *, reason: str,

@@ -42,6 +42,9 @@ def progress_lock(campaign_id: int) -> str:
 
 SMPP_BIND_PREFIX = "loa:smpp:bind:"  # + <account id>:<host>:<pid>:<bind name>: a bind's status
 SMPP_PROCESS_PREFIX = "loa:smpp:process:"  # + <host>:<pid>: an smpp process's heartbeat
+# The pub/sub channel on which the smpp processes hear of new SMS rows to claim (a message is an
+# account id, or "*" for every account); a wake-up only: idle runners also poll the ledger.
+SMS_WAKE = "loa:sms:wake"
 
 
 def smpp_throttle(account_id: int) -> str:

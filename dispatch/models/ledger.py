@@ -29,7 +29,7 @@ from dispatch.models.common import BigId, UTCDateTime, utcnow
 
 class MessageStatus(enum.StrEnum):
     PENDING = "pending"  # written by expansion, not yet handed to a send batch
-    QUEUED = "queued"  # in a send batch that was enqueued
+    QUEUED = "queued"  # waiting for a sender (SMS: claimed from here by the smpp process)
     SENDING = "sending"  # claimed by a sender; a submit may be on the wire
     SUBMITTED = "submitted"  # accepted by the SMSC / FCM, awaiting a receipt
     DELIVERED = "delivered"
@@ -74,6 +74,8 @@ class Message(db.Model):  # type: ignore[name-defined]
     parts: Mapped[int] = mapped_column(SmallInteger, default=0)
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the row (re)entered the queue; in the future when a retryable refusal put it back
+    # for later: it is claimed only once that time has come.
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -82,6 +84,10 @@ class Message(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         UniqueConstraint("campaign_id", "channel", "recipient_id"),
         Index("ix_messages_campaign_status", "campaign_id", "status"),
+        # What the smpp process claims from (dispatch.engine.ledger.claim_next): only the
+        # queued rows, so it stays small however large the ledger grows.
+        Index("ix_messages_queued_claim", "campaign_id", "account_id", "id",
+              postgresql_where=text("status = 'queued'"), sqlite_where=text("status = 'queued'")),
         # The per-recipient cap looks up a recipient's recent messages across campaigns.
         Index("ix_messages_recipient", "recipient_id", "channel"),
     )

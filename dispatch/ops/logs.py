@@ -109,10 +109,10 @@ def _job_fields() -> dict[str, Any]:
     except Exception:  # an unloadable job: its id is enough
         return fields
     fields["job"] = func
+    # Expansion, requeue and push batches take the campaign id first (SMS has no jobs: the
+    # smpp process claims its rows from the ledger).
     if func and func.startswith(CAMPAIGN_JOBS) and args and isinstance(args[0], int):
         fields["campaign_id"] = args[0]
-        if func == "dispatch.sms.send.send_batch" and len(args) > 1:
-            fields["account_id"] = args[1]
     return fields
 
 

@@ -46,7 +46,15 @@ from dispatch.engine import progress as progress_module
 from dispatch.extensions import db
 from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
-from dispatch.models import Campaign, CampaignStatus, InboundMessage, RawReceipt, SmppAccount
+from dispatch.models import (
+    Campaign,
+    CampaignStatus,
+    InboundMessage,
+    Message,
+    MessageStatus,
+    RawReceipt,
+    SmppAccount,
+)
 from dispatch.sms import status as smpp_status
 from gateways.smpp import RedisThrottle
 
@@ -181,9 +189,23 @@ class LoaCollector:
         yield level
         yield rate
 
-    # -- RQ queues --------------------------------------------------------------------------
+    # -- RQ queues, and the SMS rows waiting in the ledger ---------------------------------
 
     def queues(self) -> Iterator[Metric]:
+        # SMS has no RQ queue: the smpp processes claim `queued` rows from the ledger. What
+        # waits is counted there (over the partial index of queued rows).
+        names = {a.id: a.name for a in self._accounts()}
+        waiting = GaugeMetricFamily("loa_sms_queued", "SMS rows queued for each SMPP account, "
+                                    "waiting to be claimed", labels=["account"])
+        counted: dict[int | None, int] = {}
+        for account_id, n in db.session.execute(
+                select(Message.account_id, func.count()).where(
+                    Message.status == MessageStatus.QUEUED, Message.channel == "sms",
+                    Message.account_id.is_not(None)).group_by(Message.account_id)):
+            counted[account_id] = n
+        for account_id, name in names.items():
+            waiting.add_metric([name], float(counted.get(account_id, 0)))
+        yield waiting
         redis = get_redis(self.app)
         jobs = GaugeMetricFamily("loa_queue_jobs", "Jobs per RQ queue and state",
                                  labels=["queue", "state"])
@@ -195,7 +217,7 @@ class LoaCollector:
                 count = registry(queue.name, connection=redis).get_job_count(cleanup=False)
                 jobs.add_metric([queue.name, state], float(count))
         yield jobs
-        yield GaugeMetricFamily("loa_rq_workers", "RQ workers alive (smpp job threads included)",
+        yield GaugeMetricFamily("loa_rq_workers", "RQ workers alive",
                                 value=float(Worker.count(connection=redis)))
 
     # -- receipts by status and MO by outcome (incremental counts) ----------------------------

@@ -163,7 +163,7 @@ def ensure_demo(host: str, port: int, system_id: str, password: str) -> None:
 @click.option("--no-throttle", is_flag=True,
               help="Ignore the accounts' TPS (benchmarks against the stand-in only).")
 def run(accounts: tuple[str, ...], poll: float, no_throttle: bool) -> None:
-    """Run the SMPP sessions and SMS send jobs of every enabled account until SIGTERM."""
+    """Run the SMPP sessions and SMS sending of every enabled account until SIGTERM."""
     import logging
 
     from flask import current_app

@@ -1,8 +1,8 @@
 """One SMPP account's live link: its binds, their shared throttle, its outcome recorder and
 receipt writer.
 
-The smpp process keeps one `AccountLink` per enabled account in a process-level registry
-(`register` / `get`), where the send jobs find the sessions to submit on. A link is built from
+The smpp process keeps one `AccountLink` per enabled account; the account's runner
+(`dispatch.sms.send`) submits on its sessions. A link is built from
 the account row once; any change to the account makes the process build a new one
 (`fingerprint`).
 
@@ -88,12 +88,12 @@ class AccountLink:
         self.source_npi = account.source_npi
         self.validity = timedelta(minutes=account.validity_minutes)
         self.throttled = throttle and redis_client is not None
-        # Set when the process stops this link: send jobs stop taking rows.
+        # Set when the process stops this link: the runner stops claiming rows.
         self.stopping = threading.Event()
         self.writer = ReceiptWriter(app, account.id)
         self.recorder = OutcomeRecorder(app, self)
         # Rows submitted (or refused) whose outcome is not recorded yet: what bounds the rows
-        # `sending` at once. Send jobs wait on `progress` for it to fall.
+        # `sending` at once. The runner waits on `progress` for it to fall.
         self.unrecorded = 0
         self.progress = threading.Condition()
         self.throttle = (RedisThrottle(redis_client, keys.smpp_throttle(account.id),
@@ -126,7 +126,7 @@ class AccountLink:
         return self.window * len(self.senders)
 
     def chunk_size(self) -> int:
-        """Rows a send job claims at a time: two windows' worth (every claim and every batch of
+        """Rows the runner claims at a time: two windows' worth (every claim and every batch of
         outcomes costs a few statements and a commit, whatever its size), at most half a second
         of the TPS, so a pause is obeyed promptly at low rates too."""
         size = 2 * self.capacity
@@ -166,7 +166,7 @@ class AccountLink:
         return chosen.submit(message, timeout=timeout, on_done=on_done)
 
     def handed(self, count: int = 1) -> None:
-        """A send job handed `count` rows to the sessions (or refused them)."""
+        """The runner handed `count` rows to the sessions (or refused them)."""
         with self.progress:
             self.unrecorded += count
 
@@ -211,25 +211,3 @@ class AccountLink:
         self.recorder.stop()  # every submit is resolved once the sessions are closed
         self.writer.stop()
 
-
-# -- the process-level registry ----------------------------------------------------------------
-
-_links: dict[int, AccountLink] = {}
-_lock = threading.Lock()
-
-
-def register(link: AccountLink) -> None:
-    with _lock:
-        _links[link.account_id] = link
-
-
-def unregister(link: AccountLink) -> None:
-    with _lock:
-        if _links.get(link.account_id) is link:
-            del _links[link.account_id]
-
-
-def get(account_id: int) -> AccountLink | None:
-    """The live link of an account in this process (None outside the smpp process)."""
-    with _lock:
-        return _links.get(account_id)

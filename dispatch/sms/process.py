@@ -1,45 +1,47 @@
-"""The smpp process (`flask smpp run`): every enabled account's binds and its send-job worker.
+"""The smpp process (`flask smpp run`): every enabled account's binds and its sending runner.
 
     process = SmppProcess(app).start()   # threads; returns at once
-    process.stop()                       # stop taking jobs, drain windows, unbind
+    process.stop()                       # stop claiming, put unsent rows back, drain, unbind
     SmppProcess(app).run_forever()       # the command: until SIGTERM/SIGINT, then exit 0
 
 Per enabled account: an `AccountLink` (`binds` sessions, or transmitter + receiver pairs,
-sharing one Redis throttle, and a receipt writer) and a `ThreadWorker` serving
-`sms.<id>.urgent` then `sms.<id>`. Every `poll_interval` seconds the account table is read
-again: added accounts start, disabled or removed ones stop, changed ones are rebuilt. Every
-`status_interval` seconds each bind's status goes to Redis and due delayed SMS jobs move to
-their queues. A refused bind shows as `auth_failed` in the status; the session retries it a few
-times, slowly, and a new password (an account change) builds a new link.
+sharing one Redis throttle, and a receipt writer) and a runner thread that claims the account's
+`queued` rows from the ledger and submits them (`dispatch.sms.send`). One thread listens on
+Redis for wake-ups (`keys.SMS_WAKE`, published when rows are committed) and wakes the
+runners concerned; runners also look every second by themselves. Several smpp processes (on
+several hosts) may serve the same accounts: each claims different rows, and the account's
+throttle is shared in Redis. Every `poll_interval` seconds the account table is read again:
+added accounts start, disabled or removed ones stop, changed ones are rebuilt. Every
+`status_interval` seconds each bind's status goes to Redis. A refused bind shows as
+`auth_failed` in the status; the session retries it a few times, slowly, and a new password
+(an account change) builds a new link.
 
 It never touches other processes' `sending` rows: the clock turns stale ones into `unknown`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
-import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask
-from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from dispatch.config import ConfigError
-from dispatch.engine.enqueue import sms_queues
 from dispatch.extensions import db
-from dispatch.jobs.redis_conn import get_redis, redis_url
+from dispatch.jobs import keys
+from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import SmppAccount
 from dispatch.ops.signals import stop_on_signals
 from dispatch.sms import accounts as smpp_accounts
-from dispatch.sms import links, status
+from dispatch.sms import status
 from dispatch.sms.links import AccountLink, fingerprint
-from dispatch.sms.worker import QueueScheduler, ThreadWorker
+from dispatch.sms.send import AccountSender
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ def tune_gc() -> None:
 
 
 class AccountRunner:
-    """One account in this process: its link and the worker thread that runs its send jobs."""
+    """One account in this process: its link and the thread that claims and sends its rows."""
 
     def __init__(self, app: Flask, account: SmppAccount, password: str, *, throttle: bool,
                  timers: dict[str, Any] | None) -> None:
@@ -68,19 +70,16 @@ class AccountRunner:
         self.account_id = account.id
         self.name = account.name
         self.fingerprint = fingerprint(account)
-        self.queue_names = sms_queues(account.id)
         self.link = AccountLink(app, account, password, redis_client=get_redis(app),
                                 throttle=throttle, timers=timers)
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._worker: ThreadWorker | None = None
+        self.wake = threading.Event()  # set when rows for this account were committed
+        self.sender = AccountSender(self.link, self.wake)
         self._thread: threading.Thread | None = None
 
     def start(self) -> AccountRunner:
         self.link.start()
-        links.register(self.link)
         self._thread = threading.Thread(target=self._serve, daemon=True,
-                                        name=f"sms-worker-{self.account_id}")
+                                        name=f"sms-sender-{self.account_id}")
         self._thread.start()
         return self
 
@@ -89,44 +88,28 @@ class AccountRunner:
         return self._thread is not None and self._thread.is_alive()
 
     def _serve(self) -> None:
-        url = redis_url(self.app)
         with self.app.app_context():
-            while not self._stopping.is_set():
-                try:
-                    with self._lock:
-                        if self._stopping.is_set():
-                            break
-                        # Building one talks to Redis already, which may still be away.
-                        self._worker = ThreadWorker(
-                            self.queue_names, connection=Redis.from_url(url),
-                            name=f"smpp-{self.account_id}-{uuid.uuid4().hex[:8]}",
-                            log_job_description=False)
-                    self._worker.work(logging_level="WARNING")
-                except Exception:
-                    log.exception("smpp %s: the job worker failed", self.name)
-                finally:
-                    db.session.remove()
-                if not self._stopping.is_set():
-                    time.sleep(1.0)  # RQ quits when Redis goes away: start again
+            try:
+                self.sender.run()
+            except Exception:
+                log.exception("smpp %s: the sender stopped", self.name)
+            finally:
+                db.session.remove()
 
     def stop(self, drain_timeout: float | None = None) -> None:
-        """Let the running job put its unsent rows back, then drain the windows and unbind."""
-        with self._lock:
-            self._stopping.set()
-            self.link.stopping.set()
-            if self._worker is not None:
-                self._worker.stop()
+        """Let the runner put its unsent rows back, then drain the windows and unbind."""
+        self.link.stopping.set()
+        self.wake.set()
         if self._thread is not None:
             self._thread.join(60.0)
         self.link.close(drain_timeout)
-        links.unregister(self.link)
 
     def rows(self) -> list[dict[str, Any]]:
         return [status.row(self.account_id, self.name, s) for s in self.link.statuses()]
 
 
 class SmppProcess:
-    """The sessions and send workers of every enabled account (see the module docstring)."""
+    """The sessions and runners of every enabled account (see the module docstring)."""
 
     def __init__(self, app: Flask, *, poll_interval: float = 10.0, status_interval: float = 1.0,
                  throttle: bool = True, accounts: Sequence[str] | None = None,
@@ -144,7 +127,6 @@ class SmppProcess:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._keys: set[str] = set()
-        self._scheduler: QueueScheduler | None = None
         self._runners_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -152,14 +134,15 @@ class SmppProcess:
     def start(self) -> SmppProcess:
         with self.app.app_context():
             self.sync()
-        for target, name in ((self._supervise, "smpp-supervisor"), (self._report, "smpp-status")):
+        for target, name in ((self._supervise, "smpp-supervisor"), (self._report, "smpp-status"),
+                             (self._listen, "smpp-wake")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
 
     def stop(self) -> None:
-        """Stop taking jobs, let running jobs put unsent rows back, drain, unbind."""
+        """Stop claiming, let the runners put unsent rows back, drain, unbind."""
         self._stop.set()
         for thread in self._threads:
             thread.join(30.0)
@@ -170,9 +153,7 @@ class SmppProcess:
             try:
                 if self._keys:
                     get_redis(self.app).delete(*self._keys)
-                if self._scheduler is not None:
-                    self._scheduler.close()
-            except RedisError as exc:  # the status expires by itself; the locks too
+            except RedisError as exc:  # the status expires by itself
                 log.warning("smpp: Redis unavailable while stopping: %s", exc)
 
     def run_forever(self) -> None:
@@ -225,11 +206,6 @@ class SmppProcess:
             with self._runners_lock:
                 self.runners[account_id] = runner.start()
         db.session.rollback()
-        names = sorted(q for r in self.runners.values() for q in r.queue_names)
-        if self._scheduler is None or self._scheduler.queue_names != names:
-            if self._scheduler is not None:
-                self._scheduler.close()
-            self._scheduler = QueueScheduler(get_redis(self.app), names)
 
     def _stop_runners(self, runners: list[AccountRunner]) -> None:
         stoppers = [threading.Thread(target=r.stop, args=(self.drain_timeout,), daemon=True)
@@ -250,7 +226,36 @@ class SmppProcess:
                 finally:
                     db.session.remove()
 
-    # -- status and delayed jobs ---------------------------------------------------------------
+    # -- wake-ups and status ------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        """Wake the runners of accounts whose rows were committed (`enqueue.wake_sms`). Only
+        an optimisation: while Redis is away the runners find their rows by looking."""
+        while not self._stop.is_set():
+            pubsub = None
+            try:
+                pubsub = get_redis(self.app).pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(keys.SMS_WAKE)
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self.wake(message["data"])
+            except RedisError as exc:
+                log.debug("smpp: wake-ups unavailable (%s); runners look by themselves", exc)
+                self._stop.wait(1.0)
+            finally:
+                if pubsub is not None:
+                    with contextlib.suppress(RedisError):
+                        pubsub.close()
+
+    def wake(self, target: bytes | str) -> None:
+        """Wake the runner of account `target` ("*": every runner)."""
+        target = target.decode() if isinstance(target, bytes) else str(target)
+        with self._runners_lock:
+            runners = list(self.runners.values())
+        for runner in runners:
+            if target == "*" or target == str(runner.account_id):
+                runner.wake.set()
 
     def rows(self) -> list[dict[str, Any]]:
         with self._runners_lock:
@@ -269,8 +274,6 @@ class SmppProcess:
             while not self._stop.is_set():
                 try:
                     self._keys.update(status.publish(client, self.rows(), ttl=ttl))
-                    if self._scheduler is not None:
-                        self._scheduler.tick()
                 except Exception:
                     log.exception("smpp: writing the status failed")
                 self._stop.wait(self.status_interval)

@@ -1,19 +1,20 @@
 """Outcomes of submits, written to the ledger in batches by one thread per account link.
 
-The send job (`dispatch.sms.send`) claims and submits; each submit's outcome arrives on a
+The account's runner (`dispatch.sms.send`) claims and submits; each submit's outcome arrives on a
 session thread and is queued here, and this thread writes a batch per transaction:
 - accepted → `submitted`, with one `message_parts` row per part and its SMSC id (then the
   receipts that came before their submit_sm_resp are matched);
 - refused for good → `failed` with the SMPP status name as reason and its code;
 - unknowable (the link died with it in flight, no answer in time) → `unknown`, never resent;
-- retryable with nothing on the wire → `queued`, and enqueued again after a delay (never a
-  sleep in a worker); a row claimed MAX_ATTEMPTS times fails instead.
+- retryable with nothing on the wire → `queued` again, claimable after a delay (its `queued_at`
+  is set that far ahead; the runners find it then); a row claimed MAX_ATTEMPTS times fails
+  instead.
 The status is the engine's one `classify` (dispatch.engine.outcomes) with SMS's `POLICY`.
 It also counts consecutive gateway failures on the account (in Redis, shared by processes) and
 pauses the campaigns concerned at N (`auto_pause_after`), with the reason shown to staff.
 
-Recording apart from submitting keeps the window busy while a batch is written, and across the
-end of one job and the start of the next.
+Recording apart from submitting keeps the window busy while a batch is written, and while the
+runner claims its next chunk.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import contextlib
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
@@ -29,7 +31,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete
 
 from dispatch.campaigns import service as campaigns
-from dispatch.engine import enqueue, flags, ledger
+from dispatch.engine import flags, ledger
 from dispatch.engine.outcomes import Policy, classify
 from dispatch.errors import LoaError
 from dispatch.extensions import db
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 S = MessageStatus
 
 MAX_ATTEMPTS = 5  # claims of one row before a retryable refusal is final
-RETRY_DELAY = 5.0  # s before rows refused as retryable are enqueued again
+RETRY_DELAY = 5.0  # s before rows refused as retryable may be claimed again
 UNBOUND_DELAY = 5.0  # … when no bind was up
 AUTH_FAILED_DELAY = 60.0  # … when the SMSC refused the credentials
 # Ends that say nothing about the gateway's health (our own stop, a link event counted once by
@@ -105,7 +107,8 @@ def auto_pause_after() -> int:
 
 def write_outcomes(account_id: int, batch: list[Resolved], *, again: bool = False
                    ) -> dict[tuple[int, float], list[int]]:
-    """Write a batch of outcomes (caller commits); returns (campaign, delay) → ids to resend.
+    """Write a batch of outcomes (caller commits); returns (campaign, delay) → the ids put back
+    in the queue, claimable after that delay.
 
     `again`: a retry after a failed write, whose COMMIT may have gone through before the
     connection broke: only the rows still `sending` are written (their parts would collide)."""
@@ -113,14 +116,16 @@ def write_outcomes(account_id: int, batch: list[Resolved], *, again: bool = Fals
         ours = ledger.still_in([item.message_id for item in batch], S.SENDING)
         batch = [item for item in batch if item.message_id in ours]
     now = utcnow()
-    moves: dict[tuple[MessageStatus, str | None, str | None], list[int]] = defaultdict(list)
+    moves: dict[tuple[MessageStatus, str | None, str | None, float], list[int]] = \
+        defaultdict(list)
     later: dict[tuple[int, float], list[int]] = defaultdict(list)
     parts: list[dict[str, Any]] = []
     resent: list[int] = []
     for item in batch:
         outcome = item.outcome
         verdict = classify(outcome.outcome, item.attempts, POLICY)
-        moves[(verdict.status, verdict.reason, verdict.code)].append(item.message_id)
+        moves[(verdict.status, verdict.reason, verdict.code, verdict.delay or 0.0)].append(
+            item.message_id)
         if verdict.delay is not None:
             later[(item.campaign_id, verdict.delay)].append(item.message_id)
         if not outcome.reached_smsc:
@@ -138,8 +143,10 @@ def write_outcomes(account_id: int, batch: list[Resolved], *, again: bool = Fals
                 "error_code": part.error.code[:16] if part.error and part.error.code else None})
     if resent:
         db.session.execute(delete(_parts).where(any_of(_parts.c.message_id, resent)))
-    for (status, reason, code), ids in moves.items():
-        ledger.move(ids, status, only_from=[S.SENDING], reason=reason, error_code=code, at=now)
+    for (status, reason, code, delay), ids in moves.items():
+        # Put back for later: `queued_at` ahead by the delay, when runners may claim it again.
+        at = now + timedelta(seconds=delay) if delay else now
+        ledger.move(ids, status, only_from=[S.SENDING], reason=reason, error_code=code, at=at)
     if parts:
         insert_rows(_parts, parts)
         # Receipts that came before their submit_sm_resp was stored are matched now.
@@ -161,7 +168,7 @@ class OutcomeRecorder:
         self.counts: Counter[str] = Counter()
 
     def put(self, item: Resolved) -> None:
-        """Queue an outcome (from a session thread or the send job)."""
+        """Queue an outcome (from a session thread or the runner)."""
         self._batcher.put(item)
 
     def start(self) -> OutcomeRecorder:
@@ -193,24 +200,12 @@ class OutcomeRecorder:
                 return
             for item in batch:
                 self.counts["ok" if item.outcome.ok else "not_ok"] += 1
-            # Before the send job may claim again (below): a pause must be seen first.
+            # Before the runner may claim again (below): a pause must be seen first.
             self._streak(batch)
-            self._enqueue_later(later)
+            if later:
+                self.counts["put_back"] += sum(len(ids) for ids in later.values())
         finally:
             self.link.recorded(batch)
-
-    def _enqueue_later(self, later: dict[tuple[int, float], list[int]]) -> None:
-        for (campaign_id, delay), ids in later.items():
-            c = db.session.get(Campaign, campaign_id)
-            if c is None:
-                continue
-            try:
-                enqueue.enqueue_sms(c, self.link.account_id, ids, delay=delay or None)
-            except RedisError:
-                # The rows are `queued`: the clock enqueues orphans again.
-                log.warning("smpp %s: cannot enqueue %d rows again (Redis)", self.link.name,
-                            len(ids))
-        db.session.rollback()  # end the read
 
     def _streak(self, batch: list[Resolved]) -> None:
         """Count consecutive gateway failures on the account (shared in Redis); pause at N."""

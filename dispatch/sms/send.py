@@ -1,51 +1,50 @@
-"""SMS send batches: the RQ job the smpp process runs for each account.
+"""SMS sending: each account's runner in the smpp process takes its work from the ledger.
 
-    send_batch(campaign_id, account_id, message_ids)
+    AccountSender(link, wake).run()   # in the account's thread, until link.stopping is set
 
-Runs only inside the smpp process (`flask smpp run`), which serves the account's queues with a
-non-forking worker and holds the account's live sessions (`dispatch.sms.links`). It
-follows docs/ENGINE.md:
-- before each chunk: `flags.sendable(campaign)` (status, window, validity) and a bound link;
-- claim a chunk (two windows' worth, `AccountLink.chunk_size`) with `ledger.claim`, commit, then
-  submit each claimed row; the next chunk is claimed once at most one chunk of the account's
-  rows is unrecorded, so the window never runs dry and at most two chunks (four windows' worth)
-  are `sending` at any moment: what a crash can leave for the clock to mark `unknown`;
-- between submits: `flags.may_send` (trusted for 50 ms), and the process's own stop; unsent
-  claimed rows go back to `queued`;
-- outcomes are recorded by the link's recorder thread (`dispatch.sms.recorder`), in
-  batches, apart from this job, so one job's last submits overlap the next job's first:
-  accepted → `submitted` with its parts and SMSC ids; refused for good → `failed`; unknowable
-  → `unknown`; retryable with nothing on the wire → `queued`, enqueued again later; N
-  consecutive gateway failures pause the campaign.
+No RQ job carries SMS rows: the ledger is the queue. The runner follows docs/ENGINE.md:
+- the campaigns it may send for now: `sending`, no stop flag, inside the send window, within
+  their validity (`flags.sendable`, the list re-read every CAMPAIGNS_TTL while busy), urgent
+  ones first, then the oldest;
+- it claims a chunk (two windows' worth, `AccountLink.chunk_size`) of their `queued` rows
+  routed to this account, oldest first, urgent campaigns' first (`ledger.claim_next`:
+  `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several smpp processes on several hosts share
+  an account's rows without claiming one twice; their throttle is shared in Redis), commits,
+  then submits each; the next chunk is claimed once at most one chunk of the account's rows is
+  unrecorded, so the window never runs dry and at most two chunks (four windows' worth) are
+  `sending` at any moment: what a crash can leave for the clock to mark `unknown`;
+- between submits: `flags.may_send` (trusted for 50 ms), and the process's own stop; claimed
+  rows not submitted go back to `queued`;
+- outcomes are recorded by the link's recorder thread (`dispatch.sms.recorder`), in batches,
+  apart from the runner: accepted → `submitted` with its parts and SMSC ids; refused for good →
+  `failed`; unknowable → `unknown`; retryable with nothing on the wire → `queued` again,
+  claimable after a delay; N consecutive gateway failures pause the campaign.
+When nothing is claimable the runner waits for a wake-up (`enqueue.wake_sms`, published after
+expansion, resume and retry commit rows) or POLL seconds, whichever comes first: a lost
+wake-up (Redis away) delays nothing by more than POLL. Paused, cancelled, expired campaigns and
+closed windows are simply not claimed from; the clock expires rows past their validity.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
-from dispatch import jobs
-from dispatch.engine import enqueue, flags, ledger
+from dispatch.engine import flags, ledger
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import any_of
-from dispatch.sms import links
 from dispatch.sms.links import AccountLink
-from dispatch.sms.recorder import (
-    AUTH_FAILED_DELAY,
-    UNBOUND_DELAY,
-    Resolved,
-    refused,
-)
+from dispatch.sms.recorder import Resolved, refused
 from gateways.errors import GatewayError, Permanent
 from gateways.smpp import OutboundSms, SubmitOutcome
 from gateways.sms.encoding import split
@@ -55,26 +54,16 @@ log = logging.getLogger(__name__)
 
 S = MessageStatus
 
-BIND_WAIT = 5.0  # s a job waits for a bind when it starts (the process may be just binding)
+POLL = 1.0  # s an idle runner waits for a wake-up before looking at the ledger again
+BIND_WAIT = 2.0  # s the runner waits for a bind before idling (the process may be binding)
 FLAG_TTL = 0.05  # s a may_send answer is trusted between submits
-STATUS_TTL = 0.1  # s the campaign's status read from the database is trusted between chunks
-STALL_LIMIT = 180.0  # s without room for another chunk: give the rest of the job back
-# Stops after which this job's untouched rows need a job again (the campaign still sends).
-REQUEUE_ON_STOP = {"shutdown": 0.0, "unbound": UNBOUND_DELAY, "auth_failed": AUTH_FAILED_DELAY,
-                   "stalled": UNBOUND_DELAY}
+CAMPAIGNS_TTL = 0.1  # s the list of sendable campaigns is trusted between chunks
+ROOM_WAIT = 0.5  # s the runner waits for room for another chunk before looking again
 
 _messages = Message.__table__
-
-
-@jobs.in_app_context
-def send_batch(campaign_id: int, account_id: int, message_ids: list[int]) -> dict[str, int]:
-    """Send these `queued` rows of one campaign through the account's live sessions."""
-    link = links.get(account_id)
-    if link is None:
-        # Not the smpp process, or the account was disabled meanwhile: the rows stay queued.
-        log.warning("sms batch for account %s: no live link in this process", account_id)
-        return {"no_link": len(message_ids)}
-    return BatchSender(link, campaign_id, message_ids).run()
+_COLUMNS = (Campaign.id, Campaign.status, Campaign.priority, Campaign.window_start,
+            Campaign.window_end, Campaign.send_at, Campaign.launched_at, Campaign.validity_hours,
+            Campaign.sms_text, Campaign.sms_plain, Campaign.sms_sender)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,167 +88,159 @@ def template_of(c: Campaign, link: AccountLink) -> Template:
     return Template(text, c.sms_sender or "", link.source_ton, link.source_npi, parts)
 
 
-class Pending(NamedTuple):
-    """A row as the job read it: where it goes, and its attempts before this job's claim."""
+@dataclass(frozen=True, slots=True)
+class Live:
+    """A campaign the runner may claim for, with what its messages carry."""
 
     id: int
-    address: str | None
-    attempts: int
+    urgent: bool
+    template: Template
+    until: datetime | None  # when its validity ends
 
 
-class BatchSender:
-    """One run of `send_batch` (see the module docstring): claim, check, submit."""
+class AccountSender:
+    """One account's runner (see the module docstring): claim, check, submit."""
 
-    def __init__(self, link: AccountLink, campaign_id: int, message_ids: list[int]) -> None:
+    def __init__(self, link: AccountLink, wake: threading.Event | None = None) -> None:
         self.link = link
-        self.campaign_id = campaign_id
-        self.todo: deque[int] = deque(sorted({int(i) for i in message_ids}))
-        self.stop_reason: str | None = None
+        self.wake = wake or threading.Event()
         self.counts: Counter[str] = Counter()
-        self.until: datetime | None = None
-        self.rows: dict[int, Pending] = {}
-        self._flag_at = 0.0
-        self._flag_ok = True
-        self._status_at = 0.0
-        self._verdict: tuple[bool, str | None] = (False, None)
+        self._live: list[Live] = []
+        self._live_at = -CAMPAIGNS_TTL
+        self._flags: dict[int, tuple[float, bool]] = {}
+        self._templates: dict[tuple[int, str, bool, str], Template] = {}
 
-    def run(self) -> dict[str, int]:
-        c = db.session.get(Campaign, self.campaign_id)
-        if c is None:
-            return {"no_campaign": len(self.todo)}
-        template = template_of(c, self.link)
-        self.until = flags.valid_until(c)
-        # Detached, so commits do not expire it: each chunk re-reads only what can change.
-        db.session.expunge(c)
-        self._load(template)
-        db.session.commit()  # hold no transaction while waiting for a bind
-        problem = self.link.wait_ready(BIND_WAIT)
-        if problem:
-            self.stop_reason = problem
-        chunk = self.link.chunk_size()
-        # The next chunk is claimed once at most one chunk of the account's rows is unrecorded:
-        # the window keeps working while the recorder writes, and at most two chunks are
-        # `sending` at any moment.
-        ahead = chunk
-        while self.todo and self.stop_reason is None:
-            if not self.link.wait_below(ahead, STALL_LIMIT):
-                self.stop_reason = "shutdown" if self.link.stopping.is_set() else "stalled"
-                break
-            ok, why = self._sendable(c)
-            if not ok:
-                self.stop_reason = why or "stopped"
-                break
-            ids = [self.todo.popleft() for _ in range(min(chunk, len(self.todo)))]
-            rows = self._claim(ids)
-            db.session.commit()
-            self.counts["skipped"] += len(ids) - len(rows)  # not queued: sent, or another's
-            self._submit(c, template, rows)
-        self._finish(c)
-        return dict(self.counts)
-
-    def _sendable(self, c: Campaign) -> tuple[bool, str | None]:
-        if self.link.stopping.is_set():
-            return False, "shutdown"
-        now = time.monotonic()
-        if now - self._status_at >= STATUS_TTL:
-            # The full check, with the status read afresh; between two, the stop flag (below)
-            # and the window's clock are what can change.
-            self._status_at = now
-            c.status, c.window_start, c.window_end = db.session.execute(
-                select(Campaign.status, Campaign.window_start, Campaign.window_end)
-                .where(Campaign.id == c.id)).one()
+    def run(self) -> None:
+        """Until the link stops (in an app context): claim and submit, or wait for work."""
+        link = self.link
+        while not link.stopping.is_set():
+            self.wake.clear()  # a wake-up during this round makes the wait below return at once
             try:
-                self._verdict = flags.sendable(c)
-            except RedisError:
-                log.warning("sms batch %s: Redis unavailable; checking the database only", c.id)
-                self._verdict = (c.status is CampaignStatus.SENDING, c.status.value)
-        ok, why = self._verdict
-        self._flag_at = 0.0  # the stop flag is read afresh before each chunk
-        if ok and not self._may_send(c.id):
-            ok, why = False, "stopping"
-        if ok and self.link.problem():
-            problem = self.link.wait_ready(2.0)
-            if problem:
-                return False, problem
-        return ok, why
+                worked = self.round()
+            except Exception:
+                db.session.rollback()
+                log.exception("smpp %s: sending failed; trying again", link.name)
+                link.stopping.wait(1.0)
+                continue
+            if not worked:
+                db.session.rollback()  # hold no transaction (nor snapshot) while idle
+                self.wake.wait(POLL)
+
+    def round(self) -> bool:
+        """Claim one chunk and submit it; False when there was nothing to do (idle)."""
+        link = self.link
+        if link.problem() and link.wait_ready(BIND_WAIT):
+            return False  # no bind up: the rows stay queued, for this process or another
+        chunk = link.chunk_size()
+        # At most one chunk unrecorded before the next is claimed: the window keeps working
+        # while the recorder writes, and at most two chunks are `sending` at once.
+        if not link.wait_below(chunk, ROOM_WAIT):
+            return True
+        claimed: list[tuple[Live, list[tuple[int, str | None, int, int]]]] = []
+        room = chunk
+        self._flags.clear()  # the stop flags are read afresh before each chunk
+        for live in self.live():
+            if not self._may_send(live.id):
+                continue  # paused or cancelled since the list was read
+            rows = ledger.claim_next(live.id, link.account_id, room)
+            if rows:
+                claimed.append((live, rows))
+                room -= len(rows)
+                stale = [r[0] for r in rows if r[3] != live.template.parts]
+                if stale:  # expansion normally wrote it; `parts` is what the report bills
+                    db.session.execute(update(_messages).where(any_of(_messages.c.id, stale))
+                                       .values(parts=live.template.parts))
+            if room <= 0:
+                break
+        db.session.commit()
+        if not claimed:
+            return False
+        for index, (live, rows) in enumerate(claimed):
+            self.counts["claimed"] += len(rows)
+            if not self._submit(live, rows):
+                # Stopped: the other campaigns' rows of this chunk go back too.
+                self._put_back([r[0] for _, later in claimed[index + 1:] for r in later])
+                break
+        return True
+
+    def live(self) -> list[Live]:
+        """The campaigns that may send now, urgent first then oldest (cached CAMPAIGNS_TTL)."""
+        now = time.monotonic()
+        if now - self._live_at < CAMPAIGNS_TTL:
+            return self._live
+        self._live_at = now
+        found: list[Live] = []
+        at = utcnow()
+        for row in db.session.execute(select(*_COLUMNS).where(
+                Campaign.status == CampaignStatus.SENDING, Campaign.channels != "push")):
+            c = Campaign(**dict(zip([col.key for col in _COLUMNS], row, strict=True)))
+            try:
+                ok = flags.sendable(c, at)[0]
+            except RedisError:  # the database's word only: status, validity, window
+                until = flags.valid_until(c)
+                ok = (until is None or at < until) and flags.in_window(c, at)
+            if ok:
+                found.append(Live(c.id, c.priority == "urgent", self._template(c),
+                                  flags.valid_until(c)))
+        found.sort(key=lambda live: (not live.urgent, live.id))
+        self._live = found
+        return found
+
+    def _template(self, c: Campaign) -> Template:
+        key = (c.id, c.sms_text or "", bool(c.sms_plain), c.sms_sender or "")
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) > 1000:
+                self._templates.clear()
+            template = self._templates[key] = template_of(c, self.link)
+        return template
 
     def _may_send(self, campaign_id: int) -> bool:
         """The check between submits: the process's stop, then the campaign's stop flag."""
         if self.link.stopping.is_set():
-            self.stop_reason = "shutdown"
             return False
         now = time.monotonic()
-        if now - self._flag_at >= FLAG_TTL:
-            self._flag_at = now
+        at, ok = self._flags.get(campaign_id, (-FLAG_TTL, True))
+        if now - at >= FLAG_TTL:
             try:
-                self._flag_ok = flags.may_send(campaign_id)
+                ok = flags.may_send(campaign_id)
             except RedisError:
-                self._flag_ok = True  # the database check before the next chunk decides
-            if not self._flag_ok:
-                self.stop_reason = "stopping"
-        return self._flag_ok
+                ok = True  # the database check before the next chunk decides
+            self._flags[campaign_id] = (now, ok)
+            if not ok:
+                self._live_at = -CAMPAIGNS_TTL  # read the campaigns afresh before the next chunk
+        return ok
 
-    def _load(self, template: Template) -> None:
-        """Read the job's queued rows once (address, attempts); drop the others from the list."""
-        ids = list(self.todo)
-        found: dict[int, Pending] = {}
-        stale: list[int] = []
-        for start in range(0, len(ids), 1000):
-            stmt = (select(_messages.c.id, _messages.c.address, _messages.c.attempts,
-                           _messages.c.parts)
-                    .where(any_of(_messages.c.id, ids[start:start + 1000]),
-                           _messages.c.status == S.QUEUED))
-            for row_id, address, attempts, parts in db.session.execute(stmt):
-                found[row_id] = Pending(row_id, address, attempts)
-                if parts != template.parts:
-                    stale.append(row_id)
-        if stale:  # expansion normally wrote it; `parts` is what the report bills
-            db.session.execute(update(_messages).where(any_of(_messages.c.id, stale))
-                               .values(parts=template.parts))
-        self.rows = found
-        self.counts["skipped"] += len(ids) - len(found)  # not queued: sent, or someone else's
-        self.todo = deque(i for i in ids if i in found)
-
-    def _claim(self, ids: list[int]) -> list[Pending]:
-        """Claim `ids` (those still queued); the claim counted one more attempt."""
-        claimed = ledger.claim(ids)
-        missing = [i for i in claimed if i not in self.rows]
-        if missing:  # queued again since the job started (e.g. put back by another job)
-            stmt = select(_messages.c.id, _messages.c.address, _messages.c.attempts).where(
-                any_of(_messages.c.id, missing))
-            for row_id, address, attempts in db.session.execute(stmt):
-                self.rows[row_id] = Pending(row_id, address, attempts - 1)
-        return [Pending(i, self.rows[i].address, self.rows[i].attempts + 1) for i in claimed
-                if i in self.rows]
-
-    def _submit(self, c: Campaign, template: Template, rows: list[Pending]) -> None:
-        until = self.until
+    def _submit(self, live: Live, rows: list[tuple[int, str | None, int, int]]) -> bool:
+        """Submit the claimed rows; False (the rest put back) when a stop came between two."""
+        template = live.template
+        until = live.until
         validity = self.link.validity if until is None else max(timedelta(seconds=1),
                                                                   until - utcnow())
         link = self.link
-        for index, row in enumerate(rows):
-            if not self._may_send(c.id):
-                self._put_back([r.id for r in rows[index:]])
-                return
+        for index, (row_id, address, attempts, _) in enumerate(rows):
+            if not self._may_send(live.id):
+                self._put_back([r[0] for r in rows[index:]])
+                return False
             link.handed()
-            if not row.address or not template.text:
-                error = Permanent("no address" if not row.address else "no text",
-                                  code="no_content")
-                link.resolved(Resolved(row.id, c.id, row.attempts, refused(str(row.id), error)))
+            if not address or not template.text:
+                error = Permanent("no address" if not address else "no text", code="no_content")
+                link.resolved(Resolved(row_id, live.id, attempts, refused(str(row_id), error)))
                 continue
             message = OutboundSms(
-                ref=str(row.id), destination=row.address.lstrip("+"), text=template.text,
+                ref=str(row_id), destination=address.lstrip("+"), text=template.text,
                 source=template.source, source_ton=template.source_ton,
                 source_npi=template.source_npi, validity=validity)
             try:
-                link.submit(message, on_done=self._on_done(row.id, c.id, row.attempts))
+                link.submit(message, on_done=self._on_done(row_id, live.id, attempts))
             except GatewayError as error:
-                link.resolved(Resolved(row.id, c.id, row.attempts, refused(str(row.id), error)))
+                link.resolved(Resolved(row_id, live.id, attempts, refused(str(row_id), error)))
             except BaseException:
                 link.handed(-1)  # this one was not handed after all
-                self._put_back([r.id for r in rows[index:]])
+                self._put_back([r[0] for r in rows[index:]])
                 raise
             self.counts["submitted"] += 1
+        return True
 
     def _on_done(self, message_id: int, campaign_id: int, attempts: int
                  ) -> Callable[[SubmitOutcome], None]:
@@ -271,24 +252,8 @@ class BatchSender:
         return done
 
     def _put_back(self, ids: list[int]) -> None:
-        """Claimed rows that were not submitted go back to `queued` (and to this job's list)."""
+        """Claimed rows that were not submitted go back to `queued`, claimable at once."""
         if ids:
             ledger.move(ids, S.QUEUED, only_from=[S.SENDING])
             db.session.commit()
-            self.todo.extendleft(reversed(ids))
             self.counts["returned"] += len(ids)
-
-    def _finish(self, c: Campaign) -> None:
-        remaining = list(self.todo)
-        if remaining and self.stop_reason == "expired":
-            self.counts["expired"] += ledger.move(remaining, S.EXPIRED, only_from=[S.QUEUED],
-                                                 reason="validity_ended")
-            db.session.commit()
-        elif remaining and self.stop_reason in REQUEUE_ON_STOP:
-            delay = REQUEUE_ON_STOP[self.stop_reason]
-            enqueue.enqueue_sms(c, self.link.account_id, remaining, delay=delay or None)
-            self.counts["requeued"] += len(remaining)
-        # Paused, cancelled, outside the window: the rows stay queued; resume and the window's
-        # opening enqueue every queued row again (enqueue.enqueue_queued).
-        if self.stop_reason:
-            self.counts[f"stop:{self.stop_reason}"] = 1

@@ -6,15 +6,17 @@ A fresh schema in the `test` database (TEST_DATABASE_URL, default the local one)
 redis-server (or REDIS_URL), the stand-in SMSC as a process of its own (receipts on, sent right
 after each submit_sm_resp, nothing recorded), and `flask smpp run --no-throttle` as the smpp
 process: one account, one transceiver bind, the given window. N single-part rows of one campaign
-are `queued` as the expand job leaves them; the clock starts when their send jobs are enqueued
-and stops when every row is `delivered` (every submit_sm_resp and receipt stored and matched).
+are `queued` as the expand job leaves them, the campaign paused; the clock starts when it is set
+sending (and the smpp processes woken: they claim the rows from the ledger) and stops when every
+row is `delivered` (every submit_sm_resp and receipt stored and matched).
 In the same run, against the same stand-in: the transport alone (`gateways.smpp.Session`,
 receipts counted, nothing stored) and a bare smpplib loop (scripts/bench/smpp_throughput.py),
 the latter before and after the pipeline (the machine's load changes meanwhile).
 
-`--processes 2` runs two smpp processes on the account (they share its queues, claims and, with
-`--tps`, its throttle); the stand-in's count of repeated sends (same number and text) checks
-that no row went out twice. `--profile FILE` samples the smpp process with py-spy.
+`--processes 2` runs two smpp processes on the account (they share its rows, claimed with FOR
+UPDATE SKIP LOCKED, and, with `--tps`, its throttle); the stand-in's count of repeated sends
+(same number and text) checks that no row went out twice. `--profile FILE` samples the smpp
+process with py-spy.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def setup(app: Any, port: int, n: int, window: int, args_history: int,
          "password": "bench", "tps": tps, "window": window, "binds": 1,
          "is_default": True, "brandnames": ["LOA"]}, actor=None)
     c = Campaign(title="bench", channels="sms", sms_text=TEXT, sms_sender="LOA",
-                 status=CampaignStatus.SENDING, launched_at=utcnow(), created_by_id=editor.id,
+                 status=CampaignStatus.PAUSED, launched_at=utcnow(), created_by_id=editor.id,
                  window_start=clock_time(0, 0), window_end=clock_time(23, 59, 59, 999999))
     db.session.add(c)
     db.session.commit()
@@ -162,7 +164,7 @@ def pipeline(args: argparse.Namespace, port: int, control: int,
     from dispatch.engine import enqueue
     from dispatch.extensions import db
     from dispatch.jobs.redis_conn import ensure_embedded_redis, get_redis, stop_embedded_redis
-    from dispatch.models import MessagePart, RawReceipt
+    from dispatch.models import Campaign, CampaignStatus, MessagePart, RawReceipt
     from dispatch.sms import status
 
     schema = PgSchema("loa_bench")
@@ -195,7 +197,11 @@ def pipeline(args: argparse.Namespace, port: int, control: int,
             spy = profiler(args, procs[0].pid)
             cpu_before = sum(proc_cpu_seconds(p.pid) for p in procs)
             start = time.perf_counter()
-            jobs = enqueue.enqueue_sms(c, account.id, ids)
+            # Paused until now, so no row was claimed before the clock started.
+            db.session.execute(sa.update(Campaign).where(Campaign.id == c.id)
+                               .values(status=CampaignStatus.SENDING))
+            db.session.commit()
+            enqueue.wake_sms([account.id])
             submitted_at = done_at = 0.0
             last: dict[str, int] = {}
             while time.perf_counter() - start < args.timeout:
@@ -228,7 +234,7 @@ def pipeline(args: argparse.Namespace, port: int, control: int,
                 sa.select(sa.func.count()).select_from(RawReceipt)
                 .join(MessagePart, MessagePart.id == RawReceipt.part_id)
                 .where(MessagePart.message_id.between(ids[0], ids[-1])))
-            return {"jobs": jobs, "submit": args.messages / (submitted_at - start),
+            return {"submit": args.messages / (submitted_at - start),
                     "end_to_end": args.messages / (done_at - start), "seconds": done_at - start,
                     "cpu": cpu, "parts": parts, "matched": matched, "exit": codes,
                     "submit_sm": seen.get("submits"), "repeats": seen.get("repeats", 0),
@@ -288,7 +294,7 @@ def main() -> None:
     print(f"{args.messages} single-part messages, {args.processes} smpp process(es), one "
           f"transceiver bind each, window {args.window}, {throttle}, receipts on, PostgreSQL")
     print(f"  smpp process, queued → every receipt in the ledger: {ours['end_to_end']:,.0f} msg/s "
-          f"({ours['seconds']:.1f} s, {ours['jobs']} jobs, {ours['cpu']:.1f} CPU-s in the "
+          f"({ours['seconds']:.1f} s, {ours['cpu']:.1f} CPU-s in the "
           f"smpp process(es), {ours['cpu'] / args.messages * 1e6:.0f} µs per message)")
     print(f"  smpp process, queued → every submit_sm_resp in the ledger: {ours['submit']:,.0f} "
           f"submit/s")

@@ -41,8 +41,9 @@ from scripts.harness.standins import start_fcm, start_smsc
 
 SMSC_ACCOUNT = ("loa", "secret")
 
-# Claims whose process died become `unknown` after CLAIM_TIMEOUT (production: 600 s); queued rows
-# with no live job are enqueued again after ORPHAN_AFTER (60 s), and a killed expansion after its
+# Claims whose process died become `unknown` after CLAIM_TIMEOUT (production: 600 s); queued push
+# rows with no live job are enqueued again after ORPHAN_AFTER (60 s; SMS rows have no jobs: the
+# smpp process claims them from the ledger), and a killed expansion after its
 # heartbeat lapses (120 s); the receipt wait stays long so that every `unknown` in a drill comes
 # from a lost claim, never from a slow receipt.
 ENGINE: dict[str, Any] = {"CLAIM_TIMEOUT_SECONDS": 15, "ORPHAN_AFTER_SECONDS": 5,

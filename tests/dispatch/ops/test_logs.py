@@ -89,22 +89,21 @@ def test_request_lines_carry_the_request_and_campaign(app: Any, lines: io.String
     assert record["path"] == "/api/campaigns/12/progress" and record["method"] == "GET"
 
 
-def log_in_a_job(campaign_id: int, account_id: int, ids: list[int]) -> None:
-    logging.getLogger("dispatch.sms.send").info("batch of %d", len(ids))
+def log_in_a_job(campaign_id: int, ids: list[int]) -> None:
+    logging.getLogger("dispatch.push.send").info("batch of %d", len(ids))
 
 
 def test_job_lines_carry_the_job_and_campaign(app: Any, redis: Any, lines: io.StringIO,
                                               monkeypatch: Any) -> None:
-    # Named like an engine job so the campaign and account are read from its arguments.
-    import dispatch.sms.send as sms
+    # Named like an engine job so the campaign is read from its arguments.
+    import dispatch.push.send as push
 
-    monkeypatch.setattr(sms, "send_batch", log_in_a_job, raising=False)
-    job = Queue("sms.3", connection=redis).enqueue("dispatch.sms.send.send_batch", 21, 3,
-                                                   [1, 2])
-    SimpleWorker(["sms.3"], connection=redis).work(burst=True)
+    monkeypatch.setattr(push, "send_batch", log_in_a_job)
+    job = Queue("default", connection=redis).enqueue("dispatch.push.send.send_batch", 21, [1, 2])
+    SimpleWorker(["default"], connection=redis).work(burst=True)
     record = next(r for r in parsed(lines) if r["message"] == "batch of 2")
     assert record["job_id"] == job.id and record["campaign_id"] == 21
-    assert record["account_id"] == 3 and record["job"] == "dispatch.sms.send.send_batch"
+    assert record["job"] == "dispatch.push.send.send_batch"
 
 
 def test_text_format(app: Any, lines: io.StringIO) -> None:

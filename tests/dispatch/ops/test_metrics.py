@@ -93,11 +93,31 @@ def test_binds_throttle_and_window(backend: str, scrape: Any, redis: Any) -> Non
 def test_queue_depth_per_queue(backend: str, scrape: Any, redis: Any) -> None:
     Queue("default", connection=redis).enqueue("dispatch.jobs.ping", "a")
     Queue("default", connection=redis).enqueue("dispatch.jobs.ping", "b")
-    Queue("sms.7", connection=redis).enqueue("dispatch.jobs.ping", "c")
+    Queue("urgent", connection=redis).enqueue("dispatch.jobs.ping", "c")
     samples = scrape()
     assert value(samples, "loa_queue_jobs", queue="default", state="queued") == 2
-    assert value(samples, "loa_queue_jobs", queue="sms.7", state="queued") == 1
+    assert value(samples, "loa_queue_jobs", queue="urgent", state="queued") == 1
     assert value(samples, "loa_queue_jobs", queue="default", state="failed") == 0
+
+
+def test_sms_rows_waiting_per_account_come_from_the_ledger(backend: str, scrape: Any,
+                                                          redis: Any) -> None:
+    """SMS has no RQ queue: what waits for the smpp processes is counted in the ledger."""
+    viettel, mobi = add_account("viettel").id, add_account("mobifone").id
+    author = make_user("author", ["editor"])
+    c = Campaign(title="t", channels="sms", sms_text="x", sms_sender="LOA",
+                 status=CampaignStatus.SENDING, launched_at=utcnow(), created_by_id=author.id)
+    db.session.add(c)
+    db.session.flush()
+    statuses = [MessageStatus.QUEUED] * 3 + [MessageStatus.SENDING]
+    db.session.add_all(Message(campaign_id=c.id, channel="sms", recipient_id=i,
+                               account_id=viettel, address=f"+849100000{i}", status=s)
+                       for i, s in enumerate(statuses))
+    db.session.commit()
+    samples = scrape()
+    assert value(samples, "loa_sms_queued", account="viettel") == 3
+    assert value(samples, "loa_sms_queued", account="mobifone") == 0
+    assert mobi != viettel
 
 
 def test_receipts_are_counted_incrementally_by_stat(backend: str, scrape: Any,

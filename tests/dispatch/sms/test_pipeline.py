@@ -1,5 +1,5 @@
-"""Queued rows → send_batch on a real RQ worker in the smpp process shape → the stand-in SMSC
-over real sockets → receipts → the ledger."""
+"""Queued rows → claimed from the ledger by the account's runner in the smpp process shape → the
+stand-in SMSC over real sockets → receipts → the ledger."""
 
 from __future__ import annotations
 
@@ -17,9 +17,8 @@ from tests.helpers.sms import counts, number, per_destination, queue_rows
 
 def test_queued_rows_are_submitted_then_delivered(app, redis, smsc, account, campaign, smpp,
                                                   backend):
-    ids = queue_rows(campaign, account, 30)
+    queue_rows(campaign, account, 30)
     smpp()
-    enqueue.enqueue_sms(campaign, account.id, ids)
     assert wait_for(lambda: counts(campaign.id)["delivered"] == 30), counts(campaign.id)
     parts = db.session.scalars(select(MessagePart)).all()
     assert len(parts) == 30 and all(p.smsc_id and p.account_id == account.id for p in parts)
@@ -43,10 +42,8 @@ def test_multipart_parts_each_get_an_id_and_roll_up(app, redis, smsc, account, e
     ucs2 = make_campaign(editor, sms_text=LONG)
     plain = make_campaign(editor, sms_text=LONG, sms_plain=True, title="khong dau")
     ids = queue_rows(ucs2, account, 4)
-    plain_ids = queue_rows(plain, account, 2, start=100)
+    queue_rows(plain, account, 2, start=100)
     smpp()
-    enqueue.enqueue_sms(ucs2, account.id, ids)
-    enqueue.enqueue_sms(plain, account.id, plain_ids)
     assert wait_for(lambda: counts(ucs2.id)["delivered"] == 4 and
                     counts(plain.id)["delivered"] == 2), (counts(ucs2.id), counts(plain.id))
     parts = db.session.scalars(select(MessagePart).where(MessagePart.message_id.in_(ids))
@@ -66,9 +63,8 @@ def test_multipart_parts_each_get_an_id_and_roll_up(app, redis, smsc, account, e
 def test_receipt_before_its_response_is_matched(app, redis, smsc, account, campaign, smpp,
                                                  backend):
     smsc.set(receipt_before_resp=True, resp_delay=0.1)
-    ids = queue_rows(campaign, account, 12)
+    queue_rows(campaign, account, 12)
     smpp()
-    enqueue.enqueue_sms(campaign, account.id, ids)
     assert wait_for(lambda: counts(campaign.id)["delivered"] == 12), counts(campaign.id)
     assert all(r.part_id for r in db.session.scalars(select(RawReceipt)))
 
@@ -86,9 +82,8 @@ def test_a_receipt_not_stored_is_refused_and_comes_again(app, redis, smsc, accou
         return real(account_id, events)
 
     monkeypatch.setattr(receipts, "store_batch", flaky)
-    ids = queue_rows(campaign, account, 5)
+    queue_rows(campaign, account, 5)
     smpp()
-    enqueue.enqueue_sms(campaign, account.id, ids)
     assert wait_for(lambda: counts(campaign.id)["delivered"] == 5), counts(campaign.id)
     assert smsc.wait_for(lambda stats: stats.get("receipts_acked") == 5)  # acked once stored
     assert smsc.stats()["receipts_refused"] >= 1
@@ -118,17 +113,51 @@ def test_mo_opt_out_keyword_lands_in_opt_outs_and_audit(app, redis, smsc, accoun
     assert smsc.wait_for(lambda stats: stats.get("mos_acked") == 2)
 
 
-def test_a_job_run_twice_sends_nothing_twice(app, redis, smsc, account, campaign, smpp,
-                                             backend):
-    ids = queue_rows(campaign, account, 40)
-    enqueue.enqueue_sms(campaign, account.id, ids)
-    enqueue.enqueue_sms(campaign, account.id, ids[10:30])
-    enqueue.enqueue_sms(campaign, account.id, ids)
-    smpp()
-    assert wait_for(lambda: counts(campaign.id)["delivered"] == 40), counts(campaign.id)
+def test_two_processes_on_one_account_send_each_row_once(app, redis, smsc, editor, smpp,
+                                                        backend):
+    """Two smpp processes (hosts) serving the same account share its rows: each claims
+    different ones (FOR UPDATE SKIP LOCKED on PostgreSQL), and between them every row is sent
+    exactly once, through the throttle they share in Redis."""
+    from tests.helpers.factories import add_account
+    from tests.helpers.sms import make_campaign
+
+    account = add_account(smsc, tps=400, window=5)
+    c = make_campaign(editor)
+    first, second = smpp(), smpp()
+    runners = [first.runners[account.id], second.runners[account.id]]
+    assert wait_for(lambda: all(r.link.problem() is None for r in runners))
+    queue_rows(c, account, 300)
+    enqueue.wake_sms([account.id])
+    assert wait_for(lambda: counts(c.id)["delivered"] == 300, timeout=30), counts(c.id)
     time.sleep(0.3)
+    sent = per_destination(smsc)
+    assert len(sent) == 300 and set(sent.values()) == {1}
+    claimed = [r.sender.counts["claimed"] for r in runners]
+    assert sum(claimed) == 300 and min(claimed) > 0, claimed
+
+
+def test_urgent_rows_overtake_bulk_rows_on_the_same_account(app, redis, smsc, editor, smpp,
+                                                            backend):
+    from tests.helpers.factories import add_account
+    from tests.helpers.sms import make_campaign
+
+    account = add_account(smsc, tps=100, window=5)  # throttled: the bulk takes a few seconds
+    bulk = make_campaign(editor, title="bulk")
+    queue_rows(bulk, account, 400)
+    smpp()
+    assert wait_for(lambda: len(smsc.received()) >= 50)
+    urgent = make_campaign(editor, title="urgent", priority="urgent")
+    urgent_ids = queue_rows(urgent, account, 30, start=1000)
+    enqueue.wake_sms([account.id])
+    assert wait_for(lambda: counts(urgent.id)["delivered"] == 30, timeout=20), counts(urgent.id)
+    # The urgent rows went out while the bulk still had rows waiting: they did not queue behind.
+    assert counts(bulk.id)["queued"] > 100, counts(bulk.id)
+    received = smsc.received()
+    last_urgent = max(i for i, r in enumerate(received) if r.destination >= number(1000)[1:])
+    assert last_urgent < len(received) - 1
+    assert len(urgent_ids) == 30
+    assert wait_for(lambda: counts(bulk.id)["delivered"] == 400, timeout=30), counts(bulk.id)
     assert set(per_destination(smsc).values()) == {1}
-    assert len(per_destination(smsc)) == 40
 
 
 def test_hex_ids_in_responses_match_decimal_ids_in_receipts(app, redis, smsc, editor, smpp,
@@ -141,7 +170,6 @@ def test_hex_ids_in_responses_match_decimal_ids_in_receipts(app, redis, smsc, ed
     c = make_campaign(editor)
     ids = queue_rows(c, account, 20)
     smpp()
-    enqueue.enqueue_sms(c, account.id, ids)
     assert wait_for(lambda: counts(c.id)["delivered"] == 20), counts(c.id)
     record = smsc.received(number(0)[1:])[0]
     part = db.session.scalars(select(MessagePart).where(MessagePart.message_id == ids[0])).one()

@@ -7,7 +7,6 @@ import logging
 
 import sqlalchemy as sa
 
-from dispatch.engine import enqueue
 from dispatch.extensions import db
 from dispatch.models import MessagePart
 from dispatch.sms import recorder
@@ -28,10 +27,9 @@ def test_a_retry_after_a_lost_commit_answer_writes_nothing_twice(
         return later
 
     monkeypatch.setattr(recorder, "write_outcomes", commit_then_lose_the_answer)
-    ids = queue_rows(campaign, account, 20)
+    queue_rows(campaign, account, 20)
     smpp()
     with caplog.at_level(logging.WARNING, logger="dispatch.sms.recorder"):
-        enqueue.enqueue_sms(campaign, account.id, ids)
         assert wait_for(lambda: counts(campaign.id)["delivered"] == 20), counts(campaign.id)
         # The first write went through: its rows are delivered before its retry (1 s later),
         # which must then succeed (`calls` only notes writes that returned).

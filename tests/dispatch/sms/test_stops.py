@@ -8,11 +8,10 @@ import time
 from datetime import time as clock_time
 from datetime import timedelta
 
-from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from dispatch.campaigns import service
-from dispatch.engine import enqueue, flags
+from dispatch.engine import clock, flags
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import AuditEvent, Campaign, Message, MessageStatus
@@ -33,9 +32,8 @@ def test_pause_stops_new_submits_within_2s_and_resume_sends_the_rest_once(
         app, redis, smsc, editor, smpp, backend):
     account = add_account(smsc, tps=25, window=5)  # throttled: the batch takes a few seconds
     c = make_campaign(editor)
-    ids = queue_rows(c, account, 60)
+    queue_rows(c, account, 60)
     smpp()
-    enqueue.enqueue_sms(c, account.id, ids)
     assert wait_for(lambda: len(smsc.received()) >= 10)
     db.session.rollback()
     service.pause(db.session.get(Campaign, c.id), actor=editor)
@@ -54,8 +52,8 @@ def test_pause_stops_new_submits_within_2s_and_resume_sends_the_rest_once(
     db.session.rollback()
     service.resume(db.session.get(Campaign, c.id), actor=editor)
     db.session.commit()
-    flags.clear_stop(c.id)
-    enqueue.enqueue_queued(db.session.get(Campaign, c.id))
+    # The resume cleared the stop flag and woke the runner once committed: the rows are
+    # claimed from the ledger again, nothing enqueued for them.
     assert wait_for(lambda: counts(c.id)["delivered"] == 60, timeout=15), counts(c.id)
     assert set(per_destination(smsc).values()) == {1} and len(per_destination(smsc)) == 60
 
@@ -63,9 +61,8 @@ def test_pause_stops_new_submits_within_2s_and_resume_sends_the_rest_once(
 def test_link_dropped_mid_window_leaves_those_rows_unknown(app, redis, smsc, account, campaign,
                                                            smpp, backend):
     smsc.set(resp_delay=0.6, receipt_delay=1.0)
-    ids = queue_rows(campaign, account, 30)
+    queue_rows(campaign, account, 30)
     smpp()
-    enqueue.enqueue_sms(campaign, account.id, ids)
     assert wait_for(lambda: len(smsc.received()) >= 10)
     smsc.set(resp_delay=0.0)
     assert smsc.drop() == 1
@@ -82,9 +79,8 @@ def test_wrong_password_shows_auth_failed_and_rows_stay_queued(app, redis, smsc,
                                                                backend):
     account = add_account(smsc, password="wrong")
     c = make_campaign(editor)
-    ids = queue_rows(c, account, 5)
+    queue_rows(c, account, 5)
     smpp()
-    enqueue.enqueue_sms(c, account.id, ids)
 
     def auth_failed():
         return [r for r in status.read(get_redis()) if r["state"] == "auth_failed"]
@@ -93,8 +89,7 @@ def test_wrong_password_shows_auth_failed_and_rows_stay_queued(app, redis, smsc,
     assert bind["account"] == "viettel" and "ESME_RINVPASWD" in bind["detail"]
     assert status.problems(status.read(get_redis())) == [
         "viettel: auth_failed (ESME_RINVPASWD: Invalid password)"]
-    registry = ScheduledJobRegistry(enqueue.sms_queues(account.id)[1], connection=get_redis())
-    assert wait_for(lambda: registry.count == 1)  # the job came back for later, unclaimed
+    time.sleep(1.5)  # the runner looks again every second: no bind, nothing claimed
     assert counts(c.id) == {"queued": 5}
     assert {m.attempts for m in rows(c.id)} == {0}
     assert smsc.stats()["bind_refused"] >= 1 and smsc.received() == []
@@ -104,10 +99,9 @@ def test_auto_pause_after_consecutive_gateway_failures(app, redis, smsc, account
                                                        smpp, backend, monkeypatch):
     monkeypatch.setitem(app.config, "SMPP_AUTO_PAUSE_FAILURES", 5)
     c = make_campaign(editor)
-    ids = queue_rows(c, account, 100)
+    queue_rows(c, account, 100)
     smsc.set(reject={number(i)[1:]: 0x45 for i in range(100)})
     smpp()
-    enqueue.enqueue_sms(c, account.id, ids)
 
     def paused():
         db.session.rollback()
@@ -130,20 +124,21 @@ def test_auto_pause_after_consecutive_gateway_failures(app, redis, smsc, account
     assert not flags.may_send(c.id)
 
 
-def test_rows_past_validity_expire_and_outside_the_window_stay_queued(
+def test_rows_past_validity_are_not_claimed_and_outside_the_window_stay_queued(
         app, redis, smsc, account, editor, smpp, backend):
     old = make_campaign(editor, launched_at=utcnow() - timedelta(hours=25))
     hour = (utcnow() + timedelta(hours=7)).hour  # local: the window below excludes it
     closed = make_campaign(editor, window_start=clock_time((hour + 2) % 24, 0),
                            window_end=clock_time((hour + 3) % 24, 0), title="closed")
-    expired_ids = queue_rows(old, account, 3)
-    waiting_ids = queue_rows(closed, account, 3, start=10)
+    queue_rows(old, account, 3)
+    queue_rows(closed, account, 3, start=10)
     smpp()
-    enqueue.enqueue_sms(old, account.id, expired_ids)
-    enqueue.enqueue_sms(closed, account.id, waiting_ids)
-    assert wait_for(lambda: counts(old.id) == {"expired": 3}), counts(old.id)
-    assert {m.reason for m in rows(old.id)} == {"validity_ended"}
-    time.sleep(0.5)
-    assert counts(closed.id) == {"queued": 3}
-    assert {m.attempts for m in rows(closed.id)} == {0}
+    time.sleep(1.5)  # the runner has looked at the ledger more than once
+    assert counts(old.id) == {"queued": 3} and counts(closed.id) == {"queued": 3}
+    assert {m.attempts for m in rows(old.id) + rows(closed.id)} == {0}
     assert smsc.received() == []
+    # The clock expires what validity ended for; the closed window's rows wait for it to open.
+    assert clock.tick(app.config).get("expired") == 3
+    assert counts(old.id) == {"expired": 3}
+    assert {m.reason for m in rows(old.id)} == {"validity_ended"}
+    assert counts(closed.id) == {"queued": 3}
