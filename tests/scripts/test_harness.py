@@ -55,9 +55,8 @@ def test_wait_for_returns_the_value_or_the_last_one_or_raises() -> None:
         wait_for(refused, 0.05, interval=0.01)
 
 
+@pytest.mark.postgres_only  # schemas are PostgreSQL's
 def test_a_schema_of_its_own_is_created_and_dropped(database_url: str, backend: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL schemas")
     with PgSchema("loa_harness", database_url.split("?")[0]) as schema:
         engine = sa.create_engine(schema.url)
         with engine.begin() as conn:

@@ -24,8 +24,8 @@ from rq import Queue, Worker
 from sqlalchemy import func, select
 
 from dispatch.campaigns import service
-from dispatch.engine import enqueue
 from dispatch.extensions import db
+from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message
 from scripts.harness import wait_for
@@ -76,7 +76,7 @@ def test_campaigns_launched_back_to_back_each_start_expanding_within_a_second(
 
     def enqueue_then_stall(self: Queue, *args: Any, **kwargs: Any) -> Any:
         job = real_enqueue(self, *args, **kwargs)
-        key = enqueue._alive_key(args[1])
+        key = keys.expand_heartbeat(args[1])
         deadline = time.monotonic() + 2
         while redis.get(key) in (None, b"queued") and time.monotonic() < deadline:
             time.sleep(0.0005)

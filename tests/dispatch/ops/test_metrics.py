@@ -103,7 +103,7 @@ def test_queue_depth_per_queue(backend: str, scrape: Any, redis: Any) -> None:
 def test_sms_rows_waiting_per_account_come_from_the_ledger(backend: str, scrape: Any,
                                                           redis: Any) -> None:
     """SMS has no RQ queue: what waits for the smpp processes is counted in the ledger."""
-    viettel, mobi = add_account("viettel").id, add_account("mobifone").id
+    viettel, mobi = add_account(name="viettel").id, add_account(name="mobifone").id
     author = make_user("author", ["editor"])
     c = Campaign(title="t", channels="sms", sms_text="x", sms_sender="LOA",
                  status=CampaignStatus.SENDING, launched_at=utcnow(), created_by_id=author.id)
