@@ -157,9 +157,13 @@ class AccountSender:
             return False
         for index, (live, rows) in enumerate(claimed):
             self.counts["claimed"] += len(rows)
-            if not self._submit(live, rows):
-                # Stopped: the other campaigns' rows of this chunk go back too.
-                self._put_back([r[0] for _, later in claimed[index + 1:] for r in later])
+            submitted = False
+            try:
+                submitted = self._submit(live, rows)  # puts its own unsent rows back
+            finally:
+                if not submitted:  # stopped: the other campaigns' rows of this chunk go back too
+                    self._put_back([r[0] for _, later in claimed[index + 1:] for r in later])
+            if not submitted:
                 break
         return True
 

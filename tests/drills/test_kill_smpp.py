@@ -3,8 +3,8 @@
 The account is throttled so the kill lands while the campaign sends. What the kill can leave
 behind: the rows claimed and not yet recorded (`sending`, at most two chunks of two windows,
 dispatch/sms/send.py), which the clock turns `unknown` (their submits may have reached the
-SMSC: never resent); and the rest of the killed job's rows, still `queued` with a job RQ keeps
-`started` forever, which the clock enqueues again (test_kill_orphans.py).
+SMSC: never resent). Everything else stays `queued` in the ledger, where the restarted process
+claims it: nothing needs enqueuing again.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def test_sms_reaches_the_smsc_literally(backend: str, app: Any, redis: Any,
     try:
         account = add_account(smsc)
         c = make_sms_campaign(people["editor"], sms_text=LOOKS_LIKE_A_TEMPLATE)
-        queue_rows(c, account, 2)  # the runner claims them from the ledger
+        queue_rows(c, account, 2)  # claimed from the ledger by the smpp process
         process = SmppProcess(app, poll_interval=0.3, status_interval=0.2, timers=FAST_TIMERS,
                               drain_timeout=2.0).start()
         deadline = time.monotonic() + 15
