@@ -70,6 +70,19 @@ def _relaxed_commit() -> None:
         db.session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
+def _analyze_ledger() -> None:
+    """On PostgreSQL, refresh the ledger's statistics once a campaign's SMS rows are written.
+
+    The runners claim them over the partial index `ix_messages_queued_claim`; with statistics
+    from before the campaign existed the planner takes (campaign_id, status) instead and sorts
+    every queued row of the campaign at each claim. Autovacuum would analyse the table only once
+    a tenth of it changed. ANALYZE samples a fixed number of rows: under a second at a million.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE messages"))
+        db.session.commit()
+
+
 class Superseded(Exception):
     """Another run of this campaign's expansion holds it: this one stops."""
 
@@ -95,6 +108,7 @@ def expand(campaign_id: int) -> dict[str, Any]:
         _heartbeat(c.id, run)  # this run holds it now, or another one does and this one stops
         if c.channels in ("sms", "both"):
             _expand_sms(c, run)
+            _analyze_ledger()
         if c.channels in ("push", "both"):
             _expand_push(c, run)
     except Superseded:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Update, bindparam, or_, select, update
+from sqlalchemy import Update, bindparam, literal_column, or_, select, update
 
 from dispatch.errors import InvalidTransition
 from dispatch.extensions import db
@@ -163,7 +163,12 @@ def _claim_next_sql() -> Update:
     picked = (select(m.c.id)
               .where(m.c.campaign_id == bindparam("campaign"),
                      m.c.account_id == bindparam("account"),
-                     m.c.status == S.QUEUED, or_(m.c.queued_at.is_(None), m.c.queued_at <= at))
+                     # A literal, not a parameter: a generic plan (psycopg prepares the statement
+                     # after five runs) can then use the partial index; with `status = $3` it
+                     # walked the primary key or sorted every queued row of the campaign (40 ms
+                     # against 0.5 ms a claim at 50,000 queued, measured).
+                     m.c.status == literal_column(f"'{S.QUEUED.value}'"),
+                     or_(m.c.queued_at.is_(None), m.c.queued_at <= at))
               .order_by(m.c.id).limit(bindparam("n"))
               .with_for_update(skip_locked=True)
               .cte("picked").prefix_with("MATERIALIZED", dialect="postgresql"))
