@@ -162,7 +162,7 @@ def _claim_next_sql() -> Update:
     # PostgreSQL's plan may run the subquery again per row and claim far more than n.
     picked = (select(m.c.id)
               .where(m.c.campaign_id == bindparam("campaign"),
-                     m.c.account_id == bindparam("account"),
+                     m.c.account_id == bindparam("account"), m.c.id > bindparam("after"),
                      # A literal, not a parameter: a generic plan (psycopg prepares the statement
                      # after five runs) can then use the partial index; with `status = $3` it
                      # walked the primary key or sorted every queued row of the campaign (40 ms
@@ -178,18 +178,24 @@ def _claim_next_sql() -> Update:
             .returning(m.c.id, m.c.address, m.c.attempts, m.c.parts))
 
 
-def claim_next(campaign_id: int, account_id: int, n: int, *, at: datetime | None = None
-               ) -> list[tuple[int, str | None, int, int]]:
+def claim_next(campaign_id: int, account_id: int, n: int, *, after: int = 0,
+               at: datetime | None = None) -> list[tuple[int, str | None, int, int]]:
     """Claim up to `n` of the campaign's `queued` rows routed to `account_id`, oldest first:
     (id, address, attempts with this claim, parts), in id order.
 
     How the smpp process takes its work from the ledger: several processes (hosts) claiming
     for one account at once each get different rows (FOR UPDATE SKIP LOCKED, and the guarded
     UPDATE besides). Runs in the caller's transaction; commit before submitting anything.
+
+    `after`: only rows with a greater id. Claimed rows leave dead entries in the partial index
+    until vacuum, and a scan from the start walks them all: a caller that keeps the last id it
+    claimed seeks past them (measured: with 20,000 rows of an earlier campaign, claims from the
+    start made PostgreSQL the bottleneck at 1,511 msg/s).
     """
     if n <= 0:
         return []
-    params = {"campaign": campaign_id, "account": account_id, "n": n, "at": at or utcnow()}
+    params = {"campaign": campaign_id, "account": account_id, "n": n, "after": after,
+              "at": at or utcnow()}
     rows = db.session.execute(_claim_next_sql(), params).all()
     return sorted((r[0], r[1], r[2], r[3]) for r in rows)
 

@@ -109,6 +109,7 @@ class AccountSender:
         self._live_at = -CAMPAIGNS_TTL
         self._flags: dict[int, tuple[float, bool]] = {}
         self._templates: dict[tuple[int, str, bool, str], Template] = {}
+        self._after: dict[int, int] = {}  # campaign → the last id claimed (ledger.claim_next)
 
     def run(self) -> None:
         """Until the link stops (in an app context): claim and submit, or wait for work."""
@@ -142,7 +143,14 @@ class AccountSender:
         for live in self.live():
             if not self._may_send(live.id):
                 continue  # paused or cancelled since the list was read
-            rows = ledger.claim_next(live.id, link.account_id, room)
+            after = self._after.get(live.id, 0)
+            rows = ledger.claim_next(live.id, link.account_id, room, after=after)
+            if not rows and after:
+                # Past the last row: look from the start again (rows put back for later, rows
+                # another process let go).
+                rows = ledger.claim_next(live.id, link.account_id, room)
+            # A full chunk: the next claim seeks past it; a short one: from the start again.
+            self._after[live.id] = rows[-1][0] if len(rows) == room else 0
             if rows:
                 claimed.append((live, rows))
                 room -= len(rows)
