@@ -9,12 +9,11 @@ from flask_babel import gettext as _
 
 from dispatch.access.auth import require
 from dispatch.campaigns import audience, estimate, frozen, history, service
-from dispatch.errors import LoaError, ValidationFailed
 from dispatch.extensions import db
-from dispatch.models import CampaignStatus, ContactList, Locality
+from dispatch.models import Campaign, CampaignStatus, ContactList, Locality
 from dispatch.schemas.campaigns import ApproveSchema, RejectSchema
 from dispatch.web import forms, pages, queries
-from dispatch.web.pages import Errors, errors_of, me
+from dispatch.web.pages import Errors, me
 
 bp = pages.blueprint("web_approvals", __name__, url_prefix="/approvals")
 
@@ -46,21 +45,10 @@ def review(campaign_id: int) -> Any:
             data, errors = forms.load(RejectSchema(), {
                 "reason": forms.text(request.form, "reason"),
                 "snapshot_hash": snapshot_hash or None})
-        try:
-            if errors:
-                raise ValidationFailed("Check the fields.", errors=errors)
-            if decision == "approve":
-                service.approve(c, actor=me(), snapshot_hash=data["snapshot_hash"],
-                                cap_exempt=data["cap_exempt"], comment=data["comment"],
-                                frozen_at=request.form.get("frozen_at") or None)
-            else:
-                service.reject(c, actor=me(), reason=data["reason"],
-                               snapshot_hash=data["snapshot_hash"])
-            db.session.commit()
-        except LoaError as err:
-            db.session.rollback()
+        if not errors:
+            errors = pages.save(lambda: _decide(c, decision, data))[1]
+        if errors:
             c = service.get_campaign(campaign_id)
-            errors = errors_of(err)
         else:
             if decision == "approve":
                 flash(_("Approved. The campaign can now be launched."), "success")
@@ -86,3 +74,12 @@ def review(campaign_id: int) -> Any:
         reach=frozen.reach(c) if snap else None, errors=errors,
         form=request.form,
     ), 422 if errors else 200
+
+
+def _decide(c: Campaign, decision: str | None, data: dict[str, Any]) -> None:
+    if decision == "approve":
+        service.approve(c, actor=me(), snapshot_hash=data["snapshot_hash"],
+                        cap_exempt=data["cap_exempt"], comment=data["comment"],
+                        frozen_at=request.form.get("frozen_at") or None)
+    else:
+        service.reject(c, actor=me(), reason=data["reason"], snapshot_hash=data["snapshot_hash"])

@@ -80,14 +80,9 @@ def new() -> Any:
     if request.method == "POST":
         data, errors = forms.campaign_input(request.form, creating=True)
         if not errors:
-            try:
-                c = service.create(data, actor=me())
-                db.session.commit()
-            except LoaError as err:
-                db.session.rollback()
-                errors = errors_of(err)
-            else:
-                return _after_save(c)
+            created, errors = pages.save(lambda: service.create(data, actor=me()))
+            if created is not None:
+                return _after_save(created)
         return _composer(None, request.form, errors)
     start, end = content.default_window()
     return _composer(None, forms.campaign_values(None, {
@@ -102,13 +97,8 @@ def edit(campaign_id: int) -> Any:
     if request.method == "POST":
         data, errors = forms.campaign_input(request.form, creating=False)
         if not errors:
-            try:
-                service.update(c, data, actor=me())
-                db.session.commit()
-            except LoaError as err:
-                db.session.rollback()
-                errors = errors_of(err)
-            else:
+            errors = pages.save(lambda: service.update(c, data, actor=me()))[1]
+            if not errors:
                 return _after_save(c)
         return _composer(c, request.form, errors)
     if not lifecycle.can(c.status, "edit"):
@@ -254,13 +244,9 @@ def confirm(campaign_id: int, action: str) -> Any:
     if request.method == "POST":
         data, errors = forms.load(CONFIRM_SCHEMAS[action](), _confirm_input(action))
         if not errors:
-            try:
-                _perform(c, action, data)
-                db.session.commit()
-            except LoaError as err:
-                db.session.rollback()
+            errors = pages.save(lambda: _perform(c, action, data))[1]
+            if errors:
                 c = service.get_campaign(campaign_id)
-                errors = errors_of(err)
             else:
                 if action == "delete":
                     flash(_("The draft has been deleted."), "success")

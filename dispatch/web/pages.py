@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import marshmallow as ma
@@ -19,6 +20,7 @@ from dispatch.extensions import db
 from dispatch.models import User
 
 Errors = dict[str, list[str]]
+T = TypeVar("T")
 PER_PAGE = 50
 _WHOLE = re.compile(r"^[0-9]{1,9}$")
 # What a `next` path may hold: no control characters (a line break in a Location header is a
@@ -105,6 +107,18 @@ def errors_of(err: LoaError | ma.ValidationError) -> Errors:
     if isinstance(err, ma.ValidationError):
         return flatten_errors(err.messages)
     return dict(err.errors) or {"_": [err.message]}
+
+
+def save(work: Callable[[], T]) -> tuple[T | None, Errors]:
+    """Run `work` and commit: its result and no errors, or, when a service refused, nothing and
+    the messages per field, the session rolled back so the page can be shown again."""
+    try:
+        done = work()
+        db.session.commit()
+    except LoaError as err:
+        db.session.rollback()
+        return None, errors_of(err)
+    return done, {}
 
 
 def page_args() -> dict[str, int]:

@@ -24,7 +24,7 @@ from pathlib import Path
 import redis
 
 from gateways.smpp import OutboundSms, RedisThrottle, Session, SessionConfig
-from scripts.harness import ROOT, python_module
+from scripts.harness import ROOT, busiest_second, python_module
 
 ACCOUNT = "bench"
 THROTTLE_KEY = f"loa:bench:throttle:{ACCOUNT}"  # the bench's own key, not an account's
@@ -61,16 +61,6 @@ def worker(url: str, port: int, tps: float, start_at: float, seconds: float, num
     Path(stamps_to).write_text("\n".join(repr(t) for t in throttle.stamps))
     print(f"worker {number}: {session.status().sent} submit_sm written, "
           f"{throttle.reservations} throttle round trips to Redis", flush=True)
-
-
-def busiest_window(stamps: list[float]) -> int:
-    stamps = sorted(stamps)
-    best, start = 0, 0
-    for end, stamp in enumerate(stamps):
-        while stamps[start] <= stamp - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def main() -> None:
@@ -120,9 +110,9 @@ def main() -> None:
               f"{len(stamps)} submit_sm in the interval ({len(stamps) / expected:.1%} of "
               f"{expected:g}), busiest wall-clock second {max(seconds.values())}, "
               f"busiest full second {max(full.values())}, busiest sliding 1 s window "
-              f"{busiest_window(stamps)}; all received {sum(seconds.values())}; "
+              f"{busiest_second(stamps)}; all received {sum(seconds.values())}; "
               f"at the senders: {len(sent)} let go in the interval, busiest sliding 1 s "
-              f"window {busiest_window(sent)}")
+              f"window {busiest_second(sent)}")
     finally:
         smsc.stop()
         shutil.rmtree(stamp_dir, ignore_errors=True)

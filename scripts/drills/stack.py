@@ -37,6 +37,7 @@ from flask import Flask
 
 from scripts.harness import ROOT, Proc, Redis, http_json, wait_for
 from scripts.harness.databases import Database
+from scripts.harness.lifetime import Started
 from scripts.harness.standins import start_fcm, start_smsc
 
 SMSC_ACCOUNT = ("loa", "secret")
@@ -50,7 +51,7 @@ ENGINE: dict[str, Any] = {"CLAIM_TIMEOUT_SECONDS": 15, "ORPHAN_AFTER_SECONDS": 5
                           "EXPAND_HEARTBEAT_SECONDS": 10, "RECEIPT_WAIT_SECONDS": 600}
 
 
-class Stack:
+class Stack(Started):
     """The processes of one Loa installation on this machine (see the module docstring)."""
 
     def __init__(self, *, workers: int = 2, fcm: bool = False, database_url: str | None = None,
@@ -76,16 +77,6 @@ class Stack:
         self.fcm_credentials = self.workdir / "fcm" / "service-account.json"
 
     # -- life ------------------------------------------------------------------------------
-
-    def __enter__(self) -> Stack:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     def start(self) -> Stack:
         self.db = Database(self.database_url, self.workdir, prefix="loa_drill")

@@ -9,6 +9,8 @@
     databases.py     PostgreSQL: a schema (or a database) of one run's own, dropped at its end
     redis_server.py  the embedded redis-server without persistence, restartable empty
     standins.py      the SMSC and FCM stand-ins (scripts/smsc, scripts/fcm) as child processes
+    lifetime.py      Started: start and stop whole, as a `with` block
+    rates.py         busiest_second: the most events in a sliding one-second window
     private_pg.py    a PostgreSQL cluster of one run's own, to restart (the postgres_restart drill)
 
 Benchmarks (scripts/bench) and drills (scripts/drills) are run with `python -m`, from the
@@ -27,10 +29,11 @@ from scripts.harness.procs import (
     python_module,
     run_child,
 )
+from scripts.harness.rates import busiest_second
 from scripts.harness.redis_server import Redis
 from scripts.harness.waiting import wait_for
 
-__all__ = ["DEFAULT_PG", "ROOT", "WORK", "PgSchema", "Proc", "Redis", "code_version",
-           "free_port", "fresh_pg_database", "http_json", "listening", "loa_env", "machine",
-           "pg_server", "proc_cpu_seconds", "proc_peak_mb", "python_module", "run_child",
-           "wait_for"]
+__all__ = ["DEFAULT_PG", "ROOT", "WORK", "PgSchema", "Proc", "Redis", "busiest_second",
+           "code_version", "free_port", "fresh_pg_database", "http_json", "listening", "loa_env",
+           "machine", "pg_server", "proc_cpu_seconds", "proc_peak_mb", "python_module",
+           "run_child", "wait_for"]

@@ -20,15 +20,15 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
+from scripts.harness.lifetime import Started
 from scripts.harness.net import free_port
 
 BIN = Path(os.environ.get("DRILL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 OS_USER = "postgres"
 
 
-class PrivatePostgres:
+class PrivatePostgres(Started):
     """initdb, start, restart and stop one throwaway cluster (see the module docstring)."""
 
     def __init__(self, os_user: str = OS_USER) -> None:
@@ -74,12 +74,3 @@ class PrivatePostgres:
                 self._ctl("-m", "immediate", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def __enter__(self) -> PrivatePostgres:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()

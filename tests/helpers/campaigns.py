@@ -1,4 +1,5 @@
-"""A driver of the campaign lifecycle through the API (Flow)."""
+"""A driver of the campaign lifecycle through the API (Flow), and builders of a campaign launched
+through it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from dispatch.campaigns import service
 from dispatch.extensions import db
 from dispatch.models import Campaign
+from tests.helpers.engine import window_around_now
 from tests.helpers.factories import SMS_TEXT, ApiClient, make_contact, make_list
 
 
@@ -82,3 +84,27 @@ class Flow:
         resp = self.as_(who).get(f"/api/campaigns/{cid}")
         assert resp.status_code == 200, resp.json
         return resp.json
+
+
+def window_now() -> dict[str, str]:
+    """A same-day send window around the present moment, as the API takes it."""
+    start, end = window_around_now()
+    return {"window_start": start.strftime("%H:%M"), "window_end": end.strftime("%H:%M")}
+
+
+def api_draft(editor: ApiClient, **body: Any) -> int:
+    """A draft created through the API by `editor`, sendable now: its id."""
+    draft = editor.post("/api/campaigns", json=window_now() | body)
+    assert draft.status_code == 201, draft.json
+    return int(draft.json["id"])
+
+
+def api_launch(editor: ApiClient, approver: ApiClient, cid: int) -> None:
+    """Submit the draft, approve the snapshot it froze and launch it, through the API."""
+    assert editor.post(f"/api/campaigns/{cid}/submit").status_code == 200
+    frozen = approver.get(f"/api/campaigns/{cid}").json
+    r = approver.post(f"/api/campaigns/{cid}/approve",
+                      json={"snapshot_hash": frozen["snapshot_hash"]})
+    assert r.status_code == 200, r.json
+    r = approver.post(f"/api/campaigns/{cid}/launch")
+    assert r.status_code == 200 and r.json["status"] == "sending", r.json

@@ -7,12 +7,13 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from rq import SimpleWorker
+from sqlalchemy import select
 
 from dispatch.campaigns import service
 from dispatch.config import local_zone
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
-from dispatch.models import Campaign
+from dispatch.models import Campaign, Message
 
 
 def window_around_now() -> tuple[time, time]:
@@ -22,6 +23,18 @@ def window_around_now() -> tuple[time, time]:
     end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
     return start.time().replace(second=0, microsecond=0), end.time().replace(second=0,
                                                                                microsecond=0)
+
+
+def numbers(start: int, n: int) -> list[str]:
+    """`n` Viettel numbers from `start` on."""
+    return [f"+8496{start + i:07d}" for i in range(n)]
+
+
+def ledger(c: Campaign) -> dict[str, tuple[str, str | None]]:
+    """The campaign's ledger: status and reason per address."""
+    rows = db.session.execute(select(Message.address, Message.status, Message.reason)
+                              .where(Message.campaign_id == c.id)).all()
+    return {addr: (status.value, reason) for addr, status, reason in rows}
 
 
 def launched(people: dict[str, Any], *, launch: bool = True, **fields: Any) -> Campaign:

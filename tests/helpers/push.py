@@ -140,7 +140,7 @@ class AppClient:
         return self.request("DELETE", path, **kw)
 
 
-PROJECT = "loa-push-test"
+PROJECT = "loa-test"  # the stand-in's project, in the messages' names
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 from rq import Queue
@@ -12,20 +13,33 @@ from dispatch.engine import clock, enqueue, expand
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Contact, Message, MessageStatus, OptOut
-from tests.helpers.engine import launched, work
+from tests.helpers.engine import launched, ledger, numbers, work
 from tests.helpers.factories import add_account, add_contacts
 
 S = MessageStatus
 
 
-def numbers(start: int, n: int) -> list[str]:
-    return [f"+8496{start + i:07d}" for i in range(n)]
+def slow_first_batch(engine_app, people, monkeypatch,
+                     meanwhile: Callable[[Campaign], None]) -> tuple[Campaign, list[int]]:
+    """A launched campaign of 25 recipients, expanded in batches of 10 under a one-second
+    heartbeat, whose first batch outlasts the heartbeat: `meanwhile(c)` runs then, before the
+    batch is written. Returns the campaign and the sizes of the batches written so far."""
+    monkeypatch.setitem(engine_app.config, "EXPAND_HEARTBEAT_SECONDS", 1)
+    add_account()
+    lst = add_contacts("A", numbers(0, 25))
+    c = launched(people, audience={"lists": [lst.id]})
+    monkeypatch.setattr(expand, "BATCH", 10)
+    real_insert, inserts = expand._insert, []
 
+    def slow_batch(rows):
+        inserts.append(len(rows))
+        if len(inserts) == 1:
+            time.sleep(1.2)  # longer than the heartbeat
+            meanwhile(c)
+        return real_insert(rows)
 
-def ledger(c: Campaign) -> dict[str, tuple[str, str | None]]:
-    rows = db.session.execute(select(Message.address, Message.status, Message.reason)
-                              .where(Message.campaign_id == c.id)).all()
-    return {addr: (status.value, reason) for addr, status, reason in rows}
+    monkeypatch.setattr(expand, "_insert", slow_batch)
+    return c, inserts
 
 
 def queued_job_ids(account_id: int) -> list[list[int]]:
@@ -101,21 +115,12 @@ def test_a_run_that_lost_its_expansion_to_another_stops_and_one_that_arrives_lat
     # A batch outlasted the heartbeat and another run took the expansion meanwhile: the old
     # run gives way at its next batch instead of both expanding the same campaign; a job that
     # arrives while a run holds it stops at once.
-    monkeypatch.setitem(engine_app.config, "EXPAND_HEARTBEAT_SECONDS", 1)
-    add_account()
-    lst = add_contacts("A", numbers(0, 25))
-    c = launched(people, audience={"lists": [lst.id]})
-    monkeypatch.setattr(expand, "BATCH", 10)
-    real_insert, inserts = expand._insert, []
+    real_insert = expand._insert
 
-    def slow_batch(rows):
-        inserts.append(len(rows))
-        if len(inserts) == 1:
-            time.sleep(1.2)  # longer than the heartbeat: another run takes the expansion
-            assert enqueue.hold_expansion(c.id, "another run")
-        return real_insert(rows)
+    def another_run_takes_it(c: Campaign) -> None:
+        assert enqueue.hold_expansion(c.id, "another run")
 
-    monkeypatch.setattr(expand, "_insert", slow_batch)
+    c, inserts = slow_first_batch(engine_app, people, monkeypatch, another_run_takes_it)
     assert expand.expand(c.id) == {"superseded": True}
     assert inserts == [10]  # it stopped before its second batch
     assert expand.expand(c.id) == {"superseded": True}  # "another run" still holds it
@@ -135,22 +140,12 @@ def test_a_slow_run_keeps_its_expansion_when_the_clock_enqueued_another_meanwhil
     # The clock saw the heartbeat lapse and enqueued the expansion again: the run is alive, so
     # it takes the expansion back at its next batch and finishes; the clock's job, when a
     # worker takes it, finds the work done.
-    monkeypatch.setitem(engine_app.config, "EXPAND_HEARTBEAT_SECONDS", 1)
-    add_account()
-    lst = add_contacts("A", numbers(0, 25))
-    c = launched(people, audience={"lists": [lst.id]})
-    monkeypatch.setattr(expand, "BATCH", 10)
-    real_insert, inserts = expand._insert, []
     restarted = []
 
-    def slow_batch(rows):
-        inserts.append(len(rows))
-        if len(inserts) == 1:
-            time.sleep(1.2)
-            restarted.append(clock.tick(engine_app.config).get("expand_restarted"))
-        return real_insert(rows)
+    def the_clock_ticks(c: Campaign) -> None:
+        restarted.append(clock.tick(engine_app.config).get("expand_restarted"))
 
-    monkeypatch.setattr(expand, "_insert", slow_batch)
+    c, inserts = slow_first_batch(engine_app, people, monkeypatch, the_clock_ticks)
     done = expand.expand(c.id)
     assert restarted == [1]
     assert inserts == [10, 10, 5] and done["queued"] == 25

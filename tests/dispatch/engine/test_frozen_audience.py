@@ -25,20 +25,10 @@ from dispatch.models import (
     OptOut,
 )
 from dispatch.models.common import utcnow
-from tests.helpers.engine import launched, work
+from tests.helpers.engine import launched, ledger, numbers, work
 from tests.helpers.factories import add_account, add_contacts
 
 PRICE = 800  # VND per part for Viettel, set below: the figures are easy to read
-
-
-def numbers(start: int, n: int) -> list[str]:
-    return [f"+8496{start + i:07d}" for i in range(n)]
-
-
-def ledger(c: Campaign) -> dict[str, tuple[str, str | None]]:
-    rows = db.session.execute(select(Message.address, Message.status, Message.reason)
-                              .where(Message.campaign_id == c.id)).all()
-    return {addr: (status.value, reason) for addr, status, reason in rows}
 
 
 def reload(c: Campaign) -> Campaign:

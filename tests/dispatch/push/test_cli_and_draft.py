@@ -16,7 +16,7 @@ def test_push_test_prints_the_message_name(fcm, app):
     result = app.test_cli_runner().invoke(
         args=["push", "test", "good-device", "--title", "Thử", "--body", "Kiểm tra kết nối"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("projects/loa-push-test/messages/")
+    assert result.output.startswith("projects/loa-test/messages/")
     [message] = fcm.messages()
     assert message["token"] == "good-device"
     assert message["notification"] == {"title": "Thử", "body": "Kiểm tra kết nối"}

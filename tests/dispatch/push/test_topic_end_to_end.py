@@ -4,24 +4,16 @@ the send job run on a real RQ worker, and the FCM stand-in counts what reached i
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
-from dispatch.config import local_zone
 from dispatch.engine import clock
+from tests.helpers.campaigns import api_draft, api_launch
 from tests.helpers.push import AppClient, fcm_token, make_key, work
 from tests.helpers.web import Pages
 
 PUSH = {"channels": "push", "push_title": "Thông báo khẩn",
         "push_body": "Triều cường lúc 17 giờ, đề nghị người dân chú ý.",
         "push_link": "haugiang://tin/1"}
-
-
-def _window() -> dict[str, str]:
-    now = datetime.now(local_zone())
-    start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
-    end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
-    return {"window_start": start.strftime("%H:%M"), "window_end": end.strftime("%H:%M")}
 
 
 def _register(app_api: AppClient, n: int, locality: str, topics: list[str],
@@ -36,17 +28,8 @@ def _register(app_api: AppClient, n: int, locality: str, topics: list[str],
 
 def _launch(api: Any, people: dict[str, Any], audience: dict[str, Any]) -> int:
     editor, approver = api.as_(people["editor"]), api.as_(people["approver"])
-    draft = editor.post("/api/campaigns", json={
-        "title": "Triều cường", **PUSH, "audience": audience, **_window()})
-    assert draft.status_code == 201, draft.json
-    cid = draft.json["id"]
-    assert editor.post(f"/api/campaigns/{cid}/submit").status_code == 200
-    frozen = approver.get(f"/api/campaigns/{cid}").json
-    r = approver.post(f"/api/campaigns/{cid}/approve",
-                      json={"snapshot_hash": frozen["snapshot_hash"]})
-    assert r.status_code == 200, r.json
-    r = approver.post(f"/api/campaigns/{cid}/launch")
-    assert r.status_code == 200 and r.json["status"] == "sending", r.json
+    cid = api_draft(editor, title="Triều cường", **PUSH, audience=audience)
+    api_launch(editor, approver, cid)
     return cid
 
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
 from typing import Any
 
 import openpyxl
 
-from dispatch.config import local_zone
 from dispatch.engine import clock
 from gateways.sms.encoding import analyse
 from scripts.harness import wait_for
+from tests.helpers.campaigns import api_draft, api_launch
 from tests.helpers.engine import work
 from tests.helpers.factories import upload_import
 from tests.helpers.push import AppClient, fcm_token, make_key
@@ -29,13 +28,6 @@ SMS_TEXT = ("Kinh moi cu tri theo doi Dai hoi dai bieu Dang bo tinh lan thu XV t
             "truyen hinh tinh luc 8 gio sang thu Hai. Moi thong tin chi tiet xin lien he "
             "Ban Tuyen giao Tinh uy qua tong dai 1022.")
 PHONES, DEVICES, PRICE = 6, 4, 800
-
-
-def _window() -> dict[str, str]:
-    now = datetime.now(local_zone())
-    start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
-    end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
-    return {"window_start": start.strftime("%H:%M"), "window_end": end.strftime("%H:%M")}
 
 
 def _launch(api: Any, people: dict[str, Any], client: Any, port: int) -> int:
@@ -55,20 +47,12 @@ def _launch(api: Any, people: dict[str, Any], client: Any, port: int) -> int:
             "fcm_token": fcm_token(f"good-{i}-"), "platform": "android",
             "locality": "vi-thanh"})
         assert r.status_code == 201, r.json
-    draft = editor.post("/api/campaigns", json={
-        "title": "Đại hội", "phase_tag": "trong-dai-hoi", "channels": "both",
-        "sms_sender": "HAUGIANG", "sms_text": SMS_TEXT, "push_title": "Đại hội",
-        "push_body": "Xem trực tiếp lúc 8 giờ.",
-        "audience": {"lists": [lst["id"]], "all_app_users": True}, **_window()})
-    assert draft.status_code == 201, draft.json
-    cid = draft.json["id"]
-    assert editor.post(f"/api/campaigns/{cid}/submit").status_code == 200
-    frozen = approver.get(f"/api/campaigns/{cid}").json
-    r = approver.post(f"/api/campaigns/{cid}/approve",
-                      json={"snapshot_hash": frozen["snapshot_hash"]})
-    assert r.status_code == 200, r.json
-    r = approver.post(f"/api/campaigns/{cid}/launch")
-    assert r.status_code == 200 and r.json["status"] == "sending", r.json
+    cid = api_draft(
+        editor, title="Đại hội", phase_tag="trong-dai-hoi", channels="both",
+        sms_sender="HAUGIANG", sms_text=SMS_TEXT, push_title="Đại hội",
+        push_body="Xem trực tiếp lúc 8 giờ.",
+        audience={"lists": [lst["id"]], "all_app_users": True})
+    api_launch(editor, approver, cid)
     return cid
 
 

@@ -4,22 +4,14 @@ ledger, completed by the clock and reported — the path a department's campaign
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
 from typing import Any
 
-from dispatch.config import local_zone
 from dispatch.engine import clock
 from scripts.harness import wait_for
+from tests.helpers.campaigns import api_draft, api_launch
 from tests.helpers.engine import work
 from tests.helpers.factories import upload_import
 from tests.helpers.sms import counts, per_destination
-
-
-def _window() -> dict[str, str]:
-    now = datetime.now(local_zone())
-    start = max(now - timedelta(hours=2), now.replace(hour=0, minute=0))
-    end = min(now + timedelta(hours=2), now.replace(hour=23, minute=59))
-    return {"window_start": start.strftime("%H:%M"), "window_end": end.strftime("%H:%M")}
 
 
 def _csv(n: int) -> bytes:
@@ -40,21 +32,13 @@ def _launch(api: Any, people: dict[str, Any], smsc: Any, n: int, **fields: Any) 
     report = upload_import(editor, lst["id"], _csv(n), "danh-ba.csv")
     assert report.json["status"] == "completed", report.json
     assert report.json["imported_rows"] == n and report.json["error_rows"] == 2
-    draft = editor.post("/api/campaigns", json={
-        "title": "Chào mừng Đại hội", "channels": "sms", "sms_sender": "HAUGIANG",
-        "sms_text": "Chào mừng Đại hội đại biểu Đảng bộ tỉnh lần thứ XV", "sms_plain": True,
-        "audience": {"lists": [lst["id"]]}, **_window(), **fields})
-    assert draft.status_code == 201, draft.json
-    cid = draft.json["id"]
+    cid = api_draft(
+        editor, title="Chào mừng Đại hội", channels="sms", sms_sender="HAUGIANG",
+        sms_text="Chào mừng Đại hội đại biểu Đảng bộ tỉnh lần thứ XV", sms_plain=True,
+        audience={"lists": [lst["id"]]}, **fields)
     preview = editor.get(f"/api/campaigns/{cid}/preview")
     assert preview.status_code == 200, preview.json
-    assert editor.post(f"/api/campaigns/{cid}/submit").status_code == 200
-    frozen = approver.get(f"/api/campaigns/{cid}").json
-    r = approver.post(f"/api/campaigns/{cid}/approve",
-                      json={"snapshot_hash": frozen["snapshot_hash"]})
-    assert r.status_code == 200, r.json
-    r = approver.post(f"/api/campaigns/{cid}/launch")
-    assert r.status_code == 200 and r.json["status"] == "sending", r.json
+    api_launch(editor, approver, cid)
     return cid
 
 

@@ -1,4 +1,8 @@
-"""A stand-in FCM per test module, a generated service account, a fresh gateway per test."""
+"""A fresh gateway per test, on the stand-in FCM of the test module.
+
+The module's stand-in and its service account are the fixtures of tests/helpers/push (a plugin of
+tests/conftest.py), the same ones the push tests use; here `fcm` only zeroes the stand-in, with no
+app to configure."""
 
 from __future__ import annotations
 
@@ -9,19 +13,6 @@ import pytest
 
 from gateways.fcm import PushGateway
 from scripts.fcm import FcmStandIn
-
-PROJECT = "loa-test"
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[FcmStandIn]:
-    with FcmStandIn(project_id=PROJECT) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def service_account(standin: FcmStandIn, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return standin.write_service_account(tmp_path_factory.mktemp("fcm") / "service-account.json")
 
 
 @pytest.fixture()

@@ -8,18 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from gateways.smpp import LocalThrottle, OutboundSms, RedisThrottle, Session
+from scripts.harness import busiest_second
 from scripts.smsc import Smsc
-
-
-def busiest_second(stamps: list[float]) -> int:
-    """The most events in any sliding one-second window."""
-    stamps = sorted(stamps)
-    best, start = 0, 0
-    for end, stamp in enumerate(stamps):
-        while stamps[start] <= stamp - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def run_holders(throttles: list[RedisThrottle], each: int) -> tuple[list[float], float]:
