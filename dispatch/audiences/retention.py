@@ -56,20 +56,9 @@ ENDED = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
 
 def _forget_messages(where: Any, batch: int) -> int:
     """Pseudonymise the ledger rows matching `where`, a batch of ids per transaction."""
-    done, after = 0, 0
     personal = or_(Message.address.is_not(None), Message.recipient_id > 0)
-    while True:
-        # From the last id on (keyset): a batch never scans again the rows done before it.
-        ids = db.session.scalars(select(Message.id).where(Message.id > after, where, personal)
-                                 .order_by(Message.id).limit(batch)).all()
-        if not ids:
-            return done
-        after = ids[-1]
-        db.session.execute(update(Message).where(any_of(Message.id, ids)).values(
-            address=None, recipient_id=-Message.id),
-            execution_options={"synchronize_session": False})
-        db.session.commit()
-        done += len(ids)
+    return _blank(Message, where, {"address": None, "recipient_id": -Message.id}, personal,
+                  batch)
 
 
 def _blank(model: Any, where: Any, values: dict[str, Any], dirty: Any, batch: int) -> int:
