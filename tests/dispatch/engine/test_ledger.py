@@ -97,3 +97,25 @@ def test_claim_returns_only_the_rows_won(campaign, backend):
     assert first == ids[:2] and second == [ids[3]]
     attempts = db.session.scalars(sa.select(Message.attempts).where(Message.id.in_(ids[:2])))
     assert list(attempts) == [1, 1]
+
+
+def test_claim_next_seeks_past_the_last_id_and_finds_earlier_rows_from_the_start(campaign,
+                                                                                  backend):
+    """The runner's cursor: `after` skips what it claimed before; a row put back below the
+    cursor (a retry for later) is found once the runner looks from the start again."""
+    ids = _rows(campaign, [S.QUEUED] * 5)
+    db.session.execute(sa.update(Message).where(Message.id.in_(ids)).values(account_id=7))
+    db.session.commit()
+    first = ledger.claim_next(campaign.id, 7, 2)
+    db.session.commit()
+    assert [r[0] for r in first] == ids[:2]
+    ledger.move([ids[0]], S.QUEUED, only_from=[S.SENDING])  # put back, below the cursor
+    db.session.commit()
+    rest = ledger.claim_next(campaign.id, 7, 5, after=ids[1])
+    db.session.commit()
+    assert [r[0] for r in rest] == ids[2:]
+    assert ledger.claim_next(campaign.id, 7, 5, after=ids[-1]) == []
+    again = ledger.claim_next(campaign.id, 7, 5)
+    db.session.commit()
+    assert [r[0] for r in again] == [ids[0]] and again[0][2] == 2  # its second attempt
+    assert ledger.claim_next(campaign.id, 8, 5) == []  # another account's runner sees none
