@@ -146,6 +146,9 @@ def _pages(app: Flask, values: dict[str, dict[str, Any]]) -> Iterator[tuple[str,
                                                           strict=True)}
             wanted = CAMPAIGN_FOR.get(rule.endpoint)
             if isinstance(wanted, dict):
+                if args["action"] not in wanted:
+                    pytest.fail(f"{rule.rule}: which campaign suits <{args['action']}>? "
+                                "add it to CAMPAIGN_FOR")
                 wanted = wanted[args["action"]]
             if wanted is not None and "campaign_id" in args and not any(
                     values["campaign_id"][w] == args["campaign_id"] for w in wanted):
