@@ -73,17 +73,18 @@
     var svg = document.querySelector("[data-funnel]");
     if (!svg) { return; }
     var by = data.by_status || {};
+    var span = Number(svg.getAttribute("data-span")) || 220, x0 = Number(svg.getAttribute("data-x")) || 0;
     var rows = {
       total: data.total, sent: count(by, SENT), delivered: count(by, ["delivered", "partial"]),
       failed: count(by, ["failed", "expired"]), unknown: count(by, ["unknown"]),
       suppressed: count(by, ["suppressed", "cancelled"])
     };
     Object.keys(rows).forEach(function (key) {
-      var width = data.total ? (220 * rows[key] / data.total) : 0;
+      var width = data.total ? (span * rows[key] / data.total) : 0;
       var bar = svg.querySelector('[data-bar="' + key + '"]');
       var label = svg.querySelector('[data-bar-label="' + key + '"]');
       if (bar) { bar.setAttribute("width", width.toFixed(1)); }
-      if (label) { label.setAttribute("x", (116 + width).toFixed(1)); label.textContent = numbers.format(rows[key]); }
+      if (label) { label.setAttribute("x", (x0 + 6 + width).toFixed(1)); label.textContent = numbers.format(rows[key]); }
     });
   }
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import flask_login
 from flask import Flask
+from markupsafe import Markup, escape
 
 from dispatch.models import User
 from dispatch.web.i18n import _l, label
@@ -35,7 +37,7 @@ FIELD_LABELS: dict[str, Any] = {
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(viewer=viewer, can=can, funnel=funnel, role_options=role_options)
-    app.jinja_env.filters.update(sent=sent, field_label=field_label)
+    app.jinja_env.filters.update(sent=sent, field_label=field_label, cells=cells)
 
 
 def viewer() -> User | None:
@@ -59,6 +61,46 @@ def field_label(key: str) -> str:
     if found is None:
         return key
     return f"{found} ({rest})" if rest and key not in FIELD_LABELS else str(found)
+
+
+# A row's start, or one cell with its content (cells never hold another table: the text inside is
+# escaped, so a "<td" in it can only be the template's own markup).
+_CELL = re.compile(r"<tr\b[^>]*>|<(t[dh])\b([^>]*)>((?:(?!<t[dhr]\b|</t[dh]>).)*)</\1>",
+                   re.S | re.I)
+_SPAN = re.compile(r"\bcolspan\s*=\s*[\"']?(\d+)", re.I)
+
+
+def heading_text(heading: Any) -> str:
+    """A table heading as `macros.table` takes it: a text, or a (text, css class) pair."""
+    return str(heading[0] if isinstance(heading, (tuple, list)) else heading)
+
+
+def cells(body: str, headings: list[Any]) -> Markup:
+    """The rows of a table, each cell labelled with its column's heading (`data-label`) and its
+    content wrapped in `<div class="cell">`: on a narrow screen a `table.stack` shows each row as
+    a card of "heading: value" lines (loa.css), leaving out the empty ones (`data-empty`). A cell
+    spanning columns, or under an empty heading (the actions), gets no label; a cell that already
+    has one keeps it."""
+    labels = [heading_text(h) for h in headings]
+    column = 0
+
+    def relabel(found: re.Match[str]) -> str:
+        nonlocal column
+        if found.group(1) is None:
+            column = 0
+            return found.group(0)
+        tag, attrs, content = found.group(1), found.group(2), found.group(3)
+        span = _SPAN.search(attrs)
+        width = int(span.group(1)) if span else 1
+        here = labels[column] if width == 1 and column < len(labels) else ""
+        column += width
+        if here and "data-label" not in attrs:
+            attrs += f' data-label="{escape(here)}"'
+        if not content.strip():
+            attrs += " data-empty"
+        return f'<{tag}{attrs}><div class="cell">{content}</div></{tag}>'
+
+    return Markup(_CELL.sub(relabel, str(body)))
 
 
 def funnel(figures: dict[str, Any]) -> list[dict[str, Any]]:
