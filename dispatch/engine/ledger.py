@@ -172,8 +172,13 @@ def _claim_next_sql() -> Update:
               .order_by(m.c.id).limit(bindparam("n"))
               .with_for_update(skip_locked=True)
               .cte("picked").prefix_with("MATERIALIZED", dialect="postgresql"))
+    # No second `status = 'queued'` on the UPDATE: the CTE's FOR UPDATE has locked each row and
+    # re-checked its status (SQLite: one writer), so it would only guard what cannot happen, and
+    # it let the planner drive the join from the partial index instead of from the n picked ids:
+    # with statistics older than the rows (during expansion, before its ANALYZE) each claim
+    # walked every queued row per picked id, 65 ms a claim of 100 at 30,000 queued (measured).
     return (update(m)
-            .where(m.c.id == picked.c.id, m.c.status == S.QUEUED)
+            .where(m.c.id == picked.c.id)
             .values(status=S.SENDING, sending_at=at, attempts=m.c.attempts + 1)
             .returning(m.c.id, m.c.address, m.c.attempts, m.c.parts))
 
@@ -184,8 +189,8 @@ def claim_next(campaign_id: int, account_id: int, n: int, *, after: int = 0,
     (id, address, attempts with this claim, parts), in id order.
 
     How the smpp process takes its work from the ledger: several processes (hosts) claiming
-    for one account at once each get different rows (FOR UPDATE SKIP LOCKED, and the guarded
-    UPDATE besides). Runs in the caller's transaction; commit before submitting anything.
+    for one account at once each get different rows (FOR UPDATE SKIP LOCKED). Runs in the
+    caller's transaction; commit before submitting anything.
 
     `after`: only rows with a greater id. Claimed rows leave dead entries in the partial index
     until vacuum, and a scan from the start walks them all: a caller that keeps the last id it

@@ -7,6 +7,10 @@ statements and one commit whatever its size), hands them to `write`, then calls 
 owner's housekeeping, on the same thread, so it never needs a lock). `stop()` writes what is
 queued, then ends the thread. The database session is the thread's own and is removed at the
 end.
+
+Another thread can wait until what was queued up to a moment has been written: `mark()` then
+`wait_written(mark, timeout)` (the receipt writer waits so for the parts of the responses that
+came before its receipts, dispatch.sms.writer).
 """
 
 from __future__ import annotations
@@ -41,10 +45,41 @@ class Batcher(Generic[T]):
         self.setup = setup
         self._queue: queue.SimpleQueue[T | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        # Items queued and items written so far: the queue is FIFO with one reader, so once
+        # `written` reaches a value `queued` had, everything queued until then was written.
+        self._counts = threading.Condition()
+        self._queued = 0
+        self._written = 0
 
     def put(self, item: T) -> None:
         """Queue an item (any thread)."""
         self._queue.put(item)
+        with self._counts:
+            self._queued += 1
+
+    def mark(self) -> int:
+        """How many items were queued until now (see wait_written)."""
+        with self._counts:
+            return self._queued
+
+    def wait_written(self, mark: int, timeout: float) -> bool:
+        """Wait until the items queued before `mark()` returned it were handed to `write` and
+        it returned (whether it committed or gave up); False on timeout or a stopped thread."""
+        with self._counts:
+            return self._counts.wait_for(
+                lambda: self._written >= mark or not self.running(), timeout) \
+                and self._written >= mark
+
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _write(self, items: list[T]) -> None:
+        try:
+            self.write(items)
+        finally:
+            with self._counts:
+                self._written += len(items)
+                self._counts.notify_all()
 
     def qsize(self) -> int:
         return self._queue.qsize()
@@ -90,7 +125,7 @@ class Batcher(Generic[T]):
                 while True:
                     items, stop = self.take(self.idle)
                     if items:
-                        self.write(items)
+                        self._write(items)
                     if stop:
                         self._drain()
                         return
@@ -98,6 +133,8 @@ class Batcher(Generic[T]):
                         self.tick()
             finally:
                 db.session.remove()
+                with self._counts:
+                    self._counts.notify_all()  # waiters see the thread is gone
 
     def _drain(self) -> None:
         """Whatever was queued after the stop."""
@@ -107,4 +144,4 @@ class Batcher(Generic[T]):
                 if self._queue.empty():
                     return
                 continue  # a second stop marker
-            self.write(items)
+            self._write(items)

@@ -90,8 +90,8 @@ class AccountLink:
         self.throttled = throttle and redis_client is not None
         # Set when the process stops this link: the runner stops claiming rows.
         self.stopping = threading.Event()
-        self.writer = ReceiptWriter(app, account.id)
         self.recorder = OutcomeRecorder(app, self)
+        self.writer = ReceiptWriter(app, account.id, outcomes=self.recorder)
         # Rows submitted (or refused) whose outcome is not recorded yet: what bounds the rows
         # `sending` at once. The runner waits on `progress` for it to fall.
         self.unrecorded = 0

@@ -8,12 +8,12 @@ others go through (dispatch.sms.writer). Storing is idempotent: a redelivered re
 is stored again as received (`raw_receipts` keeps every copy) and changes nothing else.
 
 Matching: a receipt names the SMSC id of one part; `(account_id, smsc_id)` finds the
-`message_parts` row. A receipt is stored at once, matched or not: one that comes before its
-submit_sm_resp was stored is kept unmatched in `raw_receipts`, and matched in one of two ways.
-The transaction that writes the parts (dispatch.sms.recorder) matches the stored receipts for
-their ids (`match_unmatched`); when both transactions ran at once, neither seeing the other's
-rows, or the part was written by another process, the writer's sweep (`match_stored`, every
-second) matches them. Nothing waits in memory: a receipt is never dropped (DESIGN.md, 5).
+`message_parts` row. A receipt is stored at once, matched or not. The writer waits for the
+link's recorder to write the parts of the responses that came before (dispatch.sms.writer), so
+nearly every receipt finds its part as it is stored; one that does not (its part written by
+another process, or later than the writer would wait) is kept unmatched in `raw_receipts` and
+matched by the writer's sweep (`match_stored`, every second). Nothing waits in memory: a
+receipt is never dropped (DESIGN.md, 5).
 
 Receipt states → part status: DELIVRD → delivered; EXPIRED → expired; UNDELIV, REJECTD,
 DELETED → failed; UNKNOWN → unknown; ENROUTE and ACCEPTD are intermediate (the network has it,
@@ -115,7 +115,6 @@ def _clip(value: str | None, size: int) -> str | None:
 class _Statements(NamedTuple):
     parts_by_smsc_id: Select[Any]
     settle_parts: Update
-    unmatched: Select[Any]
 
 
 @lru_cache(maxsize=2)
@@ -136,11 +135,6 @@ def _statements(on_postgres: bool) -> _Statements:
             .values(status=bindparam("new_status", type_=_parts.c.status.type),
                     error_code=bindparam("new_error", type_=_parts.c.error_code.type),
                     receipt_at=bindparam("at", type_=_parts.c.receipt_at.type))),
-        unmatched=(
-            select(_raw.c.id, _raw.c.smsc_id, _raw.c.stat, _raw.c.err)
-            .where(in_param(_raw.c.smsc_id, "smsc_ids", on_postgres),
-                   _raw.c.account_id == bindparam("account", type_=_raw.c.account_id.type),
-                   _raw.c.part_id.is_(None))),
     )
 
 
@@ -238,22 +232,6 @@ def _rolled_up(parts: list[tuple[int, MessageStatus, str | None]],
                     return S.PARTIAL, reason, error
                 return wanted, reason, error
     return None
-
-
-def match_unmatched(account_id: int, smsc_ids: Iterable[str]) -> set[str]:
-    """Match stored, unmatched receipts with these SMSC ids to their parts; return the ids matched.
-
-    Called in the transaction that writes new parts (a receipt may have come before the
-    submit_sm_resp was stored). Runs in the caller's transaction.
-    """
-    wanted = sorted({i for i in smsc_ids if i})
-    raws: list[tuple[int, str, str | None, str | None]] = []
-    on_postgres = postgres()
-    stmt = _statements(on_postgres).unmatched
-    for chunk in chunks(wanted, _CHUNK):
-        params = {"smsc_ids": values_param(chunk, on_postgres), "account": account_id}
-        raws.extend(tuple(row) for row in db.session.execute(stmt, params))
-    return _match(account_id, raws)
 
 
 def match_stored(account_id: int, since: datetime, *, limit: int = 5000) -> int:

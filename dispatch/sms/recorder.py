@@ -2,8 +2,8 @@
 
 The account's runner (`dispatch.sms.send`) claims and submits; each submit's outcome arrives on a
 session thread and is queued here, and this thread writes a batch per transaction:
-- accepted → `submitted`, with one `message_parts` row per part and its SMSC id (then the
-  receipts that came before their submit_sm_resp are matched);
+- accepted → `submitted`, with one `message_parts` row per part and its SMSC id (the receipt
+  writer waits for these before it stores the receipts that followed, dispatch.sms.writer);
 - refused for good → `failed` with the SMPP status name as reason and its code;
 - unknowable (the link died with it in flight, no answer in time) → `unknown`, never resent;
 - retryable with nothing on the wire → `queued` again, claimable after a delay (its `queued_at`
@@ -40,7 +40,6 @@ from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, MessagePart, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import any_of, insert_rows
-from dispatch.sms import receipts
 from dispatch.sms.batcher import Batcher
 from gateways.errors import GatewayError
 from gateways.outcome import Outcome
@@ -149,8 +148,6 @@ def write_outcomes(account_id: int, batch: list[Resolved], *, again: bool = Fals
         ledger.move(ids, status, only_from=[S.SENDING], reason=reason, error_code=code, at=at)
     if parts:
         insert_rows(_parts, parts)
-        # Receipts that came before their submit_sm_resp was stored are matched now.
-        receipts.match_unmatched(account_id, [p["smsc_id"] for p in parts if p["smsc_id"]])
     return later
 
 
@@ -170,6 +167,14 @@ class OutcomeRecorder:
     def put(self, item: Resolved) -> None:
         """Queue an outcome (from a session thread or the runner)."""
         self._batcher.put(item)
+
+    def mark(self) -> int:
+        """The outcomes queued until now, for wait_recorded."""
+        return self._batcher.mark()
+
+    def wait_recorded(self, mark: int, timeout: float) -> bool:
+        """Wait until the outcomes queued before `mark()` are recorded (see Batcher)."""
+        return self._batcher.wait_written(mark, timeout)
 
     def start(self) -> OutcomeRecorder:
         self._batcher.start()

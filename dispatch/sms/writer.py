@@ -17,12 +17,16 @@ Memory: at most `max_queued` events wait for the writer; beyond that a deliver_s
 once (the SMSC delivers it again later), so a flood cannot grow the process. MO parts are not
 kept in memory at all: they are stored as they come (dispatch.sms.inbound).
 
-A receipt is stored whether or not its part is known yet: one that comes before its
-submit_sm_resp was stored is kept unmatched and matched later (dispatch.sms.receipts).
+Receipts and their parts: a receipt names the SMSC id its submit_sm_resp gave, so that response
+came first, and the link's outcome recorder (dispatch.sms.recorder) writes its part. Before it
+stores a batch the writer waits (at most ORDER_WAIT) until the recorder has recorded every
+outcome queued before the batch's events came, so a receipt finds its part as it is stored.
+One that still finds none (the part written by another process, a recorder that is slow or
+failing, a concatenated message's part whose response is still out) is stored unmatched.
 
 Housekeeping, on the same thread (dispatch.sms.batcher runs the loop): every `match_every`
-seconds stored receipts whose part has been written since are matched (the one sweep that
-closes the race with the parts' own transaction); every `sweep_every` seconds concatenated MO
+seconds stored receipts whose part has been written since are matched (the one sweep over
+unmatched receipts); every `sweep_every` seconds concatenated MO
 whose parts have not all come within the reassembly timeout are written as incomplete; every
 `purge_every` seconds receipts that matched nothing within the receipt wait are deleted.
 """
@@ -32,6 +36,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
+from typing import Protocol
 
 from flask import Flask
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -44,7 +49,15 @@ from gateways.smpp import Ack, DeliverEvent
 
 log = logging.getLogger(__name__)
 
-Item = tuple[DeliverEvent, Ack]
+Item = tuple[DeliverEvent, Ack, int]  # the event, its answer, the recorder's mark when it came
+
+
+class Outcomes(Protocol):
+    """What the writer needs of the link's outcome recorder (dispatch.sms.recorder)."""
+
+    def mark(self) -> int: ...
+
+    def wait_recorded(self, mark: int, timeout: float) -> bool: ...
 
 
 def database_away(exc: BaseException) -> bool:
@@ -61,11 +74,17 @@ class ReceiptWriter:
     # up after 10 s): older unmatched receipts name ids no part will have, and looking at them
     # every second would cost a scan of all of them (stray ids wait the receipt wait, 48 h).
     MATCH_WINDOW = timedelta(minutes=5)
+    # How long a batch waits for the recorder to write the parts its receipts name. A recorder
+    # batch takes milliseconds; one that takes longer (the database slow or away) leaves the
+    # receipts to the sweep rather than holding them (and their answers to the SMSC).
+    ORDER_WAIT = 1.0
 
-    def __init__(self, app: Flask, account_id: int, *, batch: int = 500,
+    def __init__(self, app: Flask, account_id: int, *, outcomes: Outcomes | None = None,
+                 batch: int = 500,
                  linger: float = 0.02, max_queued: int = 10_000, match_every: float = 1.0,
                  sweep_every: float = 5.0, purge_every: float = 300.0) -> None:
         self.account_id = account_id
+        self.outcomes = outcomes
         self.max_queued = max_queued
         self.every = {"match": match_every, "sweep": sweep_every, "purge": purge_every}
         self.reassembly = timedelta(seconds=float(app.config.get("MO_REASSEMBLY_SECONDS", 300)))
@@ -88,7 +107,8 @@ class ReceiptWriter:
             self.refused += 1
             ack(False)  # the SMSC delivers it again, by when the writer has caught up
             return
-        self._batcher.put((event, ack))
+        mark = self.outcomes.mark() if self.outcomes is not None else 0
+        self._batcher.put((event, ack, mark))
 
     def start(self) -> ReceiptWriter:
         self._batcher.start()
@@ -101,8 +121,10 @@ class ReceiptWriter:
     # -- storing -----------------------------------------------------------------------------
 
     def _store(self, items: list[Item]) -> None:
+        if self.outcomes is not None:
+            self.outcomes.wait_recorded(max(mark for _, _, mark in items), self.ORDER_WAIT)
         try:
-            receipts.store_batch(self.account_id, [event for event, _ in items])
+            receipts.store_batch(self.account_id, [event for event, _, _ in items])
             db.session.commit()
         except Exception as exc:
             db.session.rollback()
@@ -116,12 +138,12 @@ class ReceiptWriter:
             return
         self.failures = 0
         self.stored += len(items)
-        for _, ack in items:
+        for _, ack, _ in items:
             ack(True)
 
     def _store_each(self, items: list[Item]) -> None:
         """Each item in its own transaction; one that fails alone is stored as unreadable."""
-        for position, (event, ack) in enumerate(items):
+        for position, (event, ack, _) in enumerate(items):
             try:
                 receipts.store_batch(self.account_id, [event])
                 db.session.commit()
@@ -157,7 +179,7 @@ class ReceiptWriter:
         self.failures += 1
         log.error("receipts %s: storing %d events failed, the database is away (%s); the SMSC "
                   "will redeliver them", self.account_id, len(items), type(exc).__name__)
-        for _, ack in items:
+        for _, ack, _ in items:
             ack(False)
         time.sleep(min(2.0, 0.1 * self.failures))  # a database that is down: no hot loop
 
@@ -187,11 +209,8 @@ class ReceiptWriter:
                             self.account_id, type(exc).__name__)
 
     def _match_stored(self) -> None:
-        """The one sweep over unmatched receipts: those whose part was written meanwhile.
-
-        The part's own transaction matches the receipts stored before it; this finds those it
-        could not see (both transactions ran at once, each blind to the other's rows, or the
-        part was written by another process)."""
+        """The one sweep over unmatched receipts: those whose part was written meanwhile
+        (see the module docstring for how a receipt can come before its part)."""
         try:
             matched = receipts.match_stored(self.account_id, utcnow() - self.MATCH_WINDOW)
             db.session.commit()

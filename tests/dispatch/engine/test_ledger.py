@@ -119,3 +119,57 @@ def test_claim_next_seeks_past_the_last_id_and_finds_earlier_rows_from_the_start
     db.session.commit()
     assert [r[0] for r in again] == [ids[0]] and again[0][2] == 2  # its second attempt
     assert ledger.claim_next(campaign.id, 8, 5) == []  # another account's runner sees none
+
+
+@pytest.mark.postgres_only  # FOR UPDATE SKIP LOCKED and the planner are PostgreSQL's
+def test_two_claimers_at_once_get_different_rows(app, campaign, backend):
+    """Two smpp processes claiming for one account: the second skips what the first holds
+    (uncommitted), and neither ever gets a row twice."""
+    ids = _rows(campaign, [S.QUEUED] * 6)
+    db.session.execute(sa.update(Message).where(Message.id.in_(ids)).values(account_id=7))
+    db.session.commit()
+    first = ledger.claim_next(campaign.id, 7, 4)  # held: not committed yet
+    with db.engine.connect() as other:
+        sql, params = _claim_sql_and_params(campaign.id, 7, 4)
+        second = sorted(r[0] for r in other.exec_driver_sql(sql, params))
+        other.commit()
+    db.session.commit()
+    assert [r[0] for r in first] == ids[:4] and second == ids[4:]
+    assert ledger.claim_next(campaign.id, 7, 10) == []
+
+
+@pytest.mark.postgres_only
+def test_the_claim_joins_from_the_picked_ids_even_with_statistics_older_than_the_rows(
+        app, campaign, backend):
+    """Expansion writes the rows before it runs ANALYZE: the claims meanwhile must still
+    update by primary key the n rows they picked, not walk the queued rows once per pick."""
+    earlier = Campaign(title="earlier", channels="sms", created_by_id=campaign.created_by_id)
+    db.session.add(earlier)
+    db.session.commit()
+    _rows(earlier, [S.DELIVERED] * 3000)
+    db.session.execute(sa.text("ANALYZE messages"))  # statistics of a database in use
+    ids = _rows(campaign, [S.QUEUED] * 3000)  # then a new campaign's rows, not analysed
+    db.session.execute(sa.update(Message).where(Message.id.in_(ids)).values(account_id=7))
+    db.session.commit()
+    sql, params = _claim_sql_and_params(campaign.id, 7, 100)
+    plan = db.session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + sql,
+                                                   params).scalar()
+    db.session.rollback()
+    scans: list[str | None] = []
+
+    def walk(node):
+        if node.get("Relation Name") == "messages" and "Scan" in node["Node Type"]:
+            scans.append(node.get("Index Name"))
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    # One scan picks from the claim index (in the CTE); the UPDATE finds its rows by id.
+    assert sorted(scans, key=str) == ["ix_messages_queued_claim", "pk_messages"], scans
+
+
+def _claim_sql_and_params(campaign_id, account_id, n):
+    compiled = ledger._claim_next_sql().compile(dialect=db.engine.dialect)
+    params = compiled.construct_params({"campaign": campaign_id, "account": account_id, "n": n,
+                                        "after": 0, "at": ledger.utcnow()})
+    return str(compiled), params

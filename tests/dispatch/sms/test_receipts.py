@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -118,17 +119,16 @@ def test_a_receipt_before_its_part_is_kept_then_matched(campaign, backend):
     raw = db.session.scalars(select(RawReceipt)).one()
     assert raw.part_id is None
     mid = submitted(campaign, ["D1"])  # the submit_sm_resp is stored after the receipt
-    assert receipts.match_unmatched(ACCOUNT, ["D1"]) == {"D1"}
+    assert receipts.match_stored(ACCOUNT, utcnow() - HOUR) == 1
     db.session.commit()
     assert message(mid).status is S.DELIVERED
     db.session.refresh(raw)
     assert raw.part_id is not None
-    assert receipts.match_unmatched(ACCOUNT, ["D1"]) == set()  # nothing left to match
+    assert receipts.match_stored(ACCOUNT, utcnow() - HOUR) == 0  # nothing left to match
 
 
 def test_a_receipt_both_transactions_missed_is_matched_by_the_sweep(campaign, backend):
-    # The lost race: the writer stored the receipt without seeing the part, and the parts'
-    # transaction, running at the same time, did not see the receipt (nothing matched it).
+    # The lost race: the writer stored the receipt before the part was written.
     old = receive(("OLD", "DELIVRD"))
     db.session.execute(RawReceipt.__table__.update().values(received_at=utcnow() - HOUR))
     db.session.commit()
@@ -192,3 +192,69 @@ def test_mo_from_a_number_already_opted_out_and_from_a_short_code(app, backend):
         select(InboundMessage).order_by(InboundMessage.id))] == ["opt_out", "opt_out",
                                                                  "bad_source"]
     assert db.session.query(OptOut).count() == 1
+
+
+class SlowRecorder:
+    """The link's outcome recorder as the writer sees it: a Batcher whose write stores the
+    part of a submit_sm_resp after `delay` seconds (a recorder batch in progress)."""
+
+    def __init__(self, app, campaign, delay):
+        from dispatch.sms.batcher import Batcher
+
+        self.mids: list[int] = []
+
+        def write(items):
+            time.sleep(delay)
+            for smsc_id in items:
+                self.mids.append(submitted(campaign, [smsc_id]))
+
+        self.batcher = Batcher(app, "outcomes-test", write, batch=10, linger=0.0)
+
+    def mark(self):
+        return self.batcher.mark()
+
+    def wait_recorded(self, mark, timeout):
+        return self.batcher.wait_written(mark, timeout)
+
+
+def test_the_writer_waits_for_the_parts_of_the_responses_before_its_receipts(app, campaign,
+                                                                            backend):
+    """The response came first, its part is still being written: the receipt is stored only
+    once it is, and so matched as it is stored (no sweep: it would run after an hour)."""
+    recorder = SlowRecorder(app, campaign, delay=0.3)
+    recorder.batcher.start()
+    writer = ReceiptWriter(app, ACCOUNT, outcomes=recorder, match_every=3600).start()
+    try:
+        recorder.batcher.put("O1")  # the submit_sm_resp, queued for recording
+        answers: list[bool] = []
+        writer.on_deliver_later(Receipt("O1", "DELIVRD", raw="id:O1 stat:DELIVRD"),
+                                answers.append)
+        assert wait_for(lambda: answers == [True]), answers
+        raw = db.session.scalars(select(RawReceipt)).one()
+        assert raw.part_id is not None and writer.matched_late == 0
+        assert message(recorder.mids[0]).status is S.DELIVERED
+    finally:
+        writer.stop()
+        recorder.batcher.stop()
+
+
+def test_a_recorder_slower_than_the_wait_leaves_the_receipt_to_the_sweep(app, campaign,
+                                                                        backend, monkeypatch):
+    monkeypatch.setattr(ReceiptWriter, "ORDER_WAIT", 0.1)
+    recorder = SlowRecorder(app, campaign, delay=1.0)
+    recorder.batcher.start()
+    writer = ReceiptWriter(app, ACCOUNT, outcomes=recorder, match_every=0.05).start()
+    try:
+        recorder.batcher.put("O2")
+        answers: list[bool] = []
+        started = time.monotonic()
+        writer.on_deliver_later(Receipt("O2", "DELIVRD", raw="id:O2 stat:DELIVRD"),
+                                answers.append)
+        assert wait_for(lambda: answers == [True]), answers
+        assert time.monotonic() - started < 0.9  # answered without waiting for the part
+        assert wait_for(lambda: recorder.mids and message(recorder.mids[0]).status
+                        is S.DELIVERED, timeout=5)
+        assert writer.matched_late == 1
+    finally:
+        writer.stop()
+        recorder.batcher.stop()
