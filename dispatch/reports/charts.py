@@ -27,9 +27,19 @@ def _fmt(value: float) -> str:
     return f"{round(value):,}".replace(",", ".")
 
 
+def _axis_top(top: float) -> float:
+    """The axis' top: four steps of a round whole number (1, 2, 5 × 10^n), at or above `top`."""
+    return 4 * _ceiling(top / 4)
+
+
+def _anchor(i: int, n: int) -> str:
+    """The first tick's label starts at it, the last ends at it: neither is cut by the edge."""
+    return "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
+
+
 def _ceiling(top: float) -> float:
-    """A round number at or above `top` for the axis (1, 2, 5 × 10^n)."""
-    if top <= 0:
+    """A round whole number at or above `top` (1, 2, 5 × 10^n)."""
+    if top <= 1:
         return 1.0
     step = 1.0
     while step * 10 <= top:
@@ -71,7 +81,7 @@ def lines_svg(title: str, labels: Sequence[str], series: Sequence[tuple[str, Seq
     """One polyline per (name, values) over the labelled points, with a legend and axes."""
     width, height, left, bottom, top_pad = 640, 260, 56, 40, 30
     plot_w, plot_h = width - left - 16, height - bottom - top_pad
-    top = _ceiling(max((v for _, values in series for v in values), default=0))
+    top = _axis_top(max((v for _, values in series for v in values), default=0))
     n = max(len(labels), 1)
     step = plot_w / max(n - 1, 1)
     described = "; ".join(f"{name}: {_fmt(sum(values))}" for name, values in series)
@@ -89,8 +99,8 @@ def lines_svg(title: str, labels: Sequence[str], series: Sequence[tuple[str, Seq
     ticks = sorted({0, n - 1, *range(0, n, max(1, n // 6))}) if labels else []
     for i in ticks:
         x = left + step * i if n > 1 else left + plot_w / 2
-        out.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-                   f'font-size="11">{escape(labels[i])}</text>')
+        out.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" '
+                   f'text-anchor="{_anchor(i, n)}" font-size="11">{escape(labels[i])}</text>')
     for s, (name, values) in enumerate(series):
         colour = COLOURS[s % len(COLOURS)]
         points = " ".join(
@@ -167,7 +177,7 @@ def lines_png(title: str, labels: Sequence[str],
     draw = draw_cls.Draw(image)
     big, small = _font(15 * s), _font(11 * s)
     draw.text((10 * s, 8 * s), title, fill="black", font=big)
-    top = _ceiling(max((v for _, values in series for v in values), default=0))
+    top = _axis_top(max((v for _, values in series for v in values), default=0))
     n = max(len(labels), 1)
     step = plot_w / max(n - 1, 1)
     for k in range(5):
@@ -178,8 +188,9 @@ def lines_png(title: str, labels: Sequence[str],
                   anchor="ra")
     for i in sorted({0, n - 1, *range(0, n, max(1, n // 6))}) if labels else []:
         x = left + step * i if n > 1 else left + plot_w / 2
+        anchor = {"start": "la", "end": "ra", "middle": "ma"}[_anchor(i, n)]
         draw.text((x * s, (height - bottom + 8) * s), labels[i], fill="black", font=small,
-                  anchor="ma")
+                  anchor=anchor)
     for j, (name, values) in enumerate(series):
         colour = _hex(COLOURS[j % len(COLOURS)])
         points = [((left + step * i if n > 1 else left + plot_w / 2) * s,

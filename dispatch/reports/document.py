@@ -6,10 +6,10 @@ cứ), the results per channel, campaign, operator and locality as tables with c
 by dispatch.reports.charts), the problems by reason, and "Đề xuất, kiến nghị" left for staff
 to write. The document is always Vietnamese, whoever asked for it.
 
-Files live under the instance folder, `reports/<scope key>/<YYYYmmdd-HHMMSS>.docx`, written to
-a temporary name and renamed when complete; `pending` beside them says a job was asked for
-(its content: when). The job takes the scope's plain arguments (`ReportScope.args`), so it can
-run twice: each run writes a new, complete file. PDF: not produced (see docs/ENGINE.md).
+Files live under the instance folder, `reports/<scope key>/<YYYYmmdd-HHMMSS-micro>.docx` (UTC),
+written to a temporary name and renamed when complete; `pending` beside them says a job was asked
+for (its content: when). The job takes the scope's plain arguments (`ReportScope.args`), so it can
+run twice: each run writes a new, complete file. No PDF is produced (docs/ENGINE.md says why).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ QUEUE = "low"
 KEEP = 5  # documents kept per scope; older ones are deleted when a new one is written
 PENDING_FOR = timedelta(hours=1)  # a `pending` older than this belongs to a job that died
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-_NAME = re.compile(r"^\d{8}-\d{6}\.docx$")
+_NAME = re.compile(r"^\d{8}-\d{6}-\d{6}\.docx$")
 _KEY = re.compile(r"^[a-z]+-[0-9-]+$")
 
 UNIT_PARENT = "UBND TỈNH HẬU GIANG"
@@ -82,7 +82,7 @@ def stored(key: str) -> list[Stored]:
     out = []
     for path in where.iterdir():
         if _NAME.match(path.name):
-            made = datetime.strptime(path.stem, "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+            made = datetime.strptime(path.stem, "%Y%m%d-%H%M%S-%f").replace(tzinfo=UTC)
             out.append(Stored(path.name, made.astimezone(local_zone()), path.stat().st_size))
     return sorted(out, key=lambda d: d.name, reverse=True)
 
@@ -124,7 +124,7 @@ def make_document(args: list[str]) -> str:
     with force_locale("vi"):
         data = build(scope, scopes.figures(scope))
     where = private_dir(folder(scope.key))
-    name = f"{datetime.now(UTC):%Y%m%d-%H%M%S}.docx"
+    name = f"{datetime.now(UTC):%Y%m%d-%H%M%S-%f}.docx"
     partial = where / f".{name}.part"
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:

@@ -113,6 +113,6 @@ def download(key: str, name: str) -> Any:
         path = None
     if path is None:
         raise NotFound("No such report document.")
-    made = name.removesuffix(".docx")
+    made = name.removesuffix(".docx")[:15]
     return send_file(path, mimetype=document.DOCX_TYPE, as_attachment=True,
                      download_name=f"bao-cao-{key}-{made}.docx", max_age=0)
