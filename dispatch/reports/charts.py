@@ -56,7 +56,9 @@ def bars_svg(title: str, rows: Sequence[tuple[str, float]], *, ident: str,
              colour: str = COLOURS[0]) -> Markup:
     """Horizontal bars, one per (label, value), the value written at the bar's end."""
     top = max((v for _, v in rows), default=0) or 1
-    label_w, bar_w, row_h = 190, 300, 26
+    # Room for the longest label (about 7 px a character at 13 px), within reason.
+    longest = max((len(label) for label, _ in rows), default=10)
+    label_w, bar_w, row_h = max(120, min(320, round(longest * 7.4) + 10)), 300, 26
     height = len(rows) * row_h + 8
     out = [f'<svg class="chart" viewBox="0 0 {label_w + bar_w + 90} {height}" width="100%" '
            f'role="img" aria-labelledby="{ident}-t {ident}-d" xmlns="http://www.w3.org/2000/svg">',
