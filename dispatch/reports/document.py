@@ -110,9 +110,14 @@ def pending_since(key: str) -> datetime | None:
 def request_document(scope: ReportScope) -> None:
     """Mark the scope's document as asked for, then enqueue the job that writes it."""
     where = private_dir(folder(scope.key))
-    (where / "pending").write_text(datetime.now(UTC).isoformat())
-    jobs.queue(QUEUE).enqueue(JOB, list(scope.args), job_timeout=1800,
-                              description=f"report document {scope.key}")
+    marker = where / "pending"
+    marker.write_text(datetime.now(UTC).isoformat())
+    try:
+        jobs.queue(QUEUE).enqueue(JOB, list(scope.args), job_timeout=1800,
+                                  description=f"report document {scope.key}")
+    except BaseException:
+        marker.unlink(missing_ok=True)  # nothing will write it: do not say it is coming
+        raise
 
 
 # --- the job ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
 
 from dispatch.access.auth import require
@@ -85,8 +86,7 @@ def _charts(fig: dict[str, Any]) -> dict[str, Any]:
 @require("report.view")
 def campaign_document(campaign_id: int) -> Response:
     c = service.get_campaign(campaign_id)
-    document.request_document(scopes.for_campaign(c))
-    flash(_("The report document is being written; it appears here when ready."), "success")
+    _ask(scopes.for_campaign(c))
     return redirect(url_for(".campaign", campaign_id=c.id))
 
 
@@ -99,9 +99,19 @@ def period_document() -> Any:
     except ValidationFailed as err:
         return render_template("reports/period.html", values=raw, errors=dict(err.errors),
                                fig=None), 422
-    document.request_document(scopes.for_range(since, until))
-    flash(_("The report document is being written; it appears here when ready."), "success")
+    _ask(scopes.for_range(since, until))
     return redirect(url_for(".period", since=since.isoformat(), until=until.isoformat()))
+
+
+def _ask(scope: ReportScope) -> None:
+    try:
+        document.request_document(scope)
+    except (RedisError, OSError):
+        flash(_("The background queue cannot be reached now: the document was not asked for. "
+                "Try again in a few minutes."), "error")
+    else:
+        flash(_("The report document is being written; it appears here when ready."),
+              "success")
 
 
 @bp.get("/reports/documents/<key>/<name>")

@@ -134,3 +134,18 @@ def test_a_period_document_lists_its_campaigns(finished: Campaign, as_role: Any,
     assert campaigns == {finished.title: ["25", "17", "7"], other.title: ["3", "3", "3"]}
     # No plan reference is known for the second campaign, but the first's is the basis.
     assert "Căn cứ Kế hoạch số 45/KH-STTTT" in text
+
+
+def test_an_unreachable_queue_is_said_not_hidden(finished: Campaign, as_role: Any, app: Any,
+                                                  redis: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    clerk = as_role("editor")  # signing in uses Redis too: before it goes away
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    app.extensions.pop("loa_redis", None)
+    try:
+        asked = clerk.post(f"/campaigns/{finished.id}/report/document")
+        assert asked.status_code == 302
+        page = clerk.get(f"/campaigns/{finished.id}/report").get_data(as_text=True)
+        assert "Không kết nối được hàng đợi" in page and "data-pending" not in page
+    finally:
+        app.extensions.pop("loa_redis", None)
