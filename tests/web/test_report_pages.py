@@ -159,13 +159,18 @@ def test_bad_dates_are_refused_by_name(app: Any, as_role: Any, since: str, until
     assert refused.status_code == 422
 
 
-def test_who_may_see_a_report(finished: Campaign, client: Any, as_role: Any) -> None:
+def test_who_may_see_a_report(finished: Campaign, client: Any, as_role: Any,
+                              people: dict[str, Any]) -> None:
     anonymous = client.get(f"/campaigns/{finished.id}/report")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
     assert client.get("/reports").status_code == 302
     for role in ("editor", "approver", "admin"):  # report.view: every staff member
         assert as_role(role).get(f"/campaigns/{finished.id}/report").status_code == 200
     assert as_role("editor").get("/campaigns/999999/report").status_code == 404
+    draft = campaign(people, "Bản nháp chưa gửi", status=CampaignStatus.DRAFT, launched=None)
+    db.session.commit()
+    empty = as_role("editor").get(f"/campaigns/{draft.id}/report")
+    assert empty.status_code == 200 and "Chưa gửi tin nào" in empty.get_data(as_text=True)
     # Document names are checked: nothing outside its folder is served.
     editor = as_role("editor")
     for path in (f"/reports/documents/campaign-{finished.id}/..%2F..%2Fsecrets.key",
