@@ -251,9 +251,14 @@ def build(scope: ReportScope, fig: dict[str, Any]) -> bytes:
             for ch, t in fig["by_channel"].items()], key="channels")
 
     para("3. Theo đợt, chiến dịch", bold=True)
+    _table(doc, ["Đợt", "Số chiến dịch", "Người nhận", "Đã gửi", "Đã nhận", "Thất bại",
+                 "Chi phí (đồng)"],
+           [[phase, _n(p["campaigns"]), _n(p["targeted"]), _n(p["submitted"]),
+             _n(p["delivered"]), _n(p["failed"]), _n(p["cost_vnd"])]
+            for phase, p in fig["by_phase"].items()], key="phases")
     _table(doc, ["Chiến dịch", "Đợt", "Bắt đầu", "Người nhận", "Đã gửi", "Đã nhận",
                  "Chi phí (đồng)"],
-           [[item["campaign"].title, item["campaign"].phase_tag or "—",
+           [[item["campaign"].title, scopes.phase_of(item["campaign"]) or "—",
              item["started_at"].strftime("%d/%m/%Y %H:%M") if item["started_at"] else "—",
              _n(item["figures"]["targeted"]), _n(item["figures"]["submitted"]),
              _n(item["figures"]["delivered"]), _n(item["figures"]["cost_vnd"])]

@@ -163,7 +163,7 @@ def figures(scope: ReportScope) -> dict[str, Any]:
         totals = {"total": Tally().as_dict(), "by_channel": {}, "by_operator": {}}
         per_campaign, places, times = {}, [], timeline_of(Message.id.is_(None))
     approved = {"sms_recipients": 0, "push_devices": 0, "cost_vnd": 0}
-    campaigns = []
+    campaigns: list[dict[str, Any]] = []
     for c in scope.campaigns:
         mine_approved = approved_figures(c)
         approved["sms_recipients"] += mine_approved["approved_sms_recipients"]
@@ -172,6 +172,13 @@ def figures(scope: ReportScope) -> dict[str, Any]:
         campaigns.append({"campaign": c, "started_at": local(c.send_at or c.launched_at),
                           "figures": per_campaign.get(c.id, Tally().as_dict()),
                           "approved": mine_approved})
+    phases: dict[str, dict[str, int]] = {}
+    for item in campaigns:
+        row = phases.setdefault(phase_of(item["campaign"]) or "—",
+                                dict.fromkeys(PHASE_FIGURES, 0) | {"campaigns": 0})
+        row["campaigns"] += 1
+        for key in PHASE_FIGURES:
+            row[key] += int(item["figures"][key] or 0)
     total = totals["total"]
     sms = totals["by_channel"].get("sms", Tally().as_dict())
     push = totals["by_channel"].get("push", Tally().as_dict())
@@ -184,6 +191,7 @@ def figures(scope: ReportScope) -> dict[str, Any]:
         "prices": {op: price_for(table, op) for op in totals["by_operator"]},
         "by_locality": places,
         "campaigns": campaigns,
+        "by_phase": phases,
         "approved": approved,
         "approved_vs_actual": [
             ("sms", approved["sms_recipients"], sms["targeted"]),
@@ -194,6 +202,18 @@ def figures(scope: ReportScope) -> dict[str, Any]:
         "problems": problems(total),
         **times,
     }
+
+
+PHASE_FIGURES = ("targeted", "submitted", "delivered", "failed", "cost_vnd")
+
+
+def phase_of(c: Campaign) -> str | None:
+    """The campaign's phase as a reader names it (the phase tag, until plans and phases land)."""
+    phase = getattr(c, "phase", None)
+    if phase is not None and getattr(phase, "name", None):
+        return str(phase.name)
+    tag = getattr(c, "phase_tag", None)
+    return str(tag) if tag else None
 
 
 def funnel_rows(total: dict[str, Any], approved: int) -> list[dict[str, Any]]:

@@ -58,7 +58,8 @@ def _page(scope: ReportScope, document_url: str, values: dict[str, str] | None =
                            document_url=document_url, values=values or {}, errors={},
                            doc=document.newest(scope.key),
                            pending=document.pending_since(scope.key),
-                           download=lambda name: url_for(".download", key=scope.key, name=name))
+                           download=lambda name: url_for(".download", key=scope.key, name=name),
+                           phase_of=scopes.phase_of)
 
 
 def _charts(fig: dict[str, Any]) -> dict[str, Any]:

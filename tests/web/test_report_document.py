@@ -130,6 +130,8 @@ def test_a_period_document_lists_its_campaigns(finished: Campaign, as_role: Any,
     document = docx.Document(io.BytesIO(approver.get(download_link(page)).data))
     text = "\n".join(p.text for p in document.paragraphs)
     assert "từ ngày 01/03/2025 đến ngày 31/03/2025" in text
+    phases = {row[0]: row[1:5] for row in table(document, "Đợt")[1:]}
+    assert phases == {"trong-dai-hoi": ["1", "25", "17", "7"], "—": ["1", "3", "3", "3"]}
     campaigns = {row[0]: row[3:6] for row in table(document, "Chiến dịch")[1:]}
     assert campaigns == {finished.title: ["25", "17", "7"], other.title: ["3", "3", "3"]}
     # No plan reference is known for the second campaign, but the first's is the basis.
