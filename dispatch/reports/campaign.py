@@ -133,7 +133,11 @@ def pick_bucket(first: datetime | None, last: datetime | None, wanted: int | Non
 
 def timeline(c: Campaign, wanted: int | None = None) -> dict[str, Any]:
     """Submits and outcomes per time bucket, and the first and last send."""
-    mine = Message.campaign_id == c.id
+    return timeline_of(Message.campaign_id == c.id, wanted)
+
+
+def timeline_of(mine: ColumnElement[bool], wanted: int | None = None) -> dict[str, Any]:
+    """The timeline of the ledger rows matching `mine` (one campaign, or several)."""
     first, last = db.session.execute(
         select(func.min(Message.submitted_at), func.max(Message.submitted_at)).where(mine)
     ).one()

@@ -9,6 +9,11 @@ from __future__ import annotations
 from dispatch.web.i18n import _l
 
 SERVICE_MESSAGES = (
+    # report periods (dispatch.reports.scope) and documents
+    _l("Give a date."), _l("Not a date: write it as dd/mm/yyyy."),
+    _l("Give a date between 2000 and 2100."), _l("The end date is before the start date."),
+    _l("A report covers at most two years: choose a shorter range."),
+    _l("No such report document."),
     # campaigns
     _l("Give a title."), _l("SMS needs a text."), _l("SMS needs a sender (brandname)."),
     _l("Push needs a title."), _l("Push needs a body."),

@@ -119,7 +119,7 @@ def bind_health() -> list[dict[str, Any]] | None:
 
 
 REPORT_LINKS = (
-    ("report", "/api/campaigns/<int:campaign_id>/report", _l("Report")),
+    ("report", "/campaigns/<int:campaign_id>/report", _l("Report")),
     ("csv", "/api/campaigns/<int:campaign_id>/export.csv", _l("Export CSV")),
     ("xlsx", "/api/campaigns/<int:campaign_id>/export.xlsx", _l("Export Excel")),
 )

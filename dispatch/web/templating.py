@@ -31,7 +31,7 @@ FIELD_LABELS: dict[str, Any] = {
     "statuses": _l("Statuses"), "value": _l("Value"), "operators": _l("Operators"),
     "brandnames": _l("Brandnames"), "host": _l("Host"), "port": _l("Port"),
     "system_id": _l("System ID"), "tps": _l("TPS"), "window": _l("Window"),
-    "days": _l("Valid for (days)"),
+    "days": _l("Valid for (days)"), "since": _l("From"), "until": _l("To"),
 }
 
 

@@ -158,6 +158,12 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("POST", "/campaigns/<int:campaign_id>/confirm/<any(launch, pause, cancel, retry, "
              "delete):action>"): {
         "launch": (E, A), "pause": ALL, "cancel": (A, D), "retry": (A, D), "delete": (E,)},
+    # pages: reports (aggregates only: every staff member, like the API's report)
+    ("GET", "/campaigns/<int:campaign_id>/report"): ALL,
+    ("POST", "/campaigns/<int:campaign_id>/report/document"): ALL,
+    ("GET", "/reports"): ALL,
+    ("POST", "/reports/document"): ALL,
+    ("GET", "/reports/documents/<key>/<name>"): ALL,
     ("GET", "/approvals"): (A,),
     ("GET", "/approvals/<int:campaign_id>"): (A,),
     ("POST", "/approvals/<int:campaign_id>"): (A,),
@@ -223,7 +229,8 @@ DECISIONS: dict[tuple[str, str], Any] = {
 
 
 # Values for URL variables: ids that do not exist, names that mean something.
-VALUES = {"filename": "loa.css", "key": "no-such-key", "code": "en", "installation_id": "inst-1",
+VALUES = {"filename": "loa.css", "key": "no-such-key",
+          "name": "20250101-000000-000000.docx", "code": "en", "installation_id": "inst-1",
           "job_id": "no-such-job", "queue_name": "default", "registry_name": "queued",
           "per_page": "8", "order": "asc", "page": "1",
           # 0 would be redirected (308) to the dashboard's canonical URL before any check
