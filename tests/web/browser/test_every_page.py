@@ -47,6 +47,7 @@ NOT_PAGES = {
     "web_auth.code": "the second sign-in step: only while a code is awaited",
     "web_audiences.import_refused": "a CSV download",
     "web_campaigns.estimate_audience": "JSON for the composer's live preview",
+    "web_reports.download": "a report document (DOCX) download",
 }
 
 LONG_TITLE = ("Thông báo về việc tổ chức lấy ý kiến cử tri đối với dự thảo Nghị quyết "
