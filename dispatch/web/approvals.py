@@ -8,9 +8,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from dispatch.access.auth import require
-from dispatch.campaigns import audience, estimate, frozen, history, service
+from dispatch.campaigns import audience, estimate, frozen, history, plans, service
 from dispatch.extensions import db
-from dispatch.models import Campaign, CampaignStatus, ContactList, Locality
+from dispatch.models import Campaign, CampaignStatus, ContactList, Locality, Phase
 from dispatch.schemas.campaigns import ApproveSchema, RejectSchema
 from dispatch.web import forms, pages, queries
 from dispatch.web.pages import Errors, me
@@ -72,6 +72,8 @@ def review(campaign_id: int) -> Any:
         # became since; `reach` sets them against the audience now.
         preview=estimate.campaign_preview(c, frozen=True) if snap else None,
         reach=frozen.reach(c) if snap else None, errors=errors,
+        phase=db.session.get(Phase, snap["phase_id"]) if snap and snap.get("phase_id") else None,
+        outside=plans.snapshot_warning(snap),
         form=request.form,
     ), 422 if errors else 200
 

@@ -18,7 +18,15 @@ from sqlalchemy import Select, func, select
 
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
-from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, SmppAccount, User
+from dispatch.models import (
+    Campaign,
+    CampaignStatus,
+    Message,
+    MessageStatus,
+    Phase,
+    SmppAccount,
+    User,
+)
 from dispatch.sms import status as smpp_status
 from dispatch.web.i18n import _l
 
@@ -32,8 +40,11 @@ def campaigns(filters: dict[str, Any]) -> Select[Any]:
     stmt = select(Campaign).order_by(Campaign.id.desc())
     if filters.get("status"):
         stmt = stmt.where(Campaign.status == CampaignStatus(filters["status"]))
-    if filters.get("phase_tag"):
-        stmt = stmt.where(Campaign.phase_tag == filters["phase_tag"])
+    if filters.get("phase_id"):
+        stmt = stmt.where(Campaign.phase_id == int(filters["phase_id"]))
+    if filters.get("plan_id"):
+        stmt = stmt.where(Campaign.phase_id.in_(
+            select(Phase.id).where(Phase.plan_id == int(filters["plan_id"]))))
     if filters.get("channel"):
         channel = filters["channel"]
         stmt = stmt.where(Campaign.channels.in_([channel] if channel == "both"
