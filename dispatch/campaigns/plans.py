@@ -87,7 +87,7 @@ def _range_errors(starts: date | None, ends: date | None) -> dict[str, list[str]
     if ends is None:
         return {"ends_on": ["Give the last day."]}
     if ends < starts:
-        return {"ends_on": [f"Ends before it starts: {day(ends)} is before {day(starts)}"]}
+        return {"ends_on": [f"Ends before the first day: {day(starts)}"]}
     return {}
 
 
