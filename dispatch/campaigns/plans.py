@@ -25,6 +25,11 @@ from dispatch.models.common import utcnow
 PLAN_FIELDS = ("reference", "title", "starts_on", "ends_on", "description")
 PHASE_FIELDS = ("name", "starts_on", "ends_on", "purpose")
 S = CampaignStatus
+# The phase tags seeded before plans existed, and the phases the upgrade made of them: for
+# versions an approver saw before the upgrade, which name their phase by tag.
+LEGACY_TAGS = {"truoc-dai-hoi": "Đợt 1: Trước Đại hội",
+               "trong-dai-hoi": "Đợt 2: Trong thời gian diễn ra Đại hội",
+               "sau-dai-hoi": "Đợt 3: Sau khi kết thúc Đại hội"}
 # A campaign that went out (or began to): placed on the day it started.
 SENT = (S.SENDING, S.PAUSED, S.COMPLETED, S.CANCELLED)
 

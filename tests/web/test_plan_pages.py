@@ -171,3 +171,29 @@ def test_the_campaign_list_filters_by_phase(backend: str, as_role: Any,
     assert "<td>Đợt 1: Trước Đại hội</td>" in html
     everything = as_role("editor").get(f"/campaigns?plan_id={plan.id}&phase_id=x")
     assert everything.status_code == 200 and ">Trong<" in everything.get_data(as_text=True)
+
+
+def test_the_approval_shows_a_change_of_phase_by_name(backend: str, as_role: Any,
+                                                      people: dict[str, User]) -> None:
+    from dispatch.campaigns import service
+    from dispatch.web.approvals import _readable
+
+    plan = congress()
+    first, during, _ = plan.phases
+    lst = helpers.contact_list()
+    c = helpers.submitted(people["editor"], lst, phase_id=first.id)
+    service.update(c, {"phase_id": during.id}, actor=people["editor"])
+    service.submit(c, actor=people["editor"])
+    db.session.commit()
+    review = as_role("approver").get(f"/approvals/{c.id}").get_data(as_text=True)
+    row = re.search(r"<tr><td>Đợt</td>.*?</tr>", review, re.S)
+    assert row, review
+    assert "Đợt 1: Trước Đại hội" in row.group() and "Đợt 2: Trong thời gian" in row.group()
+    # A version submitted before the upgrade named the same phase by its tag: no change.
+    legacy = [{"field": "phase_tag", "before": "truoc-dai-hoi", "after": None},
+              {"field": "phase_id", "before": None, "after": first.id}]
+    assert _readable(legacy) == []
+    other = [{"field": "phase_tag", "before": "tong-ket", "after": None},
+             {"field": "phase_id", "before": None, "after": first.id}]
+    assert [(ch["before"], ch["after"]) for ch in _readable(other)] == [
+        ("tong-ket", "Đợt 1: Trước Đại hội (01/09/2024 – 10/03/2025)")]
