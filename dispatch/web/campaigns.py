@@ -37,6 +37,7 @@ from dispatch.models import (
     Phase,
     User,
 )
+from dispatch.models.common import utcnow
 from dispatch.schemas.campaigns import OptionalReasonSchema, ReasonSchema, RetrySchema
 from dispatch.schemas.common import StrictSchema
 from dispatch.schemas.translate import tr
@@ -144,6 +145,7 @@ def _composer(c: Campaign | None, values: MultiDict[str, str], errors: Errors,
     return render_template("campaigns/form.html", c=c, values=values, errors=errors,
                            list_options=list_options, place_options=place_options,
                            phase_choices=plans.choices(), outside=_composer_warning(c, values),
+                           today=plans.local_day(utcnow()).isoformat(),
                            saved=saved), 422 if errors else 200
 
 
