@@ -27,7 +27,7 @@ PHASE_BLANKS = {"name": "Give the phase a name.", "starts_on": "Give the first d
 @bp.get("")
 @require("plan.view")
 def index() -> Any:
-    return render_template("plans/list.html", plans=plans.all_plans())
+    return render_template("plans/list.html", choices=plans.choices())
 
 
 def _values(obj: Plan | Phase | None, names: tuple[str, ...]) -> MultiDict[str, str]:

@@ -15,6 +15,7 @@ import redis
 from flask import current_app
 from rq import Queue
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
@@ -37,7 +38,7 @@ PROBLEMS = (S.FAILED, S.UNKNOWN, S.EXPIRED, S.SUPPRESSED, S.CANCELLED)
 
 def campaigns(filters: dict[str, Any]) -> Select[Any]:
     """Campaigns, newest first, narrowed like `GET /api/campaigns`."""
-    stmt = select(Campaign).order_by(Campaign.id.desc())
+    stmt = select(Campaign).options(selectinload(Campaign.phase)).order_by(Campaign.id.desc())
     if filters.get("status"):
         stmt = stmt.where(Campaign.status == CampaignStatus(filters["status"]))
     if filters.get("phase_id"):
