@@ -54,7 +54,7 @@ def rotate_secrets() -> None:
 
 @click.command("seed")
 def seed_command() -> None:
-    """Insert the default phase tags, localities and settings where missing."""
+    """Insert the default localities and settings where missing."""
     seed_defaults()
     click.echo("Seeded defaults.")
 
@@ -250,7 +250,7 @@ demo_cli = AppGroup("demo", help="Demo data for a first run.")
 @click.option("--contacts", default=300, show_default=True)
 @click.option("--devices", default=60, show_default=True)
 def demo_seed(contacts: int, devices: int) -> None:
-    """Create demo users, a list, app devices and an approved campaign (once)."""
+    """Create demo users, the congress plan, a list, app devices and campaigns (once)."""
     from dispatch import demo
 
     if demo.exists():
@@ -265,3 +265,5 @@ def demo_seed(contacts: int, devices: int) -> None:
                f"{record.error_rows} rows refused (see GET /api/imports/{record.id})")
     click.echo(f"  campaign {made['campaign_id']} approved, ready: "
                f"POST /api/campaigns/{made['campaign_id']}/launch")
+    click.echo(f"  plan {made['plan_id']}: the congress plan's three phases, its calendar at "
+               f"/plans/{made['plan_id']}; campaign {made['draft_id']}: a draft of phase 2")

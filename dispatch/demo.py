@@ -1,8 +1,10 @@
 """Demo data for a newcomer's first run (`flask demo seed`, called by scripts/run).
 
-Creates an editor and an approver, a contact list imported from a generated CSV (with a few bad
-rows, so the import report has something to show), app devices spread over the districts, and a
-campaign for SMS and push that the editor drafted and the approver approved — ready to launch.
+Creates an editor and an approver, the congress plan with its three phases (the congress opening
+a week after the demo is seeded), a contact list imported from a generated CSV (with a few bad
+rows, so the import report has something to show), app devices spread over the districts, a
+campaign for SMS and push of phase 1 that the editor drafted and the approver approved — ready to
+launch — and a draft of phase 2 scheduled for the congress's opening morning.
 Everything goes through the same services the API uses. Refuses to run twice.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import io
 import random
-from datetime import time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,12 +21,18 @@ from dispatch.access import users
 from dispatch.audiences.contacts import create_list, find_list
 from dispatch.audiences.importer import import_file
 from dispatch.campaigns import service as campaigns
+from dispatch.config import local_zone
 from dispatch.extensions import db
 from dispatch.models import Campaign, Locality
 from dispatch.push import devices as app_devices
+from dispatch.seed import seed_plan
 
 LIST_NAME = "Demo — Vị Thanh"
 TITLE = "Demo: Chào mừng Đại hội Đảng bộ tỉnh lần thứ XV"
+OPENING_TITLE = "Demo: Khai mạc Đại hội"
+OPENING_TEXT = ("Hôm nay khai mạc Đại hội đại biểu Đảng bộ tỉnh Hậu Giang lần thứ XV, nhiệm kỳ "
+                "2025-2030. Kính mời quý vị theo dõi trực tiếp trên ứng dụng Hậu Giang.")
+CONGRESS_IN_DAYS = 7
 TEXT = ("Chào mừng Đại hội đại biểu Đảng bộ tỉnh Hậu Giang lần thứ XV, nhiệm kỳ 2025-2030. "
         "Mời quý vị theo dõi tin tức Đại hội trên ứng dụng Hậu Giang.")
 # Prefixes of the operators' ranges, so routing and the per-operator preview have variety.
@@ -65,8 +73,12 @@ def seed(contacts: int = 300, devices: int = 60) -> dict[str, Any]:
             "fcm_token": f"demo-{i:04d}-" + "x" * 140, "platform": rng.choice(["android", "ios"]),
             "locality": rng.choice(places), "topics": ["all"]})
     db.session.commit()
+    today = datetime.now(local_zone()).date()
+    plan = seed_plan(today + timedelta(days=CONGRESS_IN_DAYS))
+    db.session.commit()
+    before, during = plan.phases[0], plan.phases[1]
     c = campaigns.create({
-        "title": TITLE, "phase_tag": "truoc-dai-hoi", "decision_ref": "Demo",
+        "title": TITLE, "phase_id": before.id, "decision_ref": "Demo",
         "channels": "both", "sms_sender": "HAUGIANG", "sms_text": TEXT, "sms_plain": True,
         "push_title": "Chào mừng Đại hội", "push_body": TEXT,
         "audience": {"lists": [demo_list.id], "localities": places},
@@ -77,8 +89,17 @@ def seed(contacts: int = 300, devices: int = 60) -> dict[str, Any]:
     db.session.commit()
     campaigns.approve(c, actor=approver, snapshot_hash=c.snapshot_hash or "")
     db.session.commit()
+    assert during.starts_on is not None
+    opening = campaigns.create({
+        "title": OPENING_TITLE, "phase_id": during.id, "channels": "sms",
+        "sms_sender": "HAUGIANG", "sms_text": OPENING_TEXT, "sms_plain": True,
+        "audience": {"lists": [demo_list.id]},
+        "send_at": datetime.combine(during.starts_on, time(7, 30), local_zone()),
+    }, actor=editor)
+    db.session.commit()
     return {"editor": ("bientap", editor_pw), "approver": ("pheduyet", approver_pw),
-            "list_id": demo_list.id, "import": record, "campaign_id": c.id}
+            "list_id": demo_list.id, "import": record, "campaign_id": c.id,
+            "plan_id": plan.id, "draft_id": opening.id}
 
 
 def exists() -> bool:

@@ -23,6 +23,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Re-sending failed/unknown messages may reach someone twice: a deliberate, audited decision.
     "campaign.retry": frozenset({"approver", "admin"}),
     "campaign.preview": STAFF,
+    # communication plans and their phases: everyone reads them, admins write them
+    "plan.view": STAFF,
+    "plan.manage": frozenset({"admin"}),
     # audiences
     "audience.view": STAFF,
     "audience.edit": frozenset({"editor", "admin"}),

@@ -11,7 +11,7 @@ def register_blueprints(api: Api) -> None:
         audit,
         campaigns,
         health,
-        phase_tags,
+        plans,
         preview,
         settings,
         smpp_accounts,
@@ -20,7 +20,7 @@ def register_blueprints(api: Api) -> None:
     )
 
     for module in (health, users, tokens, settings, smpp_accounts, preview, campaigns,
-                   phase_tags, audit):
+                   plans, audit):
         api.register_blueprint(module.blp)
     api.register_blueprint(app_devices.blp)
     api.register_blueprint(app_devices.keys_blp)

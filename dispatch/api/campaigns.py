@@ -6,13 +6,14 @@ from typing import Any
 
 from flask.views import MethodView
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
-from dispatch.campaigns import estimate, frozen, history, service
+from dispatch.campaigns import estimate, frozen, history, plans, service
 from dispatch.engine import progress
 from dispatch.extensions import db
-from dispatch.models import Campaign
+from dispatch.models import Campaign, Phase
 from dispatch.schemas.audit import AuditEventSchema
 from dispatch.schemas.campaigns import (
     ApproveSchema,
@@ -41,7 +42,7 @@ blp = Blueprint("campaigns", __name__, url_prefix="/api",
 def detail(c: Campaign) -> dict[str, Any]:
     """The campaign with what the caller may do next, and its approved against actual reach."""
     return with_extra(c, CampaignSchema, allowed_actions=service.allowed_actions(c, actor()),
-                      reach=frozen.reach(c))
+                      reach=frozen.reach(c), outside_phase=plans.campaign_warning(c))
 
 
 def saved(c: Campaign) -> dict[str, Any]:
@@ -55,12 +56,15 @@ class Campaigns(MethodView):
     @blp.arguments(CampaignQuery, location="query")
     @blp.response(200, page_of(CampaignSummarySchema))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List campaigns, newest first, filtered by status, tag, channel, author and time."""
+        """List campaigns, newest first, by status, phase or plan, channel, author and time."""
         stmt = select(Campaign).order_by(Campaign.id.desc())
         if args.get("status") is not None:
             stmt = stmt.where(Campaign.status == args["status"])
-        if args.get("phase_tag"):
-            stmt = stmt.where(Campaign.phase_tag == args["phase_tag"])
+        if args.get("phase_id") is not None:
+            stmt = stmt.where(Campaign.phase_id == args["phase_id"])
+        if args.get("plan_id") is not None:
+            stmt = stmt.where(Campaign.phase_id.in_(
+                select(Phase.id).where(Phase.plan_id == args["plan_id"])))
         if args.get("channel"):
             channel = args["channel"]
             wanted = [channel] if channel == "both" else [channel, "both"]
@@ -73,7 +77,7 @@ class Campaigns(MethodView):
             stmt = stmt.where(Campaign.created_at < args["created_until"])
         if args.get("q"):
             stmt = stmt.where(Campaign.title.ilike(f"%{args['q']}%"))
-        return paginate(stmt, args)
+        return paginate(stmt.options(selectinload(Campaign.phase)), args)
 
     @require("campaign.create")
     @blp.arguments(CampaignCreateSchema)

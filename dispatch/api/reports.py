@@ -121,21 +121,23 @@ class Summary(MethodView):
     @blp.arguments(SummaryQuery, location="query")
     @blp.response(200, SummarySchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Campaigns that started on local days since..until (inclusive) and/or of a phase tag,
+        """Campaigns that started on local days since..until (inclusive) and/or of a phase or plan,
         each with its figures, and the totals: the department's report to leadership."""
         return summary(**args)
 
 
 def _summary_export(args: dict[str, Any], fmt: str) -> tuple[dict[str, Any], str]:
-    filters = {k: args.get(k) for k in ("since", "until", "phase_tag")}
+    filters = {k: args.get(k) for k in ("since", "until", "phase_id", "plan_id")}
     report = summary(**filters)
     audit.record("report.export", "report", "summary", actor=actor(),
                  details={"export": "summary", "format": fmt,
                           "campaigns": len(report["campaigns"]),
                           **{k: str(v) for k, v in filters.items() if v is not None}})
     db.session.commit()
-    parts = ["loa-summary", *(str(v) for v in filters.values() if v), stamp()]
-    # Tags are free text: keep the file name plain ASCII for every browser and shell.
+    named = {"phase_id": "phase-", "plan_id": "plan-"}
+    parts = ["loa-summary", *(named.get(k, "") + str(v) for k, v in filters.items() if v),
+             stamp()]
+    # Keep the file name plain ASCII for every browser and shell.
     return report, re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(parts))
 
 

@@ -11,19 +11,19 @@ import json
 from datetime import UTC, datetime, time
 from typing import Any
 
-from dispatch.campaigns import audience, audit, settings
+from dispatch.campaigns import audience, audit, plans, settings
 from dispatch.campaigns.preview import validate_sender
 from dispatch.errors import ValidationFailed
 from dispatch.models import Campaign
 
 CONTENT_FIELDS = (
-    "title", "phase_tag", "decision_ref", "channels",
+    "title", "phase_id", "decision_ref", "channels",
     "sms_text", "sms_sender", "sms_plain",
     "push_title", "push_body", "push_image", "push_link", "push_data",
     "audience", "send_at", "window_start", "window_end", "validity_hours", "priority",
 )
 # Optional texts: blank means absent.
-OPTIONAL_TEXTS = ("phase_tag", "decision_ref", "sms_text", "sms_sender",
+OPTIONAL_TEXTS = ("decision_ref", "sms_text", "sms_sender",
                   "push_title", "push_body", "push_image", "push_link")
 # Keys FCM reserves in a message's data payload.
 RESERVED_DATA_KEYS = frozenset({"from", "message_type", "collapse_key", "notification"})
@@ -57,7 +57,7 @@ def snapshot(c: Campaign) -> dict[str, Any]:
     """The campaign's content as a canonical, JSON-able dict."""
     return {
         "title": c.title,
-        "phase_tag": c.phase_tag,
+        "phase_id": c.phase_id,
         "decision_ref": c.decision_ref,
         "channels": c.channels,
         "sms_text": c.sms_text,
@@ -102,6 +102,8 @@ def clean_changes(changes: dict[str, Any], *, now: datetime,
             clean["sms_sender"] = validate_sender(clean["sms_sender"])
         except ValidationFailed as err:
             errors.update(err.errors)
+    if "phase_id" in clean:
+        errors.update(plans.phase_errors(clean["phase_id"]))
     if "audience" in clean:
         raw = clean["audience"] or {}
         errors.update(audience.reference_errors(raw))

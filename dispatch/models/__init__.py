@@ -17,7 +17,8 @@ from dispatch.models.campaigns import (
     Campaign,
     CampaignMember,
     CampaignStatus,
-    PhaseTag,
+    Phase,
+    Plan,
     Setting,
 )
 from dispatch.models.ledger import (
@@ -53,7 +54,8 @@ __all__ = [
     "MessageStatus",
     "MoFragment",
     "OptOut",
-    "PhaseTag",
+    "Phase",
+    "Plan",
     "RawReceipt",
     "Setting",
     "SmppAccount",

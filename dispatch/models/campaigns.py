@@ -1,13 +1,13 @@
-"""Campaigns, their phase tags, settings, and the append-only audit log."""
+"""Campaigns, the communication plans and phases they belong to, settings, the audit log."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, Time
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text, Time
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.extensions import db
 from dispatch.models.common import BigId, UTCDateTime, utcnow
@@ -31,14 +31,39 @@ def _enum(cls: type[enum.Enum], length: int) -> Enum:
                 values_callable=lambda e: [m.value for m in e], validate_strings=True)
 
 
-class PhaseTag(db.Model):  # type: ignore[name-defined]
-    """A suggested purpose tag; campaigns may use any tag, these are offered first."""
+class Plan(db.Model):  # type: ignore[name-defined]
+    """A communication plan (kế hoạch) of the department: its reference, title and dates."""
 
-    __tablename__ = "phase_tags"
+    __tablename__ = "plans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(40), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(60))  # số/ký hiệu, e.g. 12/KH-STTTT
+    title: Mapped[str] = mapped_column(String(300))
+    # Dates are local calendar days, inclusive. Null only for a plan migrated from phase tags.
+    starts_on: Mapped[date | None] = mapped_column(Date())
+    ends_on: Mapped[date | None] = mapped_column(Date())
     description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    phases: Mapped[list[Phase]] = relationship(
+        back_populates="plan", order_by="(Phase.starts_on, Phase.id)")
+
+
+class Phase(db.Model):  # type: ignore[name-defined]
+    """A phase (đợt) of a plan: a name, a date range (local days, inclusive) and its purpose."""
+
+    __tablename__ = "plan_phases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Null only for a phase migrated from a free tag, until an admin gives its dates.
+    starts_on: Mapped[date | None] = mapped_column(Date())
+    ends_on: Mapped[date | None] = mapped_column(Date())
+    purpose: Mapped[str] = mapped_column(Text, default="")
+
+    plan: Mapped[Plan] = relationship(back_populates="phases")
 
 
 class Campaign(db.Model):  # type: ignore[name-defined]
@@ -46,7 +71,7 @@ class Campaign(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
-    phase_tag: Mapped[str | None] = mapped_column(String(40), index=True)
+    phase_id: Mapped[int | None] = mapped_column(ForeignKey("plan_phases.id"), index=True)
     decision_ref: Mapped[str | None] = mapped_column(String(120))  # the approving document
     channels: Mapped[str] = mapped_column(String(8))  # sms | push | both
 
@@ -103,6 +128,8 @@ class Campaign(db.Model):  # type: ignore[name-defined]
     push_mode_reason: Mapped[str | None] = mapped_column(Text)
     # Set when the push side stopped (e.g. the service account was refused); SMS goes on.
     push_blocked: Mapped[str | None] = mapped_column(Text)
+
+    phase: Mapped[Phase | None] = relationship()
 
 
 class CampaignMember(db.Model):  # type: ignore[name-defined]

@@ -93,7 +93,8 @@ def campaign_report(c: Campaign, *, bucket: int | None = None) -> dict[str, Any]
                      + (c.push_mode_reason or ""))
     return {
         "campaign": {
-            "id": c.id, "title": c.title, "phase_tag": c.phase_tag, "status": c.status.value,
+            "id": c.id, "title": c.title, "phase_id": c.phase_id,
+            "phase": c.phase.name if c.phase else None, "status": c.status.value,
             "channels": c.channels, "launched_at": local(c.launched_at),
             "finished_at": local(c.finished_at), "push_mode": c.push_mode,
         },

@@ -205,8 +205,8 @@ def build(scope: ReportScope, fig: dict[str, Any]) -> bytes:
 
     para()
     para("BÁO CÁO", bold=True, center=True, size=14)
-    what = (f"Kết quả nhắn tin thông tin, tuyên truyền: {scope.title}" if scope.kind == "campaign"
-            else f"Kết quả nhắn tin thông tin, tuyên truyền {_period(scope)}")
+    what = (f"Kết quả nhắn tin thông tin, tuyên truyền {_period(scope)}" if scope.kind == "range"
+            else f"Kết quả nhắn tin thông tin, tuyên truyền: {scope.title}")
     para(what, bold=True, center=True)
 
     for ref in scope.basis or ["Kế hoạch số …/KH-… ngày … tháng … năm … của … "

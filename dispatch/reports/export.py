@@ -166,7 +166,7 @@ def _gateway_ids(conn: Any, campaign_id: int, first: int, last: int) -> dict[int
 SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "Mã chiến dịch"),
     ("title", "Tên chiến dịch"),
-    ("phase_tag", "Giai đoạn"),
+    ("phase", "Đợt"),
     ("status", "Trạng thái"),
     ("channels", "Kênh"),
     ("started_at", f"Bắt đầu, {TIME}"),
@@ -202,7 +202,7 @@ def summary_table(report: dict[str, Any]) -> Table:
     def rows() -> Iterator[list[Any]]:
         for item in report["campaigns"]:
             yield [item[k] for k in keys]
-        yield [None, f"Tổng cộng ({total['campaigns']} chiến dịch)", report["phase_tag"],
+        yield [None, f"Tổng cộng ({total['campaigns']} chiến dịch)", report["phase"],
                None, None, None, None, *(total[k] for k in keys[7:])]
 
     return Table(SUMMARY_COLUMNS, rows(), times=(5, 6), text=(1, 2))

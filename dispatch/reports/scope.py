@@ -1,8 +1,8 @@
 """What a report page or document covers (a `ReportScope`), and its figures from the ledger.
 
 A scope is a title, a list of campaigns and, for a date range, its period: a campaign is a
-scope of one, a date range the campaigns that started in it, and a plan or phase is one more
-way to make the list (`ReportScope(kind="phase", key=..., title=..., campaigns=[...])`).
+scope of one, a date range the campaigns that started in it, a plan or one of its phases the
+campaigns that belong to it (dispatch.campaigns.plans.campaigns_of), whatever their status.
 `figures(scope)` computes everything the page and the document show with the same `Tally`
 arithmetic as the API's report (dispatch.reports.tally), in a handful of GROUP BY queries.
 """
@@ -18,10 +18,11 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select
 
+from dispatch.campaigns import plans
 from dispatch.config import local_zone
 from dispatch.errors import NotFound, ValidationFailed
 from dispatch.extensions import db
-from dispatch.models import Campaign, Contact, Device, Locality, Message
+from dispatch.models import Campaign, Contact, Device, Locality, Message, Phase, Plan
 from dispatch.models.common import utcnow
 from dispatch.reports import reasons
 from dispatch.reports.campaign import funnel, grouped, local, timeline_of
@@ -38,7 +39,7 @@ _VN = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
 class ReportScope:
     """What one report covers. `key` names its documents on disk (ASCII, no slash)."""
 
-    kind: str  # campaign, range (a plan or phase later)
+    kind: str  # campaign, range, plan, phase
     key: str
     title: str
     campaigns: list[Campaign]
@@ -65,6 +66,29 @@ def for_range(since: date, until: date) -> ReportScope:
         args=("range", since.isoformat(), until.isoformat()))
 
 
+def for_plan(plan: Plan) -> ReportScope:
+    return _of_plan(plan, "plan", f"plan-{plan.id}", plan.title, plans.campaigns_of(plan=plan),
+                    (plan.starts_on, plan.ends_on), ("plan", str(plan.id)))
+
+
+def for_phase(phase: Phase) -> ReportScope:
+    plan = phase.plan
+    return _of_plan(plan, "phase", f"phase-{phase.id}", f"{phase.name} — {plan.title}",
+                    plans.campaigns_of(phase=phase), (phase.starts_on, phase.ends_on),
+                    ("phase", str(phase.id)))
+
+
+def _of_plan(plan: Plan, kind: str, key: str, title: str, campaigns: list[Campaign],
+             dates: tuple[date | None, date | None], args: tuple[str, ...]) -> ReportScope:
+    # The plan is the basis of what its campaigns did; the decisions that approved them next.
+    basis = [f"{plan.title} ({plan.reference})" if plan.reference else plan.title]
+    basis += sorted({c.decision_ref for c in campaigns if c.decision_ref})
+    since, until = dates
+    return ReportScope(kind=kind, key=key, title=title, campaigns=campaigns,
+                       period=(since, until) if since and until else None, basis=basis,
+                       args=args)
+
+
 def rebuild(args: Iterable[str]) -> ReportScope:
     """The scope named by `ReportScope.args` (in the document job)."""
     kind, *rest = list(args)
@@ -73,6 +97,10 @@ def rebuild(args: Iterable[str]) -> ReportScope:
         if c is None:
             raise NotFound(f"No campaign {rest[0]}.")
         return for_campaign(c)
+    if kind == "plan" and len(rest) == 1 and rest[0].isdigit():
+        return for_plan(plans.get_plan(int(rest[0])))
+    if kind == "phase" and len(rest) == 1 and rest[0].isdigit():
+        return for_phase(plans.get_phase(int(rest[0])))
     if kind == "range" and len(rest) == 2:
         return for_range(date.fromisoformat(rest[0]), date.fromisoformat(rest[1]))
     raise ValueError(f"unknown report scope {args!r}")
@@ -208,12 +236,8 @@ PHASE_FIGURES = ("targeted", "submitted", "delivered", "failed", "cost_vnd")
 
 
 def phase_of(c: Campaign) -> str | None:
-    """The campaign's phase as a reader names it (the phase tag, until plans and phases land)."""
-    phase = getattr(c, "phase", None)
-    if phase is not None and getattr(phase, "name", None):
-        return str(phase.name)
-    tag = getattr(c, "phase_tag", None)
-    return str(tag) if tag else None
+    """The campaign's phase as a reader names it."""
+    return c.phase.name if c.phase is not None else None
 
 
 def funnel_rows(total: dict[str, Any], approved: int) -> list[dict[str, Any]]:

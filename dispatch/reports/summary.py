@@ -1,4 +1,4 @@
-"""The summary across campaigns for a date range and/or phase tag: the report to leadership.
+"""The summary across campaigns for a date range, a plan and/or a phase: the report to leadership.
 
 One GROUP BY over the ledger rows of the chosen campaigns (by campaign, channel, operator,
 status and sent flag); per-campaign and total funnels come from the same `Tally` arithmetic as
@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, case, select
 
 from dispatch.config import local_zone
 from dispatch.extensions import db
-from dispatch.models import Campaign, Message
+from dispatch.models import Campaign, Message, Phase, Plan
 from dispatch.models.common import utcnow
 from dispatch.reports.campaign import COST_NOTE, PUSH_NOTE, grouped, local
 from dispatch.reports.tally import Tally, price_for, prices
@@ -36,17 +36,28 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), local_zone()).astimezone(UTC)
 
 
-def chosen(since: date | None, until: date | None, phase_tag: str | None) -> list[Campaign]:
-    """Launched campaigns that started on local days since..until (inclusive), of the tag."""
+def chosen(since: date | None, until: date | None, phase_id: int | None = None,
+           plan_id: int | None = None) -> list[Campaign]:
+    """Launched campaigns that started on local days since..until (inclusive), of the phase
+    and/or plan."""
     start = started_at()
     stmt = select(Campaign).where(Campaign.launched_at.is_not(None))
     if since is not None:
         stmt = stmt.where(start >= day_start(since))
     if until is not None:
         stmt = stmt.where(start < day_start(until + timedelta(days=1)))
-    if phase_tag:
-        stmt = stmt.where(Campaign.phase_tag == phase_tag)
+    if phase_id is not None:
+        stmt = stmt.where(Campaign.phase_id == phase_id)
+    if plan_id is not None:
+        stmt = stmt.where(Campaign.phase_id.in_(select(Phase.id).where(Phase.plan_id == plan_id)))
     return list(db.session.scalars(stmt.order_by(start, Campaign.id)))
+
+
+def _name(model: type[Phase] | type[Plan], row_id: int | None) -> str | None:
+    row = None if row_id is None else db.session.get(model, row_id)
+    if isinstance(row, Phase):
+        return row.name
+    return row.title if isinstance(row, Plan) else None
 
 
 def topic_note(c: Campaign) -> str:
@@ -72,8 +83,8 @@ def approved_figures(c: Campaign) -> dict[str, int]:
 
 
 def summary(since: date | None = None, until: date | None = None,
-            phase_tag: str | None = None) -> dict[str, Any]:
-    campaigns = chosen(since, until, phase_tag)
+            phase_id: int | None = None, plan_id: int | None = None) -> dict[str, Any]:
+    campaigns = chosen(since, until, phase_id, plan_id)
     table = prices()
     tallies = {c.id: Tally() for c in campaigns}
     has_push = False
@@ -94,7 +105,8 @@ def summary(since: date | None = None, until: date | None = None,
         for key in APPROVED_KEYS:
             approved_total[key] += approved[key]
         items.append({
-            "id": c.id, "title": c.title, "phase_tag": c.phase_tag, "status": c.status.value,
+            "id": c.id, "title": c.title, "phase_id": c.phase_id,
+            "phase": c.phase.name if c.phase else None, "status": c.status.value,
             "channels": c.channels, "started_at": local(max(filter(None, (c.launched_at,
                                                                            c.send_at)))),
             "finished_at": local(c.finished_at),
@@ -105,7 +117,8 @@ def summary(since: date | None = None, until: date | None = None,
     notes = [COST_NOTE] + ([PUSH_NOTE] if has_push else []) + [
         topic_note(c) for c in campaigns if c.push_mode == "topic"]
     return {
-        "since": since, "until": until, "phase_tag": phase_tag,
+        "since": since, "until": until, "phase_id": phase_id, "plan_id": plan_id,
+        "phase": _name(Phase, phase_id), "plan": _name(Plan, plan_id),
         "as_of": local(utcnow()),
         "campaigns": items,
         "total": {"campaigns": len(items), **{k: figures[k] for k in FIGURES},

@@ -1,4 +1,4 @@
-"""Campaigns, their lifecycle actions, preview and phase tags."""
+"""Campaigns, their lifecycle actions and preview."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dispatch.campaigns.preview import MAX_TEXT_CHARS
 from dispatch.models import CampaignStatus
 from dispatch.schemas.common import Id, PageQuery, StrictSchema
 from dispatch.schemas.fields import SEARCH, DateTime, Text, check_link
+from dispatch.schemas.plans import OutsidePhaseSchema, PhaseRefSchema
 
 CHANNELS = ("sms", "push", "both")
 PRIORITIES = ("normal", "urgent")
@@ -29,6 +30,16 @@ class LocalTime(ma.fields.Field):
             raise ma.ValidationError("Use HH:MM, 24-hour local time.")
         hours, minutes = value.split(":")
         return time(int(hours), int(minutes))
+
+
+PHASE_TAG_GONE = "Replaced by phase_id: GET /api/plans lists the plans and their phases."
+
+
+def _no_phase_tag(data: Any) -> Any:
+    """The free phase tag became a plan's phase: say so rather than "Unknown field"."""
+    if isinstance(data, dict) and "phase_tag" in data:
+        raise ma.ValidationError({"phase_tag": [PHASE_TAG_GONE]})
+    return data
 
 
 def _text(max_len: int, *, multiline: bool = False, **kw: Any) -> Text:
@@ -56,8 +67,13 @@ class AudienceSchema(StrictSchema):
 class CampaignWriteSchema(StrictSchema):
     """Fields of an edit; every one optional. The audience is replaced as a whole."""
 
+    @ma.pre_load
+    def _phase_tag(self, data: Any, **_: Any) -> Any:
+        return _no_phase_tag(data)
+
     title = Text(validate=ma.validate.Length(min=1, max=200))
-    phase_tag = _text(40, metadata={"description": "Free; GET /api/phase-tags offers some"})
+    phase_id = Id(allow_none=True, metadata={"description": "The plan's phase (đợt) it belongs "
+                                                       "to: GET /api/plans lists them"})
     decision_ref = _text(120, metadata={"description": "Reference of the approving document"})
     channels = Text(validate=ma.validate.OneOf(CHANNELS))
     sms_text = _text(MAX_TEXT_CHARS, multiline=True)
@@ -96,7 +112,8 @@ class CampaignCreateSchema(CampaignWriteSchema):
 class CampaignSummarySchema(ma.Schema):
     id = ma.fields.Integer()
     title = ma.fields.String()
-    phase_tag = ma.fields.String(allow_none=True)
+    phase_id = ma.fields.Integer(allow_none=True)
+    phase = ma.fields.Nested(PhaseRefSchema, allow_none=True)
     channels = ma.fields.String()
     priority = ma.fields.String()
     status = ma.fields.Enum(CampaignStatus, by_value=True)
@@ -157,11 +174,19 @@ class CampaignDetailSchema(CampaignSchema):
         ma.fields.String(), metadata={"description": "What the caller may do now"}
     )
     reach = ma.fields.Dict(allow_none=True, metadata={"description": REACH_DOC})
+    outside_phase = ma.fields.Nested(OutsidePhaseSchema, allow_none=True, metadata={
+        "description": "Before launch: set when the campaign goes out (its send_at, or today "
+                       "when it has none) outside its phase's dates. A warning, not a refusal"})
 
 
 class CampaignQuery(PageQuery):
+    @ma.pre_load
+    def _phase_tag(self, data: Any, **_: Any) -> Any:
+        return _no_phase_tag(data)
+
     status = ma.fields.Enum(CampaignStatus, by_value=True)
-    phase_tag = Text()
+    phase_id = Id(metadata={"description": "Campaigns of this phase"})
+    plan_id = Id(metadata={"description": "Campaigns of any phase of this plan"})
     channel = Text(validate=ma.validate.OneOf(CHANNELS),
                                metadata={"description": "sms or push include 'both'"})
     author_id = Id()
@@ -241,11 +266,6 @@ class PreviewSchema(ma.Schema):
     sms_plain = ma.fields.Boolean()
     recipients = ma.fields.Dict(metadata={"description": "sms: per operator; push: devices"})
     sms = ma.fields.Dict(allow_none=True, metadata={"description": "Encoding, parts and cost"})
-
-
-class PhaseTagSchema(ma.Schema):
-    name = ma.fields.String()
-    description = ma.fields.String()
 
 
 class ProgressSchema(ma.Schema):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
 
 from dispatch.reports.campaign import BUCKETS
-from dispatch.schemas.common import StrictSchema
+from dispatch.schemas.campaigns import PHASE_TAG_GONE
+from dispatch.schemas.common import Id, StrictSchema
 from dispatch.schemas.fields import Date, Text
 
 DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
@@ -30,7 +32,14 @@ class SummaryQuery(StrictSchema):
     since = Date(metadata={"description": "First local day (inclusive) a campaign "
                                                     "started on"})
     until = Date(metadata={"description": "Last local day (inclusive)"})
-    phase_tag = Text(validate=ma.validate.Length(max=40))
+    phase_id = Id(metadata={"description": "Campaigns of this phase"})
+    plan_id = Id(metadata={"description": "Campaigns of any phase of this plan"})
+
+    @ma.pre_load
+    def _phase_tag(self, data: Any, **_: object) -> Any:
+        if isinstance(data, Mapping) and "phase_tag" in data:
+            raise ma.ValidationError({"phase_tag": [PHASE_TAG_GONE]})
+        return data
 
     @ma.validates_schema
     def _ordered(self, data: dict[str, Any], **_: object) -> None:
@@ -91,7 +100,8 @@ TallySchema = ma.Schema.from_dict({
 class ReportCampaignSchema(ma.Schema):
     id = ma.fields.Integer()
     title = ma.fields.String()
-    phase_tag = ma.fields.String(allow_none=True)
+    phase_id = ma.fields.Integer(allow_none=True)
+    phase = ma.fields.String(allow_none=True, metadata={"description": "The phase's name"})
     status = ma.fields.String()
     channels = ma.fields.String()
     launched_at = ma.fields.AwareDateTime(allow_none=True)
@@ -136,7 +146,8 @@ class CampaignReportSchema(ma.Schema):
 SummaryCampaignSchema = ma.Schema.from_dict({
     "id": ma.fields.Integer(),
     "title": ma.fields.String(),
-    "phase_tag": ma.fields.String(allow_none=True),
+    "phase_id": ma.fields.Integer(allow_none=True),
+    "phase": ma.fields.String(allow_none=True),
     "status": ma.fields.String(),
     "channels": ma.fields.String(),
     "started_at": ma.fields.AwareDateTime(allow_none=True, metadata={
@@ -156,7 +167,10 @@ SummaryTotalSchema = ma.Schema.from_dict({
 class SummarySchema(ma.Schema):
     since = ma.fields.Date(allow_none=True)
     until = ma.fields.Date(allow_none=True)
-    phase_tag = ma.fields.String(allow_none=True)
+    phase_id = ma.fields.Integer(allow_none=True)
+    plan_id = ma.fields.Integer(allow_none=True)
+    phase = ma.fields.String(allow_none=True, metadata={"description": "The phase's name"})
+    plan = ma.fields.String(allow_none=True, metadata={"description": "The plan's title"})
     as_of = ma.fields.AwareDateTime()
     campaigns = ma.fields.List(ma.fields.Nested(SummaryCampaignSchema))
     total = ma.fields.Nested(SummaryTotalSchema)

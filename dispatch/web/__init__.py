@@ -29,10 +29,12 @@ def register_web(app: Flask) -> None:
         auth,
         campaigns,
         dashboard,
+        plans,
         reports,
     )
 
-    for module in (auth, account, dashboard, reports, campaigns, approvals, audiences, admin):
+    for module in (auth, account, dashboard, reports, campaigns, plans, approvals, audiences,
+                   admin):
         app.register_blueprint(module.bp)
 
 

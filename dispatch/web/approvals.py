@@ -8,9 +8,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from dispatch.access.auth import require
-from dispatch.campaigns import audience, estimate, frozen, history, service
+from dispatch.campaigns import audience, estimate, frozen, history, plans, service
 from dispatch.extensions import db
-from dispatch.models import Campaign, CampaignStatus, ContactList, Locality
+from dispatch.models import Campaign, CampaignStatus, ContactList, Locality, Phase
 from dispatch.schemas.campaigns import ApproveSchema, RejectSchema
 from dispatch.web import forms, pages, queries
 from dispatch.web.pages import Errors, me
@@ -63,6 +63,8 @@ def review(campaign_id: int) -> Any:
         Locality.code.in_(defined["localities"])).all())
     actions = service.allowed_actions(c, me())
     changes = history.diff(c) if snap else None
+    if changes:
+        changes["changes"] = _readable(changes["changes"])
     people = queries.names({c.created_by_id} | ({changes["base"]["actor_id"]}
                                                 if changes and changes["base"] else set()))
     return render_template(
@@ -72,8 +74,34 @@ def review(campaign_id: int) -> Any:
         # became since; `reach` sets them against the audience now.
         preview=estimate.campaign_preview(c, frozen=True) if snap else None,
         reach=frozen.reach(c) if snap else None, errors=errors,
+        phase=db.session.get(Phase, snap["phase_id"]) if snap and snap.get("phase_id") else None,
+        outside=plans.snapshot_warning(snap),
         form=request.form,
     ), 422 if errors else 200
+
+
+def _readable(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Phases by name, not id; a version submitted before plans named it by its old tag."""
+    legacy = next((ch for ch in changes if ch["field"] == "phase_tag"), None)
+    out = []
+    for ch in changes:
+        if ch["field"] == "phase_tag":
+            continue
+        if ch["field"] == "phase_id":
+            before = _phase_name(ch["before"])
+            if ch["before"] is None and legacy is not None and legacy["before"]:
+                before = plans.LEGACY_TAGS.get(legacy["before"], legacy["before"])
+            after = _phase_name(ch["after"])
+            if before is not None and (after == before or (after or "").startswith(before + " (")):
+                continue  # the same phase, named by its old tag in that version
+            ch = {**ch, "before": before, "after": after}
+        out.append(ch)
+    return out
+
+
+def _phase_name(phase_id: Any) -> str | None:
+    phase = db.session.get(Phase, phase_id) if isinstance(phase_id, int) else None
+    return plans.phase_label(phase) if phase is not None else None
 
 
 def _decide(c: Campaign, decision: str | None, data: dict[str, Any]) -> None:

@@ -13,7 +13,16 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from dispatch.access.auth import require
-from dispatch.campaigns import audience, content, estimate, frozen, lifecycle, service, settings
+from dispatch.campaigns import (
+    audience,
+    content,
+    estimate,
+    frozen,
+    lifecycle,
+    plans,
+    service,
+    settings,
+)
 from dispatch.engine import progress
 from dispatch.errors import LoaError
 from dispatch.extensions import db
@@ -25,9 +34,10 @@ from dispatch.models import (
     Locality,
     Message,
     MessageStatus,
-    PhaseTag,
+    Phase,
     User,
 )
+from dispatch.models.common import utcnow
 from dispatch.schemas.campaigns import OptionalReasonSchema, ReasonSchema, RetrySchema
 from dispatch.schemas.common import StrictSchema
 from dispatch.schemas.translate import tr
@@ -51,11 +61,13 @@ class NoBody(StrictSchema):
 @require("campaign.view")
 def index() -> Any:
     filters = {k: request.args.get(k, "").strip() for k in
-               ("status", "phase_tag", "channel", "author_id", "q", "since", "until")}
+               ("status", "phase_id", "plan_id", "channel", "author_id", "q", "since",
+                "until")}
     if filters["status"] not in {s.value for s in S}:
         filters["status"] = ""
-    if pages.whole(filters["author_id"]) is None:
-        filters["author_id"] = ""
+    for name in ("author_id", "phase_id", "plan_id"):
+        if pages.whole(filters[name]) is None:
+            filters[name] = ""
     bounds = {}
     for name in ("since", "until"):
         try:
@@ -68,10 +80,9 @@ def index() -> Any:
         bounds[name] = moment
     page = pages.page_of(queries.campaigns({**filters, **bounds}))
     authors = db.session.scalars(select(User).order_by(User.username)).all()
-    tags = db.session.scalars(select(PhaseTag.name).order_by(PhaseTag.name)).all()
     return render_template("campaigns/list.html", page=page, filters=filters, authors=authors,
                            names=queries.names({c.created_by_id for c in page["items"]}),
-                           tags=tags, statuses=[s.value for s in S])
+                           phase_choices=plans.choices(), statuses=[s.value for s in S])
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -129,12 +140,24 @@ def _composer(c: Campaign | None, values: MultiDict[str, str], errors: Errors,
     counts = _member_counts([cl.id for cl in lists])
     localities = db.session.scalars(select(Locality).where(Locality.active.is_(True))
                                     .order_by(Locality.kind, Locality.name)).all()
-    tags = db.session.scalars(select(PhaseTag).order_by(PhaseTag.name)).all()
     list_options = [(cl.id, f"{cl.name} ({num(counts.get(cl.id, 0))})") for cl in lists]
     place_options = [(p.code, p.name) for p in localities]
     return render_template("campaigns/form.html", c=c, values=values, errors=errors,
-                           list_options=list_options, place_options=place_options, tags=tags,
+                           list_options=list_options, place_options=place_options,
+                           phase_choices=plans.choices(), outside=_composer_warning(c, values),
+                           today=plans.local_day(utcnow()).isoformat(),
                            saved=saved), 422 if errors else 200
+
+
+def _composer_warning(c: Campaign | None, values: MultiDict[str, str]) -> dict[str, Any] | None:
+    """The phase warning for what the composer holds (as posted, else as saved)."""
+    phase_id = pages.whole(values.get("phase_id", ""))
+    phase = None if phase_id is None else db.session.get(Phase, phase_id)
+    try:
+        send_at = forms.parse_local(values.get("send_at", ""))
+    except ValueError:
+        send_at = c.send_at if c is not None else None
+    return plans.outside_phase(phase, send_at)
 
 
 def _member_counts(ids: list[int]) -> dict[int, int]:
@@ -191,6 +214,7 @@ def show(campaign_id: int) -> Any:
         "campaigns/show.html", c=c, actions=actions, figures=figures, preview=preview,
         problems=queries.problems(c) if launched else [], events=events, people=people,
         reports=queries.report_links(c) if launched else [], lists=_list_names(c),
+        outside=plans.campaign_warning(c),
         localities=_locality_names(c), live=c.status in LIVE, reach=frozen.reach(c),
         operator_names={op: label(op) for op in (*OPERATORS, "-")},
     )

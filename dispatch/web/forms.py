@@ -21,7 +21,7 @@ from dispatch.schemas.campaigns import CampaignCreateSchema, CampaignWriteSchema
 from dispatch.schemas.fields import YEARS_MESSAGE, in_years
 from dispatch.web.pages import Errors, whole
 
-OPTIONAL_TEXTS = ("phase_tag", "decision_ref", "sms_text", "sms_sender", "push_title",
+OPTIONAL_TEXTS = ("decision_ref", "sms_text", "sms_sender", "push_title",
                   "push_body", "push_image", "push_link")
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
 
@@ -102,6 +102,8 @@ def campaign_input(form: MultiDict[str, str], *, creating: bool) -> tuple[dict[s
                            "channels": form.get("channels", "sms")}
     for name in OPTIONAL_TEXTS:
         raw[name] = text(form, name) or None
+    raw["phase_id"] = number_or_text(form.get("phase_id")) if form.get("phase_id", "").strip() \
+        else None
     raw["sms_plain"] = form.get("sms_plain") == "on"
     raw["priority"] = form.get("priority", "normal")
     raw["audience"] = {
@@ -140,6 +142,7 @@ def campaign_values(c: Campaign | None, defaults: dict[str, Any]) -> MultiDict[s
     values["channels"] = c.channels
     for name in OPTIONAL_TEXTS:
         values[name] = getattr(c, name) or ""
+    values["phase_id"] = "" if c.phase_id is None else str(c.phase_id)
     if c.sms_plain:
         values["sms_plain"] = "on"
     values["priority"] = c.priority

@@ -141,6 +141,9 @@ EVENTS: dict[str, Any] = {
     "smpp_account.create": _l("SMPP account added"),
     "smpp_account.update": _l("SMPP account changed"),
     "smpp_account.remove": _l("SMPP account removed"),
+    "plan.create": _l("Plan created"), "plan.update": _l("Plan changed"),
+    "phase.create": _l("Phase added"), "phase.update": _l("Phase changed"),
+    "phase.delete": _l("Phase deleted"),
 }
 
 

@@ -14,6 +14,12 @@ SERVICE_MESSAGES = (
     _l("Give a date between 2000 and 2100."), _l("The end date is before the start date."),
     _l("A report covers at most two years: choose a shorter range."),
     _l("No such report document."),
+    # plans and phases (dispatch.campaigns.plans); those with ": " are followed by the dates
+    _l("Give the plan a title."), _l("Give the phase a name."), _l("Give the first day."),
+    _l("Give the last day."), _l("Ends before the first day"), _l("A phase starts before it"),
+    _l("A phase ends after it"), _l("Before the plan starts"), _l("After the plan ends"),
+    _l("Overlaps another phase"), _l("Unknown phase"),
+    _l("Campaigns belong to this phase: move them to another phase first."),
     # campaigns
     _l("Give a title."), _l("SMS needs a text."), _l("SMS needs a sender (brandname)."),
     _l("Push needs a title."), _l("Push needs a body."),

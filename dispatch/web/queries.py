@@ -15,10 +15,19 @@ import redis
 from flask import current_app
 from rq import Queue
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
-from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, SmppAccount, User
+from dispatch.models import (
+    Campaign,
+    CampaignStatus,
+    Message,
+    MessageStatus,
+    Phase,
+    SmppAccount,
+    User,
+)
 from dispatch.sms import status as smpp_status
 from dispatch.web.i18n import _l
 
@@ -29,11 +38,14 @@ PROBLEMS = (S.FAILED, S.UNKNOWN, S.EXPIRED, S.SUPPRESSED, S.CANCELLED)
 
 def campaigns(filters: dict[str, Any]) -> Select[Any]:
     """Campaigns, newest first, narrowed like `GET /api/campaigns`."""
-    stmt = select(Campaign).order_by(Campaign.id.desc())
+    stmt = select(Campaign).options(selectinload(Campaign.phase)).order_by(Campaign.id.desc())
     if filters.get("status"):
         stmt = stmt.where(Campaign.status == CampaignStatus(filters["status"]))
-    if filters.get("phase_tag"):
-        stmt = stmt.where(Campaign.phase_tag == filters["phase_tag"])
+    if filters.get("phase_id"):
+        stmt = stmt.where(Campaign.phase_id == int(filters["phase_id"]))
+    if filters.get("plan_id"):
+        stmt = stmt.where(Campaign.phase_id.in_(
+            select(Phase.id).where(Phase.plan_id == int(filters["plan_id"]))))
     if filters.get("channel"):
         channel = filters["channel"]
         stmt = stmt.where(Campaign.channels.in_([channel] if channel == "both"

@@ -1,4 +1,5 @@
-"""Report pages: one campaign's, a date range's; the report document asked for and downloaded.
+"""Report pages: a campaign's, a date range's, a plan's and a phase's; the report document asked
+for and downloaded.
 
 The figures are dispatch.reports.scope's (the same arithmetic as `GET /api/.../report`); the
 document is written by a job (dispatch.reports.document) and downloaded from here. Whoever may
@@ -16,7 +17,7 @@ from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
 
 from dispatch.access.auth import require
-from dispatch.campaigns import service
+from dispatch.campaigns import plans, service
 from dispatch.errors import NotFound, ValidationFailed
 from dispatch.reports import charts, document
 from dispatch.reports import scope as scopes
@@ -49,6 +50,20 @@ def period() -> Any:
                                fig=None), 422
     scope = scopes.for_range(since, until)
     return _page(scope, url_for(".period_document"), values=raw)
+
+
+@bp.get("/plans/<int:plan_id>/report")
+@require("report.view")
+def plan(plan_id: int) -> Any:
+    scope = scopes.for_plan(plans.get_plan(plan_id))
+    return _page(scope, url_for(".plan_document", plan_id=plan_id))
+
+
+@bp.get("/plans/<int:plan_id>/phases/<int:phase_id>/report")
+@require("report.view")
+def phase(plan_id: int, phase_id: int) -> Any:
+    scope = scopes.for_phase(plans.get_phase(phase_id, plans.get_plan(plan_id)))
+    return _page(scope, url_for(".phase_document", plan_id=plan_id, phase_id=phase_id))
 
 
 def _page(scope: ReportScope, document_url: str, values: dict[str, str] | None = None) -> Any:
@@ -102,6 +117,20 @@ def period_document() -> Any:
                                fig=None), 422
     _ask(scopes.for_range(since, until))
     return redirect(url_for(".period", since=since.isoformat(), until=until.isoformat()))
+
+
+@bp.post("/plans/<int:plan_id>/report/document")
+@require("report.view")
+def plan_document(plan_id: int) -> Response:
+    _ask(scopes.for_plan(plans.get_plan(plan_id)))
+    return redirect(url_for(".plan", plan_id=plan_id))
+
+
+@bp.post("/plans/<int:plan_id>/phases/<int:phase_id>/report/document")
+@require("report.view")
+def phase_document(plan_id: int, phase_id: int) -> Response:
+    _ask(scopes.for_phase(plans.get_phase(phase_id, plans.get_plan(plan_id))))
+    return redirect(url_for(".phase", plan_id=plan_id, phase_id=phase_id))
 
 
 def _ask(scope: ReportScope) -> None:

@@ -9,6 +9,7 @@ import flask_login
 from flask import Flask
 from markupsafe import Markup, escape
 
+from dispatch.campaigns import plans
 from dispatch.models import User
 from dispatch.web.i18n import _l, label
 from dispatch.web.pages import can
@@ -16,7 +17,7 @@ from dispatch.web.pages import can
 # Statuses of a message that left Loa (or whose fate is unknown): the "sent" stage of the funnel.
 SENT = ("submitted", "delivered", "partial", "failed", "expired", "unknown")
 FIELD_LABELS: dict[str, Any] = {
-    "title": _l("Title"), "phase_tag": _l("Phase"), "decision_ref": _l("Decision reference"),
+    "title": _l("Title"), "phase_id": _l("Phase"), "decision_ref": _l("Decision reference"),
     "channels": _l("Channels"), "sms_text": _l("SMS text"), "sms_sender": _l("Brandname"),
     "sms_plain": _l("Without diacritics"), "push_title": _l("Notification title"),
     "push_body": _l("Notification text"), "push_image": _l("Image"), "push_link": _l("Link"),
@@ -32,12 +33,15 @@ FIELD_LABELS: dict[str, Any] = {
     "brandnames": _l("Brandnames"), "host": _l("Host"), "port": _l("Port"),
     "system_id": _l("System ID"), "tps": _l("TPS"), "window": _l("Window"),
     "days": _l("Valid for (days)"), "since": _l("From"), "until": _l("To"),
+    "starts_on": _l("First day"), "ends_on": _l("Last day"), "reference": _l("Reference"),
+    "purpose": _l("Purpose"), "description": _l("Description"),
 }
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(viewer=viewer, can=can, funnel=funnel, role_options=role_options)
-    app.jinja_env.filters.update(sent=sent, field_label=field_label, cells=cells)
+    app.jinja_env.filters.update(sent=sent, field_label=field_label, cells=cells,
+                                 calday=plans.day, phase_label=plans.phase_label)
 
 
 def viewer() -> User | None:

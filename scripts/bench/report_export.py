@@ -190,7 +190,7 @@ def child_setup(rows: str, sample: str) -> None:
         ids = []
         for title, n in (("Đại hội: toàn tỉnh", int(rows)), ("Đại hội: mẫu", int(sample))):
             c = Campaign(title=title, channels="sms", status=CampaignStatus.COMPLETED,
-                         created_by_id=approver.id, phase_tag="trong-dai-hoi")
+                         created_by_id=approver.id)
             db.session.add(c)
             db.session.flush()
             ids.append((c.id, n))

@@ -32,7 +32,7 @@ class Flow:
 
     def body(self, **over: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "title": "Thông báo Đại hội", "phase_tag": "truoc-dai-hoi", "channels": "sms",
+            "title": "Thông báo Đại hội", "channels": "sms",
             "sms_text": SMS_TEXT, "sms_sender": "HAUGIANG",
             "audience": {"lists": [self.list.id]},
         }

@@ -36,7 +36,10 @@ def at(seconds: float | None) -> datetime | None:
 def campaign(people: dict[str, Any], title: str, *, status: CampaignStatus,
              launched: datetime | None, tag: str | None = None, channels: str = "both",
              send_at: datetime | None = None, **extra: Any) -> Campaign:
-    c = Campaign(title=title, channels=channels, phase_tag=tag, status=status,
+    from tests.helpers.plans import phase_id
+
+    c = Campaign(title=title, channels=channels, phase_id=phase_id(tag) if tag else None,
+                 status=status,
                  created_by_id=people["editor"].id, launched_at=launched, send_at=send_at,
                  sms_text="Kính mời", sms_sender="HAUGIANG", **extra)
     db.session.add(c)

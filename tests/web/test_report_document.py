@@ -131,7 +131,7 @@ def test_a_period_document_lists_its_campaigns(finished: Campaign, as_role: Any,
     text = "\n".join(p.text for p in document.paragraphs)
     assert "từ ngày 01/03/2025 đến ngày 31/03/2025" in text
     phases = {row[0]: row[1:5] for row in table(document, "Đợt")[1:]}
-    assert phases == {"trong-dai-hoi": ["1", "25", "17", "7"], "—": ["1", "3", "3", "3"]}
+    assert phases == {finished.phase.name: ["1", "25", "17", "7"], "—": ["1", "3", "3", "3"]}
     campaigns = {row[0]: row[3:6] for row in table(document, "Chiến dịch")[1:]}
     assert campaigns == {finished.title: ["25", "17", "7"], other.title: ["3", "3", "3"]}
     # No plan reference is known for the second campaign, but the first's is the basis.
@@ -151,3 +151,19 @@ def test_an_unreachable_queue_is_said_not_hidden(finished: Campaign, as_role: An
         assert "Không kết nối được hàng đợi" in page and "data-pending" not in page
     finally:
         app.extensions.pop("loa_redis", None)
+
+
+def test_a_phase_document_names_its_phase_and_plan(finished: Campaign, as_role: Any,
+                                                   redis: Any) -> None:
+    phase = finished.phase
+    clerk = as_role("editor")
+    address = f"/plans/{phase.plan_id}/phases/{phase.id}/report"
+    asked = clerk.post(f"{address}/document")
+    assert asked.status_code == 302 and asked.headers["Location"].endswith(address)
+    work()
+    page = clerk.get(address).get_data(as_text=True)
+    document = docx.Document(io.BytesIO(clerk.get(download_link(page)).data))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert phase.name in text and f"Căn cứ {phase.plan.title}" in text
+    campaigns = {row[0]: row[3:6] for row in table(document, "Chiến dịch")[1:]}
+    assert campaigns == {finished.title: ["25", "17", "7"]}

@@ -180,3 +180,28 @@ def test_who_may_see_a_report(finished: Campaign, client: Any, as_role: Any,
     # The API keeps its JSON codes.
     api = editor.get(f"/api/campaigns/{finished.id}/report")
     assert api.status_code == 200 and api.json["total"]["failed_by_reason"]["UNDELIV"] == 1
+
+
+def test_a_plan_and_a_phase_report_their_own_campaigns(finished: Campaign, as_role: Any,
+                                                       people: dict[str, Any]) -> None:
+    """The plan's report holds every campaign of its phases; a phase's only its own; the plan
+    page links to both."""
+    after = campaign(people, "Tổng kết Đại hội", status=CampaignStatus.COMPLETED,
+                     launched=T0 + timedelta(days=5), channels="sms", tag="sau-dai-hoi")
+    Ledger(after).sms("mobifone", S.DELIVERED, submitted=432000, finished=432010, count=2)
+    db.session.commit()
+    plan_id, phase = finished.phase.plan_id, finished.phase
+    clerk = as_role("editor")
+    show = clerk.get(f"/plans/{plan_id}").get_data(as_text=True)
+    assert f'href="/plans/{plan_id}/report"' in show
+    assert f'href="/plans/{plan_id}/phases/{phase.id}/report"' in show
+    whole = clerk.get(f"/plans/{plan_id}/report").get_data(as_text=True)
+    assert cells(whole, "campaigns", str(finished.id))[1] == phase.name
+    assert cells(whole, "campaigns", str(after.id))[3:6] == ["2", "2", "2"]
+    assert cells(whole, "funnel", "targeted")[1] == vi(count([finished.id, after.id]))
+    one = clerk.get(f"/plans/{plan_id}/phases/{phase.id}/report").get_data(as_text=True)
+    assert f'data-row="{after.id}"' not in one and phase.name in one
+    assert cells(one, "funnel", "targeted")[1] == vi(count(finished.id))
+    # A phase of another plan, or none, is a 404 page, not an error.
+    assert clerk.get(f"/plans/{plan_id + 1}/phases/{phase.id}/report").status_code == 404
+    assert clerk.get(f"/plans/{plan_id}/phases/99999/report").status_code == 404

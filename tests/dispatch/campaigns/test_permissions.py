@@ -15,7 +15,7 @@ EXPECTED = {
     "audit":      (200, 200, 200, 200, 200, 200, 401),
     "diff":       (200, 200, 200, 200, 200, 200, 401),
     "preview":    (200, 200, 200, 200, 200, 200, 401),
-    "phase_tags": (200, 200, 200, 200, 200, 200, 401),
+    "plans":      (200, 200, 200, 200, 200, 200, 401),
     "create":     (201, 201, 403, 403, 403, 201, 401),
     "patch":      (200, 200, 403, 403, 403, 200, 401),
     "delete":     (204, 403, 403, 403, 403, 403, 401),  # a draft's author only
@@ -42,8 +42,8 @@ def call(flow, client, endpoint, c):
     cid = c["id"]
     if endpoint == "list":
         return client.get("/api/campaigns")
-    if endpoint == "phase_tags":
-        return client.get("/api/phase-tags")
+    if endpoint == "plans":
+        return client.get("/api/plans")
     if endpoint in ("audit", "diff", "preview"):
         return client.get(f"/api/campaigns/{cid}/{endpoint}")
     if endpoint == "get":

@@ -107,12 +107,12 @@ def test_submission_rechecks_what_may_have_changed_since_the_draft(flow, backend
 
 
 def test_defaults_and_normalisation(flow, backend):
-    c = flow.create(sms_sender=" HAUGIANG ", phase_tag="  ", decision_ref="",
+    c = flow.create(sms_sender=" HAUGIANG ", phase_id=None, decision_ref="",
                     audience={"lists": [flow.list.id, flow.list.id],
                               "localities": ["vi-thanh", "nga-bay", "vi-thanh"]},
                     send_at="2099-05-01T08:30:15.123+07:00")
     assert c["sms_sender"] == "HAUGIANG"
-    assert c["phase_tag"] is None and c["decision_ref"] is None
+    assert c["phase_id"] is None and c["decision_ref"] is None
     assert c["audience"] == {"lists": [flow.list.id], "exclude_lists": [],
                              "localities": ["nga-bay", "vi-thanh"], "all_app_users": False}
     assert c["send_at"] == "2099-05-01T01:30:15+00:00"

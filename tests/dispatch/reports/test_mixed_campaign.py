@@ -21,6 +21,7 @@ from scripts.harness import wait_for
 from tests.helpers.campaigns import api_draft, api_launch
 from tests.helpers.engine import work
 from tests.helpers.factories import upload_import
+from tests.helpers.plans import phase_id
 from tests.helpers.push import AppClient, fcm_token, make_key
 from tests.helpers.sms import counts as sms_counts
 
@@ -48,7 +49,7 @@ def _launch(api: Any, people: dict[str, Any], client: Any, port: int) -> int:
             "locality": "vi-thanh"})
         assert r.status_code == 201, r.json
     cid = api_draft(
-        editor, title="Đại hội", phase_tag="trong-dai-hoi", channels="both",
+        editor, title="Đại hội", phase_id=phase_id("trong-dai-hoi"), channels="both",
         sms_sender="HAUGIANG", sms_text=SMS_TEXT, push_title="Đại hội",
         push_body="Xem trực tiếp lúc 8 giờ.",
         audience={"lists": [lst["id"]], "all_app_users": True})
@@ -100,7 +101,7 @@ def test_only_sms_parts_are_billed(app, api, people, client, smsc, smpp, fcm, ba
     assert report["by_operator"]["viettel"]["parts_billed"] == sms_parts
     assert set(report["by_operator"]) == {"viettel"}
 
-    summary = who.get("/api/reports/summary?phase_tag=trong-dai-hoi").json
+    summary = who.get(f"/api/reports/summary?phase_id={phase_id('trong-dai-hoi')}").json
     [row] = summary["campaigns"]
     for figures in (row, summary["total"]):
         assert (figures["parts_billed"], figures["cost_vnd"], figures["accepted_by_fcm"],
@@ -108,8 +109,9 @@ def test_only_sms_parts_are_billed(app, api, people, client, smsc, smpp, fcm, ba
             sms_parts, sms_cost, DEVICES, PHONES, PHONES + DEVICES)
 
     # The summary exports: the campaign's row and the total row carry the same figures.
-    for rows in (_csv(who.get("/api/reports/summary.csv?phase_tag=trong-dai-hoi")),
-                 _xlsx(who.get("/api/reports/summary.xlsx?phase_tag=trong-dai-hoi"))):
+    during = phase_id("trong-dai-hoi")
+    for rows in (_csv(who.get(f"/api/reports/summary.csv?phase_id={during}")),
+                 _xlsx(who.get(f"/api/reports/summary.xlsx?phase_id={during}"))):
         assert len(rows) == 2
         for line in rows:
             assert (int(line["parts_billed"]), int(line["cost_vnd"]),

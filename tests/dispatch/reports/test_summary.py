@@ -11,6 +11,7 @@ import pytest
 
 from dispatch.extensions import db
 from dispatch.models import CampaignStatus
+from tests.helpers.plans import congress, phase_id
 from tests.helpers.reports import Ledger, campaign
 
 S_ = CampaignStatus
@@ -75,10 +76,16 @@ def test_filters_by_local_day_and_tag(api, people, several, backend):
         "Thông báo Đại hội đại biểu Đảng bộ tỉnh"]
     assert titles(get(api, people, "?since=2025-03-12&until=2025-03-12")) == [
         "Kết quả Đại hội", "Sau Đại hội"]
-    assert titles(get(api, people, "?phase_tag=trong-dai-hoi")) == [
+    during = phase_id("trong-dai-hoi")
+    assert titles(get(api, people, f"?phase_id={during}")) == [
         "Thông báo Đại hội đại biểu Đảng bộ tỉnh", "Kết quả Đại hội"]
-    body = get(api, people, "?since=2025-03-11&phase_tag=trong-dai-hoi")
+    body = get(api, people, f"?since=2025-03-11&phase_id={during}")
     assert titles(body) == ["Kết quả Đại hội"]
+    assert body["phase"] == "Đợt 2: Trong thời gian diễn ra Đại hội"
+    assert {c["phase"] for c in body["campaigns"]} == {"Đợt 2: Trong thời gian diễn ra Đại hội"}
+    assert len(titles(get(api, people, f"?plan_id={congress().id}"))) == 4
+    refused = api.as_(people["editor"]).get("/api/reports/summary?phase_tag=trong-dai-hoi")
+    assert refused.status_code == 422 and "phase_tag" in refused.json["errors"]
     assert body["total"]["cost_vnd"] == 4_800 and body["since"] == "2025-03-11"
     empty = get(api, people, "?since=2030-01-01")
     assert empty["campaigns"] == [] and empty["total"]["targeted"] == 0
@@ -92,9 +99,10 @@ def test_bad_range_is_a_422(api, people, app):
 
 
 def test_summary_csv_and_xlsx(api, people, several, backend):
-    r = api.as_(people["editor"]).get("/api/reports/summary.csv?phase_tag=trong-dai-hoi")
+    during = phase_id("trong-dai-hoi")
+    r = api.as_(people["editor"]).get(f"/api/reports/summary.csv?phase_id={during}")
     assert r.status_code == 200 and r.get_data().startswith(b"\xef\xbb\xbf")
-    assert "loa-summary-trong-dai-hoi-" in r.headers["Content-Disposition"]
+    assert f"loa-summary-phase-{during}-" in r.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(r.get_data().decode("utf-8-sig"), newline="")))
     assert rows[0][:2] == ["Mã chiến dịch (id)", "Tên chiến dịch (title)"]
     assert rows[0][-1] == "Chi phí ước tính (VND) (cost_vnd)"
