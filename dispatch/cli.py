@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from typing import Any
 
 import click
@@ -200,7 +199,7 @@ def guard(command: click.Command) -> None:
 
     A refusal of the domain (`LoaError`: unknown id, exists already, invalid value) says its
     message; anything unexpected says its type and message, with the traceback in the log at
-    debug level (LOA_CLI_TRACEBACK=1 lets it through). Commands that exit on purpose still do.
+    debug level. Commands that exit on purpose still do.
     """
     if isinstance(command, click.Group):
         for sub in command.commands.values():
@@ -220,8 +219,6 @@ def guard(command: click.Command) -> None:
         except LoaError as exc:
             raise click.ClickException(exc.message) from None
         except Exception as exc:
-            if os.environ.get("LOA_CLI_TRACEBACK"):
-                raise
             logging.getLogger("dispatch.cli").debug("%s failed", command.name, exc_info=True)
             first = (str(exc).strip().splitlines() or [""])[0]
             raise click.ClickException(

@@ -99,8 +99,10 @@ def local_when(value: str | None) -> str:
     if not value:
         return "—"
     moment = datetime.fromisoformat(value)
-    today = datetime.now(local_zone()).date()
-    same_day = moment.astimezone(local_zone()).date() == today
+    try:
+        same_day = moment.astimezone(local_zone()).date() == datetime.now(local_zone()).date()
+    except (OverflowError, ValueError):  # at the calendar's edge: shown as stored
+        same_day = False
     return dt(moment, "HH:mm" if same_day else "HH:mm dd/MM/yyyy")
 
 
