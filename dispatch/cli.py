@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from typing import Any
 
 import click
@@ -11,7 +13,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from dispatch.access import users as users_service
-from dispatch.errors import flatten_errors
+from dispatch.errors import LoaError, flatten_errors
 from dispatch.extensions import db
 from dispatch.models import ROLES, User
 from dispatch.schemas.app_devices import AppKeyCreateSchema
@@ -77,11 +79,11 @@ def create_user(username: str, roles: tuple[str, ...], full_name: str) -> None:
 @click.option("--username", default="admin")
 def ensure_admin(username: str) -> None:
     """Create the first admin unless an admin exists; print its one-time password once."""
+    username = checked(UserCreateSchema, username=username)["username"]
     for user in db.session.scalars(select(User).where(User.active.is_(True))):
         if "admin" in user.roles:
             click.echo(f"An admin exists ({user.username}); nothing to do.")
             return
-    username = checked(UserCreateSchema, username=username)["username"]
     user, password = users_service.create_user(username, ["admin"], actor=None,
                                                full_name="Administrator")
     db.session.commit()
@@ -156,7 +158,8 @@ def revoke_appkey(key_id: int) -> None:
 
 
 @click.command("clock")
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between ticks.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds between ticks.")
 @click.option("--once", is_flag=True, help="Tick once and exit.")
 def clock_command(interval: float, once: bool) -> None:
     """Run the engine's periodic tick (schedules, windows, expiry, orphans, completion)."""
@@ -187,7 +190,42 @@ def register_commands(app: Flask) -> None:
     for command in (seed_command, users_cli, tokens_cli, worker_command, clock_command,
                     demo_cli, smpp_cli, secrets_cli, appkeys_cli, contacts_cli, localities_cli,
                     push_cli, data_cli):
+        guard(command)
         app.cli.add_command(command)
+
+
+def guard(command: click.Command) -> None:
+    """Make every failure of a command (and of its subcommands) a one-line error, exit 1.
+
+    A refusal of the domain (`LoaError`: unknown id, exists already, invalid value) says its
+    message; anything unexpected says its type and message, with the traceback in the log at
+    debug level. Commands that exit on purpose still do.
+    """
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            guard(sub)
+        return
+    callback = command.callback
+    if callback is None or getattr(callback, "_loa_guarded", False):
+        return
+
+    @functools.wraps(callback)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit,
+                KeyboardInterrupt):
+            raise
+        except LoaError as exc:
+            raise click.ClickException(exc.message) from None
+        except Exception as exc:
+            logging.getLogger("dispatch.cli").debug("%s failed", command.name, exc_info=True)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise click.ClickException(
+                f"Unexpected error ({type(exc).__name__}): {first}") from None
+
+    guarded._loa_guarded = True  # type: ignore[attr-defined]
+    command.callback = guarded
 
 
 @click.command("worker")
@@ -205,6 +243,10 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     from dispatch.jobs.redis_conn import get_redis
     from dispatch.ops.signals import stop_on_signals
 
+    unknown = [q for q in queues if q not in QUEUES]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(map(repr, unknown))}; queues are "
+                                 f"{', '.join(QUEUES)}.", param_hint="--queue")
     names = list(queues) or list(QUEUES)
     conn = get_redis(current_app._get_current_object())  # type: ignore[attr-defined]
     stopping = threading.Event()
@@ -247,8 +289,8 @@ demo_cli = AppGroup("demo", help="Demo data for a first run.")
 
 
 @demo_cli.command("seed")
-@click.option("--contacts", default=300, show_default=True)
-@click.option("--devices", default=60, show_default=True)
+@click.option("--contacts", type=click.IntRange(1, 100_000), default=300, show_default=True)
+@click.option("--devices", type=click.IntRange(0, 100_000), default=60, show_default=True)
 def demo_seed(contacts: int, devices: int) -> None:
     """Create demo users, the congress plan, a list, app devices and campaigns (once)."""
     from dispatch import demo

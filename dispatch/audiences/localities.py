@@ -181,6 +181,15 @@ def update_locality(place: Locality, *, actor: User | None, **changes: Any) -> L
 def import_localities(stream: IO[bytes], *, actor: User | None) -> tuple[int, int, list[str]]:
     """Create or update localities from a CSV `code,name,kind,parent_code`; (created, updated,
     errors). Parents may come later in the file than their children."""
+    try:
+        return _import_localities(stream, actor=actor)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        db.session.rollback()
+        raise ValidationFailed.field(
+            "file", f"Not a UTF-8 CSV file of localities ({type(exc).__name__}).") from None
+
+
+def _import_localities(stream: IO[bytes], *, actor: User | None) -> tuple[int, int, list[str]]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     first = text.readline()
     delimiter = ";" if first.count(";") > first.count(",") else ","

@@ -277,12 +277,25 @@ class ProgressSchema(ma.Schema):
     total = ma.fields.Integer()
     final = ma.fields.Integer()
     unsent = ma.fields.Integer()
-    percent_done = ma.fields.Float()
+    percent_done = ma.fields.Float(metadata={
+        "description": "Share of the rows settled (delivered, failed, not sent, cancelled…)"})
+    percent_sent = ma.fields.Float(metadata={
+        "description": "Share of the rows that left Loa (submitted or later)"})
+    waiting_for = ma.fields.String(allow_none=True, metadata={
+        "description": "Why nothing is sent now though rows are left: scheduled, paused, "
+                       "send_window, bind_down (no SMPP bind up for the rows' accounts), "
+                       "push_blocked; null while it moves or once it is over"})
+    waiting_until = ma.fields.String(allow_none=True, metadata={
+        "description": "When the wait ends if known (UTC, ISO 8601): the scheduled start or "
+                       "the next opening of the send window"})
     by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     by_channel = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
-    by_operator = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
+    by_operator = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(), metadata={
+        "description": "SMS rows per operator (`other` when none is known); pushes are in "
+                       "by_channel.push"})
     by_account = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict())
     parts_submitted = ma.fields.Integer()
-    rate_per_second = ma.fields.Float()
+    rate_per_second = ma.fields.Float(allow_none=True, metadata={
+        "description": "Submits per second over the last minute; null unless it is moving"})
     eta_seconds = ma.fields.Integer(allow_none=True)
     as_of = ma.fields.String()

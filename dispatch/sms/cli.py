@@ -96,7 +96,7 @@ def add(name: str, **values: Any) -> None:
 @click.option("--rename", help="New name")
 def update(name: str, rename: str | None, **values: Any) -> None:
     """Change the given fields of account NAME."""
-    if rename:
+    if rename is not None:
         values["name"] = rename
     data = _load(SmppAccountUpdateSchema(), values)
     try:
@@ -132,7 +132,7 @@ def remove(name: str) -> None:
 
 @account_cli.command("ensure-demo")
 @click.option("--host", default="127.0.0.1")
-@click.option("--port", type=int, default=2775)
+@click.option("--port", type=click.IntRange(1, 65535), default=2775)
 @click.option("--system-id", "system_id", default="loa")
 @click.option("--password", default="secret")
 def ensure_demo(host: str, port: int, system_id: str, password: str) -> None:
@@ -158,7 +158,7 @@ def ensure_demo(host: str, port: int, system_id: str, password: str) -> None:
 @smpp_cli.command("run")
 @click.option("--account", "accounts", multiple=True,
               help="Serve only these accounts (by name; default: every enabled one).")
-@click.option("--poll", type=float, default=10.0, show_default=True,
+@click.option("--poll", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconds between looks at the account table.")
 @click.option("--no-throttle", is_flag=True,
               help="Ignore the accounts' TPS (benchmarks against the stand-in only).")
@@ -172,6 +172,11 @@ def run(accounts: tuple[str, ...], poll: float, no_throttle: bool) -> None:
 
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    known = set(db.session.scalars(select(SmppAccount.name)))
+    unknown = [name for name in accounts if name not in known]
+    if unknown:  # refused before anything starts, not served forever as nothing
+        raise click.ClickException(f"No SMPP account {', '.join(map(repr, unknown))}; "
+                                   f"accounts are {', '.join(sorted(known)) or 'none'}.")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     SmppProcess(app, poll_interval=poll, throttle=not no_throttle,
                 accounts=list(accounts) or None).run_forever()
@@ -209,7 +214,7 @@ def status_command() -> None:
 @click.argument("account_name", metavar="ACCOUNT")
 @click.argument("msisdn")
 @click.argument("text")
-@click.option("--wait", type=float, default=60.0, show_default=True,
+@click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds to wait for the delivery receipt.")
 @click.option("--sender", help="Source address (default: the account's first brandname).")
 def test_command(account_name: str, msisdn: str, text: str, wait: float,
@@ -217,6 +222,11 @@ def test_command(account_name: str, msisdn: str, text: str, wait: float,
     """Send TEXT to MSISDN on a bind of its own and wait for the receipt; exit 0 if delivered."""
     from dispatch.sms.probe import probe
 
+    if not text.strip():
+        raise click.BadParameter("the text is empty.", param_hint="TEXT")
+    if sender is not None and not 0 < len(sender) <= 11:
+        raise click.BadParameter("a source address has 1 to 11 characters.",
+                                 param_hint="--sender")
     try:
         account = smpp_accounts.by_name_or_id(account_name)
     except LoaError as err:

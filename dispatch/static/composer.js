@@ -69,8 +69,10 @@
   function renderForcing(preview) {
     var box = $("pv-forcing");
     clear(box);
-    var o = preview.original;
-    if (o.encoding !== "ucs2" || !o.forcing_char) { return; }
+    /* The variant that will be sent: with không dấu selected, the original's diacritics force
+       nothing; only a character left in the plain text (an emoji, a foreign letter) would. */
+    var o = checked("sms_plain") ? preview.plain : preview.original;
+    if (!o || o.encoding !== "ucs2" || !o.forcing_char) { return; }
     var mark = document.createElement("mark");
     mark.className = "forcing";
     mark.textContent = o.forcing_char;

@@ -88,23 +88,54 @@
     });
   }
 
+  function addRow(body, name, counts) {
+    var total = Object.keys(counts).reduce(function (s, k) { return s + counts[k]; }, 0);
+    var cells = [name, total, count(counts, SENT), count(counts, ["delivered", "partial"]),
+                 count(counts, ["failed", "expired"])];
+    var row = document.createElement("tr");
+    cells.forEach(function (value, i) {
+      var td = document.createElement("td");
+      if (i > 0) { td.className = "num"; td.textContent = numbers.format(value); } else { td.textContent = value; }
+      row.appendChild(td);
+    });
+    body.appendChild(row);
+  }
+
   function updateOperators(data, names) {
     var body = document.querySelector("[data-operators]");
     if (!body) { return; }
     while (body.firstChild) { body.removeChild(body.firstChild); }
     Object.keys(data.by_operator || {}).sort().forEach(function (op) {
-      var counts = data.by_operator[op];
-      var total = Object.keys(counts).reduce(function (s, k) { return s + counts[k]; }, 0);
-      var cells = [names[op] || op, total, count(counts, SENT), count(counts, ["delivered", "partial"]),
-                   count(counts, ["failed", "expired"])];
-      var row = document.createElement("tr");
-      cells.forEach(function (value, i) {
-        var td = document.createElement("td");
-        if (i > 0) { td.className = "num"; td.textContent = numbers.format(value); } else { td.textContent = value; }
-        row.appendChild(td);
-      });
-      body.appendChild(row);
+      addRow(body, names[op] || op, data.by_operator[op]);
     });
+    /* App notifications go through no operator: their own row, named as the channel. */
+    var push = (data.by_channel || {}).push;
+    if (push) { addRow(body, names.app || "App", push); }
+  }
+
+  /* 07:00 today, or 07:00 03/12/2026 on another day, in Loa's zone. */
+  function when(iso, zone) {
+    if (!iso) { return "—"; }
+    var moment = new Date(iso), options = { timeZone: zone || undefined };
+    var day = function (d) { return d.toLocaleDateString("en-CA", options); };
+    var time = moment.toLocaleTimeString("en-GB", { timeZone: options.timeZone, hour: "2-digit", minute: "2-digit", hour12: false });
+    if (day(moment) === day(new Date())) { return time; }
+    var parts = day(moment).split("-");
+    return time + " " + parts[2] + "/" + parts[1] + "/" + parts[0];
+  }
+
+  /* Why nothing moves (the API's waiting_for code, in the page's words) or how it ended. */
+  function note(panel, data) {
+    if (data.expanding) { return panel.getAttribute("data-expanding"); }
+    if (data.status === "cancelled") {
+      return fmt(panel.getAttribute("data-cancelled"), { sent: numbers.format(count(data.by_status || {}, SENT)),
+                                                         total: numbers.format(data.total) });
+    }
+    if (data.waiting_for === "paused" && data.pause_reason) {
+      return panel.getAttribute("data-paused") + " " + data.pause_reason;
+    }
+    var text = data.waiting_for ? panel.getAttribute("data-wait-" + data.waiting_for) : null;
+    return text ? fmt(text, { time: when(data.waiting_until, panel.getAttribute("data-zone")) }) : "";
   }
 
   function poll(panel) {
@@ -116,17 +147,22 @@
     function tick() {
       json(url).then(function (data) {
         var by = data.by_status || {};
+        var cancelled = data.status === "cancelled";
+        /* A cancelled campaign shows what was sent, not a settled 100 %. */
+        var shown = cancelled ? data.percent_sent : data.percent_done;
+        panel.classList.toggle("cancelled", cancelled);
         var bar = panel.querySelector('[data-f="bar"]');
-        if (bar) { bar.value = data.percent_done; bar.textContent = data.percent_done + " %"; }
-        setText(panel, "percent", decimals.format(data.percent_done) + " %");
+        if (bar) { bar.value = shown; bar.textContent = shown + " %"; }
+        setText(panel, "percent", decimals.format(shown) + " %");
         setText(panel, "total", numbers.format(data.total));
         setText(panel, "sent", numbers.format(count(by, SENT)));
         setText(panel, "delivered", numbers.format(count(by, ["delivered", "partial"])));
         setText(panel, "failed", numbers.format(count(by, ["failed", "expired"])));
-        setText(panel, "rate", decimals.format(data.rate_per_second));
+        setText(panel, "rate", data.rate_per_second === null ? "—" : decimals.format(data.rate_per_second));
         setText(panel, "eta", duration(data.eta_seconds));
-        setText(panel, "note", data.expanding ? panel.getAttribute("data-expanding") :
-          (data.pause_reason ? panel.getAttribute("data-paused") + " " + data.pause_reason : ""));
+        setText(panel, "note", note(panel, data));
+        var noteEl = panel.querySelector('[data-f="note"]');
+        if (noteEl) { noteEl.setAttribute("data-waiting", data.waiting_for || ""); }
         if (reload) { updateFunnel(data); updateOperators(data, operatorNames); }
         if (reload && data.status !== initial) { window.location.reload(); return; }
         if (FINAL_STATUSES.indexOf(data.status) === -1) { window.setTimeout(tick, 2000); }

@@ -7,7 +7,7 @@ scripts can poll `/api/campaigns/<id>/progress` and ask for SMS previews.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, current_app, send_from_directory
 
 
 def register_web(app: Flask) -> None:
@@ -36,6 +36,14 @@ def register_web(app: Flask) -> None:
     for module in (auth, account, dashboard, reports, campaigns, plans, approvals, audiences,
                    admin):
         app.register_blueprint(module.bp)
+    # Browsers ask for /favicon.ico whatever the page says: answer it, not a 404 in the log.
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
+
+
+def _favicon() -> Response:
+    response = send_from_directory(current_app.static_folder or "static", "favicon.svg",
+                                   mimetype="image/svg+xml", max_age=7 * 24 * 3600)
+    return response
 
 
 def _config_defaults(app: Flask) -> None:

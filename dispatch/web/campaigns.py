@@ -216,7 +216,7 @@ def show(campaign_id: int) -> Any:
         reports=queries.report_links(c) if launched else [], lists=_list_names(c),
         outside=plans.campaign_warning(c),
         localities=_locality_names(c), live=c.status in LIVE, reach=frozen.reach(c),
-        operator_names={op: label(op) for op in (*OPERATORS, "-")},
+        operator_names={op: label(op) for op in (*OPERATORS, "other")} | {"app": label("push")},
     )
 
 

@@ -24,7 +24,7 @@ def index() -> Any:
     live = {c.id: progress.progress(c) for c in sending}
     scheduled = queries.with_status(S.SCHEDULED, S.APPROVED)
     waiting = [c for c in queries.with_status(S.PENDING_APPROVAL)
-               if "approve" in service.allowed_actions(c, me())]
+               if "approve" in service.allowed_actions(c, me())] if can("campaign.approve") else []
     mine = [c for c in queries.with_status(S.DRAFT, S.REJECTED)
             if c.created_by_id == me().id] if can("campaign.create") else []
     everyone = sending + scheduled + waiting + mine

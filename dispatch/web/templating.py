@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import flask_login
 from flask import Flask
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from dispatch.campaigns import plans
+from dispatch.config import local_zone
 from dispatch.models import User
-from dispatch.web.i18n import _l, label
+from dispatch.schemas.translate import tr
+from dispatch.web.i18n import _l, dt, label, num
 from dispatch.web.pages import can
 
 # Statuses of a message that left Loa (or whose fate is unknown): the "sent" stage of the funnel.
@@ -39,7 +43,8 @@ FIELD_LABELS: dict[str, Any] = {
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(viewer=viewer, can=can, funnel=funnel, role_options=role_options)
+    app.jinja_env.globals.update(viewer=viewer, can=can, funnel=funnel, role_options=role_options,
+                                 waiting_texts=waiting_texts, progress_note=progress_note)
     app.jinja_env.filters.update(sent=sent, field_label=field_label, cells=cells,
                                  calday=plans.day, phase_label=plans.phase_label)
 
@@ -122,3 +127,41 @@ def funnel(figures: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"key": key, "label": str(text), "count": int(count),
              "width": round(100.0 * count / total, 1) if total else 0.0}
             for key, text, count in rows]
+
+
+def waiting_texts(when: str = "{time}") -> dict[str, str]:
+    """What each `waiting_for` code of the progress API says on the page (`when` filled in)."""
+    return {
+        "send_window": gettext("Waiting for the send window, starting at %(time)s", time=when),
+        "scheduled": gettext("Scheduled, starting at %(time)s", time=when),
+        "paused": gettext("Paused"),
+        "bind_down": gettext("Waiting for an operator link: no SMPP connection is up"),
+        "push_blocked": gettext("Waiting: app notifications are stopped"),
+    }
+
+
+def local_when(value: str | None) -> str:
+    """07:00 today, or 07:00 03/12/2026 on another day (local time)."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value)
+    try:
+        same_day = moment.astimezone(local_zone()).date() == datetime.now(local_zone()).date()
+    except (OverflowError, ValueError):  # at the calendar's edge: shown as stored
+        same_day = False
+    return dt(moment, "HH:mm" if same_day else "HH:mm dd/MM/yyyy")
+
+
+def progress_note(c: Any, figures: dict[str, Any]) -> str:
+    """The line under a progress bar: why nothing moves, or how a cancelled campaign ended."""
+    if figures.get("expanding"):
+        return gettext("Preparing the recipient list…")
+    if c.status.value == "cancelled":
+        return gettext("Cancelled: %(sent)s of %(total)s messages were sent.",
+                       sent=num(sent(figures)), total=num(figures.get("total", 0)))
+    waiting = figures.get("waiting_for")
+    if waiting == "paused" and figures.get("pause_reason"):
+        return f"{gettext('Paused:')} {tr(figures['pause_reason'])}"
+    if waiting:
+        return waiting_texts(local_when(figures.get("waiting_until"))).get(waiting, "")
+    return ""

@@ -29,6 +29,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/api/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/static/<path:filename>"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     # API: accounts and tokens
     ("GET", "/api/me"): ALL,
     ("PUT", "/api/me/password"): ALL,
