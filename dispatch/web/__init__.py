@@ -21,9 +21,18 @@ def register_web(app: Flask) -> None:
     templating.init_app(app)
     errors.init_app(app)
 
-    from dispatch.web import account, admin, approvals, audiences, auth, campaigns, dashboard
+    from dispatch.web import (
+        account,
+        admin,
+        approvals,
+        audiences,
+        auth,
+        campaigns,
+        dashboard,
+        exports,
+    )
 
-    for module in (auth, account, dashboard, campaigns, approvals, audiences, admin):
+    for module in (auth, account, dashboard, campaigns, approvals, audiences, admin, exports):
         app.register_blueprint(module.bp)
 
 
