@@ -8,9 +8,9 @@ from dispatch.extensions import db
 from dispatch.models import Locality, PhaseTag, Setting
 
 PHASE_TAGS = {
-    "truoc-dai-hoi": "Trước Đại hội — before the congress",
-    "trong-dai-hoi": "Trong Đại hội — during the congress",
-    "sau-dai-hoi": "Sau Đại hội — after the congress",
+    "truoc-dai-hoi": "Trước Đại hội",
+    "trong-dai-hoi": "Trong Đại hội",
+    "sau-dai-hoi": "Sau Đại hội",
 }
 
 # District level of Hậu Giang as of 2024. Localities are data the department edits: the province

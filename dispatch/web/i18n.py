@@ -147,6 +147,19 @@ EVENTS: dict[str, Any] = {
     "smpp_account.create": _l("SMPP account added"),
     "smpp_account.update": _l("SMPP account changed"),
     "smpp_account.remove": _l("SMPP account removed"),
+    "campaign.push_blocked": _l("App notifications stopped"),
+    "campaign.push_unblocked": _l("App notifications resumed"),
+    "contact.create": _l("Contact added"), "contact.update": _l("Contact changed"),
+    "contact.delete": _l("Contact deleted"), "contacts.import_cancel": _l("Import cancelled"),
+    "list.add_members": _l("Contacts added to a list"),
+    "list.remove_member": _l("Contact removed from a list"),
+    "locality.create": _l("Locality added"), "locality.update": _l("Locality changed"),
+    "locality.import": _l("Localities imported"), "optout.create": _l("Opt-out added"),
+    "optout.delete": _l("Opt-out lifted"), "appkey.create": _l("App key created"),
+    "appkey.update": _l("App key changed"), "appkey.revoke": _l("App key revoked"),
+    "personal_data.export": _l("Personal data exported"),
+    "personal_data.erase": _l("Personal data erased"),
+    "report.export": _l("Report exported"),
 }
 
 

@@ -8,12 +8,14 @@ code is translated once for the pages and the exports alike.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import force_locale, gettext
 
 from dispatch.models import OPERATORS, MessageStatus
 from dispatch.reports.export import Words
+from dispatch.schemas.translate import tr
 from dispatch.web.i18n import _l, label
 
 # Why a ledger row is where it is (Message.reason): the engine's codes, receipt states, FCM's.
@@ -90,6 +92,22 @@ QUEUES: dict[str, Any] = {
 }
 
 
+# What an audit entry is about (AuditEvent.entity).
+ENTITIES: dict[str, Any] = {
+    "campaign": _l("Campaign"), "user": _l("User"), "api_token": _l("API token"),
+    "setting": _l("Setting"), "contact_list": _l("Contact list"), "contact": _l("Contact"),
+    "opt_out": _l("Opt-out"), "locality": _l("Locality"), "smpp_account": _l("SMPP account"),
+    "report": _l("Report"), "app_key": _l("App key"), "person": _l("Personal data"),
+}
+
+
+def entity(code: str | None) -> str:
+    if not code:
+        return "—"
+    found = ENTITIES.get(code)
+    return str(found) if found is not None else code
+
+
 def reason(code: str | None) -> str:
     """A message's reason code in words; an unknown code inside a sentence naming it."""
     if not code:
@@ -124,3 +142,78 @@ def words_for_exports() -> Words:
                      reasons={code: str(text) for code, text in MESSAGE_REASONS.items()},
                      other_reason=gettext("Other reason (%(code)s)", code="{code}"),
                      topic=gettext("All app users (topic)"))
+
+
+# Notes the services store in English sentences with values in them (a push's mode, a push
+# block, an import's refusal of its file): matched here and shown in the reader's language.
+# New notes should be stored as codes and get their words in a mapping above.
+NOTES: list[tuple[re.Pattern[str], Any]] = [(re.compile(pattern), msgid) for pattern, msgid in (
+    (r"Per-device sends: topic sends are turned off \(LOA_PUSH_TOPICS\), so every device has "
+     r"its own ledger row and result\.",
+     _l("Sent device by device: sending to topics is turned off (LOA_PUSH_TOPICS), so each "
+        "device has its own row and result.")),
+    (r"Per-device sends: the audience is (?P<n>[\d,]+) localities; a topic send covers all "
+     r"app users or one locality\.",
+     _l("Sent device by device: the audience covers %(n)s localities, and a topic send covers "
+        "all app users or a single locality.")),
+    (r"Per-device sends: the audience has no active device\.",
+     _l("Sent device by device: the audience has no active device.")),
+    (r"Per-device sends: (?P<n>[\d,]+) of (?P<total>[\d,]+) targeted devices have not "
+     r"reported subscribing to '(?P<topic>[^']*)'\.",
+     _l("Sent device by device: %(n)s of %(total)s devices have not reported subscribing to "
+        "the topic %(topic)s.")),
+    (r"Per-device sends: (?P<n>[\d,]+) devices? subscribed to '(?P<topic>[^']*)' (?:is|are) "
+     r"outside the audience \(opted out of push, or registered elsewhere\)\.",
+     _l("Sent device by device: %(n)s devices subscribed to the topic %(topic)s are outside "
+        "the audience (opted out, or registered elsewhere).")),
+    (r"Per-device sends: (?P<n>[\d,]+) devices joined the audience after it was approved; a "
+     r"topic send would reach them too\.",
+     _l("Sent device by device: %(n)s devices joined the audience after its approval, and a "
+        "topic send would reach them too.")),
+    (r"Per-device sends: (?P<why>.+)\.",
+     _l("Sent device by device: %(why)s.")),
+    (r"Topic send to '(?P<topic>[^']*)': one request for the (?P<n>[\d,]+) active devices of "
+     r"the audience, all subscribed; no per-device results\.",
+     _l("Sent to the topic %(topic)s: one request for the %(n)s active devices of the "
+        "audience, all subscribed; there is no result per device.")),
+    (r"FCM refused the service account \((?P<code>[^)]*)\): (?P<why>.*)",
+     _l("FCM refused the service account (%(code)s): %(why)s")),
+    (r"The file is empty\.", _l("The file is empty.")),
+    (r"(?P<name>.+) is not a CSV or XLSX file\.", _l("%(name)s is not a CSV or XLSX file.")),
+    (r"The file is not text in UTF-8, UTF-16 or Windows-1258: byte (?P<byte>0x[0-9a-f]+) on "
+     r"line (?P<line>\d+) is none of them\. Save it as 'CSV UTF-8' or XLSX\.",
+     _l("The file is not text in UTF-8, UTF-16 or Windows-1258: byte %(byte)s on line "
+        "%(line)s is none of them. Save it as 'CSV UTF-8' or XLSX.")),
+    (r"Line (?P<line>\d+) is not valid UTF-8 \(byte (?P<byte>\d+)\), though the file says it "
+     r"is: correct it or save the file again\.",
+     _l("Line %(line)s is not valid UTF-8 (byte %(byte)s), though the file says it is: correct "
+        "it or save the file again.")),
+    (r"Line (?P<line>\d+) is not valid UTF-8 \(byte (?P<byte>\d+)\) while the rest of the "
+     r"file is: correct that line or save the file again as 'CSV UTF-8'\.",
+     _l("Line %(line)s is not valid UTF-8 (byte %(byte)s) while the rest of the file is: "
+        "correct that line or save the file again as 'CSV UTF-8'.")),
+    (r"This is an old Excel 97-2003 \(\.xls\) file: save it as \.xlsx or CSV\.",
+     _l("This is an old Excel 97-2003 (.xls) file: save it as .xlsx or CSV.")),
+    (r"No phone column\.", _l("No phone column.")),
+    (r"The file is not a readable XLSX workbook \((?P<why>.*)\)\.",
+     _l("The file is not a readable XLSX workbook (%(why)s).")),
+    (r"The first worksheet cannot be read \((?P<why>.*)\)\.",
+     _l("The first worksheet cannot be read (%(why)s).")),
+)]
+
+
+def note(text: str | None) -> str:
+    """A stored note in the reader's language: word for word, or by its pattern."""
+    if not text:
+        return ""
+    translated = tr(text)
+    if translated != text:
+        return translated
+    for pattern, msgid in NOTES:
+        found = pattern.fullmatch(text)
+        if found:
+            values = found.groupdict()
+            if values.get("topic") == "all":  # the topic of every app user
+                values["topic"] = gettext("All app users (topic)")
+            return str(msgid) % values
+    return text
