@@ -39,12 +39,16 @@
     });
   }
 
+  /* Words from the server's catalog (base.html), the same as the server's own durations. */
+  var T = { hours: "{h} h {m} min", minutes: "{m} min {s} s", seconds: "{s} s" };
+  try { T = JSON.parse(document.getElementById("loa-i18n").textContent); } catch (e) { /* English */ }
+
   function duration(seconds) {
     if (seconds === null || seconds === undefined) { return "—"; }
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = Math.floor(seconds % 60);
-    if (h) { return h + " h " + m + " min"; }
-    if (m) { return m + " min " + s + " s"; }
-    return s + " s";
+    if (h) { return fmt(T.hours, { h: h, m: m }); }
+    if (m) { return fmt(T.minutes, { m: m, s: s }); }
+    return fmt(T.seconds, { s: s });
   }
 
   window.Loa = { json: json, fmt: fmt, num: function (n) { return numbers.format(n || 0); }, csrfToken: csrfToken };

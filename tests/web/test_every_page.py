@@ -169,3 +169,15 @@ def test_every_page_speaks_vietnamese(backend: str, app: Flask, people: dict[str
 ])
 def test_visible_text(html: str, text: str) -> None:
     assert visible_text(html) == text
+
+
+def test_the_page_script_takes_its_duration_words_from_the_catalog(as_role: Any) -> None:
+    import json
+
+    html = as_role("editor").get("/campaigns").get_data(as_text=True)
+    block = re.search(r'<script type="application/json" id="loa-i18n">(.*?)</script>', html,
+                      re.S)
+    assert block, "the base template gives loa.js its words"
+    words = json.loads(block.group(1))
+    assert words == {"hours": "{h} giờ {m} phút", "minutes": "{m} phút {s} giây",
+                     "seconds": "{s} giây"}
