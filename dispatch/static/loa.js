@@ -43,6 +43,17 @@
   var T = { hours: "{h} h {m} min", minutes: "{m} min {s} s", seconds: "{s} s" };
   try { T = JSON.parse(document.getElementById("loa-i18n").textContent); } catch (e) { /* English */ }
 
+  /* A stored note (dispatch.campaigns.notes: "code?name=value&...") in the catalog's words;
+     a person's own words as written. */
+  function note(text) {
+    var at = text.indexOf("?"), code = at < 0 ? text : text.slice(0, at);
+    var words = (T.notes || {})[code];
+    if (!words || text.indexOf(" ") !== -1) { return text; }
+    var values = {};
+    new URLSearchParams(at < 0 ? "" : text.slice(at + 1)).forEach(function (v, k) { values[k] = v; });
+    return fmt(words, values);
+  }
+
   function duration(seconds) {
     if (seconds === null || seconds === undefined) { return "—"; }
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = Math.floor(seconds % 60);
@@ -129,7 +140,7 @@
         setText(panel, "rate", decimals.format(data.rate_per_second));
         setText(panel, "eta", duration(data.eta_seconds));
         setText(panel, "note", data.expanding ? panel.getAttribute("data-expanding") :
-          (data.pause_reason ? panel.getAttribute("data-paused") + " " + data.pause_reason : ""));
+          (data.pause_reason ? panel.getAttribute("data-paused") + " " + note(data.pause_reason) : ""));
         if (reload) { updateFunnel(data); updateOperators(data, operatorNames); }
         if (reload && data.status !== initial) { window.location.reload(); return; }
         if (FINAL_STATUSES.indexOf(data.status) === -1) { window.setTimeout(tick, 2000); }

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask_babel import force_locale, gettext
 
+from dispatch.campaigns import notes
 from dispatch.models import OPERATORS, MessageStatus
 from dispatch.reports.export import Words
 from dispatch.schemas.translate import tr
@@ -144,38 +145,37 @@ def words_for_exports() -> Words:
                      topic=gettext("All app users (topic)"))
 
 
-# Notes the services store in English sentences with values in them (a push's mode, a push
-# block, an import's refusal of its file): matched here and shown in the reader's language.
-# New notes should be stored as codes and get their words in a mapping above.
+# Words for the codes of dispatch.campaigns.notes (why a campaign paused, how its pushes went),
+# with the code's values as placeholders.
+NOTE_CODES: dict[str, Any] = {
+    notes.PAUSED_BY_STAFF: _l("Paused by staff"),
+    notes.PAUSED_BY_SYSTEM: _l("Paused by the system"),
+    notes.GATEWAY_FAILURES: _l("Paused automatically: %(count)s gateway failures in a row on "
+                               "SMPP account %(account)s (last: %(last)s)."),
+    notes.TOPICS_OFF: _l("Sent device by device: sending to topics is turned off "
+                         "(LOA_PUSH_TOPICS), so each device has its own row and result."),
+    notes.MANY_LOCALITIES: _l("Sent device by device: the audience covers %(localities)s "
+                              "localities, and a topic send covers all app users or a single "
+                              "locality."),
+    notes.PAYLOAD_TOO_LARGE: _l("Sent device by device: the notification does not fit a topic "
+                                "send (%(why)s)."),
+    notes.NO_DEVICE: _l("Sent device by device: the audience has no active device."),
+    notes.NOT_SUBSCRIBED: _l("Sent device by device: %(missing)s of %(targeted)s devices have "
+                             "not reported subscribing to the topic %(topic)s."),
+    notes.OUTSIDE_SUBSCRIBED: _l("Sent device by device: %(outside)s devices subscribed to the "
+                                 "topic %(topic)s are outside the audience (opted out, or "
+                                 "registered elsewhere)."),
+    notes.JOINED_SINCE_APPROVAL: _l("Sent device by device: %(devices)s devices joined the "
+                                    "audience after its approval, and a topic send would reach "
+                                    "them too."),
+    notes.TOPIC_SEND: _l("Sent to the topic %(topic)s: one request for the %(devices)s active "
+                         "devices of the audience, all subscribed; there is no result per "
+                         "device."),
+}
+
+# Notes stored as English sentences with values in them (a push block, an import's refusal of
+# its file): matched here and shown in the reader's language.
 NOTES: list[tuple[re.Pattern[str], Any]] = [(re.compile(pattern), msgid) for pattern, msgid in (
-    (r"Per-device sends: topic sends are turned off \(LOA_PUSH_TOPICS\), so every device has "
-     r"its own ledger row and result\.",
-     _l("Sent device by device: sending to topics is turned off (LOA_PUSH_TOPICS), so each "
-        "device has its own row and result.")),
-    (r"Per-device sends: the audience is (?P<n>[\d,]+) localities; a topic send covers all "
-     r"app users or one locality\.",
-     _l("Sent device by device: the audience covers %(n)s localities, and a topic send covers "
-        "all app users or a single locality.")),
-    (r"Per-device sends: the audience has no active device\.",
-     _l("Sent device by device: the audience has no active device.")),
-    (r"Per-device sends: (?P<n>[\d,]+) of (?P<total>[\d,]+) targeted devices have not "
-     r"reported subscribing to '(?P<topic>[^']*)'\.",
-     _l("Sent device by device: %(n)s of %(total)s devices have not reported subscribing to "
-        "the topic %(topic)s.")),
-    (r"Per-device sends: (?P<n>[\d,]+) devices? subscribed to '(?P<topic>[^']*)' (?:is|are) "
-     r"outside the audience \(opted out of push, or registered elsewhere\)\.",
-     _l("Sent device by device: %(n)s devices subscribed to the topic %(topic)s are outside "
-        "the audience (opted out, or registered elsewhere).")),
-    (r"Per-device sends: (?P<n>[\d,]+) devices joined the audience after it was approved; a "
-     r"topic send would reach them too\.",
-     _l("Sent device by device: %(n)s devices joined the audience after its approval, and a "
-        "topic send would reach them too.")),
-    (r"Per-device sends: (?P<why>.+)\.",
-     _l("Sent device by device: %(why)s.")),
-    (r"Topic send to '(?P<topic>[^']*)': one request for the (?P<n>[\d,]+) active devices of "
-     r"the audience, all subscribed; no per-device results\.",
-     _l("Sent to the topic %(topic)s: one request for the %(n)s active devices of the "
-        "audience, all subscribed; there is no result per device.")),
     (r"FCM refused the service account \((?P<code>[^)]*)\): (?P<why>.*)",
      _l("FCM refused the service account (%(code)s): %(why)s")),
     (r"The file is empty\.", _l("The file is empty.")),
@@ -203,9 +203,14 @@ NOTES: list[tuple[re.Pattern[str], Any]] = [(re.compile(pattern), msgid) for pat
 
 
 def note(text: str | None) -> str:
-    """A stored note in the reader's language: word for word, or by its pattern."""
+    """A stored note in the reader's language: a code with its values, a message word for word
+    or by its pattern; a person's own words as written."""
     if not text:
         return ""
+    coded = notes.read(text)
+    if coded is not None:
+        code, values = coded
+        return _note_words(code, values)
     translated = tr(text)
     if translated != text:
         return translated
@@ -217,3 +222,22 @@ def note(text: str | None) -> str:
                 values["topic"] = gettext("All app users (topic)")
             return str(msgid) % values
     return text
+
+
+def _note_words(code: str, values: dict[str, str]) -> str:
+    words = NOTE_CODES[code]
+    if values.get("topic") == "all":  # the topic of every app user
+        values["topic"] = gettext("All app users (topic)")
+    if "last" in values:
+        values["last"] = reason(values["last"])
+    if "why" in values:
+        values["why"] = tr(values["why"])
+    for key in re.findall(r"%\((\w+)\)s", str(words)):
+        values.setdefault(key, "—")
+    return str(words) % values
+
+
+def script_words() -> dict[str, str]:
+    """The note codes' words for the pages' script, `{name}` where a value goes."""
+    return {code: re.sub(r"%\((\w+)\)s", r"{\1}", str(words))
+            for code, words in NOTE_CODES.items()}

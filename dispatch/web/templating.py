@@ -9,7 +9,7 @@ from flask import Flask
 
 from dispatch.models import User
 from dispatch.web.i18n import _l, label
-from dispatch.web.labels import bind_state, entity, note, queue_name, reason
+from dispatch.web.labels import bind_state, entity, note, queue_name, reason, script_words
 from dispatch.web.pages import can
 
 # Statuses of a message that left Loa (or whose fate is unknown): the "sent" stage of the funnel.
@@ -35,7 +35,8 @@ FIELD_LABELS: dict[str, Any] = {
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(viewer=viewer, can=can, funnel=funnel, role_options=role_options)
+    app.jinja_env.globals.update(viewer=viewer, can=can, funnel=funnel, role_options=role_options,
+                                 script_words=script_words)
     app.jinja_env.filters.update(sent=sent, field_label=field_label, reason=reason,
                                  bind_state=bind_state, queue_name=queue_name,
                                  entity=entity, note=note)

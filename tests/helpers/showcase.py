@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dispatch.campaigns import notes
 from dispatch.extensions import db
 from dispatch.models import (
     AuditEvent,
@@ -31,21 +32,22 @@ from tests.helpers.reports import T0, Ledger, campaign, fill_main
 S = CampaignStatus
 MS = MessageStatus
 
-# Why a campaign is paused, as the code stores it (staff, the system, the gateway's failures,
-# and a reason typed by a person).
-PAUSE_REASONS = ("paused by staff", "paused by the system",
-                 "Paused automatically: 5 consecutive gateway failures on SMPP account "
-                 "'viettel-1' (last: ESME_RSYSERR).",
-                 "Chờ ý kiến của lãnh đạo Sở")
-# The push notes a campaign page shows (choose_push_mode's answers).
+# Why a campaign is paused (dispatch.campaigns.notes' codes, and a reason typed by a person),
+# and how its pushes went: every code.
+PAUSE_REASONS = (
+    notes.note(notes.PAUSED_BY_STAFF), notes.note(notes.PAUSED_BY_SYSTEM),
+    notes.note(notes.GATEWAY_FAILURES, count=5, account="viettel-1", last="ESME_RSYSERR"),
+    "Chờ ý kiến của lãnh đạo Sở",
+)
 PUSH_NOTES = (
-    ("devices", "Per-device sends: topic sends are turned off (LOA_PUSH_TOPICS), so every "
-                "device has its own ledger row and result."),
-    ("devices", "Per-device sends: the audience is 3 localities; a topic send covers all app "
-                "users or one locality."),
-    ("devices", "Per-device sends: the audience has no active device."),
-    ("topic", "Topic send to 'all': one request for the 12 active devices of the audience, all "
-              "subscribed; no per-device results."),
+    ("devices", notes.note(notes.TOPICS_OFF)),
+    ("devices", notes.note(notes.MANY_LOCALITIES, localities=3)),
+    ("devices", notes.note(notes.PAYLOAD_TOO_LARGE, why="Longer than maximum length 200.")),
+    ("devices", notes.note(notes.NO_DEVICE)),
+    ("devices", notes.note(notes.NOT_SUBSCRIBED, missing=2, targeted=12, topic="all")),
+    ("devices", notes.note(notes.OUTSIDE_SUBSCRIBED, outside=1, topic="loc-vi-thanh")),
+    ("devices", notes.note(notes.JOINED_SINCE_APPROVAL, devices=4)),
+    ("topic", notes.note(notes.TOPIC_SEND, topic="all", devices=12)),
 )
 # What a failed import reads (the file's refusal), and the reasons of refused rows.
 IMPORT_MESSAGES = (

@@ -179,5 +179,8 @@ def test_the_page_script_takes_its_duration_words_from_the_catalog(as_role: Any)
                       re.S)
     assert block, "the base template gives loa.js its words"
     words = json.loads(block.group(1))
-    assert words == {"hours": "{h} giờ {m} phút", "minutes": "{m} phút {s} giây",
-                     "seconds": "{s} giây"}
+    assert (words["hours"], words["minutes"], words["seconds"]) == (
+        "{h} giờ {m} phút", "{m} phút {s} giây", "{s} giây")
+    # The note codes the progress API returns (pause reasons), with {value} slots.
+    assert words["notes"]["staff"] == "do cán bộ dừng"
+    assert "{count}" in words["notes"]["gateway_failures"]
