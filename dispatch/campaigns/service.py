@@ -118,7 +118,7 @@ def update(c: Campaign, changes: dict[str, Any], *, actor: User) -> Campaign:
         voided = "submission" if old_status == S.PENDING_APPROVAL else "approval"
         audit.record(
             "campaign.void", ENTITY, c.id, actor=actor,
-            reason=f"Edited while {old_status.value}: the {voided} is void.",
+            reason=notes.note(notes.VOIDED, what=voided, status=old_status.value),
             before_hash=c.snapshot_hash, after_hash=after_hash,
             details={"voided": voided, "from": old_status.value, "to": S.DRAFT.value,
                      "snapshot": c.snapshot, "snapshot_hash": c.snapshot_hash,

@@ -168,10 +168,13 @@ NOTE_CODES: dict[str, Any] = {
     notes.JOINED_SINCE_APPROVAL: _l("Sent device by device: %(devices)s devices joined the "
                                     "audience after its approval, and a topic send would reach "
                                     "them too."),
+    notes.VOIDED: _l("Edited while %(status)s: the %(what)s is void."),
     notes.TOPIC_SEND: _l("Sent to the topic %(topic)s: one request for the %(devices)s active "
                          "devices of the audience, all subscribed; there is no result per "
                          "device."),
 }
+
+VOIDED_WORDS: dict[str, Any] = {"approval": _l("approval"), "submission": _l("submission")}
 
 # Notes stored as English sentences with values in them (a push block, an import's refusal of
 # its file): matched here and shown in the reader's language.
@@ -232,6 +235,10 @@ def _note_words(code: str, values: dict[str, str]) -> str:
         values["last"] = reason(values["last"])
     if "why" in values:
         values["why"] = tr(values["why"])
+    if "status" in values:
+        values["status"] = label(values["status"]).lower()
+    if values.get("what") in ("approval", "submission"):
+        values["what"] = str(VOIDED_WORDS[values["what"]])
     for key in re.findall(r"%\((\w+)\)s", str(words)):
         values.setdefault(key, "—")
     return str(words) % values

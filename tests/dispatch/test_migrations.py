@@ -46,7 +46,7 @@ def test_campaign_notes_become_codes_and_back(empty_database, tmp_path):
     reason stays as typed; the downgrade writes the sentences back."""
     import importlib
 
-    from dispatch.models import Campaign, CampaignStatus
+    from dispatch.models import AuditEvent, Campaign, CampaignStatus
     from tests.helpers.factories import make_user
 
     revision = importlib.import_module(
@@ -75,9 +75,14 @@ def test_campaign_notes_become_codes_and_back(empty_database, tmp_path):
                                     created_by_id=author.id,
                                     pause_reason=pause, push_mode="devices",
                                     push_mode_reason=push))
+        db.session.add(AuditEvent(action="campaign.void", entity="campaign", entity_id="1",
+                                  reason="Edited while approved: the approval is void."))
         db.session.commit()
         downgrade(revision=revision.down_revision)
         upgrade()
+        void = db.session.scalar(sa.text(
+            "SELECT reason FROM audit_events WHERE action = 'campaign.void'"))
+        assert void == "voided?status=approved&what=approval"
 
         def notes() -> list[tuple[str, str]]:
             return [tuple(row) for row in db.session.execute(sa.text(

@@ -125,8 +125,10 @@ def build(people: dict[str, Any], redis: Any) -> dict[str, list[Any]]:
     db.session.add(OptOut(channel="sms", address="+84912345678", source="staff",
                           reason="Yêu cầu qua điện thoại"))
     for n, action in enumerate(EVENTS):
+        reason = (notes.note(notes.VOIDED, what="approval", status="approved")
+                  if action == "campaign.void" else "Theo chỉ đạo của Ban Tuyên giáo")
         db.session.add(AuditEvent(actor_id=editor.id, action=action, entity="campaign",
-                                  entity_id=str(done.id), reason=None,
+                                  entity_id=str(done.id), reason=reason,
                                   details={"export": "ledger", "format": "csv"},
                                   at=T0 + timedelta(minutes=n)))
     db.session.commit()

@@ -4,7 +4,10 @@
 sends: topic sends are turned off (LOA_PUSH_TOPICS), …"); they now hold the codes of
 dispatch.campaigns.notes (`staff`, `topics_off`, `gateway_failures?count=5&account=…`),
 which the API returns as they are and the pages put in words. A reason typed by a person is
-left as typed. The downgrade writes the sentences back.
+left as typed. So does the audit's reason of `campaign.void` ("Edited while approved: the
+approval is void." → `voided?what=approval&status=approved`). And two English texts of data
+Loa wrote itself: the first admin's name ("Administrator") and the demo list's description.
+The downgrade writes the sentences back.
 
 Revision ID: c95d3707473f
 Revises: c7a1e5d3b902
@@ -49,6 +52,7 @@ SENTENCES = [(code, re.compile(pattern)) for code, pattern in (
     ("topic", r"Topic send to '(?P<topic>[^']*)': one request for the (?P<devices>[\d,]+) "
               r"active devices of the audience, all subscribed; no per-device results\."),
     ("topic", r"Topic send\."),
+    ("voided", r"Edited while (?P<status>\w+): the (?P<what>approval|submission) is void\."),
 )]
 BACK = {
     "staff": "paused by staff",
@@ -69,7 +73,11 @@ BACK = {
     "payload_not_for_topic": "Per-device sends: {why}.",
     "topic": "Topic send to '{topic}': one request for the {devices} active devices of the "
              "audience, all subscribed; no per-device results.",
+    "voided": "Edited while {status}: the {what} is void.",
 }
+# Loa's own English data, and its Vietnamese.
+NAMES = (("users", "full_name", "Administrator", "Quản trị viên"),
+         ("contact_lists", "description", "Generated for the demo", "Dữ liệu mẫu để trình diễn"))
 COLUMNS = ("pause_reason", "push_mode_reason")
 campaigns = sa.table("campaigns", sa.column("id", sa.BigInteger),
                      *(sa.column(name, sa.Text) for name in COLUMNS))
@@ -96,6 +104,10 @@ def to_sentence(text):
         return None
 
 
+audit = sa.table("audit_events", sa.column("id", sa.BigInteger), sa.column("action", sa.String),
+                 sa.column("reason", sa.Text))
+
+
 def _rewrite(convert):
     bind = op.get_bind()
     for column in COLUMNS:
@@ -106,11 +118,26 @@ def _rewrite(convert):
             if new is not None and new != text:
                 bind.execute(campaigns.update().where(campaigns.c.id == campaign_id)
                              .values({column: new}))
+    rows = bind.execute(sa.select(audit.c.id, audit.c.reason).where(
+        audit.c.action == "campaign.void", audit.c.reason.is_not(None))).all()
+    for event_id, text in rows:
+        new = convert(text)
+        if new is not None and new != text:
+            bind.execute(audit.update().where(audit.c.id == event_id).values(reason=new))
+
+
+def _rename(pairs):
+    for table, column, old, new in pairs:
+        rows = sa.table(table, sa.column(column, sa.Text))
+        op.get_bind().execute(rows.update().where(getattr(rows.c, column) == old)
+                              .values({column: new}))
 
 
 def upgrade():
     _rewrite(to_code)
+    _rename(NAMES)
 
 
 def downgrade():
     _rewrite(to_sentence)
+    _rename((table, column, new, old) for table, column, old, new in NAMES)
