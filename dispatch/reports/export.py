@@ -101,11 +101,13 @@ class Words:
 
     Built by the caller while it can translate (the rows are written after its request is
     gone): `labels` for statuses, channels and operators, `reasons` for the ledger's reason
-    codes, `other_reason` the form of a code with no words (`{code}` in it).
+    codes, `other_reasons` (by prefix) and `other_reason` the forms of a code with no words
+    (`{code}` in them).
     """
 
     labels: Mapping[str, str]
     reasons: Mapping[str, str] = field(default_factory=dict)
+    other_reasons: Mapping[str, str] = field(default_factory=dict)  # by the code's prefix
     other_reason: str = "{code}"
     topic: str = "topic"
 
@@ -118,7 +120,11 @@ class Words:
         if not code:
             return None
         found = self.reasons.get(code)
-        return found if found is not None else self.other_reason.format(code=code)
+        if found is not None:
+            return found
+        form = next((words for prefix, words in self.other_reasons.items()
+                     if code.startswith(prefix)), self.other_reason)
+        return form.replace("{code}", code)
 
 
 def safe_text(value: str) -> str:

@@ -109,6 +109,12 @@ def entity(code: str | None) -> str:
     return str(found) if found is not None else code
 
 
+# Codes with no words of their own, by where they come from.
+_OTHER_REASONS = (("ESME_", _l("Refused by the operator (%(code)s)")),
+                  ("0x", _l("Refused by the operator (%(code)s)")),
+                  ("fcm_", _l("Refused by FCM (%(code)s)")))
+
+
 def reason(code: str | None) -> str:
     """A message's reason code in words; an unknown code inside a sentence naming it."""
     if not code:
@@ -116,10 +122,9 @@ def reason(code: str | None) -> str:
     found = MESSAGE_REASONS.get(code)
     if found is not None:
         return str(found)
-    if code.startswith("ESME_") or code.startswith("0x"):
-        return gettext("Refused by the operator (%(code)s)", code=code)
-    if code.startswith("fcm_") or code.isupper():
-        return gettext("Refused by FCM (%(code)s)", code=code)
+    for prefix, words in _OTHER_REASONS:
+        if code.startswith(prefix):
+            return str(words) % {"code": code}
     return gettext("Other reason (%(code)s)", code=code)
 
 
@@ -141,6 +146,8 @@ def words_for_exports() -> Words:
         codes = [*(s.value for s in MessageStatus), *OPERATORS, "sms", "push", "-"]
         return Words(labels={code: label(code) for code in codes},
                      reasons={code: str(text) for code, text in MESSAGE_REASONS.items()},
+                     other_reasons={prefix: str(words) % {"code": "{code}"}
+                                    for prefix, words in _OTHER_REASONS},
                      other_reason=gettext("Other reason (%(code)s)", code="{code}"),
                      topic=gettext("All app users (topic)"))
 

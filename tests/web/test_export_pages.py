@@ -119,3 +119,16 @@ def test_the_api_keeps_its_codes(api: Any, people: Any, main_campaign: Ledger) -
     rows = list(csv.reader(io.StringIO(r.get_data().decode("utf-8-sig"), newline="")))
     assert rows[0][6] == "Trạng thái (status)"
     assert {row[6] for row in rows[1:]} >= {"delivered", "failed"}
+
+
+def test_a_code_without_words_is_named_in_a_sentence(app: Any) -> None:
+    from dispatch.web.labels import reason, words_for_exports
+
+    with app.test_request_context("/"):
+        words = words_for_exports()
+        for code, said in (("ESME_RINVNUMDESTS", "Nhà mạng từ chối (ESME_RINVNUMDESTS)"),
+                           ("fcm_quota", "FCM từ chối (fcm_quota)"),
+                           ("xyz", "Lý do khác (xyz)"),
+                           ("opt_out", "Đã từ chối nhận tin")):
+            assert words.reason(code) == said == reason(code)
+        assert words.reason(None) is None and reason(None) == "—"
