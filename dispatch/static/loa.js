@@ -51,6 +51,7 @@
     if (!words || text.indexOf(" ") !== -1) { return text; }
     var values = {};
     new URLSearchParams(at < 0 ? "" : text.slice(at + 1)).forEach(function (v, k) { values[k] = v; });
+    if (values.last && (T.reasons || {})[values.last]) { values.last = T.reasons[values.last]; }
     return fmt(words, values);
   }
 

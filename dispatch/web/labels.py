@@ -251,7 +251,9 @@ def _note_words(code: str, values: dict[str, str]) -> str:
     return str(words) % values
 
 
-def script_words() -> dict[str, str]:
-    """The note codes' words for the pages' script, `{name}` where a value goes."""
-    return {code: re.sub(r"%\((\w+)\)s", r"{\1}", str(words))
-            for code, words in NOTE_CODES.items()}
+def script_words() -> dict[str, Any]:
+    """The note codes' words for the pages' script, `{name}` where a value goes, and the words
+    of the reason codes a note may carry (`last`)."""
+    return {"notes": {code: re.sub(r"%\((\w+)\)s", r"{\1}", str(words))
+                      for code, words in NOTE_CODES.items()},
+            "reasons": {code: str(words) for code, words in MESSAGE_REASONS.items()}}
