@@ -85,7 +85,7 @@ def ensure_admin(username: str) -> None:
             click.echo(f"An admin exists ({user.username}); nothing to do.")
             return
     user, password = users_service.create_user(username, ["admin"], actor=None,
-                                               full_name="Administrator")
+                                               full_name="Quản trị viên")
     db.session.commit()
     click.secho(f"First admin: {user.username}  one-time password: {password}", bold=True)
     click.echo("Change it with PUT /api/me/password before creating a token.")

@@ -63,7 +63,7 @@ def seed(contacts: int = 300, devices: int = 60) -> dict[str, Any]:
     approver, approver_pw = users.create_user("pheduyet", ["approver"], actor=None,
                                               full_name="Trần Văn Minh (phê duyệt)")
     db.session.commit()
-    demo_list = create_list(LIST_NAME, actor=editor, description="Generated for the demo")
+    demo_list = create_list(LIST_NAME, actor=editor, description="Dữ liệu mẫu để trình diễn")
     db.session.commit()
     record = import_file(io.BytesIO(_csv(contacts)), "demo.csv", demo_list, actor=editor)
     places = [code for (code,) in db.session.execute(select(Locality.code))]

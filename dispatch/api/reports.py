@@ -42,7 +42,10 @@ def _columns(columns: tuple[tuple[str, str], ...]) -> str:
 LEDGER_DOC = ("One row per ledger row (recipient x channel), in message id order; "
               "`recipient` is the phone number (SMS) or the app installation id (push), "
               "`gateway_ids` the SMSC message ids of the parts (FCM message id for push), "
-              "space-separated. Audited as `report.export`. " + _columns(export.LEDGER_COLUMNS))
+              "space-separated. Audited as `report.export`. The code form, for machines: the "
+              "campaign page offers the same rows for people (Vietnamese words, 0912 345 678, "
+              "dd/mm/yyyy HH:MM, a summary sheet) at /campaigns/<id>/export.csv|xlsx. "
+              + _columns(export.LEDGER_COLUMNS))
 SUMMARY_DOC = ("One row per campaign, then a total row. Audited as `report.export`. "
                + _columns(export.SUMMARY_COLUMNS))
 

@@ -253,3 +253,28 @@ def search_digits(text: str) -> str:
     if digits.startswith("84") and len(digits) > 9:
         digits = digits[2:]
     return digits.lstrip("0")
+
+
+def display(number: str | None) -> str:
+    """A stored number as a person reads it: +84912345678 → "0912 345 678".
+
+    Vietnamese numbers are written nationally (0 and the national number, grouped 4-3-3, a
+    10-digit national landline 4-4-3); any other number keeps its international form, grouped
+    by phonenumbers; text that is not a number (an app installation id) is returned as it is.
+    """
+    if not number:
+        return ""
+    if number.startswith("+84") and number[3:].isascii() and number[3:].isdigit():
+        national = "0" + number[3:]
+        if len(national) == 10:
+            return f"{national[:4]} {national[4:7]} {national[7:]}"
+        if len(national) == 11:
+            return f"{national[:4]} {national[4:8]} {national[8:]}"
+        return national
+    if number.startswith("+") and number[1:].isascii() and number[1:].isdigit():
+        try:
+            parsed = phonenumbers.parse(number, None)
+        except NumberParseException:
+            return number
+        return phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)
+    return number

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Select, select
 
 from dispatch.access.permissions import allowed
-from dispatch.campaigns import audience, audit, content, frozen, lifecycle
+from dispatch.campaigns import audience, audit, content, frozen, lifecycle, notes
 from dispatch.engine import control, ledger
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.extensions import db
@@ -118,7 +118,7 @@ def update(c: Campaign, changes: dict[str, Any], *, actor: User) -> Campaign:
         voided = "submission" if old_status == S.PENDING_APPROVAL else "approval"
         audit.record(
             "campaign.void", ENTITY, c.id, actor=actor,
-            reason=f"Edited while {old_status.value}: the {voided} is void.",
+            reason=notes.note(notes.VOIDED, what=voided, status=old_status.value),
             before_hash=c.snapshot_hash, after_hash=after_hash,
             details={"voided": voided, "from": old_status.value, "to": S.DRAFT.value,
                      "snapshot": c.snapshot, "snapshot_hash": c.snapshot_hash,
@@ -247,7 +247,8 @@ def pause(c: Campaign, *, actor: User | None, reason: str | None = None) -> Camp
     """Pause sending; `actor` None is the system (auto-pause), which must give a reason."""
     reason = (reason or "").strip() or None
     _simple(c, "pause", S.PAUSED, actor=actor, reason=reason)
-    c.pause_reason = reason or ("paused by the system" if actor is None else "paused by staff")
+    # A person's reason as typed; else a code (dispatch.campaigns.notes), put in words where shown.
+    c.pause_reason = reason or (notes.PAUSED_BY_SYSTEM if actor is None else notes.PAUSED_BY_STAFF)
     control.paused(c, c.pause_reason)
     return c
 

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Text, cast, exists, func, insert, select, 
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.campaigns import audience as audiences
-from dispatch.campaigns import frozen
+from dispatch.campaigns import frozen, notes
 from dispatch.engine import enqueue, flags, ledger
 from dispatch.engine.outcomes import classify
 from dispatch.extensions import db
@@ -72,36 +72,31 @@ def choose_push_mode(c: Campaign) -> tuple[str, str]:
     The caller stores the result: `c.push_mode, c.push_mode_reason = choose_push_mode(c)`.
     """
     if not current_app.config.get("PUSH_TOPIC_SENDS"):
-        return "devices", ("Per-device sends: topic sends are turned off (LOA_PUSH_TOPICS), "
-                           "so every device has its own ledger row and result.")
+        # Topic sends have no per-device rows or results: the department opts in.
+        return "devices", notes.note(notes.TOPICS_OFF)
     defined = frozen_audience(c)
     topic = topic_for(defined)
-    if topic is None:
-        return "devices", (f"Per-device sends: the audience is {len(defined['localities'])} "
-                           "localities; a topic send covers all app users or one locality.")
+    if topic is None:  # a topic covers all app users or one locality
+        return "devices", notes.note(notes.MANY_LOCALITIES,
+                                     localities=len(defined["localities"]))
     try:
         check_payload(campaign_content(c), topic=True)
     except (PayloadTooLarge, PayloadInvalid) as exc:
-        return "devices", f"Per-device sends: {exc.reason}."
+        return "devices", notes.note(notes.PAYLOAD_TOO_LARGE, why=exc.reason)
     targeted, subscribed, outside = _topic_counts(defined, topic)
     if targeted == 0:
-        return "devices", "Per-device sends: the audience has no active device."
+        return "devices", notes.note(notes.NO_DEVICE)
     if subscribed < targeted:
-        return "devices", (f"Per-device sends: {targeted - subscribed:,} of {targeted:,} "
-                           f"targeted devices have not reported subscribing to {topic!r}.")
-    if outside:
-        devices = "device subscribed" if outside == 1 else "devices subscribed"
-        verb = "is" if outside == 1 else "are"
-        return "devices", (f"Per-device sends: {outside:,} {devices} to {topic!r} {verb} "
-                           "outside the audience (opted out of push, or registered elsewhere).")
+        return "devices", notes.note(notes.NOT_SUBSCRIBED, missing=targeted - subscribed,
+                                     targeted=targeted, topic=topic)
+    if outside:  # opted out of push, or registered elsewhere: a topic cannot leave them out
+        return "devices", notes.note(notes.OUTSIDE_SUBSCRIBED, outside=outside, topic=topic)
     # A topic reaches every subscriber: if the audience gained devices since it was frozen for
     # approval, only per-device sends keep to the approved ones.
     gained = frozen.not_approved(c, "push") if c.frozen_reach is not None else 0
     if gained:
-        return "devices", (f"Per-device sends: {gained:,} devices joined the audience after it "
-                           "was approved; a topic send would reach them too.")
-    return "topic", (f"Topic send to {topic!r}: one request for the {targeted:,} active "
-                     "devices of the audience, all subscribed; no per-device results.")
+        return "devices", notes.note(notes.JOINED_SINCE_APPROVAL, devices=gained)
+    return "topic", notes.note(notes.TOPIC_SEND, topic=topic, devices=targeted)
 
 
 _ACTIVE = (Device.disabled_at.is_(None), Device.disabled_reason.is_(None))
@@ -180,7 +175,7 @@ def send_topic(campaign_id: int) -> dict[str, int]:
     row = _topic_row(c.id)
     if row is None:  # enqueued without prepare_topic: write the row now
         try:
-            row = prepare_topic(c, c.push_mode_reason or "Topic send.")
+            row = prepare_topic(c, c.push_mode_reason or notes.note(notes.TOPIC_SEND))
             db.session.commit()
         except IntegrityError:  # a second copy of this job wrote it first
             db.session.rollback()

@@ -89,8 +89,8 @@ def campaign_report(c: Campaign, *, bucket: int | None = None) -> dict[str, Any]
     if "push" in figures["by_channel"]:
         notes.append(PUSH_NOTE)
     if c.push_mode == "topic":
-        notes.append("The push went as one topic send, counted as one ledger row. "
-                     + (c.push_mode_reason or ""))
+        notes.append("The push went as one topic send, counted as one ledger row"
+                     + (f" ({c.push_mode_reason})." if c.push_mode_reason else "."))
     return {
         "campaign": {
             "id": c.id, "title": c.title, "phase_id": c.phase_id,

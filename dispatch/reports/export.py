@@ -10,8 +10,15 @@ to a temporary file that is then streamed and deleted: the first byte leaves onl
 workbook is built. Times are Excel dates in local time (Excel has no time zones; the header says
 so), and a sheet holds at most 1,048,575 rows, so bigger ledgers continue on a second sheet.
 
-Header names are Vietnamese with the field name in brackets, e.g. "Trạng thái (status)"; the
-columns are LEDGER_COLUMNS and SUMMARY_COLUMNS, also listed in the API documentation.
+Two forms of the ledger:
+- the code form (the API's, for machines): header names are Vietnamese with the field name in
+  brackets, e.g. "Trạng thái (status)", values are the stored codes (`delivered`, `viettel`,
+  `+84912345678`), times ISO; the columns are LEDGER_COLUMNS and SUMMARY_COLUMNS, also listed
+  in the API documentation. Integrations parse it: it does not change.
+- the readable form (the pages', for a clerk in Excel): READABLE_COLUMNS, Vietnamese headers
+  and values (`Đã nhận`, `VinaPhone`, `0912 345 678`, `10/03/2025 08:00` local time), the E.164
+  number kept in a column of its own; the words come translated from the caller (`Words`), so
+  this wing needs no catalog. Its XLSX opens on a summary sheet (Tổng hợp) before the rows.
 
 No export carries a secret: no token, password or key is ever selected, only what the ledger,
 contacts and devices show.
@@ -26,14 +33,15 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, select
 
+from dispatch.audiences.msisdn import display
 from dispatch.config import local_zone
 from dispatch.models import Contact, Device, Message, MessagePart, SmppAccount
 
@@ -41,6 +49,8 @@ BATCH = 5000
 FLUSH_BYTES = 64 * 1024
 SHEET_ROWS = 1_048_575  # Excel's row limit, less the header
 TIME = "giờ VN"
+LOCAL_TIME = "%d/%m/%Y %H:%M"  # as people write it: 10/03/2025 08:00
+EXCEL_TIME = "dd/mm/yyyy hh:mm"
 
 LEDGER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("message_id", "Mã tin"),
@@ -76,10 +86,45 @@ class Table:
     rows: Iterator[list[Any]]
     times: Sequence[int] = ()
     text: Sequence[int] = ()
+    readable: bool = False  # Vietnamese headers alone, times as people write them
 
     @property
     def headers(self) -> list[str]:
+        if self.readable:
+            return [vi for _, vi in self.columns]
         return [f"{vi} ({key})" for key, vi in self.columns]
+
+
+@dataclass(frozen=True)
+class Words:
+    """The words a person reads for the codes of a readable export, translated beforehand.
+
+    Built by the caller while it can translate (the rows are written after its request is
+    gone): `labels` for statuses, channels and operators, `reasons` for the ledger's reason
+    codes, `other_reasons` (by prefix) and `other_reason` the forms of a code with no words
+    (`{code}` in them).
+    """
+
+    labels: Mapping[str, str]
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    other_reasons: Mapping[str, str] = field(default_factory=dict)  # by the code's prefix
+    other_reason: str = "{code}"
+    topic: str = "topic"
+
+    def label(self, code: str | None) -> str | None:
+        if code is None:
+            return None
+        return self.labels.get(code, code)
+
+    def reason(self, code: str | None) -> str | None:
+        if not code:
+            return None
+        found = self.reasons.get(code)
+        if found is not None:
+            return found
+        form = next((words for prefix, words in self.other_reasons.items()
+                     if code.startswith(prefix)), self.other_reason)
+        return form.replace("{code}", code)
 
 
 def safe_text(value: str) -> str:
@@ -140,6 +185,50 @@ def ledger_rows(engine: Engine, campaign_id: int, *, batch: int = BATCH,
                        queued and queued.astimezone(local),
                        submitted and submitted.astimezone(local),
                        finished and finished.astimezone(local)]
+
+
+READABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("message_id", "Mã tin"),
+    ("channel", "Kênh"),
+    ("phone", "Số điện thoại"),
+    ("e164", "Số điện thoại quốc tế (E.164)"),
+    ("installation", "Mã cài đặt ứng dụng"),
+    ("name", "Họ tên"),
+    ("operator", "Nhà mạng"),
+    ("account", "Tài khoản SMPP"),
+    ("status", "Trạng thái"),
+    ("reason", "Lý do"),
+    ("error_code", "Mã lỗi"),
+    ("parts", "Số phần tin"),
+    ("attempts", "Số lần gửi"),
+    ("gateway_ids", "Mã tin tại cổng SMSC / FCM"),
+    ("queued_at", f"Vào hàng đợi ({TIME})"),
+    ("submitted_at", f"Gửi đi ({TIME})"),
+    ("finished_at", f"Kết thúc ({TIME})"),
+)
+_READABLE_TEXT = (3, 4, 5, 7, 9, 10, 13)
+_READABLE_TIMES = (14, 15, 16)
+
+
+def readable_ledger_table(engine: Engine, campaign_id: int, words: Words, *,
+                          batch: int = BATCH) -> Table:
+    """The ledger in the readable form: words for codes, numbers as people write them."""
+    rows = ledger_rows(engine, campaign_id, batch=batch, zone=local_zone())
+
+    def readable() -> Iterator[list[Any]]:
+        for (mid, channel, recipient, name, operator, account, status, reason, error_code,
+             parts, attempts, ids, queued, submitted, finished) in rows:
+            sms = channel == "sms"
+            if not sms and recipient == "topic":
+                recipient = words.topic
+            yield [mid, words.label(channel), display(recipient) if sms else None,
+                   recipient if sms else None, None if sms else recipient, name,
+                   words.label(operator) if sms else None, account, words.label(status),
+                   words.reason(reason), error_code, parts, attempts, ids,
+                   queued, submitted, finished]
+
+    return Table(READABLE_COLUMNS, readable(), times=_READABLE_TIMES, text=_READABLE_TEXT,
+                 readable=True)
 
 
 def _gateway_ids(conn: Any, campaign_id: int, first: int, last: int) -> dict[int, str]:
@@ -220,7 +309,8 @@ def csv_chunks(table: Table, *, delimiter: str = ",") -> Iterator[bytes]:
     for row in table.rows:
         for i in times:
             if row[i] is not None:
-                row[i] = row[i].isoformat(sep=" ", timespec="seconds")
+                row[i] = (row[i].strftime(LOCAL_TIME) if table.readable
+                          else row[i].isoformat(sep=" ", timespec="seconds"))
         for i in text:
             if row[i]:
                 row[i] = safe_text(row[i])
@@ -232,15 +322,26 @@ def csv_chunks(table: Table, *, delimiter: str = ",") -> Iterator[bytes]:
     yield buffer.getvalue().encode("utf-8")
 
 
-def xlsx_file(table: Table, sheet: str, *, folder: str | None = None) -> IO[bytes]:
+@dataclass
+class Sheet:
+    """A sheet of label / value lines (a summary), not a table: no header row, no filter."""
+
+    title: str
+    lines: Sequence[Sequence[Any]]
+
+
+def xlsx_file(table: Table, sheet: str, *, folder: str | None = None,
+              before: Sequence[Sheet] = ()) -> IO[bytes]:
     """The table as an XLSX workbook in an anonymous temporary file, rewound for reading.
 
-    The file is unlinked at once, so it disappears when the handle is closed, however the
-    response ends.
+    `before` are summary sheets that come first (the workbook opens on the first). The file is
+    unlinked at once, so it disappears when the handle is closed, however the response ends.
     """
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
+    for summary in before:
+        _summary_sheet(book, summary)
     widths = [max(10, min(40, len(h) + 2)) for h in table.headers]
     times, text = tuple(table.times), tuple(table.text)
     n = 0
@@ -253,6 +354,8 @@ def xlsx_file(table: Table, sheet: str, *, folder: str | None = None) -> IO[byte
         for i in times:
             if row[i] is not None:
                 row[i] = row[i].replace(tzinfo=None)
+                if table.readable:
+                    row[i] = _cell(ws, row[i], EXCEL_TIME)
         for i in text:
             if row[i]:
                 row[i] = _ILLEGAL.sub("", safe_text(row[i]))
@@ -271,6 +374,43 @@ def xlsx_file(table: Table, sheet: str, *, folder: str | None = None) -> IO[byte
     finally:
         os.unlink(handle.name)
     return handle
+
+
+def _cell(ws: Any, value: Any, number_format: str) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.number_format = number_format
+    return cell
+
+
+def _summary_sheet(book: Any, summary: Sheet) -> None:
+    from openpyxl.styles import Font
+
+    ws = book.create_sheet(summary.title[:31])
+    ws.column_dimensions["A"].width = 42
+    for letter in "BCDEFG":
+        ws.column_dimensions[letter].width = 18
+    bold = Font(bold=True)
+    for line in summary.lines:
+        cells = []
+        for i, value in enumerate(line):
+            if isinstance(value, datetime):
+                value = _cell(ws, value.replace(tzinfo=None), EXCEL_TIME)
+            elif isinstance(value, str):
+                value = _ILLEGAL.sub("", safe_text(value))
+            if i == 0 and len(line) == 1 and isinstance(value, str):
+                value = _styled(ws, value, bold)
+            cells.append(value)
+        ws.append(cells)
+
+
+def _styled(ws: Any, value: str, font: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.font = font
+    return cell
 
 
 def _sheet(book: Any, title: str, headers: list[str], widths: list[int]) -> Any:

@@ -30,6 +30,7 @@ from flask import Flask, current_app
 from redis.exceptions import RedisError
 from sqlalchemy import delete
 
+from dispatch.campaigns import notes
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import flags, ledger
 from dispatch.engine.outcomes import Policy, classify
@@ -250,8 +251,8 @@ class OutcomeRecorder:
                 self._auto_pause(campaign_id, count, last)
 
     def _auto_pause(self, campaign_id: int, count: int, last: str) -> None:
-        reason = (f"Paused automatically: {count} consecutive gateway failures on SMPP account "
-                  f"{self.link.name!r} (last: {last}).")
+        reason = notes.note(notes.GATEWAY_FAILURES, count=count, account=self.link.name,
+                            last=last)
         try:
             c = db.session.get(Campaign, campaign_id)
             if c is not None and c.status is CampaignStatus.SENDING:

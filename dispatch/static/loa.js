@@ -39,12 +39,28 @@
     });
   }
 
+  /* Words from the server's catalog (base.html), the same as the server's own durations. */
+  var T = { hours: "{h} h {m} min", minutes: "{m} min {s} s", seconds: "{s} s" };
+  try { T = JSON.parse(document.getElementById("loa-i18n").textContent); } catch (e) { /* English */ }
+
+  /* A stored note (dispatch.campaigns.notes: "code?name=value&...") in the catalog's words;
+     a person's own words as written. */
+  function note(text) {
+    var at = text.indexOf("?"), code = at < 0 ? text : text.slice(0, at);
+    var words = (T.notes || {})[code];
+    if (!words || text.indexOf(" ") !== -1) { return text; }
+    var values = {};
+    new URLSearchParams(at < 0 ? "" : text.slice(at + 1)).forEach(function (v, k) { values[k] = v; });
+    if (values.last && (T.reasons || {})[values.last]) { values.last = T.reasons[values.last]; }
+    return fmt(words, values);
+  }
+
   function duration(seconds) {
     if (seconds === null || seconds === undefined) { return "—"; }
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = Math.floor(seconds % 60);
-    if (h) { return h + " h " + m + " min"; }
-    if (m) { return m + " min " + s + " s"; }
-    return s + " s";
+    if (h) { return fmt(T.hours, { h: h, m: m }); }
+    if (m) { return fmt(T.minutes, { m: m, s: s }); }
+    return fmt(T.seconds, { s: s });
   }
 
   window.Loa = { json: json, fmt: fmt, num: function (n) { return numbers.format(n || 0); }, csrfToken: csrfToken };
@@ -125,14 +141,14 @@
   }
 
   /* Why nothing moves (the API's waiting_for code, in the page's words) or how it ended. */
-  function note(panel, data) {
+  function progressNote(panel, data) {
     if (data.expanding) { return panel.getAttribute("data-expanding"); }
     if (data.status === "cancelled") {
       return fmt(panel.getAttribute("data-cancelled"), { sent: numbers.format(count(data.by_status || {}, SENT)),
                                                          total: numbers.format(data.total) });
     }
     if (data.waiting_for === "paused" && data.pause_reason) {
-      return panel.getAttribute("data-paused") + " " + data.pause_reason;
+      return panel.getAttribute("data-paused") + " " + note(data.pause_reason);
     }
     var text = data.waiting_for ? panel.getAttribute("data-wait-" + data.waiting_for) : null;
     return text ? fmt(text, { time: when(data.waiting_until, panel.getAttribute("data-zone")) }) : "";
@@ -160,7 +176,7 @@
         setText(panel, "failed", numbers.format(count(by, ["failed", "expired"])));
         setText(panel, "rate", data.rate_per_second === null ? "—" : decimals.format(data.rate_per_second));
         setText(panel, "eta", duration(data.eta_seconds));
-        setText(panel, "note", note(panel, data));
+        setText(panel, "note", progressNote(panel, data));
         var noteEl = panel.querySelector('[data-f="note"]');
         if (noteEl) { noteEl.setAttribute("data-waiting", data.waiting_for || ""); }
         if (reload) { updateFunnel(data); updateOperators(data, operatorNames); }

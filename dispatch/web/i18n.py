@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, current_app, session
 from flask_babel import Babel, format_datetime, format_decimal, gettext, lazy_gettext
 
+from dispatch.audiences.msisdn import display
 from dispatch.schemas.translate import tr
 
 babel = Babel()
@@ -30,7 +31,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.filters.update(
         num=num, money=money, dt=dt, day=day, duration=duration, tr=tr, label=label,
-        pct=pct, event=event,
+        pct=pct, event=event, phone=phone,
     )
     app.jinja_env.globals.update(LOCALES=LOCALES, current_locale=select_locale)
 
@@ -40,6 +41,11 @@ def num(value: Any) -> str:
     if value is None or value == "":
         return "—"
     return str(format_decimal(value))
+
+
+def phone(value: str | None) -> str:
+    """+84912345678 → "0912 345 678": a stored number as people write it (E.164 stays stored)."""
+    return display(value) or "—"
 
 
 def money(value: Any) -> str:
@@ -87,7 +93,7 @@ LABELS: dict[str, Any] = {
     "approved": _l("Approved"), "scheduled": _l("Scheduled"), "sending": _l("Sending"),
     "paused": _l("Paused"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
     # message statuses
-    "pending": _l("Pending"), "queued": _l("Queued"), "submitted": _l("Submitted"),
+    "pending": _l("Pending"), "queued": _l("Queued"), "submitted": _l("Sent"),
     "delivered": _l("Delivered"), "partial": _l("Partly delivered"), "failed": _l("Failed"),
     "expired": _l("Expired"), "unknown": _l("Unknown"), "suppressed": _l("Not sent"),
     # channels
@@ -144,6 +150,19 @@ EVENTS: dict[str, Any] = {
     "plan.create": _l("Plan created"), "plan.update": _l("Plan changed"),
     "phase.create": _l("Phase added"), "phase.update": _l("Phase changed"),
     "phase.delete": _l("Phase deleted"),
+    "campaign.push_blocked": _l("App notifications stopped"),
+    "campaign.push_unblocked": _l("App notifications resumed"),
+    "contact.create": _l("Contact added"), "contact.update": _l("Contact changed"),
+    "contact.delete": _l("Contact deleted"), "contacts.import_cancel": _l("Import cancelled"),
+    "list.add_members": _l("Contacts added to a list"),
+    "list.remove_member": _l("Contact removed from a list"),
+    "locality.create": _l("Locality added"), "locality.update": _l("Locality changed"),
+    "locality.import": _l("Localities imported"), "optout.create": _l("Opt-out added"),
+    "optout.delete": _l("Opt-out lifted"), "appkey.create": _l("App key created"),
+    "appkey.update": _l("App key changed"), "appkey.revoke": _l("App key revoked"),
+    "personal_data.export": _l("Personal data exported"),
+    "personal_data.erase": _l("Personal data erased"),
+    "report.export": _l("Report exported"),
 }
 
 

@@ -132,8 +132,9 @@ def bind_health() -> list[dict[str, Any]] | None:
 
 REPORT_LINKS = (
     ("report", "/campaigns/<int:campaign_id>/report", _l("Report")),
-    ("csv", "/api/campaigns/<int:campaign_id>/export.csv", _l("Export CSV")),
-    ("xlsx", "/api/campaigns/<int:campaign_id>/export.xlsx", _l("Export Excel")),
+    # The readable exports (dispatch.web.exports); the API's code form is for machines.
+    ("csv", "/campaigns/<int:campaign_id>/export.csv", _l("Export CSV")),
+    ("xlsx", "/campaigns/<int:campaign_id>/export.xlsx", _l("Export Excel")),
 )
 
 

@@ -14,8 +14,8 @@ from markupsafe import Markup, escape
 from dispatch.campaigns import plans
 from dispatch.config import local_zone
 from dispatch.models import User
-from dispatch.schemas.translate import tr
 from dispatch.web.i18n import _l, dt, label, num
+from dispatch.web.labels import bind_state, entity, note, queue_name, reason, script_words
 from dispatch.web.pages import can
 
 # Statuses of a message that left Loa (or whose fate is unknown): the "sent" stage of the funnel.
@@ -44,9 +44,12 @@ FIELD_LABELS: dict[str, Any] = {
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(viewer=viewer, can=can, funnel=funnel, role_options=role_options,
-                                 waiting_texts=waiting_texts, progress_note=progress_note)
+                                 waiting_texts=waiting_texts, progress_note=progress_note,
+                                 script_words=script_words)
     app.jinja_env.filters.update(sent=sent, field_label=field_label, cells=cells,
-                                 calday=plans.day, phase_label=plans.phase_label)
+                                 calday=plans.day, phase_label=plans.phase_label, reason=reason,
+                                 bind_state=bind_state, queue_name=queue_name,
+                                 entity=entity, note=note)
 
 
 def viewer() -> User | None:
@@ -161,7 +164,7 @@ def progress_note(c: Any, figures: dict[str, Any]) -> str:
                        sent=num(sent(figures)), total=num(figures.get("total", 0)))
     waiting = figures.get("waiting_for")
     if waiting == "paused" and figures.get("pause_reason"):
-        return f"{gettext('Paused:')} {tr(figures['pause_reason'])}"
+        return f"{gettext('Paused:')} {note(figures['pause_reason'])}"
     if waiting:
         return waiting_texts(local_when(figures.get("waiting_until"))).get(waiting, "")
     return ""

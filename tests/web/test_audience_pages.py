@@ -44,7 +44,7 @@ def test_create_list_and_import_a_file_with_bad_rows(backend: str, as_role: Any,
     assert "số không hợp lệ" in html  # a row reason, translated
     assert "Huyện Không Có" in html  # the bad value, quoted
     listing = editor.get(f"/audiences/lists/{lst.id}").get_data(as_text=True)
-    assert "+84912345678" in listing and "danh-sach.csv" in listing
+    assert "0912 345 678" in listing and "danh-sach.csv" in listing
     # The refused rows, in the file's own columns plus "lý do", to fix and upload again.
     assert 'id="refused-download"' in html
     refused = editor.get(f"{page}/refused.csv")
@@ -130,7 +130,7 @@ def test_opt_out_add_and_lift_with_reasons(backend: str, as_role: Any) -> None:
     assert twice.status_code == 422 and "Đã từ chối nhận tin từ trước." in twice.get_data(
         as_text=True)
     found = editor.get("/audiences/optouts?address=0912345678").get_data(as_text=True)
-    assert "+84912345678" in found
+    assert "0912 345 678" in found
     assert editor.post(f"/audiences/optouts/{opt_out.id}/remove", {"reason": ""}).status_code \
         == 422
     lifted = editor.post(f"/audiences/optouts/{opt_out.id}/remove", {"reason": "Đăng ký lại"})
@@ -146,6 +146,6 @@ def test_contact_search_and_devices(backend: str, as_role: Any) -> None:
     helpers.contact_list(numbers=2)
     editor = as_role("editor")
     html = editor.get("/audiences/contacts?q=0912340001&operator=viettel").get_data(as_text=True)
-    assert "+84912340001" in html and "+84912340000" not in html
+    assert "0912 340 001" in html and "0912 340 000" not in html
     assert editor.get("/audiences/contacts?locality_id=abc&list_id=").status_code == 200
     assert "Chưa có thiết bị nào" in editor.get("/audiences/devices").get_data(as_text=True)

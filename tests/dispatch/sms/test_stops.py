@@ -3,14 +3,13 @@ after gateway failures, validity and the send window."""
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import time as clock_time
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from dispatch.campaigns import service
+from dispatch.campaigns import notes, service
 from dispatch.engine import clock, flags
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
@@ -110,9 +109,9 @@ def test_auto_pause_after_consecutive_gateway_failures(app, redis, smsc, account
     assert wait_for(paused)
     time.sleep(0.3)
     c = db.session.get(Campaign, c.id)
-    found = re.search(r"(\d+) consecutive gateway failures", c.pause_reason)
-    assert found and int(found.group(1)) >= 5
-    assert "ESME_RSUBMITFAIL" in c.pause_reason
+    code, values = notes.read(c.pause_reason) or ("", {})
+    assert code == "gateway_failures" and int(values["count"]) >= 5
+    assert values["last"] == "ESME_RSUBMITFAIL"
     by_status = counts(c.id)
     assert by_status["failed"] >= 5 and by_status["queued"] > 50
     assert set(by_status) == {"failed", "queued"}

@@ -1,0 +1,259 @@
+"""Words for the codes Loa stores: why a message failed, why a campaign paused, bind states...
+
+The domain stores codes (the API returns them as they are, machines read them); a person reads
+the words below, through the `reason` filter and `words_for_exports`. A code with no words is
+shown in a sentence that names it, never bare. One place for every such word, so that a new
+code is translated once for the pages and the exports alike.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import force_locale, gettext
+
+from dispatch.campaigns import notes
+from dispatch.models import OPERATORS, MessageStatus
+from dispatch.reports.export import Words
+from dispatch.schemas.translate import tr
+from dispatch.web.i18n import _l, label
+
+# Why a ledger row is where it is (Message.reason): the engine's codes, receipt states, FCM's.
+MESSAGE_REASONS: dict[str, Any] = {
+    # the expansion
+    "invalid_number": _l("Invalid phone number"),
+    "opt_out": _l("Opted out"),
+    "no_route": _l("No SMPP account serves this operator"),
+    "recipient_cap": _l("Already received the maximum number of messages"),
+    "device_disabled": _l("App installation disabled"),
+    "no_token": _l("App installation without a notification token"),
+    # the engine and the clock
+    "validity_ended": _l("Validity period ended before sending"),
+    "no_receipt": _l("No delivery receipt within the waiting time"),
+    "claim_lost": _l("Sending interrupted: fate unknown"),
+    "cancelled": _l("Campaign cancelled"),
+    "retry": _l("Queued again for a retry"),
+    "topic": _l("Sent to a topic"),
+    # delivery receipts (SMPP message states)
+    "DELIVRD": _l("Delivered to the phone"),
+    "UNDELIV": _l("Could not be delivered to the phone"),
+    "UNDELIVERABLE": _l("Could not be delivered to the phone"),
+    "EXPIRED": _l("The operator stopped trying: validity ended"),
+    "REJECTD": _l("Rejected by the operator"),
+    "REJECTED": _l("Rejected by the operator"),
+    "DELETED": _l("Deleted by the operator"),
+    "UNKNOWN": _l("The operator does not know the outcome"),
+    "ACCEPTD": _l("Accepted by the operator"),
+    "ENROUTE": _l("On its way"),
+    # SMPP refusals at submit
+    "ESME_RINVDSTADR": _l("Invalid destination number"),
+    "ESME_RINVSRCADR": _l("Sender (brandname) refused"),
+    "ESME_RSYSERR": _l("Operator system error"),
+    "ESME_RTHROTTLED": _l("Operator asked to send slower"),
+    "ESME_RMSGQFUL": _l("Operator queue full"),
+    "ESME_RSUBMITFAIL": _l("Operator refused the message"),
+    "ESME_RINVMSGLEN": _l("Message length refused"),
+    "ESME_RX_T_APPN": _l("Temporary refusal by the operator"),
+    "ESME_RX_P_APPN": _l("Permanent refusal by the operator"),
+    "ESME_RX_R_APPN": _l("Refused by the operator"),
+    "ESME_RINVBNDSTS": _l("Connection to the operator not ready"),
+    "ESME_RBINDFAIL": _l("Sign-in to the operator failed"),
+    "ESME_RINVPASWD": _l("Sign-in to the operator failed"),
+    "ESME_RINVSYSID": _l("Sign-in to the operator failed"),
+    "Unknowable": _l("Fate unknown: the link dropped before the answer"),
+    "Retryable": _l("Temporary failure"),
+    "Permanent": _l("Refused for good"),
+    "AuthFailed": _l("Sign-in to the operator failed"),
+    "error": _l("Sending error"),
+    # FCM
+    "fcm_unregistered": _l("App uninstalled or notification token expired"),
+    "fcm_sender_id_mismatch": _l("Notification token belongs to another app"),
+    "UNREGISTERED": _l("App uninstalled or notification token expired"),
+    "SENDER_ID_MISMATCH": _l("Notification token belongs to another app"),
+    "INVALID_ARGUMENT": _l("Notification refused by FCM as invalid"),
+    "QUOTA_EXCEEDED": _l("FCM quota exceeded"),
+    "UNAVAILABLE": _l("FCM temporarily unavailable"),
+    "INTERNAL": _l("FCM internal error"),
+    "THIRD_PARTY_AUTH_ERROR": _l("Apple or web push refused the credentials"),
+    "-": "—",
+}
+
+# States of an SMPP bind (dispatch.sms.status, in Redis), as the admin pages show them.
+BIND_STATES: dict[str, Any] = {
+    "bound": _l("Connected"), "binding": _l("Signing in"), "unbound": _l("Not connected"),
+    "connecting": _l("Connecting"), "disconnected": _l("Disconnected"), "idle": _l("Idle"),
+    "auth_failed": _l("Sign-in refused"), "closed": _l("Closed"), "closing": _l("Closing"),
+    "config_error": _l("Configuration error"),
+}
+
+# RQ queues (dispatch.jobs), as the dashboard lists them.
+QUEUES: dict[str, Any] = {
+    "urgent": _l("Urgent jobs"), "default": _l("Ordinary jobs"), "low": _l("Background jobs"),
+}
+
+
+# What an audit entry is about (AuditEvent.entity).
+ENTITIES: dict[str, Any] = {
+    "campaign": _l("Campaign"), "user": _l("User"), "api_token": _l("API token"),
+    "setting": _l("Setting"), "contact_list": _l("Contact list"), "contact": _l("Contact"),
+    "opt_out": _l("Opt-out"), "locality": _l("Locality"), "smpp_account": _l("SMPP account"),
+    "report": _l("Report"), "app_key": _l("App key"), "person": _l("Personal data"),
+}
+
+
+def entity(code: str | None) -> str:
+    if not code:
+        return "—"
+    found = ENTITIES.get(code)
+    return str(found) if found is not None else code
+
+
+# Codes with no words of their own, by where they come from.
+_OTHER_REASONS = (("ESME_", _l("Refused by the operator (%(code)s)")),
+                  ("0x", _l("Refused by the operator (%(code)s)")),
+                  ("fcm_", _l("Refused by FCM (%(code)s)")))
+
+
+def reason(code: str | None) -> str:
+    """A message's reason code in words; an unknown code inside a sentence naming it."""
+    if not code:
+        return "—"
+    found = MESSAGE_REASONS.get(code)
+    if found is not None:
+        return str(found)
+    for prefix, words in _OTHER_REASONS:
+        if code.startswith(prefix):
+            return str(words) % {"code": code}
+    return gettext("Other reason (%(code)s)", code=code)
+
+
+def bind_state(code: str | None) -> str:
+    if not code:
+        return gettext("No connection reported")
+    found = BIND_STATES.get(code)
+    return str(found) if found is not None else gettext("State %(code)s", code=code)
+
+
+def queue_name(code: str) -> str:
+    found = QUEUES.get(code)
+    return str(found) if found is not None else gettext("Queue %(code)s", code=code)
+
+
+def words_for_exports() -> Words:
+    """The readable export's words, in Vietnamese (the department's files) whatever the page."""
+    with force_locale("vi"):
+        codes = [*(s.value for s in MessageStatus), *OPERATORS, "sms", "push", "-"]
+        return Words(labels={code: label(code) for code in codes},
+                     reasons={code: str(text) for code, text in MESSAGE_REASONS.items()},
+                     other_reasons={prefix: str(words) % {"code": "{code}"}
+                                    for prefix, words in _OTHER_REASONS},
+                     other_reason=gettext("Other reason (%(code)s)", code="{code}"),
+                     topic=gettext("All app users (topic)"))
+
+
+# Words for the codes of dispatch.campaigns.notes (why a campaign paused, how its pushes went),
+# with the code's values as placeholders.
+NOTE_CODES: dict[str, Any] = {
+    notes.PAUSED_BY_STAFF: _l("Paused by staff"),
+    notes.PAUSED_BY_SYSTEM: _l("Paused by the system"),
+    notes.GATEWAY_FAILURES: _l("Paused automatically: %(count)s gateway failures in a row on "
+                               "SMPP account %(account)s (last: %(last)s)."),
+    notes.TOPICS_OFF: _l("Sent device by device: sending to topics is turned off "
+                         "(LOA_PUSH_TOPICS), so each device has its own row and result."),
+    notes.MANY_LOCALITIES: _l("Sent device by device: the audience covers %(localities)s "
+                              "localities, and a topic send covers all app users or a single "
+                              "locality."),
+    notes.PAYLOAD_TOO_LARGE: _l("Sent device by device: the notification does not fit a topic "
+                                "send (%(why)s)."),
+    notes.NO_DEVICE: _l("Sent device by device: the audience has no active device."),
+    notes.NOT_SUBSCRIBED: _l("Sent device by device: %(missing)s of %(targeted)s devices have "
+                             "not reported subscribing to the topic %(topic)s."),
+    notes.OUTSIDE_SUBSCRIBED: _l("Sent device by device: %(outside)s devices subscribed to the "
+                                 "topic %(topic)s are outside the audience (opted out, or "
+                                 "registered elsewhere)."),
+    notes.JOINED_SINCE_APPROVAL: _l("Sent device by device: %(devices)s devices joined the "
+                                    "audience after its approval, and a topic send would reach "
+                                    "them too."),
+    notes.VOIDED: _l("Edited while %(status)s: the %(what)s is void."),
+    notes.TOPIC_SEND: _l("Sent to the topic %(topic)s: one request for the %(devices)s active "
+                         "devices of the audience, all subscribed; there is no result per "
+                         "device."),
+}
+
+VOIDED_WORDS: dict[str, Any] = {"approval": _l("approval"), "submission": _l("submission")}
+
+# Notes stored as English sentences with values in them (a push block, an import's refusal of
+# its file): matched here and shown in the reader's language.
+NOTES: list[tuple[re.Pattern[str], Any]] = [(re.compile(pattern), msgid) for pattern, msgid in (
+    (r"FCM refused the service account \((?P<code>[^)]*)\): (?P<why>.*)",
+     _l("FCM refused the service account (%(code)s): %(why)s")),
+    (r"The file is empty\.", _l("The file is empty.")),
+    (r"(?P<name>.+) is not a CSV or XLSX file\.", _l("%(name)s is not a CSV or XLSX file.")),
+    (r"The file is not text in UTF-8, UTF-16 or Windows-1258: byte (?P<byte>0x[0-9a-f]+) on "
+     r"line (?P<line>\d+) is none of them\. Save it as 'CSV UTF-8' or XLSX\.",
+     _l("The file is not text in UTF-8, UTF-16 or Windows-1258: byte %(byte)s on line "
+        "%(line)s is none of them. Save it as 'CSV UTF-8' or XLSX.")),
+    (r"Line (?P<line>\d+) is not valid UTF-8 \(byte (?P<byte>\d+)\), though the file says it "
+     r"is: correct it or save the file again\.",
+     _l("Line %(line)s is not valid UTF-8 (byte %(byte)s), though the file says it is: correct "
+        "it or save the file again.")),
+    (r"Line (?P<line>\d+) is not valid UTF-8 \(byte (?P<byte>\d+)\) while the rest of the "
+     r"file is: correct that line or save the file again as 'CSV UTF-8'\.",
+     _l("Line %(line)s is not valid UTF-8 (byte %(byte)s) while the rest of the file is: "
+        "correct that line or save the file again as 'CSV UTF-8'.")),
+    (r"This is an old Excel 97-2003 \(\.xls\) file: save it as \.xlsx or CSV\.",
+     _l("This is an old Excel 97-2003 (.xls) file: save it as .xlsx or CSV.")),
+    (r"No phone column\.", _l("No phone column.")),
+    (r"The file is not a readable XLSX workbook \((?P<why>.*)\)\.",
+     _l("The file is not a readable XLSX workbook (%(why)s).")),
+    (r"The first worksheet cannot be read \((?P<why>.*)\)\.",
+     _l("The first worksheet cannot be read (%(why)s).")),
+)]
+
+
+def note(text: str | None) -> str:
+    """A stored note in the reader's language: a code with its values, a message word for word
+    or by its pattern; a person's own words as written."""
+    if not text:
+        return ""
+    coded = notes.read(text)
+    if coded is not None:
+        code, values = coded
+        return _note_words(code, values)
+    translated = tr(text)
+    if translated != text:
+        return translated
+    for pattern, msgid in NOTES:
+        found = pattern.fullmatch(text)
+        if found:
+            values = found.groupdict()
+            if values.get("topic") == "all":  # the topic of every app user
+                values["topic"] = gettext("All app users (topic)")
+            return str(msgid) % values
+    return text
+
+
+def _note_words(code: str, values: dict[str, str]) -> str:
+    words = NOTE_CODES[code]
+    if values.get("topic") == "all":  # the topic of every app user
+        values["topic"] = gettext("All app users (topic)")
+    if "last" in values:
+        values["last"] = reason(values["last"])
+    if "why" in values:
+        values["why"] = tr(values["why"])
+    if "status" in values:
+        values["status"] = label(values["status"]).lower()
+    if values.get("what") in ("approval", "submission"):
+        values["what"] = str(VOIDED_WORDS[values["what"]])
+    for key in re.findall(r"%\((\w+)\)s", str(words)):
+        values.setdefault(key, "—")
+    return str(words) % values
+
+
+def script_words() -> dict[str, Any]:
+    """The note codes' words for the pages' script, `{name}` where a value goes, and the words
+    of the reason codes a note may carry (`last`)."""
+    return {"notes": {code: re.sub(r"%\((\w+)\)s", r"{\1}", str(words))
+                      for code, words in NOTE_CODES.items()},
+            "reasons": {code: str(words) for code, words in MESSAGE_REASONS.items()}}
