@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from dispatch.audiences import contacts as contacts_service
+from dispatch.audiences import refusals
 from dispatch.audiences.import_jobs import run_inline
 from dispatch.audiences.localities import import_localities
 from dispatch.cli import checked
@@ -37,7 +38,8 @@ def _actor(username: str | None) -> User | None:
 def print_report(record: ContactImport, shown: int = ERRORS_SHOWN) -> None:
     """The summary, then the first problems and warnings, one a line, and the encoding."""
     colour = "green" if record.status == "completed" and record.imported_rows else "red"
-    click.secho(f"Import {record.id} {record.status}: {record.message}", fg=colour, bold=True)
+    click.secho(f"Import {record.id} {record.status}: {refusals.text(record.message)}", fg=colour,
+                bold=True)
     for problem in record.errors[:shown]:
         column = f", {problem['column']}" if problem["column"] else ""
         click.echo(f"  line {problem['line']}{column}: {problem['value']!r}: {problem['reason']}")

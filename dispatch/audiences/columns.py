@@ -123,7 +123,7 @@ def map_header(header: list[str], line: int = 1) -> Columns:
     while header and not header[-1]:
         header.pop()
     if not header:
-        raise FileRejected("The first line must be a header naming the columns (phone, ...).")
+        raise FileRejected("no_header")
     seen: dict[str, int] = {}
     attributes: list[tuple[int, str]] = []
     unknown: list[tuple[int, str]] = []
@@ -136,17 +136,15 @@ def map_header(header: list[str], line: int = 1) -> Columns:
             continue
         if target in seen:
             first = header[seen[target]]
-            raise FileRejected(f"Columns {first!r} and {title!r} both give "
-                               f"{target.removeprefix('attr:').split(':')[0]}: keep one.")
+            raise FileRejected("column_twice", first=repr(first), second=repr(title),
+                               field=target.removeprefix("attr:").split(":")[0])
         seen[target] = index
         if target.startswith("attr:"):
             attributes.append((index, target[5:]))
     if "phone" not in seen:
         found = ", ".join(repr(c) for c in header if c)
-        raise FileRejected(
-            f"No phone column: the header (line {line}) has {found}; name the column of numbers "
-            f"one of {', '.join(FIELD_ALIASES['phone'][:5])}, 'số điện thoại' or 'SĐT'."
-        )
+        raise FileRejected("no_phone_column", line=line, found=found,
+                           names=", ".join(FIELD_ALIASES["phone"][:5]))
     places = sorted((_LOCALITY_RANK[target[9:]], at, LOCALITY_ALIASES[target[9:]])
                     for target, at in seen.items() if target.startswith("locality:"))
     return Columns(
@@ -181,9 +179,9 @@ def find_header(source: RowSource) -> tuple[Columns, Rows, list[tuple[int, list[
         line, cells = next(((n, c) for n, c in seen if any(x.strip() for x in c)
                             or isinstance(c, BrokenRow)), seen[0])
         if isinstance(cells, BrokenRow):
-            raise FileRejected(f"Line {line}, the header: {cells.reason}: {cells.text!r}.")
+            raise FileRejected("header_broken", line=line, why=cells.reason, text=repr(cells.text))
         map_header(cells, line)  # raises, naming what that row has
-        raise FileRejected("No phone column.")  # pragma: no cover - map_header raised
+        raise FileRejected("no_phone")  # pragma: no cover - map_header raised
     line, cells = seen[at]
     columns = map_header(cells, line)
     above = [(n, c) for n, c in seen[:at] if isinstance(c, BrokenRow) or any(x.strip() for x in c)]

@@ -27,7 +27,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 
 from dispatch import jobs
-from dispatch.audiences import importer
+from dispatch.audiences import importer, refusals
 from dispatch.campaigns import audit
 from dispatch.errors import Conflict
 from dispatch.extensions import db
@@ -184,6 +184,10 @@ def describe(record: ContactImport) -> dict[str, Any]:
             for column in ContactImport.__table__.columns}
     view["progress"] = progress(record.id) if record.status == "running" else None
     view["refused_rows_available"] = refused_path(record.id).exists() and record.error_rows > 0
+    # A refusal of the file is stored as its code: the API gives the code, its values and
+    # its English sentence (`message` stays the sentence, as before).
+    view["refusal"] = refusals.describe(record.message)
+    view["message"] = refusals.text(record.message)
     return view
 
 

@@ -93,7 +93,7 @@ def import_file(stream: IO[bytes], filename: str, contact_list: ContactList, *,
     except (FileRejected, FileBroken) as exc:
         db.session.rollback()
         _forget(refused_path)
-        return _ended(record_id, "failed", str(exc), actor)
+        return _ended(record_id, "failed", exc.note, actor)
     except ImportCancelled:
         db.session.rollback()
         _forget(refused_path)

@@ -23,6 +23,8 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from typing import IO
 
+from dispatch.audiences.refusals import Refusal
+
 CSV_DELIMITERS = (",", ";", "\t")
 _SNIFF_BYTES = 64 * 1024
 _CHUNK = 1024 * 1024
@@ -39,11 +41,11 @@ QUOTE_NOT_CLOSED = "a quote opened on this line is not closed on it (a cell cann
 CELL_TOO_LONG = "a cell is longer than the CSV reader allows"
 
 
-class FileRejected(Exception):
+class FileRejected(Refusal):
     """The file as a whole cannot be imported (not CSV/XLSX, no header, no phone column...)."""
 
 
-class FileBroken(Exception):
+class FileBroken(Refusal):
     """The file turned out to be malformed part-way through."""
 
 
@@ -87,11 +89,11 @@ def open_source(stream: IO[bytes], filename: str) -> RowSource:
 
         return XlsxSource(stream)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileRejected("This is an old Excel 97-2003 (.xls) file: save it as .xlsx or CSV.")
+        raise FileRejected("xls_file")
     if not head.strip():
-        raise FileRejected("The file is empty.")
+        raise FileRejected("file_empty")
     if head.startswith(b"%PDF"):
-        raise FileRejected(f"{filename or 'The file'} is not a CSV or XLSX file.")
+        raise FileRejected("not_csv_or_xlsx", name=filename or "upload")
     return CsvSource(stream, detect_encoding(stream, head, filename))
 
 
@@ -100,8 +102,7 @@ def detect_encoding(stream: IO[bytes], head: bytes, filename: str = "") -> str:
     if head.startswith(codecs.BOM_UTF8):
         at = _first_utf8_error(stream)
         if at is not None:
-            raise FileRejected(f"Line {_line_at(stream, at)} is not valid UTF-8 (byte {at + 1}), "
-                               "though the file says it is: correct it or save the file again.")
+            raise FileRejected("bom_not_utf8", line=_line_at(stream, at), byte=at + 1)
         return UTF8_BOM
     if head.startswith(codecs.BOM_UTF16_LE):
         return UTF16_LE
@@ -112,22 +113,18 @@ def detect_encoding(stream: IO[bytes], head: bytes, filename: str = "") -> str:
         for label, zeros_at in ((UTF16_LE, 1), (UTF16_BE, 0)):
             if head[zeros_at::2].count(0) > len(head) // 5 > head[1 - zeros_at::2].count(0):
                 return label
-        raise FileRejected(f"{filename or 'The file'} is not a CSV or XLSX file.")
+        raise FileRejected("not_csv_or_xlsx", name=filename or "upload")
     at = _first_utf8_error(stream)
     if at is None:
         return UTF8
     if _mostly_utf8(stream):
-        raise FileRejected(f"Line {_line_at(stream, at)} is not valid UTF-8 (byte {at + 1}) "
-                           "while the rest of the file is: correct that line or save the file "
-                           "again as 'CSV UTF-8'.")
+        raise FileRejected("line_not_utf8", line=_line_at(stream, at), byte=at + 1)
     at = _first_cp1258_error(stream)
     if at is not None:
         stream.seek(at)
         byte = stream.read(1)[0]
         stream.seek(0)
-        raise FileRejected(f"The file is not text in UTF-8, UTF-16 or Windows-1258: byte "
-                           f"{byte:#04x} on line {_line_at(stream, at)} is none of them. Save it "
-                           "as 'CSV UTF-8' or XLSX.")
+        raise FileRejected("not_text", byte=f"{byte:#04x}", line=_line_at(stream, at))
     return WINDOWS_1258
 
 
@@ -225,13 +222,12 @@ class _Lines:
             try:
                 line = next(self._text)
             except UnicodeDecodeError as exc:
-                raise FileBroken(f"Line {self._read + 1} is not valid {self._encoding} text: "
-                                 f"{exc.reason}.") from None
+                raise FileBroken("line_not_text", line=self._read + 1, encoding=self._encoding,
+                                 why=exc.reason) from None
             self._read += 1
             number = self._read
             if "\x00" in line:
-                raise FileBroken(f"Line {number} contains a NUL character (byte 0): the file is "
-                                 "damaged or not a CSV.")
+                raise FileBroken("line_nul", line=number)
             if not line.isascii():  # O(1) in CPython; normalising ASCII would be a no-op
                 line = unicodedata.normalize("NFC", line)
         self.taken.append((number, line))

@@ -49,8 +49,7 @@ class _Limits:
         return self.part, "LOA_IMPORT_MAX_PART_MB"
 
     def too_long(self) -> FileRejected:
-        return FileRejected(f"The workbook has a cell longer than {self.cell_chars:,} characters "
-                            "(the limit LOA_IMPORT_MAX_CELL_CHARS).")
+        return FileRejected("cell_too_long", limit=self.cell_chars)
 
 
 class _GuardedPart(io.RawIOBase):
@@ -81,9 +80,8 @@ class _GuardedPart(io.RawIOBase):
         buffer[:n] = data
         self._read += n
         if self._read > self._limit:
-            raise FileRejected(
-                f"The workbook's part {self._name} decompresses to more than "
-                f"{self._limit // _MB:,} MB (the limit {self._setting}).")
+            raise FileRejected("part_too_large", part=self._name, limit_mb=self._limit // _MB,
+                               setting=self._setting)
         if self._watch_text:
             self._scan(data)
         return n
@@ -131,9 +129,9 @@ def _open_book(stream: IO[bytes], limits: _Limits) -> Any:
     for info in archive.infolist():
         limit, setting = limits.part_limit(info.filename)
         if info.file_size > limit:
-            raise FileRejected(
-                f"The workbook's part {info.filename} declares {info.file_size / _MB:,.0f} MB "
-                f"uncompressed, more than the limit of {limit // _MB:,} MB ({setting}).")
+            raise FileRejected("part_declared_too_large", part=info.filename,
+                               size_mb=round(info.file_size / _MB), limit_mb=limit // _MB,
+                               setting=setting)
     reader = ExcelReader(stream, read_only=True, data_only=True)
     reader.archive, reader.valid_files = archive, archive.namelist()
     reader.read()
@@ -154,9 +152,9 @@ class XlsxSource(RowSource):
         except FileRejected:
             raise
         except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-            raise FileRejected(f"The file is not a readable XLSX workbook ({exc}).") from None
+            raise FileRejected("not_xlsx", why=str(exc)) from None
         except Exception as exc:  # openpyxl's InvalidFileException and XML errors
-            raise FileRejected(f"The file is not a readable XLSX workbook ({exc}).") from None
+            raise FileRejected("not_xlsx", why=str(exc)) from None
         self._sheet = self._book.worksheets[0]
         self._check_declared()
         if max(map(len, self._sheet._shared_strings), default=0) > limits.cell_chars:
@@ -169,7 +167,7 @@ class XlsxSource(RowSource):
         except FileRejected:
             raise
         except Exception as exc:
-            raise FileRejected(f"The first worksheet cannot be read ({exc}).") from None
+            raise FileRejected("sheet_unreadable", why=str(exc)) from None
         self._line = 1
         self.header = [_cell_text(v).strip() for v in first or ()]
         while self.header and not self.header[-1]:
@@ -184,14 +182,10 @@ class XlsxSource(RowSource):
         rows, columns = sheet.max_row or 0, sheet.max_column or 0
         self._size = rows
         if rows > limits.rows:
-            raise FileRejected(
-                f"The worksheet declares {rows:,} rows, more than the limit of "
-                f"{limits.rows:,} (LOA_IMPORT_MAX_ROWS).")
+            raise FileRejected("rows_declared", rows=rows, limit=limits.rows)
         if rows * columns > limits.cells:
-            raise FileRejected(
-                f"The worksheet declares {rows:,} rows × {columns:,} columns = "
-                f"{rows * columns:,} cells, more than the limit of {limits.cells:,} "
-                "(LOA_IMPORT_MAX_CELLS).")
+            raise FileRejected("cells_declared", rows=rows, columns=columns,
+                               cells=rows * columns, limit=limits.cells)
         sheet.reset_dimensions()
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
@@ -201,14 +195,10 @@ class XlsxSource(RowSource):
             for values in self._rows:
                 self._line += 1
                 if self._line > max_rows:
-                    raise FileRejected(
-                        f"The worksheet holds more than {max_rows:,} rows "
-                        "(the limit LOA_IMPORT_MAX_ROWS).")
+                    raise FileRejected("too_many_rows", limit=max_rows)
                 self._cells += len(values)
                 if self._cells > max_cells:
-                    raise FileRejected(
-                        f"The worksheet holds more than {max_cells:,} cells "
-                        "(the limit LOA_IMPORT_MAX_CELLS).")
+                    raise FileRejected("too_many_cells", limit=max_cells)
                 cells = [_cell_text(v) for v in values]
                 if cells and max(map(len, cells)) > max_chars:
                     raise limits.too_long()
@@ -218,7 +208,7 @@ class XlsxSource(RowSource):
         except FileRejected:
             raise
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError) as exc:
-            raise FileBroken(f"The workbook is damaged after line {self._line}: {exc}.") from None
+            raise FileBroken("workbook_damaged", line=self._line, why=str(exc)) from None
         finally:
             self._book.close()
 

@@ -180,7 +180,13 @@ class ImportSchema(ma.Schema):
     encoding = ma.fields.String(allow_none=True, metadata={
         "description": "What a CSV was read as: UTF-8, UTF-8 (BOM), UTF-16 LE, UTF-16 BE or "
                        "Windows-1258; null for a workbook"})
-    message = ma.fields.String(allow_none=True)
+    message = ma.fields.String(allow_none=True, metadata={
+        "description": "In English: the summary, or why the import failed"})
+    refusal = ma.fields.Dict(allow_none=True, metadata={
+        "description": "Why the file was refused, for machines: `code` (file_empty, "
+                       "not_csv_or_xlsx, xls_file, not_text, line_not_utf8, rows_declared...), "
+                       "`message` (in English) and the code's values (line, byte, limit...); "
+                       "null when the file was read"})
     created_by_id = ma.fields.Integer(allow_none=True)
     started_at = ma.fields.AwareDateTime()
     finished_at = ma.fields.AwareDateTime(allow_none=True)

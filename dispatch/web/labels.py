@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, format_decimal, gettext
 
+from dispatch.audiences import refusals
 from dispatch.campaigns import notes
 from dispatch.models import OPERATORS, MessageStatus
 from dispatch.reports.export import Words
@@ -181,34 +182,54 @@ NOTE_CODES: dict[str, Any] = {
                          "device."),
 }
 
+# Words for the codes of dispatch.audiences.refusals (why an import refused its file).
+IMPORT_REFUSALS: dict[str, Any] = {
+    "file_empty": _l("The file is empty."),
+    "not_csv_or_xlsx": _l("%(name)s is not a CSV or XLSX file."),
+    "xls_file": _l("This is an old Excel 97-2003 (.xls) file: save it as .xlsx or CSV."),
+    "not_text": _l("The file is not text in UTF-8, UTF-16 or Windows-1258: byte %(byte)s on "
+                   "line %(line)s is none of them. Save it as 'CSV UTF-8' or XLSX."),
+    "bom_not_utf8": _l("Line %(line)s is not valid UTF-8 (byte %(byte)s), though the file says "
+                       "it is: correct it or save the file again."),
+    "line_not_utf8": _l("Line %(line)s is not valid UTF-8 (byte %(byte)s) while the rest of "
+                        "the file is: correct that line or save the file again as 'CSV UTF-8'."),
+    "line_not_text": _l("Line %(line)s cannot be read as %(encoding)s text (%(why)s)."),
+    "line_nul": _l("Line %(line)s contains a NUL character (byte 0): the file is damaged or "
+                   "not a CSV."),
+    "no_header": _l("The first line must be a header naming the columns (phone, ...)."),
+    "column_twice": _l("Columns %(first)s and %(second)s both give %(field)s: keep one."),
+    "no_phone_column": _l("No phone column: the header (line %(line)s) has %(found)s; name the "
+                          "column of numbers one of %(names)s, 'số điện thoại' or 'SĐT'."),
+    "no_phone": _l("No phone column."),
+    "header_broken": _l("Line %(line)s, the header, cannot be read (%(why)s): %(text)s."),
+    "not_xlsx": _l("The file is not a readable XLSX workbook (%(why)s)."),
+    "sheet_unreadable": _l("The first worksheet cannot be read (%(why)s)."),
+    "workbook_damaged": _l("The workbook is damaged after line %(line)s (%(why)s)."),
+    "cell_too_long": _l("The workbook has a cell longer than %(limit)s characters (the limit "
+                        "LOA_IMPORT_MAX_CELL_CHARS)."),
+    "part_too_large": _l("The workbook's part %(part)s decompresses to more than %(limit_mb)s "
+                         "MB (the limit %(setting)s)."),
+    "part_declared_too_large": _l("The workbook's part %(part)s declares %(size_mb)s MB "
+                                  "uncompressed, more than the limit of %(limit_mb)s MB "
+                                  "(%(setting)s)."),
+    "rows_declared": _l("The worksheet declares %(rows)s rows, more than the limit of "
+                        "%(limit)s (LOA_IMPORT_MAX_ROWS)."),
+    "cells_declared": _l("The worksheet declares %(rows)s rows × %(columns)s columns = "
+                         "%(cells)s cells, more than the limit of %(limit)s "
+                         "(LOA_IMPORT_MAX_CELLS)."),
+    "too_many_rows": _l("The worksheet holds more than %(limit)s rows (the limit "
+                        "LOA_IMPORT_MAX_ROWS)."),
+    "too_many_cells": _l("The worksheet holds more than %(limit)s cells (the limit "
+                         "LOA_IMPORT_MAX_CELLS)."),
+}
+
 VOIDED_WORDS: dict[str, Any] = {"approval": _l("approval"), "submission": _l("submission")}
 
-# Notes stored as English sentences with values in them (a push block, an import's refusal of
-# its file): matched here and shown in the reader's language.
+# Notes stored as English sentences with values in them (a push block): matched here and shown
+# in the reader's language.
 NOTES: list[tuple[re.Pattern[str], Any]] = [(re.compile(pattern), msgid) for pattern, msgid in (
     (r"FCM refused the service account \((?P<code>[^)]*)\): (?P<why>.*)",
      _l("FCM refused the service account (%(code)s): %(why)s")),
-    (r"The file is empty\.", _l("The file is empty.")),
-    (r"(?P<name>.+) is not a CSV or XLSX file\.", _l("%(name)s is not a CSV or XLSX file.")),
-    (r"The file is not text in UTF-8, UTF-16 or Windows-1258: byte (?P<byte>0x[0-9a-f]+) on "
-     r"line (?P<line>\d+) is none of them\. Save it as 'CSV UTF-8' or XLSX\.",
-     _l("The file is not text in UTF-8, UTF-16 or Windows-1258: byte %(byte)s on line "
-        "%(line)s is none of them. Save it as 'CSV UTF-8' or XLSX.")),
-    (r"Line (?P<line>\d+) is not valid UTF-8 \(byte (?P<byte>\d+)\), though the file says it "
-     r"is: correct it or save the file again\.",
-     _l("Line %(line)s is not valid UTF-8 (byte %(byte)s), though the file says it is: correct "
-        "it or save the file again.")),
-    (r"Line (?P<line>\d+) is not valid UTF-8 \(byte (?P<byte>\d+)\) while the rest of the "
-     r"file is: correct that line or save the file again as 'CSV UTF-8'\.",
-     _l("Line %(line)s is not valid UTF-8 (byte %(byte)s) while the rest of the file is: "
-        "correct that line or save the file again as 'CSV UTF-8'.")),
-    (r"This is an old Excel 97-2003 \(\.xls\) file: save it as \.xlsx or CSV\.",
-     _l("This is an old Excel 97-2003 (.xls) file: save it as .xlsx or CSV.")),
-    (r"No phone column\.", _l("No phone column.")),
-    (r"The file is not a readable XLSX workbook \((?P<why>.*)\)\.",
-     _l("The file is not a readable XLSX workbook (%(why)s).")),
-    (r"The first worksheet cannot be read \((?P<why>.*)\)\.",
-     _l("The first worksheet cannot be read (%(why)s).")),
 )]
 
 
@@ -221,6 +242,9 @@ def note(text: str | None) -> str:
     if coded is not None:
         code, values = coded
         return _note_words(code, values)
+    refused = refusals.read(text)
+    if refused is not None:
+        return _refusal_words(*refused)
     translated = tr(text)
     if translated != text:
         return translated
@@ -246,6 +270,18 @@ def _note_words(code: str, values: dict[str, str]) -> str:
         values["status"] = label(values["status"]).lower()
     if values.get("what") in ("approval", "submission"):
         values["what"] = str(VOIDED_WORDS[values["what"]])
+    for key in re.findall(r"%\((\w+)\)s", str(words)):
+        values.setdefault(key, "—")
+    return str(words) % values
+
+
+def _refusal_words(code: str, values: dict[str, str]) -> str:
+    words = IMPORT_REFUSALS[code]
+    for key, value in values.items():
+        if key in refusals.NUMBERS and value.isdigit():
+            values[key] = format_decimal(int(value))
+    if "why" in values:
+        values["why"] = tr(values["why"])
     for key in re.findall(r"%\((\w+)\)s", str(words)):
         values.setdefault(key, "—")
     return str(words) % values

@@ -174,3 +174,57 @@ def test_campaign_notes_become_codes_and_back(empty_database, tmp_path):
                                                   strict=True), strict=True):
             assert (revision.to_code(pause) or pause, revision.to_code(push)) == codes
         db.engine.dispose()
+
+
+def test_import_refusals_become_codes_and_back(empty_database, tmp_path):
+    """002a671320e7: a failed import's English refusal becomes its code, shown in Vietnamese
+    words; a summary stays as written; the downgrade writes the sentence back."""
+    import importlib
+
+    from flask_babel import force_locale
+
+    from dispatch.models import ContactImport, ContactList
+    from dispatch.web.labels import note
+
+    revision = importlib.import_module(
+        "dispatch.migrations.versions.002a671320e7_import_refusals_as_codes")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database, "INSTANCE_PATH": str(tmp_path),
+                      "SECRET_KEY": "x"})
+    stored = {
+        "The file is empty.": "file_empty",
+        "scan.pdf is not a CSV or XLSX file.": "not_csv_or_xlsx?name=scan.pdf",
+        "The file is not text in UTF-8, UTF-16 or Windows-1258: byte 0x81 on line 3 is none of "
+        "them. Save it as 'CSV UTF-8' or XLSX.": "not_text?byte=0x81&line=3",
+        "The worksheet declares 2,000,000 rows, more than the limit of 1,048,576 "
+        "(LOA_IMPORT_MAX_ROWS).": "rows_declared?rows=2000000&limit=1048576",
+        "Nothing imported: 0 of 2 rows imported (0 new contacts, 0 duplicate rows merged); 2 "
+        "rows with errors.": None,
+    }
+    with app.app_context():
+        upgrade()
+        lst = ContactList(name="Danh sách")
+        db.session.add(lst)
+        db.session.flush()
+        for message in stored:
+            db.session.add(ContactImport(list_id=lst.id, filename="x.csv", status="failed",
+                                         message=message))
+        db.session.commit()
+        downgrade(revision=revision.down_revision)
+        upgrade()
+
+        def messages() -> list[str]:
+            return list(db.session.scalars(sa.text(
+                "SELECT message FROM contact_imports ORDER BY id")))
+
+        assert messages() == [code or text for text, code in stored.items()]
+        with app.test_request_context(), force_locale("vi"):
+            words = [note(m) for m in messages()]
+        assert words[0] == "Tệp không có dữ liệu."
+        assert "scan.pdf" in words[1] and "CSV" in words[1] and "not a" not in words[1]
+        assert "0x81" in words[2] and "dòng 3" in words[2]
+        assert "2.000.000" in words[3] and "1.048.576" in words[3]
+        db.session.commit()
+        downgrade(revision=revision.down_revision)
+        assert messages() == list(stored)
+        db.session.commit()
+        db.engine.dispose()

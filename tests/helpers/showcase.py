@@ -10,9 +10,11 @@ new kind of data: add it here (and its parameter to the returned dict).
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dispatch.audiences import refusals
 from dispatch.campaigns import notes
 from dispatch.extensions import db
 from dispatch.models import (
@@ -26,6 +28,7 @@ from dispatch.models import (
 from dispatch.sms import status as bind_status
 from dispatch.web.i18n import EVENTS
 from dispatch.web.labels import BIND_STATES, MESSAGE_REASONS
+from tests.helpers import plans
 from tests.helpers import web as helpers
 from tests.helpers.reports import T0, Ledger, campaign, fill_main
 
@@ -50,16 +53,9 @@ PUSH_NOTES = (
     ("topic", notes.note(notes.TOPIC_SEND, topic="all", devices=12)),
 )
 # What a failed import reads (the file's refusal), and the reasons of refused rows.
-IMPORT_MESSAGES = (
-    "The file is empty.",
-    "danh-sach.pdf is not a CSV or XLSX file.",
-    "The file is not text in UTF-8, UTF-16 or Windows-1258: byte 0x81 on line 3 is none of "
-    "them. Save it as 'CSV UTF-8' or XLSX.",
-    "Line 4 is not valid UTF-8 (byte 120), though the file says it is: correct it or save the "
-    "file again.",
-    "This is an old Excel 97-2003 (.xls) file: save it as .xlsx or CSV.",
-    "No phone column.",
-)
+# Every refusal of a file, as stored (dispatch.audiences.refusals): the page shows each in words.
+IMPORT_MESSAGES = tuple(refusals.note(code, **{key: "3" for key in re.findall(
+    r"%\((\w+)\)s", text)}) for code, text in refusals.TEXTS.items())
 ROW_REASONS = ("empty", "invalid number", "not a mobile number", "not a Vietnamese number",
                "contains letters")
 
@@ -134,6 +130,9 @@ def build(people: dict[str, Any], redis: Any) -> dict[str, list[Any]]:
     db.session.commit()
     ids["import_id"] = [i.id for i in db.session.query(ContactImport).all()]
     ids["opt_out_id"] = [o.id for o in db.session.query(OptOut).all()]
+    plan = plans.congress()
+    ids["plan_id"] = [plan.id]
+    ids["phase_id"] = [phase.id for phase in plan.phases]
 
     now = datetime.now(UTC)
     rows = []

@@ -149,3 +149,55 @@ def test_contact_search_and_devices(backend: str, as_role: Any) -> None:
     assert "0912 340 001" in html and "0912 340 000" not in html
     assert editor.get("/audiences/contacts?locality_id=abc&list_id=").status_code == 200
     assert "Chưa có thiết bị nào" in editor.get("/audiences/devices").get_data(as_text=True)
+
+
+def _book(rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# (file, its name, the refusal's code and values in the API, words on the Vietnamese page).
+REFUSED_FILES = [
+    (b"", "trong.csv", {"code": "file_empty"}, "Tệp không có dữ liệu."),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "cong-van.pdf",
+     {"code": "not_csv_or_xlsx", "name": "cong-van.pdf"},
+     "cong-van.pdf không phải tệp CSV hoặc XLSX."),
+    (b"phone\n0912345678\n\x81\x8d\n", "ansi.csv",
+     {"code": "not_text", "byte": "0x81", "line": "3"}, "dòng 3"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), "cu.xls", {"code": "xls_file"},
+     "Đây là tệp Excel 97-2003 (.xls) cũ"),
+    (_book([["phone"], *[[f"09123456{n:02d}"] for n in range(60)]]), "dai.xlsx",
+     {"code": "rows_declared", "rows": "61", "limit": "50"}, "vượt giới hạn 50 dòng"),
+    (b"name\nAn\n", "khong-so.csv", {"code": "no_phone_column", "line": "1"},
+     "Không có cột số điện thoại"),
+]
+
+
+def test_a_refused_file_is_told_in_vietnamese_on_its_page_and_by_its_code_in_the_api(
+        backend: str, app: Any, as_role: Any, api: Any, people: dict[str, Any],
+        monkeypatch: Any) -> None:
+    monkeypatch.setitem(app.config, "IMPORT_MAX_ROWS", 50)
+    editor = as_role("editor")
+    editor.post("/audiences/lists", {"name": "Tệp hỏng"})
+    lst = db.session.scalars(select(ContactList)).one()
+    machine = api.as_(people["editor"])
+    for content, name, refusal, words in REFUSED_FILES:
+        sent = editor.post(f"/audiences/lists/{lst.id}/import",
+                           {"file": (io.BytesIO(content), name)},
+                           content_type="multipart/form-data")
+        page = sent.headers["Location"]
+        _work()
+        html = editor.get(page).get_data(as_text=True)
+        assert 'role="alert"' in html and words in html, (name, html)
+        assert f"{refusal['code']}?" not in html and "is not" not in html  # no code, no English
+        body = machine.get(f"/api/imports/{page.rsplit('/', 1)[-1]}").json
+        assert body["status"] == "failed", body
+        assert body["refusal"].items() >= refusal.items(), body
+        assert body["refusal"]["message"] == body["message"]  # the English sentence
+        assert not body["message"].startswith(refusal["code"])

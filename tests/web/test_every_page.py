@@ -39,7 +39,8 @@ E164 = re.compile(r"\+84\d{9,10}\b")
 CODE = re.compile(r"\S*_\S*")
 WORD = re.compile(r"[A-Za-z][a-z]+(?:'[a-z]+)?")
 # Pages that are not pages: downloads and redirects.
-SKIP = {"web_auth.language", "web_auth.logout"}
+# Not pages: the language switch, signing out, a report document (a DOCX download).
+SKIP = {"web_auth.language", "web_auth.logout", "web_reports.download"}
 
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
@@ -101,7 +102,8 @@ def english_words() -> tuple[set[str], list[str]]:
         msgid = message.id if isinstance(message.id, str) else message.id[0]
         plain = re.sub(r"%\(\w+\)[sd]|%[sd]", " ", msgid)
         ids.update(w.lower() for w in WORD.findall(plain))
-        vietnamese.update(w.lower() for w in WORD.findall(str(message.string)))
+        said = re.sub(r"%\(\w+\)[sd]|%[sd]", " ", str(message.string))  # not its placeholders
+        vietnamese.update(w.lower() for w in WORD.findall(said))
         if len(plain.split()) >= 2 and "%" not in msgid and message.string != msgid:
             phrases.append(plain.strip())
     return ids - vietnamese - ALLOWED, phrases

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from dispatch.audiences import contacts as contacts_service
-from dispatch.audiences import writer
+from dispatch.audiences import refusals, writer
 from dispatch.audiences.importer import BAD_OPERATOR, UNKNOWN_COLUMN, import_file
 from dispatch.extensions import db
 from dispatch.models import (
@@ -194,7 +194,7 @@ def test_a_file_broken_midway_changes_nothing(app, backend):
     data = b"phone,name\n" + good.encode() + b"0912345678,\xff\xfe broken\n"
     record = _import(data, contact_list=contact_list, batch_size=500)
     assert record.status == "failed"
-    assert "not valid UTF-8" in record.message
+    assert "not valid UTF-8" in str(refusals.text(record.message))
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
     assert _members(contact_list.id) == set()
 
@@ -211,7 +211,7 @@ def test_a_file_broken_midway_changes_nothing(app, backend):
 def test_files_that_cannot_be_imported_leave_only_a_failed_record(app, backend, content, name,
                                                                   message):
     record = _import(content, name)
-    assert record.status == "failed" and message in record.message
+    assert record.status == "failed" and message in str(refusals.text(record.message))
     assert record.imported_rows == 0
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
     assert db.session.scalar(select(func.count()).select_from(ContactImport)) == 1
