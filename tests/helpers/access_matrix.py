@@ -174,6 +174,9 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/reports"): ALL,
     ("POST", "/reports/document"): ALL,
     ("GET", "/reports/documents/<key>/<name>"): ALL,
+    # the readable exports hold numbers: as the API's (report.export)
+    ("GET", "/campaigns/<int:campaign_id>/export.csv"): (A, D),
+    ("GET", "/campaigns/<int:campaign_id>/export.xlsx"): (A, D),
     ("GET", "/plans/<int:plan_id>/report"): ALL,
     ("POST", "/plans/<int:plan_id>/report/document"): ALL,
     ("GET", "/plans/<int:plan_id>/phases/<int:phase_id>/report"): ALL,

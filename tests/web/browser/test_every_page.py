@@ -33,6 +33,7 @@ from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, ContactList, User
 from tests.helpers import reports, web
 from tests.helpers.factories import PASSWORD, ApiClient, add_account, make_user, upload_import
+from tests.helpers.plans import congress
 from tests.helpers.push import make_device
 from tests.helpers.screen import Screen
 
@@ -48,6 +49,8 @@ NOT_PAGES = {
     "web_audiences.import_refused": "a CSV download",
     "web_campaigns.estimate_audience": "JSON for the composer's live preview",
     "web_reports.download": "a report document (DOCX) download",
+    "web_exports.ledger_csv": "a CSV download",
+    "web_exports.ledger_xlsx": "an XLSX download",
 }
 
 LONG_TITLE = ("Thông báo về việc tổ chức lấy ý kiến cử tri đối với dự thảo Nghị quyết "
@@ -101,7 +104,10 @@ def _campaigns(people: dict[str, User], lst: ContactList) -> dict[str, Campaign]
 def _values(people: dict[str, User], cs: dict[str, Campaign], list_id: int,
             import_id: int, opt_out_id: int, account_id: int) -> dict[str, dict[str, Any]]:
     """For each argument of an address: the values to visit it with (a name each)."""
+    plan = congress()
     return {
+        "plan_id": {"plan": plan.id},
+        "phase_id": {"phase": plan.phases[0].id},
         "campaign_id": {name: c.id for name, c in cs.items()},
         "list_id": {"list": list_id},
         "import_id": {"import": import_id},
