@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+
+from dispatch.models import codes
 
 # code: the English sentence (the API's `message`), with the values as placeholders.
 TEXTS: dict[str, str] = {
@@ -60,21 +61,13 @@ NUMBERS = frozenset({"limit", "rows", "columns", "cells", "size_mb", "limit_mb"}
 
 
 def note(code: str, **values: object) -> str:
-    """The stored form of a refusal and its values."""
-    assert code in CODES, code
-    if not values:
-        return code
-    return f"{code}?{urlencode({k: str(v) for k, v in values.items()})}"
+    """The stored form of a refusal and its values (dispatch.models.codes)."""
+    return codes.encode(CODES, code, **values)
 
 
 def read(text: str | None) -> tuple[str, dict[str, str]] | None:
     """(code, values) of a stored refusal, or None for text that is not one."""
-    if not text:
-        return None
-    code, _, query = text.partition("?")
-    if code not in CODES or " " in query:
-        return None
-    return code, dict(parse_qsl(query, keep_blank_values=True))
+    return codes.decode(CODES, text)
 
 
 def text(stored: str | None) -> str | None:

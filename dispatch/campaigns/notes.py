@@ -8,7 +8,7 @@ code and is shown as written.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode
+from dispatch.models import codes
 
 # Why a campaign is paused.
 PAUSED_BY_STAFF = "staff"
@@ -34,18 +34,10 @@ CODES = frozenset({
 
 
 def note(code: str, **values: object) -> str:
-    """The stored form of a code and its values."""
-    assert code in CODES, code
-    if not values:
-        return code
-    return f"{code}?{urlencode({k: str(v) for k, v in values.items()})}"
+    """The stored form of a note and its values (dispatch.models.codes)."""
+    return codes.encode(CODES, code, **values)
 
 
 def read(text: str | None) -> tuple[str, dict[str, str]] | None:
-    """(code, values) of a stored note, or None for text that is not one (a person's words)."""
-    if not text:
-        return None
-    code, _, query = text.partition("?")
-    if code not in CODES or " " in query:
-        return None
-    return code, dict(parse_qsl(query, keep_blank_values=True))
+    """(code, values) of a stored note, or None for text that is not one."""
+    return codes.decode(CODES, text)
