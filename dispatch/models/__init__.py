@@ -29,6 +29,7 @@ from dispatch.models.ledger import (
     MoFragment,
     RawReceipt,
 )
+from dispatch.models.replies import Reply, ReplyLabel
 from dispatch.models.sms import SmppAccount
 from dispatch.models.users import ROLES, ApiToken, User, UserSession
 
@@ -57,6 +58,8 @@ __all__ = [
     "Phase",
     "Plan",
     "RawReceipt",
+    "Reply",
+    "ReplyLabel",
     "Setting",
     "SmppAccount",
     "User",

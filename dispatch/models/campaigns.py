@@ -129,6 +129,20 @@ class Campaign(db.Model):  # type: ignore[name-defined]
     # Set when the push side stopped (e.g. the service account was refused); SMS goes on.
     push_blocked: Mapped[str | None] = mapped_column(Text)
 
+    # What the campaign is: a campaign staff wrote (`campaign`), a test send of one to the test
+    # list (`test`), a correction (đính chính) of a sent one (`correction`), or the
+    # acknowledgements of replies to one (`ack`). All but `campaign` point at it by parent_id.
+    kind: Mapped[str] = mapped_column(String(12), default="campaign", server_default="campaign")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+
+    # Hearing back (dispatch.replies): none | free (any text) | survey (choices in `survey`:
+    # {"question": str, "choices": [{"key": "1", "label": str, "keywords": [str]}]}), open for
+    # reply_days after the launch; reply_ack is the acknowledgement SMS, if any.
+    reply_mode: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
+    survey: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reply_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    reply_ack: Mapped[str | None] = mapped_column(Text)
+
     phase: Mapped[Phase | None] = relationship()
 
 
