@@ -80,7 +80,7 @@ def _counts(ids: Sequence[int]) -> dict[int, list[Any]]:
     """Replies of the campaigns by campaign, kind, channel, choice, counted and over_limit."""
     keys = [Reply.campaign_id, Reply.kind, Reply.channel, Reply.choice, Reply.counted,
             Reply.over_limit]
-    out: dict[int, list[Any]] = {cid: [] for cid in ids}
+    out: dict[Any, list[Any]] = {cid: [] for cid in ids}
     for row in db.session.execute(
             select(*keys, func.count()).where(Reply.campaign_id.in_(list(ids)))
             .group_by(*keys)):
