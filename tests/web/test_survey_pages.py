@@ -5,7 +5,10 @@ The survey is tests/helpers/surveys.py's; the figures on the page are the hand-c
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+from openpyxl import load_workbook
 
 from dispatch.extensions import db
 from dispatch.models import CampaignStatus
@@ -89,3 +92,19 @@ def test_the_phase_report_shows_the_surveys_of_its_campaigns(app: Any, people: d
             EXPECTED["choices"][choice["key"]])
     assert cells(html, f"survey-channels-{c.id}", "total")[3] == pct(EXPECTED["rate"])
     assert "survey-localities" not in html  # the detail is on the campaign's own report
+
+
+def test_the_readable_export_opens_with_the_survey(app: Any, people: dict[str, Any],
+                                                   as_role: Any) -> None:
+    c = survey_campaign(people)
+    r = as_role("admin").get(f"/campaigns/{c.id}/export.xlsx")
+    assert r.status_code == 200
+    book = load_workbook(io.BytesIO(r.data), read_only=True)
+    lines = [[v for v in row if v is not None] for row in book.worksheets[0].iter_rows(
+        values_only=True)]
+    start = lines.index(["Kết quả khảo sát"])
+    section = lines[start:]
+    assert ["Câu hỏi", QUESTION] in section
+    assert ["1. Đồng ý", 4, 50] in section
+    assert ["Tỷ lệ trả lời (%)", EXPECTED["rate"]] in section
+    assert ["Viettel", 4, 3, 1, 0, 6, 66.7] in section
