@@ -4,7 +4,9 @@ A scope is a title, a list of campaigns and, for a date range, its period: a cam
 scope of one, a date range the campaigns that started in it, a plan or one of its phases the
 campaigns that belong to it (dispatch.campaigns.plans.campaigns_of), whatever their status.
 `figures(scope)` computes everything the page and the document show with the same `Tally`
-arithmetic as the API's report (dispatch.reports.tally), in a handful of GROUP BY queries.
+arithmetic as the API's report (dispatch.reports.tally), in a handful of GROUP BY queries, and
+the results of the scope's campaigns that asked for an answer (dispatch.reports.survey: a
+campaign's in detail, a range's, plan's or phase's per survey).
 """
 
 from __future__ import annotations
