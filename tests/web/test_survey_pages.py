@@ -11,12 +11,19 @@ from typing import Any
 from openpyxl import load_workbook
 
 from dispatch.extensions import db
-from dispatch.models import CampaignStatus
+from dispatch.models import CampaignStatus, MessageStatus
 from dispatch.reports import places
 from tests.helpers import plans
 from tests.helpers.report_pages import cells, vi
-from tests.helpers.reports import T0, campaign
-from tests.helpers.surveys import CHOICES, EXPECTED, FREE_TEXTS, QUESTION, survey_campaign
+from tests.helpers.reports import T0, Ledger, campaign
+from tests.helpers.surveys import (
+    CHOICES,
+    EXPECTED,
+    FREE_TEXTS,
+    QUESTION,
+    reply,
+    survey_campaign,
+)
 
 
 def pct(value: float) -> str:
@@ -108,3 +115,24 @@ def test_the_readable_export_opens_with_the_survey(app: Any, people: dict[str, A
     assert ["1. Đồng ý", 4, 50] in section
     assert ["Tỷ lệ trả lời (%)", EXPECTED["rate"]] in section
     assert ["Viettel", 4, 3, 1, 0, 6, 66.7] in section
+
+
+def test_a_free_reply_campaign_shows_its_replies(app: Any, people: dict[str, Any],
+                                                 as_role: Any) -> None:
+    c = campaign(people, "Góp ý dự thảo", status=CampaignStatus.COMPLETED, launched=T0,
+                 channels="sms", reply_mode="free", tag="trong-dai-hoi")
+    Ledger(c).sms("viettel", MessageStatus.DELIVERED, submitted=1, finished=2, count=4)
+    reply(c, "free", text="Góp ý về công tác cán bộ", counted=True, minutes=5,
+          operator="viettel")
+    reply(c, "free", text="Góp ý cũ", minutes=4, operator="viettel")
+    db.session.commit()
+    html = as_role("editor").get(f"/campaigns/{c.id}/report").get_data(as_text=True)
+    assert "Chiến dịch đề nghị người nhận trả lời tự do." in html
+    assert "Số người trả lời" in html and "survey-choices" not in html
+    assert cells(html, "survey-channels", "sms")[1:] == ["1", "4", "25 %"]
+    assert cells(html, "survey-not-counted", "replaced")[1] == "1"
+    assert html.count("data-free-reply") == 2
+    plan = plans.congress()
+    period = as_role("editor").get(
+        f"/plans/{plan.id}/phases/{plan.phases[1].id}/report").get_data(as_text=True)
+    assert cells(period, f"survey-channels-{c.id}", "total")[1:] == ["1", "4", "25 %"]

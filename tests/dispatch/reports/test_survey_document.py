@@ -7,6 +7,7 @@ from typing import Any
 
 import docx
 
+from dispatch.extensions import db
 from dispatch.models import CampaignStatus
 from dispatch.reports import document
 from dispatch.reports import scope as scopes
@@ -67,7 +68,6 @@ def test_the_phase_document_and_a_plain_campaign(app: Any, people: dict[str, Any
     assert [row[1] for row in table(doc, "Phương án")[1:]] == ["4", "3", "1", "8"]
 
     plain = campaign(people, "Thông báo", status=CampaignStatus.COMPLETED, launched=T0)
-    from dispatch.extensions import db
     db.session.commit()
     text = "\n".join(p.text for p in written(scopes.for_campaign(plain)).paragraphs)
     assert "khảo sát" not in text
@@ -90,7 +90,6 @@ def test_the_api_gives_the_survey_as_codes_and_numbers(app: Any, people: dict[st
             for b in s["timeline"]["buckets"]] == EXPECTED["hours"]
     assert s["timeline"]["buckets"][0]["start"].endswith("+07:00")
     plain = campaign(people, "Thông báo", status=CampaignStatus.COMPLETED, launched=T0)
-    from dispatch.extensions import db
     db.session.commit()
     assert api.as_(people["editor"]).get(f"/api/campaigns/{plain.id}/report").json[
         "survey"] is None
