@@ -152,7 +152,7 @@ class CampaignReportSchema(ma.Schema):
     notes = ma.fields.List(ma.fields.String())
     survey = ma.fields.Nested(lambda: SurveySchema(), allow_none=True, metadata={
         "description": "What people answered, when the campaign asked for it (else null): "
-                       "see SurveySchema"})
+                       "see Survey"})
 
 
 SummaryCampaignSchema = ma.Schema.from_dict({
