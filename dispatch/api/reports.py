@@ -13,7 +13,7 @@ from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor
 from dispatch.campaigns import audit, service
 from dispatch.extensions import db
-from dispatch.reports import export
+from dispatch.reports import export, survey
 from dispatch.reports.campaign import campaign_report
 from dispatch.reports.summary import summary
 from dispatch.schemas.reports import (
@@ -76,8 +76,11 @@ class CampaignReport(MethodView):
     @blp.response(200, CampaignReportSchema)
     def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """The funnel per channel and operator, parts and estimated cost, timeline, first and
-        last send. Times are local (+07:00)."""
-        return campaign_report(service.get_campaign(campaign_id), bucket=args.get("bucket"))
+        last send; and, when the campaign asked for an answer, its survey results. Times are
+        local (+07:00)."""
+        c = service.get_campaign(campaign_id)
+        report = campaign_report(c, bucket=args.get("bucket"))
+        return {**report, "survey": survey.results(c, ledger=report)}
 
 
 def _audit_ledger_export(campaign_id: int, fmt: str) -> None:

@@ -8,5 +8,7 @@ report loads ledger rows into Python, and the exports stream them in batches.
 - `dispatch.reports.campaign`: one campaign's report (funnel per channel and operator, cost,
   timeline, first and last send);
 - `dispatch.reports.summary`: campaigns in a date range and/or of a phase tag, with totals;
-- `dispatch.reports.export`: the per-recipient ledger and the summary as CSV and XLSX.
+- `dispatch.reports.export`: the per-recipient ledger and the summary as CSV and XLSX;
+- `dispatch.reports.survey`: what people answered to a campaign that asked (GROUP BYs over
+  `replies`), rated against the ledger's recipients reached.
 """

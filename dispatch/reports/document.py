@@ -28,8 +28,9 @@ from flask_babel import force_locale
 
 from dispatch import jobs
 from dispatch.config import local_zone
+from dispatch.extensions import db
 from dispatch.ops.files import private_dir
-from dispatch.reports import charts
+from dispatch.reports import charts, survey
 from dispatch.reports import scope as scopes
 from dispatch.reports.scope import ReportScope
 
@@ -51,6 +52,8 @@ CHANNELS = {"sms": "Tin nhắn SMS", "push": "Thông báo qua ứng dụng"}
 OPERATORS = {"viettel": "Viettel", "vinaphone": "VinaPhone", "mobifone": "MobiFone",
              "vietnamobile": "Vietnamobile", "gmobile": "Gmobile", "itelecom": "Itelecom",
              "other": "Khác"}
+REPLY_CHANNELS = {"sms": "Tin nhắn SMS", "app": "Trên ứng dụng"}
+FREE_TEXTS = 200  # free replies written out in the document; all of them are in the inbox
 STATUSES = {"completed": "Hoàn thành", "sending": "Đang gửi", "paused": "Tạm dừng",
             "cancelled": "Đã hủy", "scheduled": "Đã lên lịch", "approved": "Đã duyệt"}
 
@@ -292,6 +295,11 @@ def build(scope: ReportScope, fig: dict[str, Any]) -> bytes:
             [("Đã gửi", [b["submitted"] for b in buckets]),
              ("Đã nhận", [b["delivered"] for b in buckets])]))
 
+    if fig["surveys"]:
+        para(f"{8 if buckets else 7}. Kết quả khảo sát, lấy ý kiến", bold=True)
+        for result in fig["surveys"]:
+            _survey(doc, para, scope, result)
+
     para("II. TỒN TẠI, HẠN CHẾ", bold=True)
     if fig["problems"]:
         para("Các tin không đến được người nhận, theo lý do:")
@@ -319,6 +327,64 @@ def build(scope: ReportScope, fig: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+def _survey(doc: Any, para: Any, scope: ReportScope, r: dict[str, Any]) -> None:
+    """One campaign's survey or free replies (dispatch.reports.survey.results)."""
+    c = next(c for c in scope.campaigns if c.id == r["campaign_id"])
+    if scope.kind != "campaign":
+        para(f"- Chiến dịch: {c.title}", bold=True)
+    if r["question"]:
+        para(f"Câu hỏi: {r['question']}", italic=True)
+    else:
+        para("Chiến dịch đề nghị người nhận trả lời tự do.", italic=True)
+    what = "số trả lời được tính" if r["mode"] == "survey" else "số người trả lời"
+    para(f"Thời hạn nhận trả lời: {r['window']['days']} ngày; {what}: {_n(r['answers'])}; "
+         f"số người đã nhận tin: {_n(r['reached']['total'])}; tỷ lệ trả lời: "
+         f"{_n(r['response_rate_percent'])} %. Ý kiến trả lời tự do: {_n(r['free_replies'])}. "
+         f"Được lưu nhưng không tính: {_n(r['not_counted']['replaced'])} trả lời trước đã "
+         f"được thay bằng trả lời sau, {_n(r['not_counted']['over_limit'])} tin vượt giới hạn "
+         f"trong ngày; {_n(r['not_counted']['opted_out'])} người từ chối nhận tin bằng tin "
+         "trả lời.")
+    if r["choices"]:
+        _table(doc, ["Phương án", "Số trả lời", "Tỷ lệ (%)"],
+               [*([f"{ch['key']}. {ch['label']}", _n(ch["answers"]), _n(ch["percent"])]
+                  for ch in r["choices"]), ["Tổng cộng", _n(r["answers"]), ""]],
+               key="survey_choices")
+        _picture(doc, charts.bars_png("Số trả lời theo phương án",
+                                      [(ch["label"], ch["answers"]) for ch in r["choices"]]))
+    _table(doc, ["Kênh", "Số trả lời", "Số người đã nhận tin", "Tỷ lệ trả lời (%)"],
+           [*([REPLY_CHANNELS.get(ch, ch), _n(row["answers"]), _n(row["reached"]),
+               _n(row["rate_percent"])] for ch, row in r["by_channel"].items()),
+            ["Tổng cộng", _n(r["answers"]), _n(r["reached"]["total"]),
+             _n(r["response_rate_percent"])]], key="survey_channels")
+    if "by_locality" not in r:
+        return
+    keys = [ch["key"] for ch in r["choices"]]
+    labels = [ch["label"] for ch in r["choices"]]
+    _table(doc, ["Địa bàn", "Số trả lời", *labels, "Số người đã nhận tin", "Tỷ lệ trả lời (%)"],
+           [[row["name"], _n(row["answers"]), *(_n(row["by_choice"][k]) for k in keys),
+             _n(row["reached"]), _n(row["rate_percent"])] for row in r["by_locality"]],
+           key="survey_localities")
+    _table(doc, ["Nhà mạng", "Số trả lời", *labels, "SMS đã nhận", "Tỷ lệ trả lời (%)"],
+           [[OPERATORS.get(op, op), _n(row["answers"]), *(_n(row["by_choice"][k]) for k in keys),
+             _n(row["reached"]), _n(row["rate_percent"])]
+            for op, row in r["by_operator"].items()], key="survey_operators")
+    buckets = r["timeline"]["buckets"]
+    if buckets:
+        _picture(doc, charts.lines_png(
+            "Tin trả lời theo thời gian (giờ Việt Nam)",
+            [b["start"].strftime("%d/%m %H:%M") for b in buckets],
+            [("Tin trả lời nhận được", [b["replies"] for b in buckets]),
+             ("Số trả lời được tính", [b["answers"] for b in buckets])]))
+    if r["free_replies"]:
+        texts = db.session.scalars(survey.free_replies(c).limit(FREE_TEXTS)).all()
+        para(f"Ý kiến trả lời tự do ({_n(r['free_replies'])} ý kiến"
+             + (f", {FREE_TEXTS} ý kiến mới nhất dưới đây; xem đủ trong hộp thư phản hồi):"
+                if r["free_replies"] > FREE_TEXTS else "):"))
+        for reply in texts:
+            when = reply.received_at.astimezone(local_zone())
+            para(f"- {when:%d/%m/%Y %H:%M}: {reply.text}")
 
 
 def _period(scope: ReportScope) -> str:

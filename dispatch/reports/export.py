@@ -280,6 +280,9 @@ SUMMARY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("sms_delivered_percent", "Tỷ lệ SMS đã nhận (%)"),
     ("parts_billed", "Số phần tin tính cước"),
     ("cost_vnd", "Chi phí ước tính (VND)"),
+    # Last, so that the columns before keep their places: what people answered.
+    ("survey_answers", "Số trả lời khảo sát được tính"),
+    ("survey_response_rate_percent", "Tỷ lệ trả lời khảo sát (%)"),
 )
 
 

@@ -4,7 +4,9 @@ A scope is a title, a list of campaigns and, for a date range, its period: a cam
 scope of one, a date range the campaigns that started in it, a plan or one of its phases the
 campaigns that belong to it (dispatch.campaigns.plans.campaigns_of), whatever their status.
 `figures(scope)` computes everything the page and the document show with the same `Tally`
-arithmetic as the API's report (dispatch.reports.tally), in a handful of GROUP BY queries.
+arithmetic as the API's report (dispatch.reports.tally), in a handful of GROUP BY queries, and
+the results of the scope's campaigns that asked for an answer (dispatch.reports.survey: a
+campaign's in detail, a range's, plan's or phase's per survey).
 """
 
 from __future__ import annotations
@@ -16,17 +18,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
 
 from dispatch.campaigns import plans
 from dispatch.config import local_zone
 from dispatch.errors import NotFound, ValidationFailed
 from dispatch.extensions import db
-from dispatch.models import Campaign, Contact, Device, Locality, Message, Phase, Plan
+from dispatch.models import Campaign, Message, Phase, Plan
 from dispatch.models.common import utcnow
-from dispatch.reports import reasons
+from dispatch.reports import reasons, survey
 from dispatch.reports.campaign import funnel, grouped, local, timeline_of
-from dispatch.reports.sql import sent_flag
+from dispatch.reports.places import by_locality
 from dispatch.reports.summary import approved_figures, chosen
 from dispatch.reports.tally import Tally, price_for, prices
 
@@ -207,6 +208,11 @@ def figures(scope: ReportScope) -> dict[str, Any]:
         row["campaigns"] += 1
         for key in PHASE_FIGURES:
             row[key] += int(item["figures"][key] or 0)
+    if scope.kind == "campaign":  # the page of one campaign: its results in detail
+        surveys = [r for c in scope.campaigns
+                   if (r := survey.results(c, ledger=totals, places=places))]
+    else:
+        surveys = survey.of_campaigns(scope.campaigns)
     total = totals["total"]
     sms = totals["by_channel"].get("sms", Tally().as_dict())
     push = totals["by_channel"].get("push", Tally().as_dict())
@@ -228,6 +234,7 @@ def figures(scope: ReportScope) -> dict[str, Any]:
         ],
         "funnel": funnel_rows(total, approved["sms_recipients"] + approved["push_devices"]),
         "problems": problems(total),
+        "surveys": surveys,
         **times,
     }
 
@@ -271,44 +278,6 @@ def _per_campaign(ids: list[int], table: dict[str, int]) -> dict[int, dict[str, 
         tallies.setdefault(cid, Tally()).add(channel, status, None, sent, n, int(parts),
                                              price_for(table, operator))
     return {cid: t.as_dict() for cid, t in tallies.items()}
-
-
-def by_locality(ids: list[int], table: dict[str, int]) -> list[dict[str, Any]]:
-    """The funnel per locality of the recipient (its district when it lives in a commune).
-
-    The locality is the contact's or device's now: one that moved since is counted where it
-    lives today.
-    """
-    place = func.coalesce(Contact.locality_id, Device.locality_id)
-    sent = sent_flag()
-    keys = [place, Message.channel, Message.operator, Message.status]
-    stmt = (select(*keys, sent, func.count(), func.coalesce(func.sum(Message.parts), 0))
-            .select_from(Message)
-            .outerjoin(Contact, and_(Message.channel == "sms",
-                                     Contact.id == Message.recipient_id))
-            .outerjoin(Device, and_(Message.channel == "push", Device.id == Message.recipient_id))
-            .where(Message.campaign_id.in_(ids)).group_by(*keys, sent))
-    rows: list[Any] = list(db.session.execute(stmt))
-    names = {i: (name, parent) for i, name, parent in db.session.execute(
-        select(Locality.id, Locality.name, Locality.parent_id))}
-    tallies: dict[str, Tally] = {}
-    for locality_id, channel, operator, status, sent_, n, parts in rows:
-        name = _district(locality_id, names)
-        tallies.setdefault(name, Tally()).add(channel, status, None, sent_, n, int(parts),
-                                              price_for(table, operator))
-    unknown = str(_l("Locality not known"))
-    ordered = sorted(tallies.items(), key=lambda kv: (kv[0] == unknown, kv[0]))
-    return [{"name": name, **t.as_dict()} for name, t in ordered]
-
-
-def _district(locality_id: int | None, names: dict[int, tuple[str, int | None]]) -> str:
-    seen = 0
-    while locality_id is not None and locality_id in names and seen < 5:
-        name, parent = names[locality_id]
-        if parent is None or parent not in names:
-            return name
-        locality_id, seen = parent, seen + 1
-    return str(_l("Locality not known"))
 
 
 def delivered_share(delivered: int, sent: int) -> float | None:

@@ -16,6 +16,7 @@ from dispatch.config import local_zone
 from dispatch.extensions import db
 from dispatch.models import Campaign, Message, Phase, Plan
 from dispatch.models.common import utcnow
+from dispatch.reports import survey
 from dispatch.reports.campaign import COST_NOTE, PUSH_NOTE, grouped, local
 from dispatch.reports.tally import Tally, price_for, prices
 
@@ -95,6 +96,7 @@ def summary(since: date | None = None, until: date | None = None,
             has_push = has_push or channel == "push"
             tallies[cid].add(channel, status, None, sent, n, int(parts),
                              price_for(table, operator))
+    surveys = {r["campaign_id"]: r for r in survey.of_campaigns(campaigns)}
     total = Tally()
     items = []
     approved_total = dict.fromkeys(APPROVED_KEYS, 0)
@@ -112,6 +114,7 @@ def summary(since: date | None = None, until: date | None = None,
             "finished_at": local(c.finished_at),
             **{k: figures[k] for k in FIGURES},
             **approved,
+            **_answered(surveys.get(c.id)),
         })
     figures = total.as_dict()
     notes = [COST_NOTE] + ([PUSH_NOTE] if has_push else []) + [
@@ -122,7 +125,22 @@ def summary(since: date | None = None, until: date | None = None,
         "as_of": local(utcnow()),
         "campaigns": items,
         "total": {"campaigns": len(items), **{k: figures[k] for k in FIGURES},
-                  **approved_total},
+                  **approved_total, **_answered_all(list(surveys.values()))},
         "prices_vnd_per_part": table,
         "notes": notes,
     }
+
+
+def _answered(r: dict[str, Any] | None) -> dict[str, Any]:
+    """A campaign's counted answers and response rate (None when it asked for no answer)."""
+    return {"survey_answers": r["answers"] if r else None,
+            "survey_response_rate_percent": r["response_rate_percent"] if r else None}
+
+
+def _answered_all(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counted answers of every survey, against the recipients those surveys reached."""
+    if not results:
+        return _answered(None)
+    answers = sum(r["answers"] for r in results)
+    return {"survey_answers": answers, "survey_response_rate_percent": survey.percent(
+        answers, sum(r["reached"]["total"] for r in results))}

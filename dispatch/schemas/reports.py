@@ -81,6 +81,15 @@ FIGURES: dict[str, Any] = {
     "cost_vnd": lambda: _int("Estimate at the current price per part of each operator"),
 }
 
+# What people answered, for a campaign that asked (null otherwise).
+ANSWERED: dict[str, Any] = {
+    "survey_answers": lambda: ma.fields.Integer(allow_none=True, metadata={
+        "description": "Counted answers (free replies: people who replied); null when the "
+                       "campaign asked for no answer"}),
+    "survey_response_rate_percent": lambda: ma.fields.Float(allow_none=True, metadata={
+        "description": "Counted answers / recipients reached (SMS delivered, pushes accepted)"}),
+}
+
 # What the approval covered (the audience frozen at submission), beside the ledger's figures.
 APPROVED: dict[str, Any] = {
     "approved_sms_recipients": lambda: _int("SMS recipients the approval covered"),
@@ -141,6 +150,9 @@ class CampaignReportSchema(ma.Schema):
     last_outcome = ma.fields.AwareDateTime(allow_none=True)
     timeline = ma.fields.Nested(TimelineSchema)
     notes = ma.fields.List(ma.fields.String())
+    survey = ma.fields.Nested(lambda: SurveySchema(), allow_none=True, metadata={
+        "description": "What people answered, when the campaign asked for it (else null): "
+                       "see Survey"})
 
 
 SummaryCampaignSchema = ma.Schema.from_dict({
@@ -155,12 +167,14 @@ SummaryCampaignSchema = ma.Schema.from_dict({
     "finished_at": ma.fields.AwareDateTime(allow_none=True),
     **{name: make() for name, make in FIGURES.items()},
     **{name: make() for name, make in APPROVED.items()},
+    **{name: make() for name, make in ANSWERED.items()},
 }, name="SummaryCampaignSchema")
 
 SummaryTotalSchema = ma.Schema.from_dict({
     "campaigns": ma.fields.Integer(),
     **{name: make() for name, make in FIGURES.items()},
     **{name: make() for name, make in APPROVED.items()},
+    **{name: make() for name, make in ANSWERED.items()},
 }, name="SummaryTotalSchema")
 
 
@@ -176,3 +190,67 @@ class SummarySchema(ma.Schema):
     total = ma.fields.Nested(SummaryTotalSchema)
     prices_vnd_per_part = _counts()
     notes = ma.fields.List(ma.fields.String())
+
+
+# --- survey results (dispatch.reports.survey) ------------------------------------------------
+
+def _rate() -> dict[str, Any]:
+    return {
+        "answers": _int("Counted answers (free mode: people who replied)"),
+        "reached": _int("Recipients reached: SMS delivered, pushes accepted by FCM"),
+        "rate_percent": ma.fields.Float(allow_none=True, metadata={
+            "description": "answers / reached, in percent; null when nothing reached"}),
+        "by_choice": ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={
+            "description": "Survey only: answers per choice key"}),
+    }
+
+
+SurveyRateSchema = ma.Schema.from_dict(_rate(), name="SurveyRateSchema")
+SurveyLocalitySchema = ma.Schema.from_dict({
+    "name": ma.fields.String(metadata={"description": "The district's name"}), **_rate(),
+}, name="SurveyLocalitySchema")
+
+
+class SurveyChoiceSchema(ma.Schema):
+    key = ma.fields.String()
+    label = ma.fields.String()
+    answers = ma.fields.Integer()
+    percent = ma.fields.Float(allow_none=True, metadata={"description": "Share of answers"})
+
+
+class SurveyWindowSchema(ma.Schema):
+    days = ma.fields.Integer()
+    opens = ma.fields.AwareDateTime(allow_none=True)
+    closes = ma.fields.AwareDateTime(allow_none=True)
+
+
+class SurveyBucketSchema(ma.Schema):
+    start = ma.fields.AwareDateTime(metadata={"description": "Local time (+07:00)"})
+    replies = _int("Answers and free replies received")
+    answers = _int("Of them, counted answers")
+
+
+class SurveyTimelineSchema(ma.Schema):
+    bucket_seconds = ma.fields.Integer(metadata={"description": "3600, or 86400 past 4 days"})
+    buckets = ma.fields.List(ma.fields.Nested(SurveyBucketSchema))
+
+
+class SurveySchema(ma.Schema):
+    campaign_id = ma.fields.Integer()
+    mode = ma.fields.String(metadata={"description": "survey | free"})
+    question = ma.fields.String(allow_none=True)
+    window = ma.fields.Nested(SurveyWindowSchema)
+    answers = _int("Counted answers: the last answer of each number or installation (free "
+                   "mode: people who replied)")
+    reached = _counts()
+    response_rate_percent = ma.fields.Float(allow_none=True)
+    by_channel = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(
+        SurveyRateSchema), metadata={"description": "sms | app (app: against pushes accepted)"})
+    choices = ma.fields.List(ma.fields.Nested(SurveyChoiceSchema))
+    free_replies = _int("Free-text replies (all of them)")
+    not_counted = _counts()
+    by_locality = ma.fields.List(ma.fields.Nested(SurveyLocalitySchema))
+    by_operator = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(
+        SurveyRateSchema), metadata={"description": "SMS answers against SMS delivered"})
+    timeline = ma.fields.Nested(SurveyTimelineSchema)
+

@@ -19,7 +19,7 @@ from dispatch.access.auth import require
 from dispatch.campaigns import audit, service
 from dispatch.extensions import db
 from dispatch.models import Campaign
-from dispatch.reports import export
+from dispatch.reports import export, survey
 from dispatch.reports.campaign import campaign_report
 from dispatch.web import pages
 from dispatch.web.i18n import label
@@ -123,4 +123,40 @@ def summary_sheet(c: Campaign) -> export.Sheet:
         if total[key]:
             lines += [[], [title]]
             lines += [[reason(code), n] for code, n in total[key].items()]
+    lines += survey_lines(survey.results(c, ledger=report))
     return export.Sheet(gettext("Summary"), lines)
+
+
+def survey_lines(r: dict[str, Any] | None) -> list[list[Any]]:
+    """What people answered, as the summary sheet shows it (nothing when nobody was asked)."""
+    if r is None:
+        return []
+    lines: list[list[Any]] = [[], [gettext("Survey results")]]
+    if r["question"]:
+        lines.append([gettext("Question"), r["question"]])
+    lines += [
+        [gettext("Answers counted") if r["mode"] == "survey" else gettext("People who replied"),
+         r["answers"]],
+        [gettext("Recipients reached"), r["reached"]["total"]],
+        [gettext("Response rate (%)"), r["response_rate_percent"]],
+        [gettext("Free-text replies"), r["free_replies"]],
+        [gettext("Earlier answers replaced by a later one"), r["not_counted"]["replaced"]],
+        [gettext("Beyond the daily limit per number"), r["not_counted"]["over_limit"]],
+        [gettext("Opted out by their reply"), r["not_counted"]["opted_out"]],
+    ]
+    if r["choices"]:
+        lines += [[], [gettext("Choice"), gettext("Answers"), gettext("Share of answers")]]
+        lines += [[f"{ch['key']}. {ch['label']}", ch["answers"], ch["percent"]]
+                  for ch in r["choices"]]
+    keys = [ch["key"] for ch in r["choices"]]
+    heads = [ch["label"] for ch in r["choices"]]
+    lines += [[], [gettext("Locality"), gettext("Answers counted"), *heads,
+                   gettext("Recipients reached"), gettext("Response rate (%)")]]
+    lines += [[row["name"], row["answers"], *(row["by_choice"][k] for k in keys),
+               row["reached"], row["rate_percent"]] for row in r["by_locality"]]
+    if r["by_operator"]:
+        lines += [[], [gettext("Operator"), gettext("Answers counted"), *heads,
+                       gettext("SMS delivered"), gettext("Response rate (%)")]]
+        lines += [[label(op), row["answers"], *(row["by_choice"][k] for k in keys),
+                   row["reached"], row["rate_percent"]] for op, row in r["by_operator"].items()]
+    return lines

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from dispatch.access.auth import require
 from dispatch.campaigns import plans, service
 from dispatch.errors import NotFound, ValidationFailed
-from dispatch.reports import charts, document
+from dispatch.reports import charts, document, places, survey
 from dispatch.reports import scope as scopes
 from dispatch.reports.scope import ReportScope
 from dispatch.web import pages
@@ -70,11 +70,40 @@ def _page(scope: ReportScope, document_url: str, values: dict[str, str] | None =
     fig = scopes.figures(scope)
     template = "reports/campaign.html" if scope.kind == "campaign" else "reports/period.html"
     return render_template(template, fig=fig, scope=scope, charts=_charts(fig),
+                           **_free_texts(scope, fig),
                            document_url=document_url, values=values or {}, errors={},
                            doc=document.newest(scope.key),
                            pending=document.pending_since(scope.key),
                            download=lambda name: url_for(".download", key=scope.key, name=name),
                            phase_of=scopes.phase_of)
+
+
+def _free_texts(scope: ReportScope, fig: dict[str, Any]) -> dict[str, Any]:
+    """A page of the free replies of a campaign that asked for an answer, with their district."""
+    if scope.kind != "campaign" or not fig["surveys"]:
+        return {"free_page": None}
+    known = places.names()
+    return {"free_page": pages.page_of(survey.free_replies(scope.campaigns[0])),
+            "district": lambda locality_id: places.district(locality_id, known)}
+
+
+def _survey_charts(fig: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for r in fig["surveys"]:
+        cid = r["campaign_id"]
+        if r["choices"]:
+            out[f"choices-{cid}"] = charts.bars_svg(
+                _("Answers by choice"), [(ch["label"], ch["answers"]) for ch in r["choices"]],
+                ident=f"chart-survey-{cid}", colour=charts.COLOURS[3])
+        buckets = r.get("timeline", {}).get("buckets")
+        if buckets:
+            out[f"timeline-{cid}"] = charts.lines_svg(
+                _("Replies and counted answers over time"),
+                [b["start"].strftime("%d/%m %H:%M") for b in buckets],
+                [(_("Replies received"), [b["replies"] for b in buckets]),
+                 (_("Answers counted"), [b["answers"] for b in buckets])],
+                ident=f"chart-survey-time-{cid}")
+    return out
 
 
 def _charts(fig: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +124,7 @@ def _charts(fig: dict[str, Any]) -> dict[str, Any]:
             [(_("Sent"), [b["submitted"] for b in buckets]),
              (_("Delivered"), [b["delivered"] for b in buckets])],
             ident="chart-timeline") if buckets else None,
+        "surveys": _survey_charts(fig),
     }
 
 

@@ -1,10 +1,11 @@
 """One installation with something of everything a page can show, for the every-page test.
 
 `build(people, redis)` fills the database (and Redis' bind status) with campaigns in every
-state (paused for each reason), a finished campaign's ledger with every reason code, imports
-with every kind of error, an audit entry of every action, SMPP accounts in every bind state and
-the push notes; it returns the ids each URL parameter of a page can take. A new page needing a
-new kind of data: add it here (and its parameter to the returned dict).
+state (paused for each reason), a finished campaign's ledger with every reason code, a survey
+with its replies, imports with every kind of error, an audit entry of every action, SMPP
+accounts in every bind state and the push notes; it returns the ids each URL parameter of a
+page can take. A new page needing a new kind of data: add it here (and its parameter to the
+returned dict).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dispatch.models import (
 from dispatch.sms import status as bind_status
 from dispatch.web.i18n import EVENTS
 from dispatch.web.labels import BIND_STATES, MESSAGE_REASONS
-from tests.helpers import plans
+from tests.helpers import plans, surveys
 from tests.helpers import web as helpers
 from tests.helpers.reports import T0, Ledger, campaign, fill_main
 
@@ -108,6 +109,8 @@ def build(people: dict[str, Any], redis: Any) -> dict[str, list[Any]]:
         ledger.sms("viettel", MS.FAILED, reason=code, error_code="0x00000045", finished=60)
     ledger.sms("viettel", MS.FAILED, reason="ESME_RINVNUMDESTS", finished=60)  # no words
     campaigns.append(done.id)
+    # A survey with answers, replaced and over-limit ones, free text: its report's results.
+    campaigns.append(surveys.survey_campaign(people).id)
 
     for message in IMPORT_MESSAGES:
         db.session.add(ContactImport(list_id=lst.id, filename="danh-sach.csv", status="failed",

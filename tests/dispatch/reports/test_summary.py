@@ -105,10 +105,13 @@ def test_summary_csv_and_xlsx(api, people, several, backend):
     assert f"loa-summary-phase-{during}-" in r.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(r.get_data().decode("utf-8-sig"), newline="")))
     assert rows[0][:2] == ["Mã chiến dịch (id)", "Tên chiến dịch (title)"]
-    assert rows[0][-1] == "Chi phí ước tính (VND) (cost_vnd)"
+    # The survey's columns come last, after the cost (empty: these campaigns asked nothing).
+    assert rows[0][-3:] == ["Chi phí ước tính (VND) (cost_vnd)",
+                            "Số trả lời khảo sát được tính (survey_answers)",
+                            "Tỷ lệ trả lời khảo sát (%) (survey_response_rate_percent)"]
     assert [r[1] for r in rows[1:]] == ["Thông báo Đại hội đại biểu Đảng bộ tỉnh",
                                         "Kết quả Đại hội", "Tổng cộng (2 chiến dịch)"]
-    assert rows[-1][-1] == str(12_000 + 4_800)
+    assert rows[-1][-3:] == [str(12_000 + 4_800), "", ""]
     assert rows[1][5] == "2025-03-10 07:59:00+07:00"
 
     r = api.as_(people["editor"]).get("/api/reports/summary.xlsx?since=2025-03-10")

@@ -31,7 +31,7 @@ from dispatch.audiences.optouts import add_opt_out
 from dispatch.campaigns import service
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, ContactList, User
-from tests.helpers import reports, web
+from tests.helpers import reports, surveys, web
 from tests.helpers.factories import PASSWORD, ApiClient, add_account, make_user, upload_import
 from tests.helpers.plans import congress
 from tests.helpers.push import make_device
@@ -97,6 +97,8 @@ def _campaigns(people: dict[str, User], lst: ContactList) -> dict[str, Campaign]
                              pause_reason="paused by staff" if status is S.PAUSED else None)
         reports.fill_main(reports.Ledger(c, account=account))
         out[name] = c
+    # A survey with its answers: the report page's survey results (tests/helpers/surveys.py).
+    out["survey"] = surveys.survey_campaign(people, tag="trong-dai-hoi")
     db.session.commit()
     return out
 
