@@ -5,7 +5,7 @@ allowed). The secret is generated here (32 random bytes, URL-safe), stored encry
 returned once, by `create` and `rotate`; every change is audited without it.
 
 A hook is disabled with a reason, a code (dispatch.models.codes): `failing?since=…&last=…`
-(its failures ran unbroken for a day, dispatch.hooks.deliver) or `admin` (an admin turned it
+(its failures ran unbroken for a day, dispatch.hooks.deliver) or `by_admin` (an admin turned it
 off). Enabling it clears the reason and the failure run, and its waiting deliveries are due
 at once.
 """
@@ -28,7 +28,7 @@ from dispatch.models.codes import decode, encode
 from dispatch.models.common import utcnow
 
 ENTITY = "webhook"
-FAILING, BY_ADMIN = "failing", "admin"
+FAILING, BY_ADMIN = "failing", "by_admin"
 REASONS = frozenset({FAILING, BY_ADMIN})
 
 
