@@ -67,3 +67,23 @@ def test_only_admins_manage_webhooks(api, people, role):
     r = api.as_(people[role]).post("/api/hooks", json=GOOD)
     assert r.status_code == 403
     assert api.as_(people[role]).get("/api/hooks").status_code == 403
+
+
+def test_secrets_rotate_reencrypts_webhook_secrets(app, api, people):
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from cryptography.fernet import Fernet
+
+    secret = api.as_(people["admin"]).post("/api/hooks", json=GOOD).json["secret"]
+    old = (Path(app.instance_path) / "secrets.key").read_text().strip()
+    new = Fernet.generate_key().decode()
+    app.config["SECRETS_KEY"] = f"{new},{old}"
+    try:
+        r = CliRunner().invoke(app.cli, ["secrets", "rotate"])
+        assert r.exit_code == 0 and "1 webhook secret" in r.output, r.output
+        app.config["SECRETS_KEY"] = new  # the old key is gone: Loa still signs
+        db.session.expire_all()
+        assert secrets.decrypt(db.session.query(Webhook).one().secret_encrypted) == secret
+    finally:
+        app.config["SECRETS_KEY"] = None
