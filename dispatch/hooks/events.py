@@ -39,14 +39,13 @@ from typing import Any
 from flask import current_app, has_app_context
 from redis.exceptions import RedisError
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from dispatch.extensions import db
 from dispatch.jobs import keys
 from dispatch.models import Campaign, HookEvent, Message, Webhook
 from dispatch.models.common import utcnow
-from dispatch.models.sqlbatch import insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +102,10 @@ def emit_many(event: str, items: Sequence[dict[str, Any]]) -> int:
     if not items or not wanted(event):
         return 0
     now = utcnow()
-    insert_rows(HookEvent.__table__, [{"event": event, "data": dict(d), "occurred_at": now}
-                                      for d in items])
+    # One executemany (SQLAlchemy sends it as multi-row INSERTs): JSON values do not go
+    # through sqlbatch.insert_rows' PostgreSQL arrays.
+    db.session.execute(insert(HookEvent.__table__),
+                       [{"event": event, "data": dict(d), "occurred_at": now} for d in items])
     db.session.info[_PENDING] = True
     return len(items)
 
