@@ -226,3 +226,44 @@ def test_a_test_event_goes_to_that_hook_only(app, redis, receiver, hook_clock, a
     assert webhook.verify(secret, int(h["x-loa-timestamp"]), got.body, h["x-loa-signature"])
     assert json.loads(got.body)["events"][0]["data"]["hook_id"] == hook_id
     assert other_id != hook_id
+
+
+def test_reply_and_survey_events_arrive_as_emitted(app, redis, receiver, hook_clock):
+    make_hook(receiver.url, (events.REPLY_RECEIVED, events.SURVEY_ANSWERED))
+    reply = {"reply_id": 41, "campaign_id": 7, "channel": "sms", "kind": "answer",
+             "choice": "1", "number": events.mask("+84912345678"),
+             "received_at": hook_clock.now.isoformat()}
+    events.emit(events.REPLY_RECEIVED, reply)
+    events.emit(events.SURVEY_ANSWERED, reply)
+    db.session.commit()
+    work()
+    assert sorted(r.json["event"] for r in receiver.received) == [
+        "reply.received", "survey.answered"]
+    for r in receiver.received:
+        assert r.headers["X-Loa-Event"] == r.json["event"]
+        assert [e["data"] for e in r.json["events"]] == [reply]
+    assert reply["number"] == "+8491****678"
+
+
+def test_a_refused_push_is_a_message_failed_event_without_a_number(app, redis, receiver,
+                                                                    hook_clock):
+    from dispatch.engine import ledger
+    from dispatch.models import Message, MessageStatus
+    from tests.helpers.factories import make_user
+    from tests.helpers.sms import make_campaign
+
+    make_hook(receiver.url, (events.MESSAGE_FAILED,))
+    c = make_campaign(make_user("e1", ["editor"]), channels="push")
+    m = Message(campaign_id=c.id, channel="push", recipient_id=3, status=MessageStatus.SENDING)
+    db.session.add(m)
+    db.session.commit()
+    assert ledger.move([m.id], MessageStatus.FAILED, only_from=[MessageStatus.SENDING],
+                       reason="INVALID_ARGUMENT") == 1
+    db.session.commit()
+    work()
+    [event] = receiver.events()
+    assert event["event"] == "message.failed"
+    assert {k: event["data"][k] for k in ("message_id", "campaign_id", "channel", "status",
+                                          "number", "reason")} == {
+        "message_id": m.id, "campaign_id": c.id, "channel": "push", "status": "failed",
+        "number": None, "reason": "INVALID_ARGUMENT"}
