@@ -3,13 +3,16 @@
 - `fan_out()` (RQ job, no arguments, idempotent): takes the outbox rows in id order, and for
   every enabled hook subscribed to their event writes deliveries of at most BATCH events of
   one kind each (a campaign of a million messages makes ~10,000 POSTs, not a million), deletes
-  the rows, commits, then enqueues one `deliver` job per delivery.
+  the rows, commits, then enqueues one `deliver` job per delivery (queue `low`).
 - `deliver(delivery_id)` (RQ job): posts the delivery's frozen body if it is due and its hook
   enabled, holding it (`claimed_until`) so two copies of the job post it once; logs the attempt
   (status code, error, duration, next try). A failure is tried again after BACKOFF (1 min,
-  5 min, 30 min, 2 h, then every 6 h) up to MAX_ATTEMPTS; a hook whose failures have run
-  unbroken for DISABLE_AFTER (a day) is disabled with the reason, and an admin re-enables it
-  (dispatch.hooks.registry). A disabled hook's deliveries wait; they go on after re-enabling.
+  5 min, 30 min, 2 h, then every 6 h) up to MAX_ATTEMPTS. While a hook is failing only one
+  delivery at a time tries it (at `paused_until`, on the hook's own back-off) and the others
+  wait for that try, so a receiver that is down costs one call per back-off step, not one per
+  delivery. A hook whose failures have run unbroken for DISABLE_AFTER (a day) is disabled with
+  the reason, and an admin re-enables it (dispatch.hooks.registry). A disabled hook's
+  deliveries wait; they go on after re-enabling.
 - `sweep()` (the clock, every tick): runs the fan-out for outbox rows nobody enqueued (Redis
   was away when they were committed) and enqueues deliveries that are due (retries, and those
   whose job was lost).
@@ -37,7 +40,7 @@ from typing import Any
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from dispatch.access import secrets
 from dispatch.extensions import db
@@ -60,6 +63,9 @@ DISABLE_AFTER = timedelta(days=1)
 HOLD = timedelta(seconds=60)  # longer than connect + read timeouts
 STALE_ENQUEUE = timedelta(minutes=10)  # a due delivery enqueued this long ago lost its job
 DELIVER_JOB = "dispatch.hooks.deliver.deliver"
+# Below sending (`urgent`, `default`: expansion, push batches): a slow receiver never holds
+# back a campaign, and a worker drains `low` once the sends are done.
+QUEUE = "low"
 
 
 def backoff(failures: int) -> timedelta:
@@ -133,7 +139,7 @@ def enqueue(delivery_ids: list[int]) -> int:
     Those not enqueued (Redis away) are left to the sweep."""
     done: list[int] = []
     try:
-        q = queue("default")
+        q = queue(QUEUE)
         for delivery_id in delivery_ids:
             q.enqueue(DELIVER_JOB, delivery_id, job_timeout=120,
                       description=f"webhook delivery {delivery_id}")
@@ -162,6 +168,13 @@ def deliver(delivery_id: int) -> str:
     hook = db.session.get(Webhook, d.hook_id)
     if hook is None or not hook.enabled:
         return "hook_disabled"
+    if hook.paused_until is not None and hook.paused_until > now:
+        # The receiver is failing: wait for the hook's next probe instead of adding a call
+        # (and a timeout's worth of worker time) per delivery to a receiver that is down.
+        d.next_attempt_at = max(d.next_attempt_at, hook.paused_until)
+        d.enqueued_at = None
+        db.session.commit()
+        return "hook_paused"
     held = db.session.execute(
         update(HookDelivery)
         .where(HookDelivery.id == d.id, HookDelivery.status == "pending",
@@ -188,7 +201,10 @@ def _record(d: HookDelivery, hook: Webhook, result: webhook.PostResult, at: date
     if result.ok:
         d.status, d.finished_at = "delivered", at
         hook.failing_since, hook.last_success_at = None, at
+        hook.failures, hook.paused_until = 0, None
     else:
+        hook.failures += 1
+        hook.paused_until = at + backoff(hook.failures)
         if d.attempts >= MAX_ATTEMPTS:
             d.status, d.finished_at = "failed", at
         else:
@@ -216,14 +232,20 @@ def sweep(now: datetime | None = None, *, limit: int = 1000) -> dict[str, int]:
         HookEvent.occurred_at < now - timedelta(seconds=10)).limit(1))
     if stale_outbox is not None and hook_events.enqueue_fan_out():
         done["hook_fan_out"] = 1
-    due = list(db.session.scalars(
-        select(HookDelivery.id).join(Webhook, Webhook.id == HookDelivery.hook_id)
-        .where(HookDelivery.status == "pending", HookDelivery.next_attempt_at <= now,
-               Webhook.enabled.is_(True),
-               or_(HookDelivery.enqueued_at.is_(None),
-                   HookDelivery.enqueued_at < now - STALE_ENQUEUE),
-               or_(HookDelivery.claimed_until.is_(None), HookDelivery.claimed_until < now))
-        .order_by(HookDelivery.id).limit(limit)))
+    ready = (HookDelivery.status == "pending", HookDelivery.next_attempt_at <= now,
+             Webhook.enabled.is_(True),
+             or_(HookDelivery.enqueued_at.is_(None),
+                 HookDelivery.enqueued_at < now - STALE_ENQUEUE),
+             or_(HookDelivery.claimed_until.is_(None), HookDelivery.claimed_until < now))
+    joined = select(HookDelivery.id).join(Webhook, Webhook.id == HookDelivery.hook_id)
+    due = list(db.session.scalars(joined.where(*ready, Webhook.failing_since.is_(None))
+                                  .order_by(HookDelivery.id).limit(limit)))
+    # A failing hook gets its one probe (the oldest due delivery), once its pause is over.
+    due += db.session.scalars(
+        select(func.min(HookDelivery.id)).join(Webhook, Webhook.id == HookDelivery.hook_id)
+        .where(*ready, Webhook.failing_since.is_not(None),
+               or_(Webhook.paused_until.is_(None), Webhook.paused_until <= now))
+        .group_by(HookDelivery.hook_id)).all()
     if due:
         n = enqueue(due)
         if n:

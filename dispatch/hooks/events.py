@@ -118,7 +118,7 @@ def enqueue_fan_out() -> bool:
 
     try:
         if get_redis().set(keys.HOOKS_FANOUT, "1", nx=True, ex=300):
-            queue("default").enqueue(FANOUT_JOB, job_timeout=600,
+            queue("low").enqueue(FANOUT_JOB, job_timeout=600,
                                      description="webhooks: fan out events")
         return True
     except (RedisError, OSError) as exc:

@@ -93,7 +93,8 @@ def disable(hook: Webhook, reason: str, *, at: datetime | None = None,
 
 def enable(hook: Webhook, *, actor: User | None) -> None:
     hook.enabled = True
-    hook.disabled_reason = hook.disabled_at = hook.failing_since = None
+    hook.disabled_reason = hook.disabled_at = hook.failing_since = hook.paused_until = None
+    hook.failures = 0
     now = utcnow()
     db.session.execute(update(HookDelivery)
                        .where(HookDelivery.hook_id == hook.id, HookDelivery.status == "pending")

@@ -33,6 +33,9 @@ class Webhook(db.Model):  # type: ignore[name-defined]
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The first failure of the current run of failures; cleared by a success.
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(default=0)  # consecutive failed attempts
+    # While failing, one delivery at a time probes the receiver; the others wait until then.
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

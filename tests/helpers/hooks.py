@@ -121,3 +121,11 @@ def hook_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr("dispatch.hooks.deliver.utcnow", clock)
     return clock
+
+
+def run_jobs() -> None:
+    """Run every waiting job, webhook ones included (they are on `low`)."""
+    from dispatch.jobs import QUEUES
+    from tests.helpers.engine import work
+
+    work(list(QUEUES))

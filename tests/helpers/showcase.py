@@ -66,7 +66,7 @@ def hooks() -> list[int]:
     from dispatch.hooks import deliver, events, registry
     from dispatch.models import HookAttempt
 
-    made = []
+    made: list[int] = []
     for n, state in enumerate(("ok", "failing", "failed", "admin")):
         hook, _ = registry.create({"name": f"Hệ thống {n + 1}", "url": f"http://10.0.0.{n}/loa",
                                    "events": list(events.EVENTS)}, actor=None)

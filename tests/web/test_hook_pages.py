@@ -9,7 +9,7 @@ from dispatch.extensions import db
 from dispatch.hooks import events, registry
 from dispatch.models import Webhook
 from gateways import webhook
-from tests.helpers.engine import work
+from tests.helpers.hooks import run_jobs
 
 pytest_plugins = ["tests.helpers.hooks"]
 
@@ -34,7 +34,7 @@ def test_an_admin_registers_tests_and_reenables_a_webhook(backend: str, app: Any
     assert secret not in page and "Chưa có lần gửi nào." in page
     sent = admin.post(f"/admin/hooks/{hook.id}/test", {})
     assert sent.status_code == 302
-    work()
+    run_jobs()
     got = receiver.received[0]
     headers = {k.lower(): v for k, v in got.headers.items()}
     assert webhook.verify(secret, int(headers["x-loa-timestamp"]), got.body,

@@ -30,6 +30,8 @@ def upgrade():
         sa.Column('disabled_reason', sa.Text(), nullable=True),
         sa.Column('disabled_at', When, nullable=True),
         sa.Column('failing_since', When, nullable=True),
+        sa.Column('failures', sa.Integer(), nullable=False),
+        sa.Column('paused_until', When, nullable=True),
         sa.Column('last_success_at', When, nullable=True),
         sa.Column('created_by_id', sa.Integer(), nullable=True),
         sa.Column('created_at', When, nullable=False),

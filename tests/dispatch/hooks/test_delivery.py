@@ -15,7 +15,7 @@ from dispatch.extensions import db
 from dispatch.hooks import deliver, events, registry
 from dispatch.models import HookAttempt, HookDelivery, HookEvent, Webhook
 from gateways import webhook
-from tests.helpers.engine import work
+from tests.helpers.hooks import run_jobs
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,7 @@ def test_a_batch_is_signed_with_the_hooks_secret_and_carries_exactly_its_events(
     events.emit_many(events.MESSAGE_DELIVERED, delivered(150))
     events.emit(events.CAMPAIGN_COMPLETED, {"campaign_id": 7})  # nobody wants it: not written
     db.session.commit()
-    work()  # the fan-out, then one job per delivery
+    run_jobs()  # the fan-out, then one job per delivery
     assert len(receiver.received) == 2  # 150 events: two POSTs of at most 100
     sent = sorted(receiver.received, key=lambda r: len(r.json["events"]), reverse=True)
     assert [len(r.json["events"]) for r in sent] == [100, 50]
@@ -64,7 +64,7 @@ def test_a_batch_is_signed_with_the_hooks_secret_and_carries_exactly_its_events(
     assert db.session.scalar(select(func.count()).select_from(HookEvent)) == 0  # outbox empty
     statuses = db.session.scalars(select(HookDelivery.status)).all()
     assert statuses == ["delivered", "delivered"]
-    work()
+    run_jobs()
     assert len(receiver.received) == 2  # nothing is sent twice
 
 
@@ -75,19 +75,19 @@ def test_a_500_and_a_timeout_are_retried_on_the_back_off_schedule(app, redis, re
     start = hook_clock.now
     events.emit(events.MESSAGE_DELIVERED, delivered(1)[0])
     db.session.commit()
-    work()
+    run_jobs()
     assert len(receiver.received) == 1
     hook_clock.advance(seconds=59)
     assert "hook_deliveries" not in deliver.sweep(hook_clock.now)  # not due yet
     hook_clock.advance(seconds=1)
     assert deliver.sweep(hook_clock.now) == {"hook_deliveries": 1}
-    work()
+    run_jobs()
     assert len(receiver.received) == 2  # timed out after 0.5 s
     hook_clock.advance(seconds=299)
     assert deliver.sweep(hook_clock.now) == {}
     hook_clock.advance(seconds=1)
     assert deliver.sweep(hook_clock.now) == {"hook_deliveries": 1}
-    work()
+    run_jobs()
     assert len(receiver.received) == 3
     assert len({r.json["delivery"] for r in receiver.received}) == 1  # the same delivery
     assert len({r.body for r in receiver.received}) == 1  # the same bytes
@@ -107,7 +107,7 @@ def test_a_hook_failing_for_a_day_is_disabled_with_the_reason_and_an_admin_enabl
     start = hook_clock.now
     events.emit(events.MESSAGE_DELIVERED, delivered(1)[0])
     db.session.commit()
-    work()
+    run_jobs()
     for _ in range(20):
         db.session.expire_all()
         hook = db.session.get(Webhook, hook_id)
@@ -116,7 +116,7 @@ def test_a_hook_failing_for_a_day_is_disabled_with_the_reason_and_an_admin_enabl
         due = db.session.scalar(select(HookDelivery.next_attempt_at))
         hook_clock.now = due
         deliver.sweep(hook_clock.now)
-        work()
+        run_jobs()
     hook = db.session.get(Webhook, hook_id)
     assert not hook.enabled
     attempts = db.session.scalars(select(HookAttempt.at).order_by(HookAttempt.id)).all()
@@ -138,7 +138,7 @@ def test_a_hook_failing_for_a_day_is_disabled_with_the_reason_and_an_admin_enabl
     r = admin.post(f"/api/hooks/{hook_id}/enable")
     assert r.status_code == 200 and r.json["enabled"] is True, r.json
     assert r.json["disabled_reason"] is None
-    work()
+    run_jobs()
     assert len(receiver.received) == seen + 1
     assert db.session.scalar(select(HookDelivery.status)) == "delivered"
     log = admin.get(f"/api/hooks/{hook_id}/attempts").json
@@ -151,10 +151,10 @@ def test_an_event_emitted_in_a_rolled_back_transaction_is_never_sent(app, redis,
     make_hook(receiver.url)
     events.emit(events.MESSAGE_DELIVERED, delivered(1)[0])
     db.session.rollback()
-    work()
+    run_jobs()
     hook_clock.advance(minutes=5)
     assert deliver.sweep(hook_clock.now) == {}
-    work()
+    run_jobs()
     assert receiver.received == []
     assert db.session.scalar(select(func.count()).select_from(HookEvent)) == 0
 
@@ -172,11 +172,11 @@ def test_events_emitted_while_redis_is_down_are_delivered_once_it_is_back(
         app.config["REDIS_URL"] = url
         app.extensions.pop("loa_redis", None)
     assert db.session.scalar(select(func.count()).select_from(HookEvent)) == 3
-    work()
+    run_jobs()
     assert receiver.received == []
     hook_clock.advance(seconds=11)
     assert deliver.sweep(hook_clock.now) == {"hook_fan_out": 1}
-    work()
+    run_jobs()
     assert [e["data"]["message_id"] for e in receiver.events()] == [0, 1, 2]
 
 
@@ -217,7 +217,7 @@ def test_a_test_event_goes_to_that_hook_only(app, redis, receiver, hook_clock, a
     other_id, _ = make_hook(receiver.url.replace("/loa/events", "/other"))
     r = api.as_(people["admin"]).post(f"/api/hooks/{hook_id}/test")
     assert r.status_code == 202, r.json
-    work()
+    run_jobs()
     assert len(receiver.received) == 1
     got = receiver.received[0]
     assert got.path == "/loa/events" and got.json["delivery"] == r.json["delivery"]
@@ -236,7 +236,7 @@ def test_reply_and_survey_events_arrive_as_emitted(app, redis, receiver, hook_cl
     events.emit(events.REPLY_RECEIVED, reply)
     events.emit(events.SURVEY_ANSWERED, reply)
     db.session.commit()
-    work()
+    run_jobs()
     assert sorted(r.json["event"] for r in receiver.received) == [
         "reply.received", "survey.answered"]
     for r in receiver.received:
@@ -260,10 +260,37 @@ def test_a_refused_push_is_a_message_failed_event_without_a_number(app, redis, r
     assert ledger.move([m.id], MessageStatus.FAILED, only_from=[MessageStatus.SENDING],
                        reason="INVALID_ARGUMENT") == 1
     db.session.commit()
-    work()
+    run_jobs()
     [event] = receiver.events()
     assert event["event"] == "message.failed"
     assert {k: event["data"][k] for k in ("message_id", "campaign_id", "channel", "status",
                                           "number", "reason")} == {
         "message_id": m.id, "campaign_id": c.id, "channel": "push", "status": "failed",
         "number": None, "reason": "INVALID_ARGUMENT"}
+
+
+def test_a_receiver_that_is_down_gets_one_call_per_back_off_step_not_one_per_delivery(
+        app, redis, receiver, hook_clock):
+    make_hook(receiver.url, events.EVENTS)
+    receiver.default = 503
+    for kind in events.EVENTS:  # five kinds: five deliveries
+        events.emit(kind, {"n": 1})
+    db.session.commit()
+    run_jobs()
+    assert len(receiver.received) == 1
+    hook_clock.advance(minutes=1)
+    assert deliver.sweep(hook_clock.now) == {"hook_deliveries": 1}  # one probe
+    run_jobs()
+    assert len(receiver.received) == 2
+    hook_clock.advance(minutes=4)
+    assert deliver.sweep(hook_clock.now) == {}  # the hook's back-off: 5 min after the 2nd
+    receiver.default = 200
+    hook_clock.advance(minutes=1)
+    assert deliver.sweep(hook_clock.now) == {"hook_deliveries": 1}
+    run_jobs()
+    assert len(receiver.received) == 3  # the probe succeeded: the hook is healthy again
+    assert deliver.sweep(hook_clock.now) == {"hook_deliveries": 4}  # the clock's next tick
+    run_jobs()
+    assert len(receiver.received) == 7
+    assert set(db.session.scalars(select(HookDelivery.status))) == {"delivered"}
+    assert sorted(r.json["event"] for r in receiver.received[2:]) == sorted(events.EVENTS)

@@ -12,8 +12,8 @@ from dispatch.hooks import events
 from dispatch.models.common import utcnow
 from scripts.harness import wait_for
 from tests.dispatch.hooks.test_delivery import make_hook
-from tests.helpers.engine import work
 from tests.helpers.factories import add_account, make_user
+from tests.helpers.hooks import run_jobs
 from tests.helpers.sms import counts, make_campaign, number, queue_rows
 
 
@@ -27,7 +27,7 @@ def test_each_delivered_sms_is_told_once_then_the_campaign_completes(
     smpp()
     assert wait_for(lambda: counts(c.id).get("delivered") == 120, timeout=30), counts(c.id)
     assert clock.tick(app.config).get("completed") == 1
-    work()  # what the receipt writer's commits enqueued, and the completion's
+    run_jobs()  # what the receipt writer's commits enqueued, and the completion's
     wait_for(lambda: len(receiver.events()) >= 121, timeout=10)
     got = receiver.events()
     delivered = [e["data"] for e in got if e["event"] == "message.delivered"]
