@@ -14,8 +14,8 @@
   the reason, and an admin re-enables it (dispatch.hooks.registry). A disabled hook's
   deliveries wait; they go on after re-enabling.
 - `sweep()` (the clock, every tick): runs the fan-out for outbox rows nobody enqueued (Redis
-  was away when they were committed) and enqueues deliveries that are due (retries, and those
-  whose job was lost).
+  was away when they were committed), enqueues deliveries that are due (retries, and those
+  whose job was lost), and deletes deliveries finished more than KEEP (30 days) ago.
 
 Every POST carries:
   X-Loa-Event       the event of every item in the body (`message.delivered` …, `hook.test`)
@@ -62,6 +62,7 @@ MAX_ATTEMPTS = 10  # then the delivery is given up (`failed`)
 DISABLE_AFTER = timedelta(days=1)
 HOLD = timedelta(seconds=60)  # longer than connect + read timeouts
 STALE_ENQUEUE = timedelta(minutes=10)  # a due delivery enqueued this long ago lost its job
+KEEP = timedelta(days=30)  # finished deliveries (and their attempts) are kept this long
 DELIVER_JOB = "dispatch.hooks.deliver.deliver"
 # Below sending (`urgent`, `default`: expansion, push batches): a slow receiver never holds
 # back a campaign, and a worker drains `low` once the sends are done.
@@ -250,4 +251,22 @@ def sweep(now: datetime | None = None, *, limit: int = 1000) -> dict[str, int]:
         n = enqueue(due)
         if n:
             done["hook_deliveries"] = n
+    purged = purge(now - KEEP)
+    if purged:
+        done["hook_purged"] = purged
     return done
+
+
+def purge(before: datetime, *, batch: int = 1000) -> int:
+    """Delete one batch of deliveries finished before `before`, their attempts with them: the
+    log stays readable for a month and does not grow without end (bodies carry masked numbers
+    and reply ids, personal data with an end of life)."""
+    old = list(db.session.scalars(
+        select(HookDelivery.id).where(HookDelivery.status != "pending",
+                                      HookDelivery.finished_at < before).limit(batch)))
+    if not old:
+        return 0
+    db.session.execute(delete(HookAttempt).where(any_of(HookAttempt.delivery_id, old)))
+    db.session.execute(delete(HookDelivery).where(any_of(HookDelivery.id, old)))
+    db.session.commit()
+    return len(old)

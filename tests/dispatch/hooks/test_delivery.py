@@ -294,3 +294,15 @@ def test_a_receiver_that_is_down_gets_one_call_per_back_off_step_not_one_per_del
     assert len(receiver.received) == 7
     assert set(db.session.scalars(select(HookDelivery.status))) == {"delivered"}
     assert sorted(r.json["event"] for r in receiver.received[2:]) == sorted(events.EVENTS)
+
+
+def test_finished_deliveries_are_purged_after_a_month(app, redis, receiver, hook_clock):
+    make_hook(receiver.url)
+    events.emit(events.MESSAGE_DELIVERED, delivered(1)[0])
+    db.session.commit()
+    run_jobs()
+    assert db.session.scalar(select(func.count()).select_from(HookAttempt)) == 1
+    assert "hook_purged" not in deliver.sweep(hook_clock.now + timedelta(days=29))
+    assert deliver.sweep(hook_clock.now + timedelta(days=31)) == {"hook_purged": 1}
+    assert db.session.scalar(select(func.count()).select_from(HookDelivery)) == 0
+    assert db.session.scalar(select(func.count()).select_from(HookAttempt)) == 0
