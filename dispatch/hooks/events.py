@@ -111,15 +111,20 @@ def emit_many(event: str, items: Sequence[dict[str, Any]]) -> int:
 
 
 def enqueue_fan_out() -> bool:
-    """Enqueue the fan-out job unless one is already waiting; False when Redis is away (the
-    clock's sweep does it later)."""
+    """Enqueue the fan-out job unless one is already waiting; True when this call enqueued it.
+    With Redis away nothing is lost: the clock's sweep enqueues it later."""
     from dispatch.jobs import queue
     from dispatch.jobs.redis_conn import get_redis
 
     try:
-        if get_redis().set(keys.HOOKS_FANOUT, "1", nx=True, ex=300):
+        if not get_redis().set(keys.HOOKS_FANOUT, "1", nx=True, ex=300):
+            return False  # one is waiting; it takes every row committed before it runs
+        try:
             queue("low").enqueue(FANOUT_JOB, job_timeout=600,
-                                     description="webhooks: fan out events")
+                                 description="webhooks: fan out events")
+        except (RedisError, OSError):
+            get_redis().delete(keys.HOOKS_FANOUT)  # no job waits: let the next one enqueue
+            raise
         return True
     except (RedisError, OSError) as exc:
         log.warning("webhooks: cannot enqueue the fan-out (Redis: %s); the clock will", exc)
