@@ -50,8 +50,15 @@ def rotate_secrets() -> None:
     for user in db.session.scalars(select(User).where(User.totp_secret.is_not(None))):
         user.totp_secret = secrets.rotate(user.totp_secret or "")
         factors += 1
+    from dispatch.models import Webhook
+
+    hooks = 0
+    for hook in db.session.scalars(select(Webhook)):
+        hook.secret_encrypted = secrets.rotate(hook.secret_encrypted)
+        hooks += 1
     db.session.commit()
-    click.echo(f"Re-encrypted {count} SMPP password(s) and {factors} two-factor secret(s).")
+    click.echo(f"Re-encrypted {count} SMPP password(s), {factors} two-factor secret(s) and "
+               f"{hooks} webhook secret(s).")
 
 
 @click.command("seed")

@@ -43,6 +43,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "gateway.view": STAFF,
     "audit.view": frozenset({"approver", "admin"}),
     "appkey.manage": frozenset({"admin"}),
+    # webhooks: where Loa posts events (numbers masked) and with which secret
+    "hook.manage": frozenset({"admin"}),
     # a person's data exported or erased on their request (dispatch.audiences.retention)
     "personal_data.manage": frozenset({"admin"}),
     # operations: /metrics (without the scrape token) and the RQ dashboard

@@ -20,6 +20,7 @@ from dispatch.campaigns import audience, audit, content, frozen, lifecycle, note
 from dispatch.engine import control, ledger
 from dispatch.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dispatch.extensions import db
+from dispatch.hooks import events as hooks
 from dispatch.models import (
     AuditEvent,
     Campaign,
@@ -321,6 +322,7 @@ def complete(c: Campaign) -> Campaign:
     _claim(c)
     c.finished_at = utcnow()
     _move(c, "complete", S.COMPLETED, actor=None)
+    hooks.campaign_completed(c)
     return c
 
 

@@ -10,6 +10,8 @@
   as only the claimer sends. SMS rows have no jobs to lose: the smpp process claims them from
   the ledger whenever the campaign may send (dispatch.sms.send);
 - a campaign whose rows are all final completes;
+- webhook events and deliveries nobody enqueued (Redis was away), and retries that are due,
+  are enqueued (dispatch.hooks.deliver.sweep);
 - an import left `running` by a dead worker (its heartbeat lapsed) is marked failed, and a
   queued one whose job vanished is enqueued again (dispatch.audiences.import_jobs).
 
@@ -34,6 +36,7 @@ from dispatch.audiences import import_jobs, retention
 from dispatch.campaigns import service as campaigns
 from dispatch.engine import enqueue, flags, ledger
 from dispatch.extensions import db
+from dispatch.hooks import deliver as hooks
 from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
@@ -101,6 +104,8 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
         db.session.commit()
         count("completed", 1)
     for key, n in import_jobs.check_stalled(config).items():
+        count(key, n)
+    for key, n in hooks.sweep(now).items():  # webhooks nobody enqueued (Redis was away)
         count(key, n)
     return done
 

@@ -16,6 +16,7 @@ from sqlalchemy import Update, bindparam, literal_column, or_, select, update
 
 from dispatch.errors import InvalidTransition
 from dispatch.extensions import db
+from dispatch.hooks import events as hook_events
 from dispatch.models import Message, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.models.ledger import FINAL
@@ -91,13 +92,29 @@ def move(
             raise InvalidTransition(f"A message cannot go from {names} to {new.value}.")
         sources = wanted
     on_postgres = postgres()
-    stmt = _move_sql(on_postgres, new, sources, reason is not None, error_code is not None)
-    params: dict[str, object] = {"ids": values_param(ids, on_postgres), "at": at or utcnow()}
+    # A webhook event for the rows that became delivered/failed, only when a hook wants it:
+    # else the statement is the plain UPDATE, with nothing returned (dispatch.hooks.events).
+    event = _EVENTS.get(new)
+    tell = event is not None and hook_events.wanted(event)
+    stmt = _move_sql(on_postgres, new, sources, reason is not None, error_code is not None,
+                     tell)
+    when = at or utcnow()
+    params: dict[str, object] = {"ids": values_param(ids, on_postgres), "at": when}
     if reason is not None:
         params["new_reason"] = reason
     if error_code is not None:
         params["new_error_code"] = error_code
-    return db.session.execute(stmt, params).rowcount or 0  # type: ignore[attr-defined]
+    if not tell or event is None:
+        return db.session.execute(stmt, params).rowcount or 0  # type: ignore[attr-defined]
+    moved = db.session.execute(stmt, params).all()
+    hook_events.emit_many(event, [
+        {"message_id": m.id, "campaign_id": m.campaign_id, "channel": m.channel,
+         "status": new.value, "number": hook_events.mask(m.address), "reason": m.reason,
+         "error_code": m.error_code, "at": when.isoformat()} for m in moved])
+    return len(moved)
+
+
+_EVENTS = {S.DELIVERED: hook_events.MESSAGE_DELIVERED, S.FAILED: hook_events.MESSAGE_FAILED}
 
 
 # The statements of `move` and `claim` are built once per shape and run with parameters: at the
@@ -105,7 +122,7 @@ def move(
 
 @lru_cache(maxsize=128)
 def _move_sql(on_postgres: bool, new: MessageStatus, sources: frozenset[MessageStatus],
-              reason: bool, error_code: bool) -> Update:
+              reason: bool, error_code: bool, returning: bool = False) -> Update:
     at = bindparam("at", type_=_messages.c.finished_at.type)
     values: dict[str, object] = {"status": new}
     if new in _STAMP:
@@ -118,10 +135,14 @@ def _move_sql(on_postgres: bool, new: MessageStatus, sources: frozenset[MessageS
         values["error_code"] = bindparam("new_error_code", type_=_messages.c.error_code.type)
     if new is S.QUEUED:
         values["finished_at"] = None
-    return (update(_messages)
+    stmt = (update(_messages)
             .where(in_param(_messages.c.id, "ids", on_postgres),
                    _messages.c.status.in_(sorted(sources)))
             .values(**values))
+    if returning:
+        m = _messages.c
+        stmt = stmt.returning(m.id, m.campaign_id, m.channel, m.address, m.reason, m.error_code)
+    return stmt
 
 
 @lru_cache(maxsize=2)

@@ -94,3 +94,8 @@ def signin_pair(digest: str) -> str:
 
 METRICS_RECEIPTS = "loa:metrics:receipts"  # receipts counted by status, and the last id counted
 METRICS_INBOUND = "loa:metrics:inbound"  # MO counted by outcome, and the last id counted
+
+# -- webhooks ----------------------------------------------------------------------------------
+
+# Set while a fan-out job is on its way (dispatch.hooks.events): commits in between need no other.
+HOOKS_FANOUT = "loa:hooks:fanout"

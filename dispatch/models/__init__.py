@@ -21,6 +21,7 @@ from dispatch.models.campaigns import (
     Plan,
     Setting,
 )
+from dispatch.models.hooks import HookAttempt, HookDelivery, HookEvent, Webhook
 from dispatch.models.ledger import (
     InboundMessage,
     Message,
@@ -47,6 +48,9 @@ __all__ = [
     "ContactImport",
     "ContactList",
     "Device",
+    "HookAttempt",
+    "HookDelivery",
+    "HookEvent",
     "InboundMessage",
     "ListMember",
     "Locality",
@@ -64,4 +68,5 @@ __all__ = [
     "SmppAccount",
     "User",
     "UserSession",
+    "Webhook",
 ]

@@ -100,6 +100,7 @@ ENTITIES: dict[str, Any] = {
     "setting": _l("Setting"), "contact_list": _l("Contact list"), "contact": _l("Contact"),
     "opt_out": _l("Opt-out"), "locality": _l("Locality"), "smpp_account": _l("SMPP account"),
     "report": _l("Report"), "app_key": _l("App key"), "person": _l("Personal data"),
+    "webhook": _l("Webhook"),
 }
 
 

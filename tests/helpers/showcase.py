@@ -61,6 +61,37 @@ ROW_REASONS = ("empty", "invalid number", "not a mobile number", "not a Vietname
                "contains letters")
 
 
+def hooks() -> list[int]:
+    """Webhooks in every state (enabled, failing, disabled by failures or by an admin), with
+    attempts of every kind."""
+    from dispatch.hooks import deliver, events, registry
+    from dispatch.models import HookAttempt
+
+    made: list[int] = []
+    for n, state in enumerate(("ok", "failing", "failed", "admin")):
+        hook, _ = registry.create({"name": f"Hệ thống {n + 1}", "url": f"http://10.0.0.{n}/loa",
+                                   "events": list(events.EVENTS)}, actor=None)
+        kinds = [*events.EVENTS, events.TEST]
+        for i, kind in enumerate(kinds):
+            d = deliver.new_delivery(hook, kind, [{"id": str(i), "data": {}}])
+            d.status = ("delivered", "pending", "failed")[i % 3]
+            db.session.flush()
+            for code, error in ((200, None), (500, "http_500"), (None, "timeout"),
+                                (302, "redirect_302")):
+                db.session.add(HookAttempt(delivery_id=d.id, hook_id=hook.id, at=T0,
+                                           status_code=code, error=error, duration_ms=120,
+                                           next_attempt_at=T0 if error else None))
+        if state == "failing":
+            hook.failing_since = T0
+        if state == "failed":
+            registry.disable(hook, registry.failing_reason(T0, "http_503"), at=T0)
+        if state == "admin":
+            registry.disable(hook, registry.BY_ADMIN, at=T0)
+        made.append(hook.id)
+    db.session.commit()
+    return made
+
+
 def build(people: dict[str, Any], redis: Any) -> dict[str, list[Any]]:
     editor, approver = people["editor"], people["approver"]
     lst = helpers.contact_list(numbers=3)
@@ -136,6 +167,7 @@ def build(people: dict[str, Any], redis: Any) -> dict[str, list[Any]]:
     plan = plans.congress()
     ids["plan_id"] = [plan.id]
     ids["phase_id"] = [phase.id for phase in plan.phases]
+    ids["hook_id"] = hooks()
 
     now = datetime.now(UTC)
     rows = []

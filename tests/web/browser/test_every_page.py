@@ -31,7 +31,7 @@ from dispatch.audiences.optouts import add_opt_out
 from dispatch.campaigns import service
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, ContactList, User
-from tests.helpers import reports, surveys, web
+from tests.helpers import reports, showcase, surveys, web
 from tests.helpers.factories import PASSWORD, ApiClient, add_account, make_user, upload_import
 from tests.helpers.plans import congress
 from tests.helpers.push import make_device
@@ -116,6 +116,8 @@ def _values(people: dict[str, User], cs: dict[str, Campaign], list_id: int,
         "opt_out_id": {"opt-out": opt_out_id},
         "account_id": {"account": account_id},
         "user_id": {"user": people["editor"].id},
+        # the one disabled after a day of failures: its notice and a full attempts log
+        "hook_id": {"hook": showcase.hooks()[2]},
     }
 
 

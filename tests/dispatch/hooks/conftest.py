@@ -1,0 +1,3 @@
+"""The receiver and the hooks' clock (tests/helpers/hooks.py) for the webhook tests."""
+
+pytest_plugins = ["tests.helpers.hooks"]
