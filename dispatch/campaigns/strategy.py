@@ -54,8 +54,7 @@ def errors(name: str, minutes: int | None, *, channels: str,
             return {"fallback_minutes": ["Give the minutes a push may stay unopened."]}
         if not MIN_FALLBACK_MINUTES <= minutes < validity_hours * 60:
             return {"fallback_minutes": [
-                f"Between {MIN_FALLBACK_MINUTES} minutes and the validity "
-                f"({validity_hours} hours)."]}
+                "Give at least 5 minutes, and less than the campaign's validity."]}
     return {}
 
 
@@ -86,3 +85,33 @@ def mark_covered(c: Campaign) -> None:
 def push_data(c: Campaign) -> dict[str, str]:
     """What a campaign's push data adds: the campaign's id, for the app to report it opened."""
     return {"loa_campaign": str(c.id)} if c.strategy == APP_THEN_SMS and c.id else {}
+
+
+def estimate(defined: dict[str, Any], *, text: str, plain: bool) -> dict[str, Any]:
+    """For the composer, before anything is frozen: SMS for all against SMS to the numbers no
+    active verified device of the push audience covers, and the saving."""
+    from dispatch.campaigns import audience
+    from dispatch.campaigns.frozen import sms_cost
+
+    reachable = audience.sms_reachable(defined)
+    devices = audience.push_reachable(defined)
+    everyone: dict[str, int] = {}
+    covered: dict[str, int] = {}
+    if reachable is not None:
+        def count(stmt: Any) -> dict[str, int]:
+            return audience.by_operator(db.session.execute(
+                stmt.with_only_columns(audience.OPERATOR, sa.func.count(),
+                                       maintain_column_froms=True).group_by(audience.OPERATOR)))
+
+        everyone = count(reachable)
+        if devices is not None:
+            numbers = devices.with_only_columns(Device.msisdn, maintain_column_froms=True).where(
+                verified_active())
+            covered = count(reachable.where(Contact.msisdn.in_(numbers)))
+    draft = Campaign(sms_text=text, sms_plain=plain)
+    direct = {op: n - covered.get(op, 0) for op, n in everyone.items()}
+    all_cost, direct_cost = sms_cost(draft, everyone), sms_cost(draft, direct)
+    return {"sms_all": {k: all_cost[k] for k in ("recipients", "parts", "cost_vnd")},
+            "sms_direct": {k: direct_cost[k] for k in ("recipients", "parts", "cost_vnd")},
+            "app_covered": sum(covered.values()),
+            "saving_vnd": all_cost["cost_vnd"] - direct_cost["cost_vnd"]}

@@ -126,13 +126,13 @@ class AppKeyCreateSchema(StrictSchema):
     rate_limit_per_minute = ma.fields.Integer(
         load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=1_000_000)
     )
-    verifies_numbers = ma.fields.Boolean(load_default=False)
+    verifies_numbers = ma.fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
 class AppKeyUpdateSchema(StrictSchema):
     name = Text(validate=ma.validate.Length(min=1, max=120))
     rate_limit_per_minute = ma.fields.Integer(validate=ma.validate.Range(min=1, max=1_000_000))
-    verifies_numbers = ma.fields.Boolean()
+    verifies_numbers = ma.fields.Boolean(truthy={True}, falsy={False})
 
 
 class AppKeyCreatedSchema(AppKeySchema):

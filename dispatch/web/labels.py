@@ -29,6 +29,8 @@ MESSAGE_REASONS: dict[str, Any] = {
     "recipient_cap": _l("Already received the maximum number of messages"),
     "device_disabled": _l("App installation disabled"),
     "no_token": _l("App installation without a notification token"),
+    "app_covered": _l("Reached by the app: the number has a verified app device"),
+    "opened_in_app": _l("Opened the app notification: no SMS needed"),
     # the engine and the clock
     "validity_ended": _l("Validity period ended before sending"),
     "no_receipt": _l("No delivery receipt within the waiting time"),
