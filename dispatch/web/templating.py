@@ -142,6 +142,8 @@ def waiting_texts(when: str = "{time}") -> dict[str, str]:
         "paused": gettext("Paused"),
         "bind_down": gettext("Waiting for an operator link: no SMPP connection is up"),
         "push_blocked": gettext("Waiting: app notifications are stopped"),
+        "fallback": gettext("Waiting: the SMS go only if the app notification is refused or "
+                            "not opened in time"),
     }
 
 

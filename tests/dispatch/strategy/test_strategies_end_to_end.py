@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from dispatch.engine import clock, fallback
+from dispatch.engine import clock, fallback, progress
 from dispatch.extensions import db
 from dispatch.models import Campaign
 from dispatch.models.common import utcnow
@@ -135,6 +135,8 @@ def test_each_strategy_sends_exactly_the_expected_messages(
         assert wait_for(lambda: sms_counts(cid).get("delivered", 0) == 3, timeout=30)
         assert {person_of(a) for a in sms_to(smsc)} == {"p2", "p4", "p5"}
         db.session.expire_all()
+        # Only p3's SMS is left, waiting for its push: the page says so, not "link down".
+        assert progress.compute(db.session.get(Campaign, cid))["waiting_for"] == "fallback"
         later = utcnow() + timedelta(minutes=c.fallback_minutes + 1)
         assert fallback.step(db.session.get(Campaign, cid), later) == {"fallback_unopened": 1}
         assert fallback.step(db.session.get(Campaign, cid), later) == {}  # nothing twice

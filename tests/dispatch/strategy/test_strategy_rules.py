@@ -12,7 +12,6 @@ from dispatch.models import Campaign
 from tests.helpers.campaigns import Flow
 
 
-
 def both(flow: Flow, **over):
     body = {"push_title": "Cắt điện", "push_body": "Ngày 5/12.", "channels": "both",
             "audience": {"lists": [flow.list.id], "all_app_users": True}}
