@@ -177,19 +177,23 @@ def not_approved(c: Campaign, channel: str, still: Any = None) -> int:
     if still is None:
         still = _still(c, channel)
     if channel == "sms":
-        return sum(audience.sms_recipients(defined).values()) - sum(still.values())
+        # Numbers app_first leaves to the app are approved members too, only not sent an SMS.
+        covered = (sum(_still(c, "sms", M.held == strategy.HELD[strategy.APP_FIRST]).values())
+                   if c.strategy == strategy.APP_FIRST else 0)
+        return sum(audience.sms_recipients(defined).values()) - sum(still.values()) - covered
     return audience.push_recipients(defined) - int(still)
 
 
-def _still(c: Campaign, channel: str) -> Any:
-    """Approved members the audience still reaches now (counted per operator for SMS)."""
+def _still(c: Campaign, channel: str, which: Any = None) -> Any:
+    """Approved members the audience still reaches now (counted per operator for SMS); `which`:
+    the members to count (by default those sent to)."""
     defined = audience.normalise(c.snapshot["audience"] if c.snapshot else c.audience)
     if channel == "sms":
         reachable = audience.sms_reachable(defined)
         if reachable is None:
             return {}
         stmt = (reachable.where(exists().where(_members(c, "sms"), M.recipient_id == Contact.id,
-                                               _SENT))
+                                               _SENT if which is None else which))
                 .with_only_columns(audience.OPERATOR, func.count(), maintain_column_froms=True)
                 .group_by(audience.OPERATOR))
         return audience.by_operator(db.session.execute(stmt))

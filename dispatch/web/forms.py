@@ -106,7 +106,9 @@ def campaign_input(form: MultiDict[str, str], *, creating: bool) -> tuple[dict[s
         else None
     raw["sms_plain"] = form.get("sms_plain") == "on"
     raw["priority"] = form.get("priority", "normal")
-    raw["strategy"] = form.get("strategy", "both")
+    # The strategy's section is hidden unless both channels are chosen: its radio then says
+    # nothing the editor still sees.
+    raw["strategy"] = form.get("strategy", "both") if raw["channels"] == "both" else "both"
     if form.get("fallback_minutes", "").strip():
         raw["fallback_minutes"] = number_or_text(form.get("fallback_minutes"))
     raw["audience"] = {

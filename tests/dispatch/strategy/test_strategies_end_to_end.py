@@ -165,6 +165,11 @@ def test_each_strategy_sends_exactly_the_expected_messages(
 
     who = api.as_(people["approver"])
     report = who.get(f"/api/campaigns/{cid}/report").json
+    # Numbers left to the app are approved members, not members who joined since.
+    assert report["not_in_ledger"]["not_approved"] == 0, report["not_in_ledger"]
+    # app_then_sms: the two whose push was opened are not sent the SMS the worst case priced.
+    assert report["reach"]["no_longer_reached"] == {
+        "sms": 2 if strategy == "app_then_sms" else 0, "push": 0}
     if strategy == "both":
         assert report["strategy"] is None
     else:
