@@ -31,7 +31,7 @@ def test_the_approver_sees_each_channel_and_the_saving_then_the_report_who_got_w
     for i in range(2):  # two of the five numbers have a verified device, a third a claimed one
         db.session.add(Device(installation_id=f"inst-page-{i}", fcm_token=fcm_token(),
                               platform="android", topics=[], msisdn=f"+8491234{i:04d}",
-                              msisdn_verified_at=utcnow() if i < 2 else None))
+                              msisdn_verified_at=utcnow()))
     db.session.add(Device(installation_id="inst-page-claim", fcm_token=fcm_token(),
                           platform="android", topics=[], msisdn="+84912340002"))
     db.session.commit()
