@@ -122,6 +122,9 @@ def test_each_strategy_sends_exactly_the_expected_messages(
     # The push goes to every active device, whatever the strategy; FCM refused two.
     assert pushed(fcm) == Counter(dict.fromkeys(ACCEPTED, 1))
     assert fcm.counters()["errors"] == {"UNREGISTERED": 2}
+    # app_then_sms tells the app which campaign to report opened; the others carry no such key.
+    campaigns = {(m.get("data") or {}).get("loa_campaign") for m in fcm.messages()}
+    assert campaigns == ({str(cid)} if strategy == "app_then_sms" else {None})
     smpp()
     direct = {"both": 6, "app_first": 2, "app_then_sms": 2}[strategy]
     assert wait_for(lambda: sms_counts(cid).get("delivered", 0) == direct, timeout=30)
