@@ -126,11 +126,14 @@ appkeys_cli = AppGroup("appkeys", help="Keys the province app authenticates with
 @click.argument("name")
 @click.option("--rate-limit", type=click.IntRange(min=1), default=None,
               help="Requests per minute for the key (all installations together).")
-def create_appkey(name: str, rate_limit: int | None) -> None:
+@click.option("--verifies-numbers", is_flag=True,
+              help="The app's backend checks the numbers it tells (e.g. by OTP).")
+def create_appkey(name: str, rate_limit: int | None, verifies_numbers: bool) -> None:
     """Create an app key and print the secret (shown once; only its hash is stored)."""
     from dispatch.push import devices as app_devices
     name = checked(AppKeyCreateSchema, name=name)["name"]
-    key, secret = app_devices.create_key(name, rate_limit_per_minute=rate_limit)
+    key, secret = app_devices.create_key(name, rate_limit_per_minute=rate_limit,
+                                         verifies_numbers=verifies_numbers)
     db.session.commit()
     click.echo(f"Created app key {key.id} ({key.name}, {key.rate_limit_per_minute}/min).",
                err=True)
@@ -147,6 +150,19 @@ def list_appkeys() -> None:
         state = "  (revoked)" if key.revoked_at else ""
         click.echo(f"{key.id:>4}  {key.prefix}…  {key.name:<24} {key.rate_limit_per_minute:>7}/min"
                    f"  used {used} UTC{state}")
+
+
+@appkeys_cli.command("verifies-numbers")
+@click.argument("key_id", type=int)
+@click.argument("state", type=click.Choice(["on", "off"]))
+def verifies_numbers_appkey(key_id: int, state: str) -> None:
+    """Mark whether an app key verifies the numbers it tells (on: its links are verified)."""
+    from dispatch.push import devices as app_devices
+
+    key = app_devices.update_key(app_devices.get_key(key_id), actor=None,
+                                 verifies_numbers=state == "on")
+    db.session.commit()
+    click.echo(f"App key {key.id} ({key.name}) verifies numbers: {state}.")
 
 
 @appkeys_cli.command("revoke")

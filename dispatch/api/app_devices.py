@@ -19,6 +19,7 @@ from dispatch.extensions import db
 from dispatch.models import AppKey, Device, Locality
 from dispatch.push import devices as app_devices
 from dispatch.push import installations as app_installations
+from dispatch.push import numbers as app_numbers
 from dispatch.push.installations import SECRET_HEADER
 from dispatch.schemas.app_devices import (
     AppDeviceSchema,
@@ -28,6 +29,9 @@ from dispatch.schemas.app_devices import (
     AppKeyUpdateSchema,
     AppLocalitySchema,
     DeviceRegisterSchema,
+    NumberSchema,
+    OpenedAnswerSchema,
+    OpenedSchema,
     OptOutRequestSchema,
     TopicsSchema,
 )
@@ -161,13 +165,19 @@ class AppDevice(MethodView):
         installation moves here (that one is disabled with `token_moved`). A new token
         re-enables a disabled installation.
         """
+        if data.get("msisdn") is not None:  # before anything is written: refused as a whole
+            app_numbers.read_number(data["msisdn"])
         if request.headers.get(SECRET_HEADER):
             installation(installation_id)
             device, _ = app_devices.register(installation_id, data)
+            if "msisdn" in data:
+                app_numbers.set_number(device, data["msisdn"], key=app_key())
             db.session.commit()
             return app_devices.describe(device), 200
         device, status, secret = app_installations.enroll(installation_id, data,
                                                           address=request.remote_addr)
+        if "msisdn" in data:
+            app_numbers.set_number(device, data["msisdn"], key=app_key())
         db.session.commit()
         return app_devices.describe(device) | {"installation_secret": secret}, status
 
@@ -220,6 +230,49 @@ class AppDeviceOptOut(MethodView):
         return app_devices.describe(device)
 
 
+@blp.route("/devices/<installation_id>/msisdn")
+class AppDeviceNumber(MethodView):
+    @_own
+    @require_app_key
+    @blp.arguments(NumberSchema)
+    @blp.response(200, AppDeviceSchema)
+    def put(self, data: dict[str, Any], installation_id: str) -> dict[str, Any]:
+        """Tell the signed-in user's number (replacing any); verified only if this app key
+        verifies numbers, else claimed."""
+        device = installation(installation_id)
+        app_numbers.set_number(device, data["msisdn"], key=app_key())
+        db.session.commit()
+        return app_devices.describe(device)
+
+    @_own
+    @require_app_key
+    @blp.response(200, AppDeviceSchema)
+    def delete(self, installation_id: str) -> dict[str, Any]:
+        """The user signed out: the installation has no number any more (idempotent)."""
+        device = installation(installation_id)
+        app_numbers.set_number(device, None, key=app_key())
+        db.session.commit()
+        return app_devices.describe(device)
+
+
+@blp.route("/devices/<installation_id>/opened")
+class AppDeviceOpened(MethodView):
+    @_own
+    @require_app_key
+    @blp.arguments(OpenedSchema)
+    @blp.response(200, OpenedAnswerSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="`not_sent`: the campaign sent "
+                      "this installation no notification")
+    def post(self, data: dict[str, Any], installation_id: str) -> dict[str, Any]:
+        """Report that the user opened the campaign's notification (idempotent: the first time
+        is kept). A campaign that falls back to SMS sends none to a number whose push was
+        opened."""
+        device = installation(installation_id)
+        at = app_numbers.opened(device, data["campaign_id"])
+        db.session.commit()
+        return {"campaign_id": data["campaign_id"], "opened_at": at}
+
+
 @blp.route("/localities")
 class AppLocalities(MethodView):
     @require_app_key
@@ -248,7 +301,8 @@ class AppKeys(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create an app key; the response is the only time the secret is shown."""
         key, secret = app_devices.create_key(
-            data["name"], rate_limit_per_minute=data["rate_limit_per_minute"], actor=actor()
+            data["name"], rate_limit_per_minute=data["rate_limit_per_minute"],
+            verifies_numbers=data["verifies_numbers"], actor=actor()
         )
         db.session.commit()
         return with_extra(key, AppKeySchema, key=secret)
@@ -260,7 +314,7 @@ class AppKeyById(MethodView):
     @keys_blp.arguments(AppKeyUpdateSchema)
     @keys_blp.response(200, AppKeySchema)
     def patch(self, data: dict[str, Any], key_id: int) -> AppKey:
-        """Rename a key or change its rate limit."""
+        """Rename a key, change its rate limit, or mark whether it verifies numbers."""
         key = app_devices.update_key(app_devices.get_key(key_id), actor=actor(), **data)
         db.session.commit()
         return key

@@ -13,13 +13,17 @@ from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor
 from dispatch.campaigns import audit, service
 from dispatch.extensions import db
+from dispatch.push import numbers
 from dispatch.reports import export, survey
+from dispatch.reports import strategy as strategy_report
 from dispatch.reports.campaign import campaign_report
 from dispatch.reports.summary import summary
 from dispatch.schemas.reports import (
     DELIMITERS,
     CampaignReportSchema,
     ExportQuery,
+    PeopleQuery,
+    PersonSchema,
     ReportQuery,
     SummaryExportQuery,
     SummaryQuery,
@@ -81,6 +85,25 @@ class CampaignReport(MethodView):
         c = service.get_campaign(campaign_id)
         report = campaign_report(c, bucket=args.get("bucket"))
         return {**report, "survey": survey.results(c, ledger=report)}
+
+
+@blp.route("/campaigns/<int:campaign_id>/report/people")
+class CampaignPeople(MethodView):
+    @require("report.export")
+    @blp.arguments(PeopleQuery, location="query")
+    @blp.response(200, PersonSchema(many=True))
+    def get(self, args: dict[str, Any], campaign_id: int) -> list[dict[str, Any]]:
+        """Per person of the SMS audience: the channel that reached them under the campaign's
+        strategy, their SMS and their verified devices' pushes (paged by `after`; audited)."""
+        c = service.get_campaign(campaign_id)
+        number = None
+        if args.get("msisdn"):
+            number = numbers.read_number(args["msisdn"])
+        audit.record("report.export", "campaign", campaign_id, actor=actor(),
+                     details={"export": "people", "msisdn": number})
+        db.session.commit()
+        return strategy_report.people(c, msisdn=number, after=args["after"],
+                                      limit=args["limit"])
 
 
 def _audit_ledger_export(campaign_id: int, fmt: str) -> None:

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime, time
 from typing import Any
 
-from dispatch.campaigns import audience, audit, plans, settings
+from dispatch.campaigns import audience, audit, plans, settings, strategy
 from dispatch.campaigns.preview import validate_sender
 from dispatch.errors import ValidationFailed
 from dispatch.models import Campaign
@@ -21,6 +21,7 @@ CONTENT_FIELDS = (
     "sms_text", "sms_sender", "sms_plain",
     "push_title", "push_body", "push_image", "push_link", "push_data",
     "audience", "send_at", "window_start", "window_end", "validity_hours", "priority",
+    "strategy", "fallback_minutes",
 )
 # Optional texts: blank means absent.
 OPTIONAL_TEXTS = ("decision_ref", "sms_text", "sms_sender",
@@ -74,6 +75,8 @@ def snapshot(c: Campaign) -> dict[str, Any]:
         "window_end": hhmm(c.window_end),
         "validity_hours": c.validity_hours,
         "priority": c.priority,
+        # Only when not the default: campaigns approved before strategies keep their hash.
+        **strategy.snapshot_fields(c),
     }
 
 
@@ -123,9 +126,24 @@ def clean_changes(changes: dict[str, Any], *, now: datetime,
     push.update({f: clean[f] for f in PUSH_PAYLOAD_FIELDS if f in clean})
     for field, msgs in push_payload_errors(push).items():
         errors.setdefault(field, msgs)
+    errors.update(_strategy_errors(clean, current))
     if errors:
         raise _failed(errors)
     return clean
+
+
+def _strategy_errors(clean: dict[str, Any], current: Campaign | None) -> dict[str, list[str]]:
+    """Check the strategy as it would be stored; app_then_sms gets its default minutes."""
+    def now(field: str, default: Any) -> Any:
+        return clean[field] if field in clean else getattr(current, field, default)
+
+    name = now("strategy", None) or strategy.BOTH
+    if name == strategy.APP_THEN_SMS and now("fallback_minutes", None) is None:
+        clean["fallback_minutes"] = strategy.DEFAULT_FALLBACK_MINUTES
+    if "strategy" not in clean and "fallback_minutes" not in clean:
+        return {}  # another field's edit: the channels are checked again at submission
+    return strategy.errors(name, now("fallback_minutes", None), channels=now("channels", "sms"),
+                           validity_hours=now("validity_hours", 24))
 
 
 PUSH_PAYLOAD_FIELDS = ("push_title", "push_body", "push_image", "push_link", "push_data")
@@ -196,6 +214,8 @@ def submission_errors(c: Campaign, *, now: datetime) -> dict[str, list[str]]:
     if c.send_at is not None and c.send_at <= now:
         errors["send_at"] = ["The send time has passed; give a new one or leave it empty."]
     errors.update(window_errors(c.window_start, c.window_end))
+    errors.update(strategy.errors(c.strategy or strategy.BOTH, c.fallback_minutes,
+                                  channels=c.channels, validity_hours=c.validity_hours))
     return errors
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import case, exists, func, literal, select
 
-from dispatch.campaigns import audience, content, settings
+from dispatch.campaigns import audience, content, settings, strategy
 from dispatch.campaigns.preview import sms_preview
 from dispatch.extensions import db
 from dispatch.models import (
@@ -61,6 +61,7 @@ def freeze(c: Campaign) -> dict[str, Any]:
             rows = targeted.with_only_columns(literal(c.id), literal("push"), Device.id, held,
                                               maintain_column_froms=True)
             db.session.execute(sa.insert(M).from_select(COLUMNS, rows))
+    strategy.mark_covered(c)
     if postgres():
         # A million new rows at once: give the planner their statistics now rather than when
         # autovacuum gets to them, so the launch's and the expansion's joins are planned right.
@@ -88,20 +89,50 @@ def _members(c: Campaign, channel: str) -> Any:
     return (M.campaign_id == c.id) & (M.channel == channel)
 
 
+# Members sent to, at worst: those not held, and an app_then_sms campaign's possible fallbacks.
+_SENT = M.held.is_(None) | (M.held == strategy.HELD[strategy.APP_THEN_SMS])
+_STRATEGY_HELD = tuple(strategy.HELD.values())
+
+
+def _sms_counts(c: Campaign, which: Any) -> dict[str, int]:
+    return audience.by_operator(db.session.execute(
+        select(audience.OPERATOR, func.count()).select_from(M)
+        .join(Contact, Contact.id == M.recipient_id)
+        .where(_members(c, "sms"), which).group_by(audience.OPERATOR)))
+
+
+def _strategy_figures(c: Campaign, sms: dict[str, Any]) -> dict[str, Any]:
+    """Per channel who gets what under the strategy, and the saving against SMS for all."""
+    name = c.strategy or strategy.BOTH
+    direct = sms_cost(c, _sms_counts(c, M.held.is_(None)))
+    covered = _sms_counts(c, M.held.in_(_STRATEGY_HELD))
+    everyone = sms_cost(c, _sms_counts(c, M.held.is_(None) | M.held.in_(_STRATEGY_HELD)))
+    fallback = sms_cost(c, covered if name == strategy.APP_THEN_SMS else {})
+    return {
+        "name": name,
+        "fallback_minutes": c.fallback_minutes if name == strategy.APP_THEN_SMS else None,
+        "app_covered": sum(covered.values()),
+        "sms_direct": {k: direct[k] for k in ("recipients", "parts", "cost_vnd")},
+        "sms_fallback_max": {k: fallback[k] for k in ("recipients", "parts", "cost_vnd")},
+        "sms_all": {k: everyone[k] for k in ("recipients", "parts", "cost_vnd")},
+        # app_first saves it outright; app_then_sms at most (every push opened), at least 0.
+        "saving_vnd": everyone["cost_vnd"] - sms["cost_vnd"],
+        "saving_max_vnd": everyone["cost_vnd"] - direct["cost_vnd"],
+    }
+
+
 def figures(c: Campaign) -> dict[str, Any]:
     """The frozen members' figures: what the approver approves."""
     out: dict[str, Any] = {"at": utcnow().isoformat(), "sms": None, "push": None, "held": {}}
     for channel, held, n in db.session.execute(
-            select(M.channel, M.held, func.count()).where(M.campaign_id == c.id,
-                                                          M.held.is_not(None))
+            select(M.channel, M.held, func.count()).where(
+                M.campaign_id == c.id, M.held.is_not(None), M.held.not_in(_STRATEGY_HELD))
             .group_by(M.channel, M.held)):
         out["held"][f"{channel}_{held}"] = n
     if content.uses_sms(c.channels):
-        counts = audience.by_operator(db.session.execute(
-            select(audience.OPERATOR, func.count()).select_from(M)
-            .join(Contact, Contact.id == M.recipient_id)
-            .where(_members(c, "sms"), M.held.is_(None)).group_by(audience.OPERATOR)))
-        out["sms"] = sms_cost(c, counts)
+        out["sms"] = sms_cost(c, _sms_counts(c, _SENT))
+        if (c.strategy or strategy.BOTH) != strategy.BOTH:
+            out["strategy"] = _strategy_figures(c, out["sms"])
     if content.uses_push(c.channels):
         out["push"] = {"devices": db.session.scalar(
             select(func.count()).select_from(M).where(_members(c, "push"), M.held.is_(None))) or 0}
@@ -146,19 +177,23 @@ def not_approved(c: Campaign, channel: str, still: Any = None) -> int:
     if still is None:
         still = _still(c, channel)
     if channel == "sms":
-        return sum(audience.sms_recipients(defined).values()) - sum(still.values())
+        # Numbers app_first leaves to the app are approved members too, only not sent an SMS.
+        covered = (sum(_still(c, "sms", M.held == strategy.HELD[strategy.APP_FIRST]).values())
+                   if c.strategy == strategy.APP_FIRST else 0)
+        return sum(audience.sms_recipients(defined).values()) - sum(still.values()) - covered
     return audience.push_recipients(defined) - int(still)
 
 
-def _still(c: Campaign, channel: str) -> Any:
-    """Approved members the audience still reaches now (counted per operator for SMS)."""
+def _still(c: Campaign, channel: str, which: Any = None) -> Any:
+    """Approved members the audience still reaches now (counted per operator for SMS); `which`:
+    the members to count (by default those sent to)."""
     defined = audience.normalise(c.snapshot["audience"] if c.snapshot else c.audience)
     if channel == "sms":
         reachable = audience.sms_reachable(defined)
         if reachable is None:
             return {}
         stmt = (reachable.where(exists().where(_members(c, "sms"), M.recipient_id == Contact.id,
-                                               M.held.is_(None)))
+                                               _SENT if which is None else which))
                 .with_only_columns(audience.OPERATOR, func.count(), maintain_column_froms=True)
                 .group_by(audience.OPERATOR))
         return audience.by_operator(db.session.execute(stmt))

@@ -9,6 +9,8 @@
   window reopened, the campaign was resumed) are enqueued again — harmless if a job still exists,
   as only the claimer sends. SMS rows have no jobs to lose: the smpp process claims them from
   the ledger whenever the campaign may send (dispatch.sms.send);
+- an app_then_sms campaign's waiting SMS go, or not, once its pushes were refused, opened or
+  left unopened too long (dispatch.engine.fallback);
 - a campaign whose rows are all final completes;
 - webhook events and deliveries nobody enqueued (Redis was away), and retries that are due,
   are enqueued (dispatch.hooks.deliver.sweep);
@@ -34,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch.audiences import import_jobs, retention
 from dispatch.campaigns import service as campaigns
-from dispatch.engine import enqueue, flags, ledger
+from dispatch.engine import enqueue, fallback, flags, ledger
 from dispatch.extensions import db
 from dispatch.hooks import deliver as hooks
 from dispatch.jobs import keys
@@ -95,6 +97,8 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
             if enqueue.enqueue_expand(c.id, c.priority == "urgent"):
                 count("expand_restarted", 1)
             continue
+        for key, n in fallback.step(c, now).items():
+            count(key, n)
         if _has_open_rows(c.id):
             if (c.channels != "sms" and flags.sendable(c, now)[0]
                     and not enqueue.live_jobs(c.id)):

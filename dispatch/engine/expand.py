@@ -268,18 +268,24 @@ def _expand_sms(c: Campaign, run: str) -> None:
                 # Opted out when frozen: not in the approved figures, so never sent, even if
                 # the opt-out was lifted since.
                 reason = "opt_out"
+            elif held.get(contact_id) == "app":
+                reason = "app_covered"  # app_first: the approval priced no SMS for them
             elif account is None:
                 reason = "no_route"
             elif contact_id in capped:
                 reason = "recipient_cap"
+            # app_then_sms: the SMS waits for the push (dispatch.engine.fallback).
+            waits = reason is None and held.get(contact_id) == "fallback"
+            status = S.SUPPRESSED if reason else S.PENDING if waits else S.QUEUED
             rows.append({
                 "campaign_id": c.id, "channel": "sms", "recipient_id": contact_id,
                 "address": msisdn, "operator": op, "account_id": account,
-                "status": S.SUPPRESSED if reason else S.QUEUED, "reason": reason,
-                "parts": parts, "created_at": now, "queued_at": None if reason else now,
+                "status": status, "reason": reason, "fallback": "waiting" if waits else None,
+                "parts": parts, "created_at": now,
+                "queued_at": now if status is S.QUEUED else None,
                 "finished_at": now if reason else None, "attempts": 0,
             })
-            key = f"suppressed_{reason}" if reason else "queued"
+            key = f"suppressed_{reason}" if reason else "fallback_waiting" if waits else "queued"
             counts[key] = counts.get(key, 0) + 1
         counts["excluded"] = len(excluded_ids)
         if is_frozen:
@@ -360,7 +366,8 @@ def _expand_push(c: Campaign, run: str) -> None:
                 "campaign_id": c.id, "channel": "push", "recipient_id": device_id,
                 "address": None, "operator": None, "account_id": None,
                 "status": S.SUPPRESSED if reason else S.QUEUED, "reason": reason,
-                "parts": 1, "created_at": now, "queued_at": None if reason else now,
+                "fallback": None, "parts": 1, "created_at": now,
+                "queued_at": None if reason else now,
                 "finished_at": now if reason else None, "attempts": 0,
             })
             key = f"suppressed_{reason}" if reason else "queued"

@@ -31,7 +31,7 @@ S = MessageStatus
 C = CampaignStatus
 SENT = (S.SUBMITTED, S.DELIVERED, S.PARTIAL, S.FAILED, S.EXPIRED, S.UNKNOWN)
 # Why a campaign with work left sends nothing right now (the `waiting_for` codes).
-WAITING = ("scheduled", "paused", "send_window", "bind_down", "push_blocked")
+WAITING = ("scheduled", "paused", "send_window", "bind_down", "push_blocked", "fallback")
 CACHE_SECONDS = 2
 RATE_WINDOW = timedelta(seconds=60)
 
@@ -136,6 +136,9 @@ def _waiting(c: Campaign, now: datetime, unsent_by: dict[str, int],
         return "send_window", next_window_opening(c, now)
     sms_left, push_left = unsent_by.get("sms", 0), unsent_by.get("push", 0)
     push_moving = push_left > 0 and not c.push_blocked
+    if sms_left and not push_moving and not expanding and _only_fallbacks_left(c):
+        # app_then_sms: the SMS left wait for their pushes to be opened or not in time.
+        return "fallback", None
     if sms_left and not push_moving and not expanding:
         waiting = [int(a) for a, counts in by_account.items() if a != "-"
                    and any(counts.get(s.value, 0) for s in UNSENT)]
@@ -144,6 +147,16 @@ def _waiting(c: Campaign, now: datetime, unsent_by: dict[str, int],
     if push_left and c.push_blocked and not sms_left:
         return "push_blocked", None
     return None, None
+
+
+def _only_fallbacks_left(c: Campaign) -> bool:
+    """Whether every unsent SMS row of the campaign is a fallback waiting for its push."""
+    if c.strategy != "app_then_sms":
+        return False
+    other = db.session.scalar(select(func.count()).where(
+        Message.campaign_id == c.id, Message.channel == "sms", Message.status.in_(UNSENT),
+        Message.status != S.PENDING))
+    return not other
 
 
 def next_window_opening(c: Campaign, now: datetime) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.extensions import db
@@ -30,6 +30,9 @@ class AppKey(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set by an admin: the app's backend checks the number (e.g. by OTP) before it sends it, so
+    # the numbers this key tells are verified links; any other key's are only claimed.
+    verifies_numbers: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class InstallationSecret(db.Model):  # type: ignore[name-defined]

@@ -139,3 +139,8 @@ class Device(db.Model):  # type: ignore[name-defined]
     disabled_reason: Mapped[str | None] = mapped_column(String(64))
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The phone number of the app's signed-in user, as the app told it (E.164). Verified only
+    # when an app key that verifies numbers sent it (dispatch.push.numbers); a claimed number
+    # never decides a channel. One number may have several devices, a device one number.
+    msisdn: Mapped[str | None] = mapped_column(String(16), index=True)
+    msisdn_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

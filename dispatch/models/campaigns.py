@@ -143,6 +143,11 @@ class Campaign(db.Model):  # type: ignore[name-defined]
     reply_days: Mapped[int] = mapped_column(default=7, server_default="7")
     reply_ack: Mapped[str | None] = mapped_column(Text)
 
+    # Channel strategy (dispatch.campaigns.strategy): both | app_first | app_then_sms, and for
+    # app_then_sms the minutes a push may stay unopened before its SMS fallback goes.
+    strategy: Mapped[str] = mapped_column(String(16), default="both", server_default="both")
+    fallback_minutes: Mapped[int | None] = mapped_column()
+
     phase: Mapped[Phase | None] = relationship()
 
 

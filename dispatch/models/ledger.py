@@ -80,6 +80,11 @@ class Message(db.Model):  # type: ignore[name-defined]
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Push rows: when the installation reported it opened the notification (its API call).
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # SMS rows of a strategy's fallback (dispatch.engine.fallback): waiting while the push may
+    # still reach, then refused | unopened (sent) or opened (suppressed). None: sent directly.
+    fallback: Mapped[str | None] = mapped_column(String(12))
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "channel", "recipient_id"),

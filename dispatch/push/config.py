@@ -20,6 +20,7 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from dispatch.campaigns import strategy
 from dispatch.engine.flags import valid_until
 from dispatch.models import Campaign
 from gateways.fcm import MAX_BATCH, PushContent, PushGateway
@@ -98,7 +99,7 @@ def campaign_content(c: Campaign) -> PushContent:
         body=c.push_body or None,
         image=c.push_image or None,
         link=c.push_link or None,
-        data=dict(c.push_data or {}),
+        data={**(c.push_data or {}), **strategy.push_data(c)},
         priority="high" if c.priority == "urgent" else "normal",
         expires_at=valid_until(c),
         collapse_key=None if c.id is None else f"loa-campaign-{c.id}",

@@ -53,6 +53,7 @@ def _digest(secret: str) -> str:
 
 
 def create_key(name: str, *, rate_limit_per_minute: int | None = None,
+               verifies_numbers: bool = False,
                actor: User | None = None) -> tuple[AppKey, str]:
     """Create an app key; the secret is returned once and only its hash is stored."""
     name = name.strip()
@@ -63,11 +64,12 @@ def create_key(name: str, *, rate_limit_per_minute: int | None = None,
         raise ValidationFailed.field("rate_limit_per_minute", "Must be at least 1.")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = AppKey(name=name, prefix=secret[:14], key_hash=_digest(secret),
-                 rate_limit_per_minute=limit)
+                 rate_limit_per_minute=limit, verifies_numbers=verifies_numbers)
     db.session.add(key)
     db.session.flush()
     audit.record("appkey.create", "app_key", key.id, actor=actor,
-                 details={"name": key.name, "rate_limit_per_minute": limit})
+                 details={"name": key.name, "rate_limit_per_minute": limit,
+                          "verifies_numbers": verifies_numbers})
     return key, secret
 
 
@@ -79,17 +81,23 @@ def get_key(key_id: int) -> AppKey:
 
 
 def update_key(key: AppKey, *, actor: User | None, name: str | None = None,
-               rate_limit_per_minute: int | None = None) -> AppKey:
-    before = {"name": key.name, "rate_limit_per_minute": key.rate_limit_per_minute}
+               rate_limit_per_minute: int | None = None,
+               verifies_numbers: bool | None = None) -> AppKey:
+    before = {"name": key.name, "rate_limit_per_minute": key.rate_limit_per_minute,
+              "verifies_numbers": key.verifies_numbers}
     if name is not None:
         key.name = name.strip() or key.name
     if rate_limit_per_minute is not None:
         if rate_limit_per_minute < 1:
             raise ValidationFailed.field("rate_limit_per_minute", "Must be at least 1.")
         key.rate_limit_per_minute = rate_limit_per_minute
+    if verifies_numbers is not None:
+        # Numbers it linked before stay as they were: a key marked later verifies from now on.
+        key.verifies_numbers = verifies_numbers
     audit.record("appkey.update", "app_key", key.id, actor=actor, details={
         "before": before,
-        "after": {"name": key.name, "rate_limit_per_minute": key.rate_limit_per_minute},
+        "after": {"name": key.name, "rate_limit_per_minute": key.rate_limit_per_minute,
+                  "verifies_numbers": key.verifies_numbers},
     })
     return key
 
@@ -332,6 +340,8 @@ def describe(device: Device) -> dict[str, Any]:
         "disabled_reason": device.disabled_reason,
         "disabled_at": device.disabled_at,
         "opted_out": opted_out(device.installation_id),
+        "msisdn": device.msisdn,
+        "msisdn_verified": device.msisdn_verified_at is not None,
         "last_seen_at": device.last_seen_at,
         "created_at": device.created_at,
     }

@@ -74,6 +74,9 @@ def choose_push_mode(c: Campaign) -> tuple[str, str]:
     if not current_app.config.get("PUSH_TOPIC_SENDS"):
         # Topic sends have no per-device rows or results: the department opts in.
         return "devices", notes.note(notes.TOPICS_OFF)
+    if (c.strategy or "both") != "both":
+        # A strategy decides per device (verified numbers, refusals, opens): a topic has none.
+        return "devices", notes.note(notes.STRATEGY, strategy=c.strategy)
     defined = frozen_audience(c)
     topic = topic_for(defined)
     if topic is None:  # a topic covers all app users or one locality

@@ -18,6 +18,7 @@ from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import Campaign, Message, MessageStatus
 from dispatch.models.common import utcnow
+from dispatch.reports import strategy as strategy_report
 from dispatch.reports.sql import sent_flag, time_bucket
 from dispatch.reports.tally import Tally, price_for, prices
 
@@ -116,6 +117,8 @@ def campaign_report(c: Campaign, *, bucket: int | None = None) -> dict[str, Any]
                if "topic_devices" in expansion else {}),
         },
         "reach": frozen.reach(c),
+        # Which channel reached each person, and the fallbacks (null for `both`).
+        "strategy": strategy_report.figures(c),
         **timeline(c, bucket),
         "notes": notes,
     }

@@ -20,6 +20,8 @@ WORDS: dict[str, Any] = {
     "no_route": _l("No SMPP account serves this operator"),
     "recipient_cap": _l("Recipient reached the message limit per day"),
     "device_disabled": _l("App installation disabled (token no longer valid)"),
+    "app_covered": _l("Reached by the app: the number has a verified app device"),
+    "opened_in_app": _l("Opened the app notification: no SMS needed"),
     "cancelled": _l("Campaign cancelled before sending"),
     "validity_ended": _l("Validity ended before the message could be sent"),
     # outcomes Loa decides

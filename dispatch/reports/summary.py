@@ -16,6 +16,7 @@ from dispatch.config import local_zone
 from dispatch.extensions import db
 from dispatch.models import Campaign, Message, Phase, Plan
 from dispatch.models.common import utcnow
+from dispatch.reports import strategy as strategy_report
 from dispatch.reports import survey
 from dispatch.reports.campaign import COST_NOTE, PUSH_NOTE, grouped, local
 from dispatch.reports.tally import Tally, price_for, prices
@@ -97,6 +98,7 @@ def summary(since: date | None = None, until: date | None = None,
             tallies[cid].add(channel, status, None, sent, n, int(parts),
                              price_for(table, operator))
     surveys = {r["campaign_id"]: r for r in survey.of_campaigns(campaigns)}
+    fallbacks = strategy_report.fallback_counts(list(tallies))
     total = Tally()
     items = []
     approved_total = dict.fromkeys(APPROVED_KEYS, 0)
@@ -115,6 +117,7 @@ def summary(since: date | None = None, until: date | None = None,
             **{k: figures[k] for k in FIGURES},
             **approved,
             **_answered(surveys.get(c.id)),
+            "strategy": c.strategy, "fallback_sms": fallbacks.get(c.id, 0),
         })
     figures = total.as_dict()
     notes = [COST_NOTE] + ([PUSH_NOTE] if has_push else []) + [

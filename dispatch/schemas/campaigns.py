@@ -9,6 +9,7 @@ from typing import Any
 import marshmallow as ma
 
 from dispatch.campaigns.preview import MAX_TEXT_CHARS
+from dispatch.campaigns.strategy import MIN_FALLBACK_MINUTES, STRATEGIES
 from dispatch.models import CampaignStatus
 from dispatch.schemas.common import Id, PageQuery, StrictSchema
 from dispatch.schemas.fields import SEARCH, DateTime, Text, check_link
@@ -102,6 +103,14 @@ class CampaignWriteSchema(StrictSchema):
     window_end = LocalTime(metadata={"description": "HH:MM local; default from settings"})
     validity_hours = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=72))
     priority = Text(validate=ma.validate.OneOf(PRIORITIES))
+    strategy = Text(validate=ma.validate.OneOf(STRATEGIES), metadata={
+        "description": "both: both channels to everyone; app_first: SMS only to numbers "
+                       "without an active verified app device; app_then_sms: SMS to those "
+                       "whose push was refused or not opened within fallback_minutes"})
+    fallback_minutes = ma.fields.Integer(
+        strict=True, allow_none=True,
+        validate=ma.validate.Range(min=MIN_FALLBACK_MINUTES, max=72 * 60),
+        metadata={"description": "app_then_sms: minutes a push may stay unopened"})
 
 
 class CampaignCreateSchema(CampaignWriteSchema):
@@ -143,6 +152,8 @@ class CampaignSchema(CampaignSummarySchema):
     window_start = LocalTime()
     window_end = LocalTime()
     validity_hours = ma.fields.Integer()
+    strategy = ma.fields.String()
+    fallback_minutes = ma.fields.Integer(allow_none=True)
     cap_exempt = ma.fields.Boolean(metadata={"description": "Set by the approver only"})
     rejection_reason = ma.fields.String(allow_none=True)
     snapshot = ma.fields.Dict(allow_none=True,

@@ -145,6 +145,11 @@ class CampaignReportSchema(ma.Schema):
     reach = ma.fields.Dict(allow_none=True, metadata={
         "description": "Approved (frozen at submission) against actual recipients and cost; "
                        "see the campaign's `reach`"})
+    strategy = ma.fields.Dict(allow_none=True, metadata={
+        "description": "The channel strategy (null for both): `people` by the channel that "
+                       "reached them (app, app_opened, sms, sms_fallback, waiting, none), "
+                       "`fallback` SMS by cause (refused, unopened, opened, waiting), "
+                       "`fallback_sent`, `push_accepted`, `push_opened`"})
     first_submit = ma.fields.AwareDateTime(allow_none=True)
     last_submit = ma.fields.AwareDateTime(allow_none=True)
     last_outcome = ma.fields.AwareDateTime(allow_none=True)
@@ -168,6 +173,8 @@ SummaryCampaignSchema = ma.Schema.from_dict({
     **{name: make() for name, make in FIGURES.items()},
     **{name: make() for name, make in APPROVED.items()},
     **{name: make() for name, make in ANSWERED.items()},
+    "strategy": ma.fields.String(metadata={"description": "both | app_first | app_then_sms"}),
+    "fallback_sms": _int("SMS sent as a strategy's fallback (push refused or not opened)"),
 }, name="SummaryCampaignSchema")
 
 SummaryTotalSchema = ma.Schema.from_dict({
@@ -254,3 +261,27 @@ class SurveySchema(ma.Schema):
         SurveyRateSchema), metadata={"description": "SMS answers against SMS delivered"})
     timeline = ma.fields.Nested(SurveyTimelineSchema)
 
+class PeopleQuery(StrictSchema):
+    msisdn = Text(validate=ma.validate.Length(max=32),
+                  metadata={"description": "One number only (an inquiry)"})
+    after = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0),
+                              metadata={"description": "The last message_id of the page before"})
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
+
+
+class PersonPushSchema(ma.Schema):
+    installation_id = ma.fields.String()
+    status = ma.fields.String()
+    opened_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class PersonSchema(ma.Schema):
+    message_id = ma.fields.Integer()
+    msisdn = ma.fields.String(allow_none=True)
+    reached_by = ma.fields.String(metadata={
+        "description": "app | app_opened | sms | sms_fallback | waiting | none"})
+    sms_status = ma.fields.String()
+    sms_reason = ma.fields.String(allow_none=True)
+    fallback = ma.fields.String(allow_none=True)
+    pushes = ma.fields.List(ma.fields.Nested(PersonPushSchema), metadata={
+        "description": "This campaign's pushes to the number's verified devices"})

@@ -22,6 +22,7 @@ from dispatch.campaigns import (
     plans,
     service,
     settings,
+    strategy,
 )
 from dispatch.engine import progress
 from dispatch.errors import LoaError
@@ -198,6 +199,23 @@ def estimate_audience() -> Any:
             row["push"] = audience.push_recipients(one)
         out["localities"].append(row)
     return jsonify(out)
+
+
+@bp.get("/estimate/strategy")
+@require("campaign.preview")
+def estimate_strategy() -> Any:
+    """SMS for all against SMS to the numbers the app does not cover, for the composer."""
+    defined: dict[str, Any] = {
+        "lists": forms.ints(request.args.getlist("lists")),
+        "exclude_lists": forms.ints(request.args.getlist("exclude_lists")),
+        "localities": request.args.getlist("localities"),
+        "all_app_users": request.args.get("all_app_users") == "1",
+    }
+    errors = audience.reference_errors(defined)
+    if errors:
+        return jsonify({"errors": errors}), 422
+    return jsonify(strategy.estimate(defined, text=request.args.get("sms_text", "")[:1530],
+                                     plain=request.args.get("sms_plain") == "1"))
 
 
 @bp.get("/<int:campaign_id>")

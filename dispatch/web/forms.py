@@ -106,6 +106,11 @@ def campaign_input(form: MultiDict[str, str], *, creating: bool) -> tuple[dict[s
         else None
     raw["sms_plain"] = form.get("sms_plain") == "on"
     raw["priority"] = form.get("priority", "normal")
+    # The strategy's section is hidden unless both channels are chosen: its radio then says
+    # nothing the editor still sees.
+    raw["strategy"] = form.get("strategy", "both") if raw["channels"] == "both" else "both"
+    if form.get("fallback_minutes", "").strip():
+        raw["fallback_minutes"] = number_or_text(form.get("fallback_minutes"))
     raw["audience"] = {
         "lists": ints(form.getlist("lists")),
         "exclude_lists": ints(form.getlist("exclude_lists")),
@@ -136,7 +141,8 @@ def campaign_input(form: MultiDict[str, str], *, creating: bool) -> tuple[dict[s
 def campaign_values(c: Campaign | None, defaults: dict[str, Any]) -> MultiDict[str, str]:
     """The composer's fields filled from a campaign (or the defaults of a new one)."""
     if c is None:
-        return MultiDict({"channels": "sms", "priority": "normal", **defaults})
+        return MultiDict({"channels": "sms", "priority": "normal", "strategy": "both",
+                          **defaults})
     values: MultiDict[str, str] = MultiDict()
     values["title"] = c.title
     values["channels"] = c.channels
@@ -146,6 +152,8 @@ def campaign_values(c: Campaign | None, defaults: dict[str, Any]) -> MultiDict[s
     if c.sms_plain:
         values["sms_plain"] = "on"
     values["priority"] = c.priority
+    values["strategy"] = c.strategy or "both"
+    values["fallback_minutes"] = "" if c.fallback_minutes is None else str(c.fallback_minutes)
     defined = audience.normalise(c.audience)
     for key in ("lists", "exclude_lists", "localities"):
         for item in defined[key]:

@@ -98,6 +98,8 @@ LABELS: dict[str, Any] = {
     "expired": _l("Expired"), "unknown": _l("Unknown"), "suppressed": _l("Not sent"),
     # channels
     "sms": _l("SMS"), "push": _l("App notification"), "both": _l("SMS and app notification"),
+    # channel strategies ("both" is the channels' word)
+    "app_first": _l("App first"), "app_then_sms": _l("App first, then SMS"),
     # priorities
     "normal": _l("Normal"), "urgent": _l("Urgent"),
     # roles

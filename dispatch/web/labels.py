@@ -29,6 +29,8 @@ MESSAGE_REASONS: dict[str, Any] = {
     "recipient_cap": _l("Already received the maximum number of messages"),
     "device_disabled": _l("App installation disabled"),
     "no_token": _l("App installation without a notification token"),
+    "app_covered": _l("Reached by the app: the number has a verified app device"),
+    "opened_in_app": _l("Opened the app notification: no SMS needed"),
     # the engine and the clock
     "validity_ended": _l("Validity period ended before sending"),
     "no_receipt": _l("No delivery receipt within the waiting time"),
@@ -169,6 +171,7 @@ NOTE_CODES: dict[str, Any] = {
     notes.PAYLOAD_TOO_LARGE: _l("Sent device by device: the notification does not fit a topic "
                                 "send (%(why)s)."),
     notes.NO_DEVICE: _l("Sent device by device: the audience has no active device."),
+    notes.STRATEGY: _l("Sent device by device: the channel strategy decides for each device."),
     notes.NOT_SUBSCRIBED: _l("Sent device by device: %(missing)s of %(targeted)s devices have "
                              "not reported subscribing to the topic %(topic)s."),
     notes.OUTSIDE_SUBSCRIBED: _l("Sent device by device: %(outside)s devices subscribed to the "

@@ -22,6 +22,9 @@ SERVICE_MESSAGES = (
     _l("Campaigns belong to this phase: move them to another phase first."),
     # campaigns
     _l("Give a title."), _l("SMS needs a text."), _l("SMS needs a sender (brandname)."),
+    _l("A channel strategy needs both channels (SMS and app)."),
+    _l("Give the minutes a push may stay unopened."),
+    _l("Give at least 5 minutes, and less than the campaign's validity."),
     _l("Push needs a title."), _l("Push needs a body."),
     _l("SMS needs at least one list or locality."),
     _l("Push needs at least one locality, or all_app_users."),

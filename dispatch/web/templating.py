@@ -27,7 +27,9 @@ FIELD_LABELS: dict[str, Any] = {
     "push_body": _l("Notification text"), "push_image": _l("Image"), "push_link": _l("Link"),
     "push_data": _l("Extra data"), "audience": _l("Audience"), "send_at": _l("Send at"),
     "window_start": _l("Window start"), "window_end": _l("Window end"),
-    "validity_hours": _l("Validity"), "priority": _l("Priority"), "reason": _l("Reason"),
+    "validity_hours": _l("Validity"), "priority": _l("Priority"),
+    "strategy": _l("Channel strategy"), "fallback_minutes": _l("Minutes before the SMS"),
+    "reason": _l("Reason"),
     "snapshot_hash": _l("Reviewed version"), "cap_exempt": _l("Cap exemption"),
     "username": _l("Username"), "roles": _l("Roles"), "password": _l("Password"),
     "current_password": _l("Current password"), "new_password": _l("New password"),
@@ -140,6 +142,8 @@ def waiting_texts(when: str = "{time}") -> dict[str, str]:
         "paused": gettext("Paused"),
         "bind_down": gettext("Waiting for an operator link: no SMPP connection is up"),
         "push_blocked": gettext("Waiting: app notifications are stopped"),
+        "fallback": gettext("Waiting: the SMS go only if the app notification is refused or "
+                            "not opened in time"),
     }
 
 

@@ -67,6 +67,8 @@ def _bad_inputs(tmp: Path) -> list[list[str]]:
         ["appkeys", "create", "k", "--rate-limit", "0"],
         ["appkeys", "revoke", "999"],
         ["appkeys", "revoke", "abc"],
+        ["appkeys", "verifies-numbers", "999", "on"],
+        ["appkeys", "verifies-numbers", "1", "maybe"],
         ["contacts", "import", missing, "--list", "L"],
         ["contacts", "import", str(folder), "--list", "L"],
         ["contacts", "import", str(binary), "--list", "L"],
