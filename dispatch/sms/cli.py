@@ -36,6 +36,9 @@ def _account_options(required: bool) -> Any:
         click.option("--binds", type=int),
         click.option("--tps", type=int),
         click.option("--window", type=int),
+        click.option("--pacing", type=click.Choice(["per_second", "spacing"]),
+                     help="spacing: no two submits closer than 1/TPS (SMSCs that police an "
+                     "interval)"),
         click.option("--brandnames", help="Comma-separated"),
         click.option("--source-ton", "source_ton", type=int),
         click.option("--source-npi", "source_npi", type=int),
