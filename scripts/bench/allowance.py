@@ -67,7 +67,7 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
         throttle = RedisThrottle(client, key, rate=throttle_tps or tps, pacing=pacing)
         for number in range(binds):
             config = SessionConfig("127.0.0.1", port, ACCOUNT, ACCOUNT, source="LOA",
-                                   window=window, response_timeout=30.0)
+                                   window=window, response_timeout=30.0, queue_limit=max(2, window // 2))
             session = Session(config, name=f"bench-{number}", on_deliver=lambda event: True,
                               throttle=throttle).start()
             if not session.wait_bound(10):
@@ -149,6 +149,10 @@ def _figures(*, tps: int, started: float, outcomes: list[Any], stats: dict[str, 
         "busiest_second": max(per_second.values()) if per_second else 0,
         "min_gap": _min_gap(accepted),
         "min_gap_bind": _min_gap_per_bind(accepted),
+        # Submits (any outcome) closer to the previous one than the interval less the
+        # stand-in's tolerance: what spacing must keep (near) zero.
+        "crowded": _crowded(records, 1.0 / tps - settings["tolerance"],
+                            per_bind=settings["policing"] == "interval_bind"),
     }
     if burst_at is not None:
         back = started + burst_at + burst
@@ -162,6 +166,14 @@ def _min_gap(records: list[dict[str, Any]]) -> float | None:
     stamps = sorted(r["at"] for r in records)
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     return round(min(gaps), 5) if gaps else None
+
+
+def _crowded(records: list[dict[str, Any]], interval: float, *, per_bind: bool) -> int:
+    groups: dict[Any, list[float]] = defaultdict(list)
+    for r in records:
+        groups[r.get("bind") if per_bind else None].append(r["at"])
+    return sum(1 for stamps in groups.values()
+               for a, b in itertools.pairwise(sorted(stamps)) if b - a < interval)
 
 
 def _min_gap_per_bind(records: list[dict[str, Any]]) -> float | None:
