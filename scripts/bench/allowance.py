@@ -67,7 +67,9 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
         throttle = RedisThrottle(client, key, rate=throttle_tps or tps, pacing=pacing)
         for number in range(binds):
             config = SessionConfig("127.0.0.1", port, ACCOUNT, ACCOUNT, source="LOA",
-                                   window=window, response_timeout=30.0, queue_limit=max(2, window // 2))
+                                   window=window, response_timeout=30.0,
+                                   # a short queue: the run ends soon after `seconds`
+                                   queue_limit=max(2, window // 2))
             session = Session(config, name=f"bench-{number}", on_deliver=lambda event: True,
                               throttle=throttle).start()
             if not session.wait_bound(10):
