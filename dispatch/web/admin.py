@@ -192,6 +192,8 @@ def _smpp_input(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
         raw["password"] = form["password"]
     if not raw["system_type"]:
         raw.pop("system_type")
+    if not raw["pacing"]:  # a form from before the setting: the account keeps its pacing
+        raw.pop("pacing")
     schema = SmppAccountCreateSchema() if creating else SmppAccountUpdateSchema()
     data: dict[str, Any] = schema.load(raw)
     return data
