@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dispatch.campaigns import audience, content
+from dispatch.campaigns import audience, content, duration
 from dispatch.campaigns.preview import sms_preview
 from dispatch.models import Campaign
 
@@ -28,6 +28,8 @@ def campaign_preview(c: Campaign, *, frozen: bool = False) -> dict[str, Any]:
         else:
             recipients["sms"] = audience.sms_recipients(defined)
         sms = sms_preview(c.sms_text or "", recipients=recipients["sms"], prices=prices)
+        variant = sms["plain"] if c.sms_plain else sms["original"]
+        sms["duration"] = duration.estimate(c, recipients["sms"], variant["parts"])
     if content.uses_push(c.channels):
         recipients["push"] = (reach["push"]["devices"] if reach and reach.get("push") is not None
                               else audience.push_recipients(defined))

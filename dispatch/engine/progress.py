@@ -22,9 +22,10 @@ from dispatch.engine import flags
 from dispatch.extensions import db
 from dispatch.jobs import keys
 from dispatch.jobs.redis_conn import get_redis
-from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
+from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, SmppAccount
 from dispatch.models.common import utcnow
 from dispatch.models.ledger import FINAL, UNSENT
+from dispatch.sms import pace as sms_pace
 from dispatch.sms import status as smpp_status
 
 S = MessageStatus
@@ -97,6 +98,7 @@ def compute(c: Campaign) -> dict[str, Any]:
                  for ch, counts in by_channel.items()}
     waiting_for, waiting_until = _waiting(c, now, unsent_by, by_account)
     moving = c.status is C.SENDING and waiting_for is None
+    pace = _pace(by_account, waiting_for) if c.status is C.SENDING else []
     return {
         "campaign_id": c.id,
         "status": c.status.value,
@@ -114,6 +116,9 @@ def compute(c: Campaign) -> dict[str, Any]:
         "by_channel": by_channel,
         "by_operator": by_operator,
         "by_account": by_account,
+        # Per account with SMS left, what sets its pace now (dispatch.sms.pace.LIMITS, or
+        # `send_window` while the window is closed) with its TPS, measured rate and refusals.
+        "pace": pace,
         "parts_submitted": parts_submitted,
         # Nothing moves while paused, waiting or finished: no rate, no time left.
         "rate_per_second": round(rate, 1) if moving else None,
@@ -157,6 +162,28 @@ def _only_fallbacks_left(c: Campaign) -> bool:
         Message.campaign_id == c.id, Message.channel == "sms", Message.status.in_(UNSENT),
         Message.status != S.PENDING))
     return not other
+
+
+def _pace(by_account: dict[str, dict[str, int]],
+          waiting_for: str | None) -> list[dict[str, Any]]:
+    """The pace of each account that still has rows to send (a Redis it cannot read: none)."""
+    ids = [int(a) for a, counts in by_account.items()
+           if a != "-" and any(counts.get(s.value, 0) for s in (*UNSENT, S.SENDING))]
+    if not ids:
+        return []
+    try:
+        rows = smpp_status.read(get_redis())
+    except (redis_lib.exceptions.RedisError, OSError):
+        return []
+    accounts = db.session.scalars(select(SmppAccount).where(SmppAccount.id.in_(ids))
+                                  .order_by(SmppAccount.name)).all()
+    out = []
+    for now in sms_pace.paces(list(accounts), rows):
+        line = now.as_dict()
+        if waiting_for == "send_window":
+            line["limit"] = "send_window"
+        out.append(line)
+    return out
 
 
 def next_window_opening(c: Campaign, now: datetime) -> datetime:

@@ -26,6 +26,9 @@ class SmppAccount(db.Model):  # type: ignore[name-defined]
     binds: Mapped[int] = mapped_column(default=1)
     tps: Mapped[int] = mapped_column(default=50)  # PDUs per second, all binds together
     window: Mapped[int] = mapped_column(default=10)  # outstanding submit_sm per bind
+    # How the throttle paces: per_second | spacing (gateways.smpp.throttle).
+    pacing: Mapped[str] = mapped_column(String(12), default="per_second",
+                                        server_default="per_second")
     brandnames: Mapped[list[str]] = mapped_column(JSON, default=list)
     source_ton: Mapped[int] = mapped_column(default=5)  # alphanumeric
     source_npi: Mapped[int] = mapped_column(default=0)

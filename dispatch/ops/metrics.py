@@ -172,8 +172,8 @@ class LoaCollector:
             "loa_smpp_throttle_wait_seconds",
             "How long a submit asking the shared throttle now would wait", labels=["account"])
         level = GaugeMetricFamily(
-            "loa_smpp_throttle_penalty_level",
-            "Slow-down level after 0x58/0x14 (rate divided by 2**level)", labels=["account"])
+            "loa_smpp_throttle_factor",
+            "Share of the allowance used now, less after 0x58/0x14 (1: all)", labels=["account"])
         rate = GaugeMetricFamily("loa_smpp_throttle_rate",
                                  "Submits per second the throttle allows now",
                                  labels=["account"])
@@ -181,9 +181,10 @@ class LoaCollector:
             if not account.enabled or account.tps <= 0:
                 continue
             # The throttle the smpp processes use, asked as they would (reserving nothing).
-            now = RedisThrottle(redis, keys.smpp_throttle(account.id), rate=account.tps).peek()
+            now = RedisThrottle(redis, keys.smpp_throttle(account.id), rate=account.tps,
+                                pacing=account.pacing).peek()
             backlog.add_metric([account.name], now.wait)
-            level.add_metric([account.name], float(now.level))
+            level.add_metric([account.name], now.factor)
             rate.add_metric([account.name], now.rate)
         yield backlog
         yield level

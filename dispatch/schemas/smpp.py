@@ -22,6 +22,7 @@ class SmppAccountSchema(ma.Schema):
     binds = ma.fields.Integer()
     tps = ma.fields.Integer()
     window = ma.fields.Integer()
+    pacing = ma.fields.String()
     brandnames = ma.fields.List(ma.fields.String())
     source_ton = ma.fields.Integer()
     source_npi = ma.fields.Integer()
@@ -48,6 +49,9 @@ class SmppAccountUpdateSchema(StrictSchema):
     binds = ma.fields.Integer(validate=ma.validate.Range(min=1, max=20))
     tps = ma.fields.Integer(validate=ma.validate.Range(min=1, max=10_000))
     window = ma.fields.Integer(validate=ma.validate.Range(min=1, max=1000))
+    pacing = Text(validate=ma.validate.OneOf(["per_second", "spacing"]), metadata={
+        "description": "per_second: the TPS in every second; spacing: no two submits closer "
+                       "than 1/TPS (SMSCs that police a minimum interval)"})
     brandnames = ma.fields.List(Text(), validate=ma.validate.Length(max=50))
     source_ton = ma.fields.Integer(validate=ma.validate.Range(min=0, max=6))
     source_npi = ma.fields.Integer(validate=ma.validate.Range(min=0, max=18))

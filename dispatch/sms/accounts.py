@@ -22,7 +22,7 @@ from dispatch.models import OPERATORS, SmppAccount, User
 # Fields an admin sets directly; `password` is handled apart (encrypted, write-only).
 FIELDS = ("name", "host", "port", "system_id", "system_type", "bind_mode", "binds", "tps",
           "window", "brandnames", "source_ton", "source_npi", "validity_minutes", "operators",
-          "is_default", "id_format", "concat", "enabled")
+          "is_default", "id_format", "concat", "enabled", "pacing")
 
 
 def get(account_id: int) -> SmppAccount:

@@ -36,6 +36,9 @@ def _account_options(required: bool) -> Any:
         click.option("--binds", type=int),
         click.option("--tps", type=int),
         click.option("--window", type=int),
+        click.option("--pacing", type=click.Choice(["per_second", "spacing"]),
+                     help="spacing: no two submits closer than 1/TPS (SMSCs that police an "
+                     "interval)"),
         click.option("--brandnames", help="Comma-separated"),
         click.option("--source-ton", "source_ton", type=int),
         click.option("--source-npi", "source_npi", type=int),
@@ -204,10 +207,32 @@ def status_command() -> None:
                    f"{row.get('receipts', 0):>10}{row.get('rate', 0.0):>8.0f}  {row['process']}")
         if row.get("detail") and row["state"] != "bound":
             click.echo(f"{'':<22}{row['detail']}")
+    _echo_paces(rows)
     problems = status.problems(rows)
     for problem in problems:
         click.secho(f"no bind up: {problem}", fg="red", err=True)
     raise SystemExit(1 if problems else 0)
+
+
+def _echo_paces(rows: list[dict[str, Any]]) -> None:
+    """Per account: the allowance, the rate achieved, refusals, and what limits it."""
+    from sqlalchemy import select
+
+    from dispatch.extensions import db
+    from dispatch.models import SmppAccount
+    from dispatch.sms.pace import paces
+
+    ids = {int(r["account_id"]) for r in rows}
+    accounts = db.session.scalars(select(SmppAccount).where(SmppAccount.id.in_(ids))
+                                  .order_by(SmppAccount.name)).all()
+    click.echo("")
+    click.echo(f"{'account':<22}{'TPS':>7}{'rate/s':>9}{'refused/min':>13}{'round trip':>12}"
+               f"{'window limit':>14}  limited by")
+    for pace in paces(list(accounts), rows):
+        trip = f"{pace.round_trip * 1000:.1f} ms" if pace.round_trip else "—"
+        carried = f"{pace.window_limit:.0f}/s" if pace.window_limit is not None else "—"
+        click.echo(f"{pace.account:<22}{pace.tps:>7}{pace.rate:>9.1f}{pace.refused:>13}"
+                   f"{trip:>12}{carried:>14}  {pace.limit}")
 
 
 @smpp_cli.command("test")

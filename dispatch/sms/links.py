@@ -48,7 +48,7 @@ ID_FORMATS: dict[str, tuple[IdFormat, IdFormat | None]] = {
     "dec": ("dec", None),
 }
 _FINGERPRINT = ("name", "host", "port", "system_id", "password_encrypted", "system_type",
-                "bind_mode", "binds", "tps", "window", "source_ton", "source_npi",
+                "bind_mode", "binds", "tps", "window", "pacing", "source_ton", "source_npi",
                 "validity_minutes", "id_format", "concat")
 
 
@@ -97,7 +97,7 @@ class AccountLink:
         self.unrecorded = 0
         self.progress = threading.Condition()
         self.throttle = (RedisThrottle(redis_client, keys.smpp_throttle(account.id),
-                                      rate=account.tps)
+                                      rate=account.tps, pacing=account.pacing)
                          if self.throttled else None)
         timers = timers or {}
         modes: list[tuple[BindMode, str]] = (

@@ -166,7 +166,8 @@ def token_revoke(token_id: int) -> Response:
 # --- SMPP accounts ----------------------------------------------------------------------------
 
 SMPP_INTS = ("port", "binds", "tps", "window", "source_ton", "source_npi", "validity_minutes")
-SMPP_TEXTS = ("name", "host", "system_id", "system_type", "bind_mode", "id_format", "concat")
+SMPP_TEXTS = ("name", "host", "system_id", "system_type", "bind_mode", "id_format", "concat",
+              "pacing")
 
 
 @bp.get("/smpp")
@@ -191,6 +192,8 @@ def _smpp_input(form: MultiDict[str, str], creating: bool) -> dict[str, Any]:
         raw["password"] = form["password"]
     if not raw["system_type"]:
         raw.pop("system_type")
+    if not raw["pacing"]:  # a form from before the setting: the account keeps its pacing
+        raw.pop("pacing")
     schema = SmppAccountCreateSchema() if creating else SmppAccountUpdateSchema()
     data: dict[str, Any] = schema.load(raw)
     return data
@@ -228,6 +231,7 @@ def _smpp_values(account: SmppAccount | None) -> MultiDict[str, str]:
         return MultiDict({"port": "2775", "bind_mode": "trx", "binds": "1", "tps": "50",
                           "window": "10", "source_ton": "5", "source_npi": "0",
                           "validity_minutes": "1440", "id_format": "auto", "concat": "udh",
+                          "pacing": "per_second",
                           "enabled": "on"})
     values: MultiDict[str, str] = MultiDict()
     for name in (*SMPP_TEXTS, *SMPP_INTS):

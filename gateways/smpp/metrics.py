@@ -24,6 +24,22 @@ class SessionStatus:
     inbound: int
     binds: int  # successful binds so far
     rate: float  # submit_sm per second over the last 5 s
+    accepted_rate: float = 0.0  # submit_sm accepted per second over the last 5 s
+    refused_recent: int = 0  # 0x58/0x14 answers in the last minute
+    round_trip: float | None = None  # seconds from submit_sm to its response (recent mean)
+    window: int = 0  # the most submit_sm this bind may have unanswered
+
+
+class RoundTrip:
+    """A moving mean of response times: recent ones weigh most, one odd value little."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: float | None = None
+
+    def add(self, seconds: float) -> None:
+        self.value = seconds if self.value is None else 0.95 * self.value + 0.05 * seconds
 
 
 class RateMeter:

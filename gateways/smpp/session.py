@@ -46,7 +46,7 @@ from gateways.smpp import pdu
 from gateways.smpp.config import SessionConfig
 from gateways.smpp.delivery import Ack, DeliverEvent, Deliveries
 from gateways.smpp.message import OutboundSms, RefCounter, build_parts
-from gateways.smpp.metrics import RateMeter, SessionStatus
+from gateways.smpp.metrics import RateMeter, RoundTrip, SessionStatus
 from gateways.smpp.outcome import SubmitHandle, SubmitOutcome
 from gateways.smpp.reader import Reader
 from gateways.smpp.throttle import Throttle
@@ -101,6 +101,9 @@ class Session(Reader):
         self._counts = dict.fromkeys(("sent", "accepted", "errors", "throttled", "receipts",
                                       "inbound", "binds"), 0)
         self._meter = RateMeter()
+        self._accepted_meter = RateMeter()
+        self._refused_meter = RateMeter(60)
+        self._round_trip = RoundTrip()
 
     # -- public ----------------------------------------------------------------------------
 
@@ -188,7 +191,9 @@ class Session(Reader):
                 name=self.name, bind_mode=self.config.bind_mode, state=self._state,
                 since=self._since, detail=self._detail, in_flight=len(self._pending),
                 queued=len(self._incoming) + len(self._ready), rate=self._meter.rate(
-                    time.monotonic()), **self._counts)
+                    time.monotonic()), accepted_rate=self._accepted_meter.rate(time.monotonic()),
+                refused_recent=round(self._refused_meter.rate(time.monotonic()) * 60),
+                round_trip=self._round_trip.value, window=self.config.window, **self._counts)
 
     def close(self, timeout: float | None = None) -> None:
         """Stop taking messages, let the window drain, unbind and close the socket."""

@@ -2,41 +2,49 @@
 
     throttle = RedisThrottle(redis_client, "myapp:throttle:viettel", rate=200)
     throttle.acquire()      # sleeps until this process may write one submit_sm
-    throttle.penalise()     # on ESME_RTHROTTLED / ESME_RMSGQFUL: halve the rate for a while
-    throttle.peek()         # ThrottleState: wait, level and rate now, reserving nothing
+    throttle.penalise()     # on ESME_RTHROTTLED / ESME_RMSGQFUL: slow down for a few seconds
+    throttle.peek()         # ThrottleState: wait, factor and rate now, reserving nothing
 
 The caller names the Redis key (one per account, shared by every process of that account); the
-penalty lives beside it at `<key>:penalty`.
+back-off lives beside it at `<key>:penalty`. Redis's clock is the only clock, so hosts with
+skewed clocks stay in step.
 
-Virtual scheduling (GCRA without burst): one Redis key per account holds the time at which the
-next PDU may go; a Lua script reads Redis's clock, reserves `n` slots `1/rate` apart and answers
-how long to wait. Slots are evenly spaced and handed out in arrival order whatever the number of
-processes, so no one-second window at the SMSC sees more than the rate (less `margin`, kept for
-network jitter). Using Redis's clock keeps hosts with skewed clocks in step.
+Two pacings, as SMSCs police in two ways (docs/ENGINE.md, "Pacing"):
 
-`penalise` raises a shared penalty level (the rate is divided by 2**level, at most `max_level`);
-repeated refusals within `debounce` seconds count once, since one slow-down answers a whole window
-of refusals. The level falls by one every `recovery` seconds after the last rise, so the rate
-climbs back in steps. The session resends the refused PDU itself, so parts keep their order.
+- `per_second` (SMSCs counting per second, or over a sliding second): virtual scheduling (GCRA
+  without burst). The key holds the time at which the next PDU may go; a Lua script reserves `n`
+  slots `1/rate` apart and answers how long to wait. A process reserves several consecutive
+  slots at once at high rates (one Redis round trip per PDU cost a fifth of the smpp process's
+  CPU) and hands them out locally at the slot's time. The block grows (doubling, up to
+  `block_seconds` of the rate) while this process uses whole blocks and shrinks when it leaves
+  slots unused. A slot more than `late` seconds in the past is skipped, never used, so a
+  one-second window holds at most rate * (1 - margin) * (1 + late) + 1 PDUs.
+- `spacing` (SMSCs refusing a submit less than 1/TPS after the previous one, as Jasmin does): a
+  slot is taken only when it has come (or is `AHEAD`, 2 ms, away), and the next is then one
+  interval after the moment it was taken, not after the moment it was planned for. A PDU that
+  went late (a busy machine, a long sleep) pushes the next one back with it instead of crowding
+  it, so no two reservations are closer than the interval, across every bind and process. One
+  or two Redis calls per PDU: spacing is for the modest rates of such links.
 
-Slots are reserved in blocks. One Redis round trip per PDU cost a fifth of the smpp process's CPU
-at high rates, so a process reserves several consecutive slots at once and hands them out
-locally, one per PDU, at the slot's time. The block grows (doubling, up to `block_seconds` of the
-rate) while this process uses whole blocks and shrinks when it leaves slots unused, so a slow
-or idle process holds few. A slot more than `late` seconds in the past is skipped, never used:
-PDUs written late on old slots would crowd the slots other processes hold now. So every PDU
-goes out within `late` of its slot, and a one-second window at the SMSC holds at most
-rate * (1 - margin) * (1 + late) + 1 PDUs; `late` defaults to half the margin, which keeps that
-under the rate. A new block is reserved only when the last one is used up or stale, so nothing
-reserved is left in the future then; a block dropped by `penalise` is simply lost (slower, never
-faster). At a low rate a block is one slot: one call per PDU, as without blocks.
+The back-off on 0x58/0x14 is additive increase, multiplicative decrease with a floor: each
+refusal (repeated refusals within `debounce` seconds count once, since one slow-down answers a
+window of them) multiplies the share of the allowance used by `decrease`, never below `floor`;
+the share then climbs back by `rise` of the allowance per second. With the defaults a single
+refusal costs 10 % for half a second, a long burst of refusals halves the rate at worst and it
+is back above 90 % two seconds later: rare refusals (the jitter of a busy network crowding two
+spaced submits) never park a link at a fraction of its allowance, and an SMSC that really
+allows less sees a refusal about once a second, each answered by resending that PDU.
+The session resends the refused PDU itself, so parts keep their order.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
+
+Pacing = Literal["per_second", "spacing"]
+PACINGS: tuple[Pacing, ...] = ("per_second", "spacing")
 
 
 class Throttle(Protocol):
@@ -52,38 +60,45 @@ local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
 local rate = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
-local recovery = tonumber(ARGV[3]) * 1000000
-local max_level = tonumber(ARGV[4])
-local debounce = tonumber(ARGV[5]) * 1000000
-local mode = ARGV[6]  -- '0' reserve, '1' penalise, '2' peek (read only)
-local penalise = mode == '1'
+local decrease = tonumber(ARGV[3])
+local floor = tonumber(ARGV[4])
+local rise = tonumber(ARGV[5]) / 1000000  -- share of the allowance regained per microsecond
+local debounce = tonumber(ARGV[6]) * 1000000
+local mode = ARGV[7]  -- '0' reserve, '1' penalise, '2' peek (read only), '3' space
+local ahead = tonumber(ARGV[8])  -- space: a slot this close (microseconds) is taken early
 
-local level = 0
-local raised_at = 0
-local stored = redis.call('HMGET', KEYS[2], 'level', 'at')
+local factor = 1.0
+local cut_at = nil
+local stored = redis.call('HMGET', KEYS[2], 'f', 'at')
 if stored[1] then
-  raised_at = tonumber(stored[2])
-  level = math.max(0, tonumber(stored[1]) - math.floor((now - raised_at) / recovery))
+  cut_at = tonumber(stored[2])
+  factor = math.min(1.0, tonumber(stored[1]) + rise * (now - cut_at))
 end
-if penalise then
-  if not stored[1] or now - raised_at >= debounce then
-    level = math.min(max_level, level + 1)
-    redis.call('HSET', KEYS[2], 'level', level, 'at', string.format('%.0f', now))
-    redis.call('PEXPIRE', KEYS[2], math.ceil(recovery * (level + 1) / 1000))
+if mode == '1' then
+  if not cut_at or now - cut_at >= debounce then
+    factor = math.max(floor, factor * decrease)
+    redis.call('HSET', KEYS[2], 'f', tostring(factor), 'at', string.format('%.0f', now))
+    redis.call('PEXPIRE', KEYS[2], math.ceil((1.0 - factor) / rise / 1000) + 1000)
   end
-  return {level, 0}
+  return {tostring(factor), 0, 1}
 end
 
-local interval = 1000000 / (rate / 2 ^ level)
+local interval = 1000000 / (rate * factor)
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local start = math.max(tat, now)
 if mode == '2' then
-  return {level, math.floor(start - now)}
+  return {tostring(factor), math.floor(start - now), 0}
+end
+if mode == '3' then
+  if tat - now > ahead then  -- not yet: reserve nothing, say how long
+    return {tostring(factor), math.floor(tat - now), 0}
+  end
+  n = 1
 end
 local next_free = start + n * interval
 redis.call('SET', KEYS[1], string.format('%.0f', next_free),
            'PX', math.ceil((next_free - now) / 1000) + 1000)
-return {level, math.floor(start - now)}
+return {tostring(factor), math.floor(start - now), 1}
 """
 
 
@@ -91,11 +106,30 @@ class ThrottleState(NamedTuple):
     """What the shared throttle of an account says now (for metrics)."""
 
     wait: float  # seconds a PDU asking now would wait
-    level: int  # penalty level: the rate is divided by 2**level
+    factor: float  # share of the allowance used now (1: all; less after 0x58/0x14)
     rate: float  # PDUs per second allowed now
 
 
-RESERVE, PENALISE, PEEK = "0", "1", "2"  # the script's modes
+RESERVE, PENALISE, PEEK, SPACE = "0", "1", "2", "3"  # the script's modes
+
+
+class Backoff:
+    """The back-off's arithmetic in one process (LocalThrottle; the script does the same)."""
+
+    def __init__(self, decrease: float, floor: float, rise: float, debounce: float) -> None:
+        self.decrease, self.floor, self.rise, self.debounce = decrease, floor, rise, debounce
+        self._factor = 1.0
+        self._cut_at: float | None = None
+
+    def factor(self, now: float) -> float:
+        if self._cut_at is None:
+            return 1.0
+        return min(1.0, self._factor + self.rise * (now - self._cut_at))
+
+    def cut(self, now: float) -> None:
+        if self._cut_at is None or now - self._cut_at >= self.debounce:
+            self._factor = max(self.floor, self.factor(now) * self.decrease)
+            self._cut_at = now
 
 
 class _Block:
@@ -123,31 +157,44 @@ class _Block:
 class RedisThrottle:
     """The shared throttle of one account (thread-safe; one per process is enough)."""
 
-    def __init__(self, client: Any, key: str, rate: float, *, margin: float = 0.02,
-                 recovery: float = 10.0, max_level: int = 4, debounce: float = 1.0,
-                 block_seconds: float = 0.02, late: float | None = None) -> None:
+    # Spacing: a slot this close is reserved at once and slept for here, so a PDU is not late
+    # by a second round trip to Redis; only the wake-up of so short a sleep can be late.
+    AHEAD = 0.002
+
+    def __init__(self, client: Any, key: str, rate: float, *, pacing: str = "per_second",
+                 margin: float = 0.02, decrease: float = 0.9, floor: float = 0.5,
+                 rise: float = 0.2, debounce: float = 1.0, block_seconds: float = 0.02,
+                 late: float | None = None) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive; use no throttle for an unlimited account")
+        if pacing not in PACINGS:
+            raise ValueError(f"pacing is one of {', '.join(PACINGS)}")
         self.rate = rate
         self.key = key
+        self.pacing = pacing
         self._effective = rate * (1 - margin)
         self._keys = [key, f"{key}:penalty"]
-        self._args = (recovery, max_level, debounce)
+        self._args = (decrease, floor, rise, debounce)
         self._script = client.register_script(SCRIPT)
         self._block_seconds = block_seconds
         self._late = margin / 2 if late is None else late
         self._lock = threading.Lock()
         self._block: _Block | None = None
         self._size = 1  # slots the next reservation asks for
-        self.level = 0  # penalty level last seen
+        self.factor = 1.0  # share of the allowance last seen
         self.reservations = 0  # round trips to Redis (for benchmarks)
 
     def _call(self, n: int, mode: str) -> float:
-        recovery, max_level, debounce = self._args
-        level, wait_us = self._script(keys=self._keys, args=[
-            repr(self._effective), n, recovery, max_level, debounce, mode])
-        self.level = int(level)
-        return int(wait_us) / 1e6
+        return self._ask(n, mode)[0]
+
+    def _ask(self, n: int, mode: str) -> tuple[float, bool]:
+        """(seconds to wait, whether a slot was reserved)."""
+        decrease, floor, rise, debounce = self._args
+        factor, wait_us, reserved = self._script(keys=self._keys, args=[
+            repr(self._effective), n, decrease, floor, rise, debounce, mode,
+            int(self.AHEAD * 1e6)])
+        self.factor = float(factor)
+        return int(wait_us) / 1e6, bool(reserved)
 
     def _reserve(self) -> None:
         old = self._block
@@ -165,6 +212,8 @@ class RedisThrottle:
 
     def acquire(self, n: int = 1) -> float:
         """Wait until `n` PDUs may be written; returns the seconds waited."""
+        if self.pacing == "spacing":
+            return self._space(n)
         waited = 0.0
         for _ in range(n):
             with self._lock:
@@ -180,6 +229,21 @@ class RedisThrottle:
                 waited += wait
         return waited
 
+    def _space(self, n: int) -> float:
+        """Take `n` slots, each when it has come (the lock keeps this process's in order)."""
+        started = time.monotonic()
+        with self._lock:
+            for _ in range(n):
+                while True:
+                    wait, reserved = self._ask(1, SPACE)
+                    self.reservations += 1
+                    if reserved:
+                        if wait > 0:
+                            time.sleep(wait)
+                        break
+                    time.sleep(max(0.0, wait - self.AHEAD / 2))
+        return time.monotonic() - started
+
     def penalise(self) -> None:
         """The SMSC refused for rate (0x58/0x14): slow every process of this account down."""
         with self._lock:
@@ -192,39 +256,35 @@ class RedisThrottle:
         """The wait, penalty level and rate of this account now, from Redis, reserving nothing."""
         with self._lock:
             wait = self._call(0, PEEK)
-            return ThrottleState(wait, self.level, self.current_rate)
+            return ThrottleState(wait, self.factor, self.current_rate)
 
     @property
     def current_rate(self) -> float:
-        return self._effective / 2 ** self.level
+        return self._effective * self.factor
 
 
 class LocalThrottle:
     """The same schedule in one process, without Redis (tests, a one-off `smpp test`)."""
 
-    def __init__(self, rate: float, *, margin: float = 0.02, recovery: float = 10.0,
-                 max_level: int = 4, debounce: float = 1.0) -> None:
+    def __init__(self, rate: float, *, margin: float = 0.02, decrease: float = 0.9,
+                 floor: float = 0.5, rise: float = 0.2, debounce: float = 1.0) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
         self._effective = rate * (1 - margin)
-        self._recovery, self._max_level, self._debounce = recovery, max_level, debounce
+        self._backoff = Backoff(decrease, floor, rise, debounce)
         self._lock = threading.Lock()
         self._next_free = 0.0
-        self._level, self._raised_at = 0, 0.0
 
     @property
-    def level(self) -> int:
-        if not self._level:
-            return 0
-        steps = int((time.monotonic() - self._raised_at) / self._recovery)
-        return max(0, self._level - steps)
+    def factor(self) -> float:
+        return self._backoff.factor(time.monotonic())
 
     def acquire(self, n: int = 1) -> float:
         with self._lock:
             now = time.monotonic()
             start = max(self._next_free, now)
-            self._next_free = start + n / (self._effective / 2 ** self.level)
+            self._next_free = start + n / (self._effective * self._backoff.factor(now))
         wait = start - now
         if wait > 0:
             time.sleep(wait)
@@ -232,11 +292,8 @@ class LocalThrottle:
 
     def penalise(self) -> None:
         with self._lock:
-            now = time.monotonic()
-            if not self._level or now - self._raised_at >= self._debounce:
-                self._level = min(self._max_level, self.level + 1)
-                self._raised_at = now
+            self._backoff.cut(time.monotonic())
 
     @property
     def current_rate(self) -> float:
-        return self._effective / 2 ** self.level
+        return self._effective * self.factor

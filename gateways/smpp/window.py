@@ -19,7 +19,7 @@ from gateways.smpp import status as codes
 from gateways.smpp.connection import Connection
 from gateways.smpp.delivery import Deliveries
 from gateways.smpp.message import OutboundSms, PreparedPart, normalise_id
-from gateways.smpp.metrics import RateMeter
+from gateways.smpp.metrics import RateMeter, RoundTrip
 from gateways.smpp.outcome import PartOutcome, PartState, SubmitHandle, SubmitOutcome
 from gateways.smpp.throttle import Throttle
 
@@ -54,6 +54,9 @@ class Window(Connection):
     _down_at: float | None  # since when no bind (None: bound)
     _counts: dict[str, int]
     _meter: RateMeter
+    _accepted_meter: RateMeter
+    _refused_meter: RateMeter
+    _round_trip: RoundTrip
     _deliveries: Deliveries
 
     def _fail_rest(self, item: Message, index: int, error: GatewayError,
@@ -100,10 +103,12 @@ class Window(Connection):
                             sequence, codes.name(code))
                 return
             self._slots -= 1
-            item, index, _ = entry
+            item, index, sent_at = entry
+            self._round_trip.add(now - sent_at)
             row = codes.lookup(code, self.config.status_overrides)
             if row.cls == "ok":
                 self._counts["accepted"] += 1
+                self._accepted_meter.add(now)
                 remote_id = normalise_id(pdu.read_message_id(body), self.config.id_format)
                 item.results[index] = PartOutcome(index + 1, "accepted", remote_id, None,
                                                   item.attempts[index])
@@ -115,6 +120,7 @@ class Window(Connection):
                 resend_at: float | None = None  # the same PDU again (same UDH), at this time
                 if row.cls == "throttle":
                     self._counts["throttled"] += 1
+                    self._refused_meter.add(now)
                     penalise = True
                     if now - item.first_sent[index] < self.config.throttle_retry_limit:
                         resend_at = now + min(1.0, 0.05 * 2 ** min(item.attempts[index], 5))

@@ -7,7 +7,7 @@ import signal
 import threading
 
 from scripts.smsc.control import serve
-from scripts.smsc.server import Behaviour, Smsc
+from scripts.smsc.server import POLICING, POLICY, Behaviour, Smsc
 
 
 def _outcomes(text: str) -> dict[str, float]:
@@ -16,6 +16,21 @@ def _outcomes(text: str) -> dict[str, float]:
         state, _, weight = item.partition("=")
         out[state.strip().upper()] = float(weight or 1)
     return out
+
+
+def _policy(text: str) -> tuple[str, dict[str, object]]:
+    """ACCOUNT:tps=50,policing=interval → ("ACCOUNT", {"tps": 50.0, "policing": "interval"})."""
+    account, _, items = text.partition(":")
+    policy: dict[str, object] = {}
+    for item in filter(None, items.split(",")):
+        name, _, value = item.partition("=")
+        if name not in POLICY:
+            raise argparse.ArgumentTypeError(f"{name!r} is not one of {', '.join(POLICY)}")
+        policy[name] = (value if name == "policing" else
+                        int(value) if name == "window" else float(value))
+    if not account or not policy:
+        raise argparse.ArgumentTypeError("write ACCOUNT:name=value,...")
+    return account, policy
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,6 +49,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-receipts", action="store_true")
     parser.add_argument("--no-receipt-tlvs", action="store_true")
     parser.add_argument("--tps", type=float, help="answer 0x58 above this per account")
+    parser.add_argument("--policing", default="second", choices=POLICING,
+                        help="how --tps is policed: per wall-clock second, over a sliding "
+                        "second, or a minimum interval 1/tps per account or per bind")
+    parser.add_argument("--tolerance", type=float, default=0.0,
+                        help="interval policing: accept a submit this much early (seconds)")
+    parser.add_argument("--policy", type=_policy, action="append", default=[],
+                        metavar="ACCOUNT:NAME=VALUE,...",
+                        help=f"police one account apart (repeat); names: {', '.join(POLICY)}")
     parser.add_argument("--throttle-ratio", type=float, default=0.0,
                         help="answer 0x58 to this share of submits, at random (0..1)")
     parser.add_argument("--window", type=int, help="answer 0x14 above this many unanswered")
@@ -59,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
         throttle_ratio=args.throttle_ratio, resp_delay=args.resp_delay,
         receipt_before_resp=args.receipt_before_resp,
         duplicate_receipts=args.duplicate_receipts, stray_receipts=args.stray_receipts,
-        drop_every=args.drop_every, seed=args.seed,
+        drop_every=args.drop_every, seed=args.seed, policing=args.policing,
+        tolerance=args.tolerance, per_account=dict(args.policy),
         record=not args.no_record)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

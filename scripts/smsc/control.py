@@ -3,7 +3,9 @@
     GET  /stats                         counters, bound connections, max window seen
     GET  /received?destination=849...   the submit_sm received for a number (text, UDH, ids)
     GET  /per-second?account=loa        submit_sm PDUs per wall-clock second
+    GET  /per-second?account=loa&accepted=1   only the accepted ones
     POST /behaviour  {"tps": 50, ...}   change any Behaviour field
+    POST /behaviour  {"account": "loa", "tps": 50, "policing": "interval"}   police one account
     POST /drop       {"account": "loa"} cut connections (all when no account)
     POST /mo         {"account": "loa", "source": "849...", "destination": "8088", "text": "HUY"}
     POST /mo         {"account": "loa", "messages": [["849...", "8088", "HUY"], ...]}  (a burst)
@@ -29,7 +31,7 @@ def _received(record: Received) -> dict[str, Any]:
         text = record.text
     except ValueError:
         text = None
-    return {"account": record.account, "destination": record.destination,
+    return {"account": record.account, "bind": record.bind, "destination": record.destination,
             "source": record.source, "source_ton": record.source_ton,
             "source_npi": record.source_npi, "esm_class": record.esm_class,
             "data_coding": record.data_coding, "udh": record.udh.hex(), "text": text,
@@ -60,7 +62,9 @@ def serve(smsc: Smsc, host: str = "127.0.0.1", port: int = 2776) -> ThreadingHTT
                 records = smsc.received(query.get("destination"))
                 self._reply(200, [_received(r) for r in records])
             elif url.path == "/per-second":
-                self._reply(200, smsc.per_second(query.get("account", "")))
+                account = query.get("account", "")
+                self._reply(200, smsc.accepted_per_second(account) if query.get("accepted")
+                            else smsc.per_second(account))
             else:
                 self._reply(404, {"error": "not found"})
 
@@ -70,7 +74,10 @@ def serve(smsc: Smsc, host: str = "127.0.0.1", port: int = 2776) -> ThreadingHTT
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path == "/behaviour":
                     from dataclasses import asdict
-                    self._reply(200, asdict(smsc.set(**body)))
+                    account = body.pop("account", None)
+                    changed = (smsc.set_account(str(account), **body) if account is not None
+                               else smsc.set(**body))
+                    self._reply(200, asdict(changed))
                 elif self.path == "/drop":
                     self._reply(200, {"dropped": smsc.drop(body.get("account"))})
                 elif self.path == "/mo" and "messages" in body:

@@ -22,7 +22,7 @@ import struct
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -56,7 +56,15 @@ class Behaviour:
     receipt_delay: float = 0.0
     outcomes: dict[str, float] = field(default_factory=lambda: {"DELIVRD": 1.0})
     receipt_tlvs: bool = True  # receipted_message_id + message_state TLVs besides the text
-    tps: float | None = None  # submit_sm above this per second per account: 0x58
+    tps: float | None = None  # the allowance: submit_sm past it answered 0x58, as `policing` says
+    # How the allowance is policed (docs/ENGINE.md, "Pacing"): `second` counts per wall-clock
+    # second per account; `sliding` over the last second; `interval` refuses a submit less
+    # than 1/tps after the account's previous accepted one (Jasmin), `interval_bind` after the
+    # same bind's previous one.
+    policing: str = "second"
+    # Slack allowed by `interval` policing (seconds): the stand-in stamps a PDU when its loop
+    # reads it, and a busy machine delays one PDU and crowds the next by that much.
+    tolerance: float = 0.0
     throttle_ratio: float = 0.0  # this share of submit_sm (at random) answered 0x58
     window: int | None = None  # unanswered submit_sm above this per bind: 0x14
     resp_delay: float = 0.0  # submit_sm_resp written this late
@@ -69,6 +77,13 @@ class Behaviour:
     redeliver_delay: float = 0.2  # after a deliver_sm_resp with an error
     record: bool = True  # keep every submit_sm (off for long benchmarks)
     seed: int | None = None
+    # Per account (system_id), any of POLICY's fields overriding the ones above.
+    per_account: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# The fields an account may set apart from the others (`Behaviour.per_account`).
+POLICY = ("tps", "policing", "tolerance", "window", "resp_delay", "throttle_ratio")
+POLICING = ("second", "sliding", "interval", "interval_bind")
 
 
 @dataclass(frozen=True)
@@ -117,6 +132,11 @@ class _Delivery:
     attempts: int = 0
 
 
+def _check_policy(values: dict[str, Any]) -> None:
+    if "policing" in values and values["policing"] not in POLICING:
+        raise ValueError(f"policing is one of {', '.join(POLICING)}")
+
+
 def smpp_time(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%y%m%d%H%M")
 
@@ -130,6 +150,7 @@ class _Conn(asyncio.Protocol):
         self.account: str | None = None
         self.mode: str | None = None
         self.outstanding = 0
+        self.last_accepted = 0.0  # `interval_bind` policing
         self.seq = 0
         self.deliveries: dict[int, _Delivery] = {}
         self._out: list[bytes] | None = None
@@ -215,6 +236,11 @@ class Smsc:
         # (destination, short_message, message_payload) of every accepted submit_sm, kept with
         # recording off too: `repeats` counts duplicate sends in benchmarks that keep no records.
         self._accepted: set[tuple[str, bytes, bytes]] = set()
+        # What the policing of each account remembers: accepted submits per second, the
+        # accepted ones of the last second, the last accepted.
+        self._second_ok: dict[str, Counter[int]] = defaultdict(Counter)
+        self._last_second: dict[str, deque[float]] = defaultdict(deque)
+        self._last_accepted: dict[str, float] = defaultdict(float)
 
     # -- lifecycle (any thread) -----------------------------------------------------------------
 
@@ -284,6 +310,13 @@ class Smsc:
         if unknown:
             raise ValueError(f"unknown behaviour: {', '.join(sorted(unknown))}")
 
+        _check_policy(changes)
+        for policy in (changes.get("per_account") or {}).values():
+            stray = sorted(set(policy) - set(POLICY))
+            if stray:
+                raise ValueError(f"not set per account: {', '.join(stray)}")
+            _check_policy(policy)
+
         def apply() -> Behaviour:
             for key, value in changes.items():
                 setattr(self.behaviour, key, value)
@@ -294,6 +327,12 @@ class Smsc:
             return self.behaviour
 
         return self.call(apply)
+
+    def set_account(self, account: str, **policy: Any) -> Behaviour:
+        """Police one account apart (POLICY's fields); None for a field: back to the default."""
+        merged = {**self.behaviour.per_account.get(account, {}), **policy}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        return self.set(per_account={**self.behaviour.per_account, account: merged})
 
     def reset(self) -> None:
         """Forget what was received (counts, records); binds stay."""
@@ -321,6 +360,10 @@ class Smsc:
     def per_second(self, account: str) -> dict[int, int]:
         """submit_sm PDUs received per wall-clock second (all outcomes)."""
         return self.call(lambda: dict(self.seconds.get(account, {})))
+
+    def accepted_per_second(self, account: str) -> dict[int, int]:
+        """submit_sm accepted per wall-clock second."""
+        return self.call(lambda: dict(self._second_ok.get(account, {})))
 
     def stats(self) -> dict[str, Any]:
         def collect() -> dict[str, Any]:
@@ -443,14 +486,19 @@ class Smsc:
         except pdu.PduError:
             conn.write(pdu.encode(pdu.GENERIC_NACK, ESME_RINVCMDLEN, item.sequence))
             return
+        policy = self._policy(account)
         code = ESME_ROK
-        if behaviour.window is not None and conn.outstanding >= behaviour.window:
+        window = policy["window"]
+        if window is not None and conn.outstanding >= window:
             code = ESME_RMSGQFUL
-        elif ((behaviour.tps is not None and second[int(now)] > behaviour.tps)
-              or (behaviour.throttle_ratio and self._random.random() < behaviour.throttle_ratio)):
+        elif (not self._allowed(conn, account, policy, now)
+              or (policy["throttle_ratio"]
+                  and self._random.random() < policy["throttle_ratio"])):
             code = ESME_RTHROTTLED
         else:
             code = behaviour.reject.get(message.destination_addr, ESME_ROK)
+        if code == ESME_ROK:
+            self._count_accepted(conn, account, now)
         message_id, receipt_id = self._new_id() if code == ESME_ROK else ("", "")
         self.counts["accepted" if code == ESME_ROK else f"refused_{code:#04x}"] += 1
         if code == ESME_ROK:
@@ -498,8 +546,8 @@ class Smsc:
             self._loop.call_later(behaviour.receipt_delay + max(behaviour.resp_delay, 0.05),
                                   respond)
             return
-        if behaviour.resp_delay > 0:
-            self._loop.call_later(behaviour.resp_delay, respond)
+        if policy["resp_delay"] > 0:  # pipelined: every response waits, none waits for another
+            self._loop.call_later(policy["resp_delay"], respond)
         else:
             respond()
         if receipt is not None:
@@ -507,6 +555,37 @@ class Smsc:
                 self._loop.call_later(behaviour.receipt_delay, receipt)
             else:
                 receipt()
+
+    def _policy(self, account: str) -> dict[str, Any]:
+        behaviour = self.behaviour
+        own = behaviour.per_account.get(account)
+        policy = {name: getattr(behaviour, name) for name in POLICY}
+        if own:
+            policy.update(own)
+        return policy
+
+    def _allowed(self, conn: _Conn, account: str, policy: dict[str, Any], now: float) -> bool:
+        """Whether a submit arriving `now` is within the account's allowance."""
+        tps = policy["tps"]
+        if tps is None:
+            return True
+        mode = policy["policing"]
+        if mode == "second":
+            return self._second_ok[account][int(now)] < tps
+        if mode == "sliding":
+            recent = self._last_second[account]
+            while recent and recent[0] <= now - 1.0:
+                recent.popleft()
+            return len(recent) < tps
+        last = conn.last_accepted if mode == "interval_bind" else self._last_accepted[account]
+        return now - last >= 1.0 / tps - policy["tolerance"]
+
+    def _count_accepted(self, conn: _Conn, account: str, now: float) -> None:
+        self._second_ok[account][int(now)] += 1
+        self._last_second[account].append(now)
+        self._last_accepted[account] = conn.last_accepted = now
+        if len(self._last_second[account]) > 100_000:  # policing off: keep it bounded
+            self._last_second[account].popleft()
 
     def _outcome(self) -> str:
         outcomes = self.behaviour.outcomes

@@ -68,7 +68,7 @@ def test_binds_throttle_and_window(backend: str, scrape: Any, redis: Any) -> Non
     now = now_s * 1_000_000 + now_us
     redis.set(keys.smpp_throttle(account.id), str(now + 3_000_000))
     redis.hset(f"{keys.smpp_throttle(account.id)}:penalty",
-               mapping={"level": 2, "at": str(now)})
+               mapping={"f": 0.25, "at": str(now)})
     samples = scrape()
     proc = next(k for k in samples if k[0] == "loa_smpp_submits_total")[1]
     key = dict(proc)
@@ -86,8 +86,11 @@ def test_binds_throttle_and_window(backend: str, scrape: Any, redis: Any) -> Non
     assert value(samples, "loa_smpp_account_bound_binds", account="viettel") == 1
     assert value(samples, "loa_smpp_processes") == 1
     assert 2.5 < value(samples, "loa_smpp_throttle_wait_seconds", account="viettel") <= 3.0
-    assert value(samples, "loa_smpp_throttle_penalty_level", account="viettel") == 2
-    assert value(samples, "loa_smpp_throttle_rate", account="viettel") == pytest.approx(24.5)
+    # A quarter of the allowance, climbing back by a fifth of it a second since.
+    factor = value(samples, "loa_smpp_throttle_factor", account="viettel")
+    assert 0.25 <= factor < 0.3
+    assert value(samples, "loa_smpp_throttle_rate", account="viettel") == pytest.approx(
+        98 * factor, rel=0.01)
 
 
 def test_queue_depth_per_queue(backend: str, scrape: Any, redis: Any) -> None:

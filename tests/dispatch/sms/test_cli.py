@@ -40,3 +40,7 @@ def test_smpp_status_lists_binds_of_the_running_process(app, redis, smsc, accoun
     assert result.exit_code == 0, result.output
     line = next(line for line in result.output.splitlines() if line.startswith("viettel-1"))
     assert " bound " in line
+    # Per account: its allowance, the rate achieved, refusals and what limits it (idle: tps).
+    assert "limited by" in result.output
+    (pace,) = [line for line in result.output.splitlines() if line.startswith("viettel ")]
+    assert pace.split()[1] == str(account.tps) and pace.split()[-1] in ("tps", "window")

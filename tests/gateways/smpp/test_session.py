@@ -94,7 +94,7 @@ def test_queue_full_answers_are_resent_and_nothing_is_lost(
 def test_throttle_storm_slows_down_and_loses_nothing(
         smsc: Smsc, make_session: Callable[..., Session]) -> None:
     smsc.set(tps=40)
-    throttle = LocalThrottle(400, recovery=5.0, debounce=0.2)
+    throttle = LocalThrottle(400, debounce=0.2, rise=0.02)
     session = make_session(window=20, throttle=throttle)
     started = time.monotonic()
     outcomes = session.submit_many(
@@ -102,7 +102,7 @@ def test_throttle_storm_slows_down_and_loses_nothing(
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
     stats = smsc.stats()
     assert stats["refused_0x58"] > 0 and stats["accepted"] == 100
-    assert throttle.level >= 2  # the rate was cut more than once
+    assert throttle.factor < 0.7  # the rate was cut more than once
     assert session.status().throttled == stats["refused_0x58"]
     assert time.monotonic() - started >= 1.0  # 100 PDUs at 40/s cannot take less
     for i in range(50):
