@@ -78,6 +78,9 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("POST", "/api/app/devices/<installation_id>/opt-out"): APP_KEY,
     ("DELETE", "/api/app/devices/<installation_id>/opt-out"): APP_KEY,
     ("PUT", "/api/app/devices/<installation_id>/topics"): APP_KEY,
+    ("PUT", "/api/app/devices/<installation_id>/msisdn"): APP_KEY,
+    ("DELETE", "/api/app/devices/<installation_id>/msisdn"): APP_KEY,
+    ("POST", "/api/app/devices/<installation_id>/opened"): APP_KEY,
     ("GET", "/api/app/localities"): APP_KEY,
     # API: campaigns
     ("GET", "/api/campaigns"): ALL,
@@ -101,6 +104,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/api/campaigns/<int:campaign_id>/report"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/export.csv"): (A, D),
     ("GET", "/api/campaigns/<int:campaign_id>/export.xlsx"): (A, D),
+    ("GET", "/api/campaigns/<int:campaign_id>/report/people"): (A, D),
     # API: plans and their phases (admins write them)
     ("GET", "/api/plans"): ALL,
     ("POST", "/api/plans"): (D,),
@@ -166,6 +170,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/campaigns/new"): (E,),
     ("POST", "/campaigns/new"): (E,),
     ("GET", "/campaigns/estimate"): ALL,
+    ("GET", "/campaigns/estimate/strategy"): ALL,
     ("GET", "/campaigns/<int:campaign_id>"): ALL,
     ("GET", "/campaigns/<int:campaign_id>/edit"): (E,),
     ("POST", "/campaigns/<int:campaign_id>/edit"): (E,),
