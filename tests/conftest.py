@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 import redis as redis_lib
@@ -45,6 +46,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", backends, scope="session")
 
 
+# Tests that start whole stacks (processes, a Redis, stand-ins) or a browser: under pytest-xdist
+# (`--dist loadgroup`, as scripts/test runs it) they all go to one worker, so two of them never
+# compete for the two cores at once and one browser serves them, while the other worker takes
+# the many short tests.
+HEAVY = ("tests/drills/", "tests/scripts/", "tests/web/browser/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        where = Path(str(item.path)).relative_to(root).as_posix()
+        if where.startswith(HEAVY):
+            item.add_marker(pytest.mark.xdist_group("heavy"))
+
+
 @pytest.fixture(scope="session")
 def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if backend == "sqlite":
@@ -65,13 +81,28 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("TEST_REDIS_URL")
     if url:
-        yield url
+        yield worker_database(url)
         return
     from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
     folder = tmp_path_factory.mktemp("redis")
     yield ensure_embedded_redis(folder)
     stop_embedded_redis(folder)
+
+
+def worker_database(url: str) -> str:
+    """`url` for this pytest-xdist worker: its own Redis database (gw0 → 1, gw1 → 2, …), since
+    every test flushes its database. Pub/sub channels are shared by all databases; the only
+    one Loa uses (the SMS wake-up) at worst wakes another worker's runner to find nothing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    number = int(worker[2:]) + 1
+    parts = urlsplit(url)
+    if parts.scheme == "unix":  # unix:///path/redis.sock?db=N (the embedded server)
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"] + [("db", str(number))]
+        return f"unix://{parts.path}?{urlencode(query)}"  # urlunsplit would drop the "//"
+    return urlunsplit(parts._replace(path=f"/{number}"))
 
 
 @pytest.fixture(scope="session")
