@@ -34,3 +34,6 @@ def register_blueprints(api: Api) -> None:
     from dispatch.api import personal_data
 
     api.register_blueprint(personal_data.blp)
+    from dispatch.api import replies
+
+    api.register_blueprint(replies.blp)
