@@ -203,7 +203,8 @@ def _rows(filters: inbox.Filters, show: bool, words: dict[str, Any],
         done += len(batch)
         progress(done)
         after = (batch[-1].received_at, batch[-1].id)
-        db.session.expunge_all()
+        for r in batch:  # memory stays flat: the session lets go of the rows written
+            db.session.expunge(r)
 
 
 def _names(model: Any, ids: set[int | None], column: str = "name") -> dict[int, str]:

@@ -261,8 +261,10 @@ def get_label(label_id: int) -> ReplyLabel:
 
 
 def _unique_name(name: str, label_id: int | None) -> None:
-    clash = db.session.scalar(select(ReplyLabel.id).where(
-        func.lower(ReplyLabel.name) == name.lower()))
+    # Compared here, not in SQL: SQLite's lower() knows ASCII only ("Ý" ≠ "ý"). Labels are few.
+    folded = name.casefold()
+    clash = next((i for i, other in db.session.execute(select(ReplyLabel.id, ReplyLabel.name))
+                  if other.casefold() == folded), None)
     if clash is not None and clash != label_id:
         raise Conflict("A label with this name exists.",
                        errors={"name": ["A label with this name exists."]})

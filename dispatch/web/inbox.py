@@ -151,6 +151,8 @@ def bulk() -> Any:
         body["filter"] = filters.plain()
     else:
         body["ids"] = [pages.whole(v) or 0 for v in request.form.getlist("ids")]
+        if not body["ids"]:
+            errors = {"ids": ["Choose at least one reply."]}
     if not errors:
         try:
             data = BulkSchema().load(body)
