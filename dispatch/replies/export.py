@@ -26,7 +26,6 @@ from dispatch import jobs
 from dispatch.audiences.msisdn import display
 from dispatch.campaigns import audit
 from dispatch.config import local_zone
-from dispatch.errors import Forbidden
 from dispatch.extensions import db
 from dispatch.models import Campaign, Locality, User
 from dispatch.models.replies import Reply
@@ -113,9 +112,8 @@ def request_export(filters: inbox.Filters, fmt: str, actor: User, *, unmask: boo
     `words` are the codes in the reader's words (kinds, states, channels, operators),
     translated by the caller while it can.
     """
-    if unmask and not inbox.may_unmask(actor):
-        raise Forbidden(f"Your roles ({', '.join(actor.roles) or 'none'}) do not allow "
-                        f"'{inbox.UNMASK}'.")
+    if unmask:
+        inbox.demand_unmask(actor)
     inbox.check(filters)
     audit.record(inbox.UNMASK if unmask else "report.export", "reply", None, actor=actor,
                  details={"export": "replies", "format": fmt, "filter": filters.plain(),

@@ -134,11 +134,15 @@ def may_unmask(user: User) -> bool:
     return allowed(user.roles, UNMASK)
 
 
-def unmask(replies: Iterable[Reply], actor: User) -> dict[int, str]:
-    """The full numbers of `replies`, each view audited (caller commits)."""
+def demand_unmask(actor: User) -> None:
     if not may_unmask(actor):
         raise Forbidden(f"Your roles ({', '.join(actor.roles) or 'none'}) do not allow "
                         f"'{UNMASK}'.")
+
+
+def unmask(replies: Iterable[Reply], actor: User) -> dict[int, str]:
+    """The full numbers of `replies`, each view audited (caller commits)."""
+    demand_unmask(actor)
     shown = {}
     for reply in replies:
         if reply.msisdn:

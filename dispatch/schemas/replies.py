@@ -19,12 +19,12 @@ class InboxFilterSchema(StrictSchema):
 
     campaign_id = Id()
     locality_id = Id()
-    operator = ma.fields.String(validate=ma.validate.OneOf(OPERATORS))
+    operator = Text(validate=ma.validate.OneOf(OPERATORS))
     since = Date(metadata={"description": "First local day (Asia/Ho_Chi_Minh), included"})
     until = Date(metadata={"description": "Last local day, included"})
     label_id = Id()
-    state = ma.fields.String(validate=ma.validate.OneOf(STATES))
-    kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
+    state = Text(validate=ma.validate.OneOf(STATES))
+    kind = Text(validate=ma.validate.OneOf(KINDS))
     assigned_to_id = Id()
     q = Text(validate=ma.validate.Length(max=200),
              metadata={"description": "Text search, ignoring case and diacritics"})
@@ -80,7 +80,7 @@ class ReplySchema(ma.Schema):
 
 class ReplyChangeSchema(StrictSchema):
     label_id = Id(allow_none=True)
-    state = ma.fields.String(validate=ma.validate.OneOf(STATES))
+    state = Text(validate=ma.validate.OneOf(STATES))
     assigned_to_id = Id(allow_none=True)
     note = Text(multiline=True, allow_none=True, validate=ma.validate.Length(max=2000))
 
@@ -96,7 +96,7 @@ class BulkSchema(StrictSchema):
     ids = ma.fields.List(Id(), validate=ma.validate.Length(min=1, max=BULK_MAX))
     filter = ma.fields.Nested(InboxFilterSchema)
     label_id = Id(allow_none=True)
-    state = ma.fields.String(validate=ma.validate.OneOf(STATES))
+    state = Text(validate=ma.validate.OneOf(STATES))
     assigned_to_id = Id(allow_none=True)
 
     @ma.validates_schema
