@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dispatch.access.permissions import allowed
@@ -222,11 +222,14 @@ def bulk(changes: dict[str, Any], actor: User, *, ids: list[int] | None = None,
     else:
         assert filters is not None
         check(filters)
-        where = conditions(filters)
-        total = db.session.scalar(select(func.count()).select_from(Reply).where(*where)) or 0
-        if total > BULK_MAX:
+        # The rows are fixed first (at most BULK_MAX + 1 ids read), so that changing a
+        # filtered column (state=new → handled) cannot move rows out of the later updates.
+        wanted = list(db.session.scalars(select(Reply.id).where(*conditions(filters))
+                                         .limit(BULK_MAX + 1)))
+        if len(wanted) > BULK_MAX:
             raise ValidationFailed.field(
                 "filter", "More than 1000 replies match: narrow the filter.")
+        where = [Reply.id.in_(wanted)]
     state_keys = ("state", "handled_by_id", "handled_at")
     rest = {k: v for k, v in values.items() if k not in state_keys}
     if "state" in values:
@@ -240,7 +243,7 @@ def bulk(changes: dict[str, Any], actor: User, *, ids: list[int] | None = None,
                           "ids": len(ids) if ids is not None else None,
                           "filter": filters.plain() if filters is not None else None})
     db.session.expire_all()
-    return len(wanted) if ids is not None else total
+    return len(wanted)
 
 
 def _update(where: list[ColumnElement[bool]], values: dict[str, Any]) -> None:

@@ -163,6 +163,14 @@ def test_bulk_on_chosen_replies_and_on_a_filter(backend: str, api: Any,
     assert rows[chosen[2].id].handled_by_id == people["editor"].id
     assert rows[outside.id].state == "new" and rows[outside.id].assigned_to_id is None
     assert all(rows[r.id].assigned_to_id == people["editor2"].id for r in chosen)
+    # Changing the column filtered on changes every row that matched, and only those.
+    reopened = editor.post("/api/replies/bulk", json={
+        "filter": {"state": "handled", "campaign_id": a.id}, "state": "new",
+        "label_id": tags["Phản ánh"].id}).json
+    assert reopened["changed"] == 4
+    assert ids(editor.get(f"/api/replies?label_id={tags['Phản ánh'].id}&state=new")) == {
+        *(r.id for r in chosen), first.id}
+    editor.post("/api/replies/bulk", json={"filter": {"campaign_id": a.id}, "state": "handled"})
     # Refusals name the field and change nothing.
     refused(editor.post("/api/replies/bulk", json={"ids": list(range(1, 10_001)),
                                                    "state": "new"}), "ids")
