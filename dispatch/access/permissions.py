@@ -36,6 +36,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # approvers and admins take it out (personal data protection, Decree 13/2023/ND-CP)
     "report.view": STAFF,
     "report.export": frozenset({"approver", "admin"}),
+    # the inbox of replies: staff read and handle them, admins edit the labels; the full
+    # number of a citizen is shown only on request to those allowed, and audited
+    "reply.view": STAFF,
+    "reply.handle": STAFF,
+    "reply.labels": frozenset({"admin"}),
+    "reply.unmask": frozenset({"admin"}),
     # administration
     "user.manage": frozenset({"admin"}),
     "settings.manage": frozenset({"admin"}),

@@ -37,3 +37,6 @@ def register_blueprints(api: Api) -> None:
     from dispatch.api import hooks
 
     api.register_blueprint(hooks.blp)
+    from dispatch.api import replies
+
+    api.register_blueprint(replies.blp)

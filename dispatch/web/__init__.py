@@ -31,12 +31,13 @@ def register_web(app: Flask) -> None:
         dashboard,
         exports,
         hooks,
+        inbox,
         plans,
         reports,
     )
 
     for module in (auth, account, dashboard, reports, campaigns, plans, approvals, audiences,
-                   admin, hooks, exports):
+                   admin, hooks, exports, inbox):
         app.register_blueprint(module.bp)
     # Browsers ask for /favicon.ico whatever the page says: answer it, not a 404 in the log.
     app.add_url_rule("/favicon.ico", "favicon", _favicon)

@@ -123,6 +123,10 @@ LABELS: dict[str, Any] = {
     "cancel": _l("Cancel campaign"), "retry": _l("Retry failed"),
     "start": _l("Started"), "complete": _l("Completed"), "create": _l("Created"),
     "update": _l("Edited"), "void": _l("Approval voided"), "cancel_unsent": _l("Unsent cancelled"),
+    # replies: their kinds and states, the app channel
+    "answer": _l("Survey answer"), "free": _l("Free text"), "opt_out": _l("Opt-out"),
+    "unattributed": _l("Not attributed to a campaign"), "stranger": _l("From a non-recipient"),
+    "new": _l("New"), "handled": _l("Handled"), "app": _l("App"),
 }
 
 
@@ -168,6 +172,8 @@ EVENTS: dict[str, Any] = {
     "personal_data.export": _l("Personal data exported"),
     "personal_data.erase": _l("Personal data erased"),
     "report.export": _l("Report exported"),
+    "reply.unmask": _l("Phone number shown"), "reply.bulk": _l("Replies changed in bulk"),
+    "reply_label.create": _l("Reply label added"), "reply_label.update": _l("Reply label changed"),
 }
 
 

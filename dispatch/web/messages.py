@@ -9,6 +9,13 @@ from __future__ import annotations
 from dispatch.web.i18n import _l
 
 SERVICE_MESSAGES = (
+    # the inbox of replies (dispatch.replies)
+    _l("No such record."), _l("Must not be before the start date."),
+    _l("No such active label."), _l("No such active user."), _l("Nothing to change."),
+    _l("Give either the replies or a filter."), _l("Choose at least one reply."),
+    _l("At most 1000 replies at once."), _l("Some of these replies do not exist."),
+    _l("More than 1000 replies match: narrow the filter."),
+    _l("A label with this name exists."), _l("Give one value."),
     # report periods (dispatch.reports.scope) and documents
     _l("Give a date."), _l("Not a date: write it as dd/mm/yyyy."),
     _l("Give a date between 2000 and 2100."), _l("The end date is before the start date."),

@@ -42,6 +42,11 @@ FIELD_LABELS: dict[str, Any] = {
     "days": _l("Valid for (days)"), "since": _l("From"), "until": _l("To"),
     "starts_on": _l("First day"), "ends_on": _l("Last day"), "reference": _l("Reference"),
     "purpose": _l("Purpose"), "description": _l("Description"),
+    # the inbox of replies
+    "campaign_id": _l("Campaign"), "locality_id": _l("Locality"), "operator": _l("Operator"),
+    "label_id": _l("Label"), "state": _l("State"), "kind": _l("Kind"),
+    "assigned_to_id": _l("Assigned to"), "q": _l("Search"), "ids": _l("Chosen replies"),
+    "filter": _l("Filter"), "note": _l("Internal note"), "format": _l("Format"),
 }
 
 

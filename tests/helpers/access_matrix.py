@@ -147,6 +147,14 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/api/localities/<int:locality_id>"): ALL,
     ("PATCH", "/api/localities/<int:locality_id>"): (D,),
     ("GET", "/api/devices/summary"): ALL,
+    # API: the inbox of replies (admins edit labels; full numbers only for admins, on request)
+    ("GET", "/api/replies"): ALL,
+    ("GET", "/api/replies/<int:reply_id>"): ALL,
+    ("PATCH", "/api/replies/<int:reply_id>"): ALL,
+    ("POST", "/api/replies/bulk"): ALL,
+    ("GET", "/api/reply-labels"): ALL,
+    ("POST", "/api/reply-labels"): (D,),
+    ("PATCH", "/api/reply-labels/<int:label_id>"): (D,),
     # pages: signing in
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
@@ -225,6 +233,18 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("POST", "/audiences/optouts"): (E, D),
     ("GET", "/audiences/optouts/<int:opt_out_id>/remove"): (E, D),
     ("POST", "/audiences/optouts/<int:opt_out_id>/remove"): (E, D),
+    # pages: the inbox of replies
+    ("GET", "/inbox"): ALL,
+    ("GET", "/inbox/<int:reply_id>"): ALL,
+    ("POST", "/inbox/<int:reply_id>"): ALL,
+    ("POST", "/inbox/<int:reply_id>/number"): (D,),
+    ("POST", "/inbox/bulk"): ALL,
+    ("POST", "/inbox/export"): ALL,
+    ("GET", "/inbox/exports"): ALL,
+    ("GET", "/inbox/exports/<name>"): ALL,
+    ("GET", "/inbox/labels"): ALL,
+    ("POST", "/inbox/labels"): (D,),
+    ("POST", "/inbox/labels/<int:label_id>"): (D,),
     # pages: administration
     ("GET", "/admin"): (A, D),
     ("GET", "/admin/audit"): (A, D),

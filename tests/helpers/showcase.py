@@ -181,4 +181,42 @@ def build(people: dict[str, Any], redis: Any) -> dict[str, list[Any]]:
     for data in rows:
         key = f"{bind_status.PREFIX}{data['account_id']}:{data['process']}:{data['name']}"
         redis.set(key, json.dumps(data), ex=600)
+    ids["reply_id"] = [r.id for r in inbox(people, done.id)]
     return ids
+
+
+def inbox(people: dict[str, Any], campaign_id: int | None = None) -> list[Any]:
+    """Replies of every kind and state, labelled, assigned and annotated, for the inbox pages."""
+    from dispatch.models import Campaign
+    from tests.helpers import replies
+
+    tags = replies.labels()
+    tags["Khác"].active = False  # a deactivated label, still on a reply
+    c = db.session.get(Campaign, campaign_id) if campaign_id else replies.survey(
+        people["editor"])
+    texts = {
+        "answer": "Đồng ý",
+        "free": ("Tôi đề nghị dự thảo văn kiện bổ sung nội dung về phát triển kinh tế nông "
+                 "nghiệp gắn với chuyển đổi số ở các xã vùng sâu, vùng xa của tỉnh."),
+        "opt_out": "HUY",
+        "unattributed": "Cho hỏi lịch tiếp công dân tháng này?",
+        "stranger": "Ai nhắn tin cho tôi vậy?",
+    }
+    made = []
+    for n, (kind, text) in enumerate(texts.items()):
+        attributed = kind in ("answer", "free", "opt_out")
+        made.append(replies.reply(
+            text, kind=kind, campaign=c if attributed else None,
+            msisdn=f"+8491234{n:04d}", operator=("viettel", "vinaphone", "mobifone")[n % 3],
+            locality=("vi-thanh", "nga-bay", None)[n % 3],
+            at=replies.NOON + timedelta(minutes=n),
+            label_id=list(tags.values())[n % 4].id if n % 2 == 0 else None,
+            state="handled" if n == 1 else "new",
+            handled_by_id=people["editor"].id if n == 1 else None,
+            handled_at=replies.NOON + timedelta(hours=1) if n == 1 else None,
+            assigned_to_id=people["editor2"].id if n in (1, 2) else None,
+            note="Đã chuyển Phòng Kinh tế xem xét" if n == 1 else None))
+    made.append(replies.reply("Cảm ơn Sở", msisdn=None, locality=None, operator=None,
+                              campaign=c, kind="free", device_id=7))
+    db.session.commit()
+    return made

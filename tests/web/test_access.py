@@ -33,6 +33,9 @@ PAGES: dict[str, tuple[str, ...]] = {
     "/admin/settings": ("admin",),
     "/admin/audit": ("approver", "admin"),
     "/account/tokens": ROLES,
+    "/inbox": ROLES,
+    "/inbox/labels": ROLES,
+    "/inbox/exports": ROLES,
 }
 
 

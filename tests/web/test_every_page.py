@@ -40,7 +40,7 @@ CODE = re.compile(r"\S*_\S*")
 WORD = re.compile(r"[A-Za-z][a-z]+(?:'[a-z]+)?")
 # Pages that are not pages: downloads and redirects.
 # Not pages: the language switch, signing out, a report document (a DOCX download).
-SKIP = {"web_auth.language", "web_auth.logout", "web_reports.download"}
+SKIP = {"web_auth.language", "web_auth.logout", "web_reports.download", "web_inbox.download"}
 
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",

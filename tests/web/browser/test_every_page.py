@@ -51,6 +51,7 @@ NOT_PAGES = {
     "web_reports.download": "a report document (DOCX) download",
     "web_exports.ledger_csv": "a CSV download",
     "web_exports.ledger_xlsx": "an XLSX download",
+    "web_inbox.download": "an export of the inbox (CSV or XLSX) download",
 }
 
 LONG_TITLE = ("Thông báo về việc tổ chức lấy ý kiến cử tri đối với dự thảo Nghị quyết "
@@ -107,7 +108,9 @@ def _values(people: dict[str, User], cs: dict[str, Campaign], list_id: int,
             import_id: int, opt_out_id: int, account_id: int) -> dict[str, dict[str, Any]]:
     """For each argument of an address: the values to visit it with (a name each)."""
     plan = congress()
+    replies = showcase.inbox(people, cs["completed"].id)
     return {
+        "reply_id": {"reply": replies[1].id, "app-reply": replies[-1].id},
         "plan_id": {"plan": plan.id},
         "phase_id": {"phase": plan.phases[0].id},
         "campaign_id": {name: c.id for name, c in cs.items()},
