@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 DISPATCH = Path(__file__).resolve().parents[2] / "dispatch"
-WINGS = ("access", "audiences", "campaigns", "engine", "jobs", "models", "push", "reports",
-         "schemas", "sms")
+WINGS = ("access", "audiences", "campaigns", "engine", "jobs", "models", "push", "replies",
+         "reports", "schemas", "sms")
 
 
 def _imports(path: Path) -> set[str]:
