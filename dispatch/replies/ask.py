@@ -61,11 +61,17 @@ def errors(mode: str, survey: dict[str, Any] | None, days: int | None,
         found["survey.choices"] = [f"At most {MAX_CHOICES} choices: an SMS has little room."]
         return found
     seen: dict[str, str] = {}
+    keys: set[str] = set()
+    blocked = {k.replace(" ", "") for k in opt_out_keywords}
     for n, choice in enumerate(choices):
         where = f"survey.choices.{n}"
         key = str(choice.get("key") or "").strip()
         if not key:
             found[f"{where}.key"] = ["Give the choice a key (1, 2, … or a word)."]
+        elif fold(key) in keys:
+            found[f"{where}.key"] = [f"Two choices have the key “{key}”."]
+            continue
+        keys.add(fold(key))
         if not str(choice.get("label") or "").strip():
             found[f"{where}.label"] = ["Give the choice a label."]
         forms = [("key", key), ("label", str(choice.get("label") or ""))]
@@ -74,7 +80,8 @@ def errors(mode: str, survey: dict[str, Any] | None, days: int | None,
             folded = fold(form)
             if not folded:
                 continue
-            if folded in opt_out_keywords:
+            # Spaces apart too: "TU CHOI" is read by a person as the keyword TUCHOI.
+            if folded.replace(" ", "") in blocked:
                 found.setdefault(f"{where}.{field}", []).append(
                     f"“{form}” is an opt-out keyword: whoever answers it would be opted out.")
             elif seen.get(folded, key) != key:
