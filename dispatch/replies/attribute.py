@@ -26,6 +26,7 @@ from dispatch.extensions import db
 from dispatch.models import Campaign, Contact, InboundMessage, Message, MessageStatus, SmppAccount
 from dispatch.models.replies import Reply
 from dispatch.models.sqlbatch import any_of
+from dispatch.replies import ack
 from dispatch.replies.parse import choice_index, fold, match
 from dispatch.sms.inbound import storable
 
@@ -86,6 +87,7 @@ def record_mo(account_id: int, rows: Sequence[InboundMessage], now: datetime) ->
         made.append(reply)
     _last_counts(made)
     db.session.add_all(made)
+    ack.acknowledge(made, now)
     received(made)
     return made
 

@@ -4,13 +4,14 @@ counted per choice and locality from the replies table itself."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from dispatch.extensions import db
-from dispatch.models import InboundMessage, Locality, Message, MessageStatus
+from dispatch.models import Campaign, InboundMessage, Locality, Message, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.models.replies import Reply
 from scripts.harness import wait_for
@@ -78,3 +79,32 @@ def test_survey_answers_are_attributed_parsed_and_counted(app, redis, smsc, acco
     names = {loc.id: loc.code for loc in db.session.scalars(select(Locality))}
     figures = Counter((names[r.locality_id], r.choice) for r in rows if r.counted)
     assert figures == {("vt", "1"): 4, ("vt", "2"): 1, ("nb", "1"): 1}
+
+
+def test_one_ack_per_number_no_loop_and_a_daily_limit(app, redis, smsc, account, editor, smpp,
+                                                      backend):
+    app.config["REPLY_DAILY_LIMIT"] = 3
+    survey = make_campaign(editor, reply_mode="survey", survey=SURVEY, reply_days=7,
+                           reply_ack="Cam on ban da tra loi")
+    queue_rows(survey, account, 2)
+    smpp()
+    assert wait_for(lambda: counts(survey.id)["delivered"] == 2), counts(survey.id)
+    # Number 0 is an auto-responder: it answers every SMS it gets, the ack included.
+    smsc.send_mo("loa", number(0)[1:], "8088", "1")
+    smsc.send_mo("loa", number(1)[1:], "8088", "2")
+    assert wait_for(lambda: len(smsc.received(number(0)[1:])) == 3, timeout=15)  # survey + ack
+    for text in ("Tin nhan tu dong: toi dang ban", "2", "1", "2"):
+        smsc.send_mo("loa", number(0)[1:], "8088", text)
+    assert wait_for(lambda: len(_replies()) == 6, timeout=15), len(_replies())
+    time.sleep(1.5)  # time for any second acknowledgement to go out (there must be none)
+    acks = [r.text for r in smsc.received(number(0)[1:]) if "Cam on" in r.text]
+    assert acks == ["Cam on ban da tra loi"]
+    assert [r.text for r in smsc.received(number(1)[1:]) if "Cam on" in r.text] == acks
+    mine = [r for r in _replies() if r.msisdn == number(0)]
+    assert [r.ack for r in mine] == ["queued", "skipped", "skipped", "skipped", "skipped"]
+    assert [r.over_limit for r in mine] == [False, False, False, True, True]
+    # The last answer within the limit counts; those beyond it are kept, never counted.
+    assert [(r.choice, r.counted) for r in mine] == [
+        ("1", False), (None, False), ("2", True), ("1", False), ("2", False)]
+    child = db.session.scalars(select(Campaign).where(Campaign.parent_id == survey.id)).one()
+    assert child.kind == "ack" and counts(child.id)["delivered"] == 2
