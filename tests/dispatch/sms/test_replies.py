@@ -108,3 +108,18 @@ def test_one_ack_per_number_no_loop_and_a_daily_limit(app, redis, smsc, account,
         ("1", False), (None, False), ("2", True), ("1", False), ("2", False)]
     child = db.session.scalars(select(Campaign).where(Campaign.parent_id == survey.id)).one()
     assert child.kind == "ack" and counts(child.id)["delivered"] == 2
+
+
+def test_the_stand_in_answers_a_survey_with_a_mix(app, redis, smsc, account, editor, smpp,
+                                                   backend):
+    survey = make_campaign(editor, reply_mode="survey", survey=SURVEY, reply_days=7)
+    queue_rows(survey, account, 40)
+    smpp()
+    assert wait_for(lambda: counts(survey.id)["delivered"] == 40), counts(survey.id)
+    sent = smsc.answer_survey("loa", {"1": 0.4, "2": 0.3, "free": 0.2, "HUY": 0.1}, seed=3)
+    total = sum(sent.values())
+    assert total == 40 and all(sent.values()), sent
+    assert wait_for(lambda: len(_replies()) == total, timeout=15), len(_replies())
+    kinds = Counter((r.kind, r.choice) for r in _replies())
+    assert kinds == {("answer", "1"): sent["1"], ("answer", "2"): sent["2"],
+                     ("free", None): sent["free"], ("opt_out", None): sent["HUY"]}
