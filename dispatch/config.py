@@ -146,6 +146,8 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "RECEIPT_WAIT_SECONDS": env_int(env, "LOA_RECEIPT_WAIT_SECONDS", 48 * 3600),
         # The parts of a concatenated MO not all come after this are stored as incomplete.
         "MO_REASSEMBLY_SECONDS": env_int(env, "LOA_MO_REASSEMBLY_SECONDS", 300),
+        # Replies a number may send a day that still count and are acknowledged.
+        "REPLY_DAILY_LIMIT": env_int(env, "LOA_REPLY_DAILY_LIMIT", 20),
         "CLAIM_TIMEOUT_SECONDS": env_int(env, "LOA_CLAIM_TIMEOUT_SECONDS", 600),
         "ORPHAN_AFTER_SECONDS": env_int(env, "LOA_ORPHAN_AFTER_SECONDS", 60),
         "EXPAND_HEARTBEAT_SECONDS": env_int(env, "LOA_EXPAND_HEARTBEAT_SECONDS", 120),

@@ -17,11 +17,15 @@ from dispatch.api.common import Blueprint, actor, with_extra
 from dispatch.errors import NotAuthenticated
 from dispatch.extensions import db
 from dispatch.models import AppKey, Device, Locality
+from dispatch.models.common import utcnow
 from dispatch.push import devices as app_devices
 from dispatch.push import installations as app_installations
 from dispatch.push import numbers as app_numbers
 from dispatch.push.installations import SECRET_HEADER
+from dispatch.replies import app as app_replies
 from dispatch.schemas.app_devices import (
+    AnswerGivenSchema,
+    AnswerSchema,
     AppDeviceSchema,
     AppKeyCreatedSchema,
     AppKeyCreateSchema,
@@ -271,6 +275,21 @@ class AppDeviceOpened(MethodView):
         at = app_numbers.opened(device, data["campaign_id"])
         db.session.commit()
         return {"campaign_id": data["campaign_id"], "opened_at": at}
+@blp.route("/devices/<installation_id>/answers")
+class AppDeviceAnswers(MethodView):
+    @_own
+    @require_app_key
+    @blp.arguments(AnswerSchema)
+    @blp.response(200, AnswerGivenSchema, description="The answer changed")
+    @blp.alt_response(201, schema=AnswerGivenSchema, description="The answer given")
+    @blp.alt_response(409, schema=ErrorSchema, description="`not_asked`, `not_reached` or "
+                      "`reply_window_closed`")
+    def post(self, data: dict[str, Any], installation_id: str) -> tuple[Any, int]:
+        """Answer a campaign: one answer per installation, changeable until the window closes."""
+        device = installation(installation_id)
+        reply, new = app_replies.answer(device, data["campaign_id"], data["text"], utcnow())
+        db.session.commit()
+        return reply, 201 if new else 200
 
 
 @blp.route("/localities")

@@ -22,7 +22,9 @@ CONTENT_FIELDS = (
     "push_title", "push_body", "push_image", "push_link", "push_data",
     "audience", "send_at", "window_start", "window_end", "validity_hours", "priority",
     "strategy", "fallback_minutes",
+    "reply_mode", "survey", "reply_days", "reply_ack",
 )
+REPLY_FIELDS = ("reply_mode", "survey", "reply_days", "reply_ack")
 # Optional texts: blank means absent.
 OPTIONAL_TEXTS = ("decision_ref", "sms_text", "sms_sender",
                   "push_title", "push_body", "push_image", "push_link")
@@ -56,7 +58,7 @@ def default_window() -> tuple[time, time]:
 
 def snapshot(c: Campaign) -> dict[str, Any]:
     """The campaign's content as a canonical, JSON-able dict."""
-    return {
+    snap = {
         "title": c.title,
         "phase_id": c.phase_id,
         "decision_ref": c.decision_ref,
@@ -78,6 +80,12 @@ def snapshot(c: Campaign) -> dict[str, Any]:
         # Only when not the default: campaigns approved before strategies keep their hash.
         **strategy.snapshot_fields(c),
     }
+    # Only a campaign that asks back carries its reply settings, so that every campaign
+    # approved before replies existed keeps its hash.
+    if (c.reply_mode or "none") != "none":
+        snap.update({"reply_mode": c.reply_mode, "survey": dict(c.survey or {}),
+                     "reply_days": c.reply_days, "reply_ack": c.reply_ack})
+    return snap
 
 
 def content_hash(c: Campaign) -> str:
@@ -127,6 +135,7 @@ def clean_changes(changes: dict[str, Any], *, now: datetime,
     for field, msgs in push_payload_errors(push).items():
         errors.setdefault(field, msgs)
     errors.update(_strategy_errors(clean, current))
+    errors.update(_reply_errors(clean, current))
     if errors:
         raise _failed(errors)
     return clean
@@ -144,6 +153,21 @@ def _strategy_errors(clean: dict[str, Any], current: Campaign | None) -> dict[st
         return {}  # another field's edit: the channels are checked again at submission
     return strategy.errors(name, now("fallback_minutes", None), channels=now("channels", "sms"),
                            validity_hours=now("validity_hours", 24))
+def _reply_errors(clean: dict[str, Any], current: Campaign | None) -> dict[str, list[str]]:
+    """The reply settings as they would be stored, checked together (dispatch.replies.ask)."""
+    from dispatch.replies import ask
+    from dispatch.sms.receipts import opt_out_keywords
+
+    if not any(f in clean for f in REPLY_FIELDS):
+        return {}
+    if isinstance(clean.get("reply_ack"), str):
+        clean["reply_ack"] = clean["reply_ack"].strip() or None
+    if "survey" in clean:
+        clean["survey"] = ask.clean_survey(clean["survey"])
+    merged = {f: getattr(current, f, None) for f in REPLY_FIELDS}
+    merged.update({f: clean[f] for f in REPLY_FIELDS if f in clean})
+    return ask.errors(merged["reply_mode"] or "none", merged["survey"], merged["reply_days"],
+                      opt_out_keywords())
 
 
 PUSH_PAYLOAD_FIELDS = ("push_title", "push_body", "push_image", "push_link", "push_data")

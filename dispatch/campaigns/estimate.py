@@ -7,6 +7,7 @@ from typing import Any
 from dispatch.campaigns import audience, content, duration
 from dispatch.campaigns.preview import sms_preview
 from dispatch.models import Campaign
+from dispatch.replies.ask import sent_text
 
 
 def campaign_preview(c: Campaign, *, frozen: bool = False) -> dict[str, Any]:
@@ -27,7 +28,8 @@ def campaign_preview(c: Campaign, *, frozen: bool = False) -> dict[str, Any]:
             prices = {op: row["price_per_part"] for op, row in rows.items()} or None
         else:
             recipients["sms"] = audience.sms_recipients(defined)
-        sms = sms_preview(c.sms_text or "", recipients=recipients["sms"], prices=prices)
+        text = sent_text(c.sms_text or "", c.reply_mode, c.survey)
+        sms = sms_preview(text, recipients=recipients["sms"], prices=prices)
         variant = sms["plain"] if c.sms_plain else sms["original"]
         sms["duration"] = duration.estimate(c, recipients["sms"], variant["parts"])
     if content.uses_push(c.channels):

@@ -35,6 +35,7 @@ from dispatch.models import (
 )
 from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import postgres
+from dispatch.replies.ask import sent_text
 
 M = CampaignMember
 COLUMNS = ["campaign_id", "channel", "recipient_id", "held"]
@@ -142,7 +143,8 @@ def figures(c: Campaign) -> dict[str, Any]:
 def sms_cost(c: Campaign, counts: dict[str, int],
              prices: dict[str, int] | None = None) -> dict[str, Any]:
     """Recipients, parts and cost per operator of the campaign's SMS to `counts` recipients."""
-    preview = sms_preview(c.sms_text or "", recipients=counts, prices=prices)
+    text = sent_text(c.sms_text or "", c.reply_mode, c.survey)
+    preview = sms_preview(text, recipients=counts, prices=prices)
     variant = "plain" if c.sms_plain else "original"
     return {
         "recipients": preview["totals"]["recipients"],

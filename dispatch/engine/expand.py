@@ -36,6 +36,7 @@ from dispatch.models import (
 )
 from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import any_of, insert_rows
+from dispatch.replies.ask import sent_text
 from dispatch.sms import accounts as smpp_accounts
 from gateways.sms.encoding import analyse, strip_diacritics
 
@@ -48,7 +49,7 @@ S = MessageStatus
 
 def sms_text(c: Campaign) -> str:
     """The text that goes out: the không dấu variant when the campaign chose it."""
-    text = c.sms_text or ""
+    text = sent_text(c.sms_text or "", c.reply_mode, c.survey)
     return strip_diacritics(text) if c.sms_plain else text
 
 

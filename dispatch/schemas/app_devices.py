@@ -137,3 +137,17 @@ class AppKeyUpdateSchema(StrictSchema):
 
 class AppKeyCreatedSchema(AppKeySchema):
     key = ma.fields.String(metadata={"description": "The secret; shown this once only"})
+
+
+class AnswerSchema(StrictSchema):
+    """An answer to a campaign that asked for one (a survey choice or free text)."""
+
+    campaign_id = ma.fields.Integer(required=True, strict=True)
+    text = Text(required=True, multiline=True, validate=ma.validate.Length(min=1, max=1000))
+
+
+class AnswerGivenSchema(ma.Schema):
+    campaign_id = ma.fields.Integer()
+    kind = ma.fields.String(metadata={"description": "answer (a choice) | free"})
+    choice = ma.fields.String(allow_none=True)
+    text = ma.fields.String()

@@ -65,6 +65,20 @@ class AudienceSchema(StrictSchema):
                                       metadata={"description": "Every active app device (push)"})
 
 
+class ChoiceSchema(StrictSchema):
+    key = Text(required=True, validate=ma.validate.Length(max=16))
+    label = Text(required=True, validate=ma.validate.Length(max=80))
+    keywords = ma.fields.List(Text(validate=ma.validate.Length(max=32)),
+                              validate=ma.validate.Length(max=10), load_default=list)
+
+
+class SurveySchema(StrictSchema):
+    question = Text(required=True, validate=ma.validate.Length(max=300))
+    # More than the nine the content check allows, so that it names the list, not a 10th item.
+    choices = ma.fields.List(ma.fields.Nested(ChoiceSchema), required=True,
+                             validate=ma.validate.Length(max=100))
+
+
 class CampaignWriteSchema(StrictSchema):
     """Fields of an edit; every one optional. The audience is replaced as a whole."""
 
@@ -111,6 +125,14 @@ class CampaignWriteSchema(StrictSchema):
         strict=True, allow_none=True,
         validate=ma.validate.Range(min=MIN_FALLBACK_MINUTES, max=72 * 60),
         metadata={"description": "app_then_sms: minutes a push may stay unopened"})
+    reply_mode = Text(validate=ma.validate.OneOf(("none", "free", "survey")), metadata={
+        "description": "What the campaign asks back: nothing, free text, or a survey"})
+    survey = ma.fields.Nested(SurveySchema, metadata={
+        "description": "The question and its choices; appended to the SMS with how to answer"})
+    reply_days = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=30),
+                                   metadata={"description": "Days after launch replies count"})
+    reply_ack = _text(MAX_TEXT_CHARS, multiline=True,
+                      metadata={"description": "Acknowledgement SMS, at most once a number"})
 
 
 class CampaignCreateSchema(CampaignWriteSchema):
@@ -154,6 +176,12 @@ class CampaignSchema(CampaignSummarySchema):
     validity_hours = ma.fields.Integer()
     strategy = ma.fields.String()
     fallback_minutes = ma.fields.Integer(allow_none=True)
+    kind = ma.fields.String()
+    parent_id = ma.fields.Integer(allow_none=True)
+    reply_mode = ma.fields.String()
+    survey = ma.fields.Dict()
+    reply_days = ma.fields.Integer()
+    reply_ack = ma.fields.String(allow_none=True)
     cap_exempt = ma.fields.Boolean(metadata={"description": "Set by the approver only"})
     rejection_reason = ma.fields.String(allow_none=True)
     snapshot = ma.fields.Dict(allow_none=True,

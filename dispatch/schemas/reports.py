@@ -155,7 +155,7 @@ class CampaignReportSchema(ma.Schema):
     last_outcome = ma.fields.AwareDateTime(allow_none=True)
     timeline = ma.fields.Nested(TimelineSchema)
     notes = ma.fields.List(ma.fields.String())
-    survey = ma.fields.Nested(lambda: SurveySchema(), allow_none=True, metadata={
+    survey = ma.fields.Nested(lambda: SurveyResultsSchema(), allow_none=True, metadata={
         "description": "What people answered, when the campaign asked for it (else null): "
                        "see Survey"})
 
@@ -242,7 +242,7 @@ class SurveyTimelineSchema(ma.Schema):
     buckets = ma.fields.List(ma.fields.Nested(SurveyBucketSchema))
 
 
-class SurveySchema(ma.Schema):
+class SurveyResultsSchema(ma.Schema):
     campaign_id = ma.fields.Integer()
     mode = ma.fields.String(metadata={"description": "survey | free"})
     question = ma.fields.String(allow_none=True)

@@ -64,8 +64,10 @@ def fold_keyword(text: str) -> str:
 
 
 def store_mo(account_id: int, message: Inbound, keywords: set[str], now: datetime, *,
-             parts: int = 1, received: int | None = None) -> InboundMessage:
-    """Store one MO message and act on an opt-out keyword (caller commits)."""
+             parts: int = 1, received: int | None = None,
+             into: list[InboundMessage] | None = None) -> InboundMessage:
+    """Store one MO message and act on an opt-out keyword (caller commits); `into` collects
+    the rows stored, for the replies (dispatch.replies.attribute)."""
     received = parts if received is None else received
     text = storable(message.text)
     coding = message.extra.get("data_coding", "")
@@ -85,6 +87,8 @@ def store_mo(account_id: int, message: Inbound, keywords: set[str], now: datetim
         except ValidationFailed:
             row.handled_as = "bad_source"  # not a number we could ever send to
     db.session.add(row)
+    if into is not None:
+        into.append(row)
     return row
 
 
@@ -96,7 +100,7 @@ def fragment_key(source: str, destination: str, ref: int, total: int) -> str:
 
 
 def store_fragments(account_id: int, fragments: Sequence[Fragment], keywords: set[str],
-                    now: datetime) -> int:
+                    now: datetime, into: list[InboundMessage] | None = None) -> int:
     """Store MO parts, then write every message they make whole; return how many (caller
     commits). A part received twice (the SMSC did not see our answer) is stored twice and
     counted once."""
@@ -117,10 +121,11 @@ def store_fragments(account_id: int, fragments: Sequence[Fragment], keywords: se
         .where(_fragments.c.account_id == account_id, _fragments.c.key.in_(sorted(totals)))
         .group_by(_fragments.c.key)).all())
     whole = [key for key, total in totals.items() if have.get(key, 0) >= total]
-    return sum(_assemble(account_id, key, keywords, now) for key in whole)
+    return sum(_assemble(account_id, key, keywords, now, into) for key in whole)
 
 
-def _assemble(account_id: int, key: str, keywords: set[str], now: datetime) -> int:
+def _assemble(account_id: int, key: str, keywords: set[str], now: datetime,
+              into: list[InboundMessage] | None = None) -> int:
     """Claim the stored parts of one message and write it (incomplete if parts are missing);
     1 when written, 0 when another process claimed them first."""
     claimed = db.session.execute(
@@ -142,12 +147,14 @@ def _assemble(account_id: int, key: str, keywords: set[str], now: datetime) -> i
                       text=decode_text(payload, first.data_coding),
                       received_at=max(r.received_at for r in claimed),
                       extra={"data_coding": str(first.data_coding)}, payload=payload)
-    store_mo(account_id, message, keywords, now, parts=total, received=len(by_number))
+    store_mo(account_id, message, keywords, now, parts=total, received=len(by_number),
+             into=into)
     return 1
 
 
 def sweep_fragments(account_id: int, older_than: datetime, keywords: set[str],
-                    now: datetime, *, limit: int = 500) -> int:
+                    now: datetime, *, limit: int = 500,
+                    into: list[InboundMessage] | None = None) -> int:
     """Write up to `limit` messages whose first part came before `older_than` (incomplete,
     unless their parts did all come); return how many (caller commits)."""
     keys = db.session.scalars(
@@ -156,7 +163,7 @@ def sweep_fragments(account_id: int, older_than: datetime, keywords: set[str],
         .group_by(_fragments.c.key)
         .having(func.min(_fragments.c.received_at) < older_than)
         .limit(limit)).all()
-    return sum(_assemble(account_id, key, keywords, now) for key in keys)
+    return sum(_assemble(account_id, key, keywords, now, into) for key in keys)
 
 
 # -- what cannot be stored as read ---------------------------------------------------------------

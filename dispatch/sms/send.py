@@ -43,6 +43,7 @@ from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import any_of
+from dispatch.replies.ask import sent_text
 from dispatch.sms.links import AccountLink
 from dispatch.sms.recorder import Resolved, refused
 from gateways.errors import GatewayError, Permanent
@@ -63,7 +64,8 @@ ROOM_WAIT = 0.5  # s the runner waits for room for another chunk before looking 
 _messages = Message.__table__
 _COLUMNS = (Campaign.id, Campaign.status, Campaign.priority, Campaign.window_start,
             Campaign.window_end, Campaign.send_at, Campaign.launched_at, Campaign.validity_hours,
-            Campaign.sms_text, Campaign.sms_plain, Campaign.sms_sender)
+            Campaign.sms_text, Campaign.sms_plain, Campaign.sms_sender, Campaign.reply_mode,
+            Campaign.survey)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ class Template:
 
 
 def template_of(c: Campaign, link: AccountLink) -> Template:
-    text = c.sms_text or ""
+    text = sent_text(c.sms_text or "", c.reply_mode, c.survey)
     if c.sms_plain:
         text = strip_diacritics(text)
     try:
@@ -108,7 +110,7 @@ class AccountSender:
         self._live: list[Live] = []
         self._live_at = -CAMPAIGNS_TTL
         self._flags: dict[int, tuple[float, bool]] = {}
-        self._templates: dict[tuple[int, str, bool, str], Template] = {}
+        self._templates: dict[tuple[int, str, bool, str, str], Template] = {}
         self._after: dict[int, int] = {}  # campaign → the last id claimed (ledger.claim_next)
 
     def run(self) -> None:
@@ -199,7 +201,7 @@ class AccountSender:
         return found
 
     def _template(self, c: Campaign) -> Template:
-        key = (c.id, c.sms_text or "", bool(c.sms_plain), c.sms_sender or "")
+        key = (c.id, c.sms_text or "", bool(c.sms_plain), c.sms_sender or "", c.reply_mode)
         template = self._templates.get(key)
         if template is None:
             if len(self._templates) > 1000:

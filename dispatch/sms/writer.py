@@ -42,7 +42,9 @@ from flask import Flask
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dispatch.extensions import db
+from dispatch.models import InboundMessage
 from dispatch.models.common import utcnow
+from dispatch.replies.attribute import record_mo
 from dispatch.sms import inbound, receipts
 from dispatch.sms.batcher import Batcher
 from gateways.smpp import Ack, DeliverEvent
@@ -229,8 +231,11 @@ class ReceiptWriter:
         try:
             while True:
                 at = utcnow()
+                stored: list[InboundMessage] = []
                 done = inbound.sweep_fragments(self.account_id, at - self.reassembly,
-                                               receipts.opt_out_keywords(), at, limit=chunk)
+                                               receipts.opt_out_keywords(), at, limit=chunk,
+                                               into=stored)
+                record_mo(self.account_id, stored, at)
                 db.session.commit()
                 written += done
                 if done < chunk or time.monotonic() >= deadline:

@@ -19,6 +19,7 @@ from dispatch.errors import flatten_errors
 from dispatch.models import Campaign
 from dispatch.schemas.campaigns import CampaignCreateSchema, CampaignWriteSchema
 from dispatch.schemas.fields import YEARS_MESSAGE, in_years
+from dispatch.web import reply_form
 from dispatch.web.pages import Errors, whole
 
 OPTIONAL_TEXTS = ("decision_ref", "sms_text", "sms_sender", "push_title",
@@ -133,6 +134,7 @@ def campaign_input(form: MultiDict[str, str], *, creating: bool) -> tuple[dict[s
     if problems:
         errors["push_data"] = problems
     raw["push_data"] = pairs
+    reply_form.reply_input(form, raw)
     data, refused = load(CampaignCreateSchema() if creating else CampaignWriteSchema(), raw)
     errors.update(refused)
     return data, errors
@@ -142,7 +144,7 @@ def campaign_values(c: Campaign | None, defaults: dict[str, Any]) -> MultiDict[s
     """The composer's fields filled from a campaign (or the defaults of a new one)."""
     if c is None:
         return MultiDict({"channels": "sms", "priority": "normal", "strategy": "both",
-                          **defaults})
+                          "reply_mode": "none", "reply_days": "7", **defaults})
     values: MultiDict[str, str] = MultiDict()
     values["title"] = c.title
     values["channels"] = c.channels
@@ -165,6 +167,7 @@ def campaign_values(c: Campaign | None, defaults: dict[str, Any]) -> MultiDict[s
     values["window_end"] = c.window_end.strftime("%H:%M")
     values["validity_hours"] = str(c.validity_hours)
     values["push_data"] = "\n".join(f"{k}={v}" for k, v in (c.push_data or {}).items())
+    reply_form.reply_values(c, values)
     return values
 
 

@@ -9,6 +9,8 @@
     POST /drop       {"account": "loa"} cut connections (all when no account)
     POST /mo         {"account": "loa", "source": "849...", "destination": "8088", "text": "HUY"}
     POST /mo         {"account": "loa", "messages": [["849...", "8088", "HUY"], ...]}  (a burst)
+    POST /mo/answers {"account": "loa", "mix": {"1": 0.5, "2": 0.3, "free": 0.1, "HUY": 0.05},
+                      "of": ["849...", ...]}  (answers from numbers it accepted submits for)
     POST /reset                         forget what was received
 
     curl -s localhost:2776/stats
@@ -80,6 +82,13 @@ def serve(smsc: Smsc, host: str = "127.0.0.1", port: int = 2776) -> ThreadingHTT
                     self._reply(200, asdict(changed))
                 elif self.path == "/drop":
                     self._reply(200, {"dropped": smsc.drop(body.get("account"))})
+                elif self.path == "/mo/answers":
+                    mix = {str(k): float(v) for k, v in body["mix"].items()}
+                    of = body.get("of")
+                    self._reply(200, {"sent": smsc.answer_survey(
+                        body["account"], mix, of=None if of is None else [str(n) for n in of],
+                        destination=str(body.get("destination", "8088")),
+                        seed=int(body.get("seed", 0)))})
                 elif self.path == "/mo" and "messages" in body:
                     burst = [(str(s), str(d), str(t)) for s, d, t in body["messages"]]
                     self._reply(200, {"parts": smsc.flood_mo(body["account"], burst)})

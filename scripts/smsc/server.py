@@ -46,6 +46,15 @@ STATE_CODES = {"ENROUTE": 1, "DELIVRD": 2, "EXPIRED": 3, "DELETED": 4, "UNDELIV"
                "ACCEPTD": 6, "UNKNOWN": 7, "REJECTD": 8}
 
 
+# Free answers a survey gets: GSM-7, UCS-2 with diacritics, and one long enough to be cut.
+FREE_ANSWERS = (
+    "Cam on, toi se tham gia",
+    "Đề nghị làm rõ thêm mục 3",
+    "Tôi đề nghị dự thảo bổ sung nội dung về phát triển nông nghiệp, nông thôn mới và chăm lo "
+    "đời sống người dân vùng sâu, vùng xa của tỉnh",
+)
+
+
 @dataclass
 class Behaviour:
     """What the stand-in does; change any field at run time with `Smsc.set`."""
@@ -351,6 +360,41 @@ class Smsc:
         """Queue many MO messages (source, destination, text) at once; returns the parts."""
         return self.call(lambda: sum(self._send_mo(account, source, destination, text, "udh")
                                      for source, destination, text in messages))
+
+    def answer_survey(self, account: str, mix: dict[str, float], *,
+                      of: list[str] | None = None, destination: str = "8088",
+                      seed: int = 0) -> dict[str, int]:
+        """Answer from the numbers this stand-in accepted submits for (those in `of`, if
+        given): each picks a text of `mix` by its weight ("free" is free text, short GSM-7 or
+        long UCS-2 and concatenated); what the weights leave is silence. Numbered choices come
+        written loosely (" 1.", "1 "), keywords in any case. Returns how many sent each entry
+        of the mix."""
+        rng = random.Random(seed)
+        numbers = sorted(self.call(lambda: list(self.by_destination)))
+        if of is not None:
+            wanted = {n.lstrip("+") for n in of}
+            numbers = [n for n in numbers if n in wanted]
+        sent: dict[str, int] = dict.fromkeys(mix, 0)
+        burst: list[tuple[str, str, str]] = []
+        for n in numbers:
+            pick, roll = None, rng.random()
+            for text, weight in mix.items():
+                roll -= weight
+                if roll < 0:
+                    pick = text
+                    break
+            if pick is None:
+                continue
+            sent[pick] += 1
+            if pick == "free":
+                text = rng.choice(FREE_ANSWERS)
+            elif pick.isdigit():
+                text = rng.choice((pick, f" {pick}.", f"{pick} "))
+            else:  # a keyword (an opt-out among them) as a person types it
+                text = rng.choice((pick, pick.lower(), f" {pick} "))
+            burst.append((n, destination, text))
+        self.flood_mo(account, burst)
+        return sent
 
     def received(self, destination: str | None = None) -> list[Received]:
         if destination is None:

@@ -10,7 +10,7 @@ import pytest
 
 DISPATCH = Path(__file__).resolve().parents[2] / "dispatch"
 WINGS = ("access", "audiences", "campaigns", "engine", "hooks", "jobs", "models", "push",
-         "reports", "schemas", "sms")
+         "replies", "reports", "schemas", "sms")
 
 
 def _imports(path: Path) -> set[str]:

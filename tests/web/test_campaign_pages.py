@@ -182,3 +182,23 @@ def test_list_filters(backend: str, as_role: Any, people: dict[str, User]) -> No
     html = editor.get("/campaigns?q=nháp&since=2020-01-01&until=2100-01-01").get_data(as_text=True)
     assert "Bản nháp A" in html
     assert editor.get("/campaigns?status=bogus&since=garbage").status_code == 200
+
+
+def test_compose_a_survey(backend: str, as_role: Any) -> None:
+    lst = helpers.contact_list()
+    editor = as_role("editor")
+    form = composer_form(lst.id) | {
+        "reply_mode": "survey", "survey_question": "Ban co dong y?", "reply_days": "5",
+        "survey_choices": "1 = Đồng ý | dong y, ok\n2 = Không đồng ý", "reply_ack": "Cam on"}
+    assert editor.post("/campaigns/new", form).status_code == 302
+    c = db.session.scalars(select(Campaign)).one()
+    assert (c.reply_mode, c.reply_days, c.reply_ack) == ("survey", 5, "Cam on")
+    assert c.survey["choices"][0] == {"key": "1", "label": "Đồng ý", "keywords": ["dong y", "ok"]}
+    page = editor.get(f"/campaigns/{c.id}/edit").get_data(as_text=True)
+    assert "1 = Đồng ý | dong y, ok" in page
+    clash = form | {"survey_choices": "1 = Đồng ý\n2 = HUY"}
+    refused = editor.post(f"/campaigns/{c.id}/edit", clash)
+    assert refused.status_code in (200, 422), refused.status_code
+    assert "“HUY”" in refused.get_data(as_text=True)  # the refusal names the word
+    db.session.refresh(c)
+    assert c.survey["choices"][1]["label"] == "Không đồng ý"  # nothing half-written

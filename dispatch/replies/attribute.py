@@ -1,0 +1,193 @@
+"""Which campaign an MO answers, and what it says: MO rows become replies, a batch at a time.
+
+An MO is attributed to the most recent campaign that asked for an answer (`reply_mode` not
+none), reached that number by SMS (a ledger row with `address` the number, in a status that
+means it left for the SMSC or the phone) on this account or on a route of this account's
+operators, and whose reply window (`reply_days` from its launch) is still open when the MO came.
+Otherwise the reply is `unattributed`, or `stranger` when Loa never sent that number anything.
+
+Designed for the smpp process's writer batches (up to 500 deliver_sm a transaction): a few
+queries per batch (ledger candidates, the numbers ever sent to, contacts, the day's counts, the
+earlier counted answers), none per MO. Acknowledgement campaigns ask for nothing, so an answer
+to an acknowledgement can never be attributed to it: an auto-responder cannot start a loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from dispatch.audiences import msisdn as numbers
+from dispatch.extensions import db
+from dispatch.hooks import events
+from dispatch.models import Campaign, Contact, InboundMessage, Message, MessageStatus, SmppAccount
+from dispatch.models.replies import Reply
+from dispatch.models.sqlbatch import any_of
+from dispatch.replies import ack
+from dispatch.replies.parse import choice_index, fold, match
+from dispatch.sms.inbound import storable
+
+S = MessageStatus
+# The ledger statuses that mean the message left Loa for the SMSC or reached the phone.
+REACHED = (S.SUBMITTED, S.DELIVERED, S.PARTIAL, S.UNKNOWN, S.EXPIRED)
+MAX_WINDOW_DAYS = 30  # the longest reply window the composer allows (replies.ask.MAX_DAYS)
+DEFAULT_DAILY_LIMIT = 20
+SKIPPED = ("unreadable", "bad_source")  # nothing anyone wrote, or no number to answer
+
+
+def daily_limit() -> int:
+    """Replies a number may send a day that still count (setting LOA_REPLY_DAILY_LIMIT)."""
+    return int(current_app.config.get("REPLY_DAILY_LIMIT", DEFAULT_DAILY_LIMIT))
+
+
+def record_mo(account_id: int, rows: Sequence[InboundMessage], now: datetime) -> list[Reply]:
+    """Make a reply of every stored MO row of a batch (caller commits); return them."""
+    rows = [r for r in rows if r.handled_as not in SKIPPED]
+    if not rows:
+        return []
+    db.session.flush()  # the MO rows' ids
+    parsed = [(row, numbers.normalise(row.source)) for row in rows]
+    wanted = sorted({p.msisdn for _, p in parsed if p.msisdn})
+    account = db.session.get(SmppAccount, account_id)
+    routes = set(account.operators or []) if account is not None else set()
+    asked = _asked(wanted, account_id, routes, now)
+    ever = _ever_sent(wanted)
+    contacts = _contacts(wanted)
+    today = _today(wanted, now)
+    limit = daily_limit()
+    made: list[Reply] = []
+    for row, number in sorted(parsed, key=lambda p: (p[0].received_at, p[0].id)):
+        e164 = number.msisdn
+        at = row.received_at or now
+        contact = contacts.get(e164) if e164 else None
+        reply = Reply(channel="sms", inbound_id=row.id, msisdn=e164, account_id=account_id,
+                      operator=(contact[2] if contact else None) or number.operator,
+                      contact_id=contact[0] if contact else None,
+                      locality_id=contact[1] if contact else None,
+                      text=storable(row.text), text_folded=fold(row.text), received_at=at)
+        hit = _latest(asked.get(e164 or "", []), at)
+        if hit is not None:
+            reply.campaign_id, reply.message_id = hit["campaign_id"], hit["message_id"]
+        if e164:
+            today[e164] = today.get(e164, 0) + 1
+            reply.over_limit = today[e164] > limit
+        if row.handled_as == "opt_out":
+            reply.kind = "opt_out"
+        elif hit is None:
+            reply.kind = "unattributed" if e164 in ever else "stranger"
+        elif hit["reply_mode"] == "survey" and row.parts_received >= row.parts:
+            reply.choice = match(row.text, hit["index"])
+            reply.kind = "answer" if reply.choice else "free"
+        else:
+            reply.kind = "free"
+        reply.counted = reply.kind == "answer" and not reply.over_limit
+        made.append(reply)
+    _last_counts(made)
+    db.session.add_all(made)
+    ack.acknowledge(made, now)
+    received(made)
+    return made
+
+
+def received(replies: Sequence[Reply]) -> None:
+    """The one place new and changed replies pass before their transaction commits: their
+    `reply.received` events, and `survey.answered` for those counted as an answer (webhooks;
+    nothing is written when no hook wants them)."""
+    wants_reply, wants_answer = events.wanted(events.REPLY_RECEIVED), \
+        events.wanted(events.SURVEY_ANSWERED)
+    if not replies or not (wants_reply or wants_answer):
+        return
+    if any(r.id is None for r in replies):
+        db.session.flush()  # the events name the replies by id
+    data = [{"reply_id": r.id, "campaign_id": r.campaign_id, "channel": r.channel,
+             "kind": r.kind, "choice": r.choice, "number": events.mask(r.msisdn),
+             "received_at": r.received_at.isoformat() if r.received_at else None}
+            for r in replies]
+    if wants_reply:
+        events.emit_many(events.REPLY_RECEIVED, data)
+    if wants_answer:
+        events.emit_many(events.SURVEY_ANSWERED,
+                         [d for d, r in zip(data, replies, strict=True)
+                          if r.kind == "answer" and r.counted])
+
+
+def _asked(wanted: list[str], account_id: int, routes: set[str],
+           now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """Per number, the campaigns asking back that reached it here or on this account's routes."""
+    if not wanted:
+        return {}
+    m, c = Message, Campaign
+    rows = db.session.execute(
+        select(m.id, m.address, m.campaign_id, m.account_id, m.operator, c.launched_at,
+               c.reply_days, c.reply_mode, c.survey)
+        .join(c, c.id == m.campaign_id)
+        .where(m.channel == "sms", any_of(m.address, wanted), m.status.in_(REACHED),
+               c.reply_mode != "none", c.launched_at.is_not(None),
+               c.launched_at >= now - timedelta(days=MAX_WINDOW_DAYS + 1))).all()
+    found: dict[str, list[dict[str, Any]]] = {}
+    indexes: dict[int, dict[str, str]] = {}
+    for row in rows:
+        if row.account_id != account_id and row.operator not in routes:
+            continue
+        index = indexes.get(row.campaign_id)
+        if index is None:
+            index = indexes[row.campaign_id] = choice_index(row.survey or {})
+        found.setdefault(row.address, []).append({
+            "message_id": row.id, "campaign_id": row.campaign_id, "reply_mode": row.reply_mode,
+            "launched_at": row.launched_at, "until": row.launched_at + timedelta(
+                days=row.reply_days), "index": index})
+    return found
+
+
+def _latest(candidates: list[dict[str, Any]], at: datetime) -> dict[str, Any] | None:
+    open_ = [c for c in candidates if c["launched_at"] <= at < c["until"]]
+    return max(open_, key=lambda c: (c["launched_at"], c["campaign_id"]), default=None)
+
+
+def _ever_sent(wanted: list[str]) -> set[str]:
+    if not wanted:
+        return set()
+    return set(db.session.scalars(select(Message.address).distinct().where(
+        Message.channel == "sms", any_of(Message.address, wanted))))
+
+
+def _contacts(wanted: list[str]) -> dict[str, tuple[int, int | None, str]]:
+    if not wanted:
+        return {}
+    return {r.msisdn: (r.id, r.locality_id, r.operator_override or r.operator)
+            for r in db.session.execute(
+                select(Contact.id, Contact.msisdn, Contact.locality_id, Contact.operator,
+                       Contact.operator_override).where(any_of(Contact.msisdn, wanted)))}
+
+
+def _today(wanted: list[str], now: datetime) -> dict[str, int]:
+    """Replies per number in the last 24 hours, before this batch."""
+    if not wanted:
+        return {}
+    return {str(n): int(k) for n, k in db.session.execute(
+        select(Reply.msisdn, func.count()).where(any_of(Reply.msisdn, wanted),
+                                                 Reply.received_at >= now - timedelta(days=1))
+        .group_by(Reply.msisdn)).all()}
+
+
+def _last_counts(made: list[Reply]) -> None:
+    """The last answer of a number counts: within the batch, and over earlier batches."""
+    last: dict[tuple[int, str], Reply] = {}
+    for reply in made:  # in the order received
+        if reply.counted and reply.campaign_id is not None and reply.msisdn:
+            earlier = last.get((reply.campaign_id, reply.msisdn))
+            if earlier is not None:
+                earlier.counted = False
+            last[(reply.campaign_id, reply.msisdn)] = reply
+    by_campaign: dict[int, list[str]] = {}
+    for campaign_id, number in last:
+        by_campaign.setdefault(campaign_id, []).append(number)
+    for campaign_id, wanted in by_campaign.items():
+        db.session.execute(update(Reply).where(
+            Reply.campaign_id == campaign_id, any_of(Reply.msisdn, sorted(wanted)),
+            Reply.counted.is_(True)).values(counted=False).execution_options(
+                synchronize_session=False))
