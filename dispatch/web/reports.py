@@ -22,6 +22,7 @@ from dispatch.errors import NotFound, ValidationFailed
 from dispatch.reports import charts, document
 from dispatch.reports import scope as scopes
 from dispatch.reports.scope import ReportScope
+from dispatch.web import corrections as correction_links
 from dispatch.web import pages
 from dispatch.web.i18n import label
 
@@ -74,7 +75,7 @@ def _page(scope: ReportScope, document_url: str, values: dict[str, str] | None =
                            doc=document.newest(scope.key),
                            pending=document.pending_since(scope.key),
                            download=lambda name: url_for(".download", key=scope.key, name=name),
-                           phase_of=scopes.phase_of)
+                           phase_of=scopes.phase_of, correction_links=correction_links.links)
 
 
 def _charts(fig: dict[str, Any]) -> dict[str, Any]:
