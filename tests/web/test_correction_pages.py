@@ -53,9 +53,19 @@ def test_a_correction_is_linked_both_ways_and_freezes_the_sent_recipients(
     assert (fix.kind, fix.priority, fix.status) == ("correction", "urgent", CampaignStatus.DRAFT)
     assert fix.sms_text == "ĐÍNH CHÍNH: " + (original.sms_text or "")
     assert fix.sms_sender == original.sms_sender and fix.channels == original.channels
-    assert editor.get(f"/campaigns/{fix.id}/edit").status_code == 200
-    service.submit(fix, actor=people["editor"])
-    db.session.commit()
+    composer = editor.get(f"/campaigns/{fix.id}/edit").get_data(as_text=True)
+    assert f'data-correction-audience="{original.id}"' in composer
+    assert 'name="lists"' not in composer  # the audience is the original's, not chosen
+    r = editor.post(f"/campaigns/{fix.id}/edit", {
+        "title": fix.title, "channels": "sms", "sms_sender": fix.sms_sender,
+        "sms_text": "ĐÍNH CHÍNH: lịch tiêm chủng vào Chủ nhật", "window_start": "00:00",
+        "window_end": "23:59", "validity_hours": "24", "priority": "urgent", "intent": "submit"})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    db.session.expire_all()
+    fix = db.session.get(Campaign, fix.id)
+    assert fix.status is CampaignStatus.PENDING_APPROVAL
+    assert fix.audience == {"correction_of": original.id, "only_delivered": False, "lists": [],
+                            "exclude_lists": [], "localities": [], "all_app_users": False}
     # Delivered, submitted and unknown were sent it; failed, suppressed and queued were not.
     assert fix.frozen_reach["sms"]["recipients"] == 3
     # Both ways, on the campaign pages and on the reports.
