@@ -70,6 +70,8 @@ def test_a_correction_is_linked_both_ways_and_freezes_the_sent_recipients(
     assert fix.frozen_reach["sms"]["recipients"] == 3
     # Both ways, on the campaign pages and on the reports.
     approver = as_role("approver")
+    review = approver.get(f"/approvals/{fix.id}")
+    assert review.status_code == 200 and fix.title in review.get_data(as_text=True)
     for path, marker in ((f"/campaigns/{original.id}", f'data-correction="{fix.id}"'),
                          (f"/campaigns/{fix.id}", f'data-corrects="{original.id}"'),
                          (f"/campaigns/{original.id}/report", f'data-correction="{fix.id}"'),
