@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
-from dispatch.campaigns import estimate, frozen, history, plans, service
+from dispatch.campaigns import corrections, estimate, frozen, history, plans, service
 from dispatch.engine import progress
 from dispatch.extensions import db
 from dispatch.models import Campaign, Phase
@@ -34,6 +34,7 @@ from dispatch.schemas.campaigns import (
     RetrySchema,
 )
 from dispatch.schemas.common import PageQuery
+from dispatch.schemas.corrections import CorrectionStartSchema
 
 blp = Blueprint("campaigns", __name__, url_prefix="/api",
                 description="Campaigns and their two-person approval")
@@ -42,7 +43,8 @@ blp = Blueprint("campaigns", __name__, url_prefix="/api",
 def detail(c: Campaign) -> dict[str, Any]:
     """The campaign with what the caller may do next, and its approved against actual reach."""
     return with_extra(c, CampaignSchema, allowed_actions=service.allowed_actions(c, actor()),
-                      reach=frozen.reach(c), outside_phase=plans.campaign_warning(c))
+                      reach=frozen.reach(c), outside_phase=plans.campaign_warning(c),
+                      corrections=[k.id for k in corrections.corrections_of(c)])
 
 
 def saved(c: Campaign) -> dict[str, Any]:
@@ -185,6 +187,17 @@ class Cancel(MethodView):
     def post(self, data: dict[str, Any], campaign_id: int) -> dict[str, Any]:
         """Cancel an approved, scheduled, sending or paused campaign, with a reason."""
         return saved(service.cancel(service.get_campaign(campaign_id), actor=actor(), **data))
+
+
+@blp.route("/campaigns/<int:campaign_id>/correction")
+class Correction(MethodView):
+    @require("campaign.create")
+    @blp.arguments(CorrectionStartSchema)
+    @blp.response(201, CampaignDetailSchema)
+    def post(self, data: dict[str, Any], campaign_id: int) -> dict[str, Any]:
+        """Start a correction (đính chính) of a sent campaign: a draft to its recipients."""
+        original = service.get_campaign(campaign_id)
+        return saved(corrections.start(original, actor=actor(), **data))
 
 
 @blp.route("/campaigns/<int:campaign_id>/retry")

@@ -10,6 +10,11 @@ An audience is ``{"lists": [ids], "exclude_lists": [ids], "localities": [codes],
   when `all_app_users` is set, minus installations opted out of push. A device is not tied to a
   phone number, so contact lists (and their exclusions) do not select devices.
 
+A correction (đính chính, dispatch.campaigns.corrections) has instead
+``{"correction_of": id, "only_delivered": bool}`` on top of empty lists and localities: it
+reaches, on each channel, the recipients the ledger says were sent that campaign (only those whose
+receipt says delivered, when asked), minus opt-outs since.
+
 Estimates are SQL aggregates: nothing is loaded row by row.
 """
 
@@ -27,10 +32,15 @@ from dispatch.models import (
     Device,
     ListMember,
     Locality,
+    Message,
+    MessageStatus,
     OptOut,
 )
 
 LIST_KEYS = ("lists", "exclude_lists")
+# What "was sent it" means in the ledger: handed to the SMSC or FCM, whatever the receipt said.
+SENT = (MessageStatus.SUBMITTED, MessageStatus.DELIVERED, MessageStatus.PARTIAL,
+        MessageStatus.UNKNOWN)
 
 
 def empty() -> dict[str, Any]:
@@ -40,12 +50,26 @@ def empty() -> dict[str, Any]:
 def normalise(raw: dict[str, Any] | None) -> dict[str, Any]:
     """The canonical form stored and hashed: every key present, ids and codes sorted and unique."""
     raw = raw or {}
-    return {
+    out: dict[str, Any] = {
         "lists": sorted({int(i) for i in raw.get("lists") or []}),
         "exclude_lists": sorted({int(i) for i in raw.get("exclude_lists") or []}),
         "localities": sorted({str(c).strip() for c in raw.get("localities") or []}),
         "all_app_users": bool(raw.get("all_app_users", False)),
     }
+    if raw.get("correction_of"):
+        # Only when set, so that other campaigns' stored snapshots keep their hashes.
+        out.update({"correction_of": int(raw["correction_of"]), "lists": [],
+                    "exclude_lists": [], "localities": [], "all_app_users": False,
+                    "only_delivered": bool(raw.get("only_delivered", False))})
+    return out
+
+
+def sent_to(audience: dict[str, Any], channel: str) -> Select[Any]:
+    """The select of the recipient ids (contacts or devices) a correction's original was sent."""
+    statuses = [MessageStatus.DELIVERED] if audience.get("only_delivered") else list(SENT)
+    return select(Message.recipient_id).where(
+        Message.campaign_id == audience["correction_of"], Message.channel == channel,
+        Message.status.in_(statuses))
 
 
 def reference_errors(raw: dict[str, Any]) -> dict[str, list[str]]:
@@ -73,6 +97,8 @@ def reference_errors(raw: dict[str, Any]) -> dict[str, list[str]]:
 def targeting_errors(audience: dict[str, Any], channels: str) -> dict[str, list[str]]:
     """What a submission lacks: something to reach on every chosen channel."""
     errors: dict[str, list[str]] = {}
+    if audience.get("correction_of"):
+        return errors  # a correction's audience is its original's recipients
     sms, push = channels in ("sms", "both"), channels in ("push", "both")
     if sms and not (audience["lists"] or audience["localities"]):
         errors.setdefault("audience", []).append("SMS needs at least one list or locality.")
@@ -108,6 +134,8 @@ def locality_ids(codes: list[str]) -> list[int]:
 def sms_included(audience: dict[str, Any]) -> Any:
     """Ids of the contacts the lists and localities take in (before exclusions), or None."""
     audience = normalise(audience)
+    if audience.get("correction_of"):
+        return sent_to(audience, "sms")
     places = locality_ids(audience["localities"])
     sources: list[Select[Any]] = []
     if audience["lists"]:
@@ -181,6 +209,8 @@ def push_targeted(audience: dict[str, Any]) -> Select[Any] | None:
     """The select of the devices (ids) in the audience's places, active or not, or None."""
     audience = normalise(audience)
     stmt = select(Device.id)
+    if audience.get("correction_of"):
+        return stmt.where(Device.id.in_(sent_to(audience, "push")))
     if not audience["all_app_users"]:
         places = locality_ids(audience["localities"])
         if not places:

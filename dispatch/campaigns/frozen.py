@@ -279,6 +279,8 @@ def still_in(defined: dict[str, Any], channel: str) -> Any:
     list and locality, or whose row is gone, is not sent. Asked of a batch of ids, each way in
     is an index lookup per id.
     """
+    if defined.get("correction_of"):
+        return sa.true()  # its members are the original's recipients; nothing to leave
     places = audience.locality_ids(defined["localities"])
     if channel == "push":
         return sa.true() if defined["all_app_users"] else Device.locality_id.in_(places)

@@ -26,11 +26,13 @@ TOPIC_SEND = "topic"  # topic, devices
 STRATEGY = "strategy_per_device"  # strategy
 # Why an edit voided a submission or an approval (the audit's reason of campaign.void).
 VOIDED = "voided"  # what (submission | approval), status (the campaign's before the edit)
+# Why a campaign was cancelled by starting its correction (dispatch.campaigns.corrections).
+CORRECTED = "corrected"  # id (the original's)
 
 CODES = frozenset({
     PAUSED_BY_STAFF, PAUSED_BY_SYSTEM, GATEWAY_FAILURES, TOPICS_OFF, MANY_LOCALITIES,
     PAYLOAD_TOO_LARGE, NO_DEVICE, NOT_SUBSCRIBED, OUTSIDE_SUBSCRIBED, JOINED_SINCE_APPROVAL,
-    TOPIC_SEND, VOIDED, STRATEGY,
+    TOPIC_SEND, VOIDED, STRATEGY, CORRECTED,
 })
 
 

@@ -101,6 +101,10 @@ def create(data: dict[str, Any], *, actor: User) -> Campaign:
 def update(c: Campaign, changes: dict[str, Any], *, actor: User) -> Campaign:
     """Edit the content; after a submission or approval this returns it to draft, voiding them."""
     lifecycle.check(c.status, "edit")
+    if c.kind == "correction":
+        # Its audience is its original's recipients (dispatch.campaigns.corrections): a form's
+        # lists and places do not replace it.
+        changes = {k: v for k, v in changes.items() if k != "audience"}
     clean = content.clean_changes(changes, now=utcnow(), current=c)
     start = clean.get("window_start", c.window_start)
     end = clean.get("window_end", c.window_end)

@@ -192,7 +192,8 @@ def _duplicates_across_lists(audience: dict[str, Any]) -> int:
 
 def _capped(c: Campaign, contact_ids: Sequence[int]) -> set[int]:
     """Contacts that already had the cap's number of campaigns by SMS within its period."""
-    if c.cap_exempt or not contact_ids:
+    # A correction is sent to people already counted for its original: not a new campaign.
+    if c.cap_exempt or c.kind == "correction" or not contact_ids:
         return set()
     cap = settings.get("recipient_cap")
     since = utcnow() - timedelta(hours=int(cap["hours"]))

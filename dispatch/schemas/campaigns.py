@@ -63,6 +63,11 @@ class AudienceSchema(StrictSchema):
                                                          "(SMS) and app devices (push) there"})
     all_app_users = ma.fields.Boolean(load_default=False,
                                       metadata={"description": "Every active app device (push)"})
+    correction_of = Id(dump_only=True, metadata={
+        "description": "A correction's original: its recipients who were sent it"})
+    only_delivered = ma.fields.Boolean(dump_only=True, metadata={
+        "description": "A correction: only the original's recipients whose receipt says "
+                       "delivered"})
 
 
 class ChoiceSchema(StrictSchema):
@@ -173,11 +178,13 @@ class CampaignSchema(CampaignSummarySchema):
     audience = ma.fields.Nested(AudienceSchema)
     window_start = LocalTime()
     window_end = LocalTime()
+    kind = ma.fields.String(dump_only=True, metadata={
+        "description": "campaign | test | correction | ack"})
+    parent_id = Id(dump_only=True, allow_none=True, metadata={
+        "description": "The campaign a test, correction or acknowledgement belongs to"})
     validity_hours = ma.fields.Integer()
     strategy = ma.fields.String()
     fallback_minutes = ma.fields.Integer(allow_none=True)
-    kind = ma.fields.String()
-    parent_id = ma.fields.Integer(allow_none=True)
     reply_mode = ma.fields.String()
     survey = ma.fields.Dict()
     reply_days = ma.fields.Integer()
@@ -213,6 +220,8 @@ class CampaignDetailSchema(CampaignSchema):
         ma.fields.String(), metadata={"description": "What the caller may do now"}
     )
     reach = ma.fields.Dict(allow_none=True, metadata={"description": REACH_DOC})
+    corrections = ma.fields.List(Id(), metadata={
+        "description": "Ids of the corrections (đính chính) started from this campaign"})
     outside_phase = ma.fields.Nested(OutsidePhaseSchema, allow_none=True, metadata={
         "description": "Before launch: set when the campaign goes out (its send_at, or today "
                        "when it has none) outside its phase's dates. A warning, not a refusal"})

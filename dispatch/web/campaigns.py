@@ -16,6 +16,7 @@ from dispatch.access.auth import require
 from dispatch.campaigns import (
     audience,
     content,
+    corrections,
     estimate,
     frozen,
     lifecycle,
@@ -42,6 +43,7 @@ from dispatch.models.common import utcnow
 from dispatch.schemas.campaigns import OptionalReasonSchema, ReasonSchema, RetrySchema
 from dispatch.schemas.common import StrictSchema
 from dispatch.schemas.translate import tr
+from dispatch.web import corrections as correction_links
 from dispatch.web import forms, pages, queries
 from dispatch.web.i18n import label, num
 from dispatch.web.pages import Errors, errors_of, me
@@ -232,10 +234,29 @@ def show(campaign_id: int) -> Any:
         "campaigns/show.html", c=c, actions=actions, figures=figures, preview=preview,
         problems=queries.problems(c) if launched else [], events=events, people=people,
         reports=queries.report_links(c) if launched else [], lists=_list_names(c),
-        outside=plans.campaign_warning(c),
+        outside=plans.campaign_warning(c), correction=correction_links.context(c, me()),
         localities=_locality_names(c), live=c.status in LIVE, reach=frozen.reach(c),
         operator_names={op: label(op) for op in (*OPERATORS, "other")} | {"app": label("push")},
     )
+
+
+@bp.post("/<int:campaign_id>/correction")
+@require("campaign.create")
+def correct(campaign_id: int) -> Response:
+    """Start a correction (đính chính) and open its draft for the editor to write."""
+    original = service.get_campaign(campaign_id)
+    try:
+        fix = corrections.start(
+            original, actor=me(), only_delivered=bool(request.form.get("only_delivered")),
+            cancel_original=bool(request.form.get("cancel_original")),
+            reason=forms.text(request.form, "reason") or None)
+        db.session.commit()
+    except LoaError as err:
+        db.session.rollback()
+        _flash_error(err)
+        return redirect(url_for(".show", campaign_id=campaign_id))
+    flash(_("The correction's draft has been made: write its text, then submit it."), "success")
+    return redirect(url_for(".edit", campaign_id=fix.id))
 
 
 def _list_names(c: Campaign) -> dict[int, str]:

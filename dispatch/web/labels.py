@@ -181,6 +181,7 @@ NOTE_CODES: dict[str, Any] = {
                                     "audience after its approval, and a topic send would reach "
                                     "them too."),
     notes.VOIDED: _l("Edited while %(status)s: the %(what)s is void."),
+    notes.CORRECTED: _l("Cancelled to send its correction instead."),
     notes.TOPIC_SEND: _l("Sent to the topic %(topic)s: one request for the %(devices)s active "
                          "devices of the audience, all subscribed; there is no result per "
                          "device."),

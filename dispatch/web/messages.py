@@ -46,6 +46,11 @@ SERVICE_MESSAGES = (
     _l("You wrote or edited this campaign: another person must reject it."),
     _l("The content no longer matches what was approved; submit it again."),
     _l("The audience was frozen again since you reviewed it; review it again."),
+    # corrections (dispatch.campaigns.corrections)
+    _l("A test or an acknowledgement cannot be corrected."),
+    _l("Only a campaign that was sent can be corrected."),
+    _l("The original is no longer sending: there is nothing to cancel."),
+    _l("You may not cancel campaigns."),
     _l("This campaign was approved before Loa froze audiences at submission: nobody approved "
        "an exact list of recipients. Cancel it and submit a copy for approval."),
     _l("Only the author may delete a draft."),

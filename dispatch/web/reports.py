@@ -23,6 +23,7 @@ from dispatch.reports import charts, document, places, survey
 from dispatch.reports import scope as scopes
 from dispatch.reports import strategy as strategy_report
 from dispatch.reports.scope import ReportScope
+from dispatch.web import corrections as correction_links
 from dispatch.web import pages
 from dispatch.web.i18n import label
 
@@ -76,7 +77,8 @@ def _page(scope: ReportScope, document_url: str, values: dict[str, str] | None =
                            doc=document.newest(scope.key),
                            pending=document.pending_since(scope.key),
                            download=lambda name: url_for(".download", key=scope.key, name=name),
-                           phase_of=scopes.phase_of, strategy_of=strategy_report.figures)
+                           phase_of=scopes.phase_of, strategy_of=strategy_report.figures,
+                           correction_links=correction_links.links)
 
 
 def _free_texts(scope: ReportScope, fig: dict[str, Any]) -> dict[str, Any]:

@@ -97,6 +97,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("POST", "/api/campaigns/<int:campaign_id>/resume"): ALL,
     ("POST", "/api/campaigns/<int:campaign_id>/cancel"): (A, D),
     ("POST", "/api/campaigns/<int:campaign_id>/retry"): (A, D),
+    ("POST", "/api/campaigns/<int:campaign_id>/correction"): (E,),
     ("GET", "/api/campaigns/<int:campaign_id>/audit"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/diff"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/preview"): ALL,
@@ -182,6 +183,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/campaigns/<int:campaign_id>"): ALL,
     ("GET", "/campaigns/<int:campaign_id>/edit"): (E,),
     ("POST", "/campaigns/<int:campaign_id>/edit"): (E,),
+    ("POST", "/campaigns/<int:campaign_id>/correction"): (E,),
     ("POST", "/campaigns/<int:campaign_id>/<any(submit, reopen, resume):action>"): {
         "submit": (E,), "reopen": (E,), "resume": ALL},
     ("GET", "/campaigns/<int:campaign_id>/confirm/<any(launch, pause, cancel, retry, "
