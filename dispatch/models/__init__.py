@@ -31,6 +31,7 @@ from dispatch.models.ledger import (
 )
 from dispatch.models.replies import Reply, ReplyLabel
 from dispatch.models.sms import SmppAccount
+from dispatch.models.texts import MessageText
 from dispatch.models.users import ROLES, ApiToken, User, UserSession
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "Message",
     "MessagePart",
     "MessageStatus",
+    "MessageText",
     "MoFragment",
     "OptOut",
     "Phase",

@@ -27,6 +27,7 @@ MESSAGE_REASONS: dict[str, Any] = {
     "opt_out": _l("Opted out"),
     "no_route": _l("No SMPP account serves this operator"),
     "recipient_cap": _l("Already received the maximum number of messages"),
+    "missing_value": _l("No value for a placeholder of the text, and no default"),
     "device_disabled": _l("App installation disabled"),
     "no_token": _l("App installation without a notification token"),
     # the engine and the clock

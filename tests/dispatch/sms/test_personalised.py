@@ -1,0 +1,90 @@
+"""Personalised SMS end to end: expansion renders each recipient's text, the smpp process sends
+exactly that text over a real socket to the SMSC stand-in, in the parts the encoder counts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from dispatch.engine import expand
+from dispatch.extensions import db
+from dispatch.models import Contact, Locality, Message, MessageText
+from gateways.sms.encoding import analyse
+from scripts.harness import wait_for
+from tests.helpers.factories import make_list
+from tests.helpers.sms import counts, make_campaign, number
+
+TEMPLATE = "Kinh gui {ho_ten|ong ba} ({nghe}), hop tai {xa|UBND xa} {huyen|}. {{Loa}}"
+LONG = "ab " * 666 + "z"  # 2,000 characters
+
+
+def _people() -> list[Contact]:
+    district = Locality(code="p2-vi-thuy", name="Huyện Vị Thủy", kind="district")
+    db.session.add(district)
+    db.session.flush()
+    commune = Locality(code="p2-vi-thang", name="Xã Vị Thắng", kind="commune",
+                       parent_id=district.id)
+    db.session.add(commune)
+    db.session.flush()
+    people = [
+        ("Nguyễn Thị Lan", {"nghe": "nông dân"}, commune.id),  # Vietnamese: UCS-2
+        ("Tran Van Binh", {"nghe": "ngu dan"}, None),  # ASCII: GSM-7, defaults
+        (None, {"nghe": "giao vien"}, None),  # no name: the default
+        # hostile: sent as text (a NUL cannot be stored: the unit tests render one away)
+        ("{0} %s {ho_ten} {{\x1b\x07", {"nghe": LONG}, None),
+        ("Le Van Ty", {}, commune.id),  # no `nghe` and no default: suppressed
+    ]
+    contacts = [Contact(msisdn=number(i), operator="viettel", name=name, attributes=attrs,
+                        locality_id=place) for i, (name, attrs, place) in enumerate(people)]
+    db.session.add_all(contacts)
+    db.session.commit()
+    return contacts
+
+
+EXPECTED = {
+    0: "Kinh gui Nguyễn Thị Lan (nông dân), hop tai Xã Vị Thắng Huyện Vị Thủy. {Loa}",
+    1: "Kinh gui Tran Van Binh (ngu dan), hop tai UBND xa . {Loa}",
+    2: "Kinh gui ong ba (giao vien), hop tai UBND xa . {Loa}",
+    3: "Kinh gui {0} %s {ho_ten} {{ (" + LONG + "), hop tai UBND xa . {Loa}",
+}
+
+
+def test_each_recipient_gets_its_own_text_in_the_parts_promised(app, redis, smsc, account,
+                                                                editor, smpp, backend):
+    contacts = _people()
+    lst = make_list("Cá nhân hoá", contacts)
+    c = make_campaign(editor, sms_text=TEMPLATE, audience={"lists": [lst.id]})
+    expand.expand(c.id)
+    smpp()
+    assert wait_for(lambda: counts(c.id).get("delivered") == 4, timeout=30), counts(c.id)
+    rows = {m.address: m for m in db.session.scalars(select(Message)
+                                                     .where(Message.campaign_id == c.id))}
+    stored = dict(db.session.execute(select(MessageText.message_id, MessageText.text)).all())
+    for i, text in EXPECTED.items():
+        got = smsc.received(number(i)[1:])
+        analysis = analyse(text)
+        assert "".join(r.text for r in got) == text
+        assert len(got) == analysis.parts == rows[number(i)].parts
+        assert {r.data_coding for r in got} == {analysis.data_coding}
+        assert stored[rows[number(i)].id] == text
+    assert analyse(EXPECTED[0]).encoding == "ucs2" and analyse(EXPECTED[1]).encoding == "gsm7"
+    assert rows[number(3)].parts == 14
+    missing = rows[number(4)]
+    assert (missing.status.value, missing.reason) == ("suppressed", "missing_value")
+    assert smsc.received(number(4)[1:]) == [] and missing.id not in stored
+    assert c.expansion["suppressed_missing_value"] == 1
+    # Run again: no row and no text twice.
+    expand.expand(c.id)
+    assert db.session.query(MessageText).count() == 4
+
+
+def test_plain_variant_strips_the_rendered_text(app, redis, smsc, account, editor, smpp,
+                                                backend):
+    contacts = _people()
+    lst = make_list("Không dấu", contacts[:1])
+    c = make_campaign(editor, sms_text="Chào {ho_ten}, {xa}", sms_plain=True,
+                      audience={"lists": [lst.id]})
+    expand.expand(c.id)
+    smpp()
+    assert wait_for(lambda: counts(c.id).get("delivered") == 1, timeout=30), counts(c.id)
+    (got,) = smsc.received(number(0)[1:])
+    assert got.text == "Chao Nguyen Thi Lan, Xa Vi Thang" and got.data_coding == 0
