@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dispatch.campaigns import audience, content
+from dispatch.campaigns import audience, content, personal
 from dispatch.campaigns.preview import sms_preview
 from dispatch.models import Campaign
 
@@ -19,6 +19,7 @@ def campaign_preview(c: Campaign, *, frozen: bool = False) -> dict[str, Any]:
     defined = audience.normalise(c.audience)
     recipients: dict[str, Any] = {}
     sms = None
+    personalised = None
     if content.uses_sms(c.channels):
         prices = None
         if reach and reach.get("sms") is not None:
@@ -28,8 +29,10 @@ def campaign_preview(c: Campaign, *, frozen: bool = False) -> dict[str, Any]:
         else:
             recipients["sms"] = audience.sms_recipients(defined)
         sms = sms_preview(c.sms_text or "", recipients=recipients["sms"], prices=prices)
+        personalised = ((reach or {}).get("personal")
+                        or personal.sampled(c, audience.sms_reachable(defined)))
     if content.uses_push(c.channels):
         recipients["push"] = (reach["push"]["devices"] if reach and reach.get("push") is not None
                               else audience.push_recipients(defined))
     return {"channels": c.channels, "sms_plain": c.sms_plain, "recipients": recipients,
-            "sms": sms}
+            "sms": sms, "personal": personalised}

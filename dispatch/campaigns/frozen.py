@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import case, exists, func, literal, select
 
-from dispatch.campaigns import audience, content, settings
+from dispatch.campaigns import audience, content, personal, settings
 from dispatch.campaigns.preview import sms_preview
 from dispatch.extensions import db
 from dispatch.models import (
@@ -102,6 +102,12 @@ def figures(c: Campaign) -> dict[str, Any]:
             .join(Contact, Contact.id == M.recipient_id)
             .where(_members(c, "sms"), M.held.is_(None)).group_by(audience.OPERATOR)))
         out["sms"] = sms_cost(c, counts)
+        # Personalised: each member's own text, parts and cost (a full pass, streamed).
+        exact = personal.exact(c, select(M.recipient_id).where(_members(c, "sms"),
+                                                               M.held.is_(None)))
+        if exact is not None:
+            out["personal"] = exact
+            out["sms"].update(parts=exact["parts"], cost_vnd=exact["cost_vnd"])
     if content.uses_push(c.channels):
         out["push"] = {"devices": db.session.scalar(
             select(func.count()).select_from(M).where(_members(c, "push"), M.held.is_(None))) or 0}

@@ -88,3 +88,42 @@ def test_plain_variant_strips_the_rendered_text(app, redis, smsc, account, edito
     assert wait_for(lambda: counts(c.id).get("delivered") == 1, timeout=30), counts(c.id)
     (got,) = smsc.received(number(0)[1:])
     assert got.text == "Chao Nguyen Thi Lan, Xa Vi Thang" and got.data_coding == 0
+
+
+def test_preview_promises_the_parts_and_cost_that_are_sent(app, api, people, smsc, account, smpp,
+                                                           backend):
+    from tests.helpers.campaigns import api_draft, api_launch
+    from tests.helpers.engine import work
+
+    contacts = _people()
+    lst = make_list("Xem trước", contacts)
+    editor, approver = api.as_(people["editor"]), api.as_(people["approver"])
+    cid = api_draft(editor, title="Cá nhân hoá", channels="sms", sms_sender="HAUGIANG",
+                    sms_text=TEMPLATE, audience={"lists": [lst.id]})
+    draft = editor.get(f"/api/campaigns/{cid}/preview").json["personal"]
+    assert draft["complete"] is False and draft["missing_value"] == 1
+    assert [p["name"] for p in draft["placeholders"]] == ["ho_ten", "nghe", "xa", "huyen"]
+    assert [s["text"] for s in draft["samples"]] == [EXPECTED[0], EXPECTED[1], EXPECTED[2]]
+    assert draft["longest"]["text"] == EXPECTED[3]
+    api_launch(editor, approver, cid)
+    promised = editor.get(f"/api/campaigns/{cid}").json
+    page = approver.get(f"/campaigns/{cid}")
+    work()
+    smpp()
+    assert wait_for(lambda: counts(cid).get("delivered") == 4, timeout=30), counts(cid)
+    sent = {r.destination: 0 for r in smsc.received()}
+    for r in smsc.received():
+        sent[r.destination] += 1
+    histogram: dict[str, int] = {}
+    for n in sent.values():
+        histogram[str(n)] = histogram.get(str(n), 0) + 1
+    from dispatch.models import Campaign
+
+    reach = db.session.get(Campaign, cid).frozen_reach
+    exact = reach["personal"]
+    assert exact["complete"] and exact["parts_histogram"] == histogram
+    assert exact["parts"] == sum(sent.values()) == reach["sms"]["parts"]
+    price = exact["by_operator"]["viettel"]["price_per_part"]
+    assert exact["cost_vnd"] == sum(sent.values()) * price == reach["sms"]["cost_vnd"]
+    assert exact["missing_value"] == 1 and counts(cid)["suppressed"] == 1
+    assert promised["status"] == "sending" and page.status_code == 200

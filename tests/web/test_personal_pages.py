@@ -1,0 +1,38 @@
+"""The personalised text's preview on the draft and approval pages, in Vietnamese."""
+
+from __future__ import annotations
+
+from html import unescape
+
+from dispatch.extensions import db
+from dispatch.models import Contact
+from tests.helpers.factories import make_list
+from tests.helpers.web import campaign, submitted
+
+TEXT = "Kính gửi {ho_ten|ông/bà} ({nghe}), {{Loa}}"
+
+
+def _list():
+    people = [("Nguyễn Thị Lan", {"nghe": "nông dân"}), (None, {"nghe": "ngư dân"}),
+              ("Lê Văn Tý", {})]
+    contacts = [Contact(msisdn=f"+8491200000{i}", operator="viettel", name=name,
+                        attributes=attrs) for i, (name, attrs) in enumerate(people)]
+    db.session.add_all(contacts)
+    db.session.commit()
+    return make_list("Cá nhân", contacts)
+
+
+def test_draft_and_approval_pages_show_samples_parts_and_the_missing(as_role, people):
+    lst = _list()
+    draft = campaign(people["editor"], lst, sms_text=TEXT)
+    page = unescape(as_role("editor").get(f"/campaigns/{draft.id}").get_data(as_text=True))
+    assert "Nội dung cá nhân hoá" in page
+    assert "Kính gửi Nguyễn Thị Lan (nông dân), {Loa}" in page
+    assert "Kính gửi ông/bà (ngư dân), {Loa}" in page
+    assert "Số liệu từ 3 người nhận đầu tiên" in page
+    assert "1 người nhận thiếu giá trị" in page
+    sent = submitted(people["editor"], lst, sms_text=TEXT, title="Duyệt")
+    page = unescape(as_role("approver").get(f"/approvals/{sent.id}").get_data(as_text=True))
+    assert "Kính gửi Nguyễn Thị Lan (nông dân), {Loa}" in page
+    assert "Số liệu từ" not in page  # exact figures, counted at submission
+    assert "2 người nhận, 2 phần tin" in page
