@@ -23,13 +23,14 @@ NOT_SUBSCRIBED = "not_subscribed"  # missing, targeted, topic
 OUTSIDE_SUBSCRIBED = "outside_subscribed"  # outside, topic
 JOINED_SINCE_APPROVAL = "joined_since_approval"  # devices
 TOPIC_SEND = "topic"  # topic, devices
+PERSONAL_PUSH = "personal_push"
 # Why an edit voided a submission or an approval (the audit's reason of campaign.void).
 VOIDED = "voided"  # what (submission | approval), status (the campaign's before the edit)
 
 CODES = frozenset({
     PAUSED_BY_STAFF, PAUSED_BY_SYSTEM, GATEWAY_FAILURES, TOPICS_OFF, MANY_LOCALITIES,
     PAYLOAD_TOO_LARGE, NO_DEVICE, NOT_SUBSCRIBED, OUTSIDE_SUBSCRIBED, JOINED_SINCE_APPROVAL,
-    TOPIC_SEND, VOIDED,
+    TOPIC_SEND, VOIDED, PERSONAL_PUSH,
 })
 
 

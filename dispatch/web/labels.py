@@ -169,6 +169,7 @@ NOTE_CODES: dict[str, Any] = {
     notes.PAYLOAD_TOO_LARGE: _l("Sent device by device: the notification does not fit a topic "
                                 "send (%(why)s)."),
     notes.NO_DEVICE: _l("Sent device by device: the audience has no active device."),
+    notes.PERSONAL_PUSH: _l("Sent device by device: the notification is personalised."),
     notes.NOT_SUBSCRIBED: _l("Sent device by device: %(missing)s of %(targeted)s devices have "
                              "not reported subscribing to the topic %(topic)s."),
     notes.OUTSIDE_SUBSCRIBED: _l("Sent device by device: %(outside)s devices subscribed to the "
