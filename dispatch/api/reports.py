@@ -13,13 +13,15 @@ from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor
 from dispatch.campaigns import audit, service
 from dispatch.extensions import db
-from dispatch.reports import export
+from dispatch.reports import export, inquiry
 from dispatch.reports.campaign import campaign_report
 from dispatch.reports.summary import summary
 from dispatch.schemas.reports import (
     DELIMITERS,
     CampaignReportSchema,
     ExportQuery,
+    InquiryQuery,
+    InquirySchema,
     ReportQuery,
     SummaryExportQuery,
     SummaryQuery,
@@ -78,6 +80,22 @@ class CampaignReport(MethodView):
         """The funnel per channel and operator, parts and estimated cost, timeline, first and
         last send. Times are local (+07:00)."""
         return campaign_report(service.get_campaign(campaign_id), bucket=args.get("bucket"))
+
+
+@blp.route("/campaigns/<int:campaign_id>/received")
+class Received(MethodView):
+    @require("report.view")
+    @blp.arguments(InquiryQuery, location="query")
+    @blp.response(200, InquirySchema)
+    def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
+        """What one number received from the campaign: the exact text, its parts and fate
+        (audited: it reads one person's ledger row)."""
+        c = service.get_campaign(campaign_id)
+        answer = inquiry.received(c, args["msisdn"])
+        audit.record("report.inquiry", "campaign", c.id, actor=actor(),
+                     details={"msisdn": answer["msisdn"]})
+        db.session.commit()
+        return answer
 
 
 def _audit_ledger_export(campaign_id: int, fmt: str) -> None:

@@ -176,3 +176,19 @@ class SummarySchema(ma.Schema):
     total = ma.fields.Nested(SummaryTotalSchema)
     prices_vnd_per_part = _counts()
     notes = ma.fields.List(ma.fields.String())
+
+
+class InquiryQuery(StrictSchema):
+    msisdn = Text(required=True, metadata={"description": "The number, as a person writes it"})
+
+
+class InquirySchema(ma.Schema):
+    msisdn = ma.fields.String(metadata={"description": "The number read, E.164"})
+    found = ma.fields.Boolean(metadata={"description": "Whether the campaign targeted it"})
+    status = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
+    parts = ma.fields.Integer()
+    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    text = ma.fields.String(allow_none=True, metadata={
+        "description": "The exact text sent to this number; none when nothing was sent"})

@@ -163,6 +163,7 @@ EVENTS: dict[str, Any] = {
     "personal_data.export": _l("Personal data exported"),
     "personal_data.erase": _l("Personal data erased"),
     "report.export": _l("Report exported"),
+    "report.inquiry": _l("Looked up what a number received"),
 }
 
 

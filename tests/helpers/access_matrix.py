@@ -90,6 +90,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/api/campaigns/<int:campaign_id>/preview"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/progress"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/report"): ALL,
+    ("GET", "/api/campaigns/<int:campaign_id>/received"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/export.csv"): (A, D),
     ("GET", "/api/campaigns/<int:campaign_id>/export.xlsx"): (A, D),
     # API: plans and their phases (admins write them)

@@ -127,3 +127,25 @@ def test_preview_promises_the_parts_and_cost_that_are_sent(app, api, people, sms
     assert exact["cost_vnd"] == sum(sent.values()) * price == reach["sms"]["cost_vnd"]
     assert exact["missing_value"] == 1 and counts(cid)["suppressed"] == 1
     assert promised["status"] == "sending" and page.status_code == 200
+
+
+def test_what_did_number_x_receive(app, api, people, smsc, account, smpp, backend):
+    contacts = _people()
+    lst = make_list("Tra cứu", contacts)
+    c = make_campaign(people["editor"], sms_text=TEMPLATE, audience={"lists": [lst.id]})
+    expand.expand(c.id)
+    smpp()
+    assert wait_for(lambda: counts(c.id).get("delivered") == 4, timeout=30), counts(c.id)
+    reader = api.as_(people["editor"])
+    local = "0" + number(3)[3:]  # as a person writes it
+    got = reader.get(f"/api/campaigns/{c.id}/received", query_string={"msisdn": local})
+    assert got.status_code == 200, got.json
+    assert got.json["text"] == EXPECTED[3] == "".join(r.text for r in smsc.received(number(3)[1:]))
+    assert got.json["parts"] == 14 and got.json["status"] == "delivered"
+    none = reader.get(f"/api/campaigns/{c.id}/received", query_string={"msisdn": number(4)}).json
+    assert none["text"] is None and none["reason"] == "missing_value" and none["parts"] == 0
+    stranger = reader.get(f"/api/campaigns/{c.id}/received",
+                          query_string={"msisdn": "0987654321"}).json
+    assert stranger["found"] is False
+    bad = reader.get(f"/api/campaigns/{c.id}/received", query_string={"msisdn": "12ab"})
+    assert bad.status_code == 422 and "msisdn" in bad.json["errors"]
