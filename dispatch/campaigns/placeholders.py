@@ -27,13 +27,20 @@ TEXT_FIELDS = ("sms_text", "push_title", "push_body")
 NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 MAX_DEFAULT = 200
 _SPACES = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+# Refusals, each followed by ": N…", the character's position (the pages translate the words
+# before the colon: dispatch.schemas.translate.tr; listed for extraction in web/messages.py).
+LONE_CLOSE = "A '}' alone (write '}}' for a brace), at character"
+NOT_CLOSED = "A '{' that is not closed (write '{{' for a brace), at character"
+NOT_A_NAME = ("Not a placeholder (use {ho_ten}, {xa}, {huyen} or an imported column, "
+              "in letters, digits and _), at character")
+LONG_DEFAULT = "A default longer than 200 characters, at character"
 
 
 class PlaceholderError(ValueError):
     """A template that does not parse; `position` counts characters from 1."""
 
-    def __init__(self, position: int, message: str) -> None:
-        super().__init__(f"At character {position}: {message}")
+    def __init__(self, position: int, message: str, quoted: str = "") -> None:
+        super().__init__(f"{message}: {position}{quoted}")
         self.position = position
         self.message = message
 
@@ -100,7 +107,7 @@ def parse(text: str) -> Template:
                 literal.append("}")
                 i += 2
                 continue
-            raise PlaceholderError(i + 1, "a lone '}': write '}}' for a brace.")
+            raise PlaceholderError(i + 1, LONE_CLOSE)
         if ch != "{":
             literal.append(ch)
             i += 1
@@ -112,15 +119,13 @@ def parse(text: str) -> Template:
         end = text.find("}", i + 1)
         opening = text.find("{", i + 1)
         if end < 0 or 0 <= opening < end:
-            raise PlaceholderError(i + 1, "a '{' that is not closed: write '{{' for a brace.")
+            raise PlaceholderError(i + 1, NOT_CLOSED)
         inner = text[i + 1:end]
         name, bar, default = inner.partition("|")
         if not NAME.match(name):
-            raise PlaceholderError(
-                i + 1, f"'{{{inner}}}' is not a placeholder: use a field name such as "
-                       "{ho_ten}, {xa}, {huyen} or an imported column (letters, digits, _).")
+            raise PlaceholderError(i + 1, NOT_A_NAME, f", {{{inner}}}")
         if len(default) > MAX_DEFAULT:
-            raise PlaceholderError(i + 1, f"the default is longer than {MAX_DEFAULT} characters.")
+            raise PlaceholderError(i + 1, LONG_DEFAULT)
         if literal:
             pieces.append("".join(literal))
             literal = []

@@ -37,7 +37,7 @@ def test_malformed_placeholders_are_refused_with_their_position(text, position):
     with pytest.raises(PlaceholderError) as err:
         parse(text)
     assert err.value.position == position
-    assert f"character {position}" in str(err.value)
+    assert f"at character: {position}" in str(err.value)
 
 
 @pytest.mark.parametrize("value", ["%s", "{0}", "{ho_ten}", "{{", "}", "${x}",
@@ -70,7 +70,17 @@ def test_composition_refuses_a_bad_placeholder_naming_field_and_position(flow, f
     resp = flow.as_("editor").post("/api/campaigns",
                                    json=flow.body(**{field: "Chào {ho ten}"}))
     assert resp.status_code == 422, resp.json
-    assert "character 6" in resp.json["errors"][field][0]
+    assert "at character: 6, {ho ten}" in resp.json["errors"][field][0]
     good = flow.as_("editor").post("/api/campaigns",
                                    json=flow.body(**{field: "Chào {ho_ten|bạn} {{"}))
     assert good.status_code == 201, good.json
+
+
+def test_the_refusal_reads_in_vietnamese_on_the_pages(app):
+    from dispatch.schemas.translate import tr
+
+    with pytest.raises(PlaceholderError) as err:
+        parse("Chào {ho ten}")
+    with app.test_request_context("/"):
+        assert tr(str(err.value)).startswith("Không phải trường cá nhân hoá")
+        assert tr(str(err.value)).endswith("tại ký tự: 6, {ho ten}")
