@@ -23,7 +23,7 @@ def received(c: Campaign, number: str) -> dict[str, Any]:
     """The campaign's SMS to `number` (as a person writes it: read, never repaired)."""
     parsed = numbers.normalise(number)
     if parsed.msisdn is None:
-        raise ValidationFailed.field("msisdn", f"Not a mobile number: {parsed.error}.")
+        raise ValidationFailed.field("msisdn", "Not a Vietnamese mobile number.")
     row = db.session.execute(
         select(Message.id, Message.status, Message.reason, Message.parts,
                Message.submitted_at, Message.finished_at, MessageText.text)

@@ -26,6 +26,7 @@ SERVICE_MESSAGES = (
     _l("Not a placeholder (use {ho_ten}, {xa}, {huyen} or an imported column, in letters, "
        "digits and _), at character"),
     _l("A default longer than 200 characters, at character"),
+    _l("Not a Vietnamese mobile number."),
     # campaigns
     _l("Give a title."), _l("SMS needs a text."), _l("SMS needs a sender (brandname)."),
     _l("Push needs a title."), _l("Push needs a body."),

@@ -171,6 +171,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
         "launch": (E, A), "pause": ALL, "cancel": (A, D), "retry": (A, D), "delete": (E,)},
     # pages: reports (aggregates only: every staff member, like the API's report)
     ("GET", "/campaigns/<int:campaign_id>/report"): ALL,
+    ("GET", "/campaigns/<int:campaign_id>/received"): ALL,
     ("POST", "/campaigns/<int:campaign_id>/report/document"): ALL,
     ("GET", "/reports"): ALL,
     ("POST", "/reports/document"): ALL,
