@@ -14,7 +14,7 @@ from dispatch.api.common import Blueprint, actor
 from dispatch.campaigns import audit, service
 from dispatch.extensions import db
 from dispatch.push import numbers
-from dispatch.reports import export, survey
+from dispatch.reports import export, inquiry, survey
 from dispatch.reports import strategy as strategy_report
 from dispatch.reports.campaign import campaign_report
 from dispatch.reports.summary import summary
@@ -22,6 +22,8 @@ from dispatch.schemas.reports import (
     DELIMITERS,
     CampaignReportSchema,
     ExportQuery,
+    InquiryQuery,
+    InquirySchema,
     PeopleQuery,
     PersonSchema,
     ReportQuery,
@@ -104,6 +106,22 @@ class CampaignPeople(MethodView):
         db.session.commit()
         return strategy_report.people(c, msisdn=number, after=args["after"],
                                       limit=args["limit"])
+
+
+@blp.route("/campaigns/<int:campaign_id>/received")
+class Received(MethodView):
+    @require("report.view")
+    @blp.arguments(InquiryQuery, location="query")
+    @blp.response(200, InquirySchema)
+    def get(self, args: dict[str, Any], campaign_id: int) -> dict[str, Any]:
+        """What one number received from the campaign: the exact text, its parts and fate
+        (audited: it reads one person's ledger row)."""
+        c = service.get_campaign(campaign_id)
+        answer = inquiry.received(c, args["msisdn"])
+        audit.record("report.inquiry", "campaign", c.id, actor=actor(),
+                     details={"msisdn": answer["msisdn"]})
+        db.session.commit()
+        return answer
 
 
 def _audit_ledger_export(campaign_id: int, fmt: str) -> None:

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime, time
 from typing import Any
 
-from dispatch.campaigns import audience, audit, plans, settings, strategy
+from dispatch.campaigns import audience, audit, placeholders, plans, settings, strategy
 from dispatch.campaigns.preview import validate_sender
 from dispatch.errors import ValidationFailed
 from dispatch.models import Campaign
@@ -113,6 +113,8 @@ def clean_changes(changes: dict[str, Any], *, now: datetime,
             clean["sms_sender"] = validate_sender(clean["sms_sender"])
         except ValidationFailed as err:
             errors.update(err.errors)
+    for field in placeholders.TEXT_FIELDS:
+        errors.update(placeholders.field_errors(field, clean.get(field)))
     if "phase_id" in clean:
         errors.update(plans.phase_errors(clean["phase_id"]))
     if "audience" in clean:
@@ -231,6 +233,8 @@ def submission_errors(c: Campaign, *, now: datetime) -> dict[str, list[str]]:
         for field, msgs in push_payload_errors(
                 {f: getattr(c, f) for f in PUSH_PAYLOAD_FIELDS}).items():
             errors.setdefault(field, msgs)
+    for field in placeholders.TEXT_FIELDS:
+        errors.update(placeholders.field_errors(field, getattr(c, field)))
     defined = audience.normalise(c.audience)
     errors.update(audience.targeting_errors(defined, c.channels))
     # A list or locality may have been deleted since the draft was written.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dispatch.campaigns import audience, content, duration
+from dispatch.campaigns import audience, content, duration, personal
 from dispatch.campaigns.preview import sms_preview
 from dispatch.models import Campaign
 from dispatch.replies.ask import sent_text
@@ -20,6 +20,7 @@ def campaign_preview(c: Campaign, *, frozen: bool = False) -> dict[str, Any]:
     defined = audience.normalise(c.audience)
     recipients: dict[str, Any] = {}
     sms = None
+    personalised = None
     if content.uses_sms(c.channels):
         prices = None
         if reach and reach.get("sms") is not None:
@@ -32,8 +33,10 @@ def campaign_preview(c: Campaign, *, frozen: bool = False) -> dict[str, Any]:
         sms = sms_preview(text, recipients=recipients["sms"], prices=prices)
         variant = sms["plain"] if c.sms_plain else sms["original"]
         sms["duration"] = duration.estimate(c, recipients["sms"], variant["parts"])
+        personalised = ((reach or {}).get("personal")
+                        or personal.sampled(c, audience.sms_reachable(defined)))
     if content.uses_push(c.channels):
         recipients["push"] = (reach["push"]["devices"] if reach and reach.get("push") is not None
                               else audience.push_recipients(defined))
     return {"channels": c.channels, "sms_plain": c.sms_plain, "recipients": recipients,
-            "sms": sms}
+            "sms": sms, "personal": personalised}

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import case, exists, func, literal, select
 
-from dispatch.campaigns import audience, content, settings, strategy
+from dispatch.campaigns import audience, content, personal, settings, strategy
 from dispatch.campaigns.preview import sms_preview
 from dispatch.extensions import db
 from dispatch.models import (
@@ -132,6 +132,11 @@ def figures(c: Campaign) -> dict[str, Any]:
         out["held"][f"{channel}_{held}"] = n
     if content.uses_sms(c.channels):
         out["sms"] = sms_cost(c, _sms_counts(c, _SENT))
+        # Personalised: each member's own text, parts and cost (a full pass, streamed).
+        exact = personal.exact(c, select(M.recipient_id).where(_members(c, "sms"), _SENT))
+        if exact is not None:
+            out["personal"] = exact
+            out["sms"].update(parts=exact["parts"], cost_vnd=exact["cost_vnd"])
         if (c.strategy or strategy.BOTH) != strategy.BOTH:
             out["strategy"] = _strategy_figures(c, out["sms"])
     if content.uses_push(c.channels):

@@ -24,6 +24,7 @@ OUTSIDE_SUBSCRIBED = "outside_subscribed"  # outside, topic
 JOINED_SINCE_APPROVAL = "joined_since_approval"  # devices
 TOPIC_SEND = "topic"  # topic, devices
 STRATEGY = "strategy_per_device"  # strategy
+PERSONAL_PUSH = "personal_push"
 # Why an edit voided a submission or an approval (the audit's reason of campaign.void).
 VOIDED = "voided"  # what (submission | approval), status (the campaign's before the edit)
 # Why a campaign was cancelled by starting its correction (dispatch.campaigns.corrections).
@@ -32,7 +33,7 @@ CORRECTED = "corrected"  # id (the original's)
 CODES = frozenset({
     PAUSED_BY_STAFF, PAUSED_BY_SYSTEM, GATEWAY_FAILURES, TOPICS_OFF, MANY_LOCALITIES,
     PAYLOAD_TOO_LARGE, NO_DEVICE, NOT_SUBSCRIBED, OUTSIDE_SUBSCRIBED, JOINED_SINCE_APPROVAL,
-    TOPIC_SEND, VOIDED, STRATEGY, CORRECTED,
+    TOPIC_SEND, VOIDED, STRATEGY, CORRECTED, PERSONAL_PUSH,
 })
 
 

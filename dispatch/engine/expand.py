@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, text, true
 
-from dispatch.campaigns import frozen, settings
+from dispatch.campaigns import frozen, placeholders, settings
 from dispatch.campaigns.audience import locality_ids, normalise
 from dispatch.engine import enqueue
 from dispatch.extensions import db
@@ -32,6 +32,7 @@ from dispatch.models import (
     ListMember,
     Message,
     MessageStatus,
+    MessageText,
     OptOut,
 )
 from dispatch.models.common import utcnow
@@ -58,6 +59,18 @@ def _insert(rows: list[dict[str, Any]]) -> list[tuple[int, str, int | None]]:
     written = insert_rows(Message.__table__, rows,
                           skip_conflicts_on=("campaign_id", "channel", "recipient_id"),
                           returning=("id", "status", "account_id"))
+    return [(r[0], r[1], r[2]) for r in written]
+
+
+def _insert_texts(rows: list[dict[str, Any]], texts: dict[int, str]
+                  ) -> list[tuple[int, str, int | None]]:
+    """`_insert`, and each new row's rendered text in the same transaction."""
+    written = insert_rows(Message.__table__, rows,
+                          skip_conflicts_on=("campaign_id", "channel", "recipient_id"),
+                          returning=("id", "status", "account_id", "recipient_id"))
+    kept = [{"message_id": r[0], "text": texts[r[3]]} for r in written if r[3] in texts]
+    if kept:
+        insert_rows(MessageText.__table__, kept)
     return [(r[0], r[1], r[2]) for r in written]
 
 
@@ -224,6 +237,14 @@ def _expand_sms(c: Campaign, run: str) -> None:
         db.session.commit()
     routes = smpp_accounts.route_table()
     parts = analyse(sms_text(c)).parts
+    # Personalised: each recipient's text rendered here, kept beside its row (message_texts).
+    template = placeholders.parse_or_none(c.sms_text)
+    personal = template is not None and template.personal
+    places = placeholders.load_places() if personal else {}
+    columns: tuple[Any, ...] = (Contact.id, Contact.msisdn, Contact.operator,
+                                Contact.operator_override)
+    if personal:
+        columns += (Contact.name, Contact.attributes, Contact.locality_id)
     excluded = audience["exclude_lists"]
     inside = frozen.still_in(audience, "sms") if is_frozen else true()
     while _still_expanding(c):
@@ -240,8 +261,7 @@ def _expand_sms(c: Campaign, run: str) -> None:
             return
         _relaxed_commit()
         batch = db.session.execute(
-            select(Contact.id, Contact.msisdn, Contact.operator, Contact.operator_override)
-            .where(any_of(Contact.id, ids), inside).order_by(Contact.id)
+            select(*columns).where(any_of(Contact.id, ids), inside).order_by(Contact.id)
         ).all()
         present = [row[0] for row in batch]
         numbers = [row[1] for row in batch]
@@ -258,7 +278,9 @@ def _expand_sms(c: Campaign, run: str) -> None:
         now = utcnow()
         rows: list[dict[str, Any]] = []
         counts: dict[str, int] = {}
-        for contact_id, msisdn, operator, override in batch:
+        texts: dict[int, str] = {}
+        for row in batch:
+            contact_id, msisdn, operator, override = row[:4]
             op = override or operator
             account = routes.get(op, routes.get("other"))
             reason = None
@@ -276,6 +298,17 @@ def _expand_sms(c: Campaign, run: str) -> None:
                 reason = "no_route"
             elif contact_id in capped:
                 reason = "recipient_cap"
+            row_parts = parts
+            if personal and reason is None:
+                assert template is not None
+                rendered = template.render(placeholders.contact_values(row[4], row[5], places,
+                                                                       row[6]))
+                if rendered is None:
+                    reason = "missing_value"  # a value without a default: nothing to send
+                else:
+                    rendered = sent_text(rendered, c.reply_mode, c.survey)
+                    texts[contact_id] = strip_diacritics(rendered) if c.sms_plain else rendered
+                    row_parts = analyse(texts[contact_id]).parts
             # app_then_sms: the SMS waits for the push (dispatch.engine.fallback).
             waits = reason is None and held.get(contact_id) == "fallback"
             status = S.SUPPRESSED if reason else S.PENDING if waits else S.QUEUED
@@ -283,7 +316,7 @@ def _expand_sms(c: Campaign, run: str) -> None:
                 "campaign_id": c.id, "channel": "sms", "recipient_id": contact_id,
                 "address": msisdn, "operator": op, "account_id": account,
                 "status": status, "reason": reason, "fallback": "waiting" if waits else None,
-                "parts": parts, "created_at": now,
+                "parts": row_parts, "created_at": now,
                 "queued_at": now if status is S.QUEUED else None,
                 "finished_at": now if reason else None, "attempts": 0,
             })
@@ -293,7 +326,7 @@ def _expand_sms(c: Campaign, run: str) -> None:
         if is_frozen:
             # Approved members since removed from every list and locality, or deleted.
             counts["left_audience"] = len(ids) - len(batch)
-        written = _insert(rows)
+        written = _insert_texts(rows, texts) if personal else _insert(rows)
         _save_checkpoint(c, "sms", ids[-1], counts)
         db.session.commit()
         # Committed: the smpp processes claim the rows from the ledger; tell them they are there.

@@ -32,6 +32,7 @@ from dispatch.models.ledger import (
 )
 from dispatch.models.replies import Reply, ReplyLabel
 from dispatch.models.sms import SmppAccount
+from dispatch.models.texts import MessageText
 from dispatch.models.users import ROLES, ApiToken, User, UserSession
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Message",
     "MessagePart",
     "MessageStatus",
+    "MessageText",
     "MoFragment",
     "OptOut",
     "Phase",

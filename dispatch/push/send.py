@@ -28,6 +28,7 @@ Topic sends (one request for the whole audience) are in `dispatch.push.topic`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ from typing import Any
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
-from dispatch.campaigns import audit
+from dispatch.campaigns import audit, placeholders
 from dispatch.engine import enqueue, flags, ledger
 from dispatch.engine.outcomes import classify
 from dispatch.extensions import db
@@ -176,22 +177,41 @@ def _messages(c: Campaign, claimed: list[int]
     device FCM rejected in another batch must not be tried again.
     """
     content = campaign_content(c)
+    # Personalised: a device knows its locality ({xa}, {huyen}); other placeholders take
+    # their default, and without one the device is not sent the notification.
+    title = placeholders.parse_or_none(c.push_title)
+    body = placeholders.parse_or_none(c.push_body)
+    personal = any(t is not None and t.personal for t in (title, body))
+    places = placeholders.load_places() if personal else {}
     stmt = (
         select(Message.id, Device.id, Device.fcm_token, Device.disabled_reason,
-               Device.disabled_at)
+               Device.disabled_at, Device.locality_id)
         .outerjoin(Device, Device.id == Message.recipient_id)
         .where(any_of(Message.id, claimed))
         .order_by(Message.id)
     )
     messages: list[PushMessage] = []
     unusable: dict[str, list[int]] = defaultdict(list)
-    for msg_id, device_id, token, disabled_reason, disabled_at in db.session.execute(stmt):
+    for msg_id, device_id, token, disabled_reason, disabled_at, place in db.session.execute(
+            stmt):
         if device_id is None:
             unusable["device_missing"].append(msg_id)
         elif disabled_reason is not None or disabled_at is not None:
             unusable["device_disabled"].append(msg_id)
         elif not token:
             unusable["no_token"].append(msg_id)
+        elif personal:
+            values = placeholders.locality_values(places, place)
+            texts = [None if t is None or not t.personal else t.render(values)
+                     for t in (title, body)]
+            if any(t is not None and t.personal and r is None
+                   for t, r in zip((title, body), texts, strict=True)):
+                unusable["missing_value"].append(msg_id)
+                continue
+            own = dataclasses.replace(
+                content, title=content.title if texts[0] is None else texts[0],
+                body=content.body if texts[1] is None else texts[1])
+            messages.append(PushMessage(str(msg_id), token, own))
         else:
             messages.append(PushMessage(str(msg_id), token, content))
     return messages, unusable

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dispatch.campaigns import audience as audiences
 from dispatch.campaigns import frozen, notes
+from dispatch.campaigns.placeholders import is_personal
 from dispatch.engine import enqueue, flags, ledger
 from dispatch.engine.outcomes import classify
 from dispatch.extensions import db
@@ -77,6 +78,8 @@ def choose_push_mode(c: Campaign) -> tuple[str, str]:
     if (c.strategy or "both") != "both":
         # A strategy decides per device (verified numbers, refusals, opens): a topic has none.
         return "devices", notes.note(notes.STRATEGY, strategy=c.strategy)
+    if is_personal(c.push_title) or is_personal(c.push_body):
+        return "devices", notes.note(notes.PERSONAL_PUSH)  # each device its own words
     defined = frozen_audience(c)
     topic = topic_for(defined)
     if topic is None:  # a topic covers all app users or one locality

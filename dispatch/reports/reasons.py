@@ -19,6 +19,7 @@ WORDS: dict[str, Any] = {
     "invalid_number": _l("Not a valid mobile number"),
     "no_route": _l("No SMPP account serves this operator"),
     "recipient_cap": _l("Recipient reached the message limit per day"),
+    "missing_value": _l("A placeholder had no value for this recipient and no default"),
     "device_disabled": _l("App installation disabled (token no longer valid)"),
     "app_covered": _l("Reached by the app: the number has a verified app device"),
     "opened_in_app": _l("Opened the app notification: no SMS needed"),

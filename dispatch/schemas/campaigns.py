@@ -314,6 +314,9 @@ class PreviewSchema(ma.Schema):
     sms_plain = ma.fields.Boolean()
     recipients = ma.fields.Dict(metadata={"description": "sms: per operator; push: devices"})
     sms = ma.fields.Dict(allow_none=True, metadata={"description": "Encoding, parts and cost"})
+    personal = ma.fields.Dict(allow_none=True, metadata={
+        "description": "Personalised text: placeholders, samples, parts per recipient, exact "
+                       "cost (complete: over the frozen audience; else a sample)"})
 
 
 class ProgressSchema(ma.Schema):

@@ -261,6 +261,7 @@ class SurveyResultsSchema(ma.Schema):
         SurveyRateSchema), metadata={"description": "SMS answers against SMS delivered"})
     timeline = ma.fields.Nested(SurveyTimelineSchema)
 
+
 class PeopleQuery(StrictSchema):
     msisdn = Text(validate=ma.validate.Length(max=32),
                   metadata={"description": "One number only (an inquiry)"})
@@ -285,3 +286,19 @@ class PersonSchema(ma.Schema):
     fallback = ma.fields.String(allow_none=True)
     pushes = ma.fields.List(ma.fields.Nested(PersonPushSchema), metadata={
         "description": "This campaign's pushes to the number's verified devices"})
+
+
+class InquiryQuery(StrictSchema):
+    msisdn = Text(required=True, metadata={"description": "The number, as a person writes it"})
+
+
+class InquirySchema(ma.Schema):
+    msisdn = ma.fields.String(metadata={"description": "The number read, E.164"})
+    found = ma.fields.Boolean(metadata={"description": "Whether the campaign targeted it"})
+    status = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
+    parts = ma.fields.Integer()
+    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    text = ma.fields.String(allow_none=True, metadata={
+        "description": "The exact text sent to this number; none when nothing was sent"})

@@ -38,9 +38,10 @@ from datetime import datetime, timedelta
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
+from dispatch.campaigns.placeholders import is_personal
 from dispatch.engine import flags, ledger
 from dispatch.extensions import db
-from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
+from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, MessageText
 from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import any_of
 from dispatch.replies.ask import sent_text
@@ -77,6 +78,8 @@ class Template:
     source_ton: int
     source_npi: int
     parts: int
+    # Each recipient's text was rendered at expansion (message_texts), with its own parts.
+    personal: bool = False
 
 
 def template_of(c: Campaign, link: AccountLink) -> Template:
@@ -87,7 +90,8 @@ def template_of(c: Campaign, link: AccountLink) -> Template:
         parts = len(split(text))
     except ValueError:
         parts = 0
-    return Template(text, c.sms_sender or "", link.source_ton, link.source_npi, parts)
+    return Template(text, c.sms_sender or "", link.source_ton, link.source_npi, parts,
+                    is_personal(c.sms_text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +160,8 @@ class AccountSender:
             if rows:
                 claimed.append((live, rows))
                 room -= len(rows)
-                stale = [r[0] for r in rows if r[3] != live.template.parts]
+                stale = [] if live.template.personal else [
+                    r[0] for r in rows if r[3] != live.template.parts]
                 if stale:  # expansion normally wrote it; `parts` is what the report bills
                     db.session.execute(update(_messages).where(any_of(_messages.c.id, stale))
                                        .values(parts=live.template.parts))
@@ -232,17 +237,24 @@ class AccountSender:
         validity = self.link.validity if until is None else max(timedelta(seconds=1),
                                                                   until - utcnow())
         link = self.link
+        texts: dict[int, str] = {}
+        if template.personal:
+            texts = dict(db.session.execute(
+                select(MessageText.message_id, MessageText.text)
+                .where(any_of(MessageText.message_id, [r[0] for r in rows]))).all())
+            db.session.commit()  # hold no transaction while submitting
         for index, (row_id, address, attempts, _) in enumerate(rows):
             if not self._may_send(live.id):
                 self._put_back([r[0] for r in rows[index:]])
                 return False
             link.handed()
-            if not address or not template.text:
+            text = texts.get(row_id, "") if template.personal else template.text
+            if not address or not text:
                 error = Permanent("no address" if not address else "no text", code="no_content")
                 link.resolved(Resolved(row_id, live.id, attempts, refused(str(row_id), error)))
                 continue
             message = OutboundSms(
-                ref=str(row_id), destination=address.lstrip("+"), text=template.text,
+                ref=str(row_id), destination=address.lstrip("+"), text=text,
                 source=template.source, source_ton=template.source_ton,
                 source_npi=template.source_npi, validity=validity)
             try:

@@ -174,6 +174,7 @@ EVENTS: dict[str, Any] = {
     "report.export": _l("Report exported"),
     "reply.unmask": _l("Phone number shown"), "reply.bulk": _l("Replies changed in bulk"),
     "reply_label.create": _l("Reply label added"), "reply_label.update": _l("Reply label changed"),
+    "report.inquiry": _l("Looked up what a number received"),
 }
 
 

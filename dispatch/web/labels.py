@@ -27,6 +27,7 @@ MESSAGE_REASONS: dict[str, Any] = {
     "opt_out": _l("Opted out"),
     "no_route": _l("No SMPP account serves this operator"),
     "recipient_cap": _l("Already received the maximum number of messages"),
+    "missing_value": _l("No value for a placeholder of the text, and no default"),
     "device_disabled": _l("App installation disabled"),
     "no_token": _l("App installation without a notification token"),
     "app_covered": _l("Reached by the app: the number has a verified app device"),
@@ -172,6 +173,7 @@ NOTE_CODES: dict[str, Any] = {
                                 "send (%(why)s)."),
     notes.NO_DEVICE: _l("Sent device by device: the audience has no active device."),
     notes.STRATEGY: _l("Sent device by device: the channel strategy decides for each device."),
+    notes.PERSONAL_PUSH: _l("Sent device by device: the notification is personalised."),
     notes.NOT_SUBSCRIBED: _l("Sent device by device: %(missing)s of %(targeted)s devices have "
                              "not reported subscribing to the topic %(topic)s."),
     notes.OUTSIDE_SUBSCRIBED: _l("Sent device by device: %(outside)s devices subscribed to the "

@@ -27,6 +27,13 @@ SERVICE_MESSAGES = (
     _l("A phase ends after it"), _l("Before the plan starts"), _l("After the plan ends"),
     _l("Overlaps another phase"), _l("Unknown phase"),
     _l("Campaigns belong to this phase: move them to another phase first."),
+    # placeholders of a personalised text (dispatch.campaigns.placeholders)
+    _l("A '}' alone (write '}}' for a brace), at character"),
+    _l("A '{' that is not closed (write '{{' for a brace), at character"),
+    _l("Not a placeholder (use {ho_ten}, {xa}, {huyen} or an imported column, in letters, "
+       "digits and _), at character"),
+    _l("A default longer than 200 characters, at character"),
+    _l("Not a Vietnamese mobile number."),
     # campaigns
     _l("Give a title."), _l("SMS needs a text."), _l("SMS needs a sender (brandname)."),
     _l("A channel strategy needs both channels (SMS and app)."),

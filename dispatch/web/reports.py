@@ -17,15 +17,17 @@ from redis.exceptions import RedisError
 from werkzeug.wrappers import Response
 
 from dispatch.access.auth import require
-from dispatch.campaigns import plans, service
+from dispatch.campaigns import audit, plans, service
 from dispatch.errors import NotFound, ValidationFailed
-from dispatch.reports import charts, document, places, survey
+from dispatch.extensions import db
+from dispatch.reports import charts, document, inquiry, places, survey
 from dispatch.reports import scope as scopes
 from dispatch.reports import strategy as strategy_report
 from dispatch.reports.scope import ReportScope
 from dispatch.web import corrections as correction_links
 from dispatch.web import pages
 from dispatch.web.i18n import label
+from dispatch.web.labels import reason as reason_words
 
 bp = pages.blueprint("web_reports", __name__)
 
@@ -189,3 +191,23 @@ def download(key: str, name: str) -> Any:
     made = name.removesuffix(".docx")[:15]
     return send_file(path, mimetype=document.DOCX_TYPE, as_attachment=True,
                      download_name=f"bao-cao-{key}-{made}.docx", max_age=0)
+
+
+@bp.get("/campaigns/<int:campaign_id>/received")
+@require("report.view")
+def received(campaign_id: int) -> Any:
+    """What one number received from the campaign: the exact text (audited, as in the API)."""
+    c = service.get_campaign(campaign_id)
+    number = request.args.get("msisdn", "").strip()
+    answer, errors = None, {}
+    if number:
+        try:
+            answer = inquiry.received(c, number)
+        except ValidationFailed as err:
+            errors = err.errors
+        else:
+            audit.record("report.inquiry", "campaign", c.id, actor=pages.me(),
+                         details={"msisdn": answer["msisdn"]})
+            db.session.commit()
+    return render_template("reports/received.html", c=c, number=number, answer=answer,
+                           errors=errors, reason=reason_words)

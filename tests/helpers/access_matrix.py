@@ -103,6 +103,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/api/campaigns/<int:campaign_id>/preview"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/progress"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/report"): ALL,
+    ("GET", "/api/campaigns/<int:campaign_id>/received"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/export.csv"): (A, D),
     ("GET", "/api/campaigns/<int:campaign_id>/export.xlsx"): (A, D),
     ("GET", "/api/campaigns/<int:campaign_id>/report/people"): (A, D),
@@ -194,6 +195,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
         "launch": (E, A), "pause": ALL, "cancel": (A, D), "retry": (A, D), "delete": (E,)},
     # pages: reports (aggregates only: every staff member, like the API's report)
     ("GET", "/campaigns/<int:campaign_id>/report"): ALL,
+    ("GET", "/campaigns/<int:campaign_id>/received"): ALL,
     ("POST", "/campaigns/<int:campaign_id>/report/document"): ALL,
     ("GET", "/reports"): ALL,
     ("POST", "/reports/document"): ALL,

@@ -1,0 +1,22 @@
+"""The exact text each recipient of a personalised campaign was sent.
+
+Written by the expansion in the same transaction as the message's ledger row, only when the
+campaign's text has placeholders (a plain campaign's text is its own `sms_text`, the same for
+everyone). The SMS sender sends this text; the report and an inquiry read it back.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.extensions import db
+from dispatch.models.common import BigId
+
+
+class MessageText(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "message_texts"
+
+    message_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)

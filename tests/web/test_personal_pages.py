@@ -1,0 +1,64 @@
+"""The personalised text's preview on the draft and approval pages, in Vietnamese."""
+
+from __future__ import annotations
+
+from html import unescape
+
+from dispatch.extensions import db
+from dispatch.models import Contact
+from tests.helpers.factories import make_list
+from tests.helpers.web import campaign, submitted
+
+TEXT = "Kính gửi {ho_ten|ông/bà} ({nghe}), {{Loa}}"
+
+
+def _list():
+    people = [("Nguyễn Thị Lan", {"nghe": "nông dân"}), (None, {"nghe": "ngư dân"}),
+              ("Lê Văn Tý", {})]
+    contacts = [Contact(msisdn=f"+8491200000{i}", operator="viettel", name=name,
+                        attributes=attrs) for i, (name, attrs) in enumerate(people)]
+    db.session.add_all(contacts)
+    db.session.commit()
+    return make_list("Cá nhân", contacts)
+
+
+def test_draft_and_approval_pages_show_samples_parts_and_the_missing(as_role, people):
+    lst = _list()
+    draft = campaign(people["editor"], lst, sms_text=TEXT)
+    page = unescape(as_role("editor").get(f"/campaigns/{draft.id}").get_data(as_text=True))
+    assert "Nội dung cá nhân hoá" in page
+    assert "Kính gửi Nguyễn Thị Lan (nông dân), {Loa}" in page
+    assert "Kính gửi ông/bà (ngư dân), {Loa}" in page
+    assert "Số liệu từ 3 người nhận đầu tiên" in page
+    assert "1 người nhận thiếu giá trị" in page
+    sent = submitted(people["editor"], lst, sms_text=TEXT, title="Duyệt")
+    page = unescape(as_role("approver").get(f"/approvals/{sent.id}").get_data(as_text=True))
+    assert "Kính gửi Nguyễn Thị Lan (nông dân), {Loa}" in page
+    assert "Số liệu từ" not in page  # exact figures, counted at submission
+    assert "2 người nhận, 2 phần tin" in page
+
+
+def test_the_report_page_answers_what_a_number_received(as_role, people, app):
+    from dispatch.engine import expand
+    from dispatch.models import CampaignStatus
+    from dispatch.models.common import utcnow
+    from tests.helpers.factories import add_account
+
+    add_account(is_default=True)  # a route; nothing is sent in this test
+    lst = _list()
+    c = campaign(people["editor"], lst, sms_text=TEXT)
+    c.status, c.launched_at = CampaignStatus.SENDING, utcnow()
+    db.session.commit()
+    expand.expand(c.id)
+    reader = as_role("editor")
+    report = reader.get(f"/campaigns/{c.id}/report").get_data(as_text=True)
+    assert f"/campaigns/{c.id}/received" in report
+    page = unescape(reader.get(f"/campaigns/{c.id}/received",
+                               query_string={"msisdn": "0912000000"}).get_data(as_text=True))
+    assert "Kính gửi Nguyễn Thị Lan (nông dân), {Loa}" in page
+    page = unescape(reader.get(f"/campaigns/{c.id}/received",
+                               query_string={"msisdn": "0912000002"}).get_data(as_text=True))
+    assert "Không có tin nào được gửi tới số này." in page
+    page = unescape(reader.get(f"/campaigns/{c.id}/received",
+                               query_string={"msisdn": "12ab"}).get_data(as_text=True))
+    assert "Không phải số di động Việt Nam." in page
