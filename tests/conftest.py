@@ -30,7 +30,7 @@ from tests.helpers.factories import ApiClient
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # The stand-ins' fixtures (an SMSC, an FCM endpoint, the smpp process in threads): the SMS and
 # push tests use them, and the tests that cross both (reports, security).
-pytest_plugins = ["tests.helpers.sms", "tests.helpers.push"]
+pytest_plugins = ["tests.helpers.sms", "tests.helpers.push", "tests.helpers.hooks"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

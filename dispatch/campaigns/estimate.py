@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dispatch.campaigns import audience, content, duration, personal
+from dispatch.campaigns import audience, content, duration, personal, placeholders
 from dispatch.campaigns.preview import sms_preview
 from dispatch.models import Campaign
 from dispatch.replies.ask import sent_text
@@ -29,7 +29,7 @@ def campaign_preview(c: Campaign, *, frozen: bool = False) -> dict[str, Any]:
             prices = {op: row["price_per_part"] for op, row in rows.items()} or None
         else:
             recipients["sms"] = audience.sms_recipients(defined)
-        text = sent_text(c.sms_text or "", c.reply_mode, c.survey)
+        text = sent_text(placeholders.as_written(c.sms_text or ""), c.reply_mode, c.survey)
         sms = sms_preview(text, recipients=recipients["sms"], prices=prices)
         variant = sms["plain"] if c.sms_plain else sms["original"]
         sms["duration"] = duration.estimate(c, recipients["sms"], variant["parts"])

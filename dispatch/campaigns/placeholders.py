@@ -136,6 +136,16 @@ def parse(text: str) -> Template:
     return Template(tuple(pieces))
 
 
+def as_written(text: str) -> str:
+    """What a text without placeholders sends: its braces undoubled (`{{` → `{`), so a literal
+    brace reads the same in every text; a personalised text is rendered per recipient instead,
+    and one stored before placeholders existed (it does not parse) is sent as it is."""
+    template = parse_or_none(text)
+    if template is None or template.personal:
+        return text
+    return template.render({}) or ""
+
+
 def parse_or_none(text: str | None) -> Template | None:
     """The template when it parses (texts stored before placeholders existed may not)."""
     try:

@@ -50,7 +50,7 @@ S = MessageStatus
 
 def sms_text(c: Campaign) -> str:
     """The text that goes out: the không dấu variant when the campaign chose it."""
-    text = sent_text(c.sms_text or "", c.reply_mode, c.survey)
+    text = sent_text(placeholders.as_written(c.sms_text or ""), c.reply_mode, c.survey)
     return strip_diacritics(text) if c.sms_plain else text
 
 

@@ -95,6 +95,8 @@ class Message(db.Model):  # type: ignore[name-defined]
               postgresql_where=text("status = 'queued'"), sqlite_where=text("status = 'queued'")),
         # The per-recipient cap looks up a recipient's recent messages across campaigns.
         Index("ix_messages_recipient", "recipient_id", "channel"),
+        # Replies find what was sent to the number that wrote (dispatch.replies.attribute).
+        Index("ix_messages_address", "address", "channel"),
     )
 
 

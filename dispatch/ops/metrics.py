@@ -322,8 +322,9 @@ class LoaCollector:
             for channel, statuses in sorted(figures.get("by_channel", {}).items()):
                 for status, n in sorted(statuses.items()):
                     messages.add_metric([cid, channel, status], float(n))
-            done.add_metric([cid], float(figures.get("percent_done", 0.0)))
-            rate.add_metric([cid], float(figures.get("rate_per_second", 0.0)))
+            done.add_metric([cid], float(figures.get("percent_done") or 0.0))
+            # None while nothing can be sent (outside the send window, paused): a rate of 0.
+            rate.add_metric([cid], float(figures.get("rate_per_second") or 0.0))
             age.add_metric([cid], max(0.0, time.time() - figures.get("_computed", time.time())))
         yield messages
         yield done

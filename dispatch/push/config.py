@@ -21,6 +21,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from dispatch.campaigns import strategy
+from dispatch.campaigns.placeholders import as_written
 from dispatch.engine.flags import valid_until
 from dispatch.models import Campaign
 from gateways.fcm import MAX_BATCH, PushContent, PushGateway
@@ -95,8 +96,8 @@ def campaign_content(c: Campaign) -> PushContent:
     shown the first copy shows only one.
     """
     return PushContent(
-        title=c.push_title or None,
-        body=c.push_body or None,
+        title=as_written(c.push_title) if c.push_title else None,
+        body=as_written(c.push_body) if c.push_body else None,
         image=c.push_image or None,
         link=c.push_link or None,
         data={**(c.push_data or {}), **strategy.push_data(c)},

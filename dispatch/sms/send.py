@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
-from dispatch.campaigns.placeholders import is_personal
+from dispatch.campaigns.placeholders import as_written, is_personal
 from dispatch.engine import flags, ledger
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, MessageText
@@ -83,7 +83,7 @@ class Template:
 
 
 def template_of(c: Campaign, link: AccountLink) -> Template:
-    text = sent_text(c.sms_text or "", c.reply_mode, c.survey)
+    text = sent_text(as_written(c.sms_text or ""), c.reply_mode, c.survey)
     if c.sms_plain:
         text = strip_diacritics(text)
     try:

@@ -81,6 +81,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("PUT", "/api/app/devices/<installation_id>/msisdn"): APP_KEY,
     ("DELETE", "/api/app/devices/<installation_id>/msisdn"): APP_KEY,
     ("POST", "/api/app/devices/<installation_id>/opened"): APP_KEY,
+    ("POST", "/api/app/devices/<installation_id>/answers"): APP_KEY,
     ("GET", "/api/app/localities"): APP_KEY,
     # API: campaigns
     ("GET", "/api/campaigns"): ALL,
