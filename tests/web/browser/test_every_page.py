@@ -48,6 +48,7 @@ NOT_PAGES = {
     "web_auth.code": "the second sign-in step: only while a code is awaited",
     "web_audiences.import_refused": "a CSV download",
     "web_campaigns.estimate_audience": "JSON for the composer's live preview",
+    "web_campaigns.estimate_strategy": "JSON for the composer's strategy saving",
     "web_reports.download": "a report document (DOCX) download",
     "web_exports.ledger_csv": "a CSV download",
     "web_exports.ledger_xlsx": "an XLSX download",
