@@ -8,11 +8,13 @@ deployments run no build step, and `tests/web/test_i18n.py` fails when it is old
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, session
 from flask_babel import Babel, format_datetime, format_decimal, gettext, lazy_gettext
+from jinja2 import pass_context
 
 from dispatch.audiences.msisdn import display
 from dispatch.schemas.translate import tr
@@ -27,12 +29,25 @@ def select_locale() -> str:
     return lang if lang in LOCALES else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def add_filters(app: Flask, **filters: Callable[..., Any]) -> None:
+    """Register template filters that Jinja must call at render time, in the reader's language.
+
+    Jinja evaluates a filter on a literal (`{{ 'push'|label }}`) once, when it compiles the
+    template, unless the filter takes the context; a template compiled first for an English
+    reader then said "App notification" to every Vietnamese one in that process."""
+    def at_render(func: Callable[..., Any]) -> Callable[..., Any]:
+        @pass_context
+        def call(context: Any, *args: Any, **kwargs: Any) -> Any:
+            return func(*args, **kwargs)
+        return call
+
+    app.jinja_env.filters.update({name: at_render(f) for name, f in filters.items()})
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.filters.update(
-        num=num, money=money, dt=dt, day=day, duration=duration, tr=tr, label=label,
-        pct=pct, event=event, phone=phone,
-    )
+    add_filters(app, num=num, money=money, dt=dt, day=day, duration=duration, tr=tr,
+                label=label, pct=pct, event=event, phone=phone)
     app.jinja_env.globals.update(LOCALES=LOCALES, current_locale=select_locale)
 
 

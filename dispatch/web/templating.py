@@ -15,7 +15,7 @@ from dispatch.campaigns import plans
 from dispatch.config import local_zone
 from dispatch.models import User
 from dispatch.web.durations import duration_words, pace_words
-from dispatch.web.i18n import _l, dt, label, num
+from dispatch.web.i18n import _l, add_filters, dt, label, num
 from dispatch.web.labels import bind_state, entity, note, queue_name, reason, script_words
 from dispatch.web.pages import can
 
@@ -54,11 +54,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(viewer=viewer, can=can, funnel=funnel, role_options=role_options,
                                  waiting_texts=waiting_texts, progress_note=progress_note,
                                  script_words=script_words)
-    app.jinja_env.filters.update(sent=sent, field_label=field_label, cells=cells,
-                                 calday=plans.day, phase_label=plans.phase_label, reason=reason,
-                                 bind_state=bind_state, queue_name=queue_name,
-                                 entity=entity, note=note, duration=duration_words,
-                                 pace=pace_words, local_when=local_when)
+    add_filters(app, sent=sent, field_label=field_label, cells=cells, calday=plans.day,
+                phase_label=plans.phase_label, reason=reason, bind_state=bind_state,
+                queue_name=queue_name, entity=entity, note=note, duration=duration_words,
+                pace=pace_words, local_when=local_when)
 
 
 def viewer() -> User | None:

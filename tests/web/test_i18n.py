@@ -61,3 +61,12 @@ def test_estimate_shows_vietnamese_figures(backend: str, as_role: Any,
     html = as_role("editor").get(f"/campaigns/{c.id}").get_data(as_text=True)
     # 3 recipients x 5 UCS-2 parts x 800 VND
     assert "12.000 ₫" in html
+
+
+def test_a_filter_on_a_literal_is_called_at_render_time_not_compile_time(app):
+    """`{{ 'push'|label }}` compiled into the template as the words of whoever came first
+    would speak English to every Vietnamese reader after one English page in the process."""
+    for name in ("label", "num", "tr", "reason", "note", "duration", "field_label"):
+        source = app.jinja_env.compile(f"{{{{ 'push'|{name} }}}}", raw=True)
+        assert "App notification" not in source and "Thông báo" not in source, name
+        assert f"filters['{name}']" in source or f'filters["{name}"]' in source, source
