@@ -63,7 +63,10 @@ def test_with_a_30_ms_round_trip_the_window_is_the_limit(redis_url: str) -> None
                   resp_delay=0.03, redis_url=redis_url)
     pace = figures["pace"]
     assert pace["limit"] == "window", figures
-    assert 0.029 <= pace["round_trip"] <= 0.08, pace
-    assert 600 <= pace["window_limit"] <= 1400, pace
+    # The round trip is the stand-in's 30 ms and whatever a loaded machine adds (0.26 s seen
+    # under a second test worker): the limit must follow what was measured, not a fixed figure.
+    assert pace["round_trip"] >= 0.029, pace
+    assert pace["window_limit"] == pytest.approx(2 * 20 / pace["round_trip"], rel=0.2), pace
+    assert pace["window_limit"] <= 1400 < 5000, pace
     assert figures["lost"] == 0 and figures["refused"] == 0, figures
     assert figures["rate"] <= 2 * 20 / 0.03 * 1.05, figures  # the windows carry no more
