@@ -39,7 +39,7 @@ def test_sigterm_releases_the_lock_and_exits_0(engine_app, backend):
         time.sleep(1.0)
         assert proc.poll() is None
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(15) == 0
+        assert proc.wait(40) == 0  # a tick in progress finishes first; slow under load
     finally:
         if proc.poll() is None:
             proc.kill()
