@@ -160,20 +160,13 @@ CHANGES = ("label_id", "state", "assigned_to_id", "note")
 def _values(changes: dict[str, Any], actor: User, *, bulk: bool) -> dict[str, Any]:
     """The columns `changes` sets, checked: an active label, a staff member, a known state."""
     values: dict[str, Any] = {}
-    if "label_id" in changes:
-        label_id = changes["label_id"]
-        if label_id is not None:
-            label = db.session.get(ReplyLabel, label_id)
-            if label is None or not label.active:
-                raise ValidationFailed.field("label_id", "No such active label.")
-        values["label_id"] = label_id
-    if "assigned_to_id" in changes:
-        user_id = changes["assigned_to_id"]
-        if user_id is not None:
-            person = db.session.get(User, user_id)
-            if person is None or not person.active:
-                raise ValidationFailed.field("assigned_to_id", "No such active user.")
-        values["assigned_to_id"] = user_id
+    for field, model, refusal in (("label_id", ReplyLabel, "No such active label."),
+                                  ("assigned_to_id", User, "No such active user.")):
+        if field in changes:
+            found = None if changes[field] is None else db.session.get(model, changes[field])
+            if changes[field] is not None and not getattr(found, "active", False):
+                raise ValidationFailed.field(field, refusal)
+            values[field] = changes[field]
     if "state" in changes:
         state = changes["state"]
         if state not in STATES:
