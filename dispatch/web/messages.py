@@ -125,6 +125,11 @@ SERVICE_MESSAGES = (
     _l("Give a date between 2000 and 2100."), _l("Not a valid email address."),
     _l("Unknown field."), _l("Give at least one role."), _l("Not a valid date."),
     _l("Not a valid datetime."),
+    # webhooks (dispatch.schemas.hooks.check_url)
+    _l("At most 2000 characters."), _l("A URL has no spaces or control characters."),
+    _l("Use an http:// or https:// URL."), _l("The URL has no host."),
+    _l("No user name or password in the URL: the signature tells the receiver the call is "
+       "from Loa."), _l("Not a valid port."),
     # pages
     _l("Your roles do not allow this."), _l("The CSRF token is missing."),
     _l("The CSRF session token is missing."), _l("The CSRF token is invalid."),
