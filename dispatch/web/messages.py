@@ -128,8 +128,8 @@ SERVICE_MESSAGES = (
     # webhooks (dispatch.schemas.hooks.check_url)
     _l("At most 2000 characters."), _l("A URL has no spaces or control characters."),
     _l("Use an http:// or https:// URL."), _l("The URL has no host."),
-    _l("No user name or password in the URL: the signature tells the receiver the call is "
-       "from Loa."), _l("Not a valid port."),
+    _l("No user name or password in the URL: Loa signs each call instead."),
+    _l("Not a valid port."),
     # admin pages and the API's schemas (read by tests/web/test_refusal_words.py)
     _l("A locality cannot be its own parent."), _l("Give the key a name (the app it is for)."),
     _l("Must be at least 1."), _l("Use 8 to 128 letters, digits, '.', '_', ':' or '-'."),
