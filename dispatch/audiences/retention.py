@@ -5,8 +5,11 @@
   negated (unique, and pointing at no contact or device). Status, operator, account, parts,
   reason and times stay, so every funnel, cost and summary figure stays exact: reports count
   rows, never numbers (duplicates were counted at expansion, into `campaigns.expansion`).
+  Personalised texts (`message_texts`, which hold names and places) of such a campaign are
+  deleted.
 - Raw receipts, MO messages and MO fragments older than that lose their text, octets and
-  sender.
+  sender; replies (the inbox) lose their text, note and who sent them, and keep their campaign,
+  choice, locality and operator, so survey results stay exact.
 - Contacts in no list and not imported, updated or sent to for CONTACT_RETENTION_DAYS are
   deleted. Opt-outs are never purged here: they are the person's standing instruction.
 - A person's data can be exported and erased by number (`export_person`, `erase_person`),
@@ -40,9 +43,11 @@ from dispatch.models import (
     InboundMessage,
     ListMember,
     Message,
+    MessageText,
     MoFragment,
     OptOut,
     RawReceipt,
+    Reply,
     User,
 )
 from dispatch.models.common import utcnow
@@ -75,6 +80,28 @@ def _blank(model: Any, where: Any, values: dict[str, Any], dirty: Any, batch: in
         done += len(ids)
 
 
+def _drop_texts(where: Any, batch: int) -> int:
+    """Delete the personalised texts of the ledger rows matching `where`, a batch at a time."""
+    done = 0
+    while True:
+        ids = db.session.scalars(select(MessageText.message_id).join(
+            Message, Message.id == MessageText.message_id).where(where).limit(batch)).all()
+        if not ids:
+            return done
+        db.session.execute(delete(MessageText).where(any_of(MessageText.message_id, ids)))
+        db.session.commit()
+        done += len(ids)
+
+
+def _purge_replies(where: Any, batch: int) -> int:
+    """Replies keep what results count (campaign, choice, counted, locality, operator)."""
+    return _blank(Reply, where, {"msisdn": None, "contact_id": None, "device_id": None,
+                                 "text": "", "text_folded": "", "note": None},
+                  or_(Reply.msisdn.is_not(None), Reply.contact_id.is_not(None),
+                      Reply.device_id.is_not(None), Reply.text != "", Reply.note.is_not(None)),
+                  batch)
+
+
 def _purge_mo(where_mo: Any, where_fragment: Any, batch: int) -> int:
     n = _blank(InboundMessage, where_mo, {"source": "", "text": "", "payload": None},
                or_(InboundMessage.source != "", InboundMessage.text != "",
@@ -92,10 +119,11 @@ def run(config: dict[str, Any], now: datetime | None = None, batch: int = BATCH)
     """One retention pass; returns what it did per kind of row."""
     now = now or utcnow()
     cutoff = now - timedelta(days=int(config["RETENTION_DAYS"]))
-    done: dict[str, int] = {"campaigns": 0, "messages": 0}
+    done: dict[str, int] = {"campaigns": 0, "messages": 0, "texts": 0}
     old = db.session.scalars(select(Campaign.id).where(
         Campaign.status.in_(ENDED), Campaign.finished_at < cutoff).order_by(Campaign.id)).all()
     for cid in old:
+        done["texts"] += _drop_texts(Message.campaign_id == cid, batch)
         n = _forget_messages(Message.campaign_id == cid, batch)
         if n:
             done["campaigns"] += 1
@@ -105,6 +133,7 @@ def run(config: dict[str, Any], now: datetime | None = None, batch: int = BATCH)
                               or_(RawReceipt.body != "", RawReceipt.payload.is_not(None)), batch)
     done["inbound"] = _purge_mo(InboundMessage.received_at < cutoff,
                                 MoFragment.received_at < cutoff, batch)
+    done["replies"] = _purge_replies(Reply.received_at < cutoff, batch)
     done["contacts"] = purge_contacts(
         now - timedelta(days=int(config["CONTACT_RETENTION_DAYS"])), batch)
     # App installations registered and never heard from again (an FCM token of nobody's).
@@ -159,12 +188,17 @@ def _ledger_where(number: str, contact: Contact | None) -> Any:
     return or_(by_address, (Message.channel == "sms") & (Message.recipient_id == contact.id))
 
 
+def _replies_where(number: str, contact: Contact | None) -> Any:
+    by_number = Reply.msisdn == number
+    return by_number if contact is None else or_(by_number, Reply.contact_id == contact.id)
+
+
 def export_person(raw: str, *, actor: User | None) -> dict[str, Any]:
     """Everything Loa holds on a number, as JSON; audited."""
     number = read_number(raw)
     contact = db.session.scalar(select(Contact).where(Contact.msisdn == number))
     out: dict[str, Any] = {"number": number, "contact": None, "lists": [], "messages": [],
-                           "inbound": [], "opt_outs": []}
+                           "inbound": [], "replies": [], "opt_outs": []}
     if contact is not None:
         out["contact"] = {"id": contact.id, "msisdn": contact.msisdn, "name": contact.name,
                           "operator": contact.effective_operator,
@@ -175,11 +209,13 @@ def export_person(raw: str, *, actor: User | None) -> dict[str, Any]:
             select(ContactList.id, ContactList.name).join(
                 ListMember, ListMember.list_id == ContactList.id)
             .where(ListMember.contact_id == contact.id).order_by(ContactList.id))]
-    for m in db.session.scalars(select(Message).where(_ledger_where(number, contact))
-                                .order_by(Message.id)):
+    for m, text in db.session.execute(
+            select(Message, MessageText.text)
+            .outerjoin(MessageText, MessageText.message_id == Message.id)
+            .where(_ledger_where(number, contact)).order_by(Message.id)):
         out["messages"].append({
             "id": m.id, "campaign_id": m.campaign_id, "channel": m.channel,
-            "address": m.address, "status": m.status.value, "reason": m.reason,
+            "address": m.address, "text": text, "status": m.status.value, "reason": m.reason,
             "operator": m.operator, "parts": m.parts,
             "submitted_at": m.submitted_at and m.submitted_at.isoformat(),
             "finished_at": m.finished_at and m.finished_at.isoformat()})
@@ -188,13 +224,18 @@ def export_person(raw: str, *, actor: User | None) -> dict[str, Any]:
         out["inbound"].append({"id": mo.id, "text": mo.text, "destination": mo.destination,
                                "handled_as": mo.handled_as,
                                "received_at": mo.received_at.isoformat()})
+    for r in db.session.scalars(select(Reply).where(_replies_where(number, contact))
+                                .order_by(Reply.id)):
+        out["replies"].append({"id": r.id, "channel": r.channel, "campaign_id": r.campaign_id,
+                               "text": r.text, "kind": r.kind, "choice": r.choice,
+                               "state": r.state, "received_at": r.received_at.isoformat()})
     for o in db.session.scalars(select(OptOut).where(OptOut.channel == "sms",
                                                      OptOut.address == number)):
         out["opt_outs"].append({"channel": o.channel, "source": o.source, "reason": o.reason,
                                 "created_at": o.created_at.isoformat()})
     audit.record("personal_data.export", "person", mask(number), actor=actor,
                  details={"number": mask(number), "messages": len(out["messages"]),
-                          "inbound": len(out["inbound"])})
+                          "inbound": len(out["inbound"]), "replies": len(out["replies"])})
     db.session.commit()
     return out
 
@@ -214,9 +255,11 @@ def erase_person(raw: str, *, actor: User | None, reason: str | None = None,
     contact = db.session.scalar(select(Contact).where(Contact.msisdn == number))
     where = _ledger_where(number, contact)
     done = {"contacts": 0, "memberships": 0, "opt_outs": 0}
+    done["texts"] = _drop_texts(where, batch)
     done["messages"] = _forget_messages(where, batch)
     done["inbound"] = _purge_mo(any_of(InboundMessage.source, _sources(number)),
                                 any_of(MoFragment.source, _sources(number)), batch)
+    done["replies"] = _purge_replies(_replies_where(number, contact), batch)
     if contact is not None:
         done["memberships"] = len(db.session.scalars(delete(ListMember).where(
             ListMember.contact_id == contact.id).returning(ListMember.list_id)).all())

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text, Time
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text, Time, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.extensions import db
@@ -149,6 +149,12 @@ class Campaign(db.Model):  # type: ignore[name-defined]
     fallback_minutes: Mapped[int | None] = mapped_column()
 
     phase: Mapped[Phase | None] = relationship()
+
+    # One acknowledgement campaign per parent, even when two smpp processes take the first
+    # answers at once (dispatch.replies.ack relies on it).
+    __table_args__ = (Index("uq_campaigns_one_ack", "parent_id", unique=True,
+                            postgresql_where=text("kind = 'ack'"),
+                            sqlite_where=text("kind = 'ack'")),)
 
 
 class CampaignMember(db.Model):  # type: ignore[name-defined]

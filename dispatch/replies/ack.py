@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
@@ -77,9 +78,13 @@ def acknowledge(replies: Sequence[Reply], now: datetime) -> None:
             child.status, child.finished_at = CampaignStatus.SENDING, None
 
 
+def _existing(parent_id: int) -> Campaign | None:
+    return db.session.scalar(select(Campaign).where(Campaign.parent_id == parent_id,
+                                                    Campaign.kind == "ack"))
+
+
 def _ack_campaign(parent: Campaign, now: datetime) -> Campaign:
-    child = db.session.scalar(select(Campaign).where(Campaign.parent_id == parent.id,
-                                                     Campaign.kind == "ack"))
+    child = _existing(parent.id)
     if child is not None:
         return child
     child = Campaign(
@@ -90,6 +95,14 @@ def _ack_campaign(parent: Campaign, now: datetime) -> Campaign:
         approved_at=parent.approved_at, launched_at=now, expanded_at=now,
         window_start=parent.window_start, window_end=parent.window_end,
         validity_hours=parent.validity_hours, audience={}, reply_mode="none")
-    db.session.add(child)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(child)
+    except IntegrityError:
+        # Another process made it between our look and our insert (uq_campaigns_one_ack):
+        # answer through theirs, so a number is never acknowledged by two campaigns.
+        made = _existing(parent.id)
+        if made is None:
+            raise
+        return made
     return child

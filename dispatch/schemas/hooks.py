@@ -40,8 +40,8 @@ def check_url(value: str) -> None:
     if not parts.hostname:
         raise ma.ValidationError("The URL has no host.")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise ma.ValidationError("No user name or password in the URL: the signature "
-                                 "tells the receiver the call is from Loa.")
+        raise ma.ValidationError("No user name or password in the URL: Loa signs each call "
+                                 "instead.")
     if port == 0:
         raise ma.ValidationError("Not a valid port.")
 

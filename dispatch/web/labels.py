@@ -16,72 +16,14 @@ from flask_babel import force_locale, format_decimal, gettext
 from dispatch.audiences import refusals
 from dispatch.campaigns import notes
 from dispatch.models import OPERATORS, MessageStatus
+from dispatch.reports import reasons
 from dispatch.reports.export import Words
 from dispatch.schemas.translate import tr
 from dispatch.web.i18n import _l, label
 
-# Why a ledger row is where it is (Message.reason): the engine's codes, receipt states, FCM's.
-MESSAGE_REASONS: dict[str, Any] = {
-    # the expansion
-    "invalid_number": _l("Invalid phone number"),
-    "opt_out": _l("Opted out"),
-    "no_route": _l("No SMPP account serves this operator"),
-    "recipient_cap": _l("Already received the maximum number of messages"),
-    "missing_value": _l("No value for a placeholder of the text, and no default"),
-    "device_disabled": _l("App installation disabled"),
-    "no_token": _l("App installation without a notification token"),
-    "app_covered": _l("Reached by the app: the number has a verified app device"),
-    "opened_in_app": _l("Opened the app notification: no SMS needed"),
-    # the engine and the clock
-    "validity_ended": _l("Validity period ended before sending"),
-    "no_receipt": _l("No delivery receipt within the waiting time"),
-    "claim_lost": _l("Sending interrupted: fate unknown"),
-    "cancelled": _l("Campaign cancelled"),
-    "retry": _l("Queued again for a retry"),
-    "topic": _l("Sent to a topic"),
-    # delivery receipts (SMPP message states)
-    "DELIVRD": _l("Delivered to the phone"),
-    "UNDELIV": _l("Could not be delivered to the phone"),
-    "UNDELIVERABLE": _l("Could not be delivered to the phone"),
-    "EXPIRED": _l("The operator stopped trying: validity ended"),
-    "REJECTD": _l("Rejected by the operator"),
-    "REJECTED": _l("Rejected by the operator"),
-    "DELETED": _l("Deleted by the operator"),
-    "UNKNOWN": _l("The operator does not know the outcome"),
-    "ACCEPTD": _l("Accepted by the operator"),
-    "ENROUTE": _l("On its way"),
-    # SMPP refusals at submit
-    "ESME_RINVDSTADR": _l("Invalid destination number"),
-    "ESME_RINVSRCADR": _l("Sender (brandname) refused"),
-    "ESME_RSYSERR": _l("Operator system error"),
-    "ESME_RTHROTTLED": _l("Operator asked to send slower"),
-    "ESME_RMSGQFUL": _l("Operator queue full"),
-    "ESME_RSUBMITFAIL": _l("Operator refused the message"),
-    "ESME_RINVMSGLEN": _l("Message length refused"),
-    "ESME_RX_T_APPN": _l("Temporary refusal by the operator"),
-    "ESME_RX_P_APPN": _l("Permanent refusal by the operator"),
-    "ESME_RX_R_APPN": _l("Refused by the operator"),
-    "ESME_RINVBNDSTS": _l("Connection to the operator not ready"),
-    "ESME_RBINDFAIL": _l("Sign-in to the operator failed"),
-    "ESME_RINVPASWD": _l("Sign-in to the operator failed"),
-    "ESME_RINVSYSID": _l("Sign-in to the operator failed"),
-    "Unknowable": _l("Fate unknown: the link dropped before the answer"),
-    "Retryable": _l("Temporary failure"),
-    "Permanent": _l("Refused for good"),
-    "AuthFailed": _l("Sign-in to the operator failed"),
-    "error": _l("Sending error"),
-    # FCM
-    "fcm_unregistered": _l("App uninstalled or notification token expired"),
-    "fcm_sender_id_mismatch": _l("Notification token belongs to another app"),
-    "UNREGISTERED": _l("App uninstalled or notification token expired"),
-    "SENDER_ID_MISMATCH": _l("Notification token belongs to another app"),
-    "INVALID_ARGUMENT": _l("Notification refused by FCM as invalid"),
-    "QUOTA_EXCEEDED": _l("FCM quota exceeded"),
-    "UNAVAILABLE": _l("FCM temporarily unavailable"),
-    "INTERNAL": _l("FCM internal error"),
-    "THIRD_PARTY_AUTH_ERROR": _l("Apple or web push refused the credentials"),
-    "-": "—",
-}
+# The reason codes' words live with the reports (one table for pages, reports and exports).
+MESSAGE_REASONS = reasons.WORDS
+
 
 # States of an SMPP bind (dispatch.sms.status, in Redis), as the admin pages show them.
 BIND_STATES: dict[str, Any] = {
@@ -114,23 +56,9 @@ def entity(code: str | None) -> str:
     return str(found) if found is not None else code
 
 
-# Codes with no words of their own, by where they come from.
-_OTHER_REASONS = (("ESME_", _l("Refused by the operator (%(code)s)")),
-                  ("0x", _l("Refused by the operator (%(code)s)")),
-                  ("fcm_", _l("Refused by FCM (%(code)s)")))
-
-
 def reason(code: str | None) -> str:
     """A message's reason code in words; an unknown code inside a sentence naming it."""
-    if not code:
-        return "—"
-    found = MESSAGE_REASONS.get(code)
-    if found is not None:
-        return str(found)
-    for prefix, words in _OTHER_REASONS:
-        if code.startswith(prefix):
-            return str(words) % {"code": code}
-    return gettext("Other reason (%(code)s)", code=code)
+    return reasons.words(code) if code else "—"
 
 
 def bind_state(code: str | None) -> str:
@@ -152,7 +80,7 @@ def words_for_exports() -> Words:
         return Words(labels={code: label(code) for code in codes},
                      reasons={code: str(text) for code, text in MESSAGE_REASONS.items()},
                      other_reasons={prefix: str(words) % {"code": "{code}"}
-                                    for prefix, words in _OTHER_REASONS},
+                                    for prefix, words in reasons.OTHER_REASONS},
                      other_reason=gettext("Other reason (%(code)s)", code="{code}"),
                      topic=gettext("All app users (topic)"))
 

@@ -125,6 +125,18 @@ SERVICE_MESSAGES = (
     _l("Give a date between 2000 and 2100."), _l("Not a valid email address."),
     _l("Unknown field."), _l("Give at least one role."), _l("Not a valid date."),
     _l("Not a valid datetime."),
+    # webhooks (dispatch.schemas.hooks.check_url)
+    _l("At most 2000 characters."), _l("A URL has no spaces or control characters."),
+    _l("Use an http:// or https:// URL."), _l("The URL has no host."),
+    _l("No user name or password in the URL: Loa signs each call instead."),
+    _l("Not a valid port."),
+    # admin pages and the API's schemas (read by tests/web/test_refusal_words.py)
+    _l("A locality cannot be its own parent."), _l("Give the key a name (the app it is for)."),
+    _l("Must be at least 1."), _l("Use 8 to 128 letters, digits, '.', '_', ':' or '-'."),
+    _l("An FCM registration token has only letters, digits, '_', ':' and '-'."),
+    _l("Give an answer."), _l("Use a language tag such as 'vi' or 'vi-VN'."),
+    _l("Use letters, digits, '.', '_' or '-'."), _l("until is before since."),
+    _l("Use a-z, 0-9, '_' or '-'."),
     # pages
     _l("Your roles do not allow this."), _l("The CSRF token is missing."),
     _l("The CSRF session token is missing."), _l("The CSRF token is invalid."),

@@ -35,7 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from scripts.bench import smpp_throughput as transport
-from scripts.harness import ROOT, PgSchema, machine, proc_cpu_seconds
+from scripts.harness import ROOT, PgSchema, analyze, machine, proc_cpu_seconds
 
 LONG = ("2 toi dong y voi du thao van kien va de nghi bo sung them noi dung ve phat trien "
         "nong nghiep cong nghe cao, chuyen doi so o cap xa va dao tao nghe cho thanh nien "
@@ -104,7 +104,7 @@ def setup(port: int, n: int, mt: int) -> tuple[int, int, int | None]:
         db.session.commit()
         mt_id = sending.id
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("ANALYZE"))
+        analyze(conn)
     return survey.id, account.id, mt_id
 
 

@@ -27,7 +27,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from scripts.harness import PgSchema, machine, python_module
+from scripts.harness import PgSchema, analyze, machine, python_module
 from scripts.harness import run_child as run_process
 
 WORK = Path(tempfile.gettempdir()) / "loa-bench-report"
@@ -203,8 +203,8 @@ def child_setup(rows: str, sample: str) -> None:
                 first += n
             conn.execute(text("SELECT setval(pg_get_serial_sequence('contacts', 'id'), :n)"),
                          {"n": first})
-        with db.engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            analyze(conn)
         print(json.dumps({"campaigns": [cid for cid, _ in ids], "token": token}))
 
 

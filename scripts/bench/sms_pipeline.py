@@ -38,7 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from scripts.bench import smpp_throughput as transport
-from scripts.harness import ROOT, PgSchema, machine, proc_cpu_seconds
+from scripts.harness import ROOT, PgSchema, analyze, machine, proc_cpu_seconds
 
 TEXT = transport.TEXT
 
@@ -130,7 +130,7 @@ def history(account_id: int, user_id: int, rows: int) -> None:
             {"a": account_id})
         db.session.commit()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("ANALYZE"))
+        analyze(conn)
 
 
 def counts(campaign_id: int, statuses: tuple[str, ...] | None = None) -> dict[str, int]:

@@ -17,7 +17,13 @@ Benchmarks (scripts/bench) and drills (scripts/drills) are run with `python -m`,
 repository's root, so `scripts.harness` imports without any path patching.
 """
 
-from scripts.harness.databases import DEFAULT_PG, PgSchema, fresh_pg_database, pg_server
+from scripts.harness.databases import (
+    DEFAULT_PG,
+    PgSchema,
+    analyze,
+    fresh_pg_database,
+    pg_server,
+)
 from scripts.harness.machine import WORK, code_version, machine
 from scripts.harness.net import free_port, http_json, listening
 from scripts.harness.procs import (
@@ -33,7 +39,7 @@ from scripts.harness.rates import busiest_second
 from scripts.harness.redis_server import Redis
 from scripts.harness.waiting import wait_for
 
-__all__ = ["DEFAULT_PG", "ROOT", "WORK", "PgSchema", "Proc", "Redis", "busiest_second",
+__all__ = ["DEFAULT_PG", "ROOT", "WORK", "PgSchema", "Proc", "Redis", "analyze", "busiest_second",
            "code_version", "free_port", "fresh_pg_database", "http_json", "listening", "loa_env",
            "machine", "pg_server", "proc_cpu_seconds", "proc_peak_mb", "python_module",
            "run_child", "wait_for"]

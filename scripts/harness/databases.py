@@ -37,6 +37,20 @@ def _admin(url: str, sql: str) -> None:
         engine.dispose()
 
 
+def analyze(conn: sa.Connection) -> None:
+    """Fresh statistics for this run's own tables. A bare ANALYZE on PostgreSQL takes every
+    table of the database, other runs' schemas included, and holds their locks until commit:
+    it deadlocked the TRUNCATEs of tests running beside a benchmark."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(sa.text("ANALYZE"))
+        return
+    tables = conn.execute(sa.text(
+        "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()")
+    ).scalars().all()
+    if tables:
+        conn.execute(sa.text("ANALYZE " + ", ".join(tables)))
+
+
 class PgSchema:
     """`CREATE SCHEMA <prefix>_<random>` on the server; `url` connects with it as the search_path.
     Raises sqlalchemy's OperationalError when the server is unreachable (the caller decides

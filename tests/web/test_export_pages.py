@@ -62,7 +62,7 @@ def test_csv_in_vietnamese_for_excel(backend: str, as_role: Any,
     assert named["Vào hàng đợi (giờ VN)"] == "10/03/2025 07:55"
     refused = by_id[main_campaign.ids["refused"]]
     assert (refused["Trạng thái"], refused["Lý do"], refused["Mã lỗi"]) == (
-        "Thất bại", "Số nhận không hợp lệ", "0x0000000B")
+        "Thất bại", "Nhà mạng từ chối số nhận (số không hợp lệ)", "0x0000000B")
     assert by_id[main_campaign.ids["partial"]]["Họ tên"] == "'" + FORMULA_NAME
     statuses = {r["Trạng thái"] for r in by_id.values()}
     assert statuses <= {"Đã nhận", "Nhận một phần", "Thất bại", "Chưa rõ", "Hết hạn",
@@ -93,7 +93,7 @@ def test_xlsx_opens_on_the_summary_sheet(backend: str, as_role: Any,
     assert summary["Người nhận"][0] == 25
     assert summary["Thất bại"][0] == 3
     assert summary["Viettel"][:1] == (13,)
-    assert "Số nhận không hợp lệ" in summary  # failures by reason, in words
+    assert "Nhà mạng từ chối số nhận (số không hợp lệ)" in summary  # failures by reason
     sheet = book["Người nhận"]
     rows = list(sheet.iter_rows(values_only=True))
     assert list(rows[0]) == HEADER and len(rows) == 26
@@ -129,6 +129,6 @@ def test_a_code_without_words_is_named_in_a_sentence(app: Any) -> None:
         for code, said in (("ESME_RINVNUMDESTS", "Nhà mạng từ chối (ESME_RINVNUMDESTS)"),
                            ("fcm_quota", "FCM từ chối (fcm_quota)"),
                            ("xyz", "Lý do khác (xyz)"),
-                           ("opt_out", "Đã từ chối nhận tin")):
+                           ("opt_out", "Người nhận đã từ chối nhận tin")):
             assert words.reason(code) == said == reason(code)
         assert words.reason(None) is None and reason(None) == "—"

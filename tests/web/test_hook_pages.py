@@ -57,3 +57,37 @@ def test_an_admin_registers_tests_and_reenables_a_webhook(backend: str, app: Any
 def test_editors_and_approvers_do_not_see_webhooks(backend: str, as_role: Any) -> None:
     for role in ("editor", "approver"):
         assert as_role(role).get("/admin/hooks").status_code == 403
+
+
+HOSTILE = {"javascript:alert(1)": "Hãy dùng URL bắt đầu bằng http:// hoặc https://.",
+           "http://example.org/" + "a" * 5000: "Tối đa 2000 ký tự.",
+           "https://user:pass@example.org/loa": "Không ghi tên đăng nhập hay mật khẩu",
+           "http:///no-host": "URL thiếu tên máy chủ.",
+           "http://example.org/a b": "không được có dấu cách",
+           "http://example.org:99999/": "Địa chỉ không hợp lệ.",
+           "  ": "Hãy dùng URL bắt đầu bằng http://",
+           "http://exa\x00mple.org/": "Có ký tự NUL"}
+HOSTILE_URLS = list(HOSTILE)
+
+
+def test_hostile_urls_through_the_page_are_refused_in_vietnamese_and_nothing_changes(
+        backend: str, app: Any, as_role: Any) -> None:
+    admin = as_role("admin")
+    for url in HOSTILE_URLS:
+        r = admin.post("/admin/hooks/new", {"name": "Ứng dụng", "url": url,
+                                           "events": ["message.delivered"]})
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422 and 'id="f-url"' in html, url
+        assert 'aria-invalid="true"' in html and HOSTILE[url] in html, (url, html)
+    assert db.session.query(Webhook).count() == 0
+    made = admin.post("/admin/hooks/new", {"name": "Ứng dụng tỉnh",
+                                          "url": "http://10.0.0.5:8080/loa",
+                                          "events": ["message.delivered"]})
+    assert made.status_code == 200
+    hook = db.session.query(Webhook).one()
+    for url in HOSTILE_URLS:
+        r = admin.post(f"/admin/hooks/{hook.id}", {"name": "Ứng dụng tỉnh", "url": url,
+                                                  "events": ["message.delivered"]})
+        assert r.status_code == 422, url
+    db.session.expire_all()
+    assert db.session.get(Webhook, hook.id).url == "http://10.0.0.5:8080/loa"

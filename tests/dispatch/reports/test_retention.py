@@ -18,9 +18,11 @@ from dispatch.models import (
     InboundMessage,
     ListMember,
     Message,
+    MessageText,
     MoFragment,
     OptOut,
     RawReceipt,
+    Reply,
 )
 from dispatch.models.common import utcnow
 from tests.helpers.reports import T0, Ledger
@@ -49,12 +51,22 @@ def figures(api, people, ledger: Ledger) -> tuple:
         csv.get_data(as_text=True)))
 
 
+def personal_traces(number: str, message_id: int, campaign_id: int, when) -> list:
+    """What a personalised, answered campaign keeps on a person beside the ledger row: the
+    text rendered for them (a name in it) and their reply in the inbox, with a staff note."""
+    return [MessageText(message_id=message_id, text="Kính gửi ông Lưu Văn Tèo, xã Tân Lập"),
+            Reply(channel="sms", msisdn=number, campaign_id=campaign_id, message_id=message_id,
+                  text="Tèo góp ý: đường liên xã hỏng", text_folded="teo gop y",
+                  kind="free", note="gọi lại cho ông Tèo", received_at=when)]
+
+
 def test_retention_run_keeps_every_figure_and_no_number(app, api, people, main_campaign,
                                                         backend):
-    number = db.session.scalar(select(Message.address).where(
-        Message.campaign_id == main_campaign.campaign.id, Message.address.is_not(None)))
+    message_id, number = db.session.execute(select(Message.id, Message.address).where(
+        Message.campaign_id == main_campaign.campaign.id, Message.address.is_not(None))).first()
     assert number
     old = T0 + timedelta(hours=3)
+    db.session.add_all(personal_traces(number, message_id, main_campaign.campaign.id, old))
     db.session.add_all([
         InboundMessage(source=number[1:], destination="8088", text="TU CHOI", received_at=old,
                        handled_as="opt_out", payload=b"TU CHOI"),
@@ -73,15 +85,21 @@ def test_retention_run_keeps_every_figure_and_no_number(app, api, people, main_c
     done = json.loads(result.output)
     assert done["campaigns"] == 1 and done["messages"] > 0
     assert done["receipts"] == 1 and done["inbound"] == 2 and done["contacts"] > 0
+    assert done["texts"] == 1 and done["replies"] == 1
 
     db.session.expire_all()
     assert figures(api, people, main_campaign) == before
     dump = everything(app)
     assert number not in dump and number[1:] not in dump and "TU CHOI" not in dump
+    assert "Tèo" not in dump
+    # The reply still counts where it was counted: its campaign and kind stay.
+    reply = db.session.scalars(select(Reply)).one()
+    assert (reply.campaign_id, reply.kind, reply.text) == (main_campaign.campaign.id, "free", "")
     # A second run has nothing left to do.
     again = app.test_cli_runner().invoke(args=["data", "retain"])
-    assert json.loads(again.output) == {"campaigns": 0, "messages": 0, "receipts": 0,
-                                        "inbound": 0, "contacts": 0, "installations": 0}
+    assert json.loads(again.output) == {"campaigns": 0, "messages": 0, "texts": 0,
+                                        "receipts": 0, "inbound": 0, "replies": 0,
+                                        "contacts": 0, "installations": 0}
 
 
 def test_contacts_in_a_list_or_recently_seen_stay(app, people, backend):
@@ -102,8 +120,9 @@ def test_contacts_in_a_list_or_recently_seen_stay(app, people, backend):
 
 
 def test_export_and_erase_by_number_through_the_cli(app, api, people, main_campaign, backend):
-    number = db.session.scalar(select(Message.address).where(
-        Message.campaign_id == main_campaign.campaign.id, Message.address.is_not(None)))
+    message_id, number = db.session.execute(select(Message.id, Message.address).where(
+        Message.campaign_id == main_campaign.campaign.id, Message.address.is_not(None))).first()
+    db.session.add_all(personal_traces(number, message_id, main_campaign.campaign.id, utcnow()))
     lst = ContactList(name="Ấp 3")
     db.session.add(lst)
     db.session.flush()
@@ -121,17 +140,19 @@ def test_export_and_erase_by_number_through_the_cli(app, api, people, main_campa
     assert data["number"] == number and data["contact"]["msisdn"] == number
     assert data["lists"] == [{"id": lst.id, "name": "Ấp 3"}]
     assert len(data["messages"]) == 1 and data["inbound"][0]["text"] == "TU CHOI"
+    assert data["messages"][0]["text"] == "Kính gửi ông Lưu Văn Tèo, xã Tân Lập"
+    assert [r["text"] for r in data["replies"]] == ["Tèo góp ý: đường liên xã hỏng"]
     assert data["opt_outs"][0]["source"] == "keyword"
 
     out = app.test_cli_runner().invoke(args=["data", "erase", written, "--reason", "đơn 12"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output) == {"contacts": 1, "memberships": 1, "opt_outs": 0,
-                                      "messages": 1, "inbound": 1}
+                                      "texts": 1, "messages": 1, "inbound": 1, "replies": 1}
     db.session.expire_all()
     assert figures(api, people, main_campaign) == before
     dump = everything(app)
     # Only the opt-out still names the number (kept unless the person asks).
-    assert dump.count(number) == 1
+    assert dump.count(number) == 1 and "Tèo" not in dump
     assert db.session.scalar(select(OptOut.address)) == number
     events = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action.like("personal_data.%")).order_by(AuditEvent.id)).all()
