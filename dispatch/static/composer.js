@@ -1,12 +1,16 @@
 /* The campaign composer's live preview: SMS parts and encoding, the no-diacritics variant and
    cost per operator (POST /api/preview/sms), recipients of the chosen audience, and phone-shaped
-   previews of the SMS and of the app notification. Text goes in with textContent only. */
+   previews of the SMS and of the app notification. A text with placeholders is rendered for the
+   audience's first recipients (GET /campaigns/estimate/personal, the draft page's figures): its
+   parts and cost are those of the rendered texts, never of the template itself.
+   Text goes in with textContent only. */
 (function () {
   "use strict";
 
   var form = document.getElementById("composer");
   if (!form || !window.Loa) { return; }
   var T = JSON.parse(document.getElementById("composer-i18n").textContent);
+  var P = JSON.parse(document.getElementById("personal-i18n").textContent);
   var $ = function (id) { return document.getElementById(id); };
   var recipients = null;  // {operator: count} of the chosen audience, null until known
   var textTimer = null, audienceTimer = null, lastRequest = 0;
@@ -131,15 +135,130 @@
     renderCosts(preview);
   }
 
+  /* A placeholder is a '{' not doubled ('{{' writes a brace): then the rendered texts decide. */
+  function hasPlaceholder(text) { return text.replace(/\{\{/g, "").indexOf("{") !== -1; }
+
+  function audienceParams() {
+    var params = new URLSearchParams();
+    ["lists", "exclude_lists", "localities"].forEach(function (name) {
+      chosen(name).forEach(function (v) { params.append(name, v); });
+    });
+    if (checked("all_app_users")) { params.append("all_app_users", "1"); }
+    return params;
+  }
+
+  function personalFigures(text) {
+    var box = $("pv-personal");
+    if (!box || !hasPlaceholder(text)) { return Promise.resolve(null); }
+    var params = audienceParams();
+    params.append("sms_text", text);
+    if (checked("sms_plain")) { params.append("sms_plain", "1"); }
+    var mode = chosen("reply_mode")[0] || "none";
+    params.append("reply_mode", mode);
+    params.append("survey_question", value("survey_question"));
+    params.append("survey_choices", value("survey_choices"));
+    return Loa.json(box.getAttribute("data-estimate-url") + "?" + params.toString())
+      .then(function (data) { return data.personal; })
+      .catch(function () { return null; });
+  }
+
+  function bubble(text, className) {
+    var div = document.createElement("div");
+    div.className = "bubble " + className;
+    div.textContent = text;
+    return div;
+  }
+
+  /* The rendered texts' figures in place of the template's: parts (a range when recipients
+     differ), the cost table per operator, and the box of placeholders, samples and parts. */
+  function renderPersonal(pers) {
+    var box = $("pv-personal");
+    if (!box) { return; }
+    box.classList.toggle("hidden", !pers);
+    box.removeAttribute("data-parts");
+    if (!pers) { return; }
+    var names = pers.placeholders.map(function (p) {
+      return "{" + p.name + "}" + (p.default !== null ? " (" + Loa.fmt(P.default, { value: p.default }) + ")" : "");
+    });
+    $("pv-placeholders").textContent = P.placeholders + " " + names.join(", ");
+    $("pv-sampled").textContent = pers.complete ? "" :
+      Loa.fmt(P.sampled, { n: Loa.num(pers.recipients + pers.missing_value) });
+    var samples = $("pv-samples");
+    clear(samples);
+    pers.samples.forEach(function (s) {
+      samples.appendChild(bubble(s.text, "sample"));
+      var who = document.createElement("p");
+      who.className = "small muted";
+      who.textContent = s.msisdn + " · " + Loa.fmt(P.parts, { n: s.parts });
+      samples.appendChild(who);
+    });
+    $("pv-longest-label").textContent = pers.longest ? Loa.fmt(P.longest, { n: pers.longest.parts }) : "";
+    $("pv-longest").textContent = pers.longest ? pers.longest.text : "";
+    $("pv-longest").classList.toggle("hidden", !pers.longest);
+    var hist = $("pv-histogram");
+    clear(hist);
+    var counts = Object.keys(pers.parts_histogram).map(Number).sort(function (a, b) { return a - b; });
+    counts.forEach(function (parts) {
+      var tr = document.createElement("tr");
+      cell(tr, Loa.num(parts), true);
+      cell(tr, Loa.num(pers.parts_histogram[String(parts)]), true);
+      hist.appendChild(tr);
+    });
+    $("pv-personal-total").textContent = Loa.fmt(P.total, { n: Loa.num(pers.recipients),
+      parts: Loa.num(pers.parts), cost: money(pers.cost_vnd) });
+    $("pv-missing").textContent = pers.missing_value ?
+      Loa.fmt(P.missing, { n: Loa.num(pers.missing_value) }) : "";
+    if (counts.length) {
+      var low = counts[0], high = counts[counts.length - 1];
+      $("pv-parts").textContent = low === high ? Loa.num(low) : Loa.num(low) + "–" + Loa.num(high);
+      box.setAttribute("data-parts", low + "-" + high);
+    }
+    if (pers.longest) { $("pv-chars").textContent = Loa.num(Array.from(pers.longest.text).length); }
+    var encodings = Object.keys(pers.encodings || {}).sort();  // gsm7 before ucs2
+    if (encodings.length) {
+      $("pv-encoding").textContent = encodings.map(function (e) {
+        return e === "ucs2" ? T.ucs2 : T.gsm7; }).join(" / ");
+    }
+    /* The template's own notes (characters left, the forcing character) say nothing of the
+       rendered texts. */
+    $("pv-plain").textContent = checked("sms_plain") ? T.sending_plain : "";
+    clear($("pv-forcing"));
+    /* The cost table: what these recipients' texts cost, per operator. */
+    var body = $("pv-costs"), foot = $("pv-total");
+    clear(body); clear(foot);
+    $("pv-saving").textContent = "";
+    Object.keys(pers.by_operator).sort().forEach(function (op) {
+      var row = pers.by_operator[op];
+      var tr = document.createElement("tr");
+      cell(tr, T.operators[op] || op);
+      cell(tr, Loa.num(row.recipients), true);
+      cell(tr, Loa.num(row.parts), true);
+      cell(tr, money(row.cost_vnd), true);
+      body.appendChild(tr);
+    });
+    var tr = document.createElement("tr");
+    cell(tr, T.total); cell(tr, Loa.num(pers.recipients), true);
+    cell(tr, Loa.num(pers.parts), true); cell(tr, money(pers.cost_vnd), true);
+    foot.appendChild(tr);
+  }
+
   function previewText() {
     var text = value("sms_text").replace(/\r\n/g, "\n").trim();
     var sender = value("sms_sender").trim();
     var body = { text: text, sender: sender || null, recipients: recipients };
     var mine = ++lastRequest;
+    var personal = personalFigures(text);
+    function show(preview) {
+      return personal.then(function (pers) {
+        if (mine !== lastRequest) { return; }
+        render(preview);
+        renderPersonal(pers);
+      });
+    }
     Loa.json(form.getAttribute("data-preview-url"), { body: body }).then(function (preview) {
       if (mine !== lastRequest) { return; }  // a newer keystroke's answer is on its way
       $("pv-sender").textContent = "";
-      render(preview);
+      return show(preview);
     }).catch(function (err) {
       if (mine !== lastRequest) { return; }
       var errors = (err.data && err.data.errors) || {};
@@ -147,7 +266,7 @@
         $("pv-sender").textContent = errors.sender.join(" ");
         // Preview the text anyway, without the brandname check.
         var retry = { text: text, sender: null, recipients: recipients };
-        Loa.json(form.getAttribute("data-preview-url"), { body: retry }).then(render);
+        Loa.json(form.getAttribute("data-preview-url"), { body: retry }).then(show);
       } else {
         $("pv-sender").textContent = (err.data && err.data.message) || T.error;
       }
@@ -160,11 +279,7 @@
   }
 
   function estimate() {
-    var params = new URLSearchParams();
-    ["lists", "exclude_lists", "localities"].forEach(function (name) {
-      chosen(name).forEach(function (v) { params.append(name, v); });
-    });
-    if (checked("all_app_users")) { params.append("all_app_users", "1"); }
+    var params = audienceParams();
     params.append("channels", channels());
     Loa.json(form.getAttribute("data-estimate-url") + "?" + params.toString()).then(function (data) {
       recipients = data.sms;
@@ -185,7 +300,8 @@
 
   form.addEventListener("input", function (event) {
     var name = event.target.name;
-    if (name === "sms_text" || name === "sms_sender") {
+    if (name === "sms_text" || name === "sms_sender" ||
+        ((name === "survey_question" || name === "survey_choices") && hasPlaceholder(value("sms_text")))) {
       window.clearTimeout(textTimer);
       textTimer = window.setTimeout(previewText, 250);
     } else if (name === "push_title" || name === "push_body") {
@@ -199,7 +315,9 @@
       window.clearTimeout(audienceTimer);
       audienceTimer = window.setTimeout(estimate, 200);
     }
-    if (name === "sms_plain") { previewText(); }
+    if (name === "sms_plain" || (name === "reply_mode" && hasPlaceholder(value("sms_text")))) {
+      previewText();
+    }
   });
 
   showChannels();

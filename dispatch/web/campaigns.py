@@ -20,6 +20,7 @@ from dispatch.campaigns import (
     estimate,
     frozen,
     lifecycle,
+    personal,
     plans,
     service,
     settings,
@@ -44,7 +45,7 @@ from dispatch.schemas.campaigns import OptionalReasonSchema, ReasonSchema, Retry
 from dispatch.schemas.common import StrictSchema
 from dispatch.schemas.translate import tr
 from dispatch.web import corrections as correction_links
-from dispatch.web import forms, pages, queries
+from dispatch.web import forms, pages, queries, reply_form
 from dispatch.web.i18n import label, num
 from dispatch.web.pages import Errors, errors_of, me
 
@@ -218,6 +219,30 @@ def estimate_strategy() -> Any:
         return jsonify({"errors": errors}), 422
     return jsonify(strategy.estimate(defined, text=request.args.get("sms_text", "")[:1530],
                                      plain=request.args.get("sms_plain") == "1"))
+
+
+@bp.get("/estimate/personal")
+@require("campaign.preview")
+def estimate_personal() -> Any:
+    """A personalised SMS rendered for the chosen audience's first recipients, as the draft's
+    page shows it (dispatch.campaigns.personal.sampled): the composer's parts and cost follow
+    these texts, not the template. `personal` is null when the text has no placeholder."""
+    defined: dict[str, Any] = {
+        "lists": forms.ints(request.args.getlist("lists")),
+        "exclude_lists": forms.ints(request.args.getlist("exclude_lists")),
+        "localities": request.args.getlist("localities"),
+        "all_app_users": request.args.get("all_app_users") == "1",
+    }
+    errors = audience.reference_errors(defined)
+    if errors:
+        return jsonify({"errors": errors}), 422
+    raw: dict[str, Any] = {}
+    reply_form.reply_input(request.args, raw)
+    mode = raw["reply_mode"] if raw["reply_mode"] in ("free", "survey") else "none"
+    draft = Campaign(sms_text=forms.text(request.args, "sms_text")[:1530],
+                     sms_plain=request.args.get("sms_plain") == "1", reply_mode=mode,
+                     survey=raw.get("survey"))
+    return jsonify({"personal": personal.sampled(draft, audience.sms_reachable(defined))})
 
 
 @bp.get("/<int:campaign_id>")
