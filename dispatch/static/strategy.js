@@ -1,5 +1,6 @@
 /* The composer's channel strategy: SMS for all against SMS to the numbers the app does not
-   cover, and the saving (GET /campaigns/estimate/strategy). Text goes in with textContent only. */
+   cover, and the saving (GET /campaigns/estimate/strategy); per channel in a table with the rows
+   of the approval page (campaigns/_strategy_reach.html). Text goes in with textContent only. */
 (function () {
   "use strict";
 
@@ -16,6 +17,37 @@
   }
   function money(n) { return Loa.num(n) + " " + T.currency; }
 
+  function row(body, key, recipients, parts, cost) {
+    var tr = document.createElement("tr");
+    tr.setAttribute("data-strategy-row", key);
+    [T.rows[key], Loa.num(recipients), parts === null ? "—" : Loa.num(parts), money(cost)]
+      .forEach(function (text, i) {
+        var td = document.createElement("td");
+        td.textContent = text;
+        if (i > 0) { td.className = "num"; }
+        tr.appendChild(td);
+      });
+    body.appendChild(tr);
+  }
+
+  /* Cost per channel: SMS to everyone, SMS sent directly, (the fallback at most), the app. */
+  function renderTable(strategy, data) {
+    var wrap = document.getElementById("pv-strategy-table");
+    var body = document.getElementById("pv-strategy-rows");
+    if (!wrap || !body) { return; }
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    wrap.classList.toggle("hidden", strategy === "both");
+    if (strategy === "both") { return; }
+    var all = data.sms_all, direct = data.sms_direct;
+    row(body, "sms-all", all.recipients, all.parts, all.cost_vnd);
+    row(body, "sms-direct", direct.recipients, direct.parts, direct.cost_vnd);
+    if (strategy === "app_then_sms") {
+      row(body, "sms-fallback", all.recipients - direct.recipients, all.parts - direct.parts,
+          all.cost_vnd - direct.cost_vnd);
+    }
+    row(body, "app", data.app_covered, null, 0);
+  }
+
   function render(data) {
     var strategy = chosen("strategy")[0] || "both";
     var all = Loa.fmt(T.all, { n: Loa.num(data.sms_all.recipients), cost: money(data.sms_all.cost_vnd) });
@@ -31,6 +63,7 @@
       out.textContent = all;
     }
     out.setAttribute("data-saving", strategy === "both" ? "0" : String(data.saving_vnd));
+    renderTable(strategy, data);
   }
 
   function estimate() {
