@@ -1,7 +1,8 @@
 /* The campaign composer's live preview: SMS parts and encoding, the no-diacritics variant and
    cost per operator (POST /api/preview/sms), recipients of the chosen audience, and phone-shaped
-   previews of the SMS and of the app notification. A text with placeholders is rendered for the
-   audience's first recipients (GET /campaigns/estimate/personal, the draft page's figures): its
+   previews of the SMS and of the app notification. The text previewed is the SMS as sent (GET
+   /campaigns/estimate/text: the survey's question appended, braces undoubled), and a text with
+   placeholders is rendered for the audience's first recipients (the draft page's figures): its
    parts and cost are those of the rendered texts, never of the template itself.
    Text goes in with textContent only. */
 (function () {
@@ -135,8 +136,9 @@
     renderCosts(preview);
   }
 
-  /* A placeholder is a '{' not doubled ('{{' writes a brace): then the rendered texts decide. */
-  function hasPlaceholder(text) { return text.replace(/\{\{/g, "").indexOf("{") !== -1; }
+  function asksSurvey() { return (chosen("reply_mode")[0] || "none") === "survey"; }
+  /* Braces or a survey's question make the SMS as sent differ from the text as typed. */
+  function needsServer(text) { return /[{}]/.test(text) || asksSurvey(); }
 
   function audienceParams() {
     var params = new URLSearchParams();
@@ -147,19 +149,18 @@
     return params;
   }
 
-  function personalFigures(text) {
+  /* The SMS as the draft's page previews it: {text: as sent, personal: figures or null}. */
+  function sentText(text) {
     var box = $("pv-personal");
-    if (!box || !hasPlaceholder(text)) { return Promise.resolve(null); }
+    if (!box || !needsServer(text)) { return Promise.resolve({ text: text, personal: null }); }
     var params = audienceParams();
     params.append("sms_text", text);
     if (checked("sms_plain")) { params.append("sms_plain", "1"); }
-    var mode = chosen("reply_mode")[0] || "none";
-    params.append("reply_mode", mode);
+    params.append("reply_mode", chosen("reply_mode")[0] || "none");
     params.append("survey_question", value("survey_question"));
     params.append("survey_choices", value("survey_choices"));
     return Loa.json(box.getAttribute("data-estimate-url") + "?" + params.toString())
-      .then(function (data) { return data.personal; })
-      .catch(function () { return null; });
+      .catch(function () { return { text: text, personal: null }; });
   }
 
   function bubble(text, className) {
@@ -243,33 +244,34 @@
   }
 
   function previewText() {
-    var text = value("sms_text").replace(/\r\n/g, "\n").trim();
+    var typed = value("sms_text").replace(/\r\n/g, "\n").trim();
     var sender = value("sms_sender").trim();
-    var body = { text: text, sender: sender || null, recipients: recipients };
     var mine = ++lastRequest;
-    var personal = personalFigures(text);
-    function show(preview) {
-      return personal.then(function (pers) {
+    sentText(typed).then(function (sent) {
+      if (mine !== lastRequest) { return; }  // a newer keystroke's answer is on its way
+      var text = sent.text;
+      var body = { text: text, sender: sender || null, recipients: recipients };
+      function show(preview) {
         if (mine !== lastRequest) { return; }
         render(preview);
-        renderPersonal(pers);
-      });
-    }
-    Loa.json(form.getAttribute("data-preview-url"), { body: body }).then(function (preview) {
-      if (mine !== lastRequest) { return; }  // a newer keystroke's answer is on its way
-      $("pv-sender").textContent = "";
-      return show(preview);
-    }).catch(function (err) {
-      if (mine !== lastRequest) { return; }
-      var errors = (err.data && err.data.errors) || {};
-      if (errors.sender) {
-        $("pv-sender").textContent = errors.sender.join(" ");
-        // Preview the text anyway, without the brandname check.
-        var retry = { text: text, sender: null, recipients: recipients };
-        Loa.json(form.getAttribute("data-preview-url"), { body: retry }).then(show);
-      } else {
-        $("pv-sender").textContent = (err.data && err.data.message) || T.error;
+        renderPersonal(sent.personal);
       }
+      Loa.json(form.getAttribute("data-preview-url"), { body: body }).then(function (preview) {
+        if (mine !== lastRequest) { return; }
+        $("pv-sender").textContent = "";
+        show(preview);
+      }).catch(function (err) {
+        if (mine !== lastRequest) { return; }
+        var errors = (err.data && err.data.errors) || {};
+        if (errors.sender) {
+          $("pv-sender").textContent = errors.sender.join(" ");
+          // Preview the text anyway, without the brandname check.
+          var retry = { text: text, sender: null, recipients: recipients };
+          Loa.json(form.getAttribute("data-preview-url"), { body: retry }).then(show);
+        } else {
+          $("pv-sender").textContent = (err.data && err.data.message) || T.error;
+        }
+      });
     });
   }
 
@@ -301,7 +303,7 @@
   form.addEventListener("input", function (event) {
     var name = event.target.name;
     if (name === "sms_text" || name === "sms_sender" ||
-        ((name === "survey_question" || name === "survey_choices") && hasPlaceholder(value("sms_text")))) {
+        ((name === "survey_question" || name === "survey_choices") && asksSurvey())) {
       window.clearTimeout(textTimer);
       textTimer = window.setTimeout(previewText, 250);
     } else if (name === "push_title" || name === "push_body") {
@@ -315,9 +317,7 @@
       window.clearTimeout(audienceTimer);
       audienceTimer = window.setTimeout(estimate, 200);
     }
-    if (name === "sms_plain" || (name === "reply_mode" && hasPlaceholder(value("sms_text")))) {
-      previewText();
-    }
+    if (name === "sms_plain" || name === "reply_mode") { previewText(); }
   });
 
   showChannels();

@@ -21,11 +21,13 @@ from dispatch.campaigns import (
     frozen,
     lifecycle,
     personal,
+    placeholders,
     plans,
     service,
     settings,
     strategy,
 )
+from dispatch.campaigns.preview import MAX_TEXT_CHARS
 from dispatch.engine import progress
 from dispatch.errors import LoaError
 from dispatch.extensions import db
@@ -41,6 +43,7 @@ from dispatch.models import (
     User,
 )
 from dispatch.models.common import utcnow
+from dispatch.replies.ask import sent_text
 from dispatch.schemas.campaigns import OptionalReasonSchema, ReasonSchema, RetrySchema
 from dispatch.schemas.common import StrictSchema
 from dispatch.schemas.translate import tr
@@ -221,12 +224,14 @@ def estimate_strategy() -> Any:
                                      plain=request.args.get("sms_plain") == "1"))
 
 
-@bp.get("/estimate/personal")
+@bp.get("/estimate/text")
 @require("campaign.preview")
-def estimate_personal() -> Any:
-    """A personalised SMS rendered for the chosen audience's first recipients, as the draft's
-    page shows it (dispatch.campaigns.personal.sampled): the composer's parts and cost follow
-    these texts, not the template. `personal` is null when the text has no placeholder."""
+def estimate_text() -> Any:
+    """The SMS as the draft's page previews it, for the composer: `text` as sent (braces of a
+    text without placeholders undoubled, the survey's question appended), and `personal`, a
+    personalised text rendered for the chosen audience's first recipients
+    (dispatch.campaigns.personal.sampled), null without placeholders. The composer's parts and
+    cost follow these, not the text as typed."""
     defined: dict[str, Any] = {
         "lists": forms.ints(request.args.getlist("lists")),
         "exclude_lists": forms.ints(request.args.getlist("exclude_lists")),
@@ -239,10 +244,12 @@ def estimate_personal() -> Any:
     raw: dict[str, Any] = {}
     reply_form.reply_input(request.args, raw)
     mode = raw["reply_mode"] if raw["reply_mode"] in ("free", "survey") else "none"
-    draft = Campaign(sms_text=forms.text(request.args, "sms_text")[:1530],
+    draft = Campaign(sms_text=forms.text(request.args, "sms_text")[:MAX_TEXT_CHARS],
                      sms_plain=request.args.get("sms_plain") == "1", reply_mode=mode,
                      survey=raw.get("survey"))
-    return jsonify({"personal": personal.sampled(draft, audience.sms_reachable(defined))})
+    text = sent_text(placeholders.as_written(draft.sms_text or ""), mode, draft.survey)
+    return jsonify({"text": text,
+                    "personal": personal.sampled(draft, audience.sms_reachable(defined))})
 
 
 @bp.get("/<int:campaign_id>")

@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
-from dispatch.campaigns import settings
+from dispatch.campaigns import estimate, settings
 from dispatch.extensions import db
-from dispatch.models import Contact, User
+from dispatch.models import Campaign, Contact, User
+from dispatch.replies import ask
 from gateways.sms.encoding import analyse, strip_diacritics
 from tests.helpers.factories import PASSWORD, make_list
 from tests.helpers.screen import Screen
@@ -107,3 +109,53 @@ def test_the_live_preview_counts_the_rendered_texts(backend: str, screen: Screen
     expect(page.locator("#pv-parts")).to_have_text("1")
     assert _rows(page, "#pv-total tr") == [["Tổng", "6", "6", f"{6 * price:,}".replace(",", ".")
                                             + " ₫"]]
+
+
+def test_the_live_preview_counts_the_survey_question_as_sent(backend: str, screen: Screen,
+                                                            people: dict[str, User],
+                                                            redis: Any) -> None:
+    """A survey's question goes on its own line after the text, with how to answer ("Trả lời 1
+    hoặc 2", UCS-2): the live parts and cost are those of that text, as the server's preview."""
+    contacts = [Contact(msisdn=f"+849700000{i:02d}", operator="viettel", attributes={})
+                for i in range(4)]
+    db.session.add_all(contacts)
+    db.session.commit()
+    make_list("Khảo sát", contacts)
+    price = int(settings.get("sms_price_per_part")["viettel"])
+    text = "Lay y kien du thao van kien Dai hoi. {{Loa}}"
+    survey = {"question": "Ong/ba co dong y voi du thao?",
+              "choices": [{"key": "1", "label": "Đồng ý"}, {"key": "2", "label": "Không"}]}
+    sent = ask.sent_text("Lay y kien du thao van kien Dai hoi. {Loa}", "survey", survey)
+    assert sent.endswith("\nOng/ba co dong y voi du thao? Trả lời 1 hoặc 2")
+    parts = analyse(sent).parts
+    assert analyse(text).parts == 1 and parts == 2  # the question makes it UCS-2, two parts
+
+    page = screen.page
+    screen.sign_in("editor1", PASSWORD)
+    page.goto("/campaigns/new")
+    page.fill("#f-title", "Khảo sát dự thảo")
+    page.fill("#f-sms_sender", "HAUGIANG")
+    page.check("fieldset:has(legend:text-is('Danh sách thuê bao (SMS)')) input")
+    page.fill("#f-sms_text", text)
+    expect(page.locator("#pv-parts")).to_have_text("1")
+    expect(page.locator("#pv-thread .bubble").first).to_have_text(
+        "Lay y kien du thao van kien Dai hoi. {Loa}")  # braces undoubled, as sent
+    page.check("#composer input[name=reply_mode][value=survey]")
+    page.fill("#f-survey_question", survey["question"])
+    page.fill("#f-survey_choices", "1 = Đồng ý\n2 = Không")
+    expect(page.locator("#pv-parts")).to_have_text(str(parts))
+    expect(page.locator("#pv-encoding")).to_have_text(re.compile("UCS-2"))
+    expect(page.locator("#pv-thread")).to_contain_text("Trả lời 1 hoặc 2")
+    expect(page.locator("#pv-personal")).to_be_hidden()  # no placeholder
+    money = f"{4 * parts * price:,}".replace(",", ".") + " ₫"
+    expect(page.locator("#pv-total")).to_contain_text(money)
+    assert _rows(page, "#pv-total tr") == [["Tổng", "4", str(4 * parts), money]]
+    screen.shot("composer-survey-question")
+
+    page.click("button[name=intent][value=save]")
+    page.wait_for_url(re.compile(r".*/campaigns/\d+/edit$"))
+    c = db.session.scalars(select(Campaign)).one()
+    server = estimate.campaign_preview(c)["sms"]
+    assert (server["original"]["parts"], server["totals"]["original"]["cost"]) == (
+        parts, 4 * parts * price)
+    expect(page.locator("#pv-parts")).to_have_text(str(parts))  # the saved draft, again
