@@ -350,8 +350,12 @@ def demo_answers(control: str, timeout: float, stay: bool) -> None:
 
     try:
         c, asked, sent = demo.answer_survey(control, timeout=timeout)
-    except demo.NotAnswered as exc:
+    except demo.AlreadyAnswered as exc:
         click.echo(str(exc))
+    except demo.NotAnswered as exc:
+        if not stay:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Error: {exc}")  # said, and the other processes keep running
     else:
         said = ", ".join(f"{k}: {n}" for k, n in sent.items())
         click.echo(f"The SMSC stand-in answered the demo survey (campaign {c.id}): "

@@ -152,6 +152,10 @@ class NotAnswered(RuntimeError):
     """Why the stand-in was not asked to answer the demo survey (said once, in one line)."""
 
 
+class AlreadyAnswered(NotAnswered):
+    """The demo survey has its answers (a second run of scripts/run): nothing to do."""
+
+
 def survey_campaign() -> Campaign | None:
     return db.session.scalar(select(Campaign).where(Campaign.title == SURVEY_TITLE))
 
@@ -167,7 +171,7 @@ def answer_survey(control: str, *, mix: dict[str, float] | None = None, timeout:
     if c is None:
         raise NotAnswered("There is no demo survey (flask demo seed makes one).")
     if db.session.scalar(select(Reply.id).where(Reply.campaign_id == c.id).limit(1)):
-        raise NotAnswered(f"The demo survey (campaign {c.id}) has its answers already.")
+        raise AlreadyAnswered(f"The demo survey (campaign {c.id}) has its answers already.")
     deadline = clock.monotonic() + timeout
     while True:
         db.session.rollback()  # a fresh look at what the worker and the smpp process wrote
