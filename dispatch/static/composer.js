@@ -1,6 +1,6 @@
 /* The campaign composer's live preview: SMS parts and encoding, the no-diacritics variant and
    cost per operator (POST /api/preview/sms), recipients of the chosen audience, and phone-shaped
-   previews of the SMS and of the app notification. The text previewed is the SMS as sent (GET
+   previews of the SMS and of the app notification. The text previewed is the SMS as sent (POST
    /campaigns/estimate/text: the survey's question appended, braces undoubled), and a text with
    placeholders is rendered for the audience's first recipients (the draft page's figures): its
    parts and cost are those of the rendered texts, never of the template itself.
@@ -153,13 +153,12 @@
   function sentText(text) {
     var box = $("pv-personal");
     if (!box || !needsServer(text)) { return Promise.resolve({ text: text, personal: null }); }
-    var params = audienceParams();
-    params.append("sms_text", text);
-    if (checked("sms_plain")) { params.append("sms_plain", "1"); }
-    params.append("reply_mode", chosen("reply_mode")[0] || "none");
-    params.append("survey_question", value("survey_question"));
-    params.append("survey_choices", value("survey_choices"));
-    return Loa.json(box.getAttribute("data-estimate-url") + "?" + params.toString())
+    var body = { sms_text: text, sms_plain: checked("sms_plain"),
+                 reply_mode: chosen("reply_mode")[0] || "none",
+                 survey_question: value("survey_question"), survey_choices: value("survey_choices"),
+                 lists: chosen("lists"), exclude_lists: chosen("exclude_lists"),
+                 localities: chosen("localities"), all_app_users: checked("all_app_users") };
+    return Loa.json(box.getAttribute("data-estimate-url"), { body: body })
       .catch(function () { return { text: text, personal: null }; });
   }
 

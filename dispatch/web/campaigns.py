@@ -224,28 +224,40 @@ def estimate_strategy() -> Any:
                                      plain=request.args.get("sms_plain") == "1"))
 
 
-@bp.get("/estimate/text")
+@bp.post("/estimate/text")
 @require("campaign.preview")
 def estimate_text() -> Any:
     """The SMS as the draft's page previews it, for the composer: `text` as sent (braces of a
     text without placeholders undoubled, the survey's question appended), and `personal`, a
     personalised text rendered for the chosen audience's first recipients
     (dispatch.campaigns.personal.sampled), null without placeholders. The composer's parts and
-    cost follow these, not the text as typed."""
+    cost follow these, not the text as typed. A JSON body of the composer's fields (POST: a
+    Vietnamese text percent-encoded in a URL would outgrow a request line)."""
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    fields: MultiDict[str, str] = MultiDict()
+    for name in ("sms_text", "reply_mode", "survey_question", "survey_choices"):
+        if isinstance(body.get(name), str):
+            fields[name] = body[name]
+
+    def listed(name: str) -> list[str]:
+        values = body.get(name)
+        return [str(v) for v in values] if isinstance(values, list) else []
+
     defined: dict[str, Any] = {
-        "lists": forms.ints(request.args.getlist("lists")),
-        "exclude_lists": forms.ints(request.args.getlist("exclude_lists")),
-        "localities": request.args.getlist("localities"),
-        "all_app_users": request.args.get("all_app_users") == "1",
+        "lists": forms.ints(listed("lists")),
+        "exclude_lists": forms.ints(listed("exclude_lists")),
+        "localities": listed("localities"),
+        "all_app_users": body.get("all_app_users") is True,
     }
     errors = audience.reference_errors(defined)
     if errors:
         return jsonify({"errors": errors}), 422
     raw: dict[str, Any] = {}
-    reply_form.reply_input(request.args, raw)
+    reply_form.reply_input(fields, raw)
     mode = raw["reply_mode"] if raw["reply_mode"] in ("free", "survey") else "none"
-    draft = Campaign(sms_text=forms.text(request.args, "sms_text")[:MAX_TEXT_CHARS],
-                     sms_plain=request.args.get("sms_plain") == "1", reply_mode=mode,
+    draft = Campaign(sms_text=forms.text(fields, "sms_text")[:MAX_TEXT_CHARS],
+                     sms_plain=body.get("sms_plain") is True, reply_mode=mode,
                      survey=raw.get("survey"))
     text = sent_text(placeholders.as_written(draft.sms_text or ""), mode, draft.survey)
     return jsonify({"text": text,

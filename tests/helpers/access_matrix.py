@@ -182,7 +182,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("POST", "/campaigns/new"): (E,),
     ("GET", "/campaigns/estimate"): ALL,
     ("GET", "/campaigns/estimate/strategy"): ALL,
-    ("GET", "/campaigns/estimate/text"): ALL,
+    ("POST", "/campaigns/estimate/text"): ALL,
     ("GET", "/campaigns/<int:campaign_id>"): ALL,
     ("GET", "/campaigns/<int:campaign_id>/edit"): (E,),
     ("POST", "/campaigns/<int:campaign_id>/edit"): (E,),

@@ -62,3 +62,33 @@ def test_the_report_page_answers_what_a_number_received(as_role, people, app):
     page = unescape(reader.get(f"/campaigns/{c.id}/received",
                                query_string={"msisdn": "12ab"}).get_data(as_text=True))
     assert "Không phải số di động Việt Nam." in page
+
+
+def test_the_composer_text_estimate_takes_what_a_browser_sends(as_role, people):
+    """POST /campaigns/estimate/text (the composer's SMS as sent): a long Vietnamese text, a
+    survey, a broken template and junk all get an answer, never a 5xx."""
+    lst = _list()
+    editor = as_role("editor")
+
+    def estimate(body):
+        response = editor.client.post("/campaigns/estimate/text", json=body,
+                                      headers={"X-CSRFToken": editor.token})
+        assert response.status_code in (200, 422), response.get_data(as_text=True)[:500]
+        return response.get_json()
+
+    long = "Thông báo lịch tiếp công dân của Ủy ban nhân dân tỉnh. " * 27  # > 1,400 characters
+    answer = estimate({"sms_text": long, "lists": [str(lst.id)], "reply_mode": "survey",
+                       "survey_question": "Ông/bà có đồng ý?",
+                       "survey_choices": "1 = Đồng ý\n2 = Không"})
+    assert answer["text"] == long.strip() + "\nÔng/bà có đồng ý? Trả lời 1 hoặc 2"
+    assert answer["personal"] is None
+    personal = estimate({"sms_text": TEXT, "lists": [lst.id], "sms_plain": True})
+    assert personal["text"] == TEXT  # a personalised text is rendered per recipient instead
+    assert personal["personal"]["samples"][0]["text"] == "Kinh gui Nguyen Thi Lan (nong dan), {Loa}"
+    assert personal["personal"]["encodings"] == {"gsm7": 2}
+    assert estimate({"sms_text": "Mở ngoặc {ho_ten", "lists": [lst.id]})["personal"] is None
+    for junk in ({}, {"sms_text": 5, "lists": "x", "localities": [None]}, {"lists": [999]},
+                 {"reply_mode": "survey", "survey_choices": "=\n=|"}):
+        estimate(junk)
+    assert editor.client.post("/campaigns/estimate/text", data="not json",
+                              headers={"X-CSRFToken": editor.token}).status_code == 200

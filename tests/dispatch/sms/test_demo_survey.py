@@ -59,7 +59,7 @@ def test_the_demo_survey_is_answered_through_the_stand_in(app: Any, redis: Any, 
         answering = sum(sent.values())
         assert int(said.group(2)) == answering
         assert 0 < answering < reached and all(sent[k] for k in ("1", "2", "free")), sent
-        assert wait_for(lambda: len(_replies(c.id)) == answering, timeout=20), (
+        assert wait_for(lambda: len(_replies(c.id)) == answering, timeout=30), (
             len(_replies(c.id)), sent)
 
         # Counted per choice exactly as the stand-in answered, free texts apart.
