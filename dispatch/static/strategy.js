@@ -1,5 +1,5 @@
 /* The composer's channel strategy: SMS for all against SMS to the numbers the app does not
-   cover, and the saving (GET /campaigns/estimate/strategy); per channel in a table with the rows
+   cover, and the saving (POST /campaigns/estimate/strategy); per channel in a table with the rows
    of the approval page (campaigns/_strategy_reach.html). Text goes in with textContent only. */
 (function () {
   "use strict";
@@ -67,17 +67,13 @@
   }
 
   function estimate() {
-    var params = new URLSearchParams();
-    ["lists", "exclude_lists", "localities"].forEach(function (name) {
-      chosen(name).forEach(function (v) { params.append(name, v); });
-    });
-    var all = form.elements.all_app_users;
-    if (all && all.checked) { params.append("all_app_users", "1"); }
-    var plain = form.elements.sms_plain;
-    if (plain && plain.checked) { params.append("sms_plain", "1"); }
-    params.append("sms_text", (form.elements.sms_text || { value: "" }).value);
+    var text = form.elements.sms_text, plain = form.elements.sms_plain,
+        all = form.elements.all_app_users;
+    var body = { lists: chosen("lists"), exclude_lists: chosen("exclude_lists"),
+                 localities: chosen("localities"), all_app_users: !!(all && all.checked),
+                 sms_plain: !!(plain && plain.checked), sms_text: text ? text.value : "" };
     var mine = ++last;
-    Loa.json(box.getAttribute("data-estimate-url") + "?" + params.toString()).then(function (data) {
+    Loa.json(box.getAttribute("data-estimate-url"), { body: body }).then(function (data) {
       if (mine === last) { render(data); }
     }).catch(function () { if (mine === last) { out.textContent = T.error; } });
   }

@@ -207,38 +207,11 @@ def estimate_audience() -> Any:
     return jsonify(out)
 
 
-@bp.get("/estimate/strategy")
-@require("campaign.preview")
-def estimate_strategy() -> Any:
-    """SMS for all against SMS to the numbers the app does not cover, for the composer."""
-    defined: dict[str, Any] = {
-        "lists": forms.ints(request.args.getlist("lists")),
-        "exclude_lists": forms.ints(request.args.getlist("exclude_lists")),
-        "localities": request.args.getlist("localities"),
-        "all_app_users": request.args.get("all_app_users") == "1",
-    }
-    errors = audience.reference_errors(defined)
-    if errors:
-        return jsonify({"errors": errors}), 422
-    return jsonify(strategy.estimate(defined, text=request.args.get("sms_text", "")[:1530],
-                                     plain=request.args.get("sms_plain") == "1"))
-
-
-@bp.post("/estimate/text")
-@require("campaign.preview")
-def estimate_text() -> Any:
-    """The SMS as the draft's page previews it, for the composer: `text` as sent (braces of a
-    text without placeholders undoubled, the survey's question appended), and `personal`, a
-    personalised text rendered for the chosen audience's first recipients
-    (dispatch.campaigns.personal.sampled), null without placeholders. The composer's parts and
-    cost follow these, not the text as typed. A JSON body of the composer's fields (POST: a
-    Vietnamese text percent-encoded in a URL would outgrow a request line)."""
+def _composer_body() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The composer's fields as its scripts POST them (JSON: a Vietnamese text percent-encoded
+    in a URL would outgrow gunicorn's request line), and the audience they define."""
     body = request.get_json(silent=True)
     body = body if isinstance(body, dict) else {}
-    fields: MultiDict[str, str] = MultiDict()
-    for name in ("sms_text", "reply_mode", "survey_question", "survey_choices"):
-        if isinstance(body.get(name), str):
-            fields[name] = body[name]
 
     def listed(name: str) -> list[str]:
         values = body.get(name)
@@ -250,6 +223,36 @@ def estimate_text() -> Any:
         "localities": listed("localities"),
         "all_app_users": body.get("all_app_users") is True,
     }
+    return body, defined
+
+
+@bp.post("/estimate/strategy")
+@require("campaign.preview")
+def estimate_strategy() -> Any:
+    """SMS for all against SMS to the numbers the app does not cover, for the composer."""
+    body, defined = _composer_body()
+    errors = audience.reference_errors(defined)
+    if errors:
+        return jsonify({"errors": errors}), 422
+    text = body.get("sms_text")
+    return jsonify(strategy.estimate(defined, text=text[:MAX_TEXT_CHARS] if isinstance(
+                                         text, str) else "",
+                                     plain=body.get("sms_plain") is True))
+
+
+@bp.post("/estimate/text")
+@require("campaign.preview")
+def estimate_text() -> Any:
+    """The SMS as the draft's page previews it, for the composer: `text` as sent (braces of a
+    text without placeholders undoubled, the survey's question appended), and `personal`, a
+    personalised text rendered for the chosen audience's first recipients
+    (dispatch.campaigns.personal.sampled), null without placeholders. The composer's parts and
+    cost follow these, not the text as typed."""
+    body, defined = _composer_body()
+    fields: MultiDict[str, str] = MultiDict()
+    for name in ("sms_text", "reply_mode", "survey_question", "survey_choices"):
+        if isinstance(body.get(name), str):
+            fields[name] = body[name]
     errors = audience.reference_errors(defined)
     if errors:
         return jsonify({"errors": errors}), 422

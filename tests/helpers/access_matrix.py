@@ -181,7 +181,7 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/campaigns/new"): (E,),
     ("POST", "/campaigns/new"): (E,),
     ("GET", "/campaigns/estimate"): ALL,
-    ("GET", "/campaigns/estimate/strategy"): ALL,
+    ("POST", "/campaigns/estimate/strategy"): ALL,
     ("POST", "/campaigns/estimate/text"): ALL,
     ("GET", "/campaigns/<int:campaign_id>"): ALL,
     ("GET", "/campaigns/<int:campaign_id>/edit"): (E,),
