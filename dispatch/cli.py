@@ -332,3 +332,44 @@ def demo_seed(contacts: int, devices: int) -> None:
                f"POST /api/campaigns/{made['campaign_id']}/launch")
     click.echo(f"  plan {made['plan_id']}: the congress plan's three phases, its calendar at "
                f"/plans/{made['plan_id']}; campaign {made['draft_id']}: a draft of phase 2")
+    click.echo(f"  campaign {made['survey_id']}: a survey of phase 1, launched; the SMSC "
+               f"stand-in answers it (process demo), results at "
+               f"/campaigns/{made['survey_id']}/report")
+
+
+@demo_cli.command("answers")
+@click.option("--control", default="http://127.0.0.1:2776", show_default=True,
+              help="The SMSC stand-in's HTTP control.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=120, show_default=True,
+              help="Seconds to wait for the survey's SMS to leave.")
+@click.option("--stay", is_flag=True,
+              help="Then wait for SIGTERM (a Procfile process: honcho stops all when one ends).")
+def demo_answers(control: str, timeout: float, stay: bool) -> None:
+    """Have the SMSC stand-in answer the demo survey from the numbers it was sent to."""
+    from dispatch import demo
+
+    try:
+        c, asked, sent = demo.answer_survey(control, timeout=timeout)
+    except demo.AlreadyAnswered as exc:
+        click.echo(str(exc))
+    except demo.NotAnswered as exc:
+        if not stay:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Error: {exc}")  # said, and the other processes keep running
+    else:
+        said = ", ".join(f"{k}: {n}" for k, n in sent.items())
+        click.echo(f"The SMSC stand-in answered the demo survey (campaign {c.id}): "
+                   f"{sum(sent.values())} of the {asked} numbers it reached ({said}); "
+                   f"results at /campaigns/{c.id}/report")
+    if stay:
+        _wait_for_sigterm()
+
+
+def _wait_for_sigterm() -> None:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()

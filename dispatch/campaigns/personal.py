@@ -37,6 +37,7 @@ def _figures(c: Campaign, rows: Any, *, complete: bool) -> dict[str, Any] | None
     samples: list[dict[str, Any]] = []
     longest: dict[str, Any] | None = None
     histogram: dict[int, int] = {}
+    encodings: dict[str, int] = {}
     per_operator: dict[str, dict[str, int]] = {}
     missing = recipients = 0
     for msisdn, name, attributes, locality_id, operator in rows:
@@ -48,9 +49,11 @@ def _figures(c: Campaign, rows: Any, *, complete: bool) -> dict[str, Any] | None
         text = sent_text(text, c.reply_mode, c.survey)  # the survey's question, if it asks
         if c.sms_plain:
             text = strip_diacritics(text)
-        parts = analyse(text).parts
+        analysed = analyse(text)
+        parts = analysed.parts
         recipients += 1
         histogram[parts] = histogram.get(parts, 0) + 1
+        encodings[analysed.encoding] = encodings.get(analysed.encoding, 0) + 1
         op = next(iter(by_operator([(operator, 1)])))
         row = per_operator.setdefault(op, {"recipients": 0, "parts": 0, "cost_vnd": 0,
                                            "price_per_part": prices.get(op,
@@ -68,6 +71,7 @@ def _figures(c: Campaign, rows: Any, *, complete: bool) -> dict[str, Any] | None
         "samples": samples,
         "longest": longest,
         "parts_histogram": {str(k): histogram[k] for k in sorted(histogram)},
+        "encodings": encodings,  # recipients per encoding: a value with diacritics forces UCS-2
         "recipients": recipients,
         "missing_value": missing,
         "parts": sum(r["parts"] for r in per_operator.values()),

@@ -30,6 +30,15 @@ PATTERNS = [(re.compile(pattern), msgid) for pattern, msgid in (
      "Contains a line break (%(code)s)."),
     (r"Give a link starting with one of (?P<schemes>.+)", "Give a link starting with one of "
                                                           "%(schemes)s"),
+    # a campaign's reply settings (dispatch.replies.ask), which quote a choice or a word
+    (r"Give between 1 and (?P<max>\d+) days\.", "Give between 1 and %(max)s days."),
+    (r"At most (?P<max>\d+) choices: an SMS has little room\.",
+     "At most %(max)s choices: an SMS has little room."),
+    (r"Two choices have the key “(?P<key>.*)”\.", "Two choices have the key “%(key)s”."),
+    (r"“(?P<word>.*)” is an opt-out keyword: whoever answers it would be opted out\.",
+     "“%(word)s” is an opt-out keyword: whoever answers it would be opted out."),
+    (r"“(?P<word>.*)” already answers choice (?P<key>.*)\.",
+     "“%(word)s” already answers choice %(key)s."),
 )]
 
 

@@ -1,12 +1,17 @@
 /* The campaign composer's live preview: SMS parts and encoding, the no-diacritics variant and
    cost per operator (POST /api/preview/sms), recipients of the chosen audience, and phone-shaped
-   previews of the SMS and of the app notification. Text goes in with textContent only. */
+   previews of the SMS and of the app notification. The text previewed is the SMS as sent (POST
+   /campaigns/estimate/text: the survey's question appended, braces undoubled), and a text with
+   placeholders is rendered for the audience's first recipients (the draft page's figures): its
+   parts and cost are those of the rendered texts, never of the template itself.
+   Text goes in with textContent only. */
 (function () {
   "use strict";
 
   var form = document.getElementById("composer");
   if (!form || !window.Loa) { return; }
   var T = JSON.parse(document.getElementById("composer-i18n").textContent);
+  var P = JSON.parse(document.getElementById("personal-i18n").textContent);
   var $ = function (id) { return document.getElementById(id); };
   var recipients = null;  // {operator: count} of the chosen audience, null until known
   var textTimer = null, audienceTimer = null, lastRequest = 0;
@@ -131,26 +136,141 @@
     renderCosts(preview);
   }
 
+  function asksSurvey() { return (chosen("reply_mode")[0] || "none") === "survey"; }
+  /* Braces or a survey's question make the SMS as sent differ from the text as typed. */
+  function needsServer(text) { return /[{}]/.test(text) || asksSurvey(); }
+
+  function audienceParams() {
+    var params = new URLSearchParams();
+    ["lists", "exclude_lists", "localities"].forEach(function (name) {
+      chosen(name).forEach(function (v) { params.append(name, v); });
+    });
+    if (checked("all_app_users")) { params.append("all_app_users", "1"); }
+    return params;
+  }
+
+  /* The SMS as the draft's page previews it: {text: as sent, personal: figures or null}. */
+  function sentText(text) {
+    var box = $("pv-personal");
+    if (!box || !needsServer(text)) { return Promise.resolve({ text: text, personal: null }); }
+    var body = { sms_text: text, sms_plain: checked("sms_plain"),
+                 reply_mode: chosen("reply_mode")[0] || "none",
+                 survey_question: value("survey_question"), survey_choices: value("survey_choices"),
+                 lists: chosen("lists"), exclude_lists: chosen("exclude_lists"),
+                 localities: chosen("localities"), all_app_users: checked("all_app_users") };
+    return Loa.json(box.getAttribute("data-estimate-url"), { body: body })
+      .catch(function () { return { text: text, personal: null }; });
+  }
+
+  function bubble(text, className) {
+    var div = document.createElement("div");
+    div.className = "bubble " + className;
+    div.textContent = text;
+    return div;
+  }
+
+  /* The rendered texts' figures in place of the template's: parts (a range when recipients
+     differ), the cost table per operator, and the box of placeholders, samples and parts. */
+  function renderPersonal(pers) {
+    var box = $("pv-personal");
+    if (!box) { return; }
+    box.classList.toggle("hidden", !pers);
+    box.removeAttribute("data-parts");
+    if (!pers) { return; }
+    var names = pers.placeholders.map(function (p) {
+      return "{" + p.name + "}" + (p.default !== null ? " (" + Loa.fmt(P.default, { value: p.default }) + ")" : "");
+    });
+    $("pv-placeholders").textContent = P.placeholders + " " + names.join(", ");
+    $("pv-sampled").textContent = pers.complete ? "" :
+      Loa.fmt(P.sampled, { n: Loa.num(pers.recipients + pers.missing_value) });
+    var samples = $("pv-samples");
+    clear(samples);
+    pers.samples.forEach(function (s) {
+      samples.appendChild(bubble(s.text, "sample"));
+      var who = document.createElement("p");
+      who.className = "small muted";
+      who.textContent = s.msisdn + " · " + Loa.fmt(P.parts, { n: s.parts });
+      samples.appendChild(who);
+    });
+    $("pv-longest-label").textContent = pers.longest ? Loa.fmt(P.longest, { n: pers.longest.parts }) : "";
+    $("pv-longest").textContent = pers.longest ? pers.longest.text : "";
+    $("pv-longest").classList.toggle("hidden", !pers.longest);
+    var hist = $("pv-histogram");
+    clear(hist);
+    var counts = Object.keys(pers.parts_histogram).map(Number).sort(function (a, b) { return a - b; });
+    counts.forEach(function (parts) {
+      var tr = document.createElement("tr");
+      cell(tr, Loa.num(parts), true);
+      cell(tr, Loa.num(pers.parts_histogram[String(parts)]), true);
+      hist.appendChild(tr);
+    });
+    $("pv-personal-total").textContent = Loa.fmt(P.total, { n: Loa.num(pers.recipients),
+      parts: Loa.num(pers.parts), cost: money(pers.cost_vnd) });
+    $("pv-missing").textContent = pers.missing_value ?
+      Loa.fmt(P.missing, { n: Loa.num(pers.missing_value) }) : "";
+    if (counts.length) {
+      var low = counts[0], high = counts[counts.length - 1];
+      $("pv-parts").textContent = low === high ? Loa.num(low) : Loa.num(low) + "–" + Loa.num(high);
+      box.setAttribute("data-parts", low + "-" + high);
+    }
+    if (pers.longest) { $("pv-chars").textContent = Loa.num(Array.from(pers.longest.text).length); }
+    var encodings = Object.keys(pers.encodings || {}).sort();  // gsm7 before ucs2
+    if (encodings.length) {
+      $("pv-encoding").textContent = encodings.map(function (e) {
+        return e === "ucs2" ? T.ucs2 : T.gsm7; }).join(" / ");
+    }
+    /* The template's own notes (characters left, the forcing character) say nothing of the
+       rendered texts. */
+    $("pv-plain").textContent = checked("sms_plain") ? T.sending_plain : "";
+    clear($("pv-forcing"));
+    /* The cost table: what these recipients' texts cost, per operator. */
+    var body = $("pv-costs"), foot = $("pv-total");
+    clear(body); clear(foot);
+    $("pv-saving").textContent = "";
+    Object.keys(pers.by_operator).sort().forEach(function (op) {
+      var row = pers.by_operator[op];
+      var tr = document.createElement("tr");
+      cell(tr, T.operators[op] || op);
+      cell(tr, Loa.num(row.recipients), true);
+      cell(tr, Loa.num(row.parts), true);
+      cell(tr, money(row.cost_vnd), true);
+      body.appendChild(tr);
+    });
+    var tr = document.createElement("tr");
+    cell(tr, T.total); cell(tr, Loa.num(pers.recipients), true);
+    cell(tr, Loa.num(pers.parts), true); cell(tr, money(pers.cost_vnd), true);
+    foot.appendChild(tr);
+  }
+
   function previewText() {
-    var text = value("sms_text").replace(/\r\n/g, "\n").trim();
+    var typed = value("sms_text").replace(/\r\n/g, "\n").trim();
     var sender = value("sms_sender").trim();
-    var body = { text: text, sender: sender || null, recipients: recipients };
     var mine = ++lastRequest;
-    Loa.json(form.getAttribute("data-preview-url"), { body: body }).then(function (preview) {
+    sentText(typed).then(function (sent) {
       if (mine !== lastRequest) { return; }  // a newer keystroke's answer is on its way
-      $("pv-sender").textContent = "";
-      render(preview);
-    }).catch(function (err) {
-      if (mine !== lastRequest) { return; }
-      var errors = (err.data && err.data.errors) || {};
-      if (errors.sender) {
-        $("pv-sender").textContent = errors.sender.join(" ");
-        // Preview the text anyway, without the brandname check.
-        var retry = { text: text, sender: null, recipients: recipients };
-        Loa.json(form.getAttribute("data-preview-url"), { body: retry }).then(render);
-      } else {
-        $("pv-sender").textContent = (err.data && err.data.message) || T.error;
+      var text = sent.text;
+      var body = { text: text, sender: sender || null, recipients: recipients };
+      function show(preview) {
+        if (mine !== lastRequest) { return; }
+        render(preview);
+        renderPersonal(sent.personal);
       }
+      Loa.json(form.getAttribute("data-preview-url"), { body: body }).then(function (preview) {
+        if (mine !== lastRequest) { return; }
+        $("pv-sender").textContent = "";
+        show(preview);
+      }).catch(function (err) {
+        if (mine !== lastRequest) { return; }
+        var errors = (err.data && err.data.errors) || {};
+        if (errors.sender) {
+          $("pv-sender").textContent = errors.sender.join(" ");
+          // Preview the text anyway, without the brandname check.
+          var retry = { text: text, sender: null, recipients: recipients };
+          Loa.json(form.getAttribute("data-preview-url"), { body: retry }).then(show);
+        } else {
+          $("pv-sender").textContent = (err.data && err.data.message) || T.error;
+        }
+      });
     });
   }
 
@@ -160,11 +280,7 @@
   }
 
   function estimate() {
-    var params = new URLSearchParams();
-    ["lists", "exclude_lists", "localities"].forEach(function (name) {
-      chosen(name).forEach(function (v) { params.append(name, v); });
-    });
-    if (checked("all_app_users")) { params.append("all_app_users", "1"); }
+    var params = audienceParams();
     params.append("channels", channels());
     Loa.json(form.getAttribute("data-estimate-url") + "?" + params.toString()).then(function (data) {
       recipients = data.sms;
@@ -185,7 +301,8 @@
 
   form.addEventListener("input", function (event) {
     var name = event.target.name;
-    if (name === "sms_text" || name === "sms_sender") {
+    if (name === "sms_text" || name === "sms_sender" ||
+        ((name === "survey_question" || name === "survey_choices") && asksSurvey())) {
       window.clearTimeout(textTimer);
       textTimer = window.setTimeout(previewText, 250);
     } else if (name === "push_title" || name === "push_body") {
@@ -199,7 +316,7 @@
       window.clearTimeout(audienceTimer);
       audienceTimer = window.setTimeout(estimate, 200);
     }
-    if (name === "sms_plain") { previewText(); }
+    if (name === "sms_plain" || name === "reply_mode") { previewText(); }
   });
 
   showChannels();

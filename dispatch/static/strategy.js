@@ -1,5 +1,6 @@
 /* The composer's channel strategy: SMS for all against SMS to the numbers the app does not
-   cover, and the saving (GET /campaigns/estimate/strategy). Text goes in with textContent only. */
+   cover, and the saving (POST /campaigns/estimate/strategy); per channel in a table with the rows
+   of the approval page (campaigns/_strategy_reach.html). Text goes in with textContent only. */
 (function () {
   "use strict";
 
@@ -16,6 +17,37 @@
   }
   function money(n) { return Loa.num(n) + " " + T.currency; }
 
+  function row(body, key, recipients, parts, cost) {
+    var tr = document.createElement("tr");
+    tr.setAttribute("data-strategy-row", key);
+    [T.rows[key], Loa.num(recipients), parts === null ? "—" : Loa.num(parts), money(cost)]
+      .forEach(function (text, i) {
+        var td = document.createElement("td");
+        td.textContent = text;
+        if (i > 0) { td.className = "num"; }
+        tr.appendChild(td);
+      });
+    body.appendChild(tr);
+  }
+
+  /* Cost per channel: SMS to everyone, SMS sent directly, (the fallback at most), the app. */
+  function renderTable(strategy, data) {
+    var wrap = document.getElementById("pv-strategy-table");
+    var body = document.getElementById("pv-strategy-rows");
+    if (!wrap || !body) { return; }
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    wrap.classList.toggle("hidden", strategy === "both");
+    if (strategy === "both") { return; }
+    var all = data.sms_all, direct = data.sms_direct;
+    row(body, "sms-all", all.recipients, all.parts, all.cost_vnd);
+    row(body, "sms-direct", direct.recipients, direct.parts, direct.cost_vnd);
+    if (strategy === "app_then_sms") {
+      row(body, "sms-fallback", all.recipients - direct.recipients, all.parts - direct.parts,
+          all.cost_vnd - direct.cost_vnd);
+    }
+    row(body, "app", data.app_covered, null, 0);
+  }
+
   function render(data) {
     var strategy = chosen("strategy")[0] || "both";
     var all = Loa.fmt(T.all, { n: Loa.num(data.sms_all.recipients), cost: money(data.sms_all.cost_vnd) });
@@ -31,20 +63,17 @@
       out.textContent = all;
     }
     out.setAttribute("data-saving", strategy === "both" ? "0" : String(data.saving_vnd));
+    renderTable(strategy, data);
   }
 
   function estimate() {
-    var params = new URLSearchParams();
-    ["lists", "exclude_lists", "localities"].forEach(function (name) {
-      chosen(name).forEach(function (v) { params.append(name, v); });
-    });
-    var all = form.elements.all_app_users;
-    if (all && all.checked) { params.append("all_app_users", "1"); }
-    var plain = form.elements.sms_plain;
-    if (plain && plain.checked) { params.append("sms_plain", "1"); }
-    params.append("sms_text", (form.elements.sms_text || { value: "" }).value);
+    var text = form.elements.sms_text, plain = form.elements.sms_plain,
+        all = form.elements.all_app_users;
+    var body = { lists: chosen("lists"), exclude_lists: chosen("exclude_lists"),
+                 localities: chosen("localities"), all_app_users: !!(all && all.checked),
+                 sms_plain: !!(plain && plain.checked), sms_text: text ? text.value : "" };
     var mine = ++last;
-    Loa.json(box.getAttribute("data-estimate-url") + "?" + params.toString()).then(function (data) {
+    Loa.json(box.getAttribute("data-estimate-url"), { body: body }).then(function (data) {
       if (mine === last) { render(data); }
     }).catch(function () { if (mine === last) { out.textContent = T.error; } });
   }

@@ -20,11 +20,14 @@ from dispatch.campaigns import (
     estimate,
     frozen,
     lifecycle,
+    personal,
+    placeholders,
     plans,
     service,
     settings,
     strategy,
 )
+from dispatch.campaigns.preview import MAX_TEXT_CHARS
 from dispatch.engine import progress
 from dispatch.errors import LoaError
 from dispatch.extensions import db
@@ -40,11 +43,12 @@ from dispatch.models import (
     User,
 )
 from dispatch.models.common import utcnow
+from dispatch.replies.ask import sent_text
 from dispatch.schemas.campaigns import OptionalReasonSchema, ReasonSchema, RetrySchema
 from dispatch.schemas.common import StrictSchema
 from dispatch.schemas.translate import tr
 from dispatch.web import corrections as correction_links
-from dispatch.web import forms, pages, queries
+from dispatch.web import forms, pages, queries, reply_form
 from dispatch.web.i18n import label, num
 from dispatch.web.pages import Errors, errors_of, me
 
@@ -203,21 +207,64 @@ def estimate_audience() -> Any:
     return jsonify(out)
 
 
-@bp.get("/estimate/strategy")
+def _composer_body() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The composer's fields as its scripts POST them (JSON: a Vietnamese text percent-encoded
+    in a URL would outgrow gunicorn's request line), and the audience they define."""
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+
+    def listed(name: str) -> list[str]:
+        values = body.get(name)
+        return [str(v) for v in values] if isinstance(values, list) else []
+
+    defined: dict[str, Any] = {
+        "lists": forms.ints(listed("lists")),
+        "exclude_lists": forms.ints(listed("exclude_lists")),
+        "localities": listed("localities"),
+        "all_app_users": body.get("all_app_users") is True,
+    }
+    return body, defined
+
+
+@bp.post("/estimate/strategy")
 @require("campaign.preview")
 def estimate_strategy() -> Any:
     """SMS for all against SMS to the numbers the app does not cover, for the composer."""
-    defined: dict[str, Any] = {
-        "lists": forms.ints(request.args.getlist("lists")),
-        "exclude_lists": forms.ints(request.args.getlist("exclude_lists")),
-        "localities": request.args.getlist("localities"),
-        "all_app_users": request.args.get("all_app_users") == "1",
-    }
+    body, defined = _composer_body()
     errors = audience.reference_errors(defined)
     if errors:
         return jsonify({"errors": errors}), 422
-    return jsonify(strategy.estimate(defined, text=request.args.get("sms_text", "")[:1530],
-                                     plain=request.args.get("sms_plain") == "1"))
+    text = body.get("sms_text")
+    return jsonify(strategy.estimate(defined, text=text[:MAX_TEXT_CHARS] if isinstance(
+                                         text, str) else "",
+                                     plain=body.get("sms_plain") is True))
+
+
+@bp.post("/estimate/text")
+@require("campaign.preview")
+def estimate_text() -> Any:
+    """The SMS as the draft's page previews it, for the composer: `text` as sent (braces of a
+    text without placeholders undoubled, the survey's question appended), and `personal`, a
+    personalised text rendered for the chosen audience's first recipients
+    (dispatch.campaigns.personal.sampled), null without placeholders. The composer's parts and
+    cost follow these, not the text as typed."""
+    body, defined = _composer_body()
+    fields: MultiDict[str, str] = MultiDict()
+    for name in ("sms_text", "reply_mode", "survey_question", "survey_choices"):
+        if isinstance(body.get(name), str):
+            fields[name] = body[name]
+    errors = audience.reference_errors(defined)
+    if errors:
+        return jsonify({"errors": errors}), 422
+    raw: dict[str, Any] = {}
+    reply_form.reply_input(fields, raw)
+    mode = raw["reply_mode"] if raw["reply_mode"] in ("free", "survey") else "none"
+    draft = Campaign(sms_text=forms.text(fields, "sms_text")[:MAX_TEXT_CHARS],
+                     sms_plain=body.get("sms_plain") is True, reply_mode=mode,
+                     survey=raw.get("survey"))
+    text = sent_text(placeholders.as_written(draft.sms_text or ""), mode, draft.survey)
+    return jsonify({"text": text,
+                    "personal": personal.sampled(draft, audience.sms_reachable(defined))})
 
 
 @bp.get("/<int:campaign_id>")

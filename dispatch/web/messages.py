@@ -34,6 +34,16 @@ SERVICE_MESSAGES = (
        "digits and _), at character"),
     _l("A default longer than 200 characters, at character"),
     _l("Not a Vietnamese mobile number."),
+    # what a campaign asks back (dispatch.replies.ask; those with a value are matched by
+    # dispatch.schemas.translate.PATTERNS)
+    _l("Choose none, free or survey."), _l("A survey needs its question."),
+    _l("A survey needs at least two choices."),
+    _l("Give the choice a key (1, 2, … or a word)."), _l("Give the choice a label."),
+    _l("Give between 1 and %(max)s days."),
+    _l("At most %(max)s choices: an SMS has little room."),
+    _l("Two choices have the key “%(key)s”."),
+    _l("“%(word)s” is an opt-out keyword: whoever answers it would be opted out."),
+    _l("“%(word)s” already answers choice %(key)s."),
     # campaigns
     _l("Give a title."), _l("SMS needs a text."), _l("SMS needs a sender (brandname)."),
     _l("A channel strategy needs both channels (SMS and app)."),

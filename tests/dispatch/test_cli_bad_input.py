@@ -41,6 +41,9 @@ def _bad_inputs(tmp: Path) -> list[list[str]]:
         ["demo", "seed", "--contacts", "-5"],
         ["demo", "seed", "--contacts", "many"],
         ["demo", "seed", "--devices", "-1"],
+        ["demo", "answers", "--timeout", "0"],
+        ["demo", "answers", "--timeout", "soon"],
+        ["demo", "answers", "--control", "http://127.0.0.1:1", "--timeout", "1"],  # no survey
         ["smpp", "account", "add", "viettel2"],
         ["smpp", "account", "add", "demo", "--host", "h", "--port", "2775", "--system-id", "s",
          "--password", "p"],  # exists already

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -80,6 +81,20 @@ def test_the_demo_campaign_is_delivered_and_everything_stops(tmp_path: Path) -> 
         token = subprocess.run([str(ROOT / ".venv/bin/loa"), "tokens", "create", "pheduyet"],
                                cwd=ROOT, env=env, capture_output=True, text=True, check=True
                                ).stdout.split()[-1]
+        # The demo's survey went out by itself and the SMSC stand-in answered it (the `demo`
+        # process): within a minute a newcomer sees its results by locality.
+        seeded = re.search(r"campaign (\d+): a survey of phase 1, launched", log.read_text())
+        assert seeded, log.read_text()[-3000:]
+        survey: dict = {}
+
+        def answered() -> bool:
+            report = call(f"{base}/api/campaigns/{seeded.group(1)}/report", token)
+            survey.update(report["survey"] or {})
+            return sum(p["answers"] for p in survey.get("by_locality", [])) > 0
+
+        wait_for(answered, 60, "the demo survey's answers by locality", log)
+        assert survey["answers"] == sum(p["answers"] for p in survey["by_locality"]) > 10
+        assert "The SMSC stand-in answered the demo survey" in log.read_text()
         launched = call(f"{base}/api/campaigns/1/launch", token, "POST")
         assert launched["status"] in ("launching", "sending")
         progress: dict = {}

@@ -202,3 +202,43 @@ def test_compose_a_survey(backend: str, as_role: Any) -> None:
     assert "“HUY”" in refused.get_data(as_text=True)  # the refusal names the word
     db.session.refresh(c)
     assert c.survey["choices"][1]["label"] == "Không đồng ý"  # nothing half-written
+
+
+def test_reply_settings_are_refused_in_vietnamese(backend: str, as_role: Any) -> None:
+    lst = helpers.contact_list()
+    editor = as_role("editor")
+    survey = composer_form(lst.id) | {"reply_mode": "survey", "reply_days": "7"}
+
+    def refusals(**over: str) -> str:
+        response = editor.post("/campaigns/new", survey | over)
+        assert response.status_code == 422, response.status_code
+        found = re.search(r'<p class="error" id="survey-error">(.*?)</p>',
+                          response.get_data(as_text=True), re.S)
+        assert found, response.get_data(as_text=True)[:3000]
+        return found.group(1)
+
+    empty = refusals(survey_question="", survey_choices="1 = Đồng ý")
+    assert "Khảo sát cần có câu hỏi." in empty
+    assert "Khảo sát cần ít nhất hai phương án trả lời." in empty
+    clash = refusals(survey_question="Ban co dong y?",
+                     survey_choices="1 = Đồng ý | dong y\n2 = Tu choi\n3 = Khác | Đồng ý\n1 = Lặp")
+    assert ("“Tu choi” là từ khoá từ chối nhận tin: ai trả lời như vậy sẽ bị ngừng gửi tin."
+            in clash)
+    assert "“Đồng ý” đã là cách trả lời phương án 1." in clash
+    assert "Hai phương án cùng mã “1”." in clash
+    many = refusals(survey_question="Ban co dong y?",
+                    survey_choices="\n".join(f"{n} = Phương án {n}" for n in range(1, 12)))
+    assert "Tối đa 9 phương án" in many
+    blank = refusals(survey_question="Ban co dong y?", survey_choices="1 = Đồng ý\n= Không")
+    assert "Hãy ghi mã cho phương án (1, 2, … hoặc một từ)." in blank
+    label = refusals(survey_question="Ban co dong y?", survey_choices="1 = Đồng ý\n2 =")
+    assert "Hãy ghi tên cho phương án." in label
+    # The reply window, by the form's number field and by the API's mode.
+    days = editor.post("/campaigns/new", survey | {
+        "survey_question": "Ban co dong y?", "survey_choices": "1 = Có\n2 = Không",
+        "reply_days": "45"}).get_data(as_text=True)
+    window = re.search(r'<p class="error" id="reply_days-error">(.*?)</p>', days, re.S)
+    assert window and "Phải từ 1 đến 30." in window.group(1), days[:3000]
+    mode = editor.post("/campaigns/new", survey | {"reply_mode": "poll"}).get_data(as_text=True)
+    assert "Must be one of" not in mode and "Phải là một trong" in mode
+    assert db.session.scalar(select(Campaign.id)) is None

@@ -62,3 +62,38 @@ def test_the_report_page_answers_what_a_number_received(as_role, people, app):
     page = unescape(reader.get(f"/campaigns/{c.id}/received",
                                query_string={"msisdn": "12ab"}).get_data(as_text=True))
     assert "Không phải số di động Việt Nam." in page
+
+
+def test_the_composer_estimates_take_what_a_browser_sends(as_role, people):
+    """POST /campaigns/estimate/text (the composer's SMS as sent) and /estimate/strategy: a long
+    Vietnamese text, a survey, a broken template and junk all get an answer, never a 5xx."""
+    lst = _list()
+    editor = as_role("editor")
+
+    def estimate(body, what="text"):
+        response = editor.client.post(f"/campaigns/estimate/{what}", json=body,
+                                      headers={"X-CSRFToken": editor.token})
+        assert response.status_code in (200, 422), response.get_data(as_text=True)[:500]
+        return response.get_json()
+
+    long = "Thông báo lịch tiếp công dân của Ủy ban nhân dân tỉnh. " * 27  # > 1,400 characters
+    answer = estimate({"sms_text": long, "lists": [str(lst.id)], "reply_mode": "survey",
+                       "survey_question": "Ông/bà có đồng ý?",
+                       "survey_choices": "1 = Đồng ý\n2 = Không"})
+    assert answer["text"] == long.strip() + "\nÔng/bà có đồng ý? Trả lời 1 hoặc 2"
+    assert answer["personal"] is None
+    personal = estimate({"sms_text": TEXT, "lists": [lst.id], "sms_plain": True})
+    assert personal["text"] == TEXT  # a personalised text is rendered per recipient instead
+    assert personal["personal"]["samples"][0]["text"] == "Kinh gui Nguyen Thi Lan (nong dan), {Loa}"
+    assert personal["personal"]["encodings"] == {"gsm7": 2}
+    assert estimate({"sms_text": "Mở ngoặc {ho_ten", "lists": [lst.id]})["personal"] is None
+    for junk in ({}, {"sms_text": 5, "lists": "x", "localities": [None]}, {"lists": [999]},
+                 {"reply_mode": "survey", "survey_choices": "=\n=|"}):
+        estimate(junk)
+        estimate(junk, "strategy")
+    assert editor.client.post("/campaigns/estimate/text", data="not json",
+                              headers={"X-CSRFToken": editor.token}).status_code == 200
+    # The strategy's figures of a text longer than a URL may carry (UCS-2, 67 a part).
+    figures = estimate({"sms_text": long, "lists": [lst.id], "all_app_users": True}, "strategy")
+    parts = -(-len(long.strip()) // 67)
+    assert figures["sms_all"]["recipients"] == 3 and figures["sms_all"]["parts"] == 3 * parts

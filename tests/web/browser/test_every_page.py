@@ -49,6 +49,7 @@ NOT_PAGES = {
     "web_audiences.import_refused": "a CSV download",
     "web_campaigns.estimate_audience": "JSON for the composer's live preview",
     "web_campaigns.estimate_strategy": "JSON for the composer's strategy saving",
+    "web_campaigns.estimate_text": "JSON for the composer's SMS as sent (question, placeholders)",
     "web_reports.download": "a report document (DOCX) download",
     "web_exports.ledger_csv": "a CSV download",
     "web_exports.ledger_xlsx": "an XLSX download",

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, User
 from dispatch.models.replies import Reply
-from tests.helpers import replies
+from tests.helpers import replies, surveys
 from tests.helpers.factories import PASSWORD
-from tests.helpers.screen import Screen
+from tests.helpers.screen import SHOTS, Screen
 
 pytestmark = pytest.mark.browser
 
@@ -63,3 +63,57 @@ def test_a_clerk_filters_labels_and_handles_a_reply(backend: str, screen: Screen
         tags["Góp ý văn kiện"].id, "handled", clerk.id)
     assert db.session.scalar(select(AuditEvent).where(
         AuditEvent.action == "reply.unmask")) is None
+
+
+def test_a_clerk_goes_from_a_survey_reply_to_the_results_chart(backend: str, screen: Screen,
+                                                               people: dict[str, User]) -> None:
+    """The survey of tests/helpers/surveys.py (its figures counted by hand in EXPECTED): the
+    clerk filters its replies from Ngã Bảy, labels and handles one, then follows the campaign to
+    its results chart."""
+    tags = replies.labels()
+    c = surveys.survey_campaign(people)
+    replies.reply("Khảo sát khác", campaign=replies.survey(people["editor"], "Khảo sát khác"),
+                  locality="nga-bay", msisdn="+84911222333")
+    nga_bay = surveys.place("nga-bay")
+    wanted = db.session.scalars(select(Reply).where(
+        Reply.campaign_id == c.id, Reply.locality_id == nga_bay.id)).all()
+    assert len(wanted) == 3  # choice 3, an opt-out, choice 1 (surveys.survey_campaign)
+    answer = next(r for r in wanted if r.choice == "3")
+    page = screen.page
+    screen.sign_in(people["editor"].username, PASSWORD)
+    page.goto("/inbox")
+    page.select_option("#campaign_id", str(c.id))
+    page.select_option("#locality_id", label="Thành phố Ngã Bảy")
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_url(f"**/inbox?*campaign_id={c.id}*")
+    expect(page.locator("a[data-reply]")).to_have_count(len(wanted))
+    page.click(f"a[data-reply='{answer.id}']")
+    page.wait_for_url(f"**/inbox/{answer.id}")
+    page.select_option("#f-label_id", label="Góp ý văn kiện")
+    page.select_option("#f-state", "handled")
+    page.click("form[aria-label='Xử lý phản hồi này'] button[type=submit]")
+    expect(page.locator(".flash.success")).to_contain_text("Đã lưu phản hồi")
+    db.session.expire_all()
+    row = db.session.get(Reply, answer.id)
+    assert (row.label_id, row.state) == (tags["Góp ý văn kiện"].id, "handled")
+
+    # From the reply to its campaign, and to the campaign's report: the survey's chart.
+    page.click(f"dd a[href='/campaigns/{c.id}']")
+    page.wait_for_url(f"**/campaigns/{c.id}")
+    page.click(f"a[data-report][href='/campaigns/{c.id}/report']")
+    page.wait_for_url(f"**/campaigns/{c.id}/report")
+    section = page.locator("section[data-survey]")
+    expect(section.locator("h2")).to_have_text("Kết quả khảo sát")
+    chart = section.locator(f"svg[aria-labelledby='chart-survey-{c.id}-t chart-survey-{c.id}-d']")
+    expect(chart).to_be_visible()
+    expect(chart.locator("rect")).to_have_count(len(surveys.CHOICES))  # a bar per choice
+    expected = surveys.EXPECTED["choices"]
+    described = chart.locator("desc").text_content() or ""
+    for choice in surveys.CHOICES:
+        cells = page.locator(f"[data-table=survey-choices] tr[data-row='{choice['key']}'] td")
+        expect(cells.nth(1)).to_have_text(str(expected[choice["key"]]))
+        assert f"{choice['label']}: {expected[choice['key']]}" in described, described
+    expect(section.locator("[data-f=answers]")).to_have_text(str(surveys.EXPECTED["answers"]))
+    screen.shot("53-survey-results-desktop")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    section.screenshot(path=str(SHOTS / "54-survey-results-chart-desktop.png"))  # the section

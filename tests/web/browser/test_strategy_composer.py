@@ -2,7 +2,8 @@
 
 Ten numbers in a list, four of them with an app device whose number the app verified, one with
 a claimed number only. "App first" must show the SMS to six recipients and the saving of four
-SMS; "both" shows no saving. Screenshot: build/screenshots/strategy-composer.png.
+SMS, with the cost per channel in the approval page's rows; "both" shows no saving.
+Screenshot: build/screenshots/strategy-composer.png.
 """
 
 from __future__ import annotations
@@ -60,8 +61,29 @@ def test_the_strategy_choice_shows_the_saving(backend: str, screen: Screen,
     text = box.inner_text()
     assert "4 số nhận qua ứng dụng" in text and "SMS cho 6 người nhận" in text, text
     assert f"{4 * price:,}".replace(",", ".") in text, text
+
+    def money(n: int) -> str:
+        return f"{n:,}".replace(",", ".") + " ₫"
+
+    def rows() -> dict[str, list[str]]:
+        found = {}
+        for tr in page.locator("#pv-strategy-rows tr").all():
+            found[tr.get_attribute("data-strategy-row") or ""] = [
+                c.strip() for c in tr.locator("td").all_inner_texts()][1:]
+        return found
+
+    expect(page.locator("#pv-strategy-table")).to_be_visible()
+    assert rows() == {"sms-all": ["10", "10", money(10 * price)],
+                      "sms-direct": ["6", "6", money(6 * price)],
+                      "app": ["4", "—", money(0)]}
+    expect(page.locator("#pv-strategy-rows [data-strategy-row=sms-all] td").first).to_have_text(
+        "SMS cho mọi người (để so sánh)")
     screen.shot("strategy-composer")
     page.check("#composer input[name=strategy][value=app_then_sms]")
     expect(box).to_contain_text("tối đa")
+    expect(page.locator("#pv-strategy-rows [data-strategy-row=sms-fallback]")).to_have_count(1)
+    assert rows()["sms-fallback"] == ["4", "4", money(4 * price)]
+    page.check("#composer input[name=strategy][value=both]")
+    expect(page.locator("#pv-strategy-table")).to_be_hidden()
     page.check("#composer input[name=channels][value=sms]")
     expect(page.locator("#strategy")).to_be_hidden()  # a strategy needs both channels
