@@ -102,20 +102,45 @@ def _sms_counts(c: Campaign, which: Any) -> dict[str, int]:
         .where(_members(c, "sms"), which).group_by(audience.OPERATOR)))
 
 
-def _strategy_figures(c: Campaign, sms: dict[str, Any]) -> dict[str, Any]:
-    """Per channel who gets what under the strategy, and the saving against SMS for all."""
+_COST = ("recipients", "parts", "cost_vnd")
+
+
+def _personal_sets(c: Campaign) -> dict[str, dict[str, Any]] | None:
+    """A personalised campaign's exact figures in one pass over its members: `sent` (what the
+    approval covers at worst) and, under a strategy, `direct` (SMS at once), `covered` (numbers
+    the app reaches) and `all` (SMS for everyone, the saving's baseline). None: not personal."""
     name = c.strategy or strategy.BOTH
-    direct = sms_cost(c, _sms_counts(c, M.held.is_(None)))
+    if name == strategy.BOTH:
+        members = select(M.recipient_id, literal("direct")).where(_members(c, "sms"), _SENT)
+        return personal.exact_by(c, members, {"direct": ("sent",)})
+    into = {"direct": ("sent", "direct", "all"),
+            "covered": ("covered", "all", *(("sent",) if name == strategy.APP_THEN_SMS else ()))}
+    members = select(M.recipient_id,
+                     case((M.held.is_(None), literal("direct")), else_=literal("covered"))
+                     ).where(_members(c, "sms"), M.held.is_(None) | M.held.in_(_STRATEGY_HELD))
+    return personal.exact_by(c, members, into)
+
+
+def _strategy_figures(c: Campaign, sms: dict[str, Any],
+                      texts: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """Per channel who gets what under the strategy, and the saving against SMS for all;
+    priced on each recipient's own text when the campaign is personalised (`texts`)."""
+    name = c.strategy or strategy.BOTH
     covered = _sms_counts(c, M.held.in_(_STRATEGY_HELD))
-    everyone = sms_cost(c, _sms_counts(c, M.held.is_(None) | M.held.in_(_STRATEGY_HELD)))
-    fallback = sms_cost(c, covered if name == strategy.APP_THEN_SMS else {})
+    if texts is not None:
+        direct, everyone = texts["direct"], texts["all"]
+        fallback = texts["covered"] if name == strategy.APP_THEN_SMS else dict.fromkeys(_COST, 0)
+    else:
+        direct = sms_cost(c, _sms_counts(c, M.held.is_(None)))
+        everyone = sms_cost(c, _sms_counts(c, M.held.is_(None) | M.held.in_(_STRATEGY_HELD)))
+        fallback = sms_cost(c, covered if name == strategy.APP_THEN_SMS else {})
     return {
         "name": name,
         "fallback_minutes": c.fallback_minutes if name == strategy.APP_THEN_SMS else None,
         "app_covered": sum(covered.values()),
-        "sms_direct": {k: direct[k] for k in ("recipients", "parts", "cost_vnd")},
-        "sms_fallback_max": {k: fallback[k] for k in ("recipients", "parts", "cost_vnd")},
-        "sms_all": {k: everyone[k] for k in ("recipients", "parts", "cost_vnd")},
+        "sms_direct": {k: direct[k] for k in _COST},
+        "sms_fallback_max": {k: fallback[k] for k in _COST},
+        "sms_all": {k: everyone[k] for k in _COST},
         # app_first saves it outright; app_then_sms at most (every push opened), at least 0.
         "saving_vnd": everyone["cost_vnd"] - sms["cost_vnd"],
         "saving_max_vnd": everyone["cost_vnd"] - direct["cost_vnd"],
@@ -133,12 +158,12 @@ def figures(c: Campaign) -> dict[str, Any]:
     if content.uses_sms(c.channels):
         out["sms"] = sms_cost(c, _sms_counts(c, _SENT))
         # Personalised: each member's own text, parts and cost (a full pass, streamed).
-        exact = personal.exact(c, select(M.recipient_id).where(_members(c, "sms"), _SENT))
-        if exact is not None:
-            out["personal"] = exact
+        texts = _personal_sets(c)
+        if texts is not None:
+            exact = out["personal"] = texts["sent"]
             out["sms"].update(parts=exact["parts"], cost_vnd=exact["cost_vnd"])
         if (c.strategy or strategy.BOTH) != strategy.BOTH:
-            out["strategy"] = _strategy_figures(c, out["sms"])
+            out["strategy"] = _strategy_figures(c, out["sms"], texts)
     if content.uses_push(c.channels):
         out["push"] = {"devices": db.session.scalar(
             select(func.count()).select_from(M).where(_members(c, "push"), M.held.is_(None))) or 0}

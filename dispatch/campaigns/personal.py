@@ -1,7 +1,8 @@
 """The preview of a personalised SMS: placeholders found, samples, parts per recipient, cost.
 
 Exact figures need every recipient's text, so they are a full pass over the audience: made once,
-where the frozen reach is computed at submission (`exact`, called from dispatch.campaigns.frozen),
+where the frozen reach is computed at submission (`exact_by`, called from dispatch.campaigns.frozen,
+which counts the sets a channel strategy prices in the same pass),
 streamed with `yield_per` so memory does not grow with the audience. A draft's preview (a web
 request) reads only a bounded sample (`sampled`) and says its figures are a sample.
 """
@@ -28,65 +29,94 @@ def _columns() -> tuple[Any, ...]:
     return (Contact.msisdn, Contact.name, Contact.attributes, Contact.locality_id, OPERATOR)
 
 
-def _figures(c: Campaign, rows: Any, *, complete: bool) -> dict[str, Any] | None:
+class _Tally:
+    """Figures of the rendered texts of one set of recipients."""
+
+    def __init__(self, prices: dict[str, int]) -> None:
+        self.prices = prices
+        self.samples: list[dict[str, Any]] = []
+        self.longest: dict[str, Any] | None = None
+        self.histogram: dict[int, int] = {}
+        self.encodings: dict[str, int] = {}
+        self.per_operator: dict[str, dict[str, int]] = {}
+        self.missing = self.recipients = 0
+
+    def add(self, msisdn: str, text: str, encoding: str, parts: int, op: str) -> None:
+        self.recipients += 1
+        self.histogram[parts] = self.histogram.get(parts, 0) + 1
+        self.encodings[encoding] = self.encodings.get(encoding, 0) + 1
+        price = self.prices.get(op, self.prices.get("other", 0))
+        row = self.per_operator.setdefault(op, {"recipients": 0, "parts": 0, "cost_vnd": 0,
+                                                "price_per_part": price})
+        row["recipients"] += 1
+        row["parts"] += parts
+        row["cost_vnd"] += parts * row["price_per_part"]
+        if len(self.samples) < SAMPLES:
+            self.samples.append({"msisdn": msisdn, "text": text, "parts": parts})
+        longest = self.longest
+        if longest is None or (parts, len(text)) > (longest["parts"], len(longest["text"])):
+            self.longest = {"msisdn": msisdn, "text": text, "parts": parts}
+
+    def result(self, template: placeholders.Template, complete: bool) -> dict[str, Any]:
+        return {
+            "complete": complete,
+            "placeholders": [{"name": s.name, "default": s.default} for s in template.slots],
+            "samples": self.samples,
+            "longest": self.longest,
+            "parts_histogram": {str(k): self.histogram[k] for k in sorted(self.histogram)},
+            # recipients per encoding: a value with diacritics forces UCS-2
+            "encodings": self.encodings,
+            "recipients": self.recipients,
+            "missing_value": self.missing,
+            "parts": sum(r["parts"] for r in self.per_operator.values()),
+            "cost_vnd": sum(r["cost_vnd"] for r in self.per_operator.values()),
+            "by_operator": self.per_operator,
+        }
+
+
+def _figures_by(c: Campaign, rows: Any, into: dict[Any, tuple[str, ...]], *,
+                complete: bool) -> dict[str, dict[str, Any]] | None:
+    """Figures per set: each row is (group, msisdn, name, attributes, locality, operator), and
+    `into[group]` names the sets its text counts in; every text is rendered once."""
     template = placeholders.parse_or_none(c.sms_text)
     if template is None or not template.personal:
         return None
     places = placeholders.load_places()
     prices = settings.get("sms_price_per_part") or {}
-    samples: list[dict[str, Any]] = []
-    longest: dict[str, Any] | None = None
-    histogram: dict[int, int] = {}
-    encodings: dict[str, int] = {}
-    per_operator: dict[str, dict[str, int]] = {}
-    missing = recipients = 0
-    for msisdn, name, attributes, locality_id, operator in rows:
+    tallies = {name: _Tally(prices) for names in into.values() for name in names}
+    for group, msisdn, name, attributes, locality_id, operator in rows:
+        mine = [tallies[n] for n in into[group]]
         text = template.render(placeholders.contact_values(name, attributes, places,
                                                            locality_id))
         if text is None:
-            missing += 1
+            for tally in mine:
+                tally.missing += 1
             continue
         text = sent_text(text, c.reply_mode, c.survey)  # the survey's question, if it asks
         if c.sms_plain:
             text = strip_diacritics(text)
         analysed = analyse(text)
-        parts = analysed.parts
-        recipients += 1
-        histogram[parts] = histogram.get(parts, 0) + 1
-        encodings[analysed.encoding] = encodings.get(analysed.encoding, 0) + 1
         op = next(iter(by_operator([(operator, 1)])))
-        row = per_operator.setdefault(op, {"recipients": 0, "parts": 0, "cost_vnd": 0,
-                                           "price_per_part": prices.get(op,
-                                                                        prices.get("other", 0))})
-        row["recipients"] += 1
-        row["parts"] += parts
-        row["cost_vnd"] += parts * row["price_per_part"]
-        if len(samples) < SAMPLES:
-            samples.append({"msisdn": msisdn, "text": text, "parts": parts})
-        if longest is None or (parts, len(text)) > (longest["parts"], len(longest["text"])):
-            longest = {"msisdn": msisdn, "text": text, "parts": parts}
-    return {
-        "complete": complete,
-        "placeholders": [{"name": s.name, "default": s.default} for s in template.slots],
-        "samples": samples,
-        "longest": longest,
-        "parts_histogram": {str(k): histogram[k] for k in sorted(histogram)},
-        "encodings": encodings,  # recipients per encoding: a value with diacritics forces UCS-2
-        "recipients": recipients,
-        "missing_value": missing,
-        "parts": sum(r["parts"] for r in per_operator.values()),
-        "cost_vnd": sum(r["cost_vnd"] for r in per_operator.values()),
-        "by_operator": per_operator,
-    }
+        for tally in mine:
+            tally.add(msisdn, text, analysed.encoding, analysed.parts, op)
+    return {name: tally.result(template, complete) for name, tally in tallies.items()}
 
 
-def exact(c: Campaign, members: Select[Any]) -> dict[str, Any] | None:
-    """Figures over every contact `members` selects (ids), streamed; None when not personal."""
+def _figures(c: Campaign, rows: Any, *, complete: bool) -> dict[str, Any] | None:
+    found = _figures_by(c, ((None, *row) for row in rows), {None: ("all",)},
+                        complete=complete)
+    return None if found is None else found["all"]
+
+
+def exact_by(c: Campaign, members: Select[Any, Any],
+             into: dict[Any, tuple[str, ...]]) -> dict[str, dict[str, Any]] | None:
+    """Figures per set over the contacts `members` selects as (id, group) rows, in one pass."""
     if not placeholders.is_personal(c.sms_text):
         return None
-    stmt = (select(*_columns()).where(Contact.id.in_(members)).order_by(Contact.id)
-            .execution_options(yield_per=STREAM))
-    return _figures(c, db.session.execute(stmt), complete=True)
+    grouped = members.subquery()
+    stmt = (select(grouped.c[1], *_columns()).join(grouped, grouped.c[0] == Contact.id)
+            .order_by(Contact.id).execution_options(yield_per=STREAM))
+    return _figures_by(c, db.session.execute(stmt), into, complete=True)
 
 
 def sampled(c: Campaign, reachable: Select[Any] | None) -> dict[str, Any] | None:
