@@ -57,7 +57,7 @@ def _number(value: str | None, current: TestMember | None) -> tuple[str | None, 
         raise ValidationFailed.field("msisdn", f"{number.error}: {value!r}")
     taken = db.session.scalar(select(TestMember.id).where(TestMember.msisdn == number.msisdn))
     if taken is not None and (current is None or taken != current.id):
-        raise Conflict(f"{number.msisdn} is already on the test list.",
+        raise Conflict("This number is already on the test list.",
                        code="test_member_exists", errors={"msisdn": ["Already on the test list."]})
     return number.msisdn, number.operator
 
@@ -93,7 +93,7 @@ def add(*, name: str | None, msisdn: str | None = None, installation_id: str | N
     installation = _installation(installation_id, None)
     _reachable(number, installation)
     if (db.session.scalar(select(func.count()).select_from(TestMember)) or 0) >= MAX_MEMBERS:
-        raise Conflict(f"The test list holds at most {MAX_MEMBERS} members: remove one first.",
+        raise Conflict(f"The test list holds at most {MAX_MEMBERS} members. Remove one first.",
                        code="test_list_full")
     member = TestMember(name=clean_name, msisdn=number, operator=operator,
                         installation_id=installation, created_by_id=actor.id)

@@ -91,8 +91,7 @@ def _check(c: Campaign) -> None:
     if why == "test_not_allowed":
         raise Conflict("Only a campaign or a correction can be sent as a test.", code=why)
     if why is not None:
-        raise Conflict("A test is sent before approval: this campaign is "
-                       f"{c.status.value}.", code=why)
+        raise Conflict("Test sends are for campaigns not yet approved.", code=why)
     errors = {k: v for k, v in content.submission_errors(c, now=utcnow()).items()
               if k.split(".")[0] in CONTENT_ERRORS}
     for name in placeholders.TEXT_FIELDS:
@@ -143,7 +142,7 @@ def send(c: Campaign, *, actor: User, member_id: int | None = None) -> Sent:
     chosen = ([testlist.get_member(member_id)] if member_id is not None
               else testlist.members())
     if not chosen:
-        raise Conflict("The test list is empty: an admin adds staff numbers and devices to it.",
+        raise Conflict("The test list is empty. An admin adds staff numbers and devices to it.",
                        code="test_list_empty")
     if member_id is not None and not _channels(c, chosen[0]):
         raise ValidationFailed.field(
