@@ -172,3 +172,25 @@ def test_one_member_a_refusal_naming_the_field_and_the_approval_page_line(
     api_launch(editor, approver, cid)
     late = editor.post(f"/api/campaigns/{cid}/test-send", json={})
     assert late.status_code == 409 and late.json["code"] == "test_after_approval"
+
+
+def test_a_test_send_tells_no_webhook(app, api, people, client, smsc, smpp, fcm, receiver,
+                                      backend):
+    from dispatch.hooks import events
+    from dispatch.models import HookEvent
+    from tests.dispatch.hooks.test_delivery import make_hook
+
+    events.forget()
+    make_hook(receiver.url, (events.MESSAGE_DELIVERED, events.CAMPAIGN_COMPLETED))
+    ids = setup(api, people, client, smsc.port)
+    cid = draft(api, people, ids["list_id"], channels="sms",
+                audience={"lists": [ids["list_id"]]})
+    r = api.as_(people["editor"]).post(f"/api/campaigns/{cid}/test-send",
+                                       json={"member_id": ids["minh"]})
+    assert r.status_code == 201, r.json
+    (test,) = [t["id"] for t in r.json["tests"]]
+    smpp()
+    assert wait_for(lambda: counts(test).get("delivered", 0) == 1, timeout=30)
+    assert clock.tick(app.config).get("completed") == 1
+    db.session.expire_all()
+    assert db.session.scalars(select(HookEvent)).all() == []
