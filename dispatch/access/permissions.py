@@ -23,6 +23,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Re-sending failed/unknown messages may reach someone twice: a deliberate, audited decision.
     "campaign.retry": frozenset({"approver", "admin"}),
     "campaign.preview": STAFF,
+    # a test send of a draft to the test list (staff phones), before approval
+    "campaign.test": frozenset({"editor"}),
+    # the test list itself: staff see it (to pick a member), admins keep it
+    "testlist.view": STAFF,
+    "testlist.manage": frozenset({"admin"}),
     # communication plans and their phases: everyone reads them, admins write them
     "plan.view": STAFF,
     "plan.manage": frozenset({"admin"}),

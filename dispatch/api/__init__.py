@@ -40,3 +40,6 @@ def register_blueprints(api: Api) -> None:
     from dispatch.api import replies
 
     api.register_blueprint(replies.blp)
+    from dispatch.api import testlist
+
+    api.register_blueprint(testlist.blp)

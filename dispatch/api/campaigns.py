@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from dispatch.access.auth import require
 from dispatch.api.common import Blueprint, actor, page_of, paginate, with_extra
-from dispatch.campaigns import corrections, estimate, frozen, history, plans, service
+from dispatch.campaigns import corrections, estimate, frozen, history, kinds, plans, service
 from dispatch.engine import progress
 from dispatch.extensions import db
 from dispatch.models import Campaign, Phase
@@ -59,7 +59,7 @@ class Campaigns(MethodView):
     @blp.response(200, page_of(CampaignSummarySchema))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List campaigns, newest first, by status, phase or plan, channel, author and time."""
-        stmt = select(Campaign).order_by(Campaign.id.desc())
+        stmt = select(Campaign).where(kinds.counted()).order_by(Campaign.id.desc())
         if args.get("status") is not None:
             stmt = stmt.where(Campaign.status == args["status"])
         if args.get("phase_id") is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dispatch.campaigns import audit
+from dispatch.campaigns import audit, kinds
 from dispatch.config import local_zone
 from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.extensions import db
@@ -248,7 +248,7 @@ def campaigns_of(*, plan: Plan | int | None = None,
     Unscheduled ones (no send time, not launched) come last. For the report pages and
     documents: a phase's or a plan's campaigns, whatever their status.
     """
-    stmt = select(Campaign).join(Phase, Campaign.phase_id == Phase.id)
+    stmt = select(Campaign).join(Phase, Campaign.phase_id == Phase.id).where(kinds.counted())
     if phase is not None:
         stmt = stmt.where(Phase.id == (phase if isinstance(phase, int) else phase.id))
     if plan is not None:

@@ -174,6 +174,16 @@ def enqueue_push(c: Campaign, ids: Sequence[int], delay: float | None = None) ->
     return jobs
 
 
+def enqueue_push_ids(campaign_id: int, ids: Sequence[int], *, urgent: bool) -> int:
+    """`enqueue_push` by id, for an action deferred past a commit (it may not read objects)."""
+    queue = work_queue(urgent=urgent)
+    jobs = 0
+    for part in chunks(ids, BATCH):
+        _send(queue, campaign_id, PUSH_JOB, (campaign_id, part), None, 900)
+        jobs += 1
+    return jobs
+
+
 def enqueue_queued(c: Campaign, *, older_than: timedelta | None = None) -> int:
     """Enqueue push send jobs for every `queued` push row of the campaign; return the number of
     jobs.

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, text, true
 
-from dispatch.campaigns import frozen, placeholders, settings
+from dispatch.campaigns import frozen, kinds, placeholders, settings
 from dispatch.campaigns.audience import locality_ids, normalise
 from dispatch.engine import enqueue
 from dispatch.extensions import db
@@ -214,6 +214,8 @@ def _capped(c: Campaign, contact_ids: Sequence[int]) -> set[int]:
         select(Message.recipient_id)
         .where(any_of(Message.recipient_id, contact_ids), Message.channel == "sms",
                Message.campaign_id != c.id, Message.created_at >= since,
+               # A test send to staff phones is no campaign of theirs (dispatch.campaigns.kinds).
+               Message.campaign_id.not_in(kinds.not_counted_ids()),
                Message.status.not_in([S.SUPPRESSED, S.CANCELLED, S.EXPIRED]))
         .group_by(Message.recipient_id)
         .having(func.count(func.distinct(Message.campaign_id)) >= int(cap["max_campaigns"]))

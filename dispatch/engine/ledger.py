@@ -14,10 +14,11 @@ from functools import lru_cache
 
 from sqlalchemy import Update, bindparam, literal_column, or_, select, update
 
+from dispatch.campaigns import kinds
 from dispatch.errors import InvalidTransition
 from dispatch.extensions import db
 from dispatch.hooks import events as hook_events
-from dispatch.models import Message, MessageStatus
+from dispatch.models import Campaign, Message, MessageStatus
 from dispatch.models.common import utcnow
 from dispatch.models.ledger import FINAL
 from dispatch.models.sqlbatch import any_of, in_param, postgres, values_param
@@ -107,10 +108,14 @@ def move(
     if not tell or event is None:
         return db.session.execute(stmt, params).rowcount or 0  # type: ignore[attr-defined]
     moved = db.session.execute(stmt, params).all()
+    # A test send's messages are no event for the systems listening (dispatch.campaigns.kinds).
+    tests = set(db.session.scalars(kinds.not_counted_ids().where(
+        any_of(Campaign.id, sorted({m.campaign_id for m in moved}))))) if moved else set()
     hook_events.emit_many(event, [
         {"message_id": m.id, "campaign_id": m.campaign_id, "channel": m.channel,
          "status": new.value, "number": hook_events.mask(m.address), "reason": m.reason,
-         "error_code": m.error_code, "at": when.isoformat()} for m in moved])
+         "error_code": m.error_code, "at": when.isoformat()}
+        for m in moved if m.campaign_id not in tests])
     return len(moved)
 
 

@@ -32,6 +32,7 @@ from dispatch.models.ledger import (
 )
 from dispatch.models.replies import Reply, ReplyLabel
 from dispatch.models.sms import SmppAccount
+from dispatch.models.testlist import TestMember
 from dispatch.models.texts import MessageText
 from dispatch.models.users import ROLES, ApiToken, User, UserSession
 
@@ -68,6 +69,7 @@ __all__ = [
     "ReplyLabel",
     "Setting",
     "SmppAccount",
+    "TestMember",
     "User",
     "UserSession",
     "Webhook",

@@ -42,6 +42,7 @@ from rq.registry import (
 from sqlalchemy import func, select
 
 from dispatch.access.auth import require
+from dispatch.campaigns import kinds
 from dispatch.engine import progress as progress_module
 from dispatch.extensions import db
 from dispatch.jobs import keys
@@ -299,7 +300,8 @@ class LoaCollector:
     def campaigns(self) -> Iterator[Metric]:
         counts = GaugeMetricFamily("loa_campaigns", "Campaigns per status", labels=["status"])
         by_status = dict(db.session.execute(
-            select(Campaign.status, func.count()).group_by(Campaign.status)).all())
+            select(Campaign.status, func.count()).where(kinds.counted())
+            .group_by(Campaign.status)).all())
         for status in CampaignStatus:
             counts.add_metric([status.value], float(by_status.get(status, 0)))
         yield counts
@@ -314,7 +316,8 @@ class LoaCollector:
         age = GaugeMetricFamily("loa_campaign_progress_age_seconds",
                                 "Age of the progress figures shown", labels=["campaign_id"])
         live = db.session.scalars(select(Campaign).where(
-            Campaign.status.in_((CampaignStatus.SENDING, CampaignStatus.PAUSED)))).all()
+            Campaign.status.in_((CampaignStatus.SENDING, CampaignStatus.PAUSED)),
+            kinds.counted())).all()
         redis = get_redis(self.app)
         for c in live:
             figures = _progress(redis, c)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, select
 
+from dispatch.campaigns import kinds
 from dispatch.config import local_zone
 from dispatch.extensions import db
 from dispatch.models import Campaign, Message, Phase, Plan
@@ -43,7 +44,7 @@ def chosen(since: date | None, until: date | None, phase_id: int | None = None,
     """Launched campaigns that started on local days since..until (inclusive), of the phase
     and/or plan."""
     start = started_at()
-    stmt = select(Campaign).where(Campaign.launched_at.is_not(None))
+    stmt = select(Campaign).where(Campaign.launched_at.is_not(None), kinds.counted())
     if since is not None:
         stmt = stmt.where(start >= day_start(since))
     if until is not None:

@@ -34,10 +34,11 @@ def register_web(app: Flask) -> None:
         inbox,
         plans,
         reports,
+        testsend,
     )
 
     for module in (auth, account, dashboard, reports, campaigns, plans, approvals, audiences,
-                   admin, hooks, exports, inbox):
+                   admin, hooks, exports, inbox, testsend):
         app.register_blueprint(module.bp)
     # Browsers ask for /favicon.ico whatever the page says: answer it, not a 404 in the log.
     app.add_url_rule("/favicon.ico", "favicon", _favicon)

@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from dispatch.access.auth import require
+from dispatch.campaigns import kinds
 from dispatch.errors import LoaError
 from dispatch.extensions import db
 from dispatch.models import OPERATORS, Campaign, Locality, User
@@ -56,8 +57,8 @@ def _filters(args: MultiDict[str, str]) -> tuple[inbox.Filters, Errors]:
 
 def _choices() -> dict[str, Any]:
     campaigns = db.session.execute(select(Campaign.id, Campaign.title).where(
-        Campaign.id.in_(select(Reply.campaign_id).distinct())).order_by(Campaign.id.desc())
-        .limit(200)).all()
+        Campaign.id.in_(select(Reply.campaign_id).distinct()), kinds.counted())
+        .order_by(Campaign.id.desc()).limit(200)).all()
     places = db.session.execute(select(Locality.id, Locality.name).where(
         Locality.active.is_(True)).order_by(Locality.kind, Locality.name).limit(500)).all()
     staff = db.session.execute(select(User.id, User.full_name, User.username).where(

@@ -44,6 +44,19 @@ SERVICE_MESSAGES = (
     _l("Two choices have the key “%(key)s”."),
     _l("“%(word)s” is an opt-out keyword: whoever answers it would be opted out."),
     _l("“%(word)s” already answers choice %(key)s."),
+    # the test list and test sends (dispatch.campaigns.testlist, testsend)
+    _l("Give a name."), _l("At most 120 characters."), _l("Already on the test list."),
+    _l("Not on the test list."), _l("This number is already on the test list."),
+    _l("This installation is already on the test list."),
+    _l("No installation of the app has registered with this id."),
+    _l("Give a phone number, an app installation, or both."),
+    _l("The test list holds at most 20 members. Remove one first."),
+    _l("The test list is empty. An admin adds staff numbers and devices to it."),
+    _l("Only a campaign or a correction can be sent as a test."),
+    _l("Test sends are for campaigns not yet approved."),
+    _l("This member has no number or installation for the campaign's channels."),
+    _l("No member of the test list has a number or installation for the campaign's "
+       "channels."),
     # campaigns
     _l("Give a title."), _l("SMS needs a text."), _l("SMS needs a sender (brandname)."),
     _l("A channel strategy needs both channels (SMS and app)."),

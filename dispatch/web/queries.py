@@ -17,6 +17,7 @@ from rq import Queue
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from dispatch.campaigns import kinds
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import (
@@ -38,7 +39,8 @@ PROBLEMS = (S.FAILED, S.UNKNOWN, S.EXPIRED, S.SUPPRESSED, S.CANCELLED)
 
 def campaigns(filters: dict[str, Any]) -> Select[Any]:
     """Campaigns, newest first, narrowed like `GET /api/campaigns`."""
-    stmt = select(Campaign).options(selectinload(Campaign.phase)).order_by(Campaign.id.desc())
+    stmt = (select(Campaign).options(selectinload(Campaign.phase)).where(kinds.counted())
+            .order_by(Campaign.id.desc()))
     if filters.get("status"):
         stmt = stmt.where(Campaign.status == CampaignStatus(filters["status"]))
     if filters.get("phase_id"):
@@ -62,7 +64,7 @@ def campaigns(filters: dict[str, Any]) -> Select[Any]:
 
 
 def with_status(*statuses: CampaignStatus, limit: int = 50) -> list[Campaign]:
-    stmt = (select(Campaign).where(Campaign.status.in_(statuses))
+    stmt = (select(Campaign).where(Campaign.status.in_(statuses), kinds.counted())
             .order_by(Campaign.id.desc()).limit(limit))
     return list(db.session.scalars(stmt))
 

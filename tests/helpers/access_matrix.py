@@ -99,6 +99,12 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("POST", "/api/campaigns/<int:campaign_id>/cancel"): (A, D),
     ("POST", "/api/campaigns/<int:campaign_id>/retry"): (A, D),
     ("POST", "/api/campaigns/<int:campaign_id>/correction"): (E,),
+    ("POST", "/api/campaigns/<int:campaign_id>/test-send"): (E,),
+    ("GET", "/api/campaigns/<int:campaign_id>/tests"): ALL,
+    ("GET", "/api/test-list"): ALL,
+    ("POST", "/api/test-list"): (D,),
+    ("PATCH", "/api/test-list/<int:member_id>"): (D,),
+    ("DELETE", "/api/test-list/<int:member_id>"): (D,),
     ("GET", "/api/campaigns/<int:campaign_id>/audit"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/diff"): ALL,
     ("GET", "/api/campaigns/<int:campaign_id>/preview"): ALL,
@@ -187,6 +193,10 @@ DECISIONS: dict[tuple[str, str], Any] = {
     ("GET", "/campaigns/<int:campaign_id>/edit"): (E,),
     ("POST", "/campaigns/<int:campaign_id>/edit"): (E,),
     ("POST", "/campaigns/<int:campaign_id>/correction"): (E,),
+    ("POST", "/campaigns/<int:campaign_id>/test-send"): (E,),
+    ("GET", "/admin/test-list"): (D,),
+    ("POST", "/admin/test-list"): (D,),
+    ("POST", "/admin/test-list/<int:member_id>/delete"): (D,),
     ("POST", "/campaigns/<int:campaign_id>/<any(submit, reopen, resume):action>"): {
         "submit": (E,), "reopen": (E,), "resume": ALL},
     ("GET", "/campaigns/<int:campaign_id>/confirm/<any(launch, pause, cancel, retry, "
