@@ -30,3 +30,24 @@ def wait_for(predicate: Callable[[], T], timeout: float = 10.0, what: str | None
                 raise TimeoutError(f"{what}: not within {timeout:g} s")
             return value  # type: ignore[no-any-return]
         time.sleep(interval)
+
+
+def wait_draining(remaining: Callable[[], int], stall: float = 60.0, timeout: float = 900.0,
+                  *, interval: float = 1.0) -> int:
+    """Poll `remaining` (how much is left of some work another process does) until it is 0,
+    and return the last value: 0, or what was left when it stopped falling for `stall` seconds
+    or `timeout` passed. For work whose pace follows the machine's load (a busy machine
+    drains slower, not never): a stall fails, a slow pace does not."""
+    deadline = time.monotonic() + timeout
+    left = remaining()
+    moved = time.monotonic()
+    while left:
+        now = time.monotonic()
+        if now - moved >= stall or now >= deadline:
+            return left
+        time.sleep(interval)
+        now_left = remaining()
+        if now_left < left:
+            moved = time.monotonic()
+        left = now_left
+    return 0

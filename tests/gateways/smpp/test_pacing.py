@@ -11,8 +11,14 @@ benchmark's 5-minute runs measure it properly).
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
+from collections import defaultdict
+
 import pytest
 
+from gateways.smpp import pdu
 from scripts.bench.allowance import run
 
 TPS = 50
@@ -30,21 +36,54 @@ def rare(count: int, figures: dict[str, object]) -> bool:
     return count <= max(1, 0.005 * accepted)
 
 
+def written(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, str]]:
+    """When each submit_sm left Loa (encoded under the bind's write lock, then written), and by
+    which bind's thread: Loa's own pacing, before the kernel and the stand-in's loop."""
+    stamps: list[tuple[float, str]] = []
+    encode = pdu.encode
+
+    def recording(command: int, status: int, sequence: int, body: bytes = b"") -> bytes:
+        if command == pdu.SUBMIT_SM:
+            stamps.append((time.time(), threading.current_thread().name))
+        return encode(command, status, sequence, body)
+
+    monkeypatch.setattr(pdu, "encode", recording)
+    return stamps
+
+
+def crowded(stamps: list[tuple[float, str]], interval: float, *, per_bind: bool) -> int:
+    """Submits written closer to the previous one than `interval` (of the account, or of the
+    bind); as the stand-in's figure "crowded" counts them where they arrived."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for at, bind in stamps:
+        groups[bind if per_bind else ""].append(at)
+    return sum(1 for group in groups.values()
+               for a, b in itertools.pairwise(sorted(group)) if b - a < interval)
+
+
 @pytest.mark.parametrize(("policing", "pacing"), [
     ("interval", "spacing"), ("interval_bind", "spacing"),
     ("second", "per_second"), ("sliding", "per_second"),
 ])
 def test_at_the_allowance_refusals_stay_rare_and_nothing_is_lost(
-        redis_url: str, policing: str, pacing: str) -> None:
+        redis_url: str, policing: str, pacing: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    stamps = written(monkeypatch)
     figures = run(tps=TPS, policing=policing, pacing=pacing, seconds=4, binds=2,
                   tolerance=TOLERANCE, redis_url=redis_url)
     assert figures["lost"] == 0 and figures["repeats"] == 0, figures
-    assert rare(figures["refused"], figures), (figures["refused"], figures)
     assert figures["rate_share"] >= 0.85, figures
     if policing == "second":  # the stand-in counts per wall-clock second: every one holds
         assert figures["busiest_second"] <= TPS, figures
-    if policing.startswith("interval"):  # spacing: submits never closer than the interval
-        assert rare(figures["crowded"], figures), figures
+    if policing.startswith("interval"):
+        # Spacing: submits never closer than the interval, as Loa wrote them. On the way to
+        # the stand-in a loaded machine can crowd two more (the stand-in's loop, late, reads
+        # both at once; 7 of 200 at load 11): each such refusal is resent, and counted here
+        # apart, so only what Loa itself crowded must stay rare.
+        own = crowded(stamps, 1.0 / TPS - TOLERANCE, per_bind=policing == "interval_bind")
+        assert rare(own, figures), (own, figures)
+        assert figures["refused"] <= figures["crowded"], figures  # refused: crowded on arrival
+    else:
+        assert rare(figures["refused"], figures), (figures["refused"], figures)
 
 
 def test_after_a_burst_of_refusals_the_rate_is_back_above_90_percent(redis_url: str) -> None:
@@ -63,10 +102,13 @@ def test_with_a_30_ms_round_trip_the_window_is_the_limit(redis_url: str) -> None
                   resp_delay=0.03, redis_url=redis_url)
     pace = figures["pace"]
     assert pace["limit"] == "window", figures
-    # The round trip is the stand-in's 30 ms and whatever a loaded machine adds (0.26 s seen
-    # under a second test worker): the limit must follow what was measured, not a fixed figure.
-    assert pace["round_trip"] >= 0.029, pace
-    assert pace["window_limit"] == pytest.approx(2 * 20 / pace["round_trip"], rel=0.2), pace
+    # Each bind's round trip is the stand-in's 30 ms and whatever a loaded machine adds (0.26 s
+    # was seen under a second test worker, and two binds can differ that much): the limit must
+    # follow what each bind measured, not a figure fixed here or the mean of the two.
+    trips = figures["round_trips"]
+    assert len(trips) == 2 and all(t >= 0.029 for t in trips), figures
+    assert pace["round_trip"] == pytest.approx(sum(trips) / 2), pace
+    assert pace["window_limit"] == pytest.approx(sum(20 / t for t in trips), abs=0.1), pace
     assert pace["window_limit"] <= 1400 < 5000, pace
     assert figures["lost"] == 0 and figures["refused"] == 0, figures
     assert figures["rate"] <= 2 * 20 / 0.03 * 1.05, figures  # the windows carry no more
