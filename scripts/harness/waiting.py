@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = 10.0, what: str | None = None, *,
+def wait_for(predicate: Callable[[], T], timeout: float = 30.0, what: str | None = None, *,
              interval: float = 0.05, tolerate: tuple[type[BaseException], ...] = ()) -> T:
     """Poll `predicate` until it returns something truthy, and return that.
 
     After `timeout` seconds: its last value (falsy; a test asserts on it), or, when `what` says
     what was awaited, TimeoutError. Exceptions of the `tolerate` types count as "not yet" (a
-    stand-in whose port is not open yet)."""
+    stand-in whose port is not open yet). The default is generous: what takes a second on a
+    quiet machine can take ten on a loaded one, and the wait costs nothing when it holds."""
     deadline = time.monotonic() + timeout
     while True:
         try:
