@@ -34,7 +34,10 @@ from tests.helpers.hostile_smsc import HostileSmsc
 from tests.helpers.sms import make_campaign
 
 ROOT = Path(__file__).resolve().parents[3]
-REASSEMBLY = 12  # seconds: LOA_MO_REASSEMBLY_SECONDS of the smpp process under test
+# Seconds: LOA_MO_REASSEMBLY_SECONDS of the smpp process under test. Longer than the session
+# restart between an MO's parts takes (a `flask smpp account update` process, then a rebind):
+# on a loaded machine that took more than 12 s, and the MO was stored incomplete.
+REASSEMBLY = 40
 FLOOD = 20_000  # MO parts whose messages never complete
 LONG = ("Tôi là cử tri ở xã Vị Thủy, muốn hỏi lịch tiếp công dân của huyện trong tháng này, "
         "và xin số điện thoại của cán bộ phụ trách. Xin cảm ơn!")
