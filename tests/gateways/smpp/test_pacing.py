@@ -6,7 +6,10 @@ say when each submit reached it. Bounds are meant for a busy 2-core machine: the
 policing accepts a submit up to TOLERANCE early (a loaded machine wakes a sender a few ms late
 and the next on time; a real network adds the same jitter), refusals are at most 0.5 % or one
 in these short runs, and the achieved rate must be at least 85 % of the allowance (the
-benchmark's 5-minute runs measure it properly).
+benchmark's 5-minute runs measure it properly). A machine busier than that (other test
+workers, other people's benchmarks) is measured in the same run by a probe thread, and the
+bounds on spacing and rate make room for what it found, no more: on a quiet machine they are
+the ones above.
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ def penalties(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     penalise = RedisThrottle.penalise
 
     def recording(throttle: RedisThrottle) -> None:
-        cuts.append(time.monotonic())
+        cuts.append(time.time())
         penalise(throttle)
 
     monkeypatch.setattr(RedisThrottle, "penalise", recording)
@@ -137,7 +140,6 @@ def crowded(stamps: list[tuple[float, str]], interval: float, *, per_bind: bool)
 def test_at_the_allowance_refusals_stay_rare_and_nothing_is_lost(
         redis_url: str, policing: str, pacing: str, monkeypatch: pytest.MonkeyPatch) -> None:
     stamps, cuts = written(monkeypatch), penalties(monkeypatch)
-    started = time.monotonic()
     with LateWakeups(1.0 / TPS, redis_url) as machine:
         figures = run(tps=TPS, policing=policing, pacing=pacing, seconds=4, binds=2,
                       tolerance=TOLERANCE, redis_url=redis_url)
@@ -146,7 +148,8 @@ def test_at_the_allowance_refusals_stay_rare_and_nothing_is_lost(
     # found it and by the back-off after the refusals that lateness caused (each cut answers
     # a refusal: none without one).
     assert len(cuts) <= figures["refused"], (cuts, figures)
-    left = machine.share * backoff_share(cuts, started, 4)
+    first, last = stamps[0][0], stamps[-1][0]  # the run's writes, on the clock of the cuts
+    left = machine.share * backoff_share(cuts, first, last - first)
     assert figures["rate_share"] >= 0.85 * left, (machine.share, left, figures)
     if policing == "second":  # the stand-in counts per wall-clock second: every one holds
         assert figures["busiest_second"] <= TPS, figures
@@ -155,13 +158,18 @@ def test_at_the_allowance_refusals_stay_rare_and_nothing_is_lost(
         # the stand-in a loaded machine can crowd two more (the stand-in's loop, late, reads
         # both at once; 7 of 200 at load 11): each such refusal is resent, and counted here
         # apart. What Loa wrote must stay rare, beyond what the machine's late wake-ups
-        # explain (4 of 200 at load 20, with as many late wake-ups of the probe).
+        # explain (4 of 200 at load 20 once; at load 10-17, 0-3 while the probe was late
+        # 2-38 times).
         own = crowded(stamps, 1.0 / TPS - TOLERANCE, per_bind=policing == "interval_bind")
         assert own <= max(1, 0.005 * figures["accepted"]) + machine.late, (
             own, machine.late, figures)
         assert figures["refused"] <= figures["crowded"], figures  # refused: crowded on arrival
     else:
-        assert rare(figures["refused"], figures), (figures["refused"], figures)
+        # Counted per second at the stand-in: a loaded machine delivers some submits late, so
+        # they count in the next second, where they can make one too many. As above, at most
+        # what the probe's late wake-ups explain beyond the rare ones.
+        assert figures["refused"] <= max(1, 0.005 * figures["accepted"]) + machine.late, (
+            figures["refused"], machine.late, figures)
 
 
 def test_after_a_burst_of_refusals_the_rate_is_back_above_90_percent(redis_url: str) -> None:
