@@ -34,11 +34,12 @@ TPS = 50
 TOLERANCE = 0.008
 
 
-def rare(count: int, figures: dict[str, object]) -> bool:
-    """At most 0.5 % of the accepted submits, or one in a run this short."""
+def rare(count: int, figures: dict[str, object], explained: int = 0) -> bool:
+    """At most 0.5 % of the accepted submits, or one in a run this short, beyond the
+    `explained` ones (what the machine's lateness accounts for)."""
     accepted = figures["accepted"]
     assert isinstance(accepted, int)
-    return count <= max(1, 0.005 * accepted)
+    return count <= max(1, 0.005 * accepted) + explained
 
 
 def written(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, str]]:
@@ -161,14 +162,13 @@ def test_at_the_allowance_refusals_stay_rare_and_nothing_is_lost(
         # explain (4 of 200 at load 20 once; at load 10-17, 0-3 while the probe was late
         # 2-38 times).
         own = crowded(stamps, 1.0 / TPS - TOLERANCE, per_bind=policing == "interval_bind")
-        assert own <= max(1, 0.005 * figures["accepted"]) + machine.late, (
-            own, machine.late, figures)
+        assert rare(own, figures, machine.late), (own, machine.late, figures)
         assert figures["refused"] <= figures["crowded"], figures  # refused: crowded on arrival
     else:
         # Counted per second at the stand-in: a loaded machine delivers some submits late, so
         # they count in the next second, where they can make one too many. As above, at most
         # what the probe's late wake-ups explain beyond the rare ones.
-        assert figures["refused"] <= max(1, 0.005 * figures["accepted"]) + machine.late, (
+        assert rare(figures["refused"], figures, machine.late), (
             figures["refused"], machine.late, figures)
 
 
