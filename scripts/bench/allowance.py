@@ -119,7 +119,8 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
     return _figures(tps=tps, policing=policing, pacing=pacing, seconds=seconds, binds=binds,
                     window=window, resp_delay=resp_delay, tolerance=tolerance,
                     burst_at=burst_at, burst=burst, started=started, outcomes=outcomes,
-                    stats=stats, records=records, pace=pace.as_dict())
+                    stats=stats, records=records, pace=pace.as_dict(),
+                    round_trips=[st.round_trip for st in statuses])
 
 
 def _status_row(status: Any) -> dict[str, Any]:

@@ -3,7 +3,8 @@
     procs.py         Proc (a child in a process group of its own: start, restart, stop, kill,
                      its own peak RSS and CPU), run_child (one run to its end), python_module,
                      loa_env (the environment of a Loa process)
-    waiting.py       wait_for: poll until something another thread or process does is true
+    waiting.py       wait_for: poll until something another thread or process does is true;
+                     wait_draining: until work another process does is done, while it moves
     net.py           free_port, listening, http_json (the stand-ins' control ports)
     machine.py       the machine and the code a figure was measured on
     databases.py     PostgreSQL: a schema (or a database) of one run's own, dropped at its end
@@ -37,9 +38,9 @@ from scripts.harness.procs import (
 )
 from scripts.harness.rates import busiest_second
 from scripts.harness.redis_server import Redis
-from scripts.harness.waiting import wait_for
+from scripts.harness.waiting import wait_draining, wait_for
 
 __all__ = ["DEFAULT_PG", "ROOT", "WORK", "PgSchema", "Proc", "Redis", "analyze", "busiest_second",
            "code_version", "free_port", "fresh_pg_database", "http_json", "listening", "loa_env",
            "machine", "pg_server", "proc_cpu_seconds", "proc_peak_mb", "python_module",
-           "run_child", "wait_for"]
+           "run_child", "wait_draining", "wait_for"]

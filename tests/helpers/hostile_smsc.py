@@ -60,7 +60,7 @@ class HostileSmsc:
                 self._lock.wait(min(left, 0.2))
         return True
 
-    def wait_binds(self, count: int, timeout: float = 20.0) -> bool:
+    def wait_binds(self, count: int, timeout: float = 60.0) -> bool:  # a process starting
         deadline = time.monotonic() + timeout
         with self._lock:
             while self.binds < count or self._conn is None:

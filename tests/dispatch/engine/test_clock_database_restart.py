@@ -42,7 +42,7 @@ def test_the_clock_keeps_ticking_when_its_connection_is_ended(engine_app, backen
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30  # ticks 0.05 s apart; a loaded machine is slower
         while len(ticks) < 3 and thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert thread.is_alive(), "the clock ended when its connection was ended"

@@ -40,13 +40,13 @@ def test_the_clock_keeps_ticking_through_a_redis_restart(engine_app, backend, tm
     monkeypatch.setattr(clock, "tick", counted)
     try:
         clock_thread.start()
-        assert wait_for(lambda: len(ticks) >= 2)
+        assert wait_for(lambda: len(ticks) >= 2, 30)
         server.kill()
         time.sleep(0.5)  # several intervals with no Redis
         assert clock_thread.is_alive(), "the clock ended when Redis went away"
         server.start()  # empty, on the same socket
         seen = len(ticks)
-        assert wait_for(lambda: len(ticks) > seen + 1), "no tick after Redis came back"
+        assert wait_for(lambda: len(ticks) > seen + 1, 30), "no tick after Redis came back"
         assert clock_thread.is_alive()
     finally:
         stop.set()

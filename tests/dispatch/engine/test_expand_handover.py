@@ -61,7 +61,7 @@ def worker(engine_app: Any, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[b
 
 
 @pytest.mark.postgres_only  # the hand-over is Redis's; PostgreSQL takes two writing processes
-def test_campaigns_launched_back_to_back_each_start_expanding_within_a_second(
+def test_campaigns_launched_back_to_back_each_expand_without_waiting_for_their_mark_to_expire(
         engine_app, people, backend, worker, monkeypatch):
     proc, log = worker
     add_account(is_default=True)
@@ -96,14 +96,16 @@ def test_campaigns_launched_back_to_back_each_start_expanding_within_a_second(
             .where(Campaign.id.in_(ids), Campaign.expanded_at.is_not(None))).all())
 
     # A superseded run may have written rows already (an audience this small is one batch):
-    # what tells a stalled expansion is that it does not finish.
-    wait_for(lambda: len(expanded()) == CAMPAIGNS, 10)
+    # what tells a stalled expansion is that it does not finish before its mark expires (the
+    # heartbeat, 120 s here; nothing but the clock, not running, would start it again). A
+    # second or so each on a quiet machine; a loaded one may take a few.
+    wait_for(lambda: len(expanded()) == CAMPAIGNS, 60)
     done = expanded()
     launched_at = dict(db.session.execute(
         select(Campaign.id, Campaign.launched_at).where(Campaign.id.in_(ids))).all())
     late = {i: round((done[i] - launched_at[i]).total_seconds(), 2) if i in done else None
             for i in ids}
-    late = {i: s for i, s in late.items() if s is None or s >= 1.0}
+    late = {i: s for i, s in late.items() if s is None or s >= 10.0}
     assert not late, f"campaign: seconds to expanded {late}\n{log.read_text()[-3000:]}"
     assert db.session.scalar(select(func.count()).where(Message.campaign_id.in_(ids))) \
         == 3 * CAMPAIGNS

@@ -63,13 +63,14 @@ def test_redis_down_is_named_without_its_url(backend: str, api: Any, app: Any,
 
 def test_a_check_that_hangs_fails_in_bounded_time(app: Any, monkeypatch: Any) -> None:
     def stuck(_app: Any) -> health.Check:
-        time.sleep(1.0)
+        time.sleep(5.0)
         return health.Check("stuck", True)
 
     monkeypatch.setattr(health, "CHECKS", (stuck,))
     started = time.monotonic()
     [result] = health.readiness(app, timeout=0.2)
-    assert time.monotonic() - started < 0.6
+    # Far sooner than the check would answer (a loaded machine may add a second to the 0.2).
+    assert time.monotonic() - started < 2.5
     assert not result.ok and result.detail == "no answer within 0.2 s"
 
 

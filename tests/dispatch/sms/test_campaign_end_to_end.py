@@ -65,7 +65,7 @@ def test_api_launch_to_receipts_to_completed_report(app, api, people, smsc, smpp
     assert export.get_data(as_text=True).count("\n") == 41  # header + one line per recipient
 
 
-def test_pause_through_the_api_stops_within_2s_and_resume_sends_each_rest_once(
+def test_pause_through_the_api_stops_after_what_was_claimed_and_resume_sends_each_rest_once(
         app, api, people, smsc, smpp, backend):
     cid = _launch(api, people, smsc, 120, tps=40)
     work()
@@ -74,9 +74,13 @@ def test_pause_through_the_api_stops_within_2s_and_resume_sends_each_rest_once(
     r = api.as_(people["editor"]).post(f"/api/campaigns/{cid}/pause", json={"reason": "kiểm tra"})
     assert r.status_code == 200 and r.json["status"] == "paused"
     paused_at = time.time()
-    time.sleep(3)
-    late = [m for m in smsc.received() if m.at > paused_at + 2]
-    assert late == []
+    # Counted at the stand-in rather than timed (at 40/s it takes a second, unless the machine
+    # is loaded): once no row is `sending`, at most the two chunks the runner held at the pause
+    # went out after it (a chunk: half a second of the TPS, at most two windows).
+    assert wait_for(lambda: not counts(cid).get("sending"), timeout=20), counts(cid)
+    late = [m for m in smsc.received() if m.at > paused_at]
+    assert len(late) <= 2 * min(2 * 20, 40 // 2), late
+    assert counts(cid).get("queued", 0) == 120 - len(smsc.received()), counts(cid)
     before = len(smsc.received())
     time.sleep(1)
     assert len(smsc.received()) == before

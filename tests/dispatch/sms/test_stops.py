@@ -27,7 +27,7 @@ def rows(campaign_id):
                               .order_by(Message.id)).all()
 
 
-def test_pause_stops_new_submits_within_2s_and_resume_sends_the_rest_once(
+def test_pause_stops_new_submits_after_what_was_claimed_and_resume_sends_the_rest_once(
         app, redis, smsc, editor, smpp, backend):
     account = add_account(smsc, tps=25, window=5)  # throttled: the batch takes a few seconds
     c = make_campaign(editor)
@@ -39,11 +39,14 @@ def test_pause_stops_new_submits_within_2s_and_resume_sends_the_rest_once(
     db.session.commit()
     flags.set_stop(c.id, "paused")
     paused_at = time.time()
-    time.sleep(2.5)
+    # What was claimed before the stop still goes; nothing more is claimed. Counted at the
+    # stand-in rather than timed (at 25/s it takes under 2 s, unless the machine is loaded):
+    # at most the two chunks the runner may hold (a chunk: half a second of the TPS, at most
+    # two windows), and once none is `sending` any more, nothing else arrives.
+    assert wait_for(lambda: "sending" not in counts(c.id), timeout=20), counts(c.id)
     received = smsc.received()
-    assert max(r.at for r in received) <= paused_at + 2.0
+    assert len([r for r in received if r.at > paused_at]) <= 2 * min(2 * 5, 25 // 2), received
     by_status = counts(c.id)
-    assert "sending" not in by_status
     assert by_status["queued"] == 60 - len(received) > 0
     sent_rows = [m for m in rows(c.id) if m.status is not MessageStatus.QUEUED]
     assert {m.address[1:] for m in sent_rows} == {r.destination for r in received}

@@ -56,7 +56,7 @@ def test_mixed_batch_maps_every_outcome(gateway: PushGateway, fcm: FcmStandIn) -
     counters = fcm.counters()
     assert counters["by_token"] == dict.fromkeys(tokens, 1)
     assert counters["tokens_issued"] == 1
-    assert elapsed < 2
+    assert elapsed < 5  # a Retry-After of 30 s or the SDK's 5xx schedule (≈7 s) would show
 
 
 def test_outcomes_convert_to_gateway_errors(gateway: PushGateway) -> None:
@@ -79,7 +79,9 @@ def test_429_and_5xx_do_not_hold_the_worker(gateway: PushGateway, fcm: FcmStandI
     assert {o.status for o in outcomes} == {PushStatus.RETRY}
     assert all(o.retry_after == 60.0 for o in outcomes if o.code == "QUOTA_EXCEEDED")
     assert fcm.counters()["requests"] == len(tokens)  # no SDK retry
-    assert elapsed < 1.5  # the SDK's own schedule would sleep ≈7 s (5xx) or 60 s (429)
+    # The SDK's own schedule would sleep ≈7 s (5xx) or 60 s (429); 120 requests on a loaded
+    # machine can take a few seconds without sleeping at all.
+    assert elapsed < 5
 
 
 def test_full_batch_of_500(gateway: PushGateway, fcm: FcmStandIn) -> None:
@@ -138,7 +140,7 @@ def test_refused_service_account_fails_fast(fcm: FcmStandIn, service_account: Pa
         started = time.monotonic()
         with pytest.raises(PushAuthFailed) as refused:
             gateway.send_batch(batch("good-1", "good-2", "good-3"))
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5  # no refresh retried on a back-off schedule
         assert "invalid_grant" in refused.value.reason
         assert [o.status for o in refused.value.outcomes] == [PushStatus.AUTH] * 3
         with pytest.raises(AuthFailed):
@@ -185,7 +187,7 @@ def test_refused_connection_is_retry(fcm: FcmStandIn, service_account: Path) -> 
         started = time.monotonic()
         (outcome,) = gateway.send_batch(batch("good"))
     assert (outcome.status, outcome.code) == (PushStatus.RETRY, "UNAVAILABLE")
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # no retries on a back-off schedule
 
 
 def test_two_gateways_coexist(fcm: FcmStandIn, service_account: Path,

@@ -16,6 +16,7 @@ import requests
 from gateways.fcm import PushAuthFailed, PushContent, PushGateway, PushMessage, PushStatus
 from scripts.fcm import FcmStandIn
 from scripts.fcm.keys import generate_service_account
+from scripts.harness import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -152,7 +153,9 @@ def test_latency_keeps_answers_in_order(fcm: FcmStandIn, service_account: Path) 
         elapsed = time.monotonic() - started
     assert (ok, quota) == (200, 429)
     assert body["error"]["status"] == "RESOURCE_EXHAUSTED"
-    assert 0.7 <= elapsed < 2  # 0.5 s for the first, then 0.2 s for the second
+    # 0.5 s for the first, then 0.2 s for the second: in turn, not at once (0.5 s); a loaded
+    # machine only adds to it.
+    assert 0.7 <= elapsed < 5
 
 
 def test_a_send_the_client_gave_up_on_still_counts(fcm: FcmStandIn,
@@ -160,6 +163,5 @@ def test_a_send_the_client_gave_up_on_still_counts(fcm: FcmStandIn,
     bearer = _access_token(fcm, service_account)
     with socket.create_connection(("127.0.0.1", fcm.port), timeout=5) as sock:
         sock.sendall(_raw_send("slow-200-a", bearer))
-    time.sleep(0.5)
     # Like FCM, which would deliver a message whose answer never reached the sender.
-    assert fcm.counters()["sent"] == 1
+    assert wait_for(lambda: fcm.counters()["sent"] == 1, timeout=10), fcm.counters()
