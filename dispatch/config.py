@@ -152,6 +152,13 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "ORPHAN_AFTER_SECONDS": env_int(env, "LOA_ORPHAN_AFTER_SECONDS", 60),
         "EXPAND_HEARTBEAT_SECONDS": env_int(env, "LOA_EXPAND_HEARTBEAT_SECONDS", 120),
         "SMPP_AUTO_PAUSE_FAILURES": env_int(env, "LOA_SMPP_AUTO_PAUSE_FAILURES", 50),
+        # How long (ms) the smpp process gathers submit outcomes, and receipts, before writing
+        # a batch (dispatch.sms.batcher): a batch costs a few statements and a commit whatever
+        # its size, so a slow link gathers by time what a fast one gathers by count. Receipts
+        # are answered once stored: an SMSC that allows few deliver_sm unanswered per bind
+        # wants the second one short.
+        "SMPP_RECORD_GATHER_MS": env_int(env, "LOA_SMPP_RECORD_GATHER_MS", 200),
+        "SMPP_RECEIPT_GATHER_MS": env_int(env, "LOA_SMPP_RECEIPT_GATHER_MS", 200),
         # Sign-in (dispatch.access.signin, docs/OPERATIONS.md "Sessions and sign-in"): how many
         # proxies in front of the web process append to X-Forwarded-For (0: the header is ignored
         # and the socket's peer is the client), and whether approvers and admins need a second

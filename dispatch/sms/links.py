@@ -184,6 +184,8 @@ class AccountLink:
         """Wait until at most `limit` rows are unrecorded; False on timeout or when stopping."""
         deadline = time.monotonic() + timeout
         with self.progress:
+            if self.unrecorded > limit:
+                self.recorder.hurry()  # the recorder need not wait out its time bound
             while self.unrecorded > limit:
                 left = deadline - time.monotonic()
                 if left <= 0 or self.stopping.is_set():

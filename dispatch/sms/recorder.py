@@ -156,8 +156,10 @@ class OutcomeRecorder:
     """The thread that records one account link's submit outcomes (see the module docstring)."""
 
     def __init__(self, app: Flask, link: AccountLink, *, batch: int = 1000,
-                 linger: float = 0.005) -> None:
+                 linger: float | None = None) -> None:
         self.link = link
+        if linger is None:  # gathered by time as well as by count (dispatch.sms.batcher)
+            linger = app.config.get("SMPP_RECORD_GATHER_MS", 200) / 1000
         self._batcher: Batcher[Resolved] = Batcher(
             app, f"outcomes-{link.account_id}", self._record, batch=batch, linger=linger,
             idle=0.5, setup=self._setup)
@@ -176,6 +178,10 @@ class OutcomeRecorder:
     def wait_recorded(self, mark: int, timeout: float) -> bool:
         """Wait until the outcomes queued before `mark()` are recorded (see Batcher)."""
         return self._batcher.wait_written(mark, timeout)
+
+    def hurry(self) -> None:
+        """Record what has been gathered now (someone waits for it)."""
+        self._batcher.hurry()
 
     def start(self) -> OutcomeRecorder:
         self._batcher.start()

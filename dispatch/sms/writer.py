@@ -83,9 +83,12 @@ class ReceiptWriter:
 
     def __init__(self, app: Flask, account_id: int, *, outcomes: Outcomes | None = None,
                  batch: int = 500,
-                 linger: float = 0.02, max_queued: int = 10_000, match_every: float = 1.0,
-                 sweep_every: float = 5.0, purge_every: float = 300.0) -> None:
+                 linger: float | None = None, max_queued: int = 10_000,
+                 match_every: float = 1.0, sweep_every: float = 5.0,
+                 purge_every: float = 300.0) -> None:
         self.account_id = account_id
+        if linger is None:  # gathered by time as well as by count (dispatch.sms.batcher)
+            linger = app.config.get("SMPP_RECEIPT_GATHER_MS", 200) / 1000
         self.outcomes = outcomes
         self.max_queued = max_queued
         self.every = {"match": match_every, "sweep": sweep_every, "purge": purge_every}

@@ -197,11 +197,25 @@ class Window(Connection):
                 log.exception("smpp %s: throttle unavailable", self.name)
                 self._stop.wait(1.0)
                 return False
+        written: float | None = None
+        try:
+            written = self._write_part(item, index)
+        finally:
+            if self._throttle is not None:
+                # When the socket took it: a spaced account's next PDU is counted from here.
+                try:
+                    self._throttle.sent(written)
+                except Exception:
+                    log.exception("smpp %s: throttle unavailable after a write", self.name)
+        return written is not None
+
+    def _write_part(self, item: Message, index: int) -> float | None:
+        """Write one part; the monotonic time the socket took it, or None when not written."""
         body = item.parts[index].body
         with self._wlock:
             sock = self._sock
             if sock is None or self._stop.is_set():
-                return False  # nothing is written once close() has decided to unbind
+                return None  # nothing is written once close() has decided to unbind
             now = time.monotonic()
             sequence = self._next_seq()
             with self._cv:
@@ -213,7 +227,7 @@ class Window(Connection):
                 self._meter.add(now)
             try:
                 sock.sendall(pdu.encode(pdu.SUBMIT_SM, 0, sequence, body))
-                return True
+                return time.monotonic()
             except OSError as exc:
                 # A PDU not wholly written cannot have been taken: resend after reconnecting.
                 log.warning("smpp %s: write failed: %s", self.name, exc)
@@ -222,7 +236,7 @@ class Window(Connection):
                     item.attempts[index] -= 1
                     self._counts["sent"] -= 1
         self._abort_link()
-        return False
+        return None
 
     def _sweep(self, now: float) -> None:
         done: list[Message] = []

@@ -27,6 +27,7 @@ import argparse
 import itertools
 import json
 import os
+import random
 import statistics
 import tempfile
 import threading
@@ -45,10 +46,26 @@ from scripts.harness.standins import start_smsc
 ACCOUNT = "bench"
 
 
+class Dawdling(RedisThrottle):
+    """Lets each PDU go up to `dawdle` seconds after its slot, at random: what a busy machine
+    does (a thread switch, a late wake-up), made to happen in a test."""
+
+    dawdle = 0.0
+    _random = random.Random(14)
+
+    def acquire(self, n: int = 1) -> float:
+        waited = super().acquire(n)
+        late = self._random.random() * self.dawdle
+        time.sleep(late)
+        return waited + late
+
+
 def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int = 1,
         window: int = 20, pacing: str | None = None, resp_delay: float = 0.0,
         tolerance: float = 0.0, burst_at: float | None = None, burst: float = 1.0,
-        redis_url: str | None = None, throttle_tps: int | None = None) -> dict[str, Any]:
+        redis_url: str | None = None, throttle_tps: int | None = None,
+        realtime: bool = False, margin: float | None = None, dawdle: float = 0.0
+        ) -> dict[str, Any]:
     """One run (see the module docstring); returns its figures."""
     pacing = pacing or ("spacing" if policing.startswith("interval") else "per_second")
     embedded = None
@@ -60,11 +77,15 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
     proc, port, control = start_smsc(
         "--no-receipts", "--receipt-delay", "0", "--tps", str(tps), "--policing", policing,
         "--tolerance", str(tolerance), "--resp-delay", str(resp_delay),
-        account=(ACCOUNT, ACCOUNT))
+        *(["--realtime"] if realtime else []), account=(ACCOUNT, ACCOUNT))
     base = f"http://127.0.0.1:{control}"
     sessions: list[Session] = []
     try:
-        throttle = RedisThrottle(client, key, rate=throttle_tps or tps, pacing=pacing)
+        throttle = (Dawdling if dawdle else RedisThrottle)(
+            client, key, rate=throttle_tps or tps, pacing=pacing,
+            **({} if margin is None else {"margin": margin}))
+        if isinstance(throttle, Dawdling):
+            throttle.dawdle = dawdle
         for number in range(binds):
             config = SessionConfig("127.0.0.1", port, ACCOUNT, ACCOUNT, source="LOA",
                                    window=window, response_timeout=30.0,
@@ -118,6 +139,8 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
             embedded.kill()
     return _figures(tps=tps, policing=policing, pacing=pacing, seconds=seconds, binds=binds,
                     window=window, resp_delay=resp_delay, tolerance=tolerance,
+                    realtime=realtime, margin=0.02 if margin is None else margin,
+                    dawdle=dawdle,
                     burst_at=burst_at, burst=burst, started=started, outcomes=outcomes,
                     stats=stats, records=records, pace=pace.as_dict(),
                     round_trips=[st.round_trip for st in statuses])
@@ -199,12 +222,17 @@ def main() -> None:
     parser.add_argument("--resp-delay", type=float, default=0.0)
     parser.add_argument("--tolerance", type=float, default=0.0,
                         help="interval policing: the stand-in's slack (seconds)")
+    parser.add_argument("--realtime", action="store_true",
+                        help="the stand-in at real-time priority (an SMSC on a host of its own)")
+    parser.add_argument("--margin", type=float,
+                        help="the throttle's margin (share of the TPS left unused; default 2 %%)")
     parser.add_argument("--burst-at", type=float, help="force refusals from this second")
     parser.add_argument("--burst", type=float, default=1.0, help="for this long")
     args = parser.parse_args()
     figures = run(tps=args.tps, policing=args.policing, seconds=args.seconds, binds=args.binds,
                   window=args.window, pacing=args.pacing, resp_delay=args.resp_delay,
                   tolerance=args.tolerance, burst_at=args.burst_at, burst=args.burst,
+                  realtime=args.realtime, margin=args.margin,
                   redis_url=os.environ.get("REDIS_URL"))
     print(json.dumps(figures, indent=2))
 

@@ -33,7 +33,8 @@ def _received(record: Received) -> dict[str, Any]:
         text = record.text
     except ValueError:
         text = None
-    return {"account": record.account, "bind": record.bind, "destination": record.destination,
+    return {"account": record.account, "bind": record.bind, "sequence": record.sequence,
+            "destination": record.destination,
             "source": record.source, "source_ton": record.source_ton,
             "source_npi": record.source_npi, "esm_class": record.esm_class,
             "data_coding": record.data_coding, "udh": record.udh.hex(), "text": text,

@@ -154,7 +154,8 @@ def test_the_writer_matches_a_receipt_whose_part_came_after_it(app, campaign, ba
         assert wait_for(lambda: answers == [True]), answers  # stored, unmatched
         mid = submitted(campaign, ["W1"])  # written without seeing it: the lost race
         assert wait_for(lambda: message(mid).status is S.DELIVERED)
-        assert writer.matched_late == 1
+        # Counted once the sweep's transaction committed, just after the status is seen.
+        assert wait_for(lambda: writer.matched_late == 1), writer.matched_late
     finally:
         writer.stop()
 

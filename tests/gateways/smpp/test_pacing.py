@@ -2,14 +2,17 @@
 
 Each run is `scripts.bench.allowance.run` (the benchmark, shortened): the stand-in is a process
 of its own, so its clock and its loop are not slowed by this process's threads, and its records
-say when each submit reached it. Bounds are meant for a busy 2-core machine: the interval
-policing accepts a submit up to TOLERANCE early (a loaded machine wakes a sender a few ms late
-and the next on time; a real network adds the same jitter), refusals are at most 0.5 % or one
-in these short runs, and the achieved rate must be at least 85 % of the allowance (the
-benchmark's 5-minute runs measure it properly). A machine busier than that (other test
-workers, other people's benchmarks) is measured in the same run by a probe thread, and the
-bounds on spacing and rate make room for what it found, no more: on a quiet machine they are
-the ones above.
+say when each submit reached it. It runs at real-time priority where the machine allows (an
+SMSC on a host of its own: a stand-in waiting for the CPU behind the tests stamps a submit late
+and the next on time, 85 ms apart at load 11). Bounds are meant for a busy 2-core machine: the
+interval policing accepts a submit up to TOLERANCE early (a loaded machine wakes a sender a few
+ms late and the next on time; a real network adds the same jitter), refusals are at most 0.5 %
+or one in these short runs, and the achieved rate must be at least 85 % of the allowance, half
+when spaced (spacing counts from each write and never makes up a late one; the benchmark's
+5-minute runs measure the rate properly). A machine busier than that (other test workers,
+other people's benchmarks) is measured in the same run by a probe thread, and the bounds on
+spacing and rate make room for what it found, no more: on a quiet machine they are the ones
+above.
 """
 
 from __future__ import annotations
@@ -27,10 +30,9 @@ from gateways.smpp.throttle import Backoff
 from scripts.bench.allowance import run
 
 TPS = 50
-# Seconds of the 20 ms interval the stand-in forgives: Python's thread switch interval (5 ms: a
-# sender that has its slot may wait that long for the interpreter while another thread runs)
-# and 3 ms for a loaded machine's scheduler. Measured here at load 5 on 2 cores: the closest
-# two submits came was 14-16 ms.
+# Seconds of the 20 ms interval the stand-in forgives: its own late reading of a submit (at
+# real-time priority, 0.6 ms at the 99th percentile under load 15; more where it cannot raise
+# its priority).
 TOLERANCE = 0.008
 
 
@@ -143,15 +145,16 @@ def test_at_the_allowance_refusals_stay_rare_and_nothing_is_lost(
     stamps, cuts = written(monkeypatch), penalties(monkeypatch)
     with LateWakeups(1.0 / TPS, redis_url) as machine:
         figures = run(tps=TPS, policing=policing, pacing=pacing, seconds=4, binds=2,
-                      tolerance=TOLERANCE, redis_url=redis_url)
+                      tolerance=TOLERANCE, realtime=True, redis_url=redis_url)
     assert figures["lost"] == 0 and figures["repeats"] == 0, figures
-    # 85 % of the allowance, or of what is left of it by a machine as late as the probe
-    # found it and by the back-off after the refusals that lateness caused (each cut answers
-    # a refusal: none without one).
+    # 85 % of the allowance (half when spaced: a late write is never made up, 0.66 at load 17),
+    # or of what is left of it by a machine as late as the probe found it and by the back-off
+    # after the refusals that lateness caused (each cut answers a refusal: none without one).
     assert len(cuts) <= figures["refused"], (cuts, figures)
     first, last = stamps[0][0], stamps[-1][0]  # the run's writes, on the clock of the cuts
     left = machine.share * backoff_share(cuts, first, last - first)
-    assert figures["rate_share"] >= 0.85 * left, (machine.share, left, figures)
+    floor = 0.5 if pacing == "spacing" else 0.85
+    assert figures["rate_share"] >= floor * left, (machine.share, left, figures)
     if policing == "second":  # the stand-in counts per wall-clock second: every one holds
         assert figures["busiest_second"] <= TPS, figures
     if policing.startswith("interval"):
@@ -172,11 +175,26 @@ def test_at_the_allowance_refusals_stay_rare_and_nothing_is_lost(
             figures["refused"], machine.late, figures)
 
 
+def test_a_pdu_written_late_pushes_the_next_back_as_the_smsc_measures_it(redis_url: str) -> None:
+    # Every PDU leaves its sender up to 15 ms after its slot, at random (what a busy machine
+    # does, made to happen): counted from the slot, two in five pairs of submits would reach
+    # the stand-in closer than the 20 ms interval less 5 ms. Counted from the write, none
+    # does but what the stand-in's own reading adds (it runs at real-time priority where the
+    # machine allows, as an SMSC on a host of its own). Intervals and counts are the
+    # stand-in's, from its records.
+    figures = run(tps=TPS, policing="interval", pacing="spacing", seconds=4, binds=2,
+                  tolerance=0.005, dawdle=0.015, realtime=True, redis_url=redis_url)
+    assert figures["lost"] == 0 and figures["repeats"] == 0, figures
+    assert figures["accepted"] >= 100, figures  # 4 s at 50/s, each PDU up to 15 ms late
+    assert rare(figures["crowded"], figures), figures
+    assert rare(figures["refused"], figures), figures
+
+
 def test_after_a_burst_of_refusals_the_rate_is_back_above_90_percent(redis_url: str) -> None:
     # Every submit refused for a second (0x58): the back-off cuts to its floor at worst, then
     # climbs back; the stand-in counts the accepted submits of each second after the burst.
     figures = run(tps=TPS, policing="second", seconds=7, burst_at=1.5, burst=1.0,
-                  redis_url=redis_url)
+                  realtime=True, redis_url=redis_url)
     assert figures["lost"] == 0 and figures["repeats"] == 0, figures
     assert figures["recovered_after"] is not None and figures["recovered_after"] <= 4, figures
 

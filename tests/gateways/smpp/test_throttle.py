@@ -139,23 +139,26 @@ def test_peek_reads_wait_factor_and_rate_without_reserving(redis: Any) -> None:
     assert RedisThrottle(redis, "test:throttle:other", rate=10).peek().factor == 1.0
 
 
-def test_spacing_never_hands_out_two_slots_closer_than_the_interval(redis: Any) -> None:
-    # Three holders (three processes) on one spaced account, each free to go late (sleeping at
-    # random between acquires): the moments Redis handed out their slots (read back from the
-    # key, which holds the slot's time plus one interval) are at least the interval apart. The
-    # wire adds the jitter of a busy machine to that (see the test against the stand-in).
+def test_spacing_counts_from_the_write_so_a_late_write_never_crowds_the_next(redis: Any) -> None:
+    # Three holders (three processes) on one spaced account. Each is late to write after its
+    # slot by a random few ms (a busy machine, the interpreter's thread switch), the case
+    # that used to crowd: a PDU written late and the next one on time. The next slot is
+    # counted from the write the holder reports, so the writes are the interval apart.
     import random
     throttles = [RedisThrottle(redis, "spaced", rate=100, pacing="spacing", margin=0.0)
                  for _ in range(3)]
-    slots: list[int] = []
+    writes: list[float] = []
     lock = threading.Lock()
 
     def work(throttle: RedisThrottle, seed: int) -> None:
         chance = random.Random(seed)
         for _ in range(25):
+            throttle.acquire()
+            time.sleep(chance.random() * 0.006)  # from the slot to the write
             with lock:
-                throttle.acquire()
-                slots.append(int(redis.get("spaced")))
+                written = time.monotonic()
+                writes.append(written)
+            throttle.sent(written)
             time.sleep(chance.random() * 0.02)
 
     threads = [threading.Thread(target=work, args=(t, n)) for n, t in enumerate(throttles)]
@@ -163,10 +166,28 @@ def test_spacing_never_hands_out_two_slots_closer_than_the_interval(redis: Any) 
         thread.start()
     for thread in threads:
         thread.join()
-    gaps = [b - a for a, b in itertools.pairwise(slots)]
-    assert len(slots) == 75
-    assert min(gaps) >= 10_000  # microseconds: 1/100 s
-    assert sum(gaps) / len(gaps) < 20_000  # and not much more, though every holder dawdles
+    gaps = [b - a for a, b in itertools.pairwise(writes)]
+    assert len(writes) == 75
+    assert min(gaps) >= 0.010  # 1/100 s, between writes of different holders too
+    assert sum(gaps) / len(gaps) < 0.020  # and not much more, though every holder dawdles
+
+
+def test_spacing_a_turn_not_written_is_given_back_and_a_lapsed_turn_frees_the_account(
+        redis: Any) -> None:
+    first = RedisThrottle(redis, "turns", rate=100, pacing="spacing", margin=0.0)
+    second = RedisThrottle(redis, "turns", rate=100, pacing="spacing", margin=0.0)
+    first.acquire()
+    first.sent(None)  # not written (the link fell): the slot is free again at once
+    started = time.monotonic()
+    second.acquire()
+    assert time.monotonic() - started < 0.008
+    second.sent(time.monotonic())
+    first.LEASE = second.LEASE = 0.2
+    first.acquire()  # and never says: its process died with the turn
+    started = time.monotonic()
+    second.acquire()
+    assert 0.15 <= time.monotonic() - started < 1.0  # the lease lapsed, the account goes on
+    second.sent(time.monotonic())
 
 
 def test_local_throttle_spaces_acquires() -> None:

@@ -1,0 +1,287 @@
+"""Several accounts at once in one smpp process, each at its allowance, and the CPU it all costs.
+
+    .venv/bin/python -m scripts.bench.accounts [--seconds 180] [--tps 300,200,200,100]
+    .venv/bin/python -m scripts.bench.accounts --variant before     (the old 5 / 20 ms batches)
+
+A fresh schema in the `test` database (TEST_DATABASE_URL, default the local one), an embedded
+redis-server, the stand-in SMSC as a process of its own policing each account's TPS per
+wall-clock second (0x58 past it) and sending each receipt `--receipt-delay` after its
+submit_sm_resp, nothing recorded. Loa as the Procfile runs it, minus the web: one
+`flask smpp run` (throttled: each account's RedisThrottle at its TPS, `per_second` pacing), one
+`flask worker` and one `flask clock`. One sending campaign, its `queued` rows routed to the
+accounts (more than `--seconds` of each TPS), the campaign paused until the clock starts.
+
+Measured over `--seconds` from the moment the campaign is set sending: each account's accepted
+submits per whole second at the stand-in (the mean over the seconds after the first 5, its
+share of the TPS, the worst second), and the CPU (user + system, from /proc) of the smpp
+process, the worker, the clock and the PostgreSQL backends serving them (found by their
+`application_name`), per accepted submit; Redis's CPU beside it. Then the processes are
+stopped (SIGTERM: the windows drain) and the ledger is checked: no row left `sending`, every
+part stored once (the stand-in counts repeated sends: same number and text).
+
+`--variant before` sets LOA_SMPP_RECORD_GATHER_MS=5 and LOA_SMPP_RECEIPT_GATHER_MS=20, the
+batches as they were before they were gathered by time (the baseline of the same machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from scripts.harness import (
+    PgSchema,
+    Proc,
+    Redis,
+    code_version,
+    http_json,
+    loa_env,
+    machine,
+    proc_cpu_seconds,
+    python_module,
+)
+from scripts.harness.standins import start_smsc
+
+TEXT = "Thong bao: lich tiem chung tai tram y te xa vao thu Bay"  # one GSM-7 part
+VARIANTS = {"gathered": {}, "before": {"LOA_SMPP_RECORD_GATHER_MS": "5",
+                                       "LOA_SMPP_RECEIPT_GATHER_MS": "20"}}
+
+
+def setup(port: int, tps: list[int], rows_each: list[int], window: int) -> tuple[int, list[int]]:
+    """Tables, one account per TPS on the stand-in, a paused campaign with its rows; returns
+    (campaign id, account ids)."""
+    from dispatch.access import users
+    from dispatch.extensions import db
+    from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus
+    from dispatch.models.common import utcnow
+    from dispatch.seed import seed_defaults
+    from dispatch.sms import accounts as smpp_accounts
+
+    db.create_all()
+    seed_defaults()
+    editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password=None)
+    ids = []
+    for number, rate in enumerate(tps):
+        name = f"acct{number}"
+        account = smpp_accounts.create(
+            {"name": name, "host": "127.0.0.1", "port": port, "system_id": name,
+             "password": name, "tps": rate, "window": window, "binds": 1,
+             "pacing": "per_second", "is_default": number == 0, "brandnames": ["LOA"]},
+            actor=None)
+        ids.append(account.id)
+    c = Campaign(title="accounts", channels="sms", sms_text=TEXT, sms_sender="LOA",
+                 status=CampaignStatus.PAUSED, launched_at=utcnow(), created_by_id=editor.id,
+                 window_start=clock_time(0, 0), window_end=clock_time(23, 59, 59, 999999))
+    db.session.add(c)
+    db.session.commit()
+    now = utcnow()
+    table = Message.__table__
+    recipient = 0
+    for account_id, n in zip(ids, rows_each, strict=True):
+        for start in range(0, n, 10_000):
+            batch = range(recipient + start, recipient + min(n, start + 10_000))
+            db.session.execute(sa.insert(table), [
+                {"campaign_id": c.id, "channel": "sms", "recipient_id": i,
+                 "address": f"+8491{i:07d}", "status": MessageStatus.QUEUED.value,
+                 "queued_at": now, "account_id": account_id, "operator": "viettel",
+                 "parts": 1, "attempts": 0, "created_at": now} for i in batch])
+        recipient += n
+    db.session.commit()
+    history(ids[0], editor.id, 20_000)
+    return c.id, ids
+
+
+def history(account_id: int, user_id: int, rows: int) -> None:
+    """An earlier, delivered campaign of `rows` messages, then ANALYZE: a database in use (a
+    schema this fresh has no statistics, and PostgreSQL plans some lookups as scans)."""
+    from dispatch.extensions import db
+    from dispatch.models import Campaign, CampaignStatus
+
+    earlier = Campaign(title="earlier", channels="sms", sms_text=TEXT, sms_sender="LOA",
+                       status=CampaignStatus.COMPLETED, created_by_id=user_id)
+    db.session.add(earlier)
+    db.session.flush()
+    conn = db.session.connection()
+    conn.execute(sa.text(
+        "INSERT INTO messages (campaign_id, channel, recipient_id, address, status, "
+        "account_id, parts, attempts, created_at) SELECT :c, 'sms', g, "
+        "'+8492' || lpad(g::text, 7, '0'), 'delivered', :a, 1, 1, now() "
+        "FROM generate_series(1, :n) g"), {"c": earlier.id, "a": account_id, "n": rows})
+    conn.execute(sa.text(
+        "INSERT INTO message_parts (message_id, part_no, account_id, smsc_id, status, "
+        "submitted_at, receipt_at) SELECT id, 1, :a, 'h' || id, 'delivered', now(), now() "
+        "FROM messages WHERE campaign_id = :c"), {"a": account_id, "c": earlier.id})
+    conn.execute(sa.text(
+        "INSERT INTO raw_receipts (account_id, smsc_id, stat, err, body, received_at, "
+        "part_id) SELECT :a, smsc_id, 'DELIVRD', '000', '', now(), id FROM message_parts"),
+        {"a": account_id})
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as analyze:
+        analyze.execute(sa.text("ANALYZE"))
+
+
+def backends(url: str, name: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend whose application_name is `name`."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            pids = list(conn.scalars(sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = :n"), {"n": name}))
+    finally:
+        engine.dispose()
+    return {pid: proc_cpu_seconds(pid) for pid in pids}
+
+
+def ledger_counts(campaign_id: int) -> dict[str, int]:
+    from dispatch.extensions import db
+    from dispatch.models import Message
+
+    db.session.rollback()
+    return {status.value: count for status, count in db.session.execute(
+        sa.select(Message.status, sa.func.count()).where(Message.campaign_id == campaign_id)
+        .group_by(Message.status))}
+
+
+def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
+        variant: str, folder: Path) -> dict[str, Any]:
+    from dispatch import create_app
+    from dispatch.extensions import db
+    from dispatch.models import Campaign, CampaignStatus, Message, MessagePart
+    from dispatch.sms import status
+
+    names = [f"acct{n}" for n in range(len(tps))]
+    args: list[str] = ["--receipt-delay", str(receipt_delay), "--no-record"]
+    for name, rate in zip(names, tps, strict=True):
+        args += ["--account", f"{name}:{name}", "--policy", f"{name}:tps={rate},policing=second"]
+    smsc, port, control = start_smsc(*args, account=(names[0], names[0]), name="stand-in")
+    redis = Redis(folder / "redis").start()
+    schema = PgSchema("loa_bench")
+    label = f"loa-accounts-{os.getpid()}"
+    url = f"{schema.url}&application_name={label}"
+    instance = folder / "instance"
+    instance.mkdir()
+    env = loa_env(url, redis.url, instance, **VARIANTS[variant])
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis.url,
+                      "INSTANCE_PATH": str(instance)})
+    procs = {
+        "smpp": Proc("smpp", python_module("flask", "smpp", "run", "--poll", "5"), env,
+                     folder / "smpp.log"),
+        "worker": Proc("worker", python_module("flask", "worker"), env, folder / "worker.log"),
+        "clock": Proc("clock", python_module("flask", "clock"), env, folder / "clock.log"),
+    }
+    rows_each = [int(rate * (seconds + 30)) for rate in tps]
+    try:
+        with app.app_context():
+            campaign_id, account_ids = setup(port, tps, rows_each, window)
+            for proc in procs.values():
+                proc.start()
+            client = status_client(redis.url)
+            deadline = time.monotonic() + 60
+            while sum(r["state"] == "bound" for r in status.read(client)) < len(tps):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"the accounts did not bind; see {folder}/smpp.log")
+                time.sleep(0.2)
+            http_json(f"http://127.0.0.1:{control}/reset", {})
+            pids = {name: proc.pid for name, proc in procs.items()}
+            cpu0 = {name: proc_cpu_seconds(pid) for name, pid in pids.items() if pid}
+            redis0 = proc_cpu_seconds(redis.proc.pid or 0)
+            pg0 = backends(url, label)
+            load0 = os.getloadavg()
+            started = time.time()
+            db.session.execute(sa.update(Campaign).where(Campaign.id == campaign_id)
+                               .values(status=CampaignStatus.SENDING))
+            db.session.commit()
+            from dispatch.engine import enqueue
+            enqueue.wake_sms(account_ids)
+            time.sleep(max(0.0, started + seconds - time.time()))
+            ended = time.time()
+            cpu = {name: proc_cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()
+                   if pid}
+            redis_cpu = proc_cpu_seconds(redis.proc.pid or 0) - redis0
+            pg1 = backends(url, label)
+            pg_cpu = sum(value - pg0.get(pid, 0.0) for pid, value in pg1.items())
+            load1 = os.getloadavg()
+            per_account = []
+            accepted_total = 0
+            for name, rate in zip(names, tps, strict=True):
+                per_second = {int(k): v for k, v in http_json(
+                    f"http://127.0.0.1:{control}/per-second?account={name}&accepted=1").items()}
+                accepted_total += sum(v for k, v in per_second.items()
+                                      if started <= k < ended)
+                steady = [per_second.get(s, 0) for s in range(int(started) + 6, int(ended) - 1)]
+                mean = sum(steady) / len(steady) if steady else 0.0
+                per_account.append({"account": name, "tps": rate, "rate": round(mean, 1),
+                                    "share": round(mean / rate, 3),
+                                    "worst_second": min(steady, default=0),
+                                    "busiest_second": max(steady, default=0)})
+            stats = http_json(f"http://127.0.0.1:{control}/stats")
+            stopped = {name: proc.stop() for name, proc in procs.items()}
+            counts = ledger_counts(campaign_id)
+            ours = sa.select(Message.id).where(Message.campaign_id == campaign_id)
+            parts = db.session.scalar(sa.select(sa.func.count()).select_from(MessagePart)
+                                      .where(MessagePart.message_id.in_(ours)))
+            distinct = db.session.scalar(sa.select(sa.func.count(sa.distinct(
+                MessagePart.message_id))).where(MessagePart.message_id.in_(ours)))
+            loa = sum(cpu.values()) + pg_cpu
+            return {
+                "variant": variant, "seconds": round(ended - started, 1), "window": window,
+                "receipt_delay": receipt_delay, "accounts": per_account,
+                "accepted": accepted_total,
+                "cpu_seconds": {**{k: round(v, 2) for k, v in cpu.items()},
+                                "postgres": round(pg_cpu, 2), "redis": round(redis_cpu, 2)},
+                "cpu_ms_per_message": round(loa / accepted_total * 1000, 3)
+                if accepted_total else None,
+                "cpu_ms_per_message_with_redis": round(
+                    (loa + redis_cpu) / accepted_total * 1000, 3) if accepted_total else None,
+                "pg_backends": len(pg1), "ledger": counts, "parts": parts,
+                "messages_with_parts": distinct, "repeats": stats.get("repeats", 0),
+                "refused_0x58": stats.get("refused_0x58", 0),
+                "receipts_acked": stats.get("receipts_acked", 0),
+                "exit": stopped,
+                "load": [round(x, 2) for x in (*load0[:1], *load1[:1])],
+            }
+    finally:
+        for proc in procs.values():
+            if proc.popen is not None and proc.popen.poll() is None:
+                proc.kill()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        schema.drop()
+        redis.kill()
+        smsc.stop()
+
+
+def status_client(url: str) -> Any:
+    import redis as redis_lib
+    return redis_lib.Redis.from_url(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tps", default="300,200,200,100",
+                        help="each account's TPS (and the stand-in's allowance for it)")
+    parser.add_argument("--seconds", type=float, default=180.0)
+    parser.add_argument("--window", type=int, default=50)
+    parser.add_argument("--receipt-delay", type=float, default=1.0)
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="gathered")
+    args = parser.parse_args()
+    info = machine()
+    with tempfile.TemporaryDirectory(prefix="loa-accounts-") as tmp:
+        figures = run(tps=[int(x) for x in args.tps.split(",")], seconds=args.seconds,
+                      window=args.window, receipt_delay=args.receipt_delay,
+                      variant=args.variant, folder=Path(tmp))
+    figures["machine"] = {k: info[k] for k in ("cpu", "nproc", "ram_gb", "python")}
+    figures["code"] = code_version()
+    print(json.dumps(figures, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
