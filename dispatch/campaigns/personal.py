@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, null, select
 
 from dispatch.campaigns import placeholders, settings
 from dispatch.campaigns.audience import OPERATOR, by_operator
@@ -24,14 +24,20 @@ SAMPLE_LIMIT = 1000  # contacts a draft's preview reads
 STREAM = 5000
 
 
-def _columns() -> tuple[Any, ...]:
-    return (Contact.msisdn, Contact.name, Contact.attributes, Contact.locality_id, OPERATOR)
+def _columns(template: placeholders.Template) -> tuple[Any, ...]:
+    # Attributes are JSON, parsed per row: read only when the text names one of them.
+    attributes = (Contact.attributes if placeholders.uses_attributes(template)
+                  else null().label("attributes"))
+    return (Contact.msisdn, Contact.name, attributes, Contact.locality_id, OPERATOR)
 
 
-def _figures(c: Campaign, rows: Any, *, complete: bool) -> dict[str, Any] | None:
+def _template(c: Campaign) -> placeholders.Template | None:
     template = placeholders.parse_or_none(c.sms_text)
-    if template is None or not template.personal:
-        return None
+    return template if template is not None and template.personal else None
+
+
+def _figures(c: Campaign, template: placeholders.Template, rows: Any, *,
+             complete: bool) -> dict[str, Any]:
     places = placeholders.load_places()
     prices = settings.get("sms_price_per_part") or {}
     samples: list[dict[str, Any]] = []
@@ -41,7 +47,7 @@ def _figures(c: Campaign, rows: Any, *, complete: bool) -> dict[str, Any] | None
     missing = recipients = 0
     for msisdn, name, attributes, locality_id, operator in rows:
         text = template.render(placeholders.contact_values(name, attributes, places,
-                                                           locality_id))
+                                                           locality_id, template.names))
         if text is None:
             missing += 1
             continue
@@ -78,17 +84,20 @@ def _figures(c: Campaign, rows: Any, *, complete: bool) -> dict[str, Any] | None
 
 def exact(c: Campaign, members: Select[Any]) -> dict[str, Any] | None:
     """Figures over every contact `members` selects (ids), streamed; None when not personal."""
-    if not placeholders.is_personal(c.sms_text):
+    template = _template(c)
+    if template is None:
         return None
-    stmt = (select(*_columns()).where(Contact.id.in_(members)).order_by(Contact.id)
+    stmt = (select(*_columns(template)).where(Contact.id.in_(members)).order_by(Contact.id)
             .execution_options(yield_per=STREAM))
-    return _figures(c, db.session.execute(stmt), complete=True)
+    return _figures(c, template, db.session.execute(stmt), complete=True)
 
 
 def sampled(c: Campaign, reachable: Select[Any] | None) -> dict[str, Any] | None:
     """The same figures over the first SAMPLE_LIMIT contacts the audience reaches now."""
-    if reachable is None or not placeholders.is_personal(c.sms_text):
+    template = _template(c) if reachable is not None else None
+    if template is None or reachable is None:
         return None
     ids = reachable.order_by(None).limit(SAMPLE_LIMIT).subquery()
-    stmt = select(*_columns()).where(Contact.id.in_(select(ids.c[0]))).order_by(Contact.id)
-    return _figures(c, db.session.execute(stmt).all(), complete=False)
+    stmt = (select(*_columns(template)).where(Contact.id.in_(select(ids.c[0])))
+            .order_by(Contact.id))
+    return _figures(c, template, db.session.execute(stmt).all(), complete=False)
