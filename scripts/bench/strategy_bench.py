@@ -49,7 +49,10 @@ def bench_backend(backend: str, csv_path: Path, args: argparse.Namespace,
         run, result, prepared = runs["expand"], runs["expand"]["json"], runs["prepare"]["json"]
         return {
             "backend": backend, "rows": result["rows"], "seconds": round(run["seconds"], 1),
-            "job_seconds": result["job_seconds"], "peak_mb": run["peak_mb"],
+            "job_seconds": result["job_seconds"],
+            "job_cpu_seconds": result.get("job_cpu_seconds"),
+            "pg_cpu_seconds": result.get("pg_cpu_seconds"),
+            "child_cpu_seconds": run.get("cpu_seconds"), "peak_mb": run["peak_mb"],
             "suppressed_app_covered": result["figures"].get("suppressed_app_covered"),
             "suppressed_missing_value": result["figures"].get("suppressed_missing_value"),
             "queued_sms": result["figures"].get("queued"),

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts.harness.procs import loa_env, python_module, run_child
+from scripts.harness.procs import loa_env, proc_cpu_seconds, python_module, run_child
 
 # The benchmarks' personalised text: Vietnamese (UCS-2), a name with a default, the commune.
 PERSONAL_TEXT = ("Kính gửi {ho_ten|ông/bà}: điện lực cắt điện tại {xa} ngày 05/12 "
@@ -167,6 +167,10 @@ def _expand() -> dict[str, Any]:
     from dispatch.models import Campaign, Message
 
     campaign_id = db.session.scalar(select(Campaign.id).order_by(Campaign.id.desc()))
+    backend = _backend_pid()
+    db.session.commit()
+    pg_before = proc_cpu_seconds(backend) if backend else 0.0
+    cpu_before = _own_cpu()
     started = time.perf_counter()
     if os.environ.get("LOA_BENCH_PROFILE"):
         import cProfile
@@ -177,8 +181,32 @@ def _expand() -> dict[str, Any]:
     else:
         figures = expand.expand(campaign_id)
     seconds = time.perf_counter() - started
+    cpu = _own_cpu() - cpu_before
+    # The job's connection is the pool's one: the same backend unless it was replaced.
+    same = backend is not None and _backend_pid() == backend
+    pg_cpu = proc_cpu_seconds(backend) - pg_before if backend and same else None
     rows = db.session.scalar(select(func.count()).select_from(Message))
-    return {"job_seconds": round(seconds, 1), "rows": rows, "figures": figures}
+    return {"job_seconds": round(seconds, 1), "rows": rows, "figures": figures,
+            "job_cpu_seconds": round(cpu, 1),
+            "pg_cpu_seconds": None if pg_cpu is None else round(pg_cpu, 1)}
+
+
+def _own_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _backend_pid() -> int | None:
+    """The PostgreSQL backend serving this session (on the same host: its CPU is readable)."""
+    from sqlalchemy import text
+
+    from dispatch.extensions import db
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    return int(db.session.scalar(text("SELECT pg_backend_pid()")) or 0) or None
 
 
 def main() -> None:
