@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, null, select
 
 from dispatch.campaigns import placeholders, settings
 from dispatch.campaigns.audience import OPERATOR, by_operator
@@ -25,8 +25,16 @@ SAMPLE_LIMIT = 1000  # contacts a draft's preview reads
 STREAM = 5000
 
 
-def _columns() -> tuple[Any, ...]:
-    return (Contact.msisdn, Contact.name, Contact.attributes, Contact.locality_id, OPERATOR)
+def _columns(template: placeholders.Template) -> tuple[Any, ...]:
+    # Attributes are JSON, parsed per row: read only when the text names one of them.
+    attributes = (Contact.attributes if placeholders.uses_attributes(template)
+                  else null().label("attributes"))
+    return (Contact.msisdn, Contact.name, attributes, Contact.locality_id, OPERATOR)
+
+
+def _template(c: Campaign) -> placeholders.Template | None:
+    template = placeholders.parse_or_none(c.sms_text)
+    return template if template is not None and template.personal else None
 
 
 class _Tally:
@@ -74,20 +82,17 @@ class _Tally:
         }
 
 
-def _figures_by(c: Campaign, rows: Any, into: dict[Any, tuple[str, ...]], *,
-                complete: bool) -> dict[str, dict[str, Any]] | None:
+def _figures_by(c: Campaign, template: placeholders.Template, rows: Any,
+                into: dict[Any, tuple[str, ...]], *, complete: bool) -> dict[str, dict[str, Any]]:
     """Figures per set: each row is (group, msisdn, name, attributes, locality, operator), and
     `into[group]` names the sets its text counts in; every text is rendered once."""
-    template = placeholders.parse_or_none(c.sms_text)
-    if template is None or not template.personal:
-        return None
     places = placeholders.load_places()
     prices = settings.get("sms_price_per_part") or {}
     tallies = {name: _Tally(prices) for names in into.values() for name in names}
     for group, msisdn, name, attributes, locality_id, operator in rows:
         mine = [tallies[n] for n in into[group]]
         text = template.render(placeholders.contact_values(name, attributes, places,
-                                                           locality_id))
+                                                           locality_id, template.names))
         if text is None:
             for tally in mine:
                 tally.missing += 1
@@ -102,27 +107,30 @@ def _figures_by(c: Campaign, rows: Any, into: dict[Any, tuple[str, ...]], *,
     return {name: tally.result(template, complete) for name, tally in tallies.items()}
 
 
-def _figures(c: Campaign, rows: Any, *, complete: bool) -> dict[str, Any] | None:
-    found = _figures_by(c, ((None, *row) for row in rows), {None: ("all",)},
-                        complete=complete)
-    return None if found is None else found["all"]
+def _figures(c: Campaign, template: placeholders.Template, rows: Any, *,
+             complete: bool) -> dict[str, Any]:
+    return _figures_by(c, template, ((None, *row) for row in rows), {None: ("all",)},
+                       complete=complete)["all"]
 
 
 def exact_by(c: Campaign, members: Select[Any, Any],
              into: dict[Any, tuple[str, ...]]) -> dict[str, dict[str, Any]] | None:
     """Figures per set over the contacts `members` selects as (id, group) rows, in one pass."""
-    if not placeholders.is_personal(c.sms_text):
+    template = _template(c)
+    if template is None:
         return None
     grouped = members.subquery()
-    stmt = (select(grouped.c[1], *_columns()).join(grouped, grouped.c[0] == Contact.id)
+    stmt = (select(grouped.c[1], *_columns(template)).join(grouped, grouped.c[0] == Contact.id)
             .order_by(Contact.id).execution_options(yield_per=STREAM))
-    return _figures_by(c, db.session.execute(stmt), into, complete=True)
+    return _figures_by(c, template, db.session.execute(stmt), into, complete=True)
 
 
 def sampled(c: Campaign, reachable: Select[Any] | None) -> dict[str, Any] | None:
     """The same figures over the first SAMPLE_LIMIT contacts the audience reaches now."""
-    if reachable is None or not placeholders.is_personal(c.sms_text):
+    template = _template(c) if reachable is not None else None
+    if template is None or reachable is None:
         return None
     ids = reachable.order_by(None).limit(SAMPLE_LIMIT).subquery()
-    stmt = select(*_columns()).where(Contact.id.in_(select(ids.c[0]))).order_by(Contact.id)
-    return _figures(c, db.session.execute(stmt).all(), complete=False)
+    stmt = (select(*_columns(template)).where(Contact.id.in_(select(ids.c[0])))
+            .order_by(Contact.id))
+    return _figures(c, template, db.session.execute(stmt).all(), complete=False)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,7 +92,9 @@ def clean_value(value: Any) -> str:
     if value is None:
         return ""
     text = unicodedata.normalize("NFC", str(value)).translate(_SPACES)
-    return " ".join("".join(ch for ch in text if unicodedata.category(ch) != "Cc").split())
+    if not text.isprintable():  # only then can it hold a control character (category Cc)
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc")
+    return " ".join(text.split())
 
 
 def parse(text: str) -> Template:
@@ -191,12 +193,24 @@ def locality_values(places: Mapping[int, tuple[str, str, int | None]],
 
 def contact_values(name: str | None, attributes: Mapping[str, Any] | None,
                    places: Mapping[int, tuple[str, str, int | None]],
-                   locality_id: int | None) -> dict[str, str]:
-    """A contact's values by placeholder name, cleaned; empty values left out."""
-    values = {str(k): clean_value(v) for k, v in (attributes or {}).items()}
+                   locality_id: int | None,
+                   names: Collection[str] | None = None) -> dict[str, str]:
+    """A contact's values by placeholder name, cleaned; empty values left out. `names`: only
+    these (a template's), so that an expansion cleans no value its text does not use."""
+    attributes = attributes or {}
+    if names is not None:
+        attributes = {k: v for k, v in attributes.items() if k in names}
+    values = {str(k): clean_value(v) for k, v in attributes.items()}
     values.update(locality_values(places, locality_id))
-    values["ho_ten"] = clean_value(name)
-    return {k: v for k, v in values.items() if v}
+    if names is None or "ho_ten" in names:
+        values["ho_ten"] = clean_value(name)
+    return {k: v for k, v in values.items() if v and (names is None or k in names)}
+
+
+def uses_attributes(template: Template) -> bool:
+    """Whether the template names an imported column (not only ho_ten, xa, huyen): only then
+    need a contact's attributes be read (they are JSON, parsed per row)."""
+    return any(name not in CONTACT_FIELDS for name in template.names)
 
 
 def load_places() -> dict[int, tuple[str, str, int | None]]:

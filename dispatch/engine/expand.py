@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, text, true
+from sqlalchemy import Select, func, null, select, text, true
 
 from dispatch.campaigns import frozen, kinds, placeholders, settings
 from dispatch.campaigns.audience import locality_ids, normalise
@@ -245,8 +245,14 @@ def _expand_sms(c: Campaign, run: str) -> None:
     places = placeholders.load_places() if personal else {}
     columns: tuple[Any, ...] = (Contact.id, Contact.msisdn, Contact.operator,
                                 Contact.operator_override)
+    names: tuple[str, ...] = ()
     if personal:
-        columns += (Contact.name, Contact.attributes, Contact.locality_id)
+        assert template is not None
+        names = template.names
+        # Attributes are JSON, parsed per row: read only when the text names one of them.
+        attributes = (Contact.attributes if placeholders.uses_attributes(template)
+                      else null().label("attributes"))
+        columns += (Contact.name, attributes, Contact.locality_id)
     excluded = audience["exclude_lists"]
     inside = frozen.still_in(audience, "sms") if is_frozen else true()
     while _still_expanding(c):
@@ -303,8 +309,8 @@ def _expand_sms(c: Campaign, run: str) -> None:
             row_parts = parts
             if personal and reason is None:
                 assert template is not None
-                rendered = template.render(placeholders.contact_values(row[4], row[5], places,
-                                                                       row[6]))
+                rendered = template.render(placeholders.contact_values(
+                    row[4], row[5], places, row[6], names))
                 if rendered is None:
                     reason = "missing_value"  # a value without a default: nothing to send
                 else:

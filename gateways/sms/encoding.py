@@ -158,11 +158,23 @@ def analyse(text: str) -> SmsAnalysis:
     """Encoding, size, parts and room left of `text` as it would be sent."""
     encoding, forcing_index = _choose(text)
     forcing_char = None if forcing_index is None else text[forcing_index]
-    weights = _unit_weights(text, encoding)
-    units = sum(weights)
+    weights: list[int] | None = None
+    if encoding == "ucs2":  # counted in C: an expansion analyses every recipient's own text
+        units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+    else:
+        weights = _unit_weights(text, encoding)
+        units = sum(weights)
     single, multi = LIMITS[encoding]
     if units <= single:
         return SmsAnalysis(encoding, units, 1, single, single - units, forcing_char, forcing_index)
+    if units == len(text):
+        # Every character one unit: the greedy fill below cuts every `multi` units.
+        parts = -(-units // multi)
+        last = units - (parts - 1) * multi
+        return SmsAnalysis(encoding, units, parts, multi, multi - last, forcing_char,
+                           forcing_index)
+    if weights is None:
+        weights = _unit_weights(text, encoding)
     reach = _reach(weights, multi)
     parts, start, last = 0, 0, 0
     while start < len(text):

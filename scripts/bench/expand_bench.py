@@ -4,8 +4,9 @@
 
 Per backend, on a fresh database (see import_bench.py, whose helpers this reuses): the contacts
 are imported with `flask contacts import` (not timed), a campaign to that list is created,
-approved and launched through the services, and then the expand job runs in a child process of
-its own — the real job body, writing ledger rows and enqueuing send jobs into a real (embedded)
+approved and launched through the services (scripts/harness/expansion.py, shared with
+strategy_bench and scale_bench), and then the expand job runs in a child process of its
+own — the real job body, writing ledger rows and enqueuing send jobs into a real (embedded)
 Redis. Wall time and peak RSS are that child's. The baseline, in the same run, is the naive
 expansion: load every contact through the ORM and add one Message object per recipient, on the
 first --baseline-rows recipients, extrapolated. Children are killed after --timeout seconds.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,75 +24,10 @@ from typing import Any
 
 from scripts.bench import import_bench as ib
 from scripts.harness import WORK, machine, python_module
+from scripts.harness.expansion import run_stages, stage
 
 TARGETS = {"postgresql": 60, "sqlite": 90}
 TARGET_MB = 300
-
-
-def _launch_campaign() -> dict[str, Any]:
-    from datetime import time as dtime
-
-    from dispatch.access import users
-    from dispatch.campaigns import service
-    from dispatch.extensions import db
-    from dispatch.models import ContactList
-    from dispatch.sms import accounts as smpp_accounts
-
-    lst = db.session.query(ContactList).filter_by(name="bench").one()
-    smpp_accounts.create({"name": "all", "host": "127.0.0.1", "port": 2775, "system_id": "x",
-                          "password": "x", "operators": [], "is_default": True}, actor=None)
-    editor, _ = users.create_user("bench-editor", ["editor"], actor=None, password=None)
-    approver, _ = users.create_user("bench-approver", ["approver"], actor=None,
-                                    password=None)
-    db.session.commit()
-    c = service.create({"title": "bench", "channels": "sms", "sms_sender": "HAUGIANG",
-                        "sms_text": "Thong bao", "audience": {"lists": [lst.id]},
-                        "window_start": dtime(0, 0), "window_end": dtime(23, 59)},
-                       actor=editor)
-    db.session.commit()
-    started = time.perf_counter()
-    service.submit(c, actor=editor)  # freezes the audience: one campaign_members row each
-    db.session.commit()
-    submitted = time.perf_counter() - started
-    service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash)
-    started = time.perf_counter()
-    service.launch(c, actor=approver)  # compares the audience now with the frozen one
-    db.session.commit()
-    return {"campaign_id": c.id, "submit_seconds": round(submitted, 2),
-            "launch_seconds": round(time.perf_counter() - started, 2)}
-
-
-def child_expand() -> None:
-    from sqlalchemy import func, select
-
-    from dispatch import create_app
-    from dispatch.engine import expand
-    from dispatch.extensions import db
-    from dispatch.models import Campaign, Message
-
-    app = create_app()
-    with app.app_context():
-        campaign_id = db.session.scalar(select(Campaign.id).order_by(Campaign.id.desc()))
-        started = time.perf_counter()
-        if os.environ.get("LOA_BENCH_PROFILE"):
-            import cProfile
-
-            cProfile.runctx("expand.expand(campaign_id)", globals(), locals(),
-                            os.environ["LOA_BENCH_PROFILE"])
-            figures: dict[str, Any] = {}
-        else:
-            figures = expand.expand(campaign_id)
-        seconds = time.perf_counter() - started
-        rows = db.session.scalar(select(func.count()).select_from(Message))
-        print(json.dumps({"job_seconds": round(seconds, 1), "rows": rows, "figures": figures}))
-
-
-def child_prepare() -> None:
-    from dispatch import create_app
-
-    app = create_app()
-    with app.app_context():
-        print(json.dumps(_launch_campaign()))
 
 
 def child_baseline(rows: int, budget: float) -> None:
@@ -122,33 +57,29 @@ def child_baseline(rows: int, budget: float) -> None:
         print(json.dumps({"rows": done, "seconds": round(time.perf_counter() - started, 2)}))
 
 
-def bench_backend(backend: str, csv_path: Path, args: argparse.Namespace) -> dict[str, Any]:
+def bench_backend(backend: str, csv_path: Path, args: argparse.Namespace,
+                  redis_url: str) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix=f"loa-expand-{backend}-", dir=WORK))
     url, cleanup = ib.fresh_database(backend, folder)
     try:
-        imported = ib._run_child([], url, folder, timeout=args.timeout, command=[
-            *python_module("flask"), "contacts", "import", str(csv_path),
-            "--list", "bench"])
-        if imported["exit"] != 0:
-            return {"backend": backend, "error": imported["stderr"][-2000:]}
         me = python_module("scripts.bench.expand_bench", "--child")
-        prep = ib._run_child([], url, folder, timeout=120, command=[*me, "prepare"])
-        if prep["exit"] != 0:
-            return {"backend": backend, "error": prep["stderr"][-2000:]}
-        run = ib._run_child([], url, folder, timeout=args.timeout, command=[*me, "expand"])
-        if run["exit"] != 0:
-            return {"backend": backend, "error": run["stderr"][-2000:]}
-        result = json.loads(run["stdout"].strip().splitlines()[-1])
-        prepared = json.loads(prep["stdout"].strip().splitlines()[-1])
-        base = ib._run_child([], url, folder, timeout=args.timeout, command=[
-            *me, "baseline", str(args.baseline_rows), str(args.baseline_budget)])
-        baseline = json.loads(base["stdout"].strip().splitlines()[-1]) if base["exit"] == 0 \
-            else {"error": base["stderr"][-500:]}
+        runs = run_stages(url, redis_url, folder, [
+            ("import", python_module("flask", "contacts", "import", str(csv_path),
+                                     "--list", "bench")),
+            ("prepare", stage("prepare")),
+            ("expand", stage("expand"))], timeout=args.timeout)
+        if "error" in runs:
+            return {"backend": backend, "error": runs["error"]}
+        run, result, prepared = runs["expand"], runs["expand"]["json"], runs["prepare"]["json"]
+        base = run_stages(url, redis_url, folder, [("baseline", [
+            *me, "baseline", str(args.baseline_rows), str(args.baseline_budget)])],
+            timeout=args.timeout)
+        baseline = base["baseline"].get("json") or {"error": base.get("error")}
         per_row = baseline.get("seconds", 0) / max(baseline.get("rows", 1), 1)
         return {
             "backend": backend,
             "rows": result["rows"],
-            "seconds": run["seconds"],
+            "seconds": round(run["seconds"], 1),
             "job_seconds": result["job_seconds"],
             "peak_mb": run["peak_mb"],
             "rows_per_second": round(result["rows"] / max(result["job_seconds"], 0.001)),
@@ -157,7 +88,7 @@ def bench_backend(backend: str, csv_path: Path, args: argparse.Namespace) -> dic
             # Submission freezes the audience (campaign_members) inside the request.
             "submit_seconds": prepared.get("submit_seconds"),
             "launch_seconds": prepared.get("launch_seconds"),
-            "prepare_peak_mb": prep["peak_mb"],
+            "prepare_peak_mb": runs["prepare"]["peak_mb"],
             "baseline_rows": baseline.get("rows"),
             "baseline_extrapolated_seconds": round(per_row * result["rows"], 1),
         }
@@ -176,11 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child is not None:
         kind, *rest = args.child
-        if kind == "prepare":
-            child_prepare()
-        elif kind == "expand":
-            child_expand()
-        elif kind == "baseline":
+        if kind == "baseline":
             child_baseline(int(rest[0]), float(rest[1]))
         return
     WORK.mkdir(parents=True, exist_ok=True)
@@ -188,12 +115,13 @@ def main() -> None:
     from dispatch.jobs.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
     redis_dir = Path(tempfile.mkdtemp(prefix="loa-expand-redis-", dir=WORK))
-    os.environ["REDIS_URL"] = ensure_embedded_redis(redis_dir)
+    redis_url = ensure_embedded_redis(redis_dir)
+    ib.REDIS["REDIS_URL"] = redis_url  # the setup child of fresh_database
     try:
         csv_path = ib.ensure_csv(args.rows)
         print(json.dumps({"machine": machine(), "rows": args.rows}))
         for backend in args.backends.split(","):
-            print(json.dumps(bench_backend(backend, csv_path, args)), flush=True)
+            print(json.dumps(bench_backend(backend, csv_path, args, redis_url)), flush=True)
     finally:
         stop_embedded_redis(redis_dir)
 

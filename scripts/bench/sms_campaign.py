@@ -387,6 +387,10 @@ def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             result["campaign"] = run_campaign(args, ids, [*children, standin], control,
                                               database)
             result["ledger"] = ledger_check(ids["campaign_id"])
+            if args.sizes:  # bytes per message of the ledger tables, the campaign sent
+                from scripts.bench.scale_bench import sizes
+
+                result["sizes"] = sizes(url)
             db.session.remove()
             db.engine.dispose()
         for child in children:
@@ -472,6 +476,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--history", type=int, default=20_000,
                         help="delivered messages of an earlier campaign (0: none)")
+    parser.add_argument("--sizes", action="store_true",
+                        help="print each ledger table's size per message at the end "
+                             "(use with --history 0)")
     parser.add_argument("--no-throttle", action="store_true",
                         help="run the smpp process with --no-throttle (no Redis throttle)")
     parser.add_argument("--py-spy", metavar="PATH",
@@ -493,6 +500,8 @@ def main() -> None:
     out = harness.WORK / f"sms_campaign-{stamp_now}.json"
     out.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     report(result)
+    if "sizes" in result:
+        print(f"  sizes: {json.dumps(result['sizes'])}")
     print(f"  figures: {out}")
     shutil.rmtree(folder, ignore_errors=True)
     ok = (result["campaign"]["standin"]["repeats"] == 0

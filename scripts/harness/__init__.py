@@ -13,6 +13,7 @@
     lifetime.py      Started: start and stop whole, as a `with` block
     rates.py         busiest_second: the most events in a sliding one-second window
     private_pg.py    a PostgreSQL cluster of one run's own, to restart (the postgres_restart drill)
+    expansion.py     the expansion benchmarks' stages: tables, a launched campaign, the expand job
 
 Benchmarks (scripts/bench) and drills (scripts/drills) are run with `python -m`, from the
 repository's root, so `scripts.harness` imports without any path patching.

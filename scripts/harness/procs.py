@@ -212,4 +212,5 @@ def run_child(argv: list[str], *, env: dict[str, str] | None = None,
         reader.join(5)
     return {"seconds": round(seconds, 1), "exit": child.returncode,
             "timed_out": seconds > timeout, "peak_mb": round(usage.ru_maxrss / 1024, 1),
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
             "stdout": out.get("stdout", ""), "stderr": out.get("stderr", "")}
