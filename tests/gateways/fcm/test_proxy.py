@@ -97,9 +97,9 @@ def _send(gateway: PushGateway, *tokens: str) -> list[PushStatus]:
 
 def test_proxy_read_at_build_applies_to_every_send(
         fcm: FcmStandIn, service_account: Path, proxy: _Proxy,
-        clean_env: pytest.MonkeyPatch) -> None:
+        clean_env: pytest.MonkeyPatch, sender: str) -> None:
     clean_env.setenv("HTTP_PROXY", proxy.url)
-    with PushGateway(service_account, endpoint=fcm.url, timeout=5) as gateway:
+    with PushGateway(service_account, endpoint=fcm.url, timeout=5, sender=sender) as gateway:
         # Gone from the environment after the build: the gateway keeps what it read.
         clean_env.delenv("HTTP_PROXY")
         assert _send(gateway, "a", "b", "unregistered-c") == [
@@ -110,10 +110,10 @@ def test_proxy_read_at_build_applies_to_every_send(
 
 def test_no_proxy_for_the_endpoint_is_honoured(
         fcm: FcmStandIn, service_account: Path, proxy: _Proxy,
-        clean_env: pytest.MonkeyPatch) -> None:
+        clean_env: pytest.MonkeyPatch, sender: str) -> None:
     clean_env.setenv("HTTP_PROXY", proxy.url)
     clean_env.setenv("NO_PROXY", "127.0.0.1")
-    with PushGateway(service_account, endpoint=fcm.url, timeout=5) as gateway:
+    with PushGateway(service_account, endpoint=fcm.url, timeout=5, sender=sender) as gateway:
         assert _send(gateway, "a") == [PushStatus.SENT]
     assert proxy.sends() == 0
     assert fcm.counters()["sent"] == 1
@@ -121,8 +121,8 @@ def test_no_proxy_for_the_endpoint_is_honoured(
 
 def test_proxy_set_after_build_is_not_read(
         fcm: FcmStandIn, service_account: Path, proxy: _Proxy,
-        clean_env: pytest.MonkeyPatch) -> None:
-    with PushGateway(service_account, endpoint=fcm.url, timeout=5) as gateway:
+        clean_env: pytest.MonkeyPatch, sender: str) -> None:
+    with PushGateway(service_account, endpoint=fcm.url, timeout=5, sender=sender) as gateway:
         clean_env.setenv("HTTP_PROXY", proxy.url)
         assert _send(gateway, "a", "b") == [PushStatus.SENT, PushStatus.SENT]
     assert proxy.sends() == 0  # not looked up per request any more
