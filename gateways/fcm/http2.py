@@ -11,6 +11,7 @@ configured like the sync path:
 - no auth flow: google-auth's, through the SDK, refreshes and resends on every 401 (FCM also says
   401 for THIRD_PARTY_AUTH_ERROR). The gateway fetches the token before each batch and the
   client's headers carry it;
+- httpx's INFO line per request silenced (its logger set to WARNING);
 - the proxy and CA bundle read from the environment once, as `_read_environment_once` does;
 - to an `http://` endpoint with no proxy (the stand-in, a relay on loopback) it speaks HTTP/2
   with prior knowledge (h2c); to `https://` it offers h2 by ALPN, as to Google.
@@ -23,6 +24,7 @@ at start.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import ssl
 import threading
@@ -52,6 +54,8 @@ class Http2Sender:
                 "longer has _async_client._async_client (an httpx.AsyncClient); update "
                 "gateways/fcm/http2.py for this version"
             )
+        # httpx logs every request at INFO: 500 log lines per batch, more CPU than the send.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         self._app = app
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="loa-fcm-http2",
