@@ -11,9 +11,11 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from firebase_admin import messaging
 
 from gateways.fcm import PushContent, PushGateway, PushMessage, PushStatus
 from scripts.fcm import FcmStandIn
@@ -126,3 +128,34 @@ def test_proxy_set_after_build_is_not_read(
         clean_env.setenv("HTTP_PROXY", proxy.url)
         assert _send(gateway, "a", "b") == [PushStatus.SENT, PushStatus.SENT]
     assert proxy.sends() == 0  # not looked up per request any more
+
+
+def test_pool_key_is_worked_out_once_per_origin(
+        fcm: FcmStandIn, service_account: Path, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """requests parsed the URL and stat()ed the CA bundle for every send; now once per origin,
+    with the CA bundle still the one given."""
+    import requests.adapters
+
+    real = requests.adapters._urllib3_request_context
+    calls: list[object] = []
+
+    def counted(request: Any, verify: Any, cert: Any, poolmanager: Any) -> Any:
+        calls.append(verify)
+        return real(request, verify, cert, poolmanager)
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    monkeypatch.setattr(requests.adapters, "_urllib3_request_context", counted)
+    with PushGateway(service_account, endpoint=fcm.url, timeout=5, sender="threads") as gateway:
+        assert _send(gateway, "tok-x") == [PushStatus.SENT]
+        # Worked out for the token request (its own session) and the first send...
+        assert calls == [str(bundle)] * 2
+        assert _send(gateway, *(f"tok-{i}" for i in range(30))) == [PushStatus.SENT] * 30
+        assert len(calls) == 2  # ...and remembered for the next 30
+        adapter = messaging._get_messaging_service(gateway._app)._client.session.get_adapter(
+            gateway.url)
+        host, pool = adapter.build_connection_pool_key_attributes(
+            requests.Request("POST", gateway.url).prepare(), str(bundle))
+    assert pool["ca_certs"] == str(bundle) and host["port"] == fcm.port
