@@ -3,7 +3,8 @@
 Settings (dispatch.config): FCM_CREDENTIALS (LOA_FCM_CREDENTIALS, else
 GOOGLE_APPLICATION_CREDENTIALS), FCM_PROJECT_ID (LOA_FCM_PROJECT_ID; default: the JSON's
 project), FCM_ENDPOINT (LOA_FCM_ENDPOINT; only the demo, the tests and sites behind a relay set
-it — everyone else sends to Google) and PUSH_TOPIC_SENDS (LOA_PUSH_TOPICS).
+it — everyone else sends to Google), FCM_SENDER (LOA_FCM_SENDER: "threads", "send_each" or
+"http2", see gateways.fcm.gateway.SENDERS) and PUSH_TOPIC_SENDS (LOA_PUSH_TOPICS).
 
 A `PushGateway` owns an HTTP connection pool and an OAuth access token. It is built lazily in
 the process that sends, never before a fork (a pool shared by two processes mixes their
@@ -24,7 +25,7 @@ from dispatch.campaigns import strategy
 from dispatch.campaigns.placeholders import as_written
 from dispatch.engine.flags import valid_until
 from dispatch.models import Campaign
-from gateways.fcm import MAX_BATCH, PushContent, PushGateway
+from gateways.fcm import MAX_BATCH, SENDERS, PushContent, PushGateway
 
 _lock = threading.Lock()
 _cached: tuple[int, PushSettings, PushGateway] | None = None
@@ -39,6 +40,7 @@ class PushSettings:
     credentials: str
     project_id: str | None
     endpoint: str | None
+    sender: str = "threads"
 
 
 def settings(app: Flask | None = None) -> PushSettings:
@@ -52,7 +54,11 @@ def settings(app: Flask | None = None) -> PushSettings:
         )
     if not Path(path).is_file():
         raise PushNotConfigured(f"FCM service-account file not found: {path}")
-    return PushSettings(str(path), config.get("FCM_PROJECT_ID"), config.get("FCM_ENDPOINT"))
+    sender = config.get("FCM_SENDER") or "threads"
+    if sender not in SENDERS:
+        raise PushNotConfigured(f"FCM_SENDER {sender!r} unknown: one of {', '.join(SENDERS)}")
+    return PushSettings(str(path), config.get("FCM_PROJECT_ID"), config.get("FCM_ENDPOINT"),
+                        sender)
 
 
 def build_gateway(app: Flask | None = None, *, timeout: float = 30.0) -> PushGateway:
@@ -62,10 +68,11 @@ def build_gateway(app: Flask | None = None, *, timeout: float = 30.0) -> PushGat
 
 def _build(s: PushSettings, timeout: float = 30.0) -> PushGateway:
     try:
-        # One pooled connection per send_each thread: with fewer, each batch opens (TLS with
-        # Google) and throws away the connections beyond the pool.
+        # One pooled connection per sending thread (the "threads" sender keeps its own number;
+        # send_each starts one per message): with fewer, each batch opens (TLS with Google) and
+        # throws away the connections beyond the pool. For "http2" it is streams in flight.
         return PushGateway(s.credentials, project_id=s.project_id, endpoint=s.endpoint,
-                           timeout=timeout, pool_size=MAX_BATCH)
+                           timeout=timeout, pool_size=MAX_BATCH, sender=s.sender)
     except (ValueError, OSError) as exc:  # unreadable JSON, not a service account, no project
         raise PushNotConfigured(f"FCM service account {s.credentials} unusable: {exc}") from exc
 

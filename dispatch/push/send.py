@@ -2,9 +2,10 @@
 
 `send_batch(campaign_id, message_ids)` runs on the ordinary workers (queues `urgent`/`default`)
 and follows docs/ENGINE.md: check the campaign may send, claim with `ledger.claim` and commit,
-re-read each device's token, send through this process's `PushGateway` (one send_each of at
-most 500), then move every row through `ledger.move`, to the status the engine's one
-`classify` gives (dispatch.engine.outcomes, with push's `POLICY` from dispatch.push.state):
+re-read each device's token, send through this process's `PushGateway` (one batch of at
+most 500, sent as LOA_FCM_SENDER says), then move every row through `ledger.move`, to the
+status the engine's one `classify` gives (dispatch.engine.outcomes, with push's `POLICY` from
+dispatch.push.state):
 
   SENT        -> submitted; the FCM message id kept in `message_parts.smsc_id` (part 1). Push
                  has no receipts: `submitted` ("accepted by FCM") is a push row's final state.

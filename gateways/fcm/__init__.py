@@ -15,10 +15,12 @@ RETRY (retry_after from FCM's Retry-After when given), FAILED (INVALID_ARGUMENT,
 THIRD_PARTY_AUTH_ERROR), EXPIRED (validity over, not sent), UNKNOWN (may have reached FCM),
 AUTH. When any message is AUTH (the service account was refused by the token endpoint, or FCM
 answered 401/403) it raises `PushAuthFailed`, whose `outcomes` carry the whole list.
-The SDK never sleeps here: see `gateway.NO_SLEEP_RETRY`.
+The SDK never sleeps here: see `gateway.NO_SLEEP_RETRY`. `sender` chooses how a batch goes out
+(`gateway.SENDERS`): messaging.send from a pool of threads kept for the gateway's life (the
+default), the SDK's send_each, or its send_each_async over HTTP/2 (gateways/fcm/http2.py).
 """
 
-from gateways.fcm.gateway import MAX_BATCH, NO_SLEEP_RETRY, PushAuthFailed, PushGateway
+from gateways.fcm.gateway import MAX_BATCH, NO_SLEEP_RETRY, SENDERS, PushAuthFailed, PushGateway
 from gateways.fcm.payload import (
     LINK_KEY,
     MAX_PAYLOAD,
@@ -43,6 +45,7 @@ __all__ = [
     "MAX_PAYLOAD",
     "MAX_TOPIC_PAYLOAD",
     "NO_SLEEP_RETRY",
+    "SENDERS",
     "PayloadInvalid",
     "PayloadTooLarge",
     "PushAuthFailed",

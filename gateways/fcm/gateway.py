@@ -20,12 +20,14 @@ import itertools
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import firebase_admin
+import httpx
 import requests
 import requests.adapters
 import requests.utils
@@ -36,6 +38,7 @@ from google.auth.transport import requests as google_requests
 from urllib3.util.retry import Retry
 
 from gateways.errors import AuthFailed, GatewayError, Permanent, Retryable
+from gateways.fcm.http2 import Http2Sender, connections_for
 from gateways.fcm.payload import (
     PushContent,
     PushMessage,
@@ -50,6 +53,13 @@ from gateways.outcome import Outcome as PushOutcome
 from gateways.results import SendResult
 
 MAX_BATCH = 500  # send_each's own limit
+# How send_batch sends (PushGateway's `sender`), measured in docs/BENCHMARKS.md under "push":
+# "threads": messaging.send per message from a pool of `threads` threads kept for the life of
+#   the gateway (the default: the cheapest here);
+# "send_each": messaging.send_each, which starts one thread per message on every call;
+# "http2": messaging.send_each_async, httpx over HTTP/2 (gateways/fcm/http2.py).
+SENDERS = ("threads", "send_each", "http2")
+DEFAULT_THREADS = 64  # ≈ 2,000 msg/s at FCM's ~30 ms round trip from Vietnam
 FCM_ENDPOINT = "https://fcm.googleapis.com"
 SEND_PATH = "/v1/projects/{project}/messages:send"
 DEFAULT_TIMEOUT = 30.0  # seconds per HTTP request; the SDK's default is 120
@@ -106,7 +116,11 @@ class PushGateway:
         endpoint: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         pool_size: int = 100,
+        sender: str = "threads",
+        threads: int = DEFAULT_THREADS,
     ) -> None:
+        if sender not in SENDERS:
+            raise ValueError(f"unknown FCM sender {sender!r}: one of {', '.join(SENDERS)}")
         cert = credentials.Certificate(str(Path(credentials_path)))
         project = project_id or cert.project_id
         if not project:
@@ -120,10 +134,21 @@ class PushGateway:
         self._credential = cert.get_credential()
         self._token_request = _TokenRequest(timeout)
         self._token_lock = threading.Lock()
+        self.sender = sender
+        # Topic sends, one request each, always go through messaging.send.
+        self._http2: Http2Sender | None = None
+        self._threads: ThreadPoolExecutor | None = None
         try:
             self.url = _configure_service(
-                messaging._get_messaging_service(self._app), project, endpoint, pool_size
+                messaging._get_messaging_service(self._app), project, endpoint,
+                max(pool_size, threads) if sender == "threads" else pool_size,
             )
+            if sender == "http2":
+                self._http2 = Http2Sender(self._app, self.url, timeout=timeout,
+                                          connections=connections_for(pool_size))
+            elif sender == "threads":
+                self._threads = ThreadPoolExecutor(max_workers=threads,
+                                                   thread_name_prefix="loa-fcm")
         except BaseException:
             firebase_admin.delete_app(self._app)
             raise
@@ -204,6 +229,10 @@ class PushGateway:
 
     def close(self) -> None:
         """Release the App and its connections."""
+        if self._http2 is not None:
+            self._http2.close()
+        if self._threads is not None:
+            self._threads.shutdown()
         firebase_admin.delete_app(self._app)
         self._token_request.session.close()
 
@@ -250,11 +279,26 @@ class PushGateway:
                 outcomes[i] = PushOutcome(messages[i].ref, status, code=token_problem.code,
                                           reason=token_problem.reason)
             return
+        if self._threads is not None:
+            sent = self._threads.map(self._send_one_message, [m for _, m in pending],
+                                     [dry_run] * len(pending))
+            for (i, _), (name, error) in zip(pending, sent, strict=True):
+                ref = messages[i].ref
+                outcomes[i] = (PushOutcome(ref, PushStatus.SENT, message_name=name)
+                               if error is None else _outcome_of_error(ref, error))
+            return
         try:
-            batch = messaging.send_each([m for _, m in pending], dry_run=dry_run, app=self._app)
+            if self._http2 is not None:
+                auth: dict[str, str] = {}
+                self._credential.apply(auth)  # the token _ensure_token just made sure of
+                batch = self._http2.send_each([m for _, m in pending], auth, dry_run)
+            else:
+                batch = messaging.send_each([m for _, m in pending], dry_run=dry_run,
+                                            app=self._app)
         except exceptions.FirebaseError as exc:
-            # A thread failed outside requests' exceptions (the token was refused mid-batch):
-            # send_each then drops every result, so none of these can be said unsent.
+            # A thread (or task) failed outside the HTTP library's exceptions (the token was
+            # refused mid-batch): send_each then drops every result, so none of these can be
+            # said unsent.
             refused = (isinstance(exc.cause, auth_exceptions.RefreshError)
                        and not exc.cause.retryable)
             for i, _ in pending:
@@ -273,7 +317,31 @@ class PushGateway:
                 outcomes[i] = _outcome(ref, response.exception)
 
 
+    def _send_one_message(self, message: messaging.Message, dry_run: bool
+                          ) -> tuple[str | None, BaseException | None]:
+        """One messaging.send on a pool thread: its message name, or what it raised."""
+        try:
+            return messaging.send(message, dry_run=dry_run, app=self._app), None
+        except Exception as exc:  # every failure is this message's outcome, not the batch's
+            return None, exc
+
+
 _missing: Any = object()
+
+
+def _outcome_of_error(ref: str, error: BaseException) -> PushOutcome:
+    """The outcome of one messaging.send that raised (the "threads" sender)."""
+    if isinstance(error, exceptions.FirebaseError):
+        return _outcome(ref, error)
+    # google-auth refreshing a token that expired mid-batch, before this request was written
+    # (the SDK passes only requests' exceptions through its error mapping): not sent.
+    if isinstance(error, auth_exceptions.RefreshError) and not error.retryable:
+        return PushOutcome(ref, PushStatus.AUTH, code="AUTH_REFUSED",
+                           reason=f"service account refused by the token endpoint: {error}")
+    if isinstance(error, auth_exceptions.RefreshError | auth_exceptions.TransportError):
+        return PushOutcome(ref, PushStatus.RETRY, code="UNAVAILABLE",
+                           reason=f"token endpoint failed: {error}")
+    return PushOutcome(ref, PushStatus.UNKNOWN, code="UNKNOWN", reason=str(error))
 
 
 def _configure_service(service: Any, project: str, endpoint: str | None, pool_size: int) -> str:
@@ -296,7 +364,7 @@ def _configure_service(service: Any, project: str, endpoint: str | None, pool_si
         # and by sites that reach FCM through a relay. The OAuth token URI is not set here: it
         # comes from the service-account JSON's `token_uri`.
         service._fcm_url = base + SEND_PATH.format(project=project)
-    adapter = requests.adapters.HTTPAdapter(
+    adapter = _OneOriginAdapter(
         pool_connections=1, pool_maxsize=pool_size, max_retries=NO_SLEEP_RETRY
     )
     # The SDK mounted its retrying adapter on https://fcm.googleapis.com (and on http:// and
@@ -310,6 +378,35 @@ def _configure_service(service: Any, project: str, endpoint: str | None, pool_si
     session._refresh_status_codes = ()
     _read_environment_once(session, str(service._fcm_url))
     return str(service._fcm_url)
+
+
+class _OneOriginAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, remembering the pool key of the one origin it posts to.
+
+    requests recomputes it for every request: a URL parse and, when the CA bundle is a path
+    (REQUESTS_CA_BUNDLE, as on most servers), an os.path.isdir() of it — about 5 % of a send's
+    CPU. The key depends only on the origin, the CA setting and the client certificate.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._keys: dict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        url = request.url or ""
+        try:
+            end = url.find("/", url.find("//") + 2)
+            key = (url if end < 0 else url[:end], verify, cert)
+            known = self._keys.get(key)
+        except TypeError:  # an unhashable cert setting
+            return super().build_connection_pool_key_attributes(request, verify, cert)
+        if known is None:
+            known = self._keys[key] = super().build_connection_pool_key_attributes(
+                request, verify, cert)
+        host_params, pool_kwargs = known
+        return dict(host_params), dict(pool_kwargs)  # requests' callers own what they get
 
 
 def _read_environment_once(session: requests.Session, url: str) -> None:
@@ -382,7 +479,7 @@ def _fcm_code(exc: exceptions.FirebaseError) -> str:
     return str(exc.code).upper()
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: requests.Response | httpx.Response) -> float | None:
     """Return the Retry-After header in seconds (it may be a number or an HTTP date)."""
     value = response.headers.get("Retry-After")
     if not value:
@@ -402,6 +499,8 @@ def _retry_after(response: requests.Response) -> float | None:
 
 def _never_sent(cause: object) -> bool:
     """Tell whether a transport error happened before the request could reach FCM."""
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return True  # no connection, or none free in the pool: nothing was written
     if isinstance(cause, requests.exceptions.ConnectTimeout):
         return True
     if isinstance(cause, requests.exceptions.Timeout):

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m scripts.bench.fcm_bench [--messages 20000] [--batch 500]
                                                 [--latency-ms 0] [--pool-size 500]
+                                                [--sender send_each|threads|http2]
                                                 [--compare-env --rounds 4]
 
 The stand-in runs as its own process (so it does not share this process's GIL). Prints one
@@ -29,7 +30,7 @@ from typing import Any
 
 from firebase_admin import messaging
 
-from gateways.fcm import PushContent, PushGateway, PushMessage, PushStatus
+from gateways.fcm import SENDERS, PushContent, PushGateway, PushMessage, PushStatus
 from scripts.harness import Proc, proc_cpu_seconds
 from scripts.harness.standins import start_fcm
 
@@ -68,7 +69,7 @@ def compare_env(messages: int, batch: int, pool_size: int, rounds: int) -> dict[
         process, ready = start_standin(Path(tmp), 0)
         try:
             with PushGateway(ready["service_account"], endpoint=ready["endpoint"],
-                             pool_size=pool_size) as gateway:
+                             pool_size=pool_size, sender="send_each") as gateway:
                 gateway.send_one("warm-up", CONTENT)
                 # The sending session, whose trust_env the gateway turned off.
                 session = messaging._get_messaging_service(gateway._app)._client.session
@@ -84,21 +85,24 @@ def compare_env(messages: int, batch: int, pool_size: int, rounds: int) -> dict[
     return result
 
 
-def run(messages: int, batch: int, latency_ms: float, pool_size: int) -> dict[str, float]:
+def run(messages: int, batch: int, latency_ms: float, pool_size: int,
+        sender: str = "send_each") -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="loa-fcm-bench-") as tmp:
         process, ready = start_standin(Path(tmp), latency_ms)
         try:
             content = CONTENT
             with PushGateway(ready["service_account"], endpoint=ready["endpoint"],
-                             pool_size=pool_size) as gateway:
+                             pool_size=pool_size, sender=sender) as gateway:
                 gateway.send_one("warm-up", content)  # token fetch, first connections
                 sent = 0
+                cpu = time.process_time()
                 started = time.perf_counter()
                 for start in range(0, messages, batch):
                     chunk = [PushMessage(str(i), f"bench-{i}", content)
                              for i in range(start, min(start + batch, messages))]
                     sent += sum(o.status is PushStatus.SENT for o in gateway.send_batch(chunk))
                 elapsed = time.perf_counter() - started
+                cpu = time.process_time() - cpu
             with urllib.request.urlopen(ready["endpoint"] + "/_standin/counters") as response:
                 counters = json.loads(response.read())
                 received = counters["sent"] - 1
@@ -109,9 +113,11 @@ def run(messages: int, batch: int, latency_ms: float, pool_size: int) -> dict[st
         "messages": messages, "sent": sent, "received_by_standin": received,
         "seconds": round(elapsed, 2), "msg_per_s": round(messages / elapsed),
         "client_cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
+        "cpu_ms_per_msg": round(cpu / messages * 1000, 3),
         "standin_cpu_s": round(standin_cpu, 1),
         "connections": counters["connections"],
         "batch": batch, "pool_size": pool_size, "latency_ms": latency_ms,
+        "sender": sender,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -122,13 +128,16 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--pool-size", type=int, default=500)  # as dispatch.push.config
+    parser.add_argument("--sender", default="send_each", choices=SENDERS,
+                        help="how the gateway sends (gateways.fcm.SENDERS)")
     parser.add_argument("--compare-env", action="store_true")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     if args.compare_env:
         print(json.dumps(compare_env(args.messages, args.batch, args.pool_size, args.rounds)))
         return 0
-    print(json.dumps(run(args.messages, args.batch, args.latency_ms, args.pool_size)))
+    print(json.dumps(run(args.messages, args.batch, args.latency_ms, args.pool_size,
+                         args.sender)))
     return 0
 
 

@@ -2,13 +2,14 @@
 
     .venv/bin/python -m scripts.bench.push_campaign [--devices 70000] [--workers 2]
                                                     [--kinds simple] [--latency-ms 0]
+                                                    [--senders threads,http2]
 
 One run, one FCM stand-in process (`python -m scripts.fcm serve`), one PostgreSQL schema
 (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test; dropped afterwards) and
 one embedded redis-server:
 
-1. baseline: this process calls `PushGateway.send_batch` (send_each) in a plain loop, 500 at a
-   time, for as many devices — no database, no queue — with the gateway the workers use;
+1. baseline: this process calls `PushGateway.send_batch` with the SDK's send_each (sender
+   "send_each") in a plain loop, 500 at a time, for as many devices — no database, no queue;
 2. for each worker kind, a fresh campaign in `sending` with one `queued` ledger row per device
    (as expansion writes them); N worker processes are started and registered, then the send
    batches are enqueued (`enqueue_push`) and the clock runs until every row is `submitted`;
@@ -17,6 +18,8 @@ one embedded redis-server:
    `simple`: RQ's SimpleWorker, what `flask worker` runs: one PushGateway for the life of the
    process; `fork`: RQ's default Worker, a work-horse per job, so a gateway (a token, new
    connections) per batch of 500 (kept for comparison; nothing runs it any more).
+   Each worker run is repeated per --senders (LOA_FCM_SENDER, gateways.fcm.SENDERS): "threads"
+   (the default), "send_each", "http2" (send_each_async, h2c to the stand-in).
 
 Peak RSS per worker is the worker process's own (and, for `fork`, the largest work-horse's),
 from getrusage at its exit. The stand-in's CPU is reported per phase (`standin_busy`: its share
@@ -44,7 +47,7 @@ from typing import Any
 from scripts.bench.fcm_bench import start_standin
 from scripts.harness import ROOT, PgSchema, proc_cpu_seconds, python_module
 
-TARGET_RATE, TARGET_MB = 1000, 250
+TARGET_RATE, TARGET_MB, TARGET_CPU_MS = 1500, 250, 0.8
 
 
 # --- the worker processes ---------------------------------------------------------------------
@@ -98,7 +101,7 @@ def baseline(devices: int, ready: dict[str, str]) -> dict[str, Any]:
                           body="Triều cường lúc 17 giờ, đề nghị người dân chú ý.",
                           link="haugiang://tin/1", expires_at=datetime.now(UTC) + timedelta(1))
     with PushGateway(ready["service_account"], endpoint=ready["endpoint"],
-                     pool_size=500) as gateway:  # as dispatch.push.config builds it
+                     pool_size=500, sender="send_each") as gateway:
         gateway.send_one("warm-up", content)
         sent = 0
         load = _loadavg()
@@ -176,12 +179,13 @@ def _standin_share(cpu: float, elapsed: float, devices: int) -> dict[str, float]
 
 
 def run_workers(kind: str, n: int, devices: int, env: dict[str, str], ready: dict[str, str],
-                *, expand: bool = False) -> dict[str, Any]:
+                *, expand: bool = False, sender: str = "threads") -> dict[str, Any]:
     from rq import Worker
 
     from dispatch.jobs.redis_conn import get_redis
 
-    c, ids = make_campaign(f"bench {kind}", rows=not expand)
+    c, ids = make_campaign(f"bench {kind} {sender}", rows=not expand)
+    env = {**env, "LOA_FCM_SENDER": sender}
     endpoint = ready["endpoint"]
     before = _counters(endpoint)
     argv = python_module("scripts.bench.push_campaign", "worker", "--kind", kind)
@@ -193,7 +197,8 @@ def run_workers(kind: str, n: int, devices: int, env: dict[str, str], ready: dic
             if time.monotonic() > deadline:
                 raise RuntimeError("workers did not start")
             time.sleep(0.1)
-        return _measure(c, ids, procs, devices, ready, before, kind, n, expand)
+        return {"sender": sender,
+                **_measure(c, ids, procs, devices, ready, before, kind, n, expand)}
     finally:
         for p in procs:
             if p.poll() is None:
@@ -250,6 +255,7 @@ def _measure(c: Any, ids: list[int], procs: list[subprocess.Popen[str]], devices
         "fcm_requests": after["requests"] - before["requests"],
         "fcm_token_requests": after["token_requests"] - before["token_requests"],
         "fcm_connections": after["connections"] - before["connections"],
+        "fcm_h2_connections": after["h2_connections"] - before["h2_connections"],
         "worker_cpu_s": [round(x, 1) for x in cpu],
         "cpu_ms_per_msg": round(sum(cpu) / devices * 1000, 3),
         **_standin_share(standin_cpu, elapsed, devices),
@@ -268,6 +274,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kinds", default="simple", help="simple, fork or simple,fork")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--senders", default="threads",
+                        help="workers' FCM_SENDER, comma-separated: threads, send_each, http2")
     parser.add_argument("--expand", action="store_true",
                         help="also run from launch: simple workers, the expand job first")
     args = parser.parse_args()
@@ -295,19 +303,22 @@ def main() -> int:
             db.create_all()
             seed(args.devices)
             result["baseline_send_each_loop"] = baseline(args.devices, ready)
-            runs = [(kind, False) for kind in args.kinds.split(",") if kind]
+            senders = [s for s in args.senders.split(",") if s]
+            runs = [(kind, False, sender) for sender in senders
+                    for kind in args.kinds.split(",") if kind]
             if args.expand:
-                runs.append(("simple", True))
-            for kind, expand in runs:
-                key = f"workers_{kind}" + ("_from_expand" if expand else "")
+                runs.append(("simple", True, senders[0]))
+            for kind, expand, sender in runs:
+                key = f"workers_{kind}_{sender}" + ("_from_expand" if expand else "")
                 result[key] = run_workers(kind, args.workers, args.devices, env, ready,
-                                          expand=expand)
+                                          expand=expand, sender=sender)
                 result[key]["ratio_to_baseline"] = round(
                     result[key]["msg_per_s"] / result["baseline_send_each_loop"]["msg_per_s"], 2)
             db.session.remove()
             db.engine.dispose()
         result["standin_cpu_s"] = round(proc_cpu_seconds(standin.pid), 1)
-        result["targets"] = {"msg_per_s": TARGET_RATE, "peak_rss_mb_per_worker": TARGET_MB}
+        result["targets"] = {"msg_per_s": TARGET_RATE, "peak_rss_mb_per_worker": TARGET_MB,
+                             "cpu_ms_per_msg": TARGET_CPU_MS}
     finally:
         standin.stop(10)
         stop_embedded_redis(tmp)

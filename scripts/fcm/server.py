@@ -18,9 +18,12 @@ after 1.5 s. `refuse_auth` makes the token endpoint answer 400 invalid_grant (a 
 `revoke_tokens` forgets the access tokens already issued (sends then get 401); `deny_send`
 answers 403 PERMISSION_DENIED to every send (the account lacks the FCM role).
 
-One asyncio event loop serves every connection (HTTP/1.1 keep-alive): send_each's 500
-concurrent threads are 500 connections, none of which costs a thread here. It runs in its own
-thread (`FcmStandIn.start()`, for tests) or as the main loop of `python -m scripts.fcm serve`.
+One asyncio event loop serves every connection, HTTP/1.1 keep-alive and HTTP/2 with prior
+knowledge (h2c, what the gateway's async path speaks to an http:// endpoint) on the same port,
+told apart by the first line: send_each's 500 concurrent threads are 500 connections, none of
+which costs a thread here; send_each_async's 500 streams share one HTTP/2 connection (httpx
+keeps 100 in flight, the MAX_CONCURRENT_STREAMS announced here as Google does). It runs in its
+own thread (`FcmStandIn.start()`, for tests) or as the main loop of `python -m scripts.fcm serve`.
 The in-process API (`counters()`, `refuse_auth = True`, …) is safe from any thread.
 """
 
@@ -39,6 +42,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+import h2.settings
+
 from scripts.fcm.keys import (
     JWT_BEARER,
     InvalidGrant,
@@ -52,6 +61,9 @@ FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 SEND_ROUTE = re.compile(r"^/v1/projects/([^/]+)/messages:send$")
 MAX_PAYLOAD, MAX_TOPIC_PAYLOAD = 4096, 2048
 KEEP_MESSAGES = 1000
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+H2_CONFIG = h2.config.H2Configuration(client_side=False, header_encoding=None)
+H2_MAX_STREAMS = 100  # what Google's front ends announce; the client opens more connections
 
 # prefix -> (HTTP status, canonical status, FCM errorCode, message)
 INJECTED: dict[str, tuple[int, str, str, str]] = {
@@ -151,7 +163,8 @@ class FcmStandIn:
             return {
                 **{k: self._counts[k] for k in ("requests", "sent", "failed", "token_requests",
                                                  "tokens_issued", "tokens_refused",
-                                                 "unauthenticated", "connections")},
+                                                 "unauthenticated", "connections",
+                                                 "h2_connections")},
                 "errors": dict(self._errors),
                 "by_token": dict(self._by_token),
                 "by_topic": dict(self._by_topic),
@@ -218,38 +231,135 @@ class FcmStandIn:
         with self._lock:
             self._counts["connections"] += 1
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, version = lines[0].split(" ", 2)
-                headers: dict[str, str] = {}
-                for line in lines[1:]:
-                    name, sep, value = line.partition(":")
-                    if sep:
-                        headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length") or 0)
-                body = await reader.readexactly(length) if length else b""
-                reply: Reply = (501, {}, {"error": "chunked bodies are not supported"})
-                if "chunked" not in headers.get("transfer-encoding", "").lower():
-                    reply = await self._route(method, target, headers, body)
-                status, extra, payload = reply
-                keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-                data = json.dumps(payload, ensure_ascii=False).encode()
-                head_out = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}",
-                            "Content-Type: application/json; charset=UTF-8",
-                            f"Content-Length: {len(data)}",
-                            "Connection: keep-alive" if keep else "Connection: close",
-                            *(f"{k}: {v}" for k, v in extra.items())]
-                writer.write(("\r\n".join(head_out) + "\r\n\r\n").encode("latin-1") + data)
-                await writer.drain()
-                if not keep:
-                    break
+            first = await reader.readuntil(b"\r\n")
+            if first == H2_PREFACE[:len(first)]:
+                await reader.readexactly(len(H2_PREFACE) - len(first))
+                with self._lock:
+                    self._counts["h2_connections"] += 1
+                await self._h2_connection(reader, writer)
+            else:
+                await self._http1_connection(first, reader, writer)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
-                ValueError, asyncio.CancelledError):
+                ValueError, asyncio.CancelledError, h2.exceptions.ProtocolError):
             pass  # the client went away, sent garbage, or the server is stopping
         finally:
             self._writers.discard(writer)
             writer.close()
+
+    async def _http1_connection(self, first: bytes, reader: asyncio.StreamReader,
+                                writer: asyncio.StreamWriter) -> None:
+        head = first  # the request line, read to tell HTTP/1.1 from HTTP/2
+        while not head.endswith(b"\r\n\r\n"):
+            head += await reader.readuntil(b"\r\n")
+        while True:
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, version = lines[0].split(" ", 2)
+            headers: dict[str, str] = {}
+            for line in lines[1:]:
+                name, sep, value = line.partition(":")
+                if sep:
+                    headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length") or 0)
+            body = await reader.readexactly(length) if length else b""
+            reply: Reply = (501, {}, {"error": "chunked bodies are not supported"})
+            if "chunked" not in headers.get("transfer-encoding", "").lower():
+                reply = await self._route(method, target, headers, body)
+            status, extra, payload = reply
+            keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+            data = json.dumps(payload, ensure_ascii=False).encode()
+            head_out = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}",
+                        "Content-Type: application/json; charset=UTF-8",
+                        f"Content-Length: {len(data)}",
+                        "Connection: keep-alive" if keep else "Connection: close",
+                        *(f"{k}: {v}" for k, v in extra.items())]
+            writer.write(("\r\n".join(head_out) + "\r\n\r\n").encode("latin-1") + data)
+            await writer.drain()
+            if not keep:
+                break
+            head = await reader.readuntil(b"\r\n\r\n")
+
+    async def _h2_connection(self, reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> None:
+        """HTTP/2 with prior knowledge (h2c), as the SDK's async client speaks it here.
+
+        Each stream is answered by its own task, so a slow or latency-delayed send does not
+        hold the others (FCM answers streams out of order too). Responses wait for flow-control
+        window when the client has not opened enough of it.
+        """
+        conn = h2.connection.H2Connection(H2_CONFIG)
+        conn.local_settings = h2.settings.Settings(client=False, initial_values={
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: H2_MAX_STREAMS})
+        conn.initiate_connection()
+        conn.receive_data(H2_PREFACE)
+        writer.write(conn.data_to_send())
+        requests: dict[int, tuple[list[tuple[bytes, bytes]], bytearray]] = {}
+        unsent: dict[int, bytes] = {}  # stream -> body waiting for window
+        tasks: set[asyncio.Task[None]] = set()
+
+        def flush(stream_id: int) -> None:
+            data = unsent.pop(stream_id, b"")
+            if not data:
+                return
+            room = min(conn.local_flow_control_window(stream_id), conn.max_outbound_frame_size)
+            if room < len(data):
+                if room > 0:
+                    conn.send_data(stream_id, data[:room])
+                unsent[stream_id] = data[room:]
+            else:
+                conn.send_data(stream_id, data, end_stream=True)
+
+        async def answer(stream_id: int, headers: list[tuple[bytes, bytes]],
+                         body: bytes) -> None:
+            fields = {name.decode("latin-1"): value.decode("latin-1") for name, value in headers}
+            request_headers = {k: v for k, v in fields.items() if not k.startswith(":")}
+            status, extra, payload = await self._route(
+                fields.get(":method", ""), fields.get(":path", ""), request_headers, body)
+            data = json.dumps(payload, ensure_ascii=False).encode()
+            try:
+                conn.send_headers(stream_id, [
+                    (":status", str(status)),
+                    ("content-type", "application/json; charset=UTF-8"),
+                    ("content-length", str(len(data))),
+                    *((k.lower(), v) for k, v in extra.items())])
+                unsent[stream_id] = data
+                flush(stream_id)
+                writer.write(conn.data_to_send())
+            except h2.exceptions.StreamClosedError:
+                unsent.pop(stream_id, None)  # the client reset it meanwhile
+
+        try:
+            while True:
+                data = await reader.read(1 << 16)
+                if not data:
+                    break
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        requests[event.stream_id] = (list(event.headers), bytearray())
+                    elif isinstance(event, h2.events.DataReceived):
+                        if event.stream_id in requests:
+                            requests[event.stream_id][1].extend(event.data)
+                        conn.acknowledge_received_data(event.flow_controlled_length,
+                                                       event.stream_id)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        got = requests.pop(event.stream_id, None)
+                        if got is not None:
+                            task = asyncio.create_task(
+                                answer(event.stream_id, got[0], bytes(got[1])))
+                            tasks.add(task)
+                            task.add_done_callback(tasks.discard)
+                    elif isinstance(event, h2.events.StreamReset):
+                        requests.pop(event.stream_id, None)
+                        unsent.pop(event.stream_id, None)
+                    elif isinstance(event, h2.events.WindowUpdated):
+                        for stream_id in [event.stream_id] if event.stream_id else list(unsent):
+                            flush(stream_id)
+                    elif isinstance(event, h2.events.ConnectionTerminated):
+                        return
+                writer.write(conn.data_to_send())
+                await writer.drain()
+        finally:
+            for task in tasks:
+                task.cancel()
 
     async def _route(self, method: str, target: str, headers: dict[str, str],
                      body: bytes) -> Reply:

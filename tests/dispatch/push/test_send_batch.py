@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from flask import Flask
 from sqlalchemy import select
 
 from dispatch.engine import enqueue, flags
@@ -14,7 +17,16 @@ from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import AuditEvent, Campaign, CampaignStatus, Device, Message, MessagePart
 from dispatch.push import send as push
 from dispatch.push.state import MAX_ATTEMPTS, quota_wait
-from tests.helpers.push import make_campaign, make_device, queue_rows, statuses, work
+from gateways.fcm import SENDERS
+from scripts.fcm import FcmStandIn
+from tests.helpers.push import (
+    forget_push_gateway,
+    make_campaign,
+    make_device,
+    queue_rows,
+    statuses,
+    work,
+)
 
 
 def scheduled(c: Campaign) -> list[tuple[list[int], float]]:
@@ -30,7 +42,18 @@ def scheduled(c: Campaign) -> list[tuple[list[int], float]]:
     return out
 
 
-def test_mixed_batch_gives_each_row_its_fate(backend, fcm):
+@pytest.fixture(params=SENDERS)
+def sender(request: pytest.FixtureRequest, app: Flask, fcm: FcmStandIn) -> Iterator[str]:
+    """The worker's gateway built with each way of sending (FCM_SENDER)."""
+    saved = app.config.get("FCM_SENDER")
+    app.config["FCM_SENDER"] = request.param
+    forget_push_gateway()
+    yield str(request.param)
+    app.config["FCM_SENDER"] = saved
+    forget_push_gateway()
+
+
+def test_mixed_batch_gives_each_row_its_fate(backend, fcm, sender):
     c = make_campaign()
     tokens = ["good-1", "unregistered-a", "mismatch-b", "quota-30-c", "unavailable-d",
               "invalid-e", "good-2"]
@@ -92,7 +115,7 @@ def test_quota_holds_back_the_other_batches_without_sending(backend, fcm):
     assert statuses(second) == {second[0]: ("submitted", None)}
 
 
-def test_retries_end_in_failed_after_max_attempts(backend, fcm):
+def test_retries_end_in_failed_after_max_attempts(backend, fcm, sender):
     c = make_campaign()
     ids = queue_rows(c, [make_device("unavailable-x")])
     db.session.execute(db.update(Message).where(Message.id.in_(ids))

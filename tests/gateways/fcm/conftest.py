@@ -2,7 +2,7 @@
 
 The module's stand-in and its service account are the fixtures of tests/helpers/push (a plugin of
 tests/conftest.py), the same ones the push tests use; here `fcm` only zeroes the stand-in, with no
-app to configure."""
+app to configure. `sender` runs each test once per way of sending (gateways.fcm.SENDERS)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateways.fcm import PushGateway
+from gateways.fcm import SENDERS, PushGateway
 from scripts.fcm import FcmStandIn
 
 
@@ -24,8 +24,14 @@ def fcm(standin: FcmStandIn) -> Iterator[FcmStandIn]:
     standin.latency = 0.0
 
 
+@pytest.fixture(params=SENDERS)
+def sender(request: pytest.FixtureRequest) -> str:
+    """Every way the gateway can send a batch: each must give the same outcomes."""
+    return str(request.param)
+
+
 @pytest.fixture()
-def gateway(fcm: FcmStandIn, service_account: Path) -> Iterator[PushGateway]:
-    gw = PushGateway(service_account, endpoint=fcm.url, timeout=5)
+def gateway(fcm: FcmStandIn, service_account: Path, sender: str) -> Iterator[PushGateway]:
+    gw = PushGateway(service_account, endpoint=fcm.url, timeout=5, sender=sender)
     yield gw
     gw.close()

@@ -11,9 +11,11 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from firebase_admin import messaging
 
 from gateways.fcm import PushContent, PushGateway, PushMessage, PushStatus
 from scripts.fcm import FcmStandIn
@@ -97,9 +99,9 @@ def _send(gateway: PushGateway, *tokens: str) -> list[PushStatus]:
 
 def test_proxy_read_at_build_applies_to_every_send(
         fcm: FcmStandIn, service_account: Path, proxy: _Proxy,
-        clean_env: pytest.MonkeyPatch) -> None:
+        clean_env: pytest.MonkeyPatch, sender: str) -> None:
     clean_env.setenv("HTTP_PROXY", proxy.url)
-    with PushGateway(service_account, endpoint=fcm.url, timeout=5) as gateway:
+    with PushGateway(service_account, endpoint=fcm.url, timeout=5, sender=sender) as gateway:
         # Gone from the environment after the build: the gateway keeps what it read.
         clean_env.delenv("HTTP_PROXY")
         assert _send(gateway, "a", "b", "unregistered-c") == [
@@ -110,10 +112,10 @@ def test_proxy_read_at_build_applies_to_every_send(
 
 def test_no_proxy_for_the_endpoint_is_honoured(
         fcm: FcmStandIn, service_account: Path, proxy: _Proxy,
-        clean_env: pytest.MonkeyPatch) -> None:
+        clean_env: pytest.MonkeyPatch, sender: str) -> None:
     clean_env.setenv("HTTP_PROXY", proxy.url)
     clean_env.setenv("NO_PROXY", "127.0.0.1")
-    with PushGateway(service_account, endpoint=fcm.url, timeout=5) as gateway:
+    with PushGateway(service_account, endpoint=fcm.url, timeout=5, sender=sender) as gateway:
         assert _send(gateway, "a") == [PushStatus.SENT]
     assert proxy.sends() == 0
     assert fcm.counters()["sent"] == 1
@@ -121,8 +123,39 @@ def test_no_proxy_for_the_endpoint_is_honoured(
 
 def test_proxy_set_after_build_is_not_read(
         fcm: FcmStandIn, service_account: Path, proxy: _Proxy,
-        clean_env: pytest.MonkeyPatch) -> None:
-    with PushGateway(service_account, endpoint=fcm.url, timeout=5) as gateway:
+        clean_env: pytest.MonkeyPatch, sender: str) -> None:
+    with PushGateway(service_account, endpoint=fcm.url, timeout=5, sender=sender) as gateway:
         clean_env.setenv("HTTP_PROXY", proxy.url)
         assert _send(gateway, "a", "b") == [PushStatus.SENT, PushStatus.SENT]
     assert proxy.sends() == 0  # not looked up per request any more
+
+
+def test_pool_key_is_worked_out_once_per_origin(
+        fcm: FcmStandIn, service_account: Path, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """requests parsed the URL and stat()ed the CA bundle for every send; now once per origin,
+    with the CA bundle still the one given."""
+    import requests.adapters
+
+    real = requests.adapters._urllib3_request_context
+    calls: list[object] = []
+
+    def counted(request: Any, verify: Any, cert: Any, poolmanager: Any) -> Any:
+        calls.append(verify)
+        return real(request, verify, cert, poolmanager)
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    monkeypatch.setattr(requests.adapters, "_urllib3_request_context", counted)
+    with PushGateway(service_account, endpoint=fcm.url, timeout=5, sender="threads") as gateway:
+        assert _send(gateway, "tok-x") == [PushStatus.SENT]
+        # Worked out for the token request (its own session) and the first send...
+        assert calls == [str(bundle)] * 2
+        assert _send(gateway, *(f"tok-{i}" for i in range(30))) == [PushStatus.SENT] * 30
+        assert len(calls) == 2  # ...and remembered for the next 30
+        adapter = messaging._get_messaging_service(gateway._app)._client.session.get_adapter(
+            gateway.url)
+        host, pool = adapter.build_connection_pool_key_attributes(
+            requests.Request("POST", gateway.url).prepare(), str(bundle))
+    assert pool["ca_certs"] == str(bundle) and host["port"] == fcm.port

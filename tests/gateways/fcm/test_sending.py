@@ -93,6 +93,29 @@ def test_full_batch_of_500(gateway: PushGateway, fcm: FcmStandIn) -> None:
         gateway.send_batch(batch(*(f"tok-{i}" for i in range(501))))
 
 
+def test_senders_keep_their_connections(gateway: PushGateway, fcm: FcmStandIn,
+                                        sender: str) -> None:
+    """Batch after batch on the connections already open; HTTP/2 as h2c on few of them."""
+    gateway.send_batch(batch(*(f"warm-{i}" for i in range(500))))
+    opened = fcm.counters()["connections"]
+    tokens = [f"tok-{i}" for i in range(400)] + [f"unregistered-{i}" for i in range(100)]
+    for _ in range(3):
+        outcomes = gateway.send_batch(batch(*tokens))
+        assert [o.status for o in outcomes] == [PushStatus.SENT] * 400 + [
+            PushStatus.DEAD_TOKEN] * 100
+    counters = fcm.counters()
+    assert counters["by_token"] == {**{f"warm-{i}": 1 for i in range(500)},
+                                    **dict.fromkeys(tokens, 3)}
+    if sender != "send_each":  # whose 500 fresh threads outnumber the connections pooled
+        assert counters["connections"] == opened  # none opened after the first batch
+    if sender == "http2":
+        assert 1 <= counters["h2_connections"] <= 5  # 500 streams on few connections
+    else:
+        assert counters["h2_connections"] == 0
+    if sender == "threads":
+        assert opened <= 1 + 64  # the token request's, then one per pool thread
+
+
 def test_topic_send_is_one_request(gateway: PushGateway, fcm: FcmStandIn) -> None:
     result = gateway.send_topic(CONTENT, topic="xa-vi-thanh", ref="campaign-7")
     assert result.ref == "campaign-7"
@@ -134,9 +157,10 @@ def test_oversized_or_expired_messages_are_not_sent(gateway: PushGateway,
     assert fcm.counters()["requests"] == 1
 
 
-def test_refused_service_account_fails_fast(fcm: FcmStandIn, service_account: Path) -> None:
+def test_refused_service_account_fails_fast(fcm: FcmStandIn, service_account: Path,
+                                            sender: str) -> None:
     fcm.refuse_auth = True
-    with PushGateway(service_account, endpoint=fcm.url) as gateway:
+    with PushGateway(service_account, endpoint=fcm.url, sender=sender) as gateway:
         started = time.monotonic()
         with pytest.raises(PushAuthFailed) as refused:
             gateway.send_batch(batch("good-1", "good-2", "good-3"))
@@ -171,19 +195,22 @@ def test_revoked_token_fails_then_recovers(gateway: PushGateway, fcm: FcmStandIn
     assert fcm.counters()["tokens_issued"] == 2
 
 
-def test_read_timeout_is_unknown(fcm: FcmStandIn, service_account: Path) -> None:
-    with PushGateway(service_account, endpoint=fcm.url, timeout=0.3) as gateway:
+def test_read_timeout_is_unknown(fcm: FcmStandIn, service_account: Path,
+                                 sender: str) -> None:
+    with PushGateway(service_account, endpoint=fcm.url, timeout=0.3, sender=sender) as gateway:
         slow, fine = gateway.send_batch(batch("slow-1500-a", "good"))
     assert (slow.status, slow.code) == (PushStatus.UNKNOWN, "DEADLINE_EXCEEDED")
     assert isinstance(slow.error(), Unknowable)
     assert fine.ok
 
 
-def test_refused_connection_is_retry(fcm: FcmStandIn, service_account: Path) -> None:
+def test_refused_connection_is_retry(fcm: FcmStandIn, service_account: Path,
+                                     sender: str) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with PushGateway(service_account, endpoint=f"http://127.0.0.1:{port}") as gateway:
+    with PushGateway(service_account, endpoint=f"http://127.0.0.1:{port}",
+                     sender=sender) as gateway:
         started = time.monotonic()
         (outcome,) = gateway.send_batch(batch("good"))
     assert (outcome.status, outcome.code) == (PushStatus.RETRY, "UNAVAILABLE")
@@ -191,11 +218,11 @@ def test_refused_connection_is_retry(fcm: FcmStandIn, service_account: Path) -> 
 
 
 def test_two_gateways_coexist(fcm: FcmStandIn, service_account: Path,
-                              tmp_path: Path) -> None:
+                              tmp_path: Path, sender: str) -> None:
     with FcmStandIn(project_id="other-project") as other:
         other_sa = other.write_service_account(tmp_path / "other.json")
-        with PushGateway(service_account, endpoint=fcm.url) as first, \
-                PushGateway(other_sa, endpoint=other.url) as second:
+        with PushGateway(service_account, endpoint=fcm.url, sender=sender) as first, \
+                PushGateway(other_sa, endpoint=other.url, sender=sender) as second:
             assert first.project_id == "loa-test"
             assert second.project_id == "other-project"
             assert first.send_batch(batch("a"))[0].message_name.startswith(  # type: ignore[union-attr]
