@@ -15,6 +15,7 @@ to an acknowledgement can never be attributed to it: an auto-responder cannot st
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,18 +25,19 @@ from sqlalchemy import func, select, update
 from dispatch.audiences import msisdn as numbers
 from dispatch.extensions import db
 from dispatch.hooks import events
-from dispatch.models import Campaign, Contact, InboundMessage, Message, MessageStatus, SmppAccount
+from dispatch.models import Campaign, Contact, Message, MessageStatus, SmppAccount
 from dispatch.models.replies import Reply
-from dispatch.models.sqlbatch import any_of
+from dispatch.models.sqlbatch import any_of, insert_rows, insert_rows_with_ids
 from dispatch.replies import ack
-from dispatch.replies.parse import choice_index, fold, match
-from dispatch.sms.inbound import storable
+from dispatch.replies.parse import choice_index, fold, match_folded
+from dispatch.sms.inbound import StoredMo, storable
 
 S = MessageStatus
 # The ledger statuses that mean the message left Loa for the SMSC or reached the phone.
 REACHED = (S.SUBMITTED, S.DELIVERED, S.PARTIAL, S.UNKNOWN, S.EXPIRED)
 MAX_WINDOW_DAYS = 30  # the longest reply window the composer allows (replies.ask.MAX_DAYS)
 DEFAULT_DAILY_LIMIT = 20
+_replies = Reply.__table__
 SKIPPED = ("unreadable", "bad_source")  # nothing anyone wrote, or no number to answer
 
 
@@ -44,12 +46,49 @@ def daily_limit() -> int:
     return int(current_app.config.get("REPLY_DAILY_LIMIT", DEFAULT_DAILY_LIMIT))
 
 
-def record_mo(account_id: int, rows: Sequence[InboundMessage], now: datetime) -> list[Reply]:
-    """Make a reply of every stored MO row of a batch (caller commits); return them."""
+@dataclass(slots=True)
+class NewReply:
+    """A `replies` row an MO batch writes, as plain values: the batch is written in one
+    statement after it is attributed, limited and acknowledged (ORM objects cost more per row
+    than the rest of the reply). `ack.acknowledge` and `received` read it as they read a
+    Reply."""
+
+    inbound_id: int
+    msisdn: str | None
+    account_id: int
+    operator: str | None
+    contact_id: int | None
+    locality_id: int | None
+    text: str
+    text_folded: str
+    received_at: datetime
+    campaign_id: int | None = None
+    message_id: int | None = None
+    kind: str = "free"
+    choice: str | None = None
+    counted: bool = False
+    over_limit: bool = False
+    ack: str = "none"
+    channel: str = "sms"
+    id: int | None = None
+
+    def row(self, now: datetime) -> dict[str, Any]:
+        return {"channel": self.channel, "inbound_id": self.inbound_id, "msisdn": self.msisdn,
+                "account_id": self.account_id, "operator": self.operator,
+                "contact_id": self.contact_id, "locality_id": self.locality_id,
+                "campaign_id": self.campaign_id, "message_id": self.message_id,
+                "text": self.text, "text_folded": self.text_folded, "kind": self.kind,
+                "choice": self.choice, "counted": self.counted, "over_limit": self.over_limit,
+                "ack": self.ack, "state": "new", "received_at": self.received_at,
+                "updated_at": now}
+
+
+def record_mo(account_id: int, rows: Sequence[StoredMo], now: datetime) -> list[NewReply]:
+    """Make a reply of every stored MO row of a batch and write them (caller commits); return
+    them."""
     rows = [r for r in rows if r.handled_as not in SKIPPED]
     if not rows:
         return []
-    db.session.flush()  # the MO rows' ids
     parsed = [(row, numbers.normalise(row.source)) for row in rows]
     wanted = sorted({p.msisdn for _, p in parsed if p.msisdn})
     account = db.session.get(SmppAccount, account_id)
@@ -59,16 +98,17 @@ def record_mo(account_id: int, rows: Sequence[InboundMessage], now: datetime) ->
     contacts = _contacts(wanted)
     today = _today(wanted, now)
     limit = daily_limit()
-    made: list[Reply] = []
+    made: list[NewReply] = []
     for row, number in sorted(parsed, key=lambda p: (p[0].received_at, p[0].id)):
         e164 = number.msisdn
         at = row.received_at or now
         contact = contacts.get(e164) if e164 else None
-        reply = Reply(channel="sms", inbound_id=row.id, msisdn=e164, account_id=account_id,
-                      operator=(contact[2] if contact else None) or number.operator,
-                      contact_id=contact[0] if contact else None,
-                      locality_id=contact[1] if contact else None,
-                      text=storable(row.text), text_folded=fold(row.text), received_at=at)
+        folded = fold(row.text)
+        reply = NewReply(inbound_id=row.id, msisdn=e164, account_id=account_id,
+                         operator=(contact[2] if contact else None) or number.operator,
+                         contact_id=contact[0] if contact else None,
+                         locality_id=contact[1] if contact else None,
+                         text=storable(row.text), text_folded=folded, received_at=at)
         hit = _latest(asked.get(e164 or "", []), at)
         if hit is not None:
             reply.campaign_id, reply.message_id = hit["campaign_id"], hit["message_id"]
@@ -80,23 +120,34 @@ def record_mo(account_id: int, rows: Sequence[InboundMessage], now: datetime) ->
         elif hit is None:
             reply.kind = "unattributed" if e164 in ever else "stranger"
         elif hit["reply_mode"] == "survey" and row.parts_received >= row.parts:
-            reply.choice = match(row.text, hit["index"])
+            reply.choice = match_folded(folded, hit["index"])
             reply.kind = "answer" if reply.choice else "free"
         else:
             reply.kind = "free"
         reply.counted = reply.kind == "answer" and not reply.over_limit
         made.append(reply)
     _last_counts(made)
-    db.session.add_all(made)
     ack.acknowledge(made, now)
+    _write(made, now)
     received(made)
     return made
 
 
-def received(replies: Sequence[Reply]) -> None:
+def _write(made: list[NewReply], now: datetime) -> None:
+    """One INSERT for the batch's replies; their ids only when an event will name them."""
+    rows = [reply.row(now) for reply in made]
+    if events.wanted(events.REPLY_RECEIVED) or events.wanted(events.SURVEY_ANSWERED):
+        for reply, reply_id in zip(made, insert_rows_with_ids(_replies, rows), strict=True):
+            reply.id = reply_id
+    else:
+        insert_rows(_replies, rows)
+
+
+def received(given: Sequence[Reply] | Sequence[NewReply]) -> None:
     """The one place new and changed replies pass before their transaction commits: their
     `reply.received` events, and `survey.answered` for those counted as an answer (webhooks;
     nothing is written when no hook wants them)."""
+    replies: list[Reply | NewReply] = list(given)
     wants_reply, wants_answer = events.wanted(events.REPLY_RECEIVED), \
         events.wanted(events.SURVEY_ANSWERED)
     if not replies or not (wants_reply or wants_answer):
@@ -174,9 +225,9 @@ def _today(wanted: list[str], now: datetime) -> dict[str, int]:
         .group_by(Reply.msisdn)).all()}
 
 
-def _last_counts(made: list[Reply]) -> None:
+def _last_counts(made: list[NewReply]) -> None:
     """The last answer of a number counts: within the batch, and over earlier batches."""
-    last: dict[tuple[int, str], Reply] = {}
+    last: dict[tuple[int, str], NewReply] = {}
     for reply in made:  # in the order received
         if reply.counted and reply.campaign_id is not None and reply.msisdn:
             earlier = last.get((reply.campaign_id, reply.msisdn))
