@@ -17,17 +17,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import or_, select, text, update
 
 from dispatch.audiences import msisdn as numbers
 from dispatch.extensions import db
 from dispatch.hooks import events
 from dispatch.models import Campaign, Contact, Message, MessageStatus, SmppAccount
 from dispatch.models.replies import Reply
-from dispatch.models.sqlbatch import any_of, insert_rows, insert_rows_with_ids
+from dispatch.models.sqlbatch import (
+    any_of,
+    array_literal,
+    insert_rows,
+    insert_rows_with_ids,
+    postgres,
+)
 from dispatch.replies import ack
 from dispatch.replies.parse import choice_index, fold, match_folded
 from dispatch.sms.inbound import StoredMo, storable
@@ -96,7 +102,8 @@ def record_mo(account_id: int, rows: Sequence[StoredMo], now: datetime) -> list[
     asked = _asked(wanted, account_id, routes, now)
     ever = _ever_sent(wanted)
     contacts = _contacts(wanted)
-    today = _today(wanted, now)
+    history = _history(wanted, now)
+    today = history.today
     limit = daily_limit()
     made: list[NewReply] = []
     for row, number in sorted(parsed, key=lambda p: (p[0].received_at, p[0].id)):
@@ -126,7 +133,7 @@ def record_mo(account_id: int, rows: Sequence[StoredMo], now: datetime) -> list[
             reply.kind = "free"
         reply.counted = reply.kind == "answer" and not reply.over_limit
         made.append(reply)
-    _last_counts(made)
+    _last_counts(made, history.counted)
     ack.acknowledge(made, now)
     _write(made, now)
     received(made)
@@ -173,24 +180,27 @@ def _asked(wanted: list[str], account_id: int, routes: set[str],
         return {}
     m, c = Message, Campaign
     rows = db.session.execute(
-        select(m.id, m.address, m.campaign_id, m.account_id, m.operator, c.launched_at,
-               c.reply_days, c.reply_mode, c.survey)
+        select(m.id, m.address, m.campaign_id, m.account_id, m.operator)
         .join(c, c.id == m.campaign_id)
         .where(m.channel == "sms", any_of(m.address, wanted), m.status.in_(REACHED),
                c.reply_mode != "none", c.launched_at.is_not(None),
                c.launched_at >= now - timedelta(days=MAX_WINDOW_DAYS + 1))).all()
+    rows = [r for r in rows if r.account_id == account_id or r.operator in routes]
+    # The campaigns' own columns once each, not once per ledger row (a survey is JSON).
+    campaigns: dict[int, dict[str, Any]] = {}
+    if rows:
+        for row in db.session.execute(
+                select(c.id, c.launched_at, c.reply_days, c.reply_mode, c.survey).where(
+                    any_of(c.id, sorted({r.campaign_id for r in rows})))):
+            campaigns[row.id] = {
+                "campaign_id": row.id, "reply_mode": row.reply_mode,
+                "launched_at": row.launched_at,
+                "until": row.launched_at + timedelta(days=row.reply_days),
+                "index": choice_index(row.survey or {})}
     found: dict[str, list[dict[str, Any]]] = {}
-    indexes: dict[int, dict[str, str]] = {}
     for row in rows:
-        if row.account_id != account_id and row.operator not in routes:
-            continue
-        index = indexes.get(row.campaign_id)
-        if index is None:
-            index = indexes[row.campaign_id] = choice_index(row.survey or {})
-        found.setdefault(row.address, []).append({
-            "message_id": row.id, "campaign_id": row.campaign_id, "reply_mode": row.reply_mode,
-            "launched_at": row.launched_at, "until": row.launched_at + timedelta(
-                days=row.reply_days), "index": index})
+        found.setdefault(row.address, []).append(
+            {"message_id": row.id, **campaigns[row.campaign_id]})
     return found
 
 
@@ -215,18 +225,48 @@ def _contacts(wanted: list[str]) -> dict[str, tuple[int, int | None, str]]:
                        Contact.operator_override).where(any_of(Contact.msisdn, wanted)))}
 
 
-def _today(wanted: list[str], now: datetime) -> dict[str, int]:
-    """Replies per number in the last 24 hours, before this batch."""
+class _History(NamedTuple):
+    today: dict[str, int]  # replies per number in the last 24 hours, before this batch
+    counted: dict[tuple[int, str], list[int]]  # (campaign, number) -> its counted replies
+
+
+# Per number, its replies of the last day and those counted, by the index on
+# (msisdn, received_at): one probe per number, planned for one number (a scalar array over
+# all of them is estimated from statistics, and a replies table that grew since its last
+# ANALYZE, as a survey's first hour makes it, got a scan of every reply for every batch).
+_HISTORY_PG = text(
+    "SELECT r.id, r.msisdn, r.campaign_id, r.counted, r.received_at "
+    "FROM unnest(CAST(:numbers AS VARCHAR[])) AS n(msisdn) CROSS JOIN LATERAL ("
+    "SELECT id, msisdn, campaign_id, counted, received_at FROM replies "
+    "WHERE msisdn = n.msisdn AND (counted OR received_at >= :since) OFFSET 0) AS r")
+
+
+def _history(wanted: list[str], now: datetime) -> _History:
+    """What the daily limit and "the last answer counts" need of the numbers' earlier replies."""
+    history = _History({}, {})
     if not wanted:
-        return {}
-    return {str(n): int(k) for n, k in db.session.execute(
-        select(Reply.msisdn, func.count()).where(any_of(Reply.msisdn, wanted),
-                                                 Reply.received_at >= now - timedelta(days=1))
-        .group_by(Reply.msisdn)).all()}
+        return history
+    since = now - timedelta(days=1)
+    if postgres():
+        rows = db.session.execute(_HISTORY_PG, {"numbers": array_literal(wanted),
+                                                "since": since}).all()
+    else:
+        r = Reply
+        rows = db.session.execute(
+            select(r.id, r.msisdn, r.campaign_id, r.counted, r.received_at).where(
+                any_of(r.msisdn, wanted), or_(r.counted.is_(True), r.received_at >= since))
+        ).all()
+    for row in rows:  # received_at aware on both (timestamptz, UTCDateTime)
+        if row.received_at >= since:
+            history.today[row.msisdn] = history.today.get(row.msisdn, 0) + 1
+        if row.counted and row.campaign_id is not None:
+            history.counted.setdefault((row.campaign_id, row.msisdn), []).append(row.id)
+    return history
 
 
-def _last_counts(made: list[NewReply]) -> None:
-    """The last answer of a number counts: within the batch, and over earlier batches."""
+def _last_counts(made: list[NewReply], counted: dict[tuple[int, str], list[int]]) -> None:
+    """The last answer of a number counts: within the batch, and over earlier batches (whose
+    counted replies `_history` found)."""
     last: dict[tuple[int, str], NewReply] = {}
     for reply in made:  # in the order received
         if reply.counted and reply.campaign_id is not None and reply.msisdn:
@@ -234,11 +274,7 @@ def _last_counts(made: list[NewReply]) -> None:
             if earlier is not None:
                 earlier.counted = False
             last[(reply.campaign_id, reply.msisdn)] = reply
-    by_campaign: dict[int, list[str]] = {}
-    for campaign_id, number in last:
-        by_campaign.setdefault(campaign_id, []).append(number)
-    for campaign_id, wanted in by_campaign.items():
-        db.session.execute(update(Reply).where(
-            Reply.campaign_id == campaign_id, any_of(Reply.msisdn, sorted(wanted)),
-            Reply.counted.is_(True)).values(counted=False).execution_options(
-                synchronize_session=False))
+    ids = sorted(i for key in last for i in counted.get(key, []))
+    if ids:
+        db.session.execute(update(Reply).where(any_of(Reply.id, ids), Reply.counted.is_(True))
+                           .values(counted=False).execution_options(synchronize_session=False))
