@@ -20,6 +20,12 @@ parts is a DELETE … RETURNING, so two smpp processes serving one account never
 
 A keyword is acted on only in a whole message: "HUY" as the first part of a longer text is not
 an opt-out.
+
+A batch at a time (the receipt writer's, up to 500 deliver_sm, one transaction committed before
+any is answered): its messages are one INSERT (`write_mo`, their ids drawn from the sequence
+first), its parts one INSERT, their count per message one SELECT and the claim of the whole
+ones one DELETE … RETURNING, whatever the batch holds; no ORM object per MO. The parts of one
+message may come in one batch or in several: each batch counts what storage holds.
 """
 
 from __future__ import annotations
@@ -128,9 +134,10 @@ def fragment_key(source: str, destination: str, ref: int, total: int) -> str:
 
 
 def store_fragments(account_id: int, fragments: Sequence[Fragment], keywords: set[str],
-                    now: datetime, into: list[StoredMo] | None = None) -> int:
-    """Store MO parts, then write every message they make whole; return how many (caller
-    commits). A part received twice (the SMSC did not see our answer) is stored twice and
+                    now: datetime) -> list[dict[str, Any]]:
+    """Store MO parts and claim every message they make whole; return the rows of those
+    messages, for the caller to write with the batch's other MO (`write_mo`, same
+    transaction). A part received twice (the SMSC did not see our answer) is stored twice and
     counted once. Three statements whatever the batch: the parts, their count per message,
     the claim of the whole ones."""
     rows: list[dict[str, Any]] = []
@@ -142,7 +149,7 @@ def store_fragments(account_id: int, fragments: Sequence[Fragment], keywords: se
                      "number": part.number, "data_coding": part.data_coding,
                      "payload": part.payload, "received_at": part.received_at or now})
     if not rows:
-        return 0
+        return []
     insert_rows(_fragments, rows)
     totals = {row["key"]: row["total"] for row in rows}
     have: dict[str, int] = dict(db.session.execute(
@@ -150,15 +157,15 @@ def store_fragments(account_id: int, fragments: Sequence[Fragment], keywords: se
         .where(_fragments.c.account_id == account_id, any_of(_fragments.c.key, sorted(totals)))
         .group_by(_fragments.c.key)).all())
     whole = [key for key, total in totals.items() if have.get(key, 0) >= total]
-    return _assemble(account_id, whole, keywords, now, into)
+    return _assemble(account_id, whole, keywords, now)
 
 
-def _assemble(account_id: int, keys: Sequence[str], keywords: set[str], now: datetime,
-              into: list[StoredMo] | None = None) -> int:
-    """Claim the stored parts of these messages and write them (incomplete if parts are
-    missing); return how many were written: a message another process claimed first is not."""
+def _assemble(account_id: int, keys: Sequence[str], keywords: set[str],
+              now: datetime) -> list[dict[str, Any]]:
+    """Claim the stored parts of these messages; return the message rows they make
+    (incomplete if parts are missing). A message another process claimed first has none."""
     if not keys:
-        return 0
+        return []
     claimed = db.session.execute(
         delete(_fragments).where(_fragments.c.account_id == account_id,
                                  any_of(_fragments.c.key, list(keys)))
@@ -169,9 +176,7 @@ def _assemble(account_id: int, keys: Sequence[str], keywords: set[str], now: dat
     by_key: dict[str, list[Any]] = {}
     for row in claimed:
         by_key.setdefault(row.key, []).append(row)
-    written = [_joined(account_id, by_key[key], keywords, now) for key in keys if key in by_key]
-    write_mo(written, into)
-    return len(written)
+    return [_joined(account_id, by_key[key], keywords, now) for key in keys if key in by_key]
 
 
 def _joined(account_id: int, claimed: list[Any], keywords: set[str],
@@ -202,7 +207,7 @@ def sweep_fragments(account_id: int, older_than: datetime, keywords: set[str],
         .group_by(_fragments.c.key)
         .having(func.min(_fragments.c.received_at) < older_than)
         .limit(limit)).all()
-    return _assemble(account_id, keys, keywords, now, into)
+    return len(write_mo(_assemble(account_id, keys, keywords, now), into))
 
 
 # -- what cannot be stored as read ---------------------------------------------------------------

@@ -307,8 +307,9 @@ def store_batch(account_id: int, events: Sequence[DeliverEvent]) -> list[str]:
     fragments = [e for e in events if isinstance(e, Fragment)]
     if inbound or fragments:
         keywords = opt_out_keywords()
-        stored = write_mo([mo_row(account_id, message, keywords, now) for message in inbound])
-        store_fragments(account_id, fragments, keywords, now, into=stored)
+        rows = [mo_row(account_id, message, keywords, now) for message in inbound]
+        rows += store_fragments(account_id, fragments, keywords, now)
+        stored = write_mo(rows)
         record_mo(account_id, stored, now)
     return unmatched
 
