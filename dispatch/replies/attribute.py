@@ -238,7 +238,8 @@ _HISTORY_PG = text(
     "SELECT r.id, r.msisdn, r.campaign_id, r.counted, r.received_at "
     "FROM unnest(CAST(:numbers AS VARCHAR[])) AS n(msisdn) CROSS JOIN LATERAL ("
     "SELECT id, msisdn, campaign_id, counted, received_at FROM replies "
-    "WHERE msisdn = n.msisdn AND (counted OR received_at >= :since) OFFSET 0) AS r")
+    "WHERE msisdn = n.msisdn AND received_at >= :window AND (counted OR received_at >= :since) "
+    "OFFSET 0) AS r")
 
 
 def _history(wanted: list[str], now: datetime) -> _History:
@@ -247,14 +248,18 @@ def _history(wanted: list[str], now: datetime) -> _History:
     if not wanted:
         return history
     since = now - timedelta(days=1)
+    # A counted answer is in its campaign's reply window, as the new one is: no older than
+    # the longest window (so an abuser's years of replies are not read at every batch).
+    window = now - timedelta(days=MAX_WINDOW_DAYS + 1)
     if postgres():
         rows = db.session.execute(_HISTORY_PG, {"numbers": array_literal(wanted),
-                                                "since": since}).all()
+                                                "since": since, "window": window}).all()
     else:
         r = Reply
         rows = db.session.execute(
             select(r.id, r.msisdn, r.campaign_id, r.counted, r.received_at).where(
-                any_of(r.msisdn, wanted), or_(r.counted.is_(True), r.received_at >= since))
+                any_of(r.msisdn, wanted), r.received_at >= window,
+                or_(r.counted.is_(True), r.received_at >= since))
         ).all()
     for row in rows:  # received_at aware on both (timestamptz, UTCDateTime)
         if row.received_at >= since:
