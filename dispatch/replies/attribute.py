@@ -7,8 +7,10 @@ operators, and whose reply window (`reply_days` from its launch) is still open w
 Otherwise the reply is `unattributed`, or `stranger` when Loa never sent that number anything.
 
 Designed for the smpp process's writer batches (up to 500 deliver_sm a transaction): a few
-queries per batch (ledger candidates, the numbers ever sent to, contacts, the day's counts, the
-earlier counted answers), none per MO. Acknowledgement campaigns ask for nothing, so an answer
+statements per batch whatever its size (ledger candidates and their campaigns, the numbers ever
+sent to, contacts, the numbers' earlier replies, one INSERT of the replies), none per MO, and
+none whose cost grows with the replies stored: every lookup is an index probe per number
+(docs/BENCHMARKS.md, "replies", for what a scan per batch cost). Acknowledgement campaigns ask for nothing, so an answer
 to an acknowledgement can never be attributed to it: an auto-responder cannot start a loop.
 """
 
