@@ -10,8 +10,9 @@ Designed for the smpp process's writer batches (up to 500 deliver_sm a transacti
 statements per batch whatever its size (ledger candidates and their campaigns, the numbers ever
 sent to, contacts, the numbers' earlier replies, one INSERT of the replies), none per MO, and
 none whose cost grows with the replies stored: every lookup is an index probe per number
-(docs/BENCHMARKS.md, "replies", for what a scan per batch cost). Acknowledgement campaigns ask for nothing, so an answer
-to an acknowledgement can never be attributed to it: an auto-responder cannot start a loop.
+(docs/BENCHMARKS.md, "replies", for what a scan per batch cost). Acknowledgement campaigns ask
+for nothing, so an answer to an acknowledgement can never be attributed to it: an
+auto-responder cannot start a loop.
 """
 
 from __future__ import annotations
