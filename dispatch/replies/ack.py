@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,8 +28,11 @@ from dispatch.models.replies import Reply
 from dispatch.models.sqlbatch import any_of, insert_rows
 from gateways.sms.encoding import analyse
 
+if TYPE_CHECKING:
+    from dispatch.replies.attribute import NewReply
 
-def acknowledge(replies: Sequence[Reply], now: datetime) -> None:
+
+def acknowledge(replies: Sequence[Reply] | Sequence[NewReply], now: datetime) -> None:
     """Queue the acknowledgements these new replies call for, and mark each reply (caller
     commits): `queued`, or `skipped` when its number was already acknowledged or is over the
     limit. Opt-outs, strangers and unattributed replies are never acknowledged."""
@@ -37,17 +41,21 @@ def acknowledge(replies: Sequence[Reply], now: datetime) -> None:
     if not wanting:
         return
     parents = {c.id: c for c in db.session.scalars(select(Campaign).where(
-        any_of(Campaign.id, sorted({r.campaign_id for r in wanting if r.campaign_id}))))}
-    originals = {m.id: m for m in db.session.scalars(select(Message).where(
-        any_of(Message.id, sorted({r.message_id for r in wanting if r.message_id}))))}
+        any_of(Campaign.id, sorted({r.campaign_id for r in wanting if r.campaign_id}))))
+        if (c.reply_ack or "").strip()}
+    wanting = [r for r in wanting if r.campaign_id in parents]
+    if not wanting:
+        return  # no campaign answered thanks: no ledger row is read
+    m = Message.__table__.c
+    originals = {row.id: row for row in db.session.execute(
+        select(m.id, m.recipient_id, m.address, m.operator, m.account_id).where(
+            any_of(m.id, sorted({r.message_id for r in wanting if r.message_id}))))}
     for parent_id, parent in parents.items():
-        if not (parent.reply_ack or "").strip():
-            continue
         mine = [r for r in wanting if r.campaign_id == parent_id]
         for r in mine:
             if r.over_limit:
                 r.ack = "skipped"
-        rows: dict[int, Reply] = {}
+        rows: dict[int, Reply | NewReply] = {}
         for r in mine:
             message = originals.get(r.message_id or 0)
             if r.over_limit or message is None:

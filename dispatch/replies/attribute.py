@@ -7,35 +7,46 @@ operators, and whose reply window (`reply_days` from its launch) is still open w
 Otherwise the reply is `unattributed`, or `stranger` when Loa never sent that number anything.
 
 Designed for the smpp process's writer batches (up to 500 deliver_sm a transaction): a few
-queries per batch (ledger candidates, the numbers ever sent to, contacts, the day's counts, the
-earlier counted answers), none per MO. Acknowledgement campaigns ask for nothing, so an answer
-to an acknowledgement can never be attributed to it: an auto-responder cannot start a loop.
+statements per batch whatever its size (ledger candidates and their campaigns, the numbers ever
+sent to, contacts, the numbers' earlier replies, one INSERT of the replies), none per MO, and
+none whose cost grows with the replies stored: every lookup is an index probe per number
+(docs/BENCHMARKS.md, "replies", for what a scan per batch cost). Acknowledgement campaigns ask
+for nothing, so an answer to an acknowledgement can never be attributed to it: an
+auto-responder cannot start a loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import or_, select, text, update
 
 from dispatch.audiences import msisdn as numbers
 from dispatch.extensions import db
 from dispatch.hooks import events
-from dispatch.models import Campaign, Contact, InboundMessage, Message, MessageStatus, SmppAccount
+from dispatch.models import Campaign, Contact, Message, MessageStatus, SmppAccount
 from dispatch.models.replies import Reply
-from dispatch.models.sqlbatch import any_of
+from dispatch.models.sqlbatch import (
+    any_of,
+    array_literal,
+    insert_rows,
+    insert_rows_with_ids,
+    postgres,
+)
 from dispatch.replies import ack
-from dispatch.replies.parse import choice_index, fold, match
-from dispatch.sms.inbound import storable
+from dispatch.replies.parse import choice_index, fold, match_folded
+from dispatch.sms.inbound import StoredMo, storable
 
 S = MessageStatus
 # The ledger statuses that mean the message left Loa for the SMSC or reached the phone.
 REACHED = (S.SUBMITTED, S.DELIVERED, S.PARTIAL, S.UNKNOWN, S.EXPIRED)
 MAX_WINDOW_DAYS = 30  # the longest reply window the composer allows (replies.ask.MAX_DAYS)
 DEFAULT_DAILY_LIMIT = 20
+_replies = Reply.__table__
 SKIPPED = ("unreadable", "bad_source")  # nothing anyone wrote, or no number to answer
 
 
@@ -44,12 +55,49 @@ def daily_limit() -> int:
     return int(current_app.config.get("REPLY_DAILY_LIMIT", DEFAULT_DAILY_LIMIT))
 
 
-def record_mo(account_id: int, rows: Sequence[InboundMessage], now: datetime) -> list[Reply]:
-    """Make a reply of every stored MO row of a batch (caller commits); return them."""
+@dataclass(slots=True)
+class NewReply:
+    """A `replies` row an MO batch writes, as plain values: the batch is written in one
+    statement after it is attributed, limited and acknowledged (ORM objects cost more per row
+    than the rest of the reply). `ack.acknowledge` and `received` read it as they read a
+    Reply."""
+
+    inbound_id: int
+    msisdn: str | None
+    account_id: int
+    operator: str | None
+    contact_id: int | None
+    locality_id: int | None
+    text: str
+    text_folded: str
+    received_at: datetime
+    campaign_id: int | None = None
+    message_id: int | None = None
+    kind: str = "free"
+    choice: str | None = None
+    counted: bool = False
+    over_limit: bool = False
+    ack: str = "none"
+    channel: str = "sms"
+    id: int | None = None
+
+    def row(self, now: datetime) -> dict[str, Any]:
+        return {"channel": self.channel, "inbound_id": self.inbound_id, "msisdn": self.msisdn,
+                "account_id": self.account_id, "operator": self.operator,
+                "contact_id": self.contact_id, "locality_id": self.locality_id,
+                "campaign_id": self.campaign_id, "message_id": self.message_id,
+                "text": self.text, "text_folded": self.text_folded, "kind": self.kind,
+                "choice": self.choice, "counted": self.counted, "over_limit": self.over_limit,
+                "ack": self.ack, "state": "new", "received_at": self.received_at,
+                "updated_at": now}
+
+
+def record_mo(account_id: int, rows: Sequence[StoredMo], now: datetime) -> list[NewReply]:
+    """Make a reply of every stored MO row of a batch and write them (caller commits); return
+    them."""
     rows = [r for r in rows if r.handled_as not in SKIPPED]
     if not rows:
         return []
-    db.session.flush()  # the MO rows' ids
     parsed = [(row, numbers.normalise(row.source)) for row in rows]
     wanted = sorted({p.msisdn for _, p in parsed if p.msisdn})
     account = db.session.get(SmppAccount, account_id)
@@ -57,18 +105,20 @@ def record_mo(account_id: int, rows: Sequence[InboundMessage], now: datetime) ->
     asked = _asked(wanted, account_id, routes, now)
     ever = _ever_sent(wanted)
     contacts = _contacts(wanted)
-    today = _today(wanted, now)
+    history = _history(wanted, now)
+    today = history.today
     limit = daily_limit()
-    made: list[Reply] = []
+    made: list[NewReply] = []
     for row, number in sorted(parsed, key=lambda p: (p[0].received_at, p[0].id)):
         e164 = number.msisdn
         at = row.received_at or now
         contact = contacts.get(e164) if e164 else None
-        reply = Reply(channel="sms", inbound_id=row.id, msisdn=e164, account_id=account_id,
-                      operator=(contact[2] if contact else None) or number.operator,
-                      contact_id=contact[0] if contact else None,
-                      locality_id=contact[1] if contact else None,
-                      text=storable(row.text), text_folded=fold(row.text), received_at=at)
+        folded = fold(row.text)
+        reply = NewReply(inbound_id=row.id, msisdn=e164, account_id=account_id,
+                         operator=(contact[2] if contact else None) or number.operator,
+                         contact_id=contact[0] if contact else None,
+                         locality_id=contact[1] if contact else None,
+                         text=storable(row.text), text_folded=folded, received_at=at)
         hit = _latest(asked.get(e164 or "", []), at)
         if hit is not None:
             reply.campaign_id, reply.message_id = hit["campaign_id"], hit["message_id"]
@@ -80,23 +130,34 @@ def record_mo(account_id: int, rows: Sequence[InboundMessage], now: datetime) ->
         elif hit is None:
             reply.kind = "unattributed" if e164 in ever else "stranger"
         elif hit["reply_mode"] == "survey" and row.parts_received >= row.parts:
-            reply.choice = match(row.text, hit["index"])
+            reply.choice = match_folded(folded, hit["index"])
             reply.kind = "answer" if reply.choice else "free"
         else:
             reply.kind = "free"
         reply.counted = reply.kind == "answer" and not reply.over_limit
         made.append(reply)
-    _last_counts(made)
-    db.session.add_all(made)
+    _last_counts(made, history.counted)
     ack.acknowledge(made, now)
+    _write(made, now)
     received(made)
     return made
 
 
-def received(replies: Sequence[Reply]) -> None:
+def _write(made: list[NewReply], now: datetime) -> None:
+    """One INSERT for the batch's replies; their ids only when an event will name them."""
+    rows = [reply.row(now) for reply in made]
+    if events.wanted(events.REPLY_RECEIVED) or events.wanted(events.SURVEY_ANSWERED):
+        for reply, reply_id in zip(made, insert_rows_with_ids(_replies, rows), strict=True):
+            reply.id = reply_id
+    else:
+        insert_rows(_replies, rows)
+
+
+def received(given: Sequence[Reply] | Sequence[NewReply]) -> None:
     """The one place new and changed replies pass before their transaction commits: their
     `reply.received` events, and `survey.answered` for those counted as an answer (webhooks;
     nothing is written when no hook wants them)."""
+    replies: list[Reply | NewReply] = list(given)
     wants_reply, wants_answer = events.wanted(events.REPLY_RECEIVED), \
         events.wanted(events.SURVEY_ANSWERED)
     if not replies or not (wants_reply or wants_answer):
@@ -122,24 +183,27 @@ def _asked(wanted: list[str], account_id: int, routes: set[str],
         return {}
     m, c = Message, Campaign
     rows = db.session.execute(
-        select(m.id, m.address, m.campaign_id, m.account_id, m.operator, c.launched_at,
-               c.reply_days, c.reply_mode, c.survey)
+        select(m.id, m.address, m.campaign_id, m.account_id, m.operator)
         .join(c, c.id == m.campaign_id)
         .where(m.channel == "sms", any_of(m.address, wanted), m.status.in_(REACHED),
                c.reply_mode != "none", c.launched_at.is_not(None),
                c.launched_at >= now - timedelta(days=MAX_WINDOW_DAYS + 1))).all()
+    rows = [r for r in rows if r.account_id == account_id or r.operator in routes]
+    # The campaigns' own columns once each, not once per ledger row (a survey is JSON).
+    campaigns: dict[int, dict[str, Any]] = {}
+    if rows:
+        for row in db.session.execute(
+                select(c.id, c.launched_at, c.reply_days, c.reply_mode, c.survey).where(
+                    any_of(c.id, sorted({r.campaign_id for r in rows})))):
+            campaigns[row.id] = {
+                "campaign_id": row.id, "reply_mode": row.reply_mode,
+                "launched_at": row.launched_at,
+                "until": row.launched_at + timedelta(days=row.reply_days),
+                "index": choice_index(row.survey or {})}
     found: dict[str, list[dict[str, Any]]] = {}
-    indexes: dict[int, dict[str, str]] = {}
     for row in rows:
-        if row.account_id != account_id and row.operator not in routes:
-            continue
-        index = indexes.get(row.campaign_id)
-        if index is None:
-            index = indexes[row.campaign_id] = choice_index(row.survey or {})
-        found.setdefault(row.address, []).append({
-            "message_id": row.id, "campaign_id": row.campaign_id, "reply_mode": row.reply_mode,
-            "launched_at": row.launched_at, "until": row.launched_at + timedelta(
-                days=row.reply_days), "index": index})
+        found.setdefault(row.address, []).append(
+            {"message_id": row.id, **campaigns[row.campaign_id]})
     return found
 
 
@@ -164,30 +228,61 @@ def _contacts(wanted: list[str]) -> dict[str, tuple[int, int | None, str]]:
                        Contact.operator_override).where(any_of(Contact.msisdn, wanted)))}
 
 
-def _today(wanted: list[str], now: datetime) -> dict[str, int]:
-    """Replies per number in the last 24 hours, before this batch."""
+class _History(NamedTuple):
+    today: dict[str, int]  # replies per number in the last 24 hours, before this batch
+    counted: dict[tuple[int, str], list[int]]  # (campaign, number) -> its counted replies
+
+
+# Per number, its replies of the last day and those counted, by the index on
+# (msisdn, received_at): one probe per number, planned for one number (a scalar array over
+# all of them is estimated from statistics, and a replies table that grew since its last
+# ANALYZE, as a survey's first hour makes it, got a scan of every reply for every batch).
+_HISTORY_PG = text(
+    "SELECT r.id, r.msisdn, r.campaign_id, r.counted, r.received_at "
+    "FROM unnest(CAST(:numbers AS VARCHAR[])) AS n(msisdn) CROSS JOIN LATERAL ("
+    "SELECT id, msisdn, campaign_id, counted, received_at FROM replies "
+    "WHERE msisdn = n.msisdn AND received_at >= :window AND (counted OR received_at >= :since) "
+    "OFFSET 0) AS r")
+
+
+def _history(wanted: list[str], now: datetime) -> _History:
+    """What the daily limit and "the last answer counts" need of the numbers' earlier replies."""
+    history = _History({}, {})
     if not wanted:
-        return {}
-    return {str(n): int(k) for n, k in db.session.execute(
-        select(Reply.msisdn, func.count()).where(any_of(Reply.msisdn, wanted),
-                                                 Reply.received_at >= now - timedelta(days=1))
-        .group_by(Reply.msisdn)).all()}
+        return history
+    since = now - timedelta(days=1)
+    # A counted answer is in its campaign's reply window, as the new one is: no older than
+    # the longest window (so an abuser's years of replies are not read at every batch).
+    window = now - timedelta(days=MAX_WINDOW_DAYS + 1)
+    if postgres():
+        rows = db.session.execute(_HISTORY_PG, {"numbers": array_literal(wanted),
+                                                "since": since, "window": window}).all()
+    else:
+        r = Reply
+        rows = db.session.execute(
+            select(r.id, r.msisdn, r.campaign_id, r.counted, r.received_at).where(
+                any_of(r.msisdn, wanted), r.received_at >= window,
+                or_(r.counted.is_(True), r.received_at >= since))
+        ).all()
+    for row in rows:  # received_at aware on both (timestamptz, UTCDateTime)
+        if row.received_at >= since:
+            history.today[row.msisdn] = history.today.get(row.msisdn, 0) + 1
+        if row.counted and row.campaign_id is not None:
+            history.counted.setdefault((row.campaign_id, row.msisdn), []).append(row.id)
+    return history
 
 
-def _last_counts(made: list[Reply]) -> None:
-    """The last answer of a number counts: within the batch, and over earlier batches."""
-    last: dict[tuple[int, str], Reply] = {}
+def _last_counts(made: list[NewReply], counted: dict[tuple[int, str], list[int]]) -> None:
+    """The last answer of a number counts: within the batch, and over earlier batches (whose
+    counted replies `_history` found)."""
+    last: dict[tuple[int, str], NewReply] = {}
     for reply in made:  # in the order received
         if reply.counted and reply.campaign_id is not None and reply.msisdn:
             earlier = last.get((reply.campaign_id, reply.msisdn))
             if earlier is not None:
                 earlier.counted = False
             last[(reply.campaign_id, reply.msisdn)] = reply
-    by_campaign: dict[int, list[str]] = {}
-    for campaign_id, number in last:
-        by_campaign.setdefault(campaign_id, []).append(number)
-    for campaign_id, wanted in by_campaign.items():
-        db.session.execute(update(Reply).where(
-            Reply.campaign_id == campaign_id, any_of(Reply.msisdn, sorted(wanted)),
-            Reply.counted.is_(True)).values(counted=False).execution_options(
-                synchronize_session=False))
+    ids = sorted(i for key in last for i in counted.get(key, []))
+    if ids:
+        db.session.execute(update(Reply).where(any_of(Reply.id, ids), Reply.counted.is_(True))
+                           .values(counted=False).execution_options(synchronize_session=False))

@@ -35,7 +35,11 @@ def choice_index(survey: dict[str, Any]) -> dict[str, str]:
 
 def match(text: str, index: dict[str, str]) -> str | None:
     """The key of the choice `text` answers, or None (free text)."""
-    folded = fold(text)
+    return match_folded(fold(text), index)
+
+
+def match_folded(folded: str, index: dict[str, str]) -> str | None:
+    """`match` for a text already folded (`fold`)."""
     if not folded:
         return None
     found = index.get(folded)

@@ -20,12 +20,19 @@ parts is a DELETE … RETURNING, so two smpp processes serving one account never
 
 A keyword is acted on only in a whole message: "HUY" as the first part of a longer text is not
 an opt-out.
+
+A batch at a time (the receipt writer's, up to 500 deliver_sm, one transaction committed before
+any is answered): its messages are one INSERT (`write_mo`, their ids drawn from the sequence
+first), its parts one INSERT, their count per message one SELECT and the claim of the whole
+ones one DELETE … RETURNING, whatever the batch holds; no ORM object per MO. The parts of one
+message may come in one batch or in several: each batch counts what storage holds.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,11 +42,13 @@ from dispatch.audiences import optouts
 from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import InboundMessage, MoFragment, RawReceipt
+from dispatch.models.sqlbatch import any_of, insert_rows, insert_rows_with_ids
 from gateways.results import Fragment, Inbound, Receipt
 from gateways.smpp import decode_text
 from gateways.sms.plain import strip_diacritics
 
 _fragments = MoFragment.__table__
+_inbound = InboundMessage.__table__
 
 
 def storable(text: str) -> str:
@@ -63,33 +72,58 @@ def fold_keyword(text: str) -> str:
     return " ".join(strip_diacritics(text.replace("đ", "d").replace("Đ", "D")).casefold().split())
 
 
-def store_mo(account_id: int, message: Inbound, keywords: set[str], now: datetime, *,
-             parts: int = 1, received: int | None = None,
-             into: list[InboundMessage] | None = None) -> InboundMessage:
-    """Store one MO message and act on an opt-out keyword (caller commits); `into` collects
-    the rows stored, for the replies (dispatch.replies.attribute)."""
+@dataclass(slots=True)
+class StoredMo:
+    """An `inbound_messages` row a batch wrote: what the replies read of it
+    (dispatch.replies.attribute)."""
+
+    id: int
+    source: str
+    text: str
+    received_at: datetime
+    handled_as: str
+    parts: int
+    parts_received: int
+
+
+def mo_row(account_id: int, message: Inbound, keywords: set[str], now: datetime, *,
+           parts: int = 1, received: int | None = None) -> dict[str, Any]:
+    """The `inbound_messages` row of one MO message, after acting on an opt-out keyword; the
+    rows of a batch are written together (`write_mo`)."""
     received = parts if received is None else received
     text = storable(message.text)
+    destination = storable(message.destination)[:32]
     coding = message.extra.get("data_coding", "")
-    row = InboundMessage(account_id=account_id, source=storable(message.source)[:32],
-                         destination=storable(message.destination)[:32], text=text,
-                         received_at=message.received_at or now, payload=message.payload,
-                         data_coding=int(coding) if coding.isdigit() else None,
-                         parts=parts, parts_received=received, handled_as="ignored")
+    handled_as = "ignored"
     if received < parts:
-        row.handled_as = "incomplete"
+        handled_as = "incomplete"
     elif fold_keyword(text) in keywords:
         try:
             optouts.add_opt_out(
                 "sms", message.source, source="keyword", actor=None, exist_ok=True,
-                reason=f"Replied {text.strip()!r} to {row.destination}")
-            row.handled_as = "opt_out"
+                reason=f"Replied {text.strip()!r} to {destination}")
+            handled_as = "opt_out"
         except ValidationFailed:
-            row.handled_as = "bad_source"  # not a number we could ever send to
-    db.session.add(row)
+            handled_as = "bad_source"  # not a number we could ever send to
+    return {"account_id": account_id, "source": storable(message.source)[:32],
+            "destination": destination, "text": text,
+            "received_at": message.received_at or now, "payload": message.payload,
+            "data_coding": int(coding) if coding.isdigit() else None, "parts": parts,
+            "parts_received": received, "handled_as": handled_as}
+
+
+def write_mo(rows: Sequence[dict[str, Any]],
+             into: list[StoredMo] | None = None) -> list[StoredMo]:
+    """Write the rows of `mo_row` in one statement (caller commits); return them as stored,
+    also appended to `into` (for the replies)."""
+    ids = insert_rows_with_ids(_inbound, rows)
+    stored = [StoredMo(id=i, source=r["source"], text=r["text"], received_at=r["received_at"],
+                       handled_as=r["handled_as"], parts=r["parts"],
+                       parts_received=r["parts_received"])
+              for i, r in zip(ids, rows, strict=True)]
     if into is not None:
-        into.append(row)
-    return row
+        into.extend(stored)
+    return stored
 
 
 # -- concatenated MO -----------------------------------------------------------------------------
@@ -100,10 +134,12 @@ def fragment_key(source: str, destination: str, ref: int, total: int) -> str:
 
 
 def store_fragments(account_id: int, fragments: Sequence[Fragment], keywords: set[str],
-                    now: datetime, into: list[InboundMessage] | None = None) -> int:
-    """Store MO parts, then write every message they make whole; return how many (caller
-    commits). A part received twice (the SMSC did not see our answer) is stored twice and
-    counted once."""
+                    now: datetime) -> list[dict[str, Any]]:
+    """Store MO parts and claim every message they make whole; return the rows of those
+    messages, for the caller to write with the batch's other MO (`write_mo`, same
+    transaction). A part received twice (the SMSC did not see our answer) is stored twice and
+    counted once. Three statements whatever the batch: the parts, their count per message,
+    the claim of the whole ones."""
     rows: list[dict[str, Any]] = []
     for part in fragments:
         rows.append({"account_id": account_id,
@@ -113,29 +149,39 @@ def store_fragments(account_id: int, fragments: Sequence[Fragment], keywords: se
                      "number": part.number, "data_coding": part.data_coding,
                      "payload": part.payload, "received_at": part.received_at or now})
     if not rows:
-        return 0
-    db.session.execute(_fragments.insert(), rows)
+        return []
+    insert_rows(_fragments, rows)
     totals = {row["key"]: row["total"] for row in rows}
     have: dict[str, int] = dict(db.session.execute(
         select(_fragments.c.key, func.count(func.distinct(_fragments.c.number)))
-        .where(_fragments.c.account_id == account_id, _fragments.c.key.in_(sorted(totals)))
+        .where(_fragments.c.account_id == account_id, any_of(_fragments.c.key, sorted(totals)))
         .group_by(_fragments.c.key)).all())
     whole = [key for key, total in totals.items() if have.get(key, 0) >= total]
-    return sum(_assemble(account_id, key, keywords, now, into) for key in whole)
+    return _assemble(account_id, whole, keywords, now)
 
 
-def _assemble(account_id: int, key: str, keywords: set[str], now: datetime,
-              into: list[InboundMessage] | None = None) -> int:
-    """Claim the stored parts of one message and write it (incomplete if parts are missing);
-    1 when written, 0 when another process claimed them first."""
+def _assemble(account_id: int, keys: Sequence[str], keywords: set[str],
+              now: datetime) -> list[dict[str, Any]]:
+    """Claim the stored parts of these messages; return the message rows they make
+    (incomplete if parts are missing). A message another process claimed first has none."""
+    if not keys:
+        return []
     claimed = db.session.execute(
         delete(_fragments).where(_fragments.c.account_id == account_id,
-                                 _fragments.c.key == key)
-        .returning(_fragments.c.id, _fragments.c.source, _fragments.c.destination,
-                   _fragments.c.total, _fragments.c.number, _fragments.c.data_coding,
-                   _fragments.c.payload, _fragments.c.received_at)).all()
-    if not claimed:
-        return 0
+                                 any_of(_fragments.c.key, list(keys)))
+        .returning(_fragments.c.id, _fragments.c.key, _fragments.c.source,
+                   _fragments.c.destination, _fragments.c.total, _fragments.c.number,
+                   _fragments.c.data_coding, _fragments.c.payload,
+                   _fragments.c.received_at)).all()
+    by_key: dict[str, list[Any]] = {}
+    for row in claimed:
+        by_key.setdefault(row.key, []).append(row)
+    return [_joined(account_id, by_key[key], keywords, now) for key in keys if key in by_key]
+
+
+def _joined(account_id: int, claimed: list[Any], keywords: set[str],
+            now: datetime) -> dict[str, Any]:
+    """The message row the claimed parts of one message make."""
     total = claimed[0].total
     by_number: dict[int, Any] = {}
     for row in sorted(claimed, key=lambda r: r.id):
@@ -147,14 +193,12 @@ def _assemble(account_id: int, key: str, keywords: set[str], now: datetime,
                       text=decode_text(payload, first.data_coding),
                       received_at=max(r.received_at for r in claimed),
                       extra={"data_coding": str(first.data_coding)}, payload=payload)
-    store_mo(account_id, message, keywords, now, parts=total, received=len(by_number),
-             into=into)
-    return 1
+    return mo_row(account_id, message, keywords, now, parts=total, received=len(by_number))
 
 
 def sweep_fragments(account_id: int, older_than: datetime, keywords: set[str],
                     now: datetime, *, limit: int = 500,
-                    into: list[InboundMessage] | None = None) -> int:
+                    into: list[StoredMo] | None = None) -> int:
     """Write up to `limit` messages whose first part came before `older_than` (incomplete,
     unless their parts did all come); return how many (caller commits)."""
     keys = db.session.scalars(
@@ -163,7 +207,7 @@ def sweep_fragments(account_id: int, older_than: datetime, keywords: set[str],
         .group_by(_fragments.c.key)
         .having(func.min(_fragments.c.received_at) < older_than)
         .limit(limit)).all()
-    return sum(_assemble(account_id, key, keywords, now, into) for key in keys)
+    return len(write_mo(_assemble(account_id, keys, keywords, now), into))
 
 
 # -- what cannot be stored as read ---------------------------------------------------------------

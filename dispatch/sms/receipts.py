@@ -50,7 +50,7 @@ from sqlalchemy import Select, Update, bindparam, delete, select, update
 from dispatch.campaigns import settings
 from dispatch.engine import ledger
 from dispatch.extensions import db
-from dispatch.models import InboundMessage, Message, MessagePart, MessageStatus, RawReceipt
+from dispatch.models import Message, MessagePart, MessageStatus, RawReceipt
 from dispatch.models.common import utcnow
 from dispatch.models.sqlbatch import (
     any_of,
@@ -62,7 +62,7 @@ from dispatch.models.sqlbatch import (
     values_param,
 )
 from dispatch.replies.attribute import record_mo
-from dispatch.sms.inbound import fold_keyword, storable, store_fragments, store_mo
+from dispatch.sms.inbound import fold_keyword, mo_row, storable, store_fragments, write_mo
 from gateways.results import Fragment, Inbound, Receipt
 from gateways.smpp import DeliverEvent
 
@@ -307,10 +307,9 @@ def store_batch(account_id: int, events: Sequence[DeliverEvent]) -> list[str]:
     fragments = [e for e in events if isinstance(e, Fragment)]
     if inbound or fragments:
         keywords = opt_out_keywords()
-        stored: list[InboundMessage] = []
-        for message in inbound:
-            store_mo(account_id, message, keywords, now, into=stored)
-        store_fragments(account_id, fragments, keywords, now, into=stored)
+        rows = [mo_row(account_id, message, keywords, now) for message in inbound]
+        rows += store_fragments(account_id, fragments, keywords, now)
+        stored = write_mo(rows)
         record_mo(account_id, stored, now)
     return unmatched
 

@@ -42,7 +42,6 @@ from flask import Flask
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dispatch.extensions import db
-from dispatch.models import InboundMessage
 from dispatch.models.common import utcnow
 from dispatch.replies.attribute import record_mo
 from dispatch.sms import inbound, receipts
@@ -234,7 +233,7 @@ class ReceiptWriter:
         try:
             while True:
                 at = utcnow()
-                stored: list[InboundMessage] = []
+                stored: list[inbound.StoredMo] = []
                 done = inbound.sweep_fragments(self.account_id, at - self.reassembly,
                                                receipts.opt_out_keywords(), at, limit=chunk,
                                                into=stored)

@@ -14,6 +14,12 @@ answers per choice against what was sent (exact, or the run fails).
 
 `--mt M` sends an M-row SMS campaign on the same account at the same time, and once alone
 before, so the effect of the MO load on MT sending is measured in the same run.
+
+`--deliver-window W` makes the stand-in keep at most W deliver_sm unanswered on the bind, as an
+operator's SMSC does (the rest wait their turn); without it every answer is written at once, a
+flood that the smpp process takes up to its queue's bound and refuses beyond (the stand-in
+delivers those again 0.2 s later). The stand-in's counts of MO parts sent, acknowledged and
+refused are in the output.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import sqlalchemy as sa
 
 from scripts.bench import smpp_throughput as transport
 from scripts.harness import ROOT, PgSchema, analyze, machine, proc_cpu_seconds
+from scripts.harness.standins import start_smsc
 
 LONG = ("2 toi dong y voi du thao van kien va de nghi bo sung them noi dung ve phat trien "
         "nong nghiep cong nghe cao, chuyen doi so o cap xa va dao tao nghe cho thanh nien "
@@ -214,11 +221,14 @@ def run(args: argparse.Namespace, port: int, control: int, folder: Path) -> dict
                 sa.select(Reply.choice, sa.func.count()).where(
                     Reply.campaign_id == survey_id, Reply.counted.is_(True),
                     Reply.kind == "answer").group_by(Reply.choice)).all())
+            smsc = transport.standin_stats(control)
             return {"answers": args.answers, "parts": sent_parts, "seconds": done - start,
                     "per_second": args.answers / (done - start),
                     "cpu_ms_per_answer": 1000 * cpu / args.answers,
                     "counted": counted, "expected": expected, "exact": counted == expected,
-                    "mt_alone": alone, "mt_during": mt_rate}
+                    "mt_alone": alone, "mt_during": mt_rate,
+                    "standin_mo": {k: smsc.get(f"mos_{k}", 0)
+                                   for k in ("sent", "acked", "refused")}}
     finally:
         if proc is not None and proc.poll() is None:
             proc.terminate()
@@ -239,9 +249,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=100_000)
     parser.add_argument("--mt", type=int, default=0, help="MT rows sent meanwhile (0: none)")
+    parser.add_argument("--deliver-window", type=int, default=0,
+                        help="unanswered deliver_sm the stand-in keeps per bind (0: no limit)")
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
-    standin, port, control = transport.start_standin(0.0)
+    window = ("--deliver-window", str(args.deliver_window)) if args.deliver_window else ()
+    standin, port, control = start_smsc("--receipt-delay", "0", "--no-record", *window,
+                                        account=("bench", "bench"), name="stand-in")
     try:
         with tempfile.TemporaryDirectory() as folder:
             result = run(args, port, control, Path(folder))

@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="answer 0x58 to this share of submits, at random (0..1)")
     parser.add_argument("--window", type=int, help="answer 0x14 above this many unanswered")
     parser.add_argument("--resp-delay", type=float, default=0.0)
+    parser.add_argument("--deliver-window", type=int,
+                        help="unanswered deliver_sm per bind; more wait their turn (default: "
+                        "all at once)")
     parser.add_argument("--receipt-before-resp", action="store_true")
     parser.add_argument("--duplicate-receipts", type=float, default=0.0,
                         help="deliver this share of receipts twice, at random (0..1)")
@@ -101,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         receipts=not args.no_receipts, receipt_delay=args.receipt_delay, outcomes=args.outcomes,
         receipt_tlvs=not args.no_receipt_tlvs, tps=args.tps, window=args.window,
         throttle_ratio=args.throttle_ratio, resp_delay=args.resp_delay,
+        deliver_window=args.deliver_window,
         receipt_before_resp=args.receipt_before_resp,
         duplicate_receipts=args.duplicate_receipts, stray_receipts=args.stray_receipts,
         drop_every=args.drop_every, seed=args.seed, policing=args.policing,

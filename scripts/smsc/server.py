@@ -84,6 +84,9 @@ class Behaviour:
     drop_every: float | None = None  # cut every connection this often (seconds)
     reject: dict[str, int] = field(default_factory=dict)  # destination -> command_status
     redeliver_delay: float = 0.2  # after a deliver_sm_resp with an error
+    # Unanswered deliver_sm per bind, as an operator's SMSC keeps it; more wait their turn in
+    # order. None: every delivery written at once (a flood).
+    deliver_window: int | None = None
     record: bool = True  # keep every submit_sm (off for long benchmarks)
     seed: int | None = None
     # Per account (system_id), any of POLICY's fields overriding the ones above.
@@ -162,6 +165,7 @@ class _Conn(asyncio.Protocol):
         self.last_accepted = 0.0  # `interval_bind` policing
         self.seq = 0
         self.deliveries: dict[int, _Delivery] = {}
+        self.waiting: deque[_Delivery] = deque()  # beyond `deliver_window`
         self._out: list[bytes] | None = None
 
     @property
@@ -179,9 +183,10 @@ class _Conn(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.smsc._conns.discard(self)
-        for delivery in self.deliveries.values():  # unanswered: deliver again on the next bind
-            self.smsc._backlog[delivery.account].append(delivery)
+        for delivery in [*self.deliveries.values(), *self.waiting]:
+            self.smsc._backlog[delivery.account].append(delivery)  # on the next bind
         self.deliveries.clear()
+        self.waiting.clear()
 
     def write(self, data: bytes) -> None:
         if self._out is not None:
@@ -207,6 +212,10 @@ class _Conn(asyncio.Protocol):
         return self.seq
 
     def deliver(self, delivery: _Delivery) -> None:
+        window = self.smsc.behaviour.deliver_window
+        if window is not None and len(self.deliveries) >= window:
+            self.waiting.append(delivery)
+            return
         sequence = self.next_seq()
         delivery.attempts += 1
         self.deliveries[sequence] = delivery
@@ -672,6 +681,8 @@ class Smsc:
         delivery = conn.deliveries.pop(item.sequence, None)
         if delivery is None:
             return
+        if conn.waiting:
+            conn.deliver(conn.waiting.popleft())
         if item.status == ESME_ROK:
             self.counts[f"{delivery.kind}s_acked"] += 1
             return

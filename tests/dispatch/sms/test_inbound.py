@@ -8,11 +8,22 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from dispatch.extensions import db
-from dispatch.models import InboundMessage, MoFragment, OptOut, RawReceipt
+from dispatch.models import (
+    Campaign,
+    InboundMessage,
+    Message,
+    MessageStatus,
+    MoFragment,
+    OptOut,
+    RawReceipt,
+)
 from dispatch.models.common import utcnow
+from dispatch.models.replies import Reply
 from dispatch.sms import inbound, receipts
 from dispatch.sms.writer import ReceiptWriter
-from gateways.results import Fragment
+from gateways.results import Fragment, Inbound
+from tests.helpers.factories import make_user
+from tests.helpers.sms import make_campaign
 
 ACCOUNT = 7
 
@@ -22,7 +33,11 @@ def part(number: int, text: str, *, total: int = 2, ref: int = 9,
     return Fragment(source, "8088", ref, total, number, text.encode("utf-16-be"), 8)
 
 
-def store(*parts: Fragment) -> None:
+def mo(text: str, source: str = "84912345678") -> Inbound:
+    return Inbound(source, "8088", text, extra={"data_coding": "0"}, payload=text.encode())
+
+
+def store(*parts: Fragment | Inbound) -> None:
     receipts.store_batch(ACCOUNT, list(parts))
     db.session.commit()
 
@@ -123,3 +138,70 @@ def test_the_writer_refuses_deliveries_beyond_its_queue_for_now(app):
         writer.on_deliver_later(part(1, "x", ref=i), answers.append)
     assert answers == [False]  # the third: the SMSC delivers it again later
     assert writer.refused == 1
+
+
+# -- a batch at a time (the writer's transaction): parts across batches, repeats within one ---
+
+
+def survey_sent_to(*numbers: str) -> Campaign:
+    """A survey campaign delivered to these numbers on ACCOUNT."""
+    survey = make_campaign(make_user("editor-mo", ["editor"]), reply_mode="survey",
+                           reply_days=7, survey={"question": "?", "choices": [
+                               {"key": "1", "label": "Đồng ý"},
+                               {"key": "2", "label": "Không đồng ý"}]})
+    for i, address in enumerate(numbers):
+        db.session.add(Message(campaign_id=survey.id, channel="sms", recipient_id=i,
+                               address=address, status=MessageStatus.DELIVERED,
+                               account_id=ACCOUNT, operator="viettel"))
+    db.session.commit()
+    return survey
+
+
+def replies() -> list[Reply]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Reply).order_by(Reply.id)))
+
+
+def test_messages_whose_parts_straddle_batches_are_written_once_among_the_others(app,
+                                                                                  backend):
+    survey = survey_sent_to("+84912345678", "+84912345679")
+    store(part(1, "Xin ", ref=1), mo("1"), part(1, "Tạm ", ref=2, source="84900000001"))
+    assert [m.text for m in rows()] == ["1"] and pending() == 2
+    store(part(2, "biệt", ref=2, source="84900000001"), mo("2", source="84912345679"),
+          part(2, "chào", ref=1))
+    assert [(m.text, m.parts, m.parts_received) for m in rows()] == [
+        ("1", 1, 1), ("2", 1, 1), ("Tạm biệt", 2, 2), ("Xin chào", 2, 2)]
+    assert pending() == 0
+    # Every stored message is one reply, naming its own row.
+    texts = {m.id: m.text for m in rows()}
+    assert sorted((texts[r.inbound_id], r.kind, r.campaign_id) for r in replies()) == [
+        ("1", "answer", survey.id), ("2", "answer", survey.id),
+        ("Tạm biệt", "stranger", None), ("Xin chào", "free", survey.id)]
+
+
+def test_a_part_and_an_answer_delivered_twice_in_one_batch(app, backend):
+    survey = survey_sent_to("+84912345678")
+    # The SMSC did not see our answers in time and delivered again before the batch was stored.
+    store(part(1, "Xin "), mo("1"), part(1, "Xin "), part(2, "chào"), mo("1"))
+    assert sorted((m.text, m.parts_received) for m in rows()) == [
+        ("1", 1), ("1", 1), ("Xin chào", 2)]
+    assert pending() == 0
+    mine = [(r.text, r.kind, r.choice, r.counted) for r in replies()]
+    # Kept as received, counted once: the last answer counts.
+    assert mine == [("1", "answer", "1", False), ("1", "answer", "1", True),
+                    ("Xin chào", "free", None, False)]
+    assert db.session.scalar(select(func.count()).select_from(Reply).where(
+        Reply.campaign_id == survey.id, Reply.counted.is_(True))) == 1
+
+
+def test_the_last_answer_and_the_daily_limit_hold_across_batches(app, backend):
+    app.config["REPLY_DAILY_LIMIT"] = 3
+    survey_sent_to("+84912345678", "+84912345679")
+    store(mo("1"), mo("2", source="84912345679"))
+    store(mo("2"))
+    store(mo("1"), mo("2"), mo("1", source="84912345679"))
+    mine = [(r.choice, r.counted, r.over_limit) for r in replies() if r.msisdn == "+84912345678"]
+    assert mine == [("1", False, False), ("2", False, False), ("1", True, False),
+                    ("2", False, True)]
+    other = [(r.choice, r.counted) for r in replies() if r.msisdn == "+84912345679"]
+    assert other == [("2", False), ("1", True)]

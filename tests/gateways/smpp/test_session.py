@@ -163,6 +163,29 @@ def test_deferred_ack_answers_when_the_owner_says(
     assert smsc.wait_for(lambda s: s.get("receipts_acked") == 1, 5)
 
 
+def test_the_stand_in_keeps_a_window_of_unanswered_deliveries(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    # As an operator's SMSC does (and the MO benchmark's --deliver-window): at most 2 deliver_sm
+    # wait for their answer; the others follow, in order, as answers come.
+    smsc.set(deliver_window=2)
+    waiting: list[tuple[DeliverEvent, Ack]] = []
+    make_session(on_deliver_later=lambda event, ack: waiting.append((event, ack)))
+    for i in range(5):
+        smsc.send_mo("loa", f"8491234567{i}", "8088", f"{i}")
+    assert smsc.stats()["mos_sent"] == 2  # written when sent: the other three wait
+    assert wait_for(lambda: len(waiting) == 2)
+    waiting[0][1](True)
+    waiting[1][1](False)  # refused: delivered again later, behind the ones waiting
+    assert wait_for(lambda: len(waiting) == 4)
+    for _, ack in waiting[2:4]:
+        ack(True)
+    assert wait_for(lambda: len(waiting) == 6)
+    for _, ack in waiting[4:]:
+        ack(True)
+    assert [e.text for e, _ in waiting] == ["0", "1", "2", "3", "4", "1"]
+    assert smsc.wait_for(lambda s: s.get("mos_acked") == 5)
+
+
 def test_mo_messages_are_decoded_and_reassembled(
         smsc: Smsc, make_session: Callable[..., Session]) -> None:
     store = Store()
