@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from dispatch.audiences.msisdn import normalise
 from dispatch.campaigns import audit
@@ -77,6 +78,25 @@ def _installation(value: str | None, current: TestMember | None) -> str | None:
     return value
 
 
+def _one_at_a_time() -> None:
+    """Two admins changing the list at once: their count and uniqueness checks must not both
+    pass before either writes (a 21st member; the same number twice, a 500 at the flush). On
+    PostgreSQL a transaction-scoped advisory lock puts them in turn until commit; SQLite lets
+    one writer in at a time, and the flush's IntegrityError is the last guard on both."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('loa.test_members'))"))
+
+
+def _flush() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError as err:  # a concurrent twin got in first
+        db.session.rollback()
+        raise Conflict("This number or installation is already on the test list.",
+                       code="test_member_exists",
+                       errors={"msisdn": ["Already on the test list."]}) from err
+
+
 def _reachable(msisdn: str | None, installation: str | None) -> None:
     if msisdn is None and installation is None:
         raise ValidationFailed(
@@ -88,17 +108,18 @@ def _reachable(msisdn: str | None, installation: str | None) -> None:
 def add(*, name: str | None, msisdn: str | None = None, installation_id: str | None = None,
         actor: User) -> TestMember:
     """Add a member (caller commits); refused when the list is full or the member is on it."""
+    _one_at_a_time()
     clean_name = _name(name)
     number, operator = _number(msisdn, None)
     installation = _installation(installation_id, None)
-    _reachable(number, installation)
     if (db.session.scalar(select(func.count()).select_from(TestMember)) or 0) >= MAX_MEMBERS:
         raise Conflict(f"The test list holds at most {MAX_MEMBERS} members. Remove one first.",
                        code="test_list_full")
+    _reachable(number, installation)
     member = TestMember(name=clean_name, msisdn=number, operator=operator,
                         installation_id=installation, created_by_id=actor.id)
     db.session.add(member)
-    db.session.flush()
+    _flush()
     audit.record("test_member.create", ENTITY, member.id, actor=actor,
                  after_hash=audit.content_hash(_state(member)), details=_state(member))
     return member
@@ -106,6 +127,7 @@ def add(*, name: str | None, msisdn: str | None = None, installation_id: str | N
 
 def update(member: TestMember, changes: dict[str, Any], *, actor: User) -> TestMember:
     """Change a member's name, number or installation (None or '' clears the last two)."""
+    _one_at_a_time()
     before = _state(member)
     name = _name(changes["name"]) if "name" in changes else member.name
     number, operator = ((_number(changes["msisdn"], member)) if "msisdn" in changes
@@ -115,6 +137,7 @@ def update(member: TestMember, changes: dict[str, Any], *, actor: User) -> TestM
     _reachable(number, installation)
     member.name, member.msisdn, member.operator = name, number, operator
     member.installation_id = installation
+    _flush()
     after = _state(member)
     if after != before:
         audit.record("test_member.update", ENTITY, member.id, actor=actor,
