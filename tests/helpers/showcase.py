@@ -69,7 +69,10 @@ def hooks() -> list[int]:
 
     made: list[int] = []
     for n, state in enumerate(("ok", "failing", "failed", "admin")):
-        hook, _ = registry.create({"name": f"Hệ thống {n + 1}", "url": f"http://10.0.0.{n}/loa",
+        # The first has the longest kind of address an admin pastes (one unbroken token).
+        url = (f"http://10.0.0.{n}/loa" if n else "https://ung-dung.haugiang.gov.vn/api/v2/"
+               "thong-bao/loa-webhook/nhan-su-kien?khoa=" + "a1b2c3d4e5f6" * 25)
+        hook, _ = registry.create({"name": f"Hệ thống {n + 1}", "url": url,
                                    "events": list(events.EVENTS)}, actor=None)
         kinds = [*events.EVENTS, events.TEST]
         for i, kind in enumerate(kinds):
