@@ -20,18 +20,23 @@ Two pacings, as SMSCs police in two ways (docs/ENGINE.md, "Pacing"):
   slots unused. A slot more than `late` seconds in the past is skipped, never used, so a
   one-second window holds at most rate * (1 - margin) * (1 + late) + 1 PDUs.
 - `spacing` (SMSCs refusing a submit less than 1/TPS after the previous one, as Jasmin does): one
-  PDU of the account at a time holds the turn. A slot is taken only when it has come (or is
-  `AHEAD`, 2 ms, away), and the next one is counted from the moment the PDU was *written*
-  (`sent(at)`, after the socket took it), not from when its slot was planned or taken: a PDU
-  that went late (a busy machine, a long sleep, the interpreter's thread switch between the
-  slot and the write) pushes the next one back with it instead of crowding it, so no two writes
-  of the account are closer than the interval, across every bind and process. Until `sent`,
-  the turn is held (in this process by the thread, in Redis by a lease of `LEASE` seconds, so a
-  process that died holding it blocks the others that long at most). Two Redis calls per PDU
-  (the turn, the write): spacing is for the modest rates of such links. The interval is
-  1/(TPS * (1 - margin)): at the default 2 % margin, 20.4 ms for 50 TPS and 5.1 ms for 200,
-  the slack the SMSC's own clock gets (it stamps a submit when its loop reads it). Lateness is
-  not made up for: the rate is 1/(interval + mean lateness), the price of never crowding.
+  process of the account at a time holds a *tenure* (`TENURE`, 0.25 s of slots) taken from Redis,
+  and within it one PDU at a time holds the turn (from `acquire` to `sent(at)`). The next slot is
+  one interval after the previous PDU was *written* (`at`: when the kernel sent it, departure.py,
+  else after the socket took it), on this host's clock, with no round trip: the sender sleeps to
+  just before the slot and spins the last `SPIN` (a sleep's wake-up is late by up to ms on a
+  busy machine). A PDU that went late pushes the next one back with it instead of crowding it,
+  so no two writes of the account are closer than the interval, across every bind and process.
+  The tenure is renewed an interval ahead of the slot that falls outside it (the round trip is
+  hidden in the wait), handed back with the last write's time when the caller has nothing more
+  to write (`sent(..., more=False)`) or another process asked for the turn meanwhile (it is
+  then that process's, its first slot an interval after this one's last write), and its Redis
+  lease outlasts its last slot by `SLACK` and two intervals: a process killed holding it blocks
+  the account that long at most and is never crowded by the next holder. The interval is
+  1/(TPS * (1 - margin)): at the default 2 % margin, 20.4 ms for 50 TPS and 5.1 ms for 200, the
+  slack the SMSC's own clock gets (it stamps a submit when its loop reads it). Lateness (the
+  time from a slot to the kernel's send, ~0.1 ms) is not made up for: the rate is
+  1/(interval + mean lateness), the price of never crowding.
 
 The back-off on 0x58/0x14 is additive increase, multiplicative decrease with a floor: each
 refusal (repeated refusals within `debounce` seconds count once, since one slow-down answers a
