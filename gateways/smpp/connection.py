@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from gateways.smpp import pdu
 from gateways.smpp import status as codes
 from gateways.smpp.config import SessionConfig
+from gateways.smpp.departure import Departures
 
 if TYPE_CHECKING:
     from gateways.smpp.window import Message
@@ -35,6 +36,7 @@ class Connection:
     _cv: threading.Condition
     _wlock: threading.Lock
     _sock: socket.socket | None
+    _departures: Departures | None  # the kernel's stamps of the current socket's writes
     _generation: int  # bumped when the socket changes: a write for an old link is dropped
     _seq: int
     _pending: dict[int, tuple[Message, int, float]]  # seq -> message, part index, written at
@@ -66,6 +68,8 @@ class Connection:
                 return False
             try:
                 sock.sendall(data)
+                if self._departures is not None:
+                    self._departures.wrote(len(data))  # (drains its stamp)
                 return True
             except OSError as exc:
                 log.warning("smpp %s: write failed: %s", self.name, exc)

@@ -45,6 +45,7 @@ from gateways.errors import AuthFailed, GatewayError, Permanent, Retryable
 from gateways.smpp import pdu
 from gateways.smpp.config import SessionConfig
 from gateways.smpp.delivery import Ack, DeliverEvent, Deliveries
+from gateways.smpp.departure import Departures
 from gateways.smpp.message import OutboundSms, RefCounter, build_parts
 from gateways.smpp.metrics import RateMeter, RoundTrip, SessionStatus
 from gateways.smpp.outcome import SubmitHandle, SubmitOutcome
@@ -84,6 +85,7 @@ class Session(Reader):
         self._slots = 0
         self._wlock = threading.Lock()
         self._sock = None
+        self._departures = None
         self._generation = 0
         self._seq = 0
         self._stop = threading.Event()
@@ -273,6 +275,7 @@ class Session(Reader):
             sock.settimeout(self.config.socket_timeout)
             with self._wlock:
                 self._sock = sock
+                self._departures = Departures(sock)
                 self._generation += 1
                 generation = self._generation
             with self._cv:

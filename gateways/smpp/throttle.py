@@ -20,18 +20,23 @@ Two pacings, as SMSCs police in two ways (docs/ENGINE.md, "Pacing"):
   slots unused. A slot more than `late` seconds in the past is skipped, never used, so a
   one-second window holds at most rate * (1 - margin) * (1 + late) + 1 PDUs.
 - `spacing` (SMSCs refusing a submit less than 1/TPS after the previous one, as Jasmin does): one
-  PDU of the account at a time holds the turn. A slot is taken only when it has come (or is
-  `AHEAD`, 2 ms, away), and the next one is counted from the moment the PDU was *written*
-  (`sent(at)`, after the socket took it), not from when its slot was planned or taken: a PDU
-  that went late (a busy machine, a long sleep, the interpreter's thread switch between the
-  slot and the write) pushes the next one back with it instead of crowding it, so no two writes
-  of the account are closer than the interval, across every bind and process. Until `sent`,
-  the turn is held (in this process by the thread, in Redis by a lease of `LEASE` seconds, so a
-  process that died holding it blocks the others that long at most). Two Redis calls per PDU
-  (the turn, the write): spacing is for the modest rates of such links. The interval is
-  1/(TPS * (1 - margin)): at the default 2 % margin, 20.4 ms for 50 TPS and 5.1 ms for 200,
-  the slack the SMSC's own clock gets (it stamps a submit when its loop reads it). Lateness is
-  not made up for: the rate is 1/(interval + mean lateness), the price of never crowding.
+  process of the account at a time holds a *tenure* (`TENURE`, 0.25 s of slots) taken from Redis,
+  and within it one PDU at a time holds the turn (from `acquire` to `sent(at)`). The next slot is
+  one interval after the previous PDU was *written* (`at`: when the kernel sent it, departure.py,
+  else after the socket took it), on this host's clock, with no round trip: the sender sleeps to
+  just before the slot and spins the last `SPIN` (a sleep's wake-up is late by up to ms on a
+  busy machine). A PDU that went late pushes the next one back with it instead of crowding it,
+  so no two writes of the account are closer than the interval, across every bind and process.
+  The tenure is renewed an interval ahead of the slot that falls outside it (the round trip is
+  hidden in the wait), handed back with the last write's time when the caller has nothing more
+  to write (`sent(..., more=False)`) or another process asked for the turn meanwhile (it is
+  then that process's, its first slot an interval after this one's last write), and its Redis
+  lease outlasts its last slot by `SLACK` and two intervals: a process killed holding it blocks
+  the account that long at most and is never crowded by the next holder. The interval is
+  1/(TPS * (1 - margin)): at the default 2 % margin, 20.4 ms for 50 TPS and 5.1 ms for 200, the
+  slack the SMSC's own clock gets (it stamps a submit when its loop reads it). Lateness (the
+  time from a slot to the kernel's send, ~0.1 ms) is not made up for: the rate is
+  1/(interval + mean lateness), the price of never crowding.
 
 The back-off on 0x58/0x14 is additive increase, multiplicative decrease with a floor: each
 refusal (repeated refusals within `debounce` seconds count once, since one slow-down answers a
@@ -62,9 +67,9 @@ class Throttle(Protocol):
 
     def penalise(self) -> None: ...
 
-    def sent(self, at: float | None) -> None:
+    def sent(self, at: float | None, more: bool = False) -> None:
         """The PDU the last `acquire` let go was written at monotonic time `at` (None: it was
-        not written after all)."""
+        not written after all); `more`: the caller has another to write at once."""
 
 
 SCRIPT = """
@@ -76,11 +81,11 @@ local decrease = tonumber(ARGV[3])
 local floor = tonumber(ARGV[4])
 local rise = tonumber(ARGV[5]) / 1000000  -- share of the allowance regained per microsecond
 local debounce = tonumber(ARGV[6]) * 1000000
-local mode = ARGV[7]  -- '0' reserve, '1' penalise, '2' peek (read only), '3' space, '4' sent
-local ahead = tonumber(ARGV[8])  -- space: a slot this close (microseconds) is taken early
-local token = ARGV[9]  -- space, sent: who holds the turn
-local lease = tonumber(ARGV[10])  -- space: ms the turn is held at most
-local ago = tonumber(ARGV[11])  -- sent: microseconds since the write (-1: nothing written)
+local mode = ARGV[7]  -- '0' reserve, '1' penalise, '2' peek (read only), '3' tenure, '4' release
+local tenure = tonumber(ARGV[8])  -- tenure: microseconds of slots asked for
+local token = ARGV[9]  -- tenure, release: who holds the turn
+local slack = tonumber(ARGV[10])  -- tenure: microseconds the lease outlasts the tenure
+local ago = tonumber(ARGV[11])  -- tenure, release: microseconds since our last write (-1: none)
 
 local factor = 1.0
 local cut_at = nil
@@ -95,42 +100,62 @@ if mode == '1' then
     redis.call('HSET', KEYS[2], 'f', tostring(factor), 'at', string.format('%.0f', now))
     redis.call('PEXPIRE', KEYS[2], math.ceil((1.0 - factor) / rise / 1000) + 1000)
   end
-  return {tostring(factor), 0, 1}
+  return {tostring(factor), 0, 1, 0, 0}
 end
 
 local interval = 1000000 / (rate * factor)
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local start = math.max(tat, now)
 if mode == '2' then
-  return {tostring(factor), math.floor(start - now), 0}
+  return {tostring(factor), math.floor(start - now), 0, 0, 0}
 end
-if mode == '3' then
-  if redis.call('EXISTS', KEYS[3]) == 1 then  -- another process writes: ask again soon
-    return {tostring(factor), math.floor(math.min(interval / 4, 1000)), 0}
+if mode == '3' or mode == '4' then
+  local holder = redis.call('GET', KEYS[3])
+  local ours = holder == token
+  if ago >= 0 then
+    -- Our last write: the account's next slot is an interval after it. `now` is read after
+    -- the caller measured `ago`, so now - ago is no earlier than the write.
+    local after = now - ago + interval
+    if after >= tat then
+      tat = after
+      local px = math.ceil((tat - now) / 1000) + 1000
+      redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', px)
+      redis.call('SET', KEYS[5], token, 'PX', px)
+    end
   end
-  if tat - now > ahead then  -- not yet: reserve nothing, say how long
-    return {tostring(factor), math.floor(tat - now), 0}
+  if mode == '4' then
+    if ours then
+      redis.call('DEL', KEYS[3])
+    end
+    return {tostring(factor), math.floor(math.max(0, tat - now)), 0, 0, 0}
   end
-  redis.call('SET', KEYS[3], token, 'PX', lease)
-  return {tostring(factor), math.floor(math.max(0, tat - now)), 1}
-end
-if mode == '4' then
-  if redis.call('GET', KEYS[3]) == token then
-    redis.call('DEL', KEYS[3])
+  local poll = math.floor(math.min(interval / 4, 1000))
+  if holder and not ours then  -- another process's tenure: ask again soon, and say so
+    redis.call('SET', KEYS[4], token, 'PX', 20)
+    return {tostring(factor), poll, 0, 0, 0}
   end
-  if ago < 0 then
-    return {tostring(factor), math.floor(math.max(0, tat - now)), 0}
+  local want = redis.call('GET', KEYS[4])
+  if want and want ~= token then  -- another process waits: its turn now
+    if ours then
+      redis.call('DEL', KEYS[3])
+    end
+    return {tostring(factor), poll, 0, 0, 0}
   end
-  -- `now` is read after the caller measured `ago`, so now - ago is no earlier than the write.
-  local next_free = math.max(tat, now - ago + interval)
-  redis.call('SET', KEYS[1], string.format('%.0f', next_free),
-             'PX', math.ceil((next_free - now) / 1000) + 1000)
-  return {tostring(factor), math.floor(next_free - now), 1}
+  if want then
+    redis.call('DEL', KEYS[4])
+  end
+  tenure = math.max(tenure, 1.5 * interval)
+  -- The lease outlasts the last slot of the tenure by `slack` and two intervals (the floor of
+  -- the back-off at most doubles it): a holder that died is never crowded by the next one.
+  redis.call('SET', KEYS[3], token, 'PX', math.ceil((tenure + slack + 2 * interval) / 1000))
+  local continued = redis.call('GET', KEYS[5]) == token and 1 or 0
+  return {tostring(factor), math.floor(math.max(0, tat - now)), 1, continued,
+          math.floor(tenure)}
 end
 local next_free = start + n * interval
 redis.call('SET', KEYS[1], string.format('%.0f', next_free),
            'PX', math.ceil((next_free - now) / 1000) + 1000)
-return {tostring(factor), math.floor(start - now), 1}
+return {tostring(factor), math.floor(start - now), 1, 0, 0}
 """
 
 
@@ -189,10 +214,14 @@ class _Block:
 class RedisThrottle:
     """The shared throttle of one account (thread-safe; one per process is enough)."""
 
-    # Spacing: a slot this close is reserved at once and slept for here, so a PDU is not late
-    # by a second round trip to Redis; only the wake-up of so short a sleep can be late.
-    AHEAD = 0.002
-    LEASE = 0.5  # spacing: s a turn taken and never reported `sent` blocks the account at most
+    # Spacing: the slots a tenure gives this process (seconds; longer when one interval is),
+    # what the Redis lease outlasts them by (a holder that died blocks the account that much
+    # longer at most), and how long before a slot the sender stops sleeping and spins (a
+    # sleep's wake-up is late by tens of µs on a quiet machine, by ms on a busy one).
+    TENURE = 0.25
+    SLACK = 0.5
+    SPIN = 0.0004
+    LEASE = 0.5  # spacing: s one thread may hold this process's turn without saying `sent`
 
     def __init__(self, client: Any, key: str, rate: float, *, pacing: str = "per_second",
                  margin: float = 0.02, decrease: float = 0.9, floor: float = 0.5,
@@ -206,7 +235,7 @@ class RedisThrottle:
         self.key = key
         self.pacing = pacing
         self._effective = rate * (1 - margin)
-        self._keys = [key, f"{key}:penalty", f"{key}:turn"]
+        self._keys = [key, f"{key}:penalty", f"{key}:turn", f"{key}:want", f"{key}:last"]
         self._args = (decrease, floor, rise, debounce)
         self._script = client.register_script(SCRIPT)
         self._block_seconds = block_seconds
@@ -215,27 +244,38 @@ class RedisThrottle:
         self._block: _Block | None = None
         self._size = 1  # slots the next reservation asks for
         self.factor = 1.0  # share of the allowance last seen
+        self._factor_at = 0.0  # when (monotonic) it was seen
         self.reservations = 0  # round trips to Redis (for benchmarks)
-        # Spacing: the thread holding this process's turn (until `sent`), since when, and when
-        # (monotonic) the next slot is expected, from the last `sent`.
+        # Spacing. The thread holding this process's turn (from `acquire` to `sent`) and since
+        # when; the tenure: until when (monotonic) this process's slots are its own (0: no
+        # tenure), this process's last write, the first slot Redis gave (after another
+        # process's write) and the slot the holder was let go at.
         self._turn = threading.Condition()
         self._holder: int | None = None
         self._held_at = 0.0
-        self._next_at = 0.0
+        self._tenure_until = 0.0
+        self._last: float | None = None
+        self._first = 0.0
+        self._slot = 0.0
+        self._waiting = 0  # threads of this process waiting for the turn
         self._token = uuid.uuid4().hex
+        self.tenures = 0  # tenures taken (for benchmarks)
+        self.late = 0.0  # seconds from slots to writes, summed (for benchmarks)
+        self.writes = 0  # writes reported `sent`
 
     def _call(self, n: int, mode: str) -> float:
         return self._ask(n, mode)[0]
 
-    def _ask(self, n: int, mode: str, ago: float = -1.0) -> tuple[float, bool]:
-        """(seconds to wait, whether a slot was reserved)."""
+    def _ask(self, n: int, mode: str, ago: float = -1.0) -> tuple[float, bool, bool, float]:
+        """(seconds to wait, whether slots (or a tenure) were given, whether the tenure follows
+        this process's own last write, seconds of tenure)."""
         decrease, floor, rise, debounce = self._args
-        factor, wait_us, reserved = self._script(keys=self._keys, args=[
+        factor, wait_us, given, continued, tenure_us = self._script(keys=self._keys, args=[
             repr(self._effective), n, decrease, floor, rise, debounce, mode,
-            int(self.AHEAD * 1e6), self._token, int(self.LEASE * 1000),
+            int(self.TENURE * 1e6), self._token, int(self.SLACK * 1e6),
             int(ago * 1e6) if ago >= 0 else -1])
-        self.factor = float(factor)
-        return int(wait_us) / 1e6, bool(reserved)
+        self.factor, self._factor_at = float(factor), time.monotonic()
+        return int(wait_us) / 1e6, bool(given), bool(continued), int(tenure_us) / 1e6
 
     def _reserve(self) -> None:
         old = self._block
@@ -276,72 +316,121 @@ class RedisThrottle:
         started = time.monotonic()
         for turn in range(n):
             if turn:
-                self.sent(time.monotonic())
+                self.sent(time.monotonic(), more=True)
             self._take_turn()
             try:
-                self._wait_slot()
+                self._slot = self._wait_slot()
             except BaseException:
-                self._release()
+                self._give_back()
                 raise
         return time.monotonic() - started
 
     def _take_turn(self) -> None:
         """Hold this process's turn: wait while another thread holds it (up to LEASE); a turn
-        this thread still holds counts as written now (an `acquire` without `sent`)."""
+        this thread still holds, or one that lapsed, counts as written now."""
         me = threading.get_ident()
         with self._turn:
-            if self._holder == me:
-                held = True
-            else:
-                while self._holder is not None:
+            lapsed = self._holder == me
+            self._waiting += 1
+            try:
+                while self._holder is not None and self._holder != me:
                     left = self._held_at + self.LEASE - time.monotonic()
                     if left <= 0:
-                        break  # its holder never said: the Redis lease has lapsed too
+                        lapsed = True  # its holder never said: it may write any time now
+                        break
                     self._turn.wait(left)
-                held = False
+            finally:
+                self._waiting -= 1
+            if lapsed:
+                self._wrote(time.monotonic())
             self._holder, self._held_at = me, time.monotonic()
-        if held:
-            self._mark(time.monotonic())
 
-    def _wait_slot(self) -> None:
-        """Until Redis hands this process the account's slot (the turn is held locally)."""
+    def _interval(self, now: float) -> float:
+        """The account's interval now: the factor last seen climbs back as Redis's does."""
+        factor = self.factor
+        if factor < 1.0:
+            factor = min(1.0, factor + self._args[2] * (now - self._factor_at))
+        return 1.0 / (self._effective * factor)
+
+    def _wait_slot(self) -> float:
+        """Until this process's next slot (the turn is held locally); returns its time.
+
+        Within a tenure the slot is an interval after this process's last write, on this
+        host's clock, with no round trip; a tenure is taken (or renewed) from Redis when the
+        slot falls outside it, which happens an interval ahead of that slot, so the round trip
+        is not in the way.
+        """
         while True:
-            early = self._next_at - self.AHEAD - time.monotonic()
-            if early > 0:  # the last write said when the next slot comes: no need to ask
-                time.sleep(early)
-            wait, reserved = self._ask(1, SPACE)
+            now = time.monotonic()
+            slot = self._first
+            if self._last is not None:
+                slot = max(slot, self._last + self._interval(now))
+            if self._tenure_until and slot <= self._tenure_until:
+                self._sleep_until(slot)
+                return max(slot, time.monotonic())
+            asked = time.monotonic()
+            ago = -1.0 if self._last is None else max(0.0, asked - self._last)
+            wait, given, continued, tenure = self._ask(1, SPACE, ago)
             self.reservations += 1
-            if reserved:
-                if wait > 0:
-                    time.sleep(wait)
-                return
-            self._next_at = 0.0  # Redis's word is fresher: ask again when it says
-            time.sleep(max(self.AHEAD / 4, wait - self.AHEAD / 2))
+            if given:
+                self.tenures += 1
+                # Redis counted the lease from after `asked`: ending the tenure at `asked` +
+                # tenure can only end it early.
+                self._tenure_until = asked + tenure
+                if not continued:
+                    # Another process wrote since: its write as Redis knows it, an interval on,
+                    # counted from after the reply (later than it, never earlier).
+                    self._first = time.monotonic() + wait
+                continue
+            self._tenure_until = 0.0
+            time.sleep(wait)
 
-    def _mark(self, at: float | None) -> None:
-        """Tell Redis the PDU went out at `at` (None: it did not); learn when the next may."""
-        ago = -1.0 if at is None else max(0.0, time.monotonic() - at)
-        wait, _ = self._ask(0, SENT, ago)
-        self._next_at = time.monotonic() + wait
+    def _sleep_until(self, slot: float) -> None:
+        left = slot - time.monotonic()
+        if left > self.SPIN:
+            time.sleep(left - self.SPIN)
+        while time.monotonic() < slot:  # spin the last fraction of a ms: no wake-up to wait for
+            pass
 
-    def _release(self) -> None:
+    def _wrote(self, at: float) -> None:
+        if self._last is None or at > self._last:
+            self._last = at
+
+    def _give_back(self) -> None:
         with self._turn:
             if self._holder == threading.get_ident():
                 self._holder = None
                 self._turn.notify()
 
-    def sent(self, at: float | None) -> None:
+    def sent(self, at: float | None, more: bool = False) -> None:
         """Spacing: the PDU this thread's `acquire` let go was written at monotonic `at` (None:
-        not written); the account's next slot is one interval after it. Nothing otherwise."""
+        not written); the account's next slot is one interval after it. `more`: the caller has
+        another PDU to write at once; otherwise, unless another thread of this process waits,
+        the tenure is handed back to Redis now, so that a process with nothing to write does
+        not hold the account. Nothing when pacing per second."""
         if self.pacing != "spacing":
             return
         with self._turn:
+            if at is not None:
+                self._wrote(at)
+                if self._holder == threading.get_ident():
+                    self.late += max(0.0, at - self._slot)
+                    self.writes += 1
             if self._holder != threading.get_ident():
-                return  # no turn held (a caller reporting twice, or after the lease lapsed)
+                return  # no turn held (a caller reporting twice, or after the turn lapsed)
+            idle = not more and not self._waiting and self._tenure_until > 0
         try:
-            self._mark(at)
+            if idle:
+                self._release()
         finally:
-            self._release()
+            self._give_back()
+
+    def _release(self) -> None:
+        """Hand the tenure back: Redis learns this process's last write (the next slot)."""
+        self._tenure_until = 0.0
+        ago = -1.0 if self._last is None else max(0.0, time.monotonic() - self._last)
+        self._ask(0, SENT, ago)
+        self.reservations += 1
 
     def penalise(self) -> None:
         """The SMSC refused for rate (0x58/0x14): slow every process of this account down."""
@@ -352,7 +441,8 @@ class RedisThrottle:
             self._call(0, PENALISE)
 
     def peek(self) -> ThrottleState:
-        """The wait, penalty level and rate of this account now, from Redis, reserving nothing."""
+        """The wait, penalty level and rate of this account now, from Redis, reserving nothing
+        (spaced: as of the last tenure's start or end)."""
         with self._lock:
             wait = self._call(0, PEEK)
             return ThrottleState(wait, self.factor, self.current_rate)
@@ -393,7 +483,7 @@ class LocalThrottle:
         with self._lock:
             self._backoff.cut(time.monotonic())
 
-    def sent(self, at: float | None) -> None:
+    def sent(self, at: float | None, more: bool = False) -> None:
         """Slots are planned only (one process: nothing crowds them but its own writes)."""
 
     @property

@@ -204,10 +204,19 @@ class Window(Connection):
             if self._throttle is not None:
                 # When the socket took it: a spaced account's next PDU is counted from here.
                 try:
-                    self._throttle.sent(written)
+                    self._throttle.sent(written, more=written is not None and self._more())
                 except Exception:
                     log.exception("smpp %s: throttle unavailable after a write", self.name)
         return written is not None
+
+    def _more(self) -> bool:
+        """Whether the sender has another part to write at once (a spaced account's tenure is
+        kept for it, not handed back to the other processes)."""
+        with self._cv:
+            if self._slots >= self.config.window:
+                return False
+            now = time.monotonic()
+            return bool(self._incoming) or any(item.next_at <= now for item, _ in self._ready)
 
     def _write_part(self, item: Message, index: int) -> float | None:
         """Write one part; the monotonic time the socket took it, or None when not written."""
@@ -226,8 +235,13 @@ class Window(Connection):
                 self._counts["sent"] += 1
                 self._meter.add(now)
             try:
-                sock.sendall(pdu.encode(pdu.SUBMIT_SM, 0, sequence, body))
-                return time.monotonic()
+                data = pdu.encode(pdu.SUBMIT_SM, 0, sequence, body)
+                sock.sendall(data)
+                after = time.monotonic()
+                # When the kernel sent it, if it says (departure.py): the time after sendall
+                # is later by the receiver's wake-up and the interpreter's lock.
+                left = None if self._departures is None else self._departures.wrote(len(data))
+                return after if left is None else min(left, after)
             except OSError as exc:
                 # A PDU not wholly written cannot have been taken: resend after reconnecting.
                 log.warning("smpp %s: write failed: %s", self.name, exc)
@@ -268,6 +282,9 @@ class Window(Connection):
             if self._sock is sock:
                 self._sock = None
                 self._generation += 1
+                if self._departures is not None:
+                    self._departures.close()
+                    self._departures = None
         sock.close()
         done: list[Message] = []
         with self._cv:

@@ -143,7 +143,17 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
                     dawdle=dawdle,
                     burst_at=burst_at, burst=burst, started=started, outcomes=outcomes,
                     stats=stats, records=records, pace=pace.as_dict(),
-                    round_trips=[st.round_trip for st in statuses])
+                    round_trips=[st.round_trip for st in statuses],
+                    throttle=_throttle_figures(throttle))
+
+
+def _throttle_figures(throttle: RedisThrottle) -> dict[str, Any]:
+    """Spacing: how late the writes were after their slots, on average, and the round trips
+    to Redis and tenures it took."""
+    return {"round_trips": throttle.reservations, "tenures": throttle.tenures,
+            "writes": throttle.writes,
+            "mean_late_ms": round(throttle.late / throttle.writes * 1000, 3)
+            if throttle.writes else None}
 
 
 def _status_row(status: Any) -> dict[str, Any]:

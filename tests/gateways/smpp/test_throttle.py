@@ -182,12 +182,63 @@ def test_spacing_a_turn_not_written_is_given_back_and_a_lapsed_turn_frees_the_ac
     second.acquire()
     assert time.monotonic() - started < 0.008
     second.sent(time.monotonic())
-    first.LEASE = second.LEASE = 0.2
-    first.acquire()  # and never says: its process died with the turn
-    started = time.monotonic()
+    first.TENURE = second.TENURE = 0.1
+    first.SLACK = second.SLACK = 0.1
+    first.acquire()  # and never says: its process died (kill -9) holding a tenure
+    died = time.monotonic()
     second.acquire()
-    assert 0.15 <= time.monotonic() - started < 1.0  # the lease lapsed, the account goes on
+    # The lease (tenure + slack + two intervals) lapsed, and the account goes on: the dead
+    # holder wrote nothing after its tenure, so the next write is far from its last.
+    assert 0.2 <= time.monotonic() - died < 1.0
     second.sent(time.monotonic())
+
+
+def test_spacing_tenures_hand_over_between_processes_and_never_crowd(redis: Any) -> None:
+    # Two processes (throttles) with work all the time: each keeps its tenure while it has
+    # more to write, then hands it over to the one waiting, whose first write is an interval
+    # after the other's last; both write, and no two writes are closer than the interval.
+    throttles = [RedisThrottle(redis, "tenures", rate=200, pacing="spacing", margin=0.0)
+                 for _ in range(2)]
+    for throttle in throttles:
+        throttle.TENURE = 0.05
+    writes: list[tuple[float, int]] = []
+    lock = threading.Lock()
+
+    def work(number: int, throttle: RedisThrottle) -> None:
+        for left in range(59, -1, -1):
+            throttle.acquire()
+            with lock:
+                written = time.monotonic()
+                writes.append((written, number))
+            throttle.sent(written, more=bool(left))
+
+    threads = [threading.Thread(target=work, args=(n, t)) for n, t in enumerate(throttles)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writes.sort()
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(writes)]
+    assert len(writes) == 120
+    assert min(gaps) >= 0.005  # 1/200 s, across a handover too
+    handovers = sum(1 for a, b in itertools.pairwise(writes) if a[1] != b[1])
+    assert handovers >= 3  # each wanted the turn and got it within a tenure or so
+    assert sum(t.tenures for t in throttles) < 60  # not a round trip per PDU
+    assert not redis.exists("tenures:turn")  # the last writer handed it back
+
+
+def test_spacing_paces_locally_within_a_tenure(redis: Any) -> None:
+    # One process alone: a round trip to Redis per tenure, not per PDU, and the writes an
+    # interval apart (the slot is counted from each write on this host's clock).
+    throttle = RedisThrottle(redis, "alone", rate=200, pacing="spacing", margin=0.0)
+    stamps = []
+    for _ in range(100):
+        throttle.acquire()
+        stamps.append(time.monotonic())
+        throttle.sent(stamps[-1], more=True)
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert min(gaps) >= 0.005
+    assert throttle.reservations <= 100 * 0.005 / throttle.TENURE + 3, throttle.reservations
 
 
 def test_local_throttle_spaces_acquires() -> None:
@@ -241,3 +292,85 @@ def test_a_stale_block_is_skipped_not_burst(redis: Any) -> None:
     throttle.acquire()
     assert throttle.reservations == reservations + 1
     assert block.skipped == block.size - block.used  # the rest was skipped, not handed out
+
+
+def test_spacing_tenures_hand_over_between_processes_never_closer_than_the_interval(
+        redis: Any) -> None:
+    # Two processes (two binds) of one account, each with PDUs to write at once all the time:
+    # the one holding the tenure paces its slots from its own writes, the other asks, says it
+    # wants the turn, and gets it at the holder's next renewal. Read back the write times:
+    # never closer than the interval, across every handoff too.
+    throttles = [RedisThrottle(redis, "tenured", rate=200, pacing="spacing", margin=0.0)
+                 for _ in range(2)]
+    for throttle in throttles:
+        throttle.TENURE = 0.04  # several handoffs in a short test
+    writes: list[tuple[float, int]] = []
+    lock = threading.Lock()
+
+    def work(throttle: RedisThrottle, who: int) -> None:
+        for left in range(60, 0, -1):
+            throttle.acquire()
+            with lock:
+                written = time.monotonic()
+                writes.append((written, who))
+            throttle.sent(written, more=left > 1)
+
+    threads = [threading.Thread(target=work, args=(t, n)) for n, t in enumerate(throttles)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writes.sort()
+    assert len(writes) == 120
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(writes)]
+    handoffs = [b[0] - a[0] for a, b in itertools.pairwise(writes) if a[1] != b[1]]
+    assert min(gaps) >= 0.005, min(gaps)  # 1/200 s
+    assert len(handoffs) >= 3, handoffs  # the tenure went back and forth
+    assert all(throttle.tenures >= 2 for throttle in throttles)
+
+
+def test_spacing_a_holder_that_died_loses_its_tenure_when_the_lease_expires(redis: Any) -> None:
+    first = RedisThrottle(redis, "dead", rate=100, pacing="spacing", margin=0.0)
+    second = RedisThrottle(redis, "dead", rate=100, pacing="spacing", margin=0.0)
+    first.TENURE = 0.2
+    first.SLACK = 0.3
+    first.acquire()
+    first.sent(time.monotonic(), more=True)  # wrote, and meant to go on: then killed
+    lease = redis.pttl("dead:turn") / 1000
+    assert 0.4 <= lease <= 0.53  # tenure + slack + two intervals
+    died = time.monotonic()
+    second.acquire()  # waits for the lease, not forever
+    waited = time.monotonic() - died
+    assert lease - 0.05 <= waited < lease + 0.3, (lease, waited)
+    second.sent(time.monotonic())
+    assert redis.get("dead:turn") is None  # second had nothing more: handed back
+
+
+def test_spacing_backoff_widens_the_interval_floors_and_recovers(redis: Any) -> None:
+    throttle = RedisThrottle(redis, "aimd", rate=100, pacing="spacing", margin=0.0,
+                             decrease=0.5, floor=0.5, rise=1.0, debounce=0.05)
+
+    def gaps(n: int) -> list[float]:
+        times = []
+        for _ in range(n):
+            throttle.acquire()
+            times.append(time.monotonic())
+            throttle.sent(times[-1], more=True)
+        return [b - a for a, b in itertools.pairwise(times)]
+
+    assert min(gaps(10)) >= 0.010
+    throttle.penalise()
+    cut = time.monotonic()
+    slowed = gaps(6)
+    assert min(slowed) >= 0.010 / (0.5 + 1.0 * (time.monotonic() - cut)) - 0.0005
+    assert sum(slowed) / len(slowed) > 0.015  # about twice the interval
+    time.sleep(0.06)
+    floored = time.monotonic()
+    throttle.penalise()
+    throttle.penalise()  # a burst of refusals: never below the floor (climbing from it)
+    assert 0.5 <= throttle.factor <= 0.5 + 1.0 * (time.monotonic() - floored)
+    time.sleep(0.6)  # back by the whole allowance a second: recovered
+    throttle.sent(None)
+    recovered = gaps(10)
+    assert throttle.factor == 1.0
+    assert min(recovered) >= 0.010 and sum(recovered) / len(recovered) < 0.013
