@@ -275,7 +275,10 @@ class Session(Reader):
             sock.settimeout(self.config.socket_timeout)
             with self._wlock:
                 self._sock = sock
-                self._departures = Departures(sock)
+                # Only a spaced account counts from when a submit left; the stamps cost a
+                # read of the error queue per write, which no other account needs.
+                self._departures = (Departures(sock) if getattr(self._throttle, "pacing", None)
+                                    == "spacing" else None)
                 self._generation += 1
                 generation = self._generation
             with self._cv:
