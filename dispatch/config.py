@@ -162,6 +162,9 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # wants the second one short.
         "SMPP_RECORD_GATHER_MS": env_int(env, "LOA_SMPP_RECORD_GATHER_MS", 200),
         "SMPP_RECEIPT_GATHER_MS": env_int(env, "LOA_SMPP_RECEIPT_GATHER_MS", 200),
+        # ... and a batch of receipts also goes once none has come for this long (ms): an SMSC
+        # whose window of unanswered deliver_sm is full sends nothing until they are answered.
+        "SMPP_RECEIPT_GAP_MS": env_int(env, "LOA_SMPP_RECEIPT_GAP_MS", 5),
         # Sign-in (dispatch.access.signin, docs/OPERATIONS.md "Sessions and sign-in"): how many
         # proxies in front of the web process append to X-Forwarded-For (0: the header is ignored
         # and the socket's peer is the client), and whether approvers and admins need a second

@@ -6,10 +6,13 @@ gathers by count and by time: the batch is written once it holds `batch` items o
 first item has waited `linger` seconds, whichever comes first. A batch per transaction costs
 the same few statements and one commit whatever its size, so gathering by time makes a slow
 link cost per item about what a fast one does: at 100 items a second a 0.2 s bound gathers
-~20 per batch where a 5 ms one wrote them one by one. After each batch the owner's `tick`
-(housekeeping) runs on the same thread, so it never needs a lock. `stop()` writes what is
-queued, then ends the thread. The database session is the thread's own and is removed at the
-end.
+~20 per batch where a 5 ms one wrote them one by one. With `gap`, a batch also goes once no
+item has come for `gap` seconds: a sender that waits for the answers to what it sent (an
+SMSC's window of unanswered deliver_sm) sends nothing more until the batch is written, and
+waiting out the time bound would stall it for nothing (docs/BENCHMARKS.md, "replies").
+After each batch the owner's `tick` (housekeeping) runs on the same thread, so it never needs
+a lock. `stop()` writes what is queued, then ends the thread. The database session is the
+thread's own and is removed at the end.
 
 Another thread can wait until what was queued up to a moment has been written: `mark()` then
 `wait_written(mark, timeout)` (the receipt writer waits so for the parts of the responses that
@@ -44,7 +47,7 @@ class Batcher(Generic[T]):
     """The start/stop/queue/batch/write loop of one writer thread (see the module docstring)."""
 
     def __init__(self, app: Flask, name: str, write: Callable[[list[T]], None], *,
-                 batch: int, linger: float, idle: float = 0.2,
+                 batch: int, linger: float, idle: float = 0.2, gap: float | None = None,
                  tick: Callable[[], None] | None = None,
                  setup: Callable[[], None] | None = None) -> None:
         self.app = app
@@ -53,6 +56,7 @@ class Batcher(Generic[T]):
         self.batch = batch
         self.linger = linger
         self.idle = idle  # s to wait for a first item before ticking anyway
+        self.gap = gap  # s without a new item after which the batch goes (None: no such bound)
         self.tick = tick
         self.setup = setup
         self._queue: queue.SimpleQueue[T | _Hurry | None] = queue.SimpleQueue()
@@ -130,7 +134,9 @@ class Batcher(Generic[T]):
                     item = (self._queue.get(timeout=wait) if wait > 0
                             else self._queue.get_nowait())
                 else:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    left = max(0.0, deadline - time.monotonic())
+                    item = self._queue.get(timeout=left if self.gap is None
+                                           else min(left, self.gap))
             except queue.Empty:
                 break
             if item is None:

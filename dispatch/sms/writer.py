@@ -88,6 +88,7 @@ class ReceiptWriter:
         self.account_id = account_id
         if linger is None:  # gathered by time as well as by count (dispatch.sms.batcher)
             linger = app.config.get("SMPP_RECEIPT_GATHER_MS", 200) / 1000
+        gap = app.config.get("SMPP_RECEIPT_GAP_MS", 5)
         self.outcomes = outcomes
         self.max_queued = max_queued
         self.every = {"match": match_every, "sweep": sweep_every, "purge": purge_every}
@@ -95,6 +96,7 @@ class ReceiptWriter:
         self.receipt_wait = timedelta(seconds=float(app.config["RECEIPT_WAIT_SECONDS"]))
         self._batcher: Batcher[Item] = Batcher(app, f"receipts-{account_id}", self._store,
                                                batch=batch, linger=linger,
+                                               gap=gap / 1000 if gap else None,
                                                tick=self._housekeeping)
         now = time.monotonic()
         # When each chore last ran; the purge runs soon after the start.

@@ -84,3 +84,23 @@ def test_a_waiter_does_not_wait_out_the_time_bound(app: Any) -> None:
         assert seen.sizes == [2, 1, 2]
     finally:
         batcher.stop(5)
+
+
+def test_with_a_gap_a_batch_goes_once_nothing_more_comes(app: Any) -> None:
+    # An SMSC whose window of unanswered deliver_sm is full sends nothing until the batch is
+    # written and answered: the batch goes once no item has come for `gap`, not after the
+    # time bound, and items that keep coming closer than the gap are still gathered.
+    seen = Batches()
+    batcher: Batcher[int] = Batcher(app, "windowed", seen.write, batch=1000, linger=30.0,
+                                    gap=0.05)
+    batcher.start()
+    try:
+        first = time.monotonic()
+        for n in range(5):
+            batcher.put(n)
+            time.sleep(0.005)
+        assert wait_for(lambda: seen.written == 5, 10)
+        assert seen.sizes == [5]
+        assert seen.at[0] - first < 5.0  # not the 30 s time bound
+    finally:
+        batcher.stop(5)
