@@ -96,13 +96,23 @@ def test_throttle_storm_slows_down_and_loses_nothing(
     smsc.set(tps=40)
     throttle = LocalThrottle(400, debounce=0.2, rise=0.02)
     session = make_session(window=20, throttle=throttle)
+    # The factor after each cut: read at the end it has risen again, and how far depends on
+    # how long a loaded machine took to get there.
+    lows: list[float] = []
+    cut = throttle.penalise
+
+    def penalise() -> None:
+        cut()
+        lows.append(throttle.factor)
+
+    throttle.penalise = penalise  # type: ignore[method-assign]
     started = time.monotonic()
     outcomes = session.submit_many(
         [OutboundSms(str(i), f"849{i:08d}", GSM_LONG) for i in range(50)], timeout=40)
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
     stats = smsc.stats()
     assert stats["refused_0x58"] > 0 and stats["accepted"] == 100
-    assert throttle.factor < 0.7  # the rate was cut more than once
+    assert min(lows) < 0.7  # the rate was cut more than once
     assert session.status().throttled == stats["refused_0x58"]
     assert time.monotonic() - started >= 1.0  # 100 PDUs at 40/s cannot take less
     for i in range(50):
