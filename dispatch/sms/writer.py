@@ -13,6 +13,11 @@ One bad item never stalls the others. When a batch fails:
   counted (`unreadable`, and `loa_inbound_unreadable` in /metrics); redelivering the same bytes
   could never help. Only if even that fails is it refused.
 
+MO: a batch's messages are stored, and opt-out keywords acted on, before any is answered; what
+they say back (the campaign answered, a survey's choice, the acknowledgement) is made after, by
+the account's reply attributor (dispatch.sms.attributor), which this writer starts, wakes after
+each batch holding MO, and stops after its own last batch.
+
 Memory: at most `max_queued` events wait for the writer; beyond that a deliver_sm is refused at
 once (the SMSC delivers it again later), so a flood cannot grow the process. MO parts are not
 kept in memory at all: they are stored as they come (dispatch.sms.inbound).
@@ -39,13 +44,13 @@ from datetime import timedelta
 from typing import Protocol
 
 from flask import Flask
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dispatch.extensions import db
 from dispatch.models.common import utcnow
-from dispatch.replies.attribute import record_mo
 from dispatch.sms import inbound, receipts
-from dispatch.sms.batcher import Batcher
+from dispatch.sms.attributor import ReplyAttributor
+from dispatch.sms.batcher import Batcher, database_away
+from gateways.results import Receipt
 from gateways.smpp import Ack, DeliverEvent
 
 log = logging.getLogger(__name__)
@@ -59,12 +64,6 @@ class Outcomes(Protocol):
     def mark(self) -> int: ...
 
     def wait_recorded(self, mark: int, timeout: float) -> bool: ...
-
-
-def database_away(exc: BaseException) -> bool:
-    """Whether a failure says the database is unreachable or busy, not that the data is bad."""
-    return isinstance(exc, OperationalError | InterfaceError) or bool(
-        getattr(exc, "connection_invalidated", False))
 
 
 class ReceiptWriter:
@@ -94,6 +93,8 @@ class ReceiptWriter:
         self.every = {"match": match_every, "sweep": sweep_every, "purge": purge_every}
         self.reassembly = timedelta(seconds=float(app.config.get("MO_REASSEMBLY_SECONDS", 300)))
         self.receipt_wait = timedelta(seconds=float(app.config["RECEIPT_WAIT_SECONDS"]))
+        # Makes the replies of the MO this writer stores, once the SMSC has been answered.
+        self.attributor = ReplyAttributor(app, account_id)
         self._batcher: Batcher[Item] = Batcher(app, f"receipts-{account_id}", self._store,
                                                batch=batch, linger=linger,
                                                gap=gap / 1000 if gap else None,
@@ -117,12 +118,14 @@ class ReceiptWriter:
         self._batcher.put((event, ack, mark))
 
     def start(self) -> ReceiptWriter:
+        self.attributor.start()
         self._batcher.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Store what is queued, then end the thread."""
+        """Store what is queued, then attribute what was stored, then end the threads."""
         self._batcher.stop(timeout)
+        self.attributor.stop(timeout)
 
     # -- storing -----------------------------------------------------------------------------
 
@@ -146,6 +149,11 @@ class ReceiptWriter:
         self.stored += len(items)
         for _, ack, _ in items:
             ack(True)
+        self._wake_attributor(items)
+
+    def _wake_attributor(self, items: list[Item]) -> None:
+        if any(not isinstance(event, Receipt) for event, _, _ in items):
+            self.attributor.wake()
 
     def _store_each(self, items: list[Item]) -> None:
         """Each item in its own transaction; one that fails alone is stored as unreadable."""
@@ -164,6 +172,7 @@ class ReceiptWriter:
             self.stored += 1
             ack(True)
         self.failures = 0
+        self._wake_attributor(items)
 
     def _store_unreadable(self, event: DeliverEvent, exc: BaseException) -> bool:
         try:
@@ -235,13 +244,12 @@ class ReceiptWriter:
         try:
             while True:
                 at = utcnow()
-                stored: list[inbound.StoredMo] = []
                 done = inbound.sweep_fragments(self.account_id, at - self.reassembly,
-                                               receipts.opt_out_keywords(), at, limit=chunk,
-                                               into=stored)
-                record_mo(self.account_id, stored, at)
+                                               receipts.opt_out_keywords(), at, limit=chunk)
                 db.session.commit()
                 written += done
+                if done:
+                    self.attributor.wake()
                 if done < chunk or time.monotonic() >= deadline:
                     return done >= chunk
         except Exception as exc:

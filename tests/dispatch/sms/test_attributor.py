@@ -1,0 +1,126 @@
+"""MO stored first, replies made after: the writer answers the SMSC before attribution, the
+attributor makes each stored message one reply, once, also after a process died between the
+two stages, and one message it cannot attribute does not hold up the others."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from dispatch.extensions import db
+from dispatch.models import InboundMessage, OptOut
+from dispatch.models.replies import Reply
+from dispatch.replies import attribute
+from dispatch.sms import receipts
+from dispatch.sms.attributor import ReplyAttributor
+from dispatch.sms.writer import ReceiptWriter
+from scripts.harness import wait_for
+from tests.dispatch.sms.test_inbound import ACCOUNT, mo, part, replies, survey_sent_to
+
+
+def marked() -> list[int]:
+    db.session.rollback()
+    return list(db.session.scalars(select(InboundMessage.id).where(
+        InboundMessage.reply_pending.is_(True)).order_by(InboundMessage.id)))
+
+
+def test_the_smsc_is_answered_before_attribution_and_the_replies_follow(app, backend,
+                                                                         monkeypatch):
+    survey = survey_sent_to("+84912345678", "+84912345679")
+    held = threading.Event()
+    real = attribute.attribute
+
+    def slow(account_id, rows):  # attribution held until the test has seen the answers
+        assert held.wait(10)
+        real(account_id, rows)
+
+    monkeypatch.setattr(attribute, "attribute", slow)
+    writer = ReceiptWriter(app, ACCOUNT).start()
+    answers: list[bool] = []
+    try:
+        writer.on_deliver_later(mo("1"), answers.append)
+        writer.on_deliver_later(part(1, "Xin ", source="84912345679"), answers.append)
+        writer.on_deliver_later(part(2, "chào", source="84912345679"), answers.append)
+        assert wait_for(lambda: answers == [True, True, True], timeout=10)
+        assert len(marked()) == 2 and replies() == []  # stored and answered, not attributed
+        held.set()
+        assert wait_for(lambda: len(replies()) == 2, timeout=10)
+    finally:
+        held.set()
+        writer.stop()
+    assert sorted((r.text, r.kind, r.campaign_id) for r in replies()) == [
+        ("1", "answer", survey.id), ("Xin chào", "free", survey.id)]
+    assert marked() == []
+
+
+def test_what_a_dead_process_left_marked_is_attributed_once_by_the_next(app, backend):
+    survey = survey_sent_to("+84912345678", "+84912345679")
+    # Stored and answered by a process killed before it attributed them.
+    receipts.store_batch(ACCOUNT, [mo("2"), mo("HỦY", source="84912345679"), mo("1")])
+    db.session.commit()
+    # The opt-out was acted on at once, before the SMSC's answer; its reply comes with the rest.
+    assert len(marked()) == 3 and db.session.scalar(select(func.count()).select_from(OptOut)) == 1
+    first, second = ReplyAttributor(app, ACCOUNT), ReplyAttributor(app, ACCOUNT)
+    first.start(), second.start()  # two processes' attributors look at once
+    try:
+        assert wait_for(lambda: marked() == [], timeout=10)
+    finally:
+        first.stop(), second.stop()
+    assert first.attributed + second.attributed == 3
+    mine = [(r.text, r.kind, r.counted) for r in replies()]
+    assert mine == [("2", "answer", False), ("HỦY", "opt_out", False), ("1", "answer", True)]
+    assert db.session.scalar(select(func.count()).select_from(Reply).where(
+        Reply.campaign_id == survey.id, Reply.counted.is_(True))) == 1
+
+
+def test_a_message_that_cannot_be_attributed_is_set_aside_and_the_rest_go_on(app, backend,
+                                                                             monkeypatch):
+    survey_sent_to("+84912345678")
+    receipts.store_batch(ACCOUNT, [mo("1"), mo("poison"), mo("2")])
+    db.session.commit()
+    real = attribute.record_mo
+
+    def record(account_id, rows, now):
+        if any(r.text == "poison" for r in rows):
+            raise ValueError("a value the replies refuse")
+        return real(account_id, rows, now)
+
+    monkeypatch.setattr(attribute, "record_mo", record)
+    attributor = ReplyAttributor(app, ACCOUNT)
+    attributor.run()
+    assert [r.text for r in replies()] == ["1", "2"]
+    assert attributor.failed == 1 and marked() == []
+    # Its MO row stays, as received.
+    assert "poison" in db.session.scalars(select(InboundMessage.text))
+
+
+def test_a_database_away_leaves_the_messages_marked(app, backend, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    survey_sent_to("+84912345678")
+    receipts.store_batch(ACCOUNT, [mo("1")])
+    db.session.commit()
+
+    def away(account_id, rows, now):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(attribute, "record_mo", away)
+    monkeypatch.setattr("dispatch.sms.attributor.time.sleep", lambda s: None)
+    attributor = ReplyAttributor(app, ACCOUNT)
+    attributor.run()
+    assert attributor.failures == 1 and attributor.failed == 0 and len(marked()) == 1
+    monkeypatch.undo()
+    attributor.run()
+    assert [r.text for r in replies()] == ["1"] and marked() == []
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_batches_of_any_size_make_the_same_replies(app, backend, batch):
+    survey_sent_to("+84912345678")
+    receipts.store_batch(ACCOUNT, [mo("1"), mo("2"), mo("1")])
+    db.session.commit()
+    ReplyAttributor(app, ACCOUNT, batch=batch).run()
+    assert [(r.text, r.counted) for r in replies()] == [  # the last answer counts
+        ("1", False), ("2", False), ("1", True)]
