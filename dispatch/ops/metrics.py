@@ -215,7 +215,7 @@ class LoaCollector:
                                       labels=["account"])
         pending = dict(db.session.execute(
             select(InboundMessage.account_id, func.count())
-            .where(InboundMessage.reply_pending.is_(True))
+            .where(InboundMessage.reply_pending)
             .group_by(InboundMessage.account_id)).all())
         for account_id, name in names.items():
             unreplied.add_metric([name], float(pending.get(account_id, 0)))

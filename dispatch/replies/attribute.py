@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import Select, or_, select, text, update
 
 from dispatch.audiences import msisdn as numbers
 from dispatch.extensions import db
@@ -137,14 +137,21 @@ def take_pending(account_id: int, limit: int,
     """This account's oldest MO messages still `reply_pending` (of `ids`, if given), once this
     transaction has the attribution to itself (module docstring)."""
     serialise()
+    return [StoredMo(*row) for row in db.session.execute(pending_query(account_id, limit, ids))]
+
+
+def pending_query(account_id: int, limit: int, ids: Sequence[int] | None = None) -> Select:
+    """The look for marked messages: through the partial index of marked ones, whatever the
+    table holds (`WHERE reply_pending`, not `IS TRUE`, which the index's predicate does not
+    match, and which made every look a scan of the table)."""
     m = _inbound.c
     query = (select(m.id, m.source, m.text, m.received_at, m.handled_as, m.parts,
                     m.parts_received)
-             .where(m.account_id == account_id, m.reply_pending.is_(True))
+             .where(m.account_id == account_id, m.reply_pending)
              .order_by(m.id).limit(limit))
     if ids is not None:
         query = query.where(any_of(m.id, list(ids)))
-    return [StoredMo(*row) for row in db.session.execute(query)]
+    return query
 
 
 def serialise() -> None:

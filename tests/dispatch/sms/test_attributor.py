@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from dispatch.extensions import db
@@ -124,3 +125,28 @@ def test_batches_of_any_size_make_the_same_replies(app, backend, batch):
     ReplyAttributor(app, ACCOUNT, batch=batch).run()
     assert [(r.text, r.counted) for r in replies()] == [  # the last answer counts
         ("1", False), ("2", False), ("1", True)]
+
+
+@pytest.mark.postgres_only  # the planner is PostgreSQL's
+def test_the_look_for_marked_messages_is_an_index_probe_whatever_the_table_holds(app, backend):
+    from sqlalchemy.dialects import postgresql
+
+    db.session.execute(sa.text(
+        "INSERT INTO inbound_messages (account_id, source, destination, text, received_at, "
+        "parts, parts_received, handled_as, reply_pending) SELECT 7, '84912345678', '8088', "
+        "'x', now(), 1, 1, 'ignored', g > 19990 FROM generate_series(1, 20000) g"))
+    db.session.execute(sa.text("ANALYZE inbound_messages"))
+    sql = str(attribute.pending_query(ACCOUNT, 500).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    plan = db.session.execute(sa.text("EXPLAIN (FORMAT JSON) " + sql)).scalar()
+    db.session.rollback()
+    scans: list[str | None] = []
+
+    def walk(node):
+        if node.get("Relation Name") == "inbound_messages":
+            scans.append(node.get("Index Name"))
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    assert scans == ["ix_inbound_messages_reply_pending"], scans
