@@ -179,7 +179,7 @@ class InboundMessage(db.Model):  # type: ignore[name-defined]
     # a restart finds what is left by this mark and attributes it once.
     reply_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
     __table_args__ = (
-        Index("ix_inbound_messages_reply_pending", "account_id", "id",
+        Index("ix_inbound_messages_reply_pending", "id",
               postgresql_where=_REPLY_PENDING, sqlite_where=_REPLY_PENDING),
     )
 

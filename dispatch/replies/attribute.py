@@ -7,7 +7,7 @@ operators, and whose reply window (`reply_days` from its launch) is still open w
 Otherwise the reply is `unattributed`, or `stranger` when Loa never sent that number anything.
 
 The receipt writer stores MO first and answers the SMSC (dispatch.sms.inbound: the rows it
-writes are marked `reply_pending`); the account's reply attributor (dispatch.sms.attributor)
+writes are marked `reply_pending`); the smpp process's reply attributor (dispatch.sms.attributor)
 then makes their replies, oldest first, in batches of up to 500 (`attribute_pending`): the
 replies, the counts they change, the acknowledgements they queue and the end of the mark are one
 transaction, so a restart finds what is left by the mark and attributes each message once.
@@ -116,6 +116,7 @@ class StoredMo:
     """What a reply is made of, of a stored `inbound_messages` row."""
 
     id: int
+    account_id: int
     source: str
     text: str
     received_at: datetime
@@ -124,31 +125,29 @@ class StoredMo:
     parts_received: int
 
 
-def attribute_pending(account_id: int, *, limit: int = 500) -> int:
-    """Make the replies of up to `limit` of this account's MO messages still `reply_pending`,
-    oldest first, and end their mark (caller commits); return how many messages were taken."""
-    rows = take_pending(account_id, limit)
-    attribute(account_id, rows)
+def attribute_pending(*, limit: int = 500) -> int:
+    """Make the replies of up to `limit` MO messages still `reply_pending`, oldest first, and
+    end their mark (caller commits); return how many messages were taken."""
+    rows = take_pending(limit)
+    attribute(rows)
     return len(rows)
 
 
-def take_pending(account_id: int, limit: int,
-                 ids: Sequence[int] | None = None) -> list[StoredMo]:
-    """This account's oldest MO messages still `reply_pending` (of `ids`, if given), once this
+def take_pending(limit: int, ids: Sequence[int] | None = None) -> list[StoredMo]:
+    """The oldest MO messages still `reply_pending` (of `ids`, if given), once this
     transaction has the attribution to itself (module docstring)."""
     serialise()
-    return [StoredMo(*row) for row in db.session.execute(pending_query(account_id, limit, ids))]
+    return [StoredMo(*row) for row in db.session.execute(pending_query(limit, ids))]
 
 
-def pending_query(account_id: int, limit: int, ids: Sequence[int] | None = None) -> Select:
+def pending_query(limit: int, ids: Sequence[int] | None = None) -> Select:
     """The look for marked messages: through the partial index of marked ones, whatever the
     table holds (`WHERE reply_pending`, not `IS TRUE`, which the index's predicate does not
     match, and which made every look a scan of the table)."""
     m = _inbound.c
-    query = (select(m.id, m.source, m.text, m.received_at, m.handled_as, m.parts,
-                    m.parts_received)
-             .where(m.account_id == account_id, m.reply_pending)
-             .order_by(m.id).limit(limit))
+    query = (select(m.id, m.account_id, m.source, m.text, m.received_at, m.handled_as,
+                    m.parts, m.parts_received)
+             .where(m.reply_pending).order_by(m.id).limit(limit))
     if ids is not None:
         query = query.where(any_of(m.id, list(ids)))
     return query
@@ -162,11 +161,15 @@ def serialise() -> None:
                            {"key": ATTRIBUTION_LOCK})
 
 
-def attribute(account_id: int, rows: Sequence[StoredMo]) -> None:
+def attribute(rows: Sequence[StoredMo]) -> None:
     """Make the replies of these pending MO messages and end their mark (caller commits)."""
-    if rows:
-        record_mo(account_id, rows, utcnow())
-        give_up([r.id for r in rows])
+    by_account: dict[int, list[StoredMo]] = {}
+    for row in rows:  # in the order taken: each account's oldest first
+        by_account.setdefault(row.account_id, []).append(row)
+    now = utcnow()
+    for account_id, mine in by_account.items():
+        record_mo(account_id, mine, now)
+    give_up([r.id for r in rows])
 
 
 def give_up(ids: Sequence[int]) -> None:

@@ -1,16 +1,20 @@
-"""The reply attributor: one thread per account that makes replies of the MO its writer stored.
+"""The reply attributor: one thread per smpp process that makes replies of the MO stored.
 
-The receipt writer (dispatch.sms.writer) answers the SMSC once a batch of MO is committed, each
-message a person wrote marked `reply_pending`; it then wakes this thread, which makes their
-replies (dispatch.replies.attribute: the campaign answered, the survey's choice, the daily
-limit, the acknowledgement) a batch at a time, oldest first, and ends the mark in the same
-transaction. The SMSC's window of unanswered deliver_sm is therefore held only for the storing,
-not for the attribution, and attribution gathers what several writer batches stored.
+The receipt writers (dispatch.sms.writer, one per account) answer the SMSC once a batch of MO
+is committed, each message a person wrote marked `reply_pending`; they then wake this thread,
+which makes their replies (dispatch.replies.attribute: the campaign answered, the survey's
+choice, the daily limit, the acknowledgement) a batch at a time, oldest first, whatever the
+account, and ends the mark in the same transaction. The SMSC's window of unanswered deliver_sm
+is therefore held only for the storing, not for the attribution, and attribution gathers what
+several writer batches stored. One thread, not one per account: attribution runs one batch at
+a time anyway (it decides with what earlier replies say), and each thread would hold a database
+connection of its own.
 
 Nothing is lost between the stages: the mark is in the database. At its start and every `poll`
 seconds the thread also looks for marked messages by itself, so what a process killed between
-the stages left (or a wake-up that never came) is attributed by the next one to run, once:
-a batch's replies and the end of its mark commit together.
+the stages left, what `flask smpp probe`'s bind received, or a wake-up that never came, is
+attributed by the next one to run, once: a batch's replies and the end of its mark commit
+together.
 
 One bad message never holds up the rest. When a batch fails:
 - the database is away: the messages stay marked, the thread backs off and tries again;
@@ -34,17 +38,15 @@ log = logging.getLogger(__name__)
 
 
 class ReplyAttributor:
-    """Makes the replies of one account's stored MO on a thread of its own (module doc)."""
+    """Makes the replies of stored MO on a thread of its own (module doc)."""
 
-    def __init__(self, app: Flask, account_id: int, *, batch: int = 500,
-                 poll: float = 1.0) -> None:
-        self.account_id = account_id
+    def __init__(self, app: Flask, *, batch: int = 500, poll: float = 1.0) -> None:
         self.batch = batch
         self.poll = poll
         # A wake-up is an item (not None: that stops a Batcher); the thread takes every wake-up
         # queued at once (linger 0) and attributes whatever is marked, however many writer
         # batches stored it.
-        self._batcher: Batcher[bool] = Batcher(app, f"replies-{account_id}", self._woken,
+        self._batcher: Batcher[bool] = Batcher(app, "replies", self._woken,
                                                batch=100_000, linger=0.0, idle=poll,
                                                tick=self._look)
         self._looked_at = 0.0  # monotonic time of the last look, woken or not
@@ -53,7 +55,7 @@ class ReplyAttributor:
         self.failures = 0  # batches in a row that failed with the database away
 
     def wake(self) -> None:
-        """The writer's call after it committed MO (any thread)."""
+        """A writer's call after it committed MO (any thread)."""
         self._batcher.put(True)
 
     def start(self) -> ReplyAttributor:
@@ -61,7 +63,8 @@ class ReplyAttributor:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Attribute what the last wake-ups asked for, then end the thread."""
+        """Attribute what the last wake-ups asked for, then end the thread (after the
+        writers: what they stored last is attributed)."""
         self._batcher.stop(timeout)
 
     def _woken(self, wakes: list[bool]) -> None:
@@ -77,16 +80,16 @@ class ReplyAttributor:
         while True:
             rows: list[attribute.StoredMo] = []
             try:
-                rows = attribute.take_pending(self.account_id, self.batch)
-                attribute.attribute(self.account_id, rows)
+                rows = attribute.take_pending(self.batch)
+                attribute.attribute(rows)
                 db.session.commit()
             except Exception as exc:
                 db.session.rollback()
                 if database_away(exc) or not rows:
                     self._back_off(exc)
                     return
-                log.warning("replies %s: a batch of %d failed (%s); attributing them one by "
-                            "one", self.account_id, len(rows), type(exc).__name__)
+                log.warning("replies: a batch of %d failed (%s); attributing them one by one",
+                            len(rows), type(exc).__name__)
                 if not self._one_by_one([row.id for row in rows]):
                     return
                 continue
@@ -101,8 +104,8 @@ class ReplyAttributor:
             rows: list[attribute.StoredMo] = []
             try:
                 # Still marked? Another process may have attributed it since the batch failed.
-                rows = attribute.take_pending(self.account_id, 1, ids=[message_id])
-                attribute.attribute(self.account_id, rows)
+                rows = attribute.take_pending(1, ids=[message_id])
+                attribute.attribute(rows)
                 db.session.commit()
                 self.attributed += len(rows)
                 continue
@@ -121,12 +124,12 @@ class ReplyAttributor:
                 return False
             self.failed += 1
             # The id and the type only: the exception's text may hold what the sender wrote.
-            log.error("replies %s: no reply could be made of MO %d (%s); it stays stored",
-                      self.account_id, message_id, failure)
+            log.error("replies: no reply could be made of MO %d (%s); it stays stored",
+                      message_id, failure)
         return True
 
     def _back_off(self, exc: BaseException) -> None:
         self.failures += 1
-        log.error("replies %s: attributing failed (%s); the messages stay marked and are "
-                  "attributed later", self.account_id, type(exc).__name__)
+        log.error("replies: attributing failed (%s); the messages stay marked and are "
+                  "attributed later", type(exc).__name__)
         time.sleep(min(2.0, 0.1 * self.failures))

@@ -15,8 +15,9 @@ One bad item never stalls the others. When a batch fails:
 
 MO: a batch's messages are stored, and opt-out keywords acted on, before any is answered; what
 they say back (the campaign answered, a survey's choice, the acknowledgement) is made after, by
-the account's reply attributor (dispatch.sms.attributor), which this writer starts, wakes after
-each batch holding MO, and stops after its own last batch.
+the smpp process's reply attributor (dispatch.sms.attributor), which the writer wakes after
+each batch holding MO (`attributor`; without one, the messages wait, marked, for the next
+attributor that looks).
 
 Memory: at most `max_queued` events wait for the writer; beyond that a deliver_sm is refused at
 once (the SMSC delivers it again later), so a flood cannot grow the process. MO parts are not
@@ -48,7 +49,6 @@ from flask import Flask
 from dispatch.extensions import db
 from dispatch.models.common import utcnow
 from dispatch.sms import inbound, receipts
-from dispatch.sms.attributor import ReplyAttributor
 from dispatch.sms.batcher import Batcher, database_away
 from gateways.results import Receipt
 from gateways.smpp import Ack, DeliverEvent
@@ -56,6 +56,12 @@ from gateways.smpp import Ack, DeliverEvent
 log = logging.getLogger(__name__)
 
 Item = tuple[DeliverEvent, Ack, int]  # the event, its answer, the recorder's mark when it came
+
+
+class Wakeable(Protocol):
+    """What the writer needs of the reply attributor (dispatch.sms.attributor)."""
+
+    def wake(self) -> None: ...
 
 
 class Outcomes(Protocol):
@@ -80,7 +86,7 @@ class ReceiptWriter:
     ORDER_WAIT = 1.0
 
     def __init__(self, app: Flask, account_id: int, *, outcomes: Outcomes | None = None,
-                 batch: int = 500,
+                 attributor: Wakeable | None = None, batch: int = 500,
                  linger: float | None = None, max_queued: int = 10_000,
                  match_every: float = 1.0, sweep_every: float = 5.0,
                  purge_every: float = 300.0) -> None:
@@ -93,8 +99,7 @@ class ReceiptWriter:
         self.every = {"match": match_every, "sweep": sweep_every, "purge": purge_every}
         self.reassembly = timedelta(seconds=float(app.config.get("MO_REASSEMBLY_SECONDS", 300)))
         self.receipt_wait = timedelta(seconds=float(app.config["RECEIPT_WAIT_SECONDS"]))
-        # Makes the replies of the MO this writer stores, once the SMSC has been answered.
-        self.attributor = ReplyAttributor(app, account_id)
+        self.attributor = attributor
         self._batcher: Batcher[Item] = Batcher(app, f"receipts-{account_id}", self._store,
                                                batch=batch, linger=linger,
                                                gap=gap / 1000 if gap else None,
@@ -118,14 +123,12 @@ class ReceiptWriter:
         self._batcher.put((event, ack, mark))
 
     def start(self) -> ReceiptWriter:
-        self.attributor.start()
         self._batcher.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Store what is queued, then attribute what was stored, then end the threads."""
+        """Store what is queued, then end the thread."""
         self._batcher.stop(timeout)
-        self.attributor.stop(timeout)
 
     # -- storing -----------------------------------------------------------------------------
 
@@ -152,7 +155,8 @@ class ReceiptWriter:
         self._wake_attributor(items)
 
     def _wake_attributor(self, items: list[Item]) -> None:
-        if any(not isinstance(event, Receipt) for event, _, _ in items):
+        if self.attributor is not None and any(
+                not isinstance(event, Receipt) for event, _, _ in items):
             self.attributor.wake()
 
     def _store_each(self, items: list[Item]) -> None:
@@ -248,7 +252,7 @@ class ReceiptWriter:
                                                receipts.opt_out_keywords(), at, limit=chunk)
                 db.session.commit()
                 written += done
-                if done:
+                if done and self.attributor is not None:
                     self.attributor.wake()
                 if done < chunk or time.monotonic() >= deadline:
                     return done >= chunk

@@ -1,9 +1,9 @@
 """inbound_messages.reply_pending: MO stored first, made replies on a second stage
 
 The receipt writer answers the SMSC once an MO message is committed; its reply (attribution to
-a campaign, the survey's count, the acknowledgement) is made after, by the account's reply
-attributor (dispatch.sms.attributor), which finds the messages left to do by this mark, also
-after a restart. Rows stored before this revision were attributed as they were stored.
+a campaign, the survey's count, the acknowledgement) is made after, by the smpp process's reply
+attributor (dispatch.sms.attributor), which finds the messages left to do by this mark (a
+partial index of the marked ones), also after a restart. Rows stored before this revision were attributed as they were stored.
 
 Revision ID: a4d8e2f61c37
 Revises: 7b3c9e1f4a26
@@ -25,7 +25,7 @@ def upgrade():
         batch.add_column(sa.Column('reply_pending', sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
     op.create_index('ix_inbound_messages_reply_pending', 'inbound_messages',
-                    ['account_id', 'id'], postgresql_where=sa.text('reply_pending'),
+                    ['id'], postgresql_where=sa.text('reply_pending'),
                     sqlite_where=sa.text('reply_pending'))
 
 

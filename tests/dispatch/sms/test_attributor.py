@@ -33,12 +33,13 @@ def test_the_smsc_is_answered_before_attribution_and_the_replies_follow(app, bac
     held = threading.Event()
     real = attribute.attribute
 
-    def slow(account_id, rows):  # attribution held until the test has seen the answers
+    def slow(rows):  # attribution held until the test has seen the answers
         assert held.wait(10)
-        real(account_id, rows)
+        real(rows)
 
     monkeypatch.setattr(attribute, "attribute", slow)
-    writer = ReceiptWriter(app, ACCOUNT).start()
+    attributor = ReplyAttributor(app).start()
+    writer = ReceiptWriter(app, ACCOUNT, attributor=attributor).start()
     answers: list[bool] = []
     try:
         writer.on_deliver_later(mo("1"), answers.append)
@@ -51,6 +52,7 @@ def test_the_smsc_is_answered_before_attribution_and_the_replies_follow(app, bac
     finally:
         held.set()
         writer.stop()
+        attributor.stop()
     assert sorted((r.text, r.kind, r.campaign_id) for r in replies()) == [
         ("1", "answer", survey.id), ("Xin chào", "free", survey.id)]
     assert marked() == []
@@ -63,7 +65,7 @@ def test_what_a_dead_process_left_marked_is_attributed_once_by_the_next(app, bac
     db.session.commit()
     # The opt-out was acted on at once, before the SMSC's answer; its reply comes with the rest.
     assert len(marked()) == 3 and db.session.scalar(select(func.count()).select_from(OptOut)) == 1
-    first, second = ReplyAttributor(app, ACCOUNT), ReplyAttributor(app, ACCOUNT)
+    first, second = ReplyAttributor(app), ReplyAttributor(app)
     first.start(), second.start()  # two processes' attributors look at once
     try:
         assert wait_for(lambda: marked() == [], timeout=10)
@@ -89,7 +91,7 @@ def test_a_message_that_cannot_be_attributed_is_set_aside_and_the_rest_go_on(app
         return real(account_id, rows, now)
 
     monkeypatch.setattr(attribute, "record_mo", record)
-    attributor = ReplyAttributor(app, ACCOUNT)
+    attributor = ReplyAttributor(app)
     attributor.run()
     assert [r.text for r in replies()] == ["1", "2"]
     assert attributor.failed == 1 and marked() == []
@@ -109,7 +111,7 @@ def test_a_database_away_leaves_the_messages_marked(app, backend, monkeypatch):
 
     monkeypatch.setattr(attribute, "record_mo", away)
     monkeypatch.setattr("dispatch.sms.attributor.time.sleep", lambda s: None)
-    attributor = ReplyAttributor(app, ACCOUNT)
+    attributor = ReplyAttributor(app)
     attributor.run()
     assert attributor.failures == 1 and attributor.failed == 0 and len(marked()) == 1
     monkeypatch.undo()
@@ -122,7 +124,7 @@ def test_batches_of_any_size_make_the_same_replies(app, backend, batch):
     survey_sent_to("+84912345678")
     receipts.store_batch(ACCOUNT, [mo("1"), mo("2"), mo("1")])
     db.session.commit()
-    ReplyAttributor(app, ACCOUNT, batch=batch).run()
+    ReplyAttributor(app, batch=batch).run()
     assert [(r.text, r.counted) for r in replies()] == [  # the last answer counts
         ("1", False), ("2", False), ("1", True)]
 
@@ -136,7 +138,7 @@ def test_the_look_for_marked_messages_is_an_index_probe_whatever_the_table_holds
         "parts, parts_received, handled_as, reply_pending) SELECT 7, '84912345678', '8088', "
         "'x', now(), 1, 1, 'ignored', g > 19990 FROM generate_series(1, 20000) g"))
     db.session.execute(sa.text("ANALYZE inbound_messages"))
-    sql = str(attribute.pending_query(ACCOUNT, 500).compile(
+    sql = str(attribute.pending_query(500).compile(
         dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     plan = db.session.execute(sa.text("EXPLAIN (FORMAT JSON) " + sql)).scalar()
     db.session.rollback()
@@ -150,3 +152,14 @@ def test_the_look_for_marked_messages_is_an_index_probe_whatever_the_table_holds
 
     walk(plan[0]["Plan"])
     assert scans == ["ix_inbound_messages_reply_pending"], scans
+
+
+def test_one_batch_holding_several_accounts_attributes_each_on_its_own_account(app, backend):
+    survey = survey_sent_to("+84912345678")  # on ACCOUNT only
+    receipts.store_batch(ACCOUNT + 1, [mo("2")])  # the same number, on another operator's bind
+    receipts.store_batch(ACCOUNT, [mo("1")])
+    db.session.commit()
+    ReplyAttributor(app).run()
+    got = {(r.account_id, r.text): (r.kind, r.campaign_id) for r in replies()}
+    assert got == {(ACCOUNT + 1, "2"): ("unattributed", None),
+                   (ACCOUNT, "1"): ("answer", survey.id)}

@@ -42,7 +42,7 @@ def store(*parts: Fragment | Inbound) -> None:
     """One writer batch, then its attribution, as the smpp process's two stages do them."""
     receipts.store_batch(ACCOUNT, list(parts))
     db.session.commit()
-    attribute.attribute_pending(ACCOUNT)
+    attribute.attribute_pending()
     db.session.commit()
 
 
