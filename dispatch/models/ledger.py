@@ -152,6 +152,9 @@ class RawReceipt(db.Model):  # type: ignore[name-defined]
     )
 
 
+_REPLY_PENDING = text("reply_pending")  # (in the class, `text` is a column)
+
+
 class InboundMessage(db.Model):  # type: ignore[name-defined]
     """An MO message (e.g. an opt-out keyword) as received."""
 
@@ -171,6 +174,14 @@ class InboundMessage(db.Model):  # type: ignore[name-defined]
     data_coding: Mapped[int | None] = mapped_column(SmallInteger)
     parts: Mapped[int] = mapped_column(SmallInteger, default=1)  # the message has
     parts_received: Mapped[int] = mapped_column(SmallInteger, default=1)
+    # Stored, not yet made a reply (dispatch.replies.attribute.attribute_pending): the SMSC is
+    # answered once the message is committed, and attribution follows on its own thread, so
+    # a restart finds what is left by this mark and attributes it once.
+    reply_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+    __table_args__ = (
+        Index("ix_inbound_messages_reply_pending", "id",
+              postgresql_where=_REPLY_PENDING, sqlite_where=_REPLY_PENDING),
+    )
 
 
 class MoFragment(db.Model):  # type: ignore[name-defined]

@@ -36,8 +36,12 @@ class Reply(db.Model):  # type: ignore[name-defined]
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(4))  # sms | app
-    inbound_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("inbound_messages.id", ondelete="SET NULL"), unique=True)
+    # inbound_messages.id, without a foreign key: the MO writer inserts the message and its
+    # reply in one transaction, with the id the message's INSERT returned, and MO messages are
+    # never deleted, so the key guarded nothing. Its check cost a lookup per reply whose plan
+    # PostgreSQL caches per connection: planned while inbound_messages held one page, it stayed
+    # a scan of the whole table as the table grew (migration 7b3c9e1f4a26).
+    inbound_id: Mapped[int | None] = mapped_column(BigId, unique=True)
     device_id: Mapped[int | None] = mapped_column(BigId)
     msisdn: Mapped[str | None] = mapped_column(String(16))  # E.164 when the sender is a number
     contact_id: Mapped[int | None] = mapped_column(BigId)

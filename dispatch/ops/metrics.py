@@ -208,6 +208,18 @@ class LoaCollector:
         for account_id, name in names.items():
             waiting.add_metric([name], float(counted.get(account_id, 0)))
         yield waiting
+        # MO stored and answered whose replies the smpp process has still to make
+        # (dispatch.sms.attributor): a count that keeps growing means attribution lags.
+        unreplied = GaugeMetricFamily("loa_mo_reply_pending", "MO messages stored whose reply "
+                                      "is not made yet, for each SMPP account",
+                                      labels=["account"])
+        pending = dict(db.session.execute(
+            select(InboundMessage.account_id, func.count())
+            .where(InboundMessage.reply_pending)
+            .group_by(InboundMessage.account_id)).all())
+        for account_id, name in names.items():
+            unreplied.add_metric([name], float(pending.get(account_id, 0)))
+        yield unreplied
         redis = get_redis(self.app)
         jobs = GaugeMetricFamily("loa_queue_jobs", "Jobs per RQ queue and state",
                                  labels=["queue", "state"])

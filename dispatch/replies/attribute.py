@@ -6,10 +6,19 @@ means it left for the SMSC or the phone) on this account or on a route of this a
 operators, and whose reply window (`reply_days` from its launch) is still open when the MO came.
 Otherwise the reply is `unattributed`, or `stranger` when Loa never sent that number anything.
 
-Designed for the smpp process's writer batches (up to 500 deliver_sm a transaction): a few
-statements per batch whatever its size (ledger candidates and their campaigns, the numbers ever
-sent to, contacts, the numbers' earlier replies, one INSERT of the replies), none per MO, and
-none whose cost grows with the replies stored: every lookup is an index probe per number
+The receipt writer stores MO first and answers the SMSC (dispatch.sms.inbound: the rows it
+writes are marked `reply_pending`); the smpp process's reply attributor (dispatch.sms.attributor)
+then makes their replies, oldest first, in batches of up to 500 (`attribute_pending`): the
+replies, the counts they change, the acknowledgements they queue and the end of the mark are one
+transaction, so a restart finds what is left by the mark and attributes each message once.
+Attribution decides with what earlier replies say (the daily limit, "the last answer
+counts"), so it runs one batch at a time across all processes: on PostgreSQL a transaction
+advisory lock (`ATTRIBUTION_LOCK`) is taken first, and the batch reads what the previous one
+committed.
+
+A batch costs a few statements whatever its size (ledger candidates and their campaigns, the
+numbers ever sent to, contacts, the numbers' earlier replies, one INSERT of the replies), none
+per MO, and none whose cost grows with the replies stored: every lookup is an index probe per number
 (docs/BENCHMARKS.md, "replies", for what a scan per batch cost). Acknowledgement campaigns ask
 for nothing, so an answer to an acknowledgement can never be attributed to it: an
 auto-responder cannot start a loop.
@@ -23,12 +32,20 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import Select, or_, select, text, update
 
 from dispatch.audiences import msisdn as numbers
 from dispatch.extensions import db
 from dispatch.hooks import events
-from dispatch.models import Campaign, Contact, Message, MessageStatus, SmppAccount
+from dispatch.models import (
+    Campaign,
+    Contact,
+    InboundMessage,
+    Message,
+    MessageStatus,
+    SmppAccount,
+)
+from dispatch.models.common import utcnow
 from dispatch.models.replies import Reply
 from dispatch.models.sqlbatch import (
     any_of,
@@ -39,7 +56,7 @@ from dispatch.models.sqlbatch import (
 )
 from dispatch.replies import ack
 from dispatch.replies.parse import choice_index, fold, match_folded
-from dispatch.sms.inbound import StoredMo, storable
+from dispatch.sms.inbound import NO_REPLY, storable
 
 S = MessageStatus
 # The ledger statuses that mean the message left Loa for the SMSC or reached the phone.
@@ -47,7 +64,9 @@ REACHED = (S.SUBMITTED, S.DELIVERED, S.PARTIAL, S.UNKNOWN, S.EXPIRED)
 MAX_WINDOW_DAYS = 30  # the longest reply window the composer allows (replies.ask.MAX_DAYS)
 DEFAULT_DAILY_LIMIT = 20
 _replies = Reply.__table__
-SKIPPED = ("unreadable", "bad_source")  # nothing anyone wrote, or no number to answer
+_inbound = InboundMessage.__table__
+# pg_advisory_xact_lock key of reply attribution ("LOAR"): one batch at a time (module doc).
+ATTRIBUTION_LOCK = 0x4C4F4152
 
 
 def daily_limit() -> int:
@@ -92,10 +111,79 @@ class NewReply:
                 "updated_at": now}
 
 
+@dataclass(slots=True)
+class StoredMo:
+    """What a reply is made of, of a stored `inbound_messages` row."""
+
+    id: int
+    account_id: int
+    source: str
+    text: str
+    received_at: datetime
+    handled_as: str
+    parts: int
+    parts_received: int
+
+
+def attribute_pending(*, limit: int = 500) -> int:
+    """Make the replies of up to `limit` MO messages still `reply_pending`, oldest first, and
+    end their mark (caller commits); return how many messages were taken."""
+    rows = take_pending(limit)
+    attribute(rows)
+    return len(rows)
+
+
+def take_pending(limit: int, ids: Sequence[int] | None = None) -> list[StoredMo]:
+    """The oldest MO messages still `reply_pending` (of `ids`, if given), once this
+    transaction has the attribution to itself (module docstring)."""
+    serialise()
+    return [StoredMo(*row) for row in db.session.execute(pending_query(limit, ids))]
+
+
+def pending_query(limit: int, ids: Sequence[int] | None = None) -> Select:
+    """The look for marked messages: through the partial index of marked ones, whatever the
+    table holds (`WHERE reply_pending`, not `IS TRUE`, which the index's predicate does not
+    match, and which made every look a scan of the table)."""
+    m = _inbound.c
+    query = (select(m.id, m.account_id, m.source, m.text, m.received_at, m.handled_as,
+                    m.parts, m.parts_received)
+             .where(m.reply_pending).order_by(m.id).limit(limit))
+    if ids is not None:
+        query = query.where(any_of(m.id, list(ids)))
+    return query
+
+
+def serialise() -> None:
+    """Wait until no other transaction attributes replies, and hold that until this one ends
+    (PostgreSQL; SQLite has one writer at a time anyway)."""
+    if postgres():
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": ATTRIBUTION_LOCK})
+
+
+def attribute(rows: Sequence[StoredMo]) -> None:
+    """Make the replies of these pending MO messages and end their mark (caller commits)."""
+    by_account: dict[int, list[StoredMo]] = {}
+    for row in rows:  # in the order taken: each account's oldest first
+        by_account.setdefault(row.account_id, []).append(row)
+    now = utcnow()
+    for account_id, mine in by_account.items():
+        record_mo(account_id, mine, now)
+    give_up([r.id for r in rows])
+
+
+def give_up(ids: Sequence[int]) -> None:
+    """End the mark of these MO messages (caller commits): once attributed, or when a reply
+    cannot be made of one, which then stays stored with none rather than hold up the rest."""
+    if ids:
+        db.session.execute(update(_inbound).where(any_of(_inbound.c.id, list(ids)))
+                           .values(reply_pending=False))
+
+
 def record_mo(account_id: int, rows: Sequence[StoredMo], now: datetime) -> list[NewReply]:
     """Make a reply of every stored MO row of a batch and write them (caller commits); return
     them."""
-    rows = [r for r in rows if r.handled_as not in SKIPPED]
+    rows = [r for r in rows if r.handled_as not in NO_REPLY]
     if not rows:
         return []
     parsed = [(row, numbers.normalise(row.source)) for row in rows]

@@ -30,10 +30,18 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from flask import Flask
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dispatch.extensions import db
 
 T = TypeVar("T")
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether a failure says the database is unreachable or busy, not that the data is bad
+    (the writers refuse or retry then, rather than set an item aside)."""
+    return isinstance(exc, OperationalError | InterfaceError) or bool(
+        getattr(exc, "connection_invalidated", False))
 
 
 class _Hurry:

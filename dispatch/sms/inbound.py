@@ -22,17 +22,21 @@ A keyword is acted on only in a whole message: "HUY" as the first part of a long
 an opt-out.
 
 A batch at a time (the receipt writer's, up to 500 deliver_sm, one transaction committed before
-any is answered): its messages are one INSERT (`write_mo`, their ids drawn from the sequence
-first), its parts one INSERT, their count per message one SELECT and the claim of the whole
-ones one DELETE … RETURNING, whatever the batch holds; no ORM object per MO. The parts of one
-message may come in one batch or in several: each batch counts what storage holds.
+any is answered): its messages are one INSERT (`write_mo`), its parts one INSERT, their count
+per message one SELECT and the claim of the whole ones one DELETE … RETURNING, whatever the
+batch holds; no ORM object per MO. The parts of one message may come in one batch or in
+several: each batch counts what storage holds.
+
+What a message says back (a campaign's answer, a survey's choice, the acknowledgement) is not
+decided here: a message someone wrote is stored `reply_pending`, and the account's reply
+attributor makes its reply after the SMSC has been answered (dispatch.replies.attribute,
+`attribute_pending`). Opt-out keywords are acted on here, before the answer to the SMSC.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +46,7 @@ from dispatch.audiences import optouts
 from dispatch.errors import ValidationFailed
 from dispatch.extensions import db
 from dispatch.models import InboundMessage, MoFragment, RawReceipt
-from dispatch.models.sqlbatch import any_of, insert_rows, insert_rows_with_ids
+from dispatch.models.sqlbatch import any_of, insert_rows
 from gateways.results import Fragment, Inbound, Receipt
 from gateways.smpp import decode_text
 from gateways.sms.plain import strip_diacritics
@@ -72,18 +76,8 @@ def fold_keyword(text: str) -> str:
     return " ".join(strip_diacritics(text.replace("đ", "d").replace("Đ", "D")).casefold().split())
 
 
-@dataclass(slots=True)
-class StoredMo:
-    """An `inbound_messages` row a batch wrote: what the replies read of it
-    (dispatch.replies.attribute)."""
-
-    id: int
-    source: str
-    text: str
-    received_at: datetime
-    handled_as: str
-    parts: int
-    parts_received: int
+# What no reply is made of: nothing anyone wrote, or no number to answer.
+NO_REPLY = ("unreadable", "bad_source")
 
 
 def mo_row(account_id: int, message: Inbound, keywords: set[str], now: datetime, *,
@@ -109,21 +103,14 @@ def mo_row(account_id: int, message: Inbound, keywords: set[str], now: datetime,
             "destination": destination, "text": text,
             "received_at": message.received_at or now, "payload": message.payload,
             "data_coding": int(coding) if coding.isdigit() else None, "parts": parts,
-            "parts_received": received, "handled_as": handled_as}
+            "parts_received": received, "handled_as": handled_as,
+            "reply_pending": handled_as not in NO_REPLY}
 
 
-def write_mo(rows: Sequence[dict[str, Any]],
-             into: list[StoredMo] | None = None) -> list[StoredMo]:
-    """Write the rows of `mo_row` in one statement (caller commits); return them as stored,
-    also appended to `into` (for the replies)."""
-    ids = insert_rows_with_ids(_inbound, rows)
-    stored = [StoredMo(id=i, source=r["source"], text=r["text"], received_at=r["received_at"],
-                       handled_as=r["handled_as"], parts=r["parts"],
-                       parts_received=r["parts_received"])
-              for i, r in zip(ids, rows, strict=True)]
-    if into is not None:
-        into.extend(stored)
-    return stored
+def write_mo(rows: Sequence[dict[str, Any]]) -> int:
+    """Write the rows of `mo_row` in one statement (caller commits); return how many."""
+    insert_rows(_inbound, rows)
+    return len(rows)
 
 
 # -- concatenated MO -----------------------------------------------------------------------------
@@ -197,8 +184,7 @@ def _joined(account_id: int, claimed: list[Any], keywords: set[str],
 
 
 def sweep_fragments(account_id: int, older_than: datetime, keywords: set[str],
-                    now: datetime, *, limit: int = 500,
-                    into: list[StoredMo] | None = None) -> int:
+                    now: datetime, *, limit: int = 500) -> int:
     """Write up to `limit` messages whose first part came before `older_than` (incomplete,
     unless their parts did all come); return how many (caller commits)."""
     keys = db.session.scalars(
@@ -207,7 +193,7 @@ def sweep_fragments(account_id: int, older_than: datetime, keywords: set[str],
         .group_by(_fragments.c.key)
         .having(func.min(_fragments.c.received_at) < older_than)
         .limit(limit)).all()
-    return len(write_mo(_assemble(account_id, keys, keywords, now), into))
+    return write_mo(_assemble(account_id, keys, keywords, now))
 
 
 # -- what cannot be stored as read ---------------------------------------------------------------

@@ -27,7 +27,7 @@ from flask import Flask
 from dispatch.jobs import keys
 from dispatch.models import SmppAccount
 from dispatch.sms.recorder import OutcomeRecorder, Resolved
-from dispatch.sms.writer import ReceiptWriter
+from dispatch.sms.writer import ReceiptWriter, Wakeable
 from gateways.smpp import (
     BindMode,
     IdFormat,
@@ -78,7 +78,8 @@ class AccountLink:
 
     def __init__(self, app: Flask, account: SmppAccount, password: str, *,
                  redis_client: Any = None, throttle: bool = True,
-                 timers: dict[str, Any] | None = None) -> None:
+                 timers: dict[str, Any] | None = None,
+                 attributor: Wakeable | None = None) -> None:
         self.account_id = account.id
         self.name = account.name
         self.fingerprint = fingerprint(account)
@@ -91,7 +92,8 @@ class AccountLink:
         # Set when the process stops this link: the runner stops claiming rows.
         self.stopping = threading.Event()
         self.recorder = OutcomeRecorder(app, self)
-        self.writer = ReceiptWriter(app, account.id, outcomes=self.recorder)
+        self.writer = ReceiptWriter(app, account.id, outcomes=self.recorder,
+                                    attributor=attributor)
         # Rows submitted (or refused) whose outcome is not recorded yet: what bounds the rows
         # `sending` at once. The runner waits on `progress` for it to fall.
         self.unrecorded = 0

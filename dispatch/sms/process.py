@@ -16,6 +16,9 @@ added accounts start, disabled or removed ones stop, changed ones are rebuilt. E
 `auth_failed` in the status; the session retries it a few times, slowly, and a new password
 (an account change) builds a new link.
 
+One reply attributor for the process makes the replies of the MO every account's writer
+stored (dispatch.sms.attributor), and of what a previous process left.
+
 It never touches other processes' `sending` rows: the clock turns stale ones into `unknown`.
 """
 
@@ -40,6 +43,7 @@ from dispatch.models import SmppAccount
 from dispatch.ops.signals import stop_on_signals
 from dispatch.sms import accounts as smpp_accounts
 from dispatch.sms import status
+from dispatch.sms.attributor import ReplyAttributor
 from dispatch.sms.links import AccountLink, fingerprint
 from dispatch.sms.send import AccountSender
 
@@ -65,13 +69,13 @@ class AccountRunner:
     """One account in this process: its link and the thread that claims and sends its rows."""
 
     def __init__(self, app: Flask, account: SmppAccount, password: str, *, throttle: bool,
-                 timers: dict[str, Any] | None) -> None:
+                 timers: dict[str, Any] | None, attributor: ReplyAttributor | None) -> None:
         self.app = app
         self.account_id = account.id
         self.name = account.name
         self.fingerprint = fingerprint(account)
         self.link = AccountLink(app, account, password, redis_client=get_redis(app),
-                                throttle=throttle, timers=timers)
+                                throttle=throttle, timers=timers, attributor=attributor)
         self.wake = threading.Event()  # set when rows for this account were committed
         self.sender = AccountSender(self.link, self.wake)
         self._thread: threading.Thread | None = None
@@ -123,6 +127,8 @@ class SmppProcess:
         self.timers = timers
         self.drain_timeout = drain_timeout
         self.runners: dict[int, AccountRunner] = {}
+        # The replies of every account's MO, once their writers have answered the SMSC.
+        self.attributor = ReplyAttributor(app)
         self.errors: dict[int, dict[str, Any]] = {}  # accounts that could not start, and why
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -132,6 +138,7 @@ class SmppProcess:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> SmppProcess:
+        self.attributor.start()  # first: it also attributes what a previous process left
         with self.app.app_context():
             self.sync()
         for target, name in ((self._supervise, "smpp-supervisor"), (self._report, "smpp-status"),
@@ -149,6 +156,7 @@ class SmppProcess:
         with self._runners_lock:
             runners, self.runners = list(self.runners.values()), {}
         self._stop_runners(runners)
+        self.attributor.stop()  # after the writers: what they stored last is attributed
         with self.app.app_context():
             try:
                 if self._keys:
@@ -199,7 +207,7 @@ class SmppProcess:
                 continue
             self.errors.pop(account_id, None)
             runner = AccountRunner(self.app, account, password, throttle=self.throttle,
-                                   timers=self.timers)
+                                   timers=self.timers, attributor=self.attributor)
             log.info("smpp: starting %s (%s:%s, %s x%d, window %d, tps %d)", account.name,
                      account.host, account.port, account.bind_mode, account.binds,
                      account.window, account.tps)

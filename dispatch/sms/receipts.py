@@ -61,7 +61,6 @@ from dispatch.models.sqlbatch import (
     set_by_id,
     values_param,
 )
-from dispatch.replies.attribute import record_mo
 from dispatch.sms.inbound import fold_keyword, mo_row, storable, store_fragments, write_mo
 from gateways.results import Fragment, Inbound, Receipt
 from gateways.smpp import DeliverEvent
@@ -309,8 +308,7 @@ def store_batch(account_id: int, events: Sequence[DeliverEvent]) -> list[str]:
         keywords = opt_out_keywords()
         rows = [mo_row(account_id, message, keywords, now) for message in inbound]
         rows += store_fragments(account_id, fragments, keywords, now)
-        stored = write_mo(rows)
-        record_mo(account_id, stored, now)
+        write_mo(rows)  # their replies follow, once the SMSC is answered (sms.attributor)
     return unmatched
 
 

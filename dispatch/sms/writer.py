@@ -13,6 +13,12 @@ One bad item never stalls the others. When a batch fails:
   counted (`unreadable`, and `loa_inbound_unreadable` in /metrics); redelivering the same bytes
   could never help. Only if even that fails is it refused.
 
+MO: a batch's messages are stored, and opt-out keywords acted on, before any is answered; what
+they say back (the campaign answered, a survey's choice, the acknowledgement) is made after, by
+the smpp process's reply attributor (dispatch.sms.attributor), which the writer wakes after
+each batch holding MO (`attributor`; without one, the messages wait, marked, for the next
+attributor that looks).
+
 Memory: at most `max_queued` events wait for the writer; beyond that a deliver_sm is refused at
 once (the SMSC delivers it again later), so a flood cannot grow the process. MO parts are not
 kept in memory at all: they are stored as they come (dispatch.sms.inbound).
@@ -39,18 +45,23 @@ from datetime import timedelta
 from typing import Protocol
 
 from flask import Flask
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dispatch.extensions import db
 from dispatch.models.common import utcnow
-from dispatch.replies.attribute import record_mo
 from dispatch.sms import inbound, receipts
-from dispatch.sms.batcher import Batcher
+from dispatch.sms.batcher import Batcher, database_away
+from gateways.results import Receipt
 from gateways.smpp import Ack, DeliverEvent
 
 log = logging.getLogger(__name__)
 
 Item = tuple[DeliverEvent, Ack, int]  # the event, its answer, the recorder's mark when it came
+
+
+class Wakeable(Protocol):
+    """What the writer needs of the reply attributor (dispatch.sms.attributor)."""
+
+    def wake(self) -> None: ...
 
 
 class Outcomes(Protocol):
@@ -59,12 +70,6 @@ class Outcomes(Protocol):
     def mark(self) -> int: ...
 
     def wait_recorded(self, mark: int, timeout: float) -> bool: ...
-
-
-def database_away(exc: BaseException) -> bool:
-    """Whether a failure says the database is unreachable or busy, not that the data is bad."""
-    return isinstance(exc, OperationalError | InterfaceError) or bool(
-        getattr(exc, "connection_invalidated", False))
 
 
 class ReceiptWriter:
@@ -81,7 +86,7 @@ class ReceiptWriter:
     ORDER_WAIT = 1.0
 
     def __init__(self, app: Flask, account_id: int, *, outcomes: Outcomes | None = None,
-                 batch: int = 500,
+                 attributor: Wakeable | None = None, batch: int = 500,
                  linger: float | None = None, max_queued: int = 10_000,
                  match_every: float = 1.0, sweep_every: float = 5.0,
                  purge_every: float = 300.0) -> None:
@@ -94,6 +99,7 @@ class ReceiptWriter:
         self.every = {"match": match_every, "sweep": sweep_every, "purge": purge_every}
         self.reassembly = timedelta(seconds=float(app.config.get("MO_REASSEMBLY_SECONDS", 300)))
         self.receipt_wait = timedelta(seconds=float(app.config["RECEIPT_WAIT_SECONDS"]))
+        self.attributor = attributor
         self._batcher: Batcher[Item] = Batcher(app, f"receipts-{account_id}", self._store,
                                                batch=batch, linger=linger,
                                                gap=gap / 1000 if gap else None,
@@ -146,6 +152,12 @@ class ReceiptWriter:
         self.stored += len(items)
         for _, ack, _ in items:
             ack(True)
+        self._wake_attributor(items)
+
+    def _wake_attributor(self, items: list[Item]) -> None:
+        if self.attributor is not None and any(
+                not isinstance(event, Receipt) for event, _, _ in items):
+            self.attributor.wake()
 
     def _store_each(self, items: list[Item]) -> None:
         """Each item in its own transaction; one that fails alone is stored as unreadable."""
@@ -164,6 +176,7 @@ class ReceiptWriter:
             self.stored += 1
             ack(True)
         self.failures = 0
+        self._wake_attributor(items)
 
     def _store_unreadable(self, event: DeliverEvent, exc: BaseException) -> bool:
         try:
@@ -235,13 +248,12 @@ class ReceiptWriter:
         try:
             while True:
                 at = utcnow()
-                stored: list[inbound.StoredMo] = []
                 done = inbound.sweep_fragments(self.account_id, at - self.reassembly,
-                                               receipts.opt_out_keywords(), at, limit=chunk,
-                                               into=stored)
-                record_mo(self.account_id, stored, at)
+                                               receipts.opt_out_keywords(), at, limit=chunk)
                 db.session.commit()
                 written += done
+                if done and self.attributor is not None:
+                    self.attributor.wake()
                 if done < chunk or time.monotonic() >= deadline:
                     return done >= chunk
         except Exception as exc:

@@ -10,7 +10,14 @@ from rq import Queue
 
 from dispatch.extensions import db
 from dispatch.jobs import keys
-from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, RawReceipt
+from dispatch.models import (
+    Campaign,
+    CampaignStatus,
+    InboundMessage,
+    Message,
+    MessageStatus,
+    RawReceipt,
+)
 from dispatch.models.common import utcnow
 from dispatch.sms import inbound, receipts
 from gateways.results import Inbound, Receipt
@@ -203,3 +210,17 @@ def test_a_failing_part_is_reported_and_the_rest_still_shown(backend: str, scrap
     assert value(samples, "loa_metrics_part_failed", part="throttle") == 1
     assert value(samples, "loa_metrics_part_failed", part="queues") == 0
     assert ("loa_rq_workers", ()) in samples
+
+
+def test_mo_whose_reply_is_not_made_yet_are_counted_per_account(backend: str, scrape: Any,
+                                                                redis: Any) -> None:
+    """What the smpp process stored and answered but has not attributed yet: a lag to watch."""
+    viettel, mobi = add_account(name="viettel").id, add_account(name="mobifone").id
+    db.session.add_all(InboundMessage(account_id=viettel, source="84912345678",
+                                      destination="8088", text=str(i), reply_pending=i < 2)
+                       for i in range(3))
+    db.session.commit()
+    samples = scrape()
+    assert value(samples, "loa_mo_reply_pending", account="viettel") == 2
+    assert value(samples, "loa_mo_reply_pending", account="mobifone") == 0
+    assert mobi != viettel

@@ -19,6 +19,7 @@ from dispatch.models import (
 )
 from dispatch.models.common import utcnow
 from dispatch.models.replies import Reply
+from dispatch.replies import attribute
 from dispatch.sms import inbound, receipts
 from dispatch.sms.writer import ReceiptWriter
 from gateways.results import Fragment, Inbound
@@ -38,7 +39,10 @@ def mo(text: str, source: str = "84912345678") -> Inbound:
 
 
 def store(*parts: Fragment | Inbound) -> None:
+    """One writer batch, then its attribution, as the smpp process's two stages do them."""
     receipts.store_batch(ACCOUNT, list(parts))
+    db.session.commit()
+    attribute.attribute_pending()
     db.session.commit()
 
 
