@@ -345,8 +345,10 @@ def test_spacing_backoff_widens_the_interval_floors_and_recovers(redis: Any) -> 
 def test_spacing_a_crowding_refusal_widens_the_pad_for_everyone_once_per_burst_capped(
         redis: Any) -> None:
     def made(**kwargs: Any) -> RedisThrottle:
+        # Worn off by a step per 10,000 submits at 100/s: 1e-5 s a second.
         return RedisThrottle(redis, "padded", rate=100, pacing="spacing", margin=0.0,
-                             pad_step=0.001, pad_decay=1e-5, pad_debounce=0.2, **kwargs)
+                             pad_step=0.001, pad_every=10_000, pad_debounce=0.2, pad_cap=0.5,
+                             **kwargs)
 
     first, second = made(), made()
     first.penalise()
@@ -365,20 +367,21 @@ def test_spacing_a_crowding_refusal_widens_the_pad_for_everyone_once_per_burst_c
     counted = RedisThrottle(redis, "counted", rate=100, pad_step=0.001, pad_debounce=0)
     counted.penalise()
     assert counted.peek().pad == 0.0
-    # However many refusals, the pad stops at a quarter of the interval (2.5 ms of 10).
+    # However many refusals, the pad stops at a tenth of the interval (1 ms of 10).
     capped = RedisThrottle(redis, "capped", rate=100, pacing="spacing", margin=0.0,
-                           pad_step=0.001, pad_debounce=0.0, decrease=1.0)
+                           pad_step=0.0003, pad_debounce=0.0, decrease=1.0)
     for _ in range(10):
         capped.penalise()
-    assert capped.pad == pytest.approx(0.0025, abs=2e-6)
-    assert capped.current_rate == pytest.approx(1 / 0.0125, rel=1e-3)  # 80 %, not parked
+    assert capped.pad == pytest.approx(0.001, abs=2e-6)
+    assert capped.current_rate == pytest.approx(1 / 0.011, rel=1e-3)  # 91 %, not parked
 
 
 def test_spacing_the_pad_spaces_the_writes_and_wears_off(redis: Any) -> None:
     # No multiplicative cut here (decrease 1): what slows the writes is the pad alone, 5 ms on
-    # a 10 ms interval, wearing off at 10 ms a second (gone in half a second).
+    # a 10 ms interval, wearing off by a step per 50 submits' time at 100/s: 10 ms a second,
+    # gone in half a second.
     throttle = RedisThrottle(redis, "wear", rate=100, pacing="spacing", margin=0.0,
-                             decrease=1.0, pad_step=0.005, pad_decay=0.01, pad_cap=0.5)
+                             decrease=1.0, pad_step=0.005, pad_every=50, pad_cap=0.5)
 
     def gaps(n: int) -> list[float]:
         times = []
@@ -397,8 +400,8 @@ def test_spacing_the_pad_spaces_the_writes_and_wears_off(redis: Any) -> None:
     assert min(slowed) >= 0.010 + 0.005 - 0.01 * (time.monotonic() - cut) - 1e-5, slowed
     time.sleep(max(0.0, cut + 0.55 - time.monotonic()))
     recovered = gaps(10)  # worn off here as in Redis, within the tenure
-    assert RedisThrottle(redis, "wear", rate=100, pacing="spacing",
-                         pad_decay=0.01).peek().pad == 0.0
+    assert RedisThrottle(redis, "wear", rate=100, pacing="spacing", margin=0.0,
+                         pad_step=0.005, pad_every=50).peek().pad == 0.0
     assert min(recovered) >= 0.010 and sum(recovered) / len(recovered) < 0.013
 
 
@@ -417,4 +420,4 @@ def test_a_session_widens_the_pad_on_0x58_not_on_0x14(
     smsc.set(throttle_ratio=0.0)
     outcome = handle.wait(30)
     assert outcome is not None and outcome.ok
-    assert throttle.peek().pad == pytest.approx(0.0002, abs=1e-6)
+    assert 0.00015 <= throttle.peek().pad <= 0.0002  # one step (wearing off: 0.2 ms in 5 s)
