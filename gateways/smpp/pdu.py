@@ -269,3 +269,12 @@ class PduStream:
         if pos:
             del buf[:pos]
         return out
+
+    def wanted(self) -> int:
+        """Bytes that would complete the header or, past it, the PDU being cut (a reader
+        that reads exactly these learns when each PDU's last byte came)."""
+        buf = self._buf
+        if len(buf) < 16:
+            return 16 - len(buf)
+        length = HEADER.unpack_from(buf)[0]
+        return max(1, length - len(buf))

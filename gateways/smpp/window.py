@@ -95,6 +95,7 @@ class Window(Connection):
     def _on_submit_resp(self, sequence: int, code: int, body: bytes) -> None:
         done: list[Message] = []
         penalise = False
+        crowded = code != 0x14  # ESME_RMSGQFUL says the window is full, not that we crowd
         now = time.monotonic()
         with self._cv:
             entry = self._pending.pop(sequence, None)
@@ -138,7 +139,7 @@ class Window(Connection):
             self._cv.notify_all()
         if penalise and self._throttle is not None:
             try:
-                self._throttle.penalise()
+                self._throttle.penalise(crowded=crowded)
             except Exception:  # the throttle's store being down must not stop the reader
                 log.exception("smpp %s: throttle penalise failed", self.name)
         self._finish(done)

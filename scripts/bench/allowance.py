@@ -64,8 +64,8 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
         window: int = 20, pacing: str | None = None, resp_delay: float = 0.0,
         tolerance: float = 0.0, burst_at: float | None = None, burst: float = 1.0,
         redis_url: str | None = None, throttle_tps: int | None = None,
-        realtime: bool = False, margin: float | None = None, dawdle: float = 0.0
-        ) -> dict[str, Any]:
+        realtime: bool = False, margin: float | None = None, dawdle: float = 0.0,
+        arrival: str = "kernel") -> dict[str, Any]:
     """One run (see the module docstring); returns its figures."""
     pacing = pacing or ("spacing" if policing.startswith("interval") else "per_second")
     embedded = None
@@ -76,7 +76,7 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
     key = f"loa:bench:allowance:{os.getpid()}:{time.time_ns()}"
     proc, port, control = start_smsc(
         "--no-receipts", "--receipt-delay", "0", "--tps", str(tps), "--policing", policing,
-        "--tolerance", str(tolerance), "--resp-delay", str(resp_delay),
+        "--tolerance", str(tolerance), "--resp-delay", str(resp_delay), "--arrival", arrival,
         *(["--realtime"] if realtime else []), account=(ACCOUNT, ACCOUNT))
     base = f"http://127.0.0.1:{control}"
     sessions: list[Session] = []
@@ -140,6 +140,7 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
     return _figures(tps=tps, policing=policing, pacing=pacing, seconds=seconds, binds=binds,
                     window=window, resp_delay=resp_delay, tolerance=tolerance,
                     realtime=realtime, margin=0.02 if margin is None else margin,
+                    arrival=arrival,
                     dawdle=dawdle,
                     burst_at=burst_at, burst=burst, started=started, outcomes=outcomes,
                     stats=stats, records=records, pace=pace.as_dict(),
@@ -189,6 +190,11 @@ def _figures(*, tps: int, started: float, outcomes: list[Any], stats: dict[str, 
         # stand-in's tolerance: what spacing must keep (near) zero.
         "crowded": _crowded(records, 1.0 / tps - settings["tolerance"],
                             per_bind=settings["policing"] == "interval_bind"),
+        # Stamped by the kernel's receive time; of them, submits whose stamp was the previous
+        # one's (read so late that the kernel had merged them); how late the stand-in read.
+        "stamped_kernel": stats.get("stamped_kernel", 0),
+        "stamps_shared": stats.get("stamps_shared", 0),
+        "read_delay_ms": _read_delay(records),
     }
     if burst_at is not None:
         back = started + burst_at + burst
@@ -196,6 +202,17 @@ def _figures(*, tps: int, started: float, outcomes: list[Any], stats: dict[str, 
                           if per_second.get(s, 0) >= 0.9 * tps), None)
         figures["recovered_after"] = None if recovered is None else round(recovered + 1 - back, 1)
     return figures
+
+
+def _read_delay(records: list[dict[str, Any]]) -> dict[str, float] | None:
+    """From a submit's arrival to the stand-in's read of it (ms): p50, p99, max."""
+    delays = sorted((r["read_at"] - r["at"]) * 1000 for r in records
+                    if r.get("read_at") is not None)
+    if not delays:
+        return None
+    return {"p50": round(delays[len(delays) // 2], 3),
+            "p99": round(delays[min(len(delays) - 1, int(len(delays) * 0.99))], 3),
+            "max": round(delays[-1], 3)}
 
 
 def _min_gap(records: list[dict[str, Any]]) -> float | None:
@@ -236,13 +253,16 @@ def main() -> None:
                         help="the stand-in at real-time priority (an SMSC on a host of its own)")
     parser.add_argument("--margin", type=float,
                         help="the throttle's margin (share of the TPS left unused; default 2 %%)")
+    parser.add_argument("--arrival", default="kernel", choices=("kernel", "read"),
+                        help="the stand-in stamps each submit when the kernel received it "
+                        "(default) or when its loop read it (an SMSC that stamps late)")
     parser.add_argument("--burst-at", type=float, help="force refusals from this second")
     parser.add_argument("--burst", type=float, default=1.0, help="for this long")
     args = parser.parse_args()
     figures = run(tps=args.tps, policing=args.policing, seconds=args.seconds, binds=args.binds,
                   window=args.window, pacing=args.pacing, resp_delay=args.resp_delay,
                   tolerance=args.tolerance, burst_at=args.burst_at, burst=args.burst,
-                  realtime=args.realtime, margin=args.margin,
+                  realtime=args.realtime, margin=args.margin, arrival=args.arrival,
                   redis_url=os.environ.get("REDIS_URL"))
     print(json.dumps(figures, indent=2))
 

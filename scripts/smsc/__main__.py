@@ -8,7 +8,7 @@ import signal
 import threading
 
 from scripts.smsc.control import serve
-from scripts.smsc.server import POLICING, POLICY, Behaviour, Smsc
+from scripts.smsc.server import ARRIVALS, POLICING, POLICY, Behaviour, Smsc
 
 
 def _outcomes(text: str) -> dict[str, float]:
@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> None:
                         "second, or a minimum interval 1/tps per account or per bind")
     parser.add_argument("--tolerance", type=float, default=0.0,
                         help="interval policing: accept a submit this much early (seconds)")
+    parser.add_argument("--arrival", default="kernel", choices=ARRIVALS,
+                        help="when a submit arrived, for policing: the kernel's receive stamp "
+                        "(an SMSC with a reader of its own; read time where there is none) or "
+                        "when this process got to read it (an SMSC that stamps late)")
     parser.add_argument("--policy", type=_policy, action="append", default=[],
                         metavar="ACCOUNT:NAME=VALUE,...",
                         help=f"police one account apart (repeat); names: {', '.join(POLICY)}")
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         receipt_before_resp=args.receipt_before_resp,
         duplicate_receipts=args.duplicate_receipts, stray_receipts=args.stray_receipts,
         drop_every=args.drop_every, seed=args.seed, policing=args.policing,
-        tolerance=args.tolerance, per_account=dict(args.policy),
+        tolerance=args.tolerance, arrival=args.arrival, per_account=dict(args.policy),
         record=not args.no_record)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

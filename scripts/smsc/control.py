@@ -38,7 +38,8 @@ def _received(record: Received) -> dict[str, Any]:
             "source": record.source, "source_ton": record.source_ton,
             "source_npi": record.source_npi, "esm_class": record.esm_class,
             "data_coding": record.data_coding, "udh": record.udh.hex(), "text": text,
-            "message_id": record.message_id, "status": record.status, "at": record.at}
+            "message_id": record.message_id, "status": record.status, "at": record.at,
+            "read_at": record.read_at}
 
 
 def serve(smsc: Smsc, host: str = "127.0.0.1", port: int = 2776) -> ThreadingHTTPServer:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import random
 import socket
 import struct
@@ -41,6 +42,12 @@ ESME_RINVSYSID = 0x0F
 ESME_RMSGQFUL = 0x14
 ESME_RTHROTTLED = 0x58
 ESME_RINVCMDLEN = 0x02
+
+# Linux's receive stamps (<asm-generic/socket.h>): SO_TIMESTAMPNS asks for one per read, in a
+# control message of the same number holding a struct timespec of CLOCK_REALTIME.
+SO_TIMESTAMPNS = 35
+STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 64
+BULK_READ = 262_144  # bytes per read when no allowance is policed (asyncio's own size)
 
 STATE_CODES = {"ENROUTE": 1, "DELIVRD": 2, "EXPIRED": 3, "DELETED": 4, "UNDELIV": 5,
                "ACCEPTD": 6, "UNKNOWN": 7, "REJECTD": 8}
@@ -71,9 +78,14 @@ class Behaviour:
     # than 1/tps after the account's previous accepted one (Jasmin), `interval_bind` after the
     # same bind's previous one.
     policing: str = "second"
-    # Slack allowed by `interval` policing (seconds): the stand-in stamps a PDU when its loop
-    # reads it, and a busy machine delays one PDU and crowds the next by that much.
+    # Slack allowed by `interval` policing (seconds): a busy network (or, with arrival="read",
+    # a busy stand-in) delays one PDU and crowds the next by that much.
     tolerance: float = 0.0
+    # When a submit_sm arrived, for policing and records: "kernel" (the moment the kernel
+    # received its last byte, SO_TIMESTAMPNS, as an SMSC with a reader of its own sees it;
+    # read time where the platform gives no stamp) or "read" (when this Python loop got to
+    # read it: one submit read late then crowds the next one read on time). Set at connect.
+    arrival: str = "kernel"
     throttle_ratio: float = 0.0  # this share of submit_sm (at random) answered 0x58
     window: int | None = None  # unanswered submit_sm above this per bind: 0x14
     resp_delay: float = 0.0  # submit_sm_resp written this late
@@ -96,6 +108,7 @@ class Behaviour:
 # The fields an account may set apart from the others (`Behaviour.per_account`).
 POLICY = ("tps", "policing", "tolerance", "window", "resp_delay", "throttle_ratio")
 POLICING = ("second", "sliding", "interval", "interval_bind")
+ARRIVALS = ("kernel", "read")
 
 
 @dataclass(frozen=True)
@@ -119,7 +132,8 @@ class Received:
     tlvs: dict[int, bytes]
     message_id: str
     status: int
-    at: float
+    at: float  # when it arrived (Behaviour.arrival), time.time()'s clock
+    read_at: float | None = None  # when the stand-in's loop read it
 
     @property
     def udh(self) -> bytes:
@@ -147,10 +161,37 @@ class _Delivery:
 def _check_policy(values: dict[str, Any]) -> None:
     if "policing" in values and values["policing"] not in POLICING:
         raise ValueError(f"policing is one of {', '.join(POLICING)}")
+    if "arrival" in values and values["arrival"] not in ARRIVALS:
+        raise ValueError(f"arrival is one of {', '.join(ARRIVALS)}")
 
 
 def smpp_time(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).strftime("%y%m%d%H%M")
+
+
+def _stamped_reader(sock: Any) -> socket.socket | None:
+    """A second handle on a connection's socket that reads with the kernel's receive stamps
+    (non-blocking); None where the platform gives none."""
+    try:
+        reader = socket.fromfd(sock.fileno(), sock.family, sock.type)
+    except (OSError, AttributeError):
+        return None
+    try:
+        reader.setblocking(False)
+        reader.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        reader.recvmsg  # noqa: B018 (not on every platform)
+    except (OSError, AttributeError):
+        reader.close()
+        return None
+    return reader
+
+
+def _kernel_stamp(ancillary: list[tuple[int, int, bytes]]) -> float | None:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack_from("qq", data)
+            return seconds + nanoseconds / 1e9
+    return None
 
 
 class _Conn(asyncio.Protocol):
@@ -167,6 +208,9 @@ class _Conn(asyncio.Protocol):
         self.deliveries: dict[int, _Delivery] = {}
         self.waiting: deque[_Delivery] = deque()  # beyond `deliver_window`
         self._out: list[bytes] | None = None
+        # arrival="kernel": this connection is read here, not by the transport (see _read).
+        self._reader: socket.socket | None = None
+        self._last_stamp: float | None = None
 
     @property
     def can_receive(self) -> bool:
@@ -178,10 +222,27 @@ class _Conn(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.smsc.behaviour.arrival == "kernel":
+                self._reader = _stamped_reader(sock)
+        if self._reader is not None:
+            # The transport only writes; this connection reads its own socket, each read
+            # stamped by the kernel. asyncio's transport has no way to pass the stamps on.
+            transport.pause_reading()
+            assert self.smsc._loop is not None
+            self.smsc._loop.add_reader(self._reader.fileno(), self._read)
         self.smsc._conns.add(self)
         self.smsc.counts["connections"] += 1
 
+    def close_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            if self.smsc._loop is not None:
+                self.smsc._loop.remove_reader(reader.fileno())
+            with contextlib.suppress(OSError):
+                reader.close()
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self.close_reader()  # before the transport closes its handle: the last one sends FIN
         self.smsc._conns.discard(self)
         for delivery in [*self.deliveries.values(), *self.waiting]:
             self.smsc._backlog[delivery.account].append(delivery)  # on the next bind
@@ -203,9 +264,52 @@ class _Conn(asyncio.Protocol):
             assert self.transport is not None
             self.transport.abort()
         finally:
-            out, self._out = self._out, None
-            if out and self.transport is not None and not self.transport.is_closing():
-                self.transport.write(b"".join(out))
+            self._flush()
+
+    def _flush(self) -> None:
+        out, self._out = self._out, None
+        if out and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(out))
+
+    def _read(self) -> None:
+        """Read what the socket holds, each read stamped by the kernel (arrival="kernel").
+
+        The stamp of a TCP read is the receive time of the last segment it took bytes from, so
+        while the account is policed each read takes exactly the rest of one PDU: its stamp is
+        when that PDU's last byte came, however late this loop gets to it. Segments still
+        unread when the next one comes are merged by the kernel under the later one's stamp;
+        two submits with one stamp are counted (`stamps_shared`): this loop read the first
+        only after the second had arrived. Unpoliced accounts are read in bulk, as asyncio does.
+        """
+        transport, reader = self.transport, self._reader
+        if reader is None or transport is None or transport.is_closing():
+            self.close_reader()
+            return
+        self._out = []
+        try:
+            for _ in range(64):  # then let the loop serve the others
+                policed = self.account is not None and self.smsc._policed(self.account)
+                try:
+                    data, ancillary, _, _ = reader.recvmsg(
+                        self.stream.wanted() if policed else BULK_READ, STAMP_SPACE)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    transport.abort()
+                    break
+                if not data:  # the peer closed
+                    transport.close()
+                    break
+                read_at = time.time()
+                stamp = _kernel_stamp(ancillary)
+                for item in self.stream.feed(data):
+                    shared = stamp is not None and stamp == self._last_stamp
+                    self._last_stamp = stamp
+                    self.smsc._handle(self, item, stamp, read_at, shared)
+        except pdu.PduError:
+            transport.abort()
+        finally:
+            self._flush()
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -290,6 +394,7 @@ class Smsc:
             assert self._server is not None
             self._server.close()
             for conn in list(self._conns):
+                conn.close_reader()
                 if conn.transport is not None:
                     conn.transport.abort()
             await asyncio.sleep(0)
@@ -461,7 +566,10 @@ class Smsc:
                     self._drop(None)
             self._drop_task = self._loop.create_task(dropper())
 
-    def _handle(self, conn: _Conn, item: pdu.Pdu) -> None:
+    def _handle(self, conn: _Conn, item: pdu.Pdu, stamp: float | None = None,
+                read_at: float | None = None, shared: bool = False) -> None:
+        """One PDU from `conn`; `stamp`: when the kernel received it (None: unknown),
+        `read_at`: when it was read, `shared`: its stamp is the previous PDU's too."""
         command = item.command_id
         if command in (pdu.BIND_TRANSCEIVER, pdu.BIND_TRANSMITTER, pdu.BIND_RECEIVER):
             self._bind(conn, item)
@@ -469,7 +577,12 @@ class Smsc:
             if conn.account is None or conn.mode == "receiver":
                 conn.write(pdu.encode(command | pdu.RESP, ESME_RINVBNDSTS, item.sequence))
             else:
-                self._submit(conn, item)
+                read_at = time.time() if read_at is None else read_at
+                if stamp is not None:
+                    self.counts["stamped_kernel"] += 1
+                    if shared:
+                        self.counts["stamps_shared"] += 1
+                self._submit(conn, item, read_at if stamp is None else stamp, read_at)
         elif command == pdu.DELIVER_SM | pdu.RESP:
             self._delivered(conn, item)
         elif command == pdu.ENQUIRE_LINK:
@@ -526,11 +639,11 @@ class Smsc:
         return render(behaviour.id_format), render(behaviour.receipt_id_format
                                                    or behaviour.id_format)
 
-    def _submit(self, conn: _Conn, item: pdu.Pdu) -> None:
+    def _submit(self, conn: _Conn, item: pdu.Pdu, now: float, read_at: float) -> None:
+        """A submit_sm that arrived at `now` (the policing's clock) and was read at `read_at`."""
         account = conn.account
         assert account is not None and self._loop is not None
         behaviour = self.behaviour
-        now = time.time()
         second = self.seconds[account]
         second[int(now)] += 1
         self.counts["submits"] += 1
@@ -567,7 +680,8 @@ class Smsc:
                               message.source_addr_npi, message.dest_addr_ton,
                               message.dest_addr_npi, message.esm_class, message.data_coding,
                               message.registered_delivery, message.validity_period,
-                              message.short_message, message.tlvs, message_id, code, now)
+                              message.short_message, message.tlvs, message_id, code, now,
+                              read_at)
             self.records.append(record)
             self.by_destination[message.destination_addr].append(record)
         # SMPP 3.4 4.4.2: an error submit_sm_resp carries no body.
@@ -608,6 +722,13 @@ class Smsc:
                 self._loop.call_later(behaviour.receipt_delay, receipt)
             else:
                 receipt()
+
+    def _policed(self, account: str) -> bool:
+        """Whether submits of `account` are counted against an allowance (their arrival then
+        matters to the microsecond)."""
+        own = self.behaviour.per_account.get(account)
+        tps = own["tps"] if own and "tps" in own else self.behaviour.tps
+        return tps is not None
 
     def _policy(self, account: str) -> dict[str, Any]:
         behaviour = self.behaviour

@@ -101,8 +101,8 @@ def test_throttle_storm_slows_down_and_loses_nothing(
     lows: list[float] = []
     cut = throttle.penalise
 
-    def penalise() -> None:
-        cut()
+    def penalise(crowded: bool = True) -> None:
+        cut(crowded)
         lows.append(throttle.factor)
 
     throttle.penalise = penalise  # type: ignore[method-assign]

@@ -4,8 +4,11 @@ use them."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from gateways.smpp import OutboundSms, Session
+from gateways.smpp import OutboundSms, Session, pdu
 from scripts.harness import wait_for
-from scripts.smsc import Smsc
+from scripts.smsc import Behaviour, Smsc
 from scripts.smsc.control import serve
 from tests.helpers.smpp import Store
 
@@ -133,3 +136,117 @@ def test_mo_burst_through_the_control_port(
     assert control("/mo", {"account": "loa", "messages": burst}) == {"parts": 300}
     assert wait_for(lambda: len(store.inbound) == 300, 10)
     assert sum(m.text == "HUY" for m in store.inbound) == 100
+
+
+class RawBind:
+    """A bind over a plain socket, so a test decides when each submit_sm leaves (Loa's session
+    paces by itself)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.stream = pdu.PduStream()
+        self.answers: list[pdu.Pdu] = []
+        self.seq = 0
+        self.send(pdu.BIND_TRANSMITTER, pdu.Bind("loa", "secret").encode_body())
+        assert self.answer().status == 0
+
+    def send(self, command: int, body: bytes) -> float:
+        self.seq += 1
+        self.sock.sendall(pdu.encode(command, 0, self.seq, body))
+        return time.time()
+
+    def submit(self, number: str) -> float:
+        return self.send(pdu.SUBMIT_SM, pdu.ShortMessage(
+            source_addr="LOA", destination_addr=number, short_message=b"Hi").encode_body())
+
+    def answer(self) -> pdu.Pdu:
+        while not self.answers:
+            self.answers += self.stream.feed(self.sock.recv(4096))
+        return self.answers.pop(0)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def hold_loop(smsc: Smsc) -> threading.Event:
+    """Keep the stand-in's loop busy (a busy SMSC process) until the event is set."""
+    held, release = threading.Event(), threading.Event()
+
+    def busy() -> None:
+        held.set()
+        release.wait(10)
+
+    threading.Thread(target=lambda: smsc.call(busy), daemon=True).start()
+    assert held.wait(5)
+    return release
+
+
+@pytest.mark.parametrize("arrival", ["kernel", "read"])
+def test_interval_policing_stamps_arrivals_by_the_kernel_not_by_its_late_read(
+        arrival: str) -> None:
+    # 4 TPS policed by interval (0.25 s). The first submit arrives while the stand-in's loop
+    # is busy and is read 0.2 s late; the second leaves 0.26 s after the first, once the first
+    # was read. Stamped at arrival (the kernel's receive time), the two are 0.26 s apart and
+    # both accepted; stamped when read, they look 0.06 s apart and the second is refused.
+    with Smsc({"loa": "secret"}, Behaviour(tps=4, policing="interval", receipts=False,
+                                           arrival=arrival)) as smsc:
+        bind = RawBind(smsc.port)
+        try:
+            release = hold_loop(smsc)
+            first = bind.submit("84900000001")
+            time.sleep(0.2)
+            release.set()
+            assert bind.answer().status == 0
+            time.sleep(max(0.0, first + 0.26 - time.time()))
+            bind.submit("84900000002")
+            second = bind.answer().status
+        finally:
+            bind.close()
+        records = smsc.received()
+        stats = smsc.stats()
+    assert [r.destination for r in records] == ["84900000001", "84900000002"]
+    late = records[0].read_at - records[0].at
+    if arrival == "kernel":
+        assert second == 0
+        assert late >= 0.19  # the record keeps both: arrival and the late read
+        assert records[1].at - records[0].at >= 0.25
+        assert stats["stamped_kernel"] == 2 and stats.get("stamps_shared") is None
+    else:
+        assert second == 0x58
+        assert late == 0 and stats.get("stamped_kernel") is None
+
+
+def test_submits_merged_unread_by_the_kernel_share_a_stamp_and_are_counted() -> None:
+    # What kernel stamps cannot undo: a loop so late that the next submit came before it read
+    # the first. TCP merges the unread segments under the later one's stamp, so the two look
+    # simultaneous; the stand-in counts such pairs, and polices by the stamp it has.
+    with Smsc({"loa": "secret"}, Behaviour(tps=4, policing="interval",
+                                           receipts=False)) as smsc:
+        bind = RawBind(smsc.port)
+        try:
+            release = hold_loop(smsc)
+            bind.submit("84900000001")
+            time.sleep(0.3)
+            bind.submit("84900000002")
+            time.sleep(0.05)
+            release.set()
+            codes = sorted(bind.answer().status for _ in range(2))
+        finally:
+            bind.close()
+        stats = smsc.stats()
+    assert codes == [0, 0x58]
+    assert stats["stamps_shared"] == 1 and stats["stamped_kernel"] == 2
+
+
+def test_unpoliced_accounts_are_read_in_bulk_with_the_kernel_stamp(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    session = make_session(window=50)
+    messages = [OutboundSms(str(i), f"849200{i:05d}", "Hi") for i in range(300)]
+    assert all(o.ok for o in session.submit_many(messages, timeout=30))
+    records = smsc.received()
+    stats = smsc.stats()
+    assert stats["accepted"] == 300 and stats["stamped_kernel"] == 300
+    assert all(r.read_at is not None and r.at <= r.read_at for r in records)
+    # Read in bulk: submits written back to back are often read together, one stamp for all.
+    assert stats.get("stamps_shared", 0) > 0

@@ -12,7 +12,7 @@ import pytest
 
 from gateways.smpp import LocalThrottle, OutboundSms, RedisThrottle, Session
 from gateways.smpp.throttle import _Block
-from scripts.harness import busiest_second
+from scripts.harness import busiest_second, wait_for
 from scripts.smsc import Smsc
 
 
@@ -340,3 +340,84 @@ def test_spacing_backoff_widens_the_interval_floors_and_recovers(redis: Any) -> 
     recovered = gaps(10)
     assert throttle.factor == 1.0
     assert min(recovered) >= 0.010 and sum(recovered) / len(recovered) < 0.013
+
+
+def test_spacing_a_crowding_refusal_widens_the_pad_for_everyone_once_per_burst_capped(
+        redis: Any) -> None:
+    def made(**kwargs: Any) -> RedisThrottle:
+        # Worn off by a step per 10,000 submits at 100/s: 1e-5 s a second.
+        return RedisThrottle(redis, "padded", rate=100, pacing="spacing", margin=0.0,
+                             pad_step=0.001, pad_every=10_000, pad_debounce=0.2, pad_cap=0.5,
+                             **kwargs)
+
+    first, second = made(), made()
+    first.penalise()
+    first.penalise()  # within pad_debounce: one burst of refusals widens it once
+    assert first.pad == pytest.approx(0.001, abs=2e-6)
+    assert second.peek().pad == pytest.approx(0.001, abs=2e-6)  # another process sees it
+    # The penalty outlives the pad's wearing off (0.001 s at 1e-5 a second: 100 s).
+    assert 99_000 <= redis.pttl("padded:penalty") <= 101_000
+    time.sleep(0.21)
+    first.penalise(crowded=False)  # 0x14, a full window: the cut, not the pad
+    assert first.pad == pytest.approx(0.001, abs=5e-6)
+    assert first.factor < 1.0
+    first.penalise()
+    assert first.pad == pytest.approx(0.002, abs=5e-6)
+    # Pacing per second: no pad (the SMSC counts, it does not time gaps).
+    counted = RedisThrottle(redis, "counted", rate=100, pad_step=0.001, pad_debounce=0)
+    counted.penalise()
+    assert counted.peek().pad == 0.0
+    # However many refusals, the pad stops at a tenth of the interval (1 ms of 10).
+    capped = RedisThrottle(redis, "capped", rate=100, pacing="spacing", margin=0.0,
+                           pad_step=0.0003, pad_debounce=0.0, decrease=1.0)
+    for _ in range(10):
+        capped.penalise()
+    assert capped.pad == pytest.approx(0.001, abs=2e-6)
+    assert capped.current_rate == pytest.approx(1 / 0.011, rel=1e-3)  # 91 %, not parked
+
+
+def test_spacing_the_pad_spaces_the_writes_and_wears_off(redis: Any) -> None:
+    # No multiplicative cut here (decrease 1): what slows the writes is the pad alone, 5 ms on
+    # a 10 ms interval, wearing off by a step per 50 submits' time at 100/s: 10 ms a second,
+    # gone in half a second.
+    throttle = RedisThrottle(redis, "wear", rate=100, pacing="spacing", margin=0.0,
+                             decrease=1.0, pad_step=0.005, pad_every=50, pad_cap=0.5)
+
+    def gaps(n: int) -> list[float]:
+        times = []
+        for _ in range(n):
+            throttle.acquire()
+            times.append(time.monotonic())
+            throttle.sent(times[-1], more=True)
+        return [b - a for a, b in itertools.pairwise(times)]
+
+    assert min(gaps(6)) >= 0.010
+    throttle.penalise()
+    cut = time.monotonic()
+    assert throttle.factor == 1.0 and throttle.pad == pytest.approx(0.005, abs=1e-5)
+    slowed = gaps(6)
+    # Every gap holds the pad left when it was planned, at least what is left now.
+    assert min(slowed) >= 0.010 + 0.005 - 0.01 * (time.monotonic() - cut) - 1e-5, slowed
+    time.sleep(max(0.0, cut + 0.55 - time.monotonic()))
+    recovered = gaps(10)  # worn off here as in Redis, within the tenure
+    assert RedisThrottle(redis, "wear", rate=100, pacing="spacing", margin=0.0,
+                         pad_step=0.005, pad_every=50).peek().pad == 0.0
+    assert min(recovered) >= 0.010 and sum(recovered) / len(recovered) < 0.013
+
+
+def test_a_session_widens_the_pad_on_0x58_not_on_0x14(
+        redis: Any, smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    throttle = RedisThrottle(redis, "session-pad", rate=200, pacing="spacing")
+    session = make_session(window=10, throttle=throttle)
+    smsc.set(window=1, resp_delay=0.05)  # the SMSC's window: one unanswered submit
+    handles = [session.submit(OutboundSms(str(i), f"849{i:08d}", "Hi")) for i in range(3)]
+    assert all(o is not None and o.ok for o in (h.wait(30) for h in handles))
+    assert smsc.stats()["refused_0x14"] > 0
+    assert throttle.peek().pad == 0.0 and throttle.factor < 1.0
+    smsc.set(window=None, resp_delay=0.0, throttle_ratio=1.0)
+    handle = session.submit(OutboundSms("3", "84900000003", "Hi"))
+    assert wait_for(lambda: smsc.stats().get("refused_0x58", 0) > 0)
+    smsc.set(throttle_ratio=0.0)
+    outcome = handle.wait(30)
+    assert outcome is not None and outcome.ok
+    assert 0.00015 <= throttle.peek().pad <= 0.0002  # one step (wearing off: 0.2 ms in 5 s)
