@@ -312,17 +312,22 @@ def test_spacing_a_holder_that_died_loses_its_tenure_when_the_lease_expires(redi
     assert redis.get("dead:turn") is None  # second had nothing more: handed back
 
 
+def spaced_gaps(throttle: RedisThrottle, n: int) -> list[float]:
+    """The gaps between n back-to-back sends paced by a spacing throttle."""
+    times = []
+    for _ in range(n):
+        throttle.acquire()
+        times.append(time.monotonic())
+        throttle.sent(times[-1], more=True)
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
 def test_spacing_backoff_widens_the_interval_floors_and_recovers(redis: Any) -> None:
     throttle = RedisThrottle(redis, "aimd", rate=100, pacing="spacing", margin=0.0,
                              decrease=0.5, floor=0.5, rise=1.0, debounce=0.05)
 
     def gaps(n: int) -> list[float]:
-        times = []
-        for _ in range(n):
-            throttle.acquire()
-            times.append(time.monotonic())
-            throttle.sent(times[-1], more=True)
-        return [b - a for a, b in itertools.pairwise(times)]
+        return spaced_gaps(throttle, n)
 
     assert min(gaps(10)) >= 0.010
     throttle.penalise()
@@ -384,12 +389,7 @@ def test_spacing_the_pad_spaces_the_writes_and_wears_off(redis: Any) -> None:
                              decrease=1.0, pad_step=0.005, pad_every=50, pad_cap=0.5)
 
     def gaps(n: int) -> list[float]:
-        times = []
-        for _ in range(n):
-            throttle.acquire()
-            times.append(time.monotonic())
-            throttle.sent(times[-1], more=True)
-        return [b - a for a, b in itertools.pairwise(times)]
+        return spaced_gaps(throttle, n)
 
     assert min(gaps(6)) >= 0.010
     throttle.penalise()
