@@ -1,9 +1,11 @@
 """Fixtures shared by the whole suite.
 
-Every database test runs twice: on SQLite and on PostgreSQL (TEST_DATABASE_URL, default the
-machine's `test` database, in a schema of this run's own). Under CI=true an unreachable
-PostgreSQL fails the run instead of skipping. Redis is real: TEST_REDIS_URL (scripts/test starts
-the embedded server when none is given), flushed before each test that asks for it.
+A database test runs on PostgreSQL (TEST_DATABASE_URL, default the machine's `test` database, in
+a schema of this run's own), the production database; the modules of BOTH_DATABASES, where the
+database matters, run on SQLite too. Under CI=true an unreachable PostgreSQL fails the run
+instead of skipping; elsewhere the tests then run on SQLite. Redis is real: TEST_REDIS_URL
+(scripts/test starts the embedded server when none is given), flushed before each test that
+asks for it.
 """
 
 from __future__ import annotations
@@ -46,10 +48,64 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        backends = metafunc.config.getoption("--backends").split(",")
-        if metafunc.definition.get_closest_marker("postgres_only"):
-            backends = [b for b in backends if b == "postgresql"]
-        metafunc.parametrize("backend", backends, scope="session")
+        metafunc.parametrize("backend", backends_for(metafunc.definition, metafunc.config),
+                             scope="session")
+
+
+# Where the database matters, a test runs on both: these modules send SQL that differs by
+# dialect (the batch writes of dispatch/models/sqlbatch.py and the upserts, the ledger's claim
+# and the expansion, the reports' time buckets, the migrations) or walk the newcomer's SQLite
+# path (the demo). Every other database test runs once, on PostgreSQL, the production database:
+# what it checks (a form, a permission, a page, a state) does not depend on the database, and
+# running it twice had doubled the suite's time.
+BOTH_DATABASES = (
+    "tests/dispatch/models/", "tests/dispatch/test_migrations.py", "tests/dispatch/test_demo.py",
+    "tests/dispatch/engine/test_ledger.py", "tests/dispatch/engine/test_expand.py",
+    "tests/dispatch/engine/test_frozen_audience.py",
+    "tests/dispatch/audiences/test_import.py", "tests/dispatch/audiences/test_api.py",
+    "tests/dispatch/reports/test_summary.py", "tests/dispatch/reports/test_campaign_report.py",
+    "tests/dispatch/reports/test_exports.py", "tests/dispatch/reports/test_survey.py",
+    "tests/dispatch/reports/test_retention.py",
+    "tests/dispatch/sms/test_pipeline.py", "tests/dispatch/sms/test_receipts.py",
+    "tests/dispatch/sms/test_inbound.py", "tests/dispatch/sms/test_attributor.py",
+    "tests/dispatch/push/test_send_batch.py", "tests/dispatch/testsend/test_test_sends.py",
+)
+
+
+def backends_for(definition: pytest.Item, config: pytest.Config) -> list[str]:
+    """The backends a database test runs on (of those --backends lists)."""
+    listed = config.getoption("--backends").split(",")
+    if definition.get_closest_marker("postgres_only"):
+        return [b for b in listed if b == "postgresql"]
+    where = Path(str(definition.path)).relative_to(Path(str(config.rootpath))).as_posix()
+    if where.startswith(BOTH_DATABASES):
+        return listed
+    return [main_backend(config)]
+
+
+def main_backend(config: pytest.Config) -> str:
+    """PostgreSQL when listed and reachable (under CI it must be: `database_url` fails the run
+    if it is not); else the first listed, so a machine without PostgreSQL still runs them."""
+    cached = getattr(config, "_loa_main_backend", None)
+    if cached is None:
+        listed = config.getoption("--backends").split(",")
+        cached = listed[0]
+        if "postgresql" in listed:
+            cached = "postgresql" if IN_CI or _pg_reachable() else (
+                next((b for b in listed if b != "postgresql"), "postgresql"))
+        config._loa_main_backend = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _pg_reachable() -> bool:
+    engine = sa.create_engine(pg_server(), connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            return True
+    except sa.exc.OperationalError:
+        return False
+    finally:
+        engine.dispose()
 
 
 # Tests that start whole stacks (processes, a Redis, stand-ins) or a browser: under pytest-xdist

@@ -112,7 +112,11 @@ def test_throttle_storm_slows_down_and_loses_nothing(
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
     stats = smsc.stats()
     assert stats["refused_0x58"] > 0 and stats["accepted"] == 100
-    assert min(lows) < 0.7  # the rate was cut more than once
+    # The rate was cut more than once: a cut is at most every debounce (0.2 s) and the factor
+    # rises 0.02 a second between them, so two cuts leave it below 0.9 × 0.9 + 0.02 at most.
+    # (It used to ask for four cuts: a loaded machine sends fewer PDUs in the storm's seconds,
+    # and once gave three.)
+    assert min(lows) < 0.85
     assert session.status().throttled == stats["refused_0x58"]
     assert time.monotonic() - started >= 1.0  # 100 PDUs at 40/s cannot take less
     for i in range(50):

@@ -2,8 +2,7 @@
 
 The server runs the test app (same database and Redis as the test) in a thread on a free port.
 Chromium is Debian's (`scripts/test` installs it): Playwright's own browser download cannot work
-on these machines. The tests run on one database backend only, to stay quick: PostgreSQL when it
-is among --backends (the production database), else SQLite.
+on these machines. They run on one database backend, as most tests do (tests/conftest.py).
 Screenshots go to build/screenshots/ (not committed).
 """
 
@@ -30,19 +29,9 @@ PHONE = {"width": 390, "height": 844}
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
-    backends = config.getoption("--backends").split(",")
-    keep = "postgresql" if "postgresql" in backends else backends[0]
-    chosen, dropped = [], []
     for item in items:
-        in_here = here in Path(str(item.path)).parents
-        if in_here:
+        if here in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.browser)
-        params = getattr(item, "callspec", None)
-        backend = params.params.get("backend") if params else None
-        (dropped if in_here and backend not in (None, keep) else chosen).append(item)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = chosen
 
 
 # Package scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
