@@ -90,7 +90,12 @@ class Batcher(Generic[T]):
         self._interval: float | None = None
         self._previous: tuple[float, int] | None = None
         self._first_at = 0.0  # when the first item of the batch being gathered came
-        self._nudge = threading.Event()  # set by hurry() and stop(): end the nap
+        # Set by hurry() and stop() (after they count themselves): end the nap. Hurry markers
+        # queued and taken: one queued and not taken yet means no nap.
+        self._nudge = threading.Event()
+        self._hurried = 0
+        self._heeded = 0
+        self._stopping = False
 
     def put(self, item: T) -> None:
         """Queue an item (any thread)."""
@@ -107,6 +112,8 @@ class Batcher(Generic[T]):
         """Write the batch being gathered now, without waiting out the time bound (any thread).
         The marker queued says: what was queued before it goes now (a marker that finds
         nothing gathered changes nothing)."""
+        with self._counts:
+            self._hurried += 1
         self._queue.put(HURRY)
         self._nudge.set()
 
@@ -144,6 +151,7 @@ class Batcher(Generic[T]):
 
     def stop(self, timeout: float | None = None) -> None:
         """Write what is queued, then end the thread."""
+        self._stopping = True
         self._queue.put(None)
         self._nudge.set()
         if self._thread is not None:
@@ -199,7 +207,7 @@ class Batcher(Generic[T]):
             if item is None:
                 return items, True
             if isinstance(item, _Hurry):
-                self._nudge.clear()  # its nudge is spent: it would end the next batch's nap
+                self._heeded += 1
                 continue  # nothing gathered: keep waiting for a first item
             items.append(item)
         self._first_at = time.monotonic()
@@ -213,8 +221,8 @@ class Batcher(Generic[T]):
             nap = left if silence is None else min(left, silence)
             if self._interval:
                 nap = min(nap, max(0.001, wanted * self._interval))
-            if self._nudge.wait(nap):
-                self._nudge.clear()
+            self._nudge.clear()  # then look: a hurry or stop after this sets it again
+            if self._stopping or self._hurried > self._heeded or self._nudge.wait(nap):
                 break
             if silence is not None and self._queue.qsize() == queued:
                 break
@@ -226,6 +234,7 @@ class Batcher(Generic[T]):
             if item is None:
                 return items, True
             if isinstance(item, _Hurry):
+                self._heeded += 1
                 break
             items.append(item)
         return items, False
