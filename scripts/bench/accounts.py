@@ -20,7 +20,11 @@ stopped (SIGTERM: the windows drain) and the ledger is checked: no row left `sen
 part stored once (the stand-in counts repeated sends: same number and text).
 
 `--variant before` sets LOA_SMPP_RECORD_GATHER_MS=5 and LOA_SMPP_RECEIPT_GATHER_MS=20, the
-batches as they were before they were gathered by time (the baseline of the same machine).
+batches as they were before they were gathered by time (the baseline of the same machine);
+`--variant nogap` sets LOA_SMPP_RECEIPT_GAP_MS=0 (receipt batches end by time and count only).
+`--per-second FILE` writes each account's steady seconds (where a shortfall goes);
+`--profile FILE` samples the smpp process with py-spy (`--gil`: on-CPU Python only) for half
+the run, raw stacks to FILE; the run's CPU and rates are then not comparable to others.
 """
 
 from __future__ import annotations
