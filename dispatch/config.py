@@ -164,6 +164,8 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "SMPP_RECEIPT_GATHER_MS": env_int(env, "LOA_SMPP_RECEIPT_GATHER_MS", 200),
         # ... and a batch of receipts also goes once none has come for this long (ms): an SMSC
         # whose window of unanswered deliver_sm is full sends nothing until they are answered.
+        # On a link whose receipts come further apart the silence waited is longer, up to four
+        # times this (dispatch.sms.batcher, `silence`).
         "SMPP_RECEIPT_GAP_MS": env_int(env, "LOA_SMPP_RECEIPT_GAP_MS", 5),
         # Sign-in (dispatch.access.signin, docs/OPERATIONS.md "Sessions and sign-in"): how many
         # proxies in front of the web process append to X-Forwarded-For (0: the header is ignored

@@ -16,8 +16,11 @@ Two pacings, as SMSCs police in two ways (docs/ENGINE.md, "Pacing"):
   slots `1/rate` apart and answers how long to wait. A process reserves several consecutive
   slots at once at high rates (one Redis round trip per PDU cost a fifth of the smpp process's
   CPU) and hands them out locally at the slot's time. The block grows (doubling, up to
-  `block_seconds` of the rate) while this process uses whole blocks and shrinks when it leaves
-  slots unused. A slot more than `late` seconds in the past is skipped, never used, so a
+  `block_seconds` of the rate: 0.1 s, 30 slots at 300 TPS) while this process uses whole blocks
+  and shrinks when it leaves slots unused. At 20 ms blocks four accounts of 100-300 TPS cost 200
+  round trips a second, an eighth of the smpp process's CPU (docs/BENCHMARKS.md, "accounts at
+  once"), and each reservation is a chance for a sender held up past its block's end to lose
+  the time to the next. A slot more than `late` seconds in the past is skipped, never used, so a
   one-second window holds at most rate * (1 - margin) * (1 + late) + 1 PDUs.
 - `spacing` (SMSCs refusing a submit less than 1/TPS after the previous one, as Jasmin does): one
   process of the account at a time holds a *tenure* (`TENURE`, 0.25 s of slots) taken from Redis,
@@ -266,7 +269,7 @@ class RedisThrottle:
 
     def __init__(self, client: Any, key: str, rate: float, *, pacing: str = "per_second",
                  margin: float = 0.02, decrease: float = 0.9, floor: float = 0.5,
-                 rise: float = 0.2, debounce: float = 1.0, block_seconds: float = 0.02,
+                 rise: float = 0.2, debounce: float = 1.0, block_seconds: float = 0.1,
                  late: float | None = None, pad_step: float = 0.0002,
                  pad_every: float = 1000, pad_debounce: float = 2.0,
                  pad_cap: float = 0.1) -> None:

@@ -20,7 +20,11 @@ stopped (SIGTERM: the windows drain) and the ledger is checked: no row left `sen
 part stored once (the stand-in counts repeated sends: same number and text).
 
 `--variant before` sets LOA_SMPP_RECORD_GATHER_MS=5 and LOA_SMPP_RECEIPT_GATHER_MS=20, the
-batches as they were before they were gathered by time (the baseline of the same machine).
+batches as they were before they were gathered by time (the baseline of the same machine);
+`--variant nogap` sets LOA_SMPP_RECEIPT_GAP_MS=0 (receipt batches end by time and count only).
+`--per-second FILE` writes each account's steady seconds (where a shortfall goes);
+`--profile FILE` samples the smpp process with py-spy (`--gil`: on-CPU Python only) for half
+the run, raw stacks to FILE; the run's CPU and rates are then not comparable to others.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import time as clock_time
@@ -51,7 +57,8 @@ from scripts.harness.standins import start_smsc
 
 TEXT = "Thong bao: lich tiem chung tai tram y te xa vao thu Bay"  # one GSM-7 part
 VARIANTS = {"gathered": {}, "before": {"LOA_SMPP_RECORD_GATHER_MS": "5",
-                                       "LOA_SMPP_RECEIPT_GATHER_MS": "20"}}
+                                       "LOA_SMPP_RECEIPT_GATHER_MS": "20"},
+            "nogap": {"LOA_SMPP_RECEIPT_GAP_MS": "0"}}
 
 
 def setup(port: int, tps: list[int], rows_each: list[int], window: int) -> tuple[int, list[int]]:
@@ -150,7 +157,8 @@ def ledger_counts(campaign_id: int) -> dict[str, int]:
 
 
 def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
-        variant: str, folder: Path) -> dict[str, Any]:
+        variant: str, folder: Path, profile: Path | None = None,
+        per_second_to: Path | None = None) -> dict[str, Any]:
     from dispatch import create_app
     from dispatch.extensions import db
     from dispatch.models import Campaign, CampaignStatus, Message, MessagePart
@@ -200,7 +208,18 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
             db.session.commit()
             from dispatch.engine import enqueue
             enqueue.wake_sms(account_ids)
+            spy = None
+            if profile is not None and pids["smpp"]:
+                # After the start, for half the run: the steady state, sampled at 100 Hz.
+                time.sleep(min(10.0, seconds / 4))
+                spy = subprocess.Popen(
+                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                     str(pids["smpp"]), "--duration", str(int(seconds / 2)), "--rate", "100",
+                     "--format", "raw", "--output", str(profile), "--nonblocking", "--gil"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(max(0.0, started + seconds - time.time()))
+            if spy is not None:
+                spy.wait(30)
             ended = time.time()
             cpu = {name: proc_cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()
                    if pid}
@@ -209,6 +228,7 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
             pg_cpu = sum(value - pg0.get(pid, 0.0) for pid, value in pg1.items())
             load1 = os.getloadavg()
             per_account = []
+            seconds_of: dict[str, list[int]] = {}
             accepted_total = 0
             for name, rate in zip(names, tps, strict=True):
                 per_second = {int(k): v for k, v in http_json(
@@ -216,11 +236,14 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
                 accepted_total += sum(v for k, v in per_second.items()
                                       if started <= k < ended)
                 steady = [per_second.get(s, 0) for s in range(int(started) + 6, int(ended) - 1)]
+                seconds_of[name] = steady
                 mean = sum(steady) / len(steady) if steady else 0.0
                 per_account.append({"account": name, "tps": rate, "rate": round(mean, 1),
                                     "share": round(mean / rate, 3),
                                     "worst_second": min(steady, default=0),
                                     "busiest_second": max(steady, default=0)})
+            if per_second_to is not None:
+                per_second_to.write_text(json.dumps(seconds_of))
             stats = http_json(f"http://127.0.0.1:{control}/stats")
             stopped = {name: proc.stop() for name, proc in procs.items()}
             counts = ledger_counts(campaign_id)
@@ -272,12 +295,17 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=50)
     parser.add_argument("--receipt-delay", type=float, default=1.0)
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="gathered")
+    parser.add_argument("--profile", type=Path, help="py-spy the smpp process for half the run "
+                        "(raw stacks to this file; its CPU figures are then not the run's)")
+    parser.add_argument("--per-second", type=Path,
+                        help="write each account's accepted submits per steady second here")
     args = parser.parse_args()
     info = machine()
     with tempfile.TemporaryDirectory(prefix="loa-accounts-") as tmp:
         figures = run(tps=[int(x) for x in args.tps.split(",")], seconds=args.seconds,
                       window=args.window, receipt_delay=args.receipt_delay,
-                      variant=args.variant, folder=Path(tmp))
+                      variant=args.variant, folder=Path(tmp), profile=args.profile,
+                      per_second_to=args.per_second)
     figures["machine"] = {k: info[k] for k in ("cpu", "nproc", "ram_gb", "python")}
     figures["code"] = code_version()
     print(json.dumps(figures, indent=2, default=str))

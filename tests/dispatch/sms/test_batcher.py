@@ -104,3 +104,39 @@ def test_with_a_gap_a_batch_goes_once_nothing_more_comes(app: Any) -> None:
         assert seen.at[0] - first < 5.0  # not the 30 s time bound
     finally:
         batcher.stop(5)
+
+
+def test_a_steady_link_slower_than_the_gap_is_still_gathered(app: Any) -> None:
+    # Items 30 ms apart (a slow link's receipts) with a 10 ms gap: a silence of one gap after
+    # nearly every item would write each alone. The batcher learns the link's pace and waits
+    # for a silence of several intervals (up to four gaps, 40 ms) before it writes, so they
+    # are gathered; once they stop, the batch still goes then, not after the 30 s bound.
+    seen = Batches()
+    batcher: Batcher[int] = Batcher(app, "steady", seen.write, batch=1000, linger=30.0,
+                                    gap=0.01)
+    batcher.start()
+    try:
+        for n in range(20):
+            batcher.put(n)
+            time.sleep(0.03)
+        assert wait_for(lambda: seen.written == 20, 10)
+        assert len(seen.sizes) < 10, seen.sizes  # one gap alone: twenty batches of one
+    finally:
+        batcher.stop(5)
+
+
+def test_the_silence_follows_the_pace_between_the_gap_and_its_ceiling(app: Any) -> None:
+    # The mean interval comes from each batch's items over the time to the next batch's first.
+    batcher: Batcher[int] = Batcher(app, "pace", lambda items: None, batch=1000, linger=1.0,
+                                    gap=0.005)
+    assert batcher.silence() == 0.005  # nothing measured yet: the gap
+    at = 0.0
+    for _ in range(20):  # one item every 10 ms: three intervals, below four gaps
+        batcher._measure(at, 1)
+        at += 0.010
+    assert abs(batcher.silence() - 0.020) < 1e-9  # capped at 4 × 5 ms (3 × 10 ms is more)
+    for _ in range(20):  # a full window of 100 every 20 ms: items 0.2 ms apart
+        batcher._measure(at, 100)
+        at += 0.020
+    assert abs(batcher.silence() - 0.005) < 1e-6  # back to the gap: a window goes at once
+    assert Batcher(app, "none", lambda items: None, batch=10, linger=1.0).silence() is None
