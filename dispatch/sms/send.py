@@ -6,13 +6,18 @@ No RQ job carries SMS rows: the ledger is the queue. The runner follows docs/ENG
 - the campaigns it may send for now: `sending`, no stop flag, inside the send window, within
   their validity (`flags.sendable`, the list re-read every CAMPAIGNS_TTL while busy), urgent
   ones first, then the oldest;
-- it claims a chunk (two windows' worth, `AccountLink.chunk_size`) of their `queued` rows
-  routed to this account, oldest first, urgent campaigns' first (`ledger.claim_next`:
-  `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several smpp processes on several hosts share
-  an account's rows without claiming one twice; their throttle is shared in Redis), commits,
-  then submits each; the next chunk is claimed once at most one chunk of the account's rows is
-  unrecorded, so the window never runs dry and at most two chunks (four windows' worth) are
-  `sending` at any moment: what a crash can leave for the clock to mark `unknown`;
+- it claims a chunk (`AccountLink.claim_size`: 50 ms of the TPS, at least two windows' worth,
+  at most 500) of their `queued` rows routed to this account, oldest first, urgent campaigns'
+  first (`ledger.claim_next`: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several smpp
+  processes on several hosts share an account's rows without claiming one twice; their
+  throttle is shared in Redis), commits, then hands the rows to the sessions a window at a
+  time while they hold at most two windows (`AccountLink.hold`), so a stop is obeyed within a
+  window whatever the chunk; while the sessions are full it claims the next chunk, once at
+  most one chunk is claimed and unrecorded, so the window never runs dry during a claim and at
+  most two chunks are `sending` at any moment: what a crash can leave for the clock to mark
+  `unknown`;
+- after a refusal the runner hands nothing more until it is recorded (the recorder may pause
+  the campaign for it), then reads the stop flags afresh;
 - between submits: `flags.may_send` (trusted for 50 ms), and the process's own stop; claimed
   rows not submitted go back to `queued`;
 - outcomes are recorded by the link's recorder thread (`dispatch.sms.recorder`), in batches,
@@ -116,6 +121,10 @@ class AccountSender:
         self._flags: dict[int, tuple[float, bool]] = {}
         self._templates: dict[tuple[int, str, bool, str, str], Template] = {}
         self._after: dict[int, int] = {}  # campaign → the last id claimed (ledger.claim_next)
+        # Claimed rows not handed to the sessions yet, per campaign, in the order to hand them,
+        # and the texts of the personalised ones among them.
+        self._held: list[tuple[Live, list[tuple[int, str | None, int, int]]]] = []
+        self._texts: dict[int, str] = {}
 
     def run(self) -> None:
         """Until the link stops (in an app context): claim and submit, or wait for work."""
@@ -134,17 +143,32 @@ class AccountSender:
                 self.wake.wait(POLL)
 
     def round(self) -> bool:
-        """Claim one chunk and submit it; False when there was nothing to do (idle)."""
+        """Claim a chunk and hand it to the sessions (claiming the next one meanwhile when
+        there is room); False when there was nothing to do (idle)."""
         link = self.link
         if link.problem() and link.wait_ready(BIND_WAIT):
             return False  # no bind up: the rows stay queued, for this process or another
-        chunk = link.chunk_size()
-        # At most one chunk unrecorded before the next is claimed: the window keeps working
-        # while the recorder writes, and at most two chunks are `sending` at once.
+        chunk = link.claim_size()
+        # At most one chunk claimed and unrecorded before the next is claimed: at most two
+        # chunks are `sending` at once, what a crash can leave for the clock to mark `unknown`.
         if not link.wait_below(chunk, ROOM_WAIT):
             return True
-        claimed: list[tuple[Live, list[tuple[int, str | None, int, int]]]] = []
+        if not self._claim(chunk):
+            return False
+        try:
+            self._hand(chunk)
+        finally:
+            # Stopped, or failed: what is still held goes back (never handed, so never sent).
+            self._put_back([r[0] for _, rows in self._held for r in rows])
+            self._held = []
+        return True
+
+    def _claim(self, chunk: int) -> bool:
+        """Claim up to `chunk` rows of the campaigns that may send, held in `_held` (urgent
+        campaigns' first), and commit; False when none was claimable."""
+        link = self.link
         room = chunk
+        claimed = 0
         self._flags.clear()  # the stop flags are read afresh before each chunk
         for live in self.live():
             if not self._may_send(live.id):
@@ -158,7 +182,12 @@ class AccountSender:
             # A full chunk: the next claim seeks past it; a short one: from the start again.
             self._after[live.id] = rows[-1][0] if len(rows) == room else 0
             if rows:
-                claimed.append((live, rows))
+                self._held.append((live, list(rows)))
+                if live.template.personal:  # each recipient's text, rendered at expansion
+                    self._texts.update(db.session.execute(
+                        select(MessageText.message_id, MessageText.text)
+                        .where(any_of(MessageText.message_id, [r[0] for r in rows]))).all())
+                claimed += len(rows)
                 room -= len(rows)
                 stale = [] if live.template.personal else [
                     r[0] for r in rows if r[3] != live.template.parts]
@@ -168,19 +197,46 @@ class AccountSender:
             if room <= 0:
                 break
         db.session.commit()
-        if not claimed:
-            return False
-        for index, (live, rows) in enumerate(claimed):
-            self.counts["claimed"] += len(rows)
-            submitted = False
-            try:
-                submitted = self._submit(live, rows)  # puts its own unsent rows back
-            finally:
-                if not submitted:  # stopped: the other campaigns' rows of this chunk go back too
-                    self._put_back([r[0] for _, later in claimed[index + 1:] for r in later])
-            if not submitted:
-                break
-        return True
+        self.counts["claimed"] += claimed
+        self._held.sort(key=lambda held: not held[0].urgent)  # stable: oldest first after
+        return claimed > 0
+
+    def _hand(self, chunk: int) -> None:
+        """Hand the held rows to the sessions a window at a time, while they hold at most
+        `link.hold`, checking the stops between (a stop is obeyed within a window); while the
+        sessions are full, claim the next chunk if at most one is claimed and unrecorded."""
+        link = self.link
+        window = max(1, link.capacity)
+        more = True  # claimable rows may be left (a claim that finds none ends the look-ahead)
+        while self._held and not link.stopping.is_set():
+            if link.in_sessions > link.hold - window:
+                held = sum(len(rows) for _, rows in self._held)
+                if more and link.unrecorded + held <= chunk:
+                    # The sessions work meanwhile: the window stays full during the claim.
+                    more = self._claim(chunk)
+                else:
+                    link.wait_hold(ROOM_WAIT)
+                continue
+            if link.failing > 0:
+                # A refusal came: it may pause its campaign once recorded (the auto-pause);
+                # hand nothing more until it is, then read the stop flags afresh.
+                link.wait_failures_recorded(ROOM_WAIT)
+                self._flags.clear()
+                if link.failing > 0:
+                    continue
+            live, rows = self._held[0]
+            piece, rest = rows[:window], rows[window:]
+            if rest:
+                self._held[0] = (live, rest)
+            else:
+                self._held.pop(0)
+            if not self._submit(live, piece):  # put its own unsent rows back
+                # That campaign stopped: its other held rows go back; the others' go on.
+                mine = [r[0] for held, later in self._held if held.id == live.id
+                        for r in later]
+                self._held = [(held, later) for held, later in self._held
+                              if held.id != live.id]
+                self._put_back(mine)
 
     def live(self) -> list[Live]:
         """The campaigns that may send now, urgent first then oldest (cached CAMPAIGNS_TTL)."""
@@ -237,18 +293,13 @@ class AccountSender:
         validity = self.link.validity if until is None else max(timedelta(seconds=1),
                                                                   until - utcnow())
         link = self.link
-        texts: dict[int, str] = {}
-        if template.personal:
-            texts = dict(db.session.execute(
-                select(MessageText.message_id, MessageText.text)
-                .where(any_of(MessageText.message_id, [r[0] for r in rows]))).all())
-            db.session.commit()  # hold no transaction while submitting
+        texts = self._texts
         for index, (row_id, address, attempts, _) in enumerate(rows):
             if not self._may_send(live.id):
                 self._put_back([r[0] for r in rows[index:]])
                 return False
             link.handed()
-            text = texts.get(row_id, "") if template.personal else template.text
+            text = texts.pop(row_id, "") if template.personal else template.text
             if not address or not text:
                 error = Permanent("no address" if not address else "no text", code="no_content")
                 link.resolved(Resolved(row_id, live.id, attempts, refused(str(row_id), error)))
@@ -279,6 +330,8 @@ class AccountSender:
 
     def _put_back(self, ids: list[int]) -> None:
         """Claimed rows that were not submitted go back to `queued`, claimable at once."""
+        for row_id in ids:
+            self._texts.pop(row_id, None)
         if ids:
             ledger.move(ids, S.QUEUED, only_from=[S.SENDING])
             db.session.commit()

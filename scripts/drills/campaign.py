@@ -37,6 +37,7 @@ class Seeded:
     devices: int
     window: int
     binds: int
+    tps: int = 10_000
 
 
 def number(i: int) -> str:
@@ -81,7 +82,7 @@ def seed(stack: Stack, *, contacts: int, devices: int = 0, tps: int = 10_000,
         db.session.commit()
         return Seeded(admin_id=people[0], editor_id=people[1], approver_id=people[2],
                       account_id=account.id, list_id=lst.id, contacts=contacts,
-                      devices=devices, window=window, binds=binds)
+                      devices=devices, window=window, binds=binds, tps=tps)
 
 
 def _insert_contacts(conn: Any, n: int, now: Any) -> list[int]:
@@ -250,8 +251,11 @@ def figures(stack: Stack, cid: int, seeded: Seeded, seconds: float) -> Figures:
 
 def sms_in_flight(seeded: Seeded) -> int:
     """What the SMS sender claims can be `sending` at once per account (docs/ENGINE.md,
-    dispatch/sms/send.py): two chunks of two windows per sending bind."""
-    return 4 * seeded.window * seeded.binds
+    dispatch/sms/send.py): two chunks, each `AccountLink.claim_size` (the account throttled, as
+    the drills run it)."""
+    from dispatch.sms.links import claim_size
+
+    return 2 * claim_size(seeded.window * seeded.binds, seeded.tps, throttled=True)
 
 
 def sending_now(stack: Stack, cid: int) -> int:

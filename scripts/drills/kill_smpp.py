@@ -7,7 +7,7 @@ An SMS campaign (50,000 recipients by default); at `--kills` moments drawn at ra
 5 % and 95 % of its rows leaving the queue, the smpp process's whole process group gets SIGKILL
 (no handler runs, nothing is drained or put back) and the same command starts again at once;
 the next kill waits until the new process is bound. What a kill may leave `unknown`: the rows
-claimed and not yet recorded, at most two chunks of two windows (dispatch/sms/send.py); the
+claimed and not yet recorded, at most two chunks of `claim_size` (dispatch/sms/send.py); the
 drill checks that bound at every kill (the rows newly `sending` right after it, claimed.Left)
 and that there are no more `unknown` rows than the kills left.
 """

@@ -1,10 +1,10 @@
 """kill -9 of `flask smpp run` mid-campaign, then a restart: nothing sent twice, nothing lost.
 
 The account is throttled so the kill lands while the campaign sends. What the kill can leave
-behind: the rows claimed and not yet recorded (`sending`, at most two chunks of two windows,
-dispatch/sms/send.py), which the clock turns `unknown` (their submits may have reached the
-SMSC: never resent). Everything else stays `queued` in the ledger, where the restarted process
-claims it: nothing needs enqueuing again.
+behind: the rows claimed and not yet recorded (`sending`, at most two chunks of
+`dispatch.sms.links.claim_size`, dispatch/sms/send.py), which the clock turns `unknown`
+(their submits may have reached the SMSC: never resent). Everything else stays `queued` in
+the ledger, where the restarted process claims it: nothing needs enqueuing again.
 """
 
 from __future__ import annotations

@@ -144,3 +144,34 @@ def test_rows_past_validity_are_not_claimed_and_outside_the_window_stay_queued(
     assert counts(old.id) == {"expired": 3}
     assert {m.reason for m in rows(old.id)} == {"validity_ended"}
     assert counts(closed.id) == {"queued": 3}
+
+
+def test_a_big_claim_is_handed_a_window_at_a_time_so_a_pause_stops_it_within_the_window(
+        app, redis, smsc, editor, smpp, backend):
+    # TPS 10,000, window 10: one claim takes 500 rows (dispatch.sms.links.claim_size), all 300
+    # of the campaign; the sessions get them 10 at a time, at most 20 held (`hold`).
+    account = add_account(smsc, window=10)
+    smsc.set(resp_delay=0.05)  # about 200 a second: the pause lands mid-claim
+    c = make_campaign(editor)
+    queue_rows(c, account, 300)
+    smpp()
+    assert wait_for(lambda: len(smsc.received()) >= 30)
+    assert counts(c.id).get("queued", 0) == 0  # claimed in one chunk, not sent yet
+    flags.set_stop(c.id, "paused")
+    db.session.rollback()
+    service.pause(db.session.get(Campaign, c.id), actor=editor)
+    db.session.commit()
+    at_stop = len(smsc.received())
+    # What the sessions held goes (at most two windows), and what the flag's 50 ms of trust
+    # let through (10 at this rate); the rest of the claim goes back to `queued`.
+    assert wait_for(lambda: "sending" not in counts(c.id), timeout=20), counts(c.id)
+    after = len(smsc.received()) - at_stop
+    assert after <= 2 * 10 + 10, after
+    by_status = counts(c.id)
+    assert by_status["queued"] == 300 - len(smsc.received()) > 200, by_status
+    smsc.set(resp_delay=0.0)
+    db.session.rollback()
+    service.resume(db.session.get(Campaign, c.id), actor=editor)
+    db.session.commit()
+    assert wait_for(lambda: counts(c.id)["delivered"] == 300, timeout=20), counts(c.id)
+    assert set(per_destination(smsc).values()) == {1} and len(per_destination(smsc)) == 300
