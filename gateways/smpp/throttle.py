@@ -55,7 +55,7 @@ the interval (a tenth: the pad alone never costs more than 9 % of the rate); it 
 step every `pad_every` (1,000) submits' worth of time at the allowance (5 s at 200 TPS, 20 s at
 50), back to nothing. The step was 0.2 ms first: at 200 TPS (5.1 ms) each refusal then cost 4 %
 of the rate for 5 s, mostly for refusals a pad does not absorb (a delivery late by ms), and the
-rate sat at 91 %; a quarter of that step keeps the rate at 95 % (docs/BENCHMARKS.md).
+rate sat at 91 %; a quarter of that step gave 95.5-95.7 % in 60 s runs (docs/BENCHMARKS.md).
 Pacing sits one margin from the SMSC's limit (0.1 ms at 200 TPS), so an
 SMSC that stamps a submit late (a busy process reading it) or a network that bunches two
 refuses its own jitter; the cut above answers each refusal for half a second only, the pad
