@@ -53,10 +53,13 @@ The session resends the refused PDU itself, so parts keep their order.
 
 Spacing also learns a *pad*, a time added to the interval, from 0x58 (two submits closer than
 the SMSC's interval as its clock saw them; not 0x14, a full window): each widens it by
-`pad_step` (0.2 ms), refusals within `pad_debounce` (2 s) counting once, up to `pad_cap` of the
-interval (a tenth: the pad alone never costs more than 9 % of the rate); it wears off by one
+`pad_step` (0.05 ms), refusals within `pad_debounce` (2 s) counting once, up to `pad_cap` of
+the interval (a tenth: the pad alone never costs more than 9 % of the rate); it wears off by one
 step every `pad_every` (1,000) submits' worth of time at the allowance (5 s at 200 TPS, 20 s at
-50), back to nothing. Pacing sits one margin from the SMSC's limit (0.1 ms at 200 TPS), so an
+50), back to nothing. The step was 0.2 ms first: at 200 TPS (5.1 ms) each refusal then cost 4 %
+of the rate for 5 s, mostly for refusals a pad does not absorb (a delivery late by ms), and the
+rate sat at 91 %; a quarter of that step gave 95.5-95.7 % in 60 s runs (docs/BENCHMARKS.md).
+Pacing sits one margin from the SMSC's limit (0.1 ms at 200 TPS), so an
 SMSC that stamps a submit late (a busy process reading it) or a network that bunches two
 refuses its own jitter; the cut above answers each refusal for half a second only, the pad
 stays, and settles where such refusals come about once in `pad_every` submits (0.1 %). Rarer
@@ -270,7 +273,7 @@ class RedisThrottle:
     def __init__(self, client: Any, key: str, rate: float, *, pacing: str = "per_second",
                  margin: float = 0.02, decrease: float = 0.9, floor: float = 0.5,
                  rise: float = 0.2, debounce: float = 1.0, block_seconds: float = 0.1,
-                 late: float | None = None, pad_step: float = 0.0002,
+                 late: float | None = None, pad_step: float = 0.00005,
                  pad_every: float = 1000, pad_debounce: float = 2.0,
                  pad_cap: float = 0.1) -> None:
         if rate <= 0:

@@ -65,7 +65,7 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
         tolerance: float = 0.0, burst_at: float | None = None, burst: float = 1.0,
         redis_url: str | None = None, throttle_tps: int | None = None,
         realtime: bool = False, margin: float | None = None, dawdle: float = 0.0,
-        arrival: str = "kernel") -> dict[str, Any]:
+        arrival: str = "kernel", pad: dict[str, float] | None = None) -> dict[str, Any]:
     """One run (see the module docstring); returns its figures."""
     pacing = pacing or ("spacing" if policing.startswith("interval") else "per_second")
     embedded = None
@@ -83,7 +83,7 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
     try:
         throttle = (Dawdling if dawdle else RedisThrottle)(
             client, key, rate=throttle_tps or tps, pacing=pacing,
-            **({} if margin is None else {"margin": margin}))
+            **({} if margin is None else {"margin": margin}), **(pad or {}))
         if isinstance(throttle, Dawdling):
             throttle.dawdle = dawdle
         for number in range(binds):
@@ -114,8 +114,17 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
             time.sleep(burst)
             http_json(f"{base}/behaviour", {"throttle_ratio": 0.0})
 
+        intervals: list[float] = []
+
+        def sample() -> None:  # the spaced interval in force (pad and cut included), 10 a second
+            while time.time() < end:
+                intervals.append(throttle._interval(time.monotonic()))
+                time.sleep(0.1)
+
         threads = [threading.Thread(target=feed, args=(n, s), daemon=True)
                    for n, s in enumerate(sessions)]
+        if pacing == "spacing":
+            threads.append(threading.Thread(target=sample, daemon=True))
         if burst_at is not None:
             threads.append(threading.Thread(target=force_burst, daemon=True))
         for thread in threads:
@@ -145,7 +154,9 @@ def run(*, tps: int, policing: str = "second", seconds: float = 10.0, binds: int
                     burst_at=burst_at, burst=burst, started=started, outcomes=outcomes,
                     stats=stats, records=records, pace=pace.as_dict(),
                     round_trips=[st.round_trip for st in statuses],
-                    throttle=_throttle_figures(throttle))
+                    throttle={**_throttle_figures(throttle), "pad": pad or {},
+                              "mean_interval_ms": round(statistics.mean(intervals) * 1000, 4)
+                              if intervals else None})
 
 
 def _throttle_figures(throttle: RedisThrottle) -> dict[str, Any]:
@@ -256,6 +267,8 @@ def main() -> None:
     parser.add_argument("--arrival", default="kernel", choices=("kernel", "read"),
                         help="the stand-in stamps each submit when the kernel received it "
                         "(default) or when its loop read it (an SMSC that stamps late)")
+    for name in ("step", "every", "debounce", "cap"):
+        parser.add_argument(f"--pad-{name}", type=float, help=f"spacing: the pad's `pad_{name}`")
     parser.add_argument("--burst-at", type=float, help="force refusals from this second")
     parser.add_argument("--burst", type=float, default=1.0, help="for this long")
     args = parser.parse_args()
@@ -263,7 +276,9 @@ def main() -> None:
                   window=args.window, pacing=args.pacing, resp_delay=args.resp_delay,
                   tolerance=args.tolerance, burst_at=args.burst_at, burst=args.burst,
                   realtime=args.realtime, margin=args.margin, arrival=args.arrival,
-                  redis_url=os.environ.get("REDIS_URL"))
+                  redis_url=os.environ.get("REDIS_URL"),
+                  pad={f"pad_{n}": v for n in ("step", "every", "debounce", "cap")
+                       if (v := getattr(args, f"pad_{n}")) is not None})
     print(json.dumps(figures, indent=2))
 
 

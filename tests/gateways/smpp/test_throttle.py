@@ -420,4 +420,20 @@ def test_a_session_widens_the_pad_on_0x58_not_on_0x14(
     smsc.set(throttle_ratio=0.0)
     outcome = handle.wait(30)
     assert outcome is not None and outcome.ok
-    assert 0.00015 <= throttle.peek().pad <= 0.0002  # one step (wearing off: 0.2 ms in 5 s)
+    assert 0.00003 <= throttle.peek().pad <= 0.00005  # one step (wearing off: 0.05 ms in 5 s)
+
+
+def test_spacing_the_default_pad_step_is_small_beside_the_interval(redis: Any) -> None:
+    # At 200 TPS (5.1 ms at the 2 % margin) one crowding refusal pads by 0.05 ms (1 % of the
+    # rate, where 0.2 ms cost 4 % and held 200 TPS at 91 %); the cap, a tenth of the interval,
+    # takes eleven refusal bursts to reach.
+    throttle = RedisThrottle(redis, "default-step", rate=200, pacing="spacing",
+                             pad_debounce=0.0, decrease=1.0)
+    throttle.penalise()
+    assert throttle.pad == pytest.approx(0.00005, abs=2e-6)
+    for _ in range(9):
+        throttle.penalise()
+    assert throttle.pad == pytest.approx(0.0005, abs=5e-6)  # ten steps: still under the cap
+    for _ in range(5):
+        throttle.penalise()
+    assert throttle.pad == pytest.approx(0.1 / 196, abs=2e-6)  # capped at a tenth
