@@ -83,18 +83,20 @@ def backends_for(definition: pytest.Item, config: pytest.Config) -> list[str]:
     return [main_backend(config)]
 
 
+MAIN_BACKEND = pytest.StashKey[str]()
+
+
 def main_backend(config: pytest.Config) -> str:
     """PostgreSQL when listed and reachable (under CI it must be: `database_url` fails the run
     if it is not); else the first listed, so a machine without PostgreSQL still runs them."""
-    cached = getattr(config, "_loa_main_backend", None)
-    if cached is None:
+    if MAIN_BACKEND not in config.stash:
         listed = config.getoption("--backends").split(",")
-        cached = listed[0]
+        chosen = listed[0]
         if "postgresql" in listed:
-            cached = "postgresql" if IN_CI or _pg_reachable() else (
-                next((b for b in listed if b != "postgresql"), "postgresql"))
-        config._loa_main_backend = cached  # type: ignore[attr-defined]
-    return cached
+            others = [b for b in listed if b != "postgresql"]
+            chosen = "postgresql" if IN_CI or _pg_reachable() or not others else others[0]
+        config.stash[MAIN_BACKEND] = chosen
+    return config.stash[MAIN_BACKEND]
 
 
 def _pg_reachable() -> bool:

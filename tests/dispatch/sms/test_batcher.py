@@ -86,6 +86,13 @@ def test_a_waiter_does_not_wait_out_the_time_bound(app: Any) -> None:
         batcher.stop(5)
 
 
+def feed(batcher: Batcher[int], count: int, *, every: float) -> None:
+    """Items 0 … count-1, one every `every` seconds: a link's steady pace."""
+    for n in range(count):
+        batcher.put(n)
+        time.sleep(every)
+
+
 def test_with_a_gap_a_batch_goes_once_nothing_more_comes(app: Any) -> None:
     # An SMSC whose window of unanswered deliver_sm is full sends nothing until the batch is
     # written and answered: the batch goes once no item has come for `gap`, not after the
@@ -96,9 +103,7 @@ def test_with_a_gap_a_batch_goes_once_nothing_more_comes(app: Any) -> None:
     batcher.start()
     try:
         first = time.monotonic()
-        for n in range(5):
-            batcher.put(n)
-            time.sleep(0.005)
+        feed(batcher, 5, every=0.005)
         assert wait_for(lambda: seen.written == 5, 10)
         assert seen.sizes == [5]
         assert seen.at[0] - first < 5.0  # not the 30 s time bound
@@ -116,9 +121,7 @@ def test_a_steady_link_slower_than_the_gap_is_still_gathered(app: Any) -> None:
                                     gap=0.01)
     batcher.start()
     try:
-        for n in range(20):
-            batcher.put(n)
-            time.sleep(0.03)
+        feed(batcher, 20, every=0.03)
         assert wait_for(lambda: seen.written == 20, 10)
         assert len(seen.sizes) < 10, seen.sizes  # one gap alone: twenty batches of one
     finally:
