@@ -134,7 +134,7 @@ def test_the_silence_follows_the_pace_between_the_gap_and_its_ceiling(app: Any) 
                                     gap=0.005)
     assert batcher.silence() == 0.005  # nothing measured yet: the gap
     at = 0.0
-    for _ in range(20):  # one item every 10 ms: three intervals, below four gaps
+    for _ in range(20):  # one item every 10 ms: three intervals (30 ms) pass four gaps
         batcher._measure(at, 1)
         at += 0.010
     assert abs(batcher.silence() - 0.020) < 1e-9  # capped at 4 × 5 ms (3 × 10 ms is more)
