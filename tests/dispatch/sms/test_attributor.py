@@ -163,3 +163,38 @@ def test_one_batch_holding_several_accounts_attributes_each_on_its_own_account(a
     got = {(r.account_id, r.text): (r.kind, r.campaign_id) for r in replies()}
     assert got == {(ACCOUNT + 1, "2"): ("unattributed", None),
                    (ACCOUNT, "1"): ("answer", survey.id)}
+
+
+@pytest.mark.postgres_only  # SQLite has one writer at a time; PostgreSQL needs the lock
+def test_a_second_batch_waits_for_the_first_and_finds_its_messages_taken(app, backend):
+    survey = survey_sent_to("+84912345678", "+84912345679")
+    receipts.store_batch(ACCOUNT, [mo("1"), mo("2", source="84912345679")])
+    db.session.commit()
+    first = attribute.take_pending(500)  # this transaction holds the attribution
+    assert len(first) == 2
+    taken: list[int] = []
+
+    def second() -> None:  # another process's attributor, on its own connection
+        with app.app_context():
+            taken.append(attribute.attribute_pending())
+            db.session.commit()
+
+    other = threading.Thread(target=second)
+    other.start()
+    try:
+        waiting = sa.text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND objid = :key AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())")
+        # Without the lock the second would read the same two marked rows now and make a
+        # second reply of each; with it, it waits on the lock until the first commits.
+        assert wait_for(lambda: db.session.scalar(
+            waiting, {"key": attribute.ATTRIBUTION_LOCK}) == 1, timeout=10)
+        assert taken == []
+        attribute.attribute(first)
+        db.session.commit()
+    finally:
+        other.join(10)
+    assert taken == [0]  # it read what the first committed: nothing left marked
+    assert sorted((r.msisdn, r.choice, r.counted, r.campaign_id) for r in replies()) == [
+        ("+84912345678", "1", True, survey.id), ("+84912345679", "2", True, survey.id)]
