@@ -65,11 +65,30 @@
 
   window.Loa = { json: json, fmt: fmt, num: function (n) { return numbers.format(n || 0); }, csrfToken: csrfToken };
 
-  /* Forms with data-confirm ask first (keyboard users get the browser's own dialog). */
+  /* Forms with data-confirm ask first (keyboard users get the browser's own dialog). A POST
+     form goes once: an impatient second click (a test send, a launch) while the page waits for
+     the answer is dropped, not sent again. The buttons are not disabled, because a disabled
+     submitter would leave its name out of what the form sends. */
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) { event.preventDefault(); }
+    if (!form.getAttribute) { return; }
+    if (form.getAttribute("aria-busy") === "true") { event.preventDefault(); return; }
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); return; }
+    if ((form.getAttribute("method") || "").toLowerCase() !== "post") { return; }
+    form.setAttribute("aria-busy", "true");
+    /* A script of the page's own that takes the submit over (and says so) keeps the form free. */
+    window.setTimeout(function () {
+      if (event.defaultPrevented) { form.removeAttribute("aria-busy"); }
+    }, 0);
+  });
+
+  /* Back to a page kept in the browser's cache: its forms can be sent again. */
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    Array.prototype.forEach.call(document.querySelectorAll('form[aria-busy="true"]'), function (form) {
+      form.removeAttribute("aria-busy");
+    });
   });
 
   /* Live progress: every panel polls the progress API of its campaign. */
