@@ -69,6 +69,7 @@
      form goes once: an impatient second click (a test send, a launch) while the page waits for
      the answer is dropped, not sent again. The buttons are not disabled, because a disabled
      submitter would leave its name out of what the form sends. */
+  var BUSY_MS = 15000;
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.getAttribute) { return; }
@@ -81,6 +82,9 @@
     window.setTimeout(function () {
       if (event.defaultPrevented) { form.removeAttribute("aria-busy"); }
     }, 0);
+    /* A person who pressed Stop (or whose answer never came) can send it again after a while:
+       the page is still this one, so no answer is on its way any more. */
+    window.setTimeout(function () { form.removeAttribute("aria-busy"); }, BUSY_MS);
   });
 
   /* Back to a page kept in the browser's cache: its forms can be sent again. */

@@ -86,3 +86,45 @@ def test_a_form_refused_by_its_confirmation_stays_usable(
         return form.getAttribute("aria-busy");
     }""")
     assert locked is None
+
+
+
+def no_content(app: Flask, path: str) -> Wsgi:
+    """Wrap the app: a POST to `path` is answered 204, so the browser stays on the page, as it
+    does when the person presses Stop while the answer is on its way."""
+    inner = app.wsgi_app
+
+    def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"] == path:
+            start_response("204 No Content", [])
+            return [b""]
+        return inner(environ, start_response)
+
+    return wrapped
+
+
+def test_a_form_whose_answer_never_came_can_be_sent_again_later(
+        app: Flask, backend: str, screen: Screen, people: dict[str, User],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clerk pressed Stop (or the answer never came): the form is not locked for good.
+    Right after, a click is still dropped; once the wait has worn off (15 s on the page's
+    clock), the form goes again."""
+    monkeypatch.setattr(app, "wsgi_app", no_content(app, "/nowhere"))
+    page = screen.page
+    screen.sign_in("editor1", PASSWORD)
+    page.clock.install()
+    page.goto("/campaigns")
+    with page.expect_request("**/nowhere"):
+        page.evaluate("""() => {
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = "/nowhere";
+            form.id = "left";
+            document.body.appendChild(form);
+            form.requestSubmit();
+        }""")
+    form = page.locator("#left")
+    page.clock.fast_forward("00:05")
+    assert form.get_attribute("aria-busy") == "true"
+    page.clock.fast_forward("00:11")
+    assert form.get_attribute("aria-busy") is None
