@@ -143,9 +143,10 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         # its row `unknown`; rows claimed for sending longer than CLAIM_TIMEOUT ago by a
         # process that died become `unknown`; a push send job (or an import) started longer
         # than ORPHAN_AFTER ago no longer stops the clock from enqueuing its queued rows again
-        # (SMS has no jobs: the smpp process claims from the ledger); an expansion whose
-        # heartbeat is older than EXPAND_HEARTBEAT is started again; N consecutive gateway
-        # failures on an account pause its campaigns (0: never).
+        # (SMS has no jobs: the smpp process claims from the ledger); an expansion, or the
+        # freeze of a submission's recipients, whose heartbeat is older than EXPAND_HEARTBEAT
+        # is started again; N consecutive gateway failures on an account pause its campaigns
+        # (0: never).
         "RECEIPT_WAIT_SECONDS": env_int(env, "LOA_RECEIPT_WAIT_SECONDS", 48 * 3600),
         # The parts of a concatenated MO not all come after this are stored as incomplete.
         "MO_REASSEMBLY_SECONDS": env_int(env, "LOA_MO_REASSEMBLY_SECONDS", 300),

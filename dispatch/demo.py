@@ -111,6 +111,8 @@ def seed(contacts: int = 300, devices: int = 60) -> dict[str, Any]:
     db.session.commit()
     campaigns.submit(c, actor=editor)
     db.session.commit()
+    campaigns.freeze_audience(c)  # the freeze job's step, here at once: a demo's few contacts
+    db.session.commit()
     campaigns.approve(c, actor=approver, snapshot_hash=c.snapshot_hash or "")
     db.session.commit()
     assert during.starts_on is not None
@@ -140,6 +142,8 @@ def _survey(phase_id: int, list_id: int, places: list[str], *, editor: Any,
     }, actor=editor)
     db.session.commit()
     campaigns.submit(c, actor=editor)
+    db.session.commit()
+    campaigns.freeze_audience(c)  # the freeze job's step, here at once: a demo's few contacts
     db.session.commit()
     campaigns.approve(c, actor=approver, snapshot_hash=c.snapshot_hash or "")
     db.session.commit()

@@ -117,7 +117,9 @@ class Submit(MethodView):
     @require("campaign.submit")
     @blp.response(200, CampaignDetailSchema)
     def post(self, campaign_id: int) -> dict[str, Any]:
-        """Ask for approval; freezes the content and audience as a snapshot with its hash."""
+        """Ask for approval: freezes the content as a snapshot with its hash, and starts the
+        freeze of the audience; the campaign is `submitting` until that is done, then
+        `pending_approval` (a freeze that fails returns it to `draft`)."""
         return saved(service.submit(service.get_campaign(campaign_id), actor=actor()))
 
 

@@ -11,12 +11,14 @@ S = CampaignStatus
 # (scheduled when send_at is still ahead); `delete` removes the row, so it leads nowhere.
 TRANSITIONS: dict[str, tuple[frozenset[CampaignStatus], frozenset[CampaignStatus]]] = {
     # Editing anything not yet sending returns it to draft, voiding a submission or approval.
-    "edit": (frozenset({S.DRAFT, S.PENDING_APPROVAL, S.REJECTED, S.APPROVED, S.SCHEDULED}),
-             frozenset({S.DRAFT})),
+    "edit": (frozenset({S.DRAFT, S.SUBMITTING, S.PENDING_APPROVAL, S.REJECTED, S.APPROVED,
+                        S.SCHEDULED}), frozenset({S.DRAFT})),
     "delete": (frozenset({S.DRAFT}), frozenset()),
-    "submit": (frozenset({S.DRAFT}), frozenset({S.PENDING_APPROVAL})),
+    # Submitting freezes the content at once and the audience in a job (`frozen`), which can take
+    # minutes for a national audience: the request does not wait for it.
+    "submit": (frozenset({S.DRAFT}), frozenset({S.SUBMITTING})),
     # Back to draft without changing anything: withdraw a submission, or take up a rejection.
-    "reopen": (frozenset({S.PENDING_APPROVAL, S.REJECTED}), frozenset({S.DRAFT})),
+    "reopen": (frozenset({S.SUBMITTING, S.PENDING_APPROVAL, S.REJECTED}), frozenset({S.DRAFT})),
     "approve": (frozenset({S.PENDING_APPROVAL}), frozenset({S.APPROVED})),
     "reject": (frozenset({S.PENDING_APPROVAL}), frozenset({S.REJECTED})),
     "launch": (frozenset({S.APPROVED}), frozenset({S.SCHEDULED, S.SENDING})),
@@ -27,7 +29,10 @@ TRANSITIONS: dict[str, tuple[frozenset[CampaignStatus], frozenset[CampaignStatus
     # Re-send failed/unknown messages: a completed campaign starts sending again.
     "retry": (frozenset({S.SENDING, S.PAUSED, S.COMPLETED}),
               frozenset({S.SENDING, S.PAUSED})),
-    # Moves made by the system, not by a person: the scheduler and the sender.
+    # Moves made by the system, not by a person: the freeze job, the scheduler and the sender.
+    # A freeze that failed returns the campaign to its authors (`freeze_failed`).
+    "frozen": (frozenset({S.SUBMITTING}), frozenset({S.PENDING_APPROVAL})),
+    "freeze_failed": (frozenset({S.SUBMITTING}), frozenset({S.DRAFT})),
     "start": (frozenset({S.SCHEDULED}), frozenset({S.SENDING})),
     "complete": (frozenset({S.SENDING}), frozenset({S.COMPLETED})),
 }
@@ -47,7 +52,7 @@ PERMISSION: dict[str, str] = {
     "retry": "campaign.retry",
 }
 
-SYSTEM_ACTIONS = frozenset({"start", "complete"})
+SYSTEM_ACTIONS = frozenset({"frozen", "freeze_failed", "start", "complete"})
 
 
 def can(status: CampaignStatus, action: str) -> bool:

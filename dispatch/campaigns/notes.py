@@ -27,13 +27,15 @@ STRATEGY = "strategy_per_device"  # strategy
 PERSONAL_PUSH = "personal_push"
 # Why an edit voided a submission or an approval (the audit's reason of campaign.void).
 VOIDED = "voided"  # what (submission | approval), status (the campaign's before the edit)
+# Why a submission went back to draft: its audience could not be frozen (the error's type).
+FREEZE_FAILED = "freeze_failed"  # error
 # Why a campaign was cancelled by starting its correction (dispatch.campaigns.corrections).
 CORRECTED = "corrected"  # id (the original's)
 
 CODES = frozenset({
     PAUSED_BY_STAFF, PAUSED_BY_SYSTEM, GATEWAY_FAILURES, TOPICS_OFF, MANY_LOCALITIES,
     PAYLOAD_TOO_LARGE, NO_DEVICE, NOT_SUBSCRIBED, OUTSIDE_SUBSCRIBED, JOINED_SINCE_APPROVAL,
-    TOPIC_SEND, VOIDED, STRATEGY, CORRECTED, PERSONAL_PUSH,
+    TOPIC_SEND, VOIDED, STRATEGY, CORRECTED, PERSONAL_PUSH, FREEZE_FAILED,
 })
 
 

@@ -35,6 +35,7 @@ from dispatch.models.sqlbatch import chunks
 
 S = CampaignStatus
 ENTITY = "campaign"
+SUBMITTED = (S.SUBMITTING, S.PENDING_APPROVAL)  # a submission an edit or a withdrawal voids
 # Audit actions whose actor had a hand in the content: they may not approve or reject it.
 AUTHORING = ("campaign.create", "campaign.update", "campaign.submit")
 
@@ -119,8 +120,8 @@ def update(c: Campaign, changes: dict[str, Any], *, actor: User) -> Campaign:
         return c  # saving an unchanged form voids nothing
     before_hash, after_hash = audit.content_hash(before), audit.content_hash(after)
     old_status = c.status
-    if old_status in (S.PENDING_APPROVAL, S.APPROVED, S.SCHEDULED):
-        voided = "submission" if old_status == S.PENDING_APPROVAL else "approval"
+    if old_status in (S.SUBMITTING, S.PENDING_APPROVAL, S.APPROVED, S.SCHEDULED):
+        voided = "submission" if old_status in SUBMITTED else "approval"
         audit.record(
             "campaign.void", ENTITY, c.id, actor=actor,
             reason=notes.note(notes.VOIDED, what=voided, status=old_status.value),
@@ -152,7 +153,8 @@ def delete(c: Campaign, *, actor: User) -> None:
 
 
 def submit(c: Campaign, *, actor: User) -> Campaign:
-    """Ask for approval: freeze the content and audience as a snapshot with its hash."""
+    """Ask for approval: freeze the content as a snapshot with its hash, and have a job freeze
+    the audience (`freeze_audience`); the campaign awaits approval once that is done."""
     lifecycle.check(c.status, "submit")
     now = utcnow()
     if errors := content.submission_errors(c, now=now):
@@ -162,9 +164,34 @@ def submit(c: Campaign, *, actor: User) -> Campaign:
     digest = audit.content_hash(snap)
     c.snapshot, c.snapshot_hash, c.submitted_at = snap, digest, now
     c.rejection_reason = None
+    _move(c, "submit", S.SUBMITTING, actor=actor, details={"snapshot": snap, "version": c.version})
+    control.submitted(c)
+    return c
+
+
+def freeze_audience(c: Campaign) -> Campaign:
+    """The freeze job's step: write the audience's members as they are now, with the figures
+    the approver approves, and await approval.
+
+    The members are written before the campaign's row is claimed, so a withdrawal or an edit
+    meanwhile is not kept waiting on the freeze: the claim then fails (Conflict) and the caller
+    rolls everything back. The claim also names the submission, so a freeze begun before a
+    withdrawal and a new submission does not pass for the new one's.
+    """
+    lifecycle.check(c.status, "frozen")
     reach = frozen.freeze(c)
-    _move(c, "submit", S.PENDING_APPROVAL, actor=actor,
-          details={"snapshot": snap, "version": c.version, "frozen_reach": reach})
+    _claim(c, same_submission=True)
+    _move(c, "frozen", S.PENDING_APPROVAL, actor=None,
+          details={"version": c.version, "frozen_reach": reach})
+    return c
+
+
+def freeze_failed(c: Campaign, *, reason: str) -> Campaign:
+    """The freeze could not be made (`reason`: a note): back to draft, for its authors."""
+    lifecycle.check(c.status, "freeze_failed")
+    _claim(c, same_submission=True)
+    _back_to_draft(c)
+    _move(c, "freeze_failed", S.DRAFT, actor=None, reason=reason, from_status=S.SUBMITTING)
     return c
 
 
@@ -215,7 +242,7 @@ def reopen(c: Campaign, *, actor: User) -> Campaign:
     snapshot_hash = c.snapshot_hash
     _back_to_draft(c)
     _move(c, "reopen", S.DRAFT, actor=actor, from_status=old,
-          details={"voided": "submission" if old == S.PENDING_APPROVAL else None,
+          details={"voided": "submission" if old in SUBMITTED else None,
                    "snapshot_hash": snapshot_hash})
     return c
 
@@ -361,15 +388,20 @@ def _back_to_draft(c: Campaign) -> None:
     frozen.thaw(c)
 
 
-def _claim(c: Campaign, *, code: str = "concurrent_change") -> None:
+def _claim(c: Campaign, *, code: str = "concurrent_change", same_submission: bool = False
+           ) -> None:
     """Lock the campaign's row for this change, refusing if it changed since it was read.
 
     The guarded UPDATE waits for any other writer of the row; once it commits, the row no longer
     matches the status and version read here, so the loser gets a 409 instead of a lost update.
+    `same_submission`: the submission time must be the one read, too (a withdrawal and a new
+    submission leave the status and the version as they were).
     """
+    same = [Campaign.submitted_at == c.submitted_at] if same_submission else []
     result = db.session.execute(
         sa.update(Campaign)
-        .where(Campaign.id == c.id, Campaign.status == c.status, Campaign.version == c.version)
+        .where(Campaign.id == c.id, Campaign.status == c.status, Campaign.version == c.version,
+               *same)
         .values(version=Campaign.version)
         .execution_options(synchronize_session=False)
     )

@@ -1,5 +1,7 @@
 """The periodic tick (`flask clock`): everything that happens because time passed.
 
+- a submission whose audience freeze was lost or died with its worker is frozen again
+  (dispatch.campaigns.submission);
 - scheduled campaigns whose time has come start;
 - a campaign's unsent rows expire when its validity ends;
 - submitted rows with no receipt after the receipt wait become `unknown`;
@@ -77,6 +79,13 @@ def tick(config: dict[str, Any]) -> dict[str, int]:
         campaigns.start(c)
         db.session.commit()
         count("started", 1)
+
+    # A submission whose freeze job was lost (Redis) or died with its worker: enqueued again
+    # once nobody holds it (dispatch.campaigns.submission).
+    for campaign_id, priority in db.session.execute(select(Campaign.id, Campaign.priority).where(
+            Campaign.status == C.SUBMITTING)).all():
+        if enqueue.enqueue_freeze(campaign_id, priority == "urgent"):
+            count("freeze_restarted", 1)
 
     active = db.session.scalars(select(Campaign).where(
         Campaign.status.in_([C.SENDING, C.PAUSED]))).all()

@@ -1,4 +1,4 @@
-"""What the engine does when a person launches, pauses, resumes or cancels a campaign.
+"""What the engine does when a person submits, launches, pauses, resumes or cancels a campaign.
 
 Commit, then enqueue (DESIGN.md invariant 2): the campaigns service calls these inside its
 transaction; the Redis side effects are deferred until that transaction commits, and dropped if it
@@ -37,6 +37,13 @@ def _run_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_after_rollback(session: Session, previous_transaction: Any) -> None:
     session.info.pop(_KEY, None)
+
+
+def submitted(c: Campaign) -> None:
+    """Submitted: have a worker freeze its audience once committed (the clock enqueues it again
+    if this is lost)."""
+    campaign_id, urgent = c.id, c.priority == "urgent"
+    after_commit(lambda: enqueue.enqueue_freeze(campaign_id, urgent))
 
 
 def launched(c: Campaign) -> None:

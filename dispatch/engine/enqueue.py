@@ -34,6 +34,7 @@ BATCH = 500  # rows per push send job; FCM's send_each takes at most 500
 PUSH_JOB = "dispatch.push.send.send_batch"
 EXPAND_JOB = "dispatch.engine.expand.expand"
 REQUEUE_JOB = "dispatch.engine.control.requeue"
+FREEZE_JOB = "dispatch.campaigns.submission.freeze"
 
 
 def wake_sms(account_ids: Iterable[int] | None = None) -> None:
@@ -59,18 +60,21 @@ def work_queue(c: Campaign | None = None, *, urgent: bool | None = None) -> Queu
     return Queue("urgent" if urgent else "default", connection=get_redis())
 
 
-# Who holds a campaign's expansion (one rule for the enqueue, the job and the clock).
-# The key names the holder: QUEUED_EXPANSION (a job is on its way to a worker) or the token of
-# the run working on it. Enqueuing sets it to QUEUED_EXPANSION *before* the job exists, and only
-# when nobody holds it — otherwise no job is enqueued: the holder does the work. A run takes it
-# when it is free or QUEUED_EXPANSION, keeps it by renewing it before each batch, and lets it go
-# when it ends; a run that finds another run's token stops. The expiry (EXPAND_HEARTBEAT_SECONDS)
-# frees the key of a run that died, and the clock's next enqueue starts a new one.
+# Who holds a campaign's expansion, or the freeze of its audience at submission (one rule for
+# the enqueue, the job and the clock; each has its key, `keys.expand_heartbeat` and
+# `keys.freeze_heartbeat`).
+# The key names the holder: QUEUED (a job is on its way to a worker) or the token of the run
+# working on it. Enqueuing sets it to QUEUED *before* the job exists, and only when nobody holds
+# it — otherwise no job is enqueued: the holder does the work. A run takes it when it is free or
+# QUEUED, keeps it by renewing it (the expansion before each batch, the freeze from a thread
+# beside its statements), and lets it go when it ends; a run that finds another run's token
+# stops. The expiry (EXPAND_HEARTBEAT_SECONDS) frees the key of a run that died, and the clock's
+# next enqueue starts a new one.
 #
 # (Enqueuing first and marking second once let a quick worker start the job in between: the late
 # mark overwrote the run's token, the run stepped aside at its first batch and nothing ran until
 # the mark expired.)
-QUEUED_EXPANSION = "queued"
+QUEUED = "queued"
 
 _HOLD = """
 local holder = redis.call('GET', KEYS[1])
@@ -85,33 +89,54 @@ return 0
 """
 
 
-def _heartbeat_ttl() -> int:
+def heartbeat_ttl() -> int:
     return int(current_app.config["EXPAND_HEARTBEAT_SECONDS"])
+
+
+def _enqueue_held(key: str, func: str, campaign_id: int, urgent: bool, timeout: int,
+                  description: str) -> bool:
+    if not get_redis().set(key, QUEUED, nx=True, ex=heartbeat_ttl()):
+        return False
+    work_queue(urgent=urgent).enqueue(func, campaign_id, job_timeout=timeout,
+                                      description=description)
+    return True
+
+
+def hold(key: str, run: str, client: Any = None, ttl: int | None = None) -> bool:
+    """Take or renew `key` for `run`; False when another run holds it and this one must stop.
+    (`client` and `ttl`: for a thread outside the app context.)"""
+    return bool((client or get_redis()).eval(_HOLD, 1, key, run, ttl or heartbeat_ttl(), QUEUED))
+
+
+def let_go(key: str, run: str) -> None:
+    """`run` ended: free `key` (only if `run` still holds it)."""
+    get_redis().eval(_LET_GO, 1, key, run)
 
 
 def enqueue_expand(campaign_id: int, urgent: bool) -> bool:
     """Enqueue the campaign's expand job unless someone holds its expansion (a run, or a job
     still waiting for a worker); True when a job was enqueued."""
-    if not get_redis().set(keys.expand_heartbeat(campaign_id), QUEUED_EXPANSION, nx=True,
-                           ex=_heartbeat_ttl()):
-        return False
-    work_queue(urgent=urgent).enqueue(EXPAND_JOB, campaign_id, job_timeout=6 * 3600,
-                                      description=f"expand campaign {campaign_id}")
-    return True
+    return _enqueue_held(keys.expand_heartbeat(campaign_id), EXPAND_JOB, campaign_id, urgent,
+                         6 * 3600, f"expand campaign {campaign_id}")
 
 
 def hold_expansion(campaign_id: int, run: str) -> bool:
     """Take or renew the expansion for `run` (before each batch); False when another run
     holds it and this one must stop: two runs are correct (rows are written once) but slow
     each other."""
-    return bool(get_redis().eval(_HOLD, 1, keys.expand_heartbeat(campaign_id), run,
-                                 _heartbeat_ttl(),
-                                 QUEUED_EXPANSION))
+    return hold(keys.expand_heartbeat(campaign_id), run)
 
 
 def let_go_expansion(campaign_id: int, run: str) -> None:
     """`run` ended: free the expansion (only if `run` still holds it)."""
-    get_redis().eval(_LET_GO, 1, keys.expand_heartbeat(campaign_id), run)
+    let_go(keys.expand_heartbeat(campaign_id), run)
+
+
+def enqueue_freeze(campaign_id: int, urgent: bool) -> bool:
+    """Enqueue the freeze of a submitted campaign's audience unless someone holds it; True when
+    a job was enqueued. Its timeout: 70 million members take about 90 minutes (docs/SCALE.md)."""
+    return _enqueue_held(keys.freeze_heartbeat(campaign_id), FREEZE_JOB, campaign_id, urgent,
+                         4 * 3600, f"freeze the audience of campaign {campaign_id}")
 
 
 def enqueue_requeue(campaign_id: int, urgent: bool) -> None:

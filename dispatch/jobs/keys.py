@@ -28,6 +28,11 @@ def expand_heartbeat(campaign_id: int) -> str:
     return f"loa:expand:{campaign_id}:alive"
 
 
+def freeze_heartbeat(campaign_id: int) -> str:
+    """Held (with a TTL the holder renews) by the run freezing a submitted campaign's audience."""
+    return f"loa:freeze:{campaign_id}:alive"
+
+
 def progress(campaign_id: int) -> str:
     """A campaign's cached progress figures (JSON)."""
     return f"loa:progress:{campaign_id}"

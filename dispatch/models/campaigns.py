@@ -15,6 +15,7 @@ from dispatch.models.common import BigId, UTCDateTime, utcnow
 
 class CampaignStatus(enum.StrEnum):
     DRAFT = "draft"
+    SUBMITTING = "submitting"  # submitted; a job is freezing its audience (then pending_approval)
     PENDING_APPROVAL = "pending_approval"
     REJECTED = "rejected"
     APPROVED = "approved"

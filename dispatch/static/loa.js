@@ -210,8 +210,22 @@
     if (FINAL_STATUSES.indexOf(initial) === -1) { window.setTimeout(tick, 1000); }
   }
 
+  /* A campaign whose recipients are being frozen: reload once its status has moved on. */
+  function watchStatus(el) {
+    var url = el.getAttribute("data-status-url");
+    var initial = el.getAttribute("data-status");
+    function tick() {
+      json(url).then(function (data) {
+        if (data.status !== initial) { window.location.reload(); return; }
+        window.setTimeout(tick, 2000);
+      }).catch(function () { window.setTimeout(tick, 10000); });
+    }
+    window.setTimeout(tick, 2000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-progress-url]"), poll);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-status-url]"), watchStatus);
     var summary = document.getElementById("error-summary");
     if (summary) { summary.focus(); }
   });

@@ -137,7 +137,8 @@ def _after_save(c: Campaign) -> Any:
         db.session.rollback()
         c = service.get_campaign(c.id)
         return _composer(c, request.form, errors_of(err), saved=True)
-    flash(_("The campaign has been submitted for approval."), "success")
+    flash(_("The campaign has been submitted: Loa is freezing its list of recipients, then it "
+            "awaits approval."), "success")
     return redirect(url_for(".show", campaign_id=c.id))
 
 

@@ -104,7 +104,8 @@ def duration(seconds: float | None) -> str:
 # Words for stored codes (statuses, operators, roles...): shown through the `label` filter.
 LABELS: dict[str, Any] = {
     # campaign statuses
-    "draft": _l("Draft"), "pending_approval": _l("Awaiting approval"), "rejected": _l("Rejected"),
+    "draft": _l("Draft"), "submitting": _l("Freezing the recipients"),
+    "pending_approval": _l("Awaiting approval"), "rejected": _l("Rejected"),
     "approved": _l("Approved"), "scheduled": _l("Scheduled"), "sending": _l("Sending"),
     "paused": _l("Paused"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
     # message statuses
@@ -147,7 +148,10 @@ LABELS: dict[str, Any] = {
 
 EVENTS: dict[str, Any] = {
     "campaign.create": _l("Campaign created"), "campaign.update": _l("Edited"),
-    "campaign.submit": _l("Submitted for approval"), "campaign.approve": _l("Approved"),
+    "campaign.submit": _l("Submitted for approval"),
+    "campaign.frozen": _l("Recipients frozen; awaiting approval"),
+    "campaign.freeze_failed": _l("Recipients could not be frozen; back to draft"),
+    "campaign.approve": _l("Approved"),
     "campaign.reject": _l("Rejected"), "campaign.reopen": _l("Returned to draft"),
     "campaign.launch": _l("Launched"), "campaign.pause": _l("Paused"),
     "campaign.resume": _l("Resumed"), "campaign.cancel": _l("Cancelled"),

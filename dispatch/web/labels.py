@@ -112,6 +112,9 @@ NOTE_CODES: dict[str, Any] = {
                                     "them too."),
     notes.VOIDED: _l("Edited while %(status)s: the %(what)s is void."),
     notes.CORRECTED: _l("Cancelled to send its correction instead."),
+    notes.FREEZE_FAILED: _l("Loa could not freeze the list of recipients (%(error)s); nothing "
+                            "was sent. Submit it again; if this happens again, tell the "
+                            "operations team."),
     notes.TOPIC_SEND: _l("Sent to the topic %(topic)s: one request for the %(devices)s active "
                          "devices of the audience, all subscribed; there is no result per "
                          "device."),

@@ -63,7 +63,7 @@ def start_standin() -> tuple[Proc, int, int]:
 def prepare(recipients: int, port: int, window: int, history_rows: int) -> dict[str, Any]:
     """Account, contacts in a list, history, an approved campaign; in the app context."""
     from dispatch.access import users
-    from dispatch.campaigns import service
+    from dispatch.campaigns import service, submission
     from dispatch.extensions import db
     from dispatch.models import ContactList
     from dispatch.sms import accounts as smpp_accounts
@@ -96,6 +96,8 @@ def prepare(recipients: int, port: int, window: int, history_rows: int) -> dict[
     db.session.commit()
     service.submit(c, actor=editor)
     db.session.commit()
+    submission.freeze(c.id)  # the job, here rather than on a worker
+    db.session.refresh(c)
     service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash or "")
     db.session.commit()
     ids = {"campaign_id": c.id, "approver_id": approver.id, "account_id": account.id}

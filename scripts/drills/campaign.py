@@ -99,7 +99,7 @@ def _insert_contacts(conn: Any, n: int, now: Any) -> list[int]:
 def launch(stack: Stack, seeded: Seeded, *, channels: str | None = None,
            priority: str = "normal") -> int:
     """The editor drafts and submits, the approver approves the frozen version and launches."""
-    from dispatch.campaigns import service
+    from dispatch.campaigns import service, submission
     from dispatch.extensions import db
     from dispatch.models import User
 
@@ -124,6 +124,8 @@ def launch(stack: Stack, seeded: Seeded, *, channels: str | None = None,
         db.session.commit()
         service.submit(c, actor=editor)
         db.session.commit()
+        submission.freeze(c.id)  # the job, here rather than on the stack's worker
+        db.session.refresh(c)
         service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash or "")
         db.session.commit()
         service.launch(c, actor=approver)

@@ -116,7 +116,7 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     from datetime import time as dtime
 
     from dispatch.access import users
-    from dispatch.campaigns import service
+    from dispatch.campaigns import service, submission
     from dispatch.extensions import db
     from dispatch.models import ContactList
     from dispatch.sms import accounts as smpp_accounts
@@ -142,8 +142,10 @@ def _prepare(args: argparse.Namespace) -> dict[str, Any]:
     c = service.create(fields, actor=editor)
     db.session.commit()
     started = time.perf_counter()
-    service.submit(c, actor=editor)  # freezes the audience (and marks the covered numbers)
+    service.submit(c, actor=editor)
     db.session.commit()
+    submission.freeze(c.id)  # the job, here: freezes the audience (and marks covered numbers)
+    db.session.refresh(c)
     out["submit_seconds"] = round(time.perf_counter() - started, 2)
     service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash)
     started = time.perf_counter()

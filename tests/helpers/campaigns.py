@@ -9,7 +9,7 @@ from typing import Any
 from dispatch.campaigns import service
 from dispatch.extensions import db
 from dispatch.models import Campaign
-from tests.helpers.engine import window_around_now
+from tests.helpers.engine import freeze_now, window_around_now
 from tests.helpers.factories import SMS_TEXT, ApiClient, make_contact, make_list
 
 
@@ -58,8 +58,8 @@ class Flow:
         c = self.create(author, **over)
         if status == "draft":
             return c
-        c = self.ok(author, c["id"], "submit")
-        if status == "pending_approval":
+        c = self.submit(c["id"], author, freeze=status != "submitting")
+        if status in ("submitting", "pending_approval"):
             return c
         if status == "rejected":
             return self.ok("approver2", c["id"], "reject", reason="Sai chính tả.")
@@ -79,6 +79,15 @@ class Flow:
         c = self.ok(author, c["id"], "pause")
         assert status == "paused", status
         return c
+
+    def submit(self, cid: int, who: str = "editor", *, freeze: bool = True) -> dict[str, Any]:
+        """Submit through the API and, unless told not to, run the freeze job it enqueued."""
+        c = self.ok(who, cid, "submit")
+        assert c["status"] == "submitting", c
+        if not freeze:
+            return c
+        assert freeze_now(cid) == "frozen"
+        return self.get(cid, who)
 
     def get(self, cid: int, who: str = "editor") -> dict[str, Any]:
         resp = self.as_(who).get(f"/api/campaigns/{cid}")
@@ -102,6 +111,7 @@ def api_draft(editor: ApiClient, **body: Any) -> int:
 def api_launch(editor: ApiClient, approver: ApiClient, cid: int) -> None:
     """Submit the draft, approve the snapshot it froze and launch it, through the API."""
     assert editor.post(f"/api/campaigns/{cid}/submit").status_code == 200
+    freeze_now(cid)
     frozen = approver.get(f"/api/campaigns/{cid}").json
     r = approver.post(f"/api/campaigns/{cid}/approve",
                       json={"snapshot_hash": frozen["snapshot_hash"]})

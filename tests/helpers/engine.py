@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from dispatch.campaigns import service
 from dispatch.config import local_zone
+from dispatch.engine import enqueue
 from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, Message
@@ -37,6 +38,31 @@ def ledger(c: Campaign) -> dict[str, tuple[str, str | None]]:
     return {addr: (status.value, reason) for addr, status, reason in rows}
 
 
+def submit(c: Campaign, *, actor: Any) -> Campaign:
+    """Submit through the service, commit, and run the freeze job it enqueued (`freeze_now`):
+    the campaign then awaits approval."""
+    service.submit(c, actor=actor)
+    db.session.commit()
+    freeze_now(c.id)
+    db.session.refresh(c)
+    return c
+
+
+def freeze_now(campaign_id: int) -> Any:
+    """Take the freeze job a submission enqueued off its queue and run it here, as a worker
+    would (dispatch.campaigns.submission); its result. Fails when no such job was enqueued."""
+    from rq import Queue
+
+    redis = get_redis()
+    for name in ("urgent", "default"):
+        queue = Queue(name, connection=redis)
+        for job in queue.get_jobs():
+            if job.func_name == enqueue.FREEZE_JOB and job.args == (campaign_id,):
+                queue.remove(job)
+                return job.perform()
+    raise AssertionError(f"no freeze job enqueued for campaign {campaign_id}")
+
+
 def launched(people: dict[str, Any], *, launch: bool = True, **fields: Any) -> Campaign:
     """A campaign created by the editor, approved by the approver, then launched."""
     start, end = window_around_now()
@@ -45,8 +71,7 @@ def launched(people: dict[str, Any], *, launch: bool = True, **fields: Any) -> C
     data.update(fields)
     c = service.create(data, actor=people["editor"])
     db.session.commit()
-    service.submit(c, actor=people["editor"])
-    db.session.commit()
+    submit(c, actor=people["editor"])
     service.approve(c, actor=people["approver"], snapshot_hash=c.snapshot_hash,
                     cap_exempt=fields.get("cap_exempt_on_approval", False))
     db.session.commit()

@@ -13,6 +13,7 @@ def sample_data() -> dict[str, Any]:
     from dispatch.models import Contact, ContactList, Device, ListMember
     from dispatch.push import devices as app_devices
     from dispatch.sms import accounts as smpp_accounts
+    from tests.helpers.engine import submit
     from tests.helpers.factories import make_user
 
     editor = make_user("seed-editor", ["editor"])
@@ -38,12 +39,11 @@ def sample_data() -> dict[str, Any]:
                             "sms_sender": "HAUGIANG", "audience": {"lists": [lst.id]}}
     draft = service.create(data, actor=editor)
     submitted = service.create(data | {"title": "Chờ duyệt"}, actor=editor)
-    db.session.flush()
-    service.submit(submitted, actor=editor)
+    db.session.commit()
+    submit(submitted, actor=editor)
     approved = service.create(data | {"title": "Đã duyệt"}, actor=editor)
-    db.session.flush()
-    service.submit(approved, actor=editor)
-    db.session.flush()
+    db.session.commit()
+    submit(approved, actor=editor)
     service.approve(approved, actor=approver, snapshot_hash=approved.snapshot_hash or "")
     db.session.commit()
     return {"list": lst, "account": account, "app_key": key, "app_key_secret": key_secret,

@@ -11,6 +11,7 @@ from werkzeug.test import TestResponse
 from dispatch.campaigns import service
 from dispatch.extensions import db
 from dispatch.models import Campaign, ContactList, User
+from tests.helpers import engine
 from tests.helpers.factories import PASSWORD, SMS_TEXT, contact_list  # noqa: F401 (as helpers.*)
 
 
@@ -24,9 +25,7 @@ def campaign(author: User, lst: ContactList, **over: Any) -> Campaign:
 
 def submitted(author: User, lst: ContactList, **over: Any) -> Campaign:
     c = campaign(author, lst, **over)
-    service.submit(c, actor=author)
-    db.session.commit()
-    return c
+    return engine.submit(c, actor=author)
 
 
 def approved(author: User, approver: User, lst: ContactList, **over: Any) -> Campaign:

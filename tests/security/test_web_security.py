@@ -15,6 +15,7 @@ from dispatch.models import User
 from tests.helpers import seed
 from tests.helpers.access_matrix import DECISIONS, expand
 from tests.helpers.browser import Browser
+from tests.helpers.engine import freeze_now
 from tests.helpers.factories import PASSWORD, token_for, upload_import
 
 XSS = "<script>alert('x')</script>"
@@ -80,6 +81,7 @@ def test_stored_text_is_escaped_on_every_page(backend: str, app: Any, api: Any,
     cid = made.json["id"]
     submitted = editor.post(f"/api/campaigns/{cid}/submit")
     assert submitted.status_code == 200, submitted.json
+    assert freeze_now(cid) == "frozen"  # the approval page then shows the snapshot
     optout = editor.post("/api/optouts", json={"address": "0912345670", "channel": "sms",
                                                "reason": f"r {XSS}"})
     assert optout.status_code in (200, 201), optout.json

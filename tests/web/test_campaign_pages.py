@@ -10,6 +10,7 @@ from sqlalchemy import select
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Campaign, CampaignStatus, User
 from tests.helpers import web as helpers
+from tests.helpers.engine import freeze_now, submit
 
 XSS = "<script>alert('x')</script>"
 
@@ -42,8 +43,18 @@ def test_compose_save_then_submit(backend: str, as_role: Any) -> None:
     assert c.version == 1
     submitted = editor.post(f"/campaigns/{c.id}/edit", composer_form(lst.id, intent="submit"))
     assert submitted.headers["Location"] == f"/campaigns/{c.id}"
-    assert c.status is CampaignStatus.PENDING_APPROVAL
+    assert c.status is CampaignStatus.SUBMITTING
     assert c.snapshot["sms_text"] == "Kính mời cử tri\nđi bầu cử."
+    # The page says the recipients are being frozen and watches for the end; approval waits.
+    page = editor.get(f"/campaigns/{c.id}").get_data(as_text=True)
+    assert 'id="freezing"' in page and "Loa đang chốt danh sách người nhận" in page
+    assert "Đang chốt danh sách người nhận" in page  # the status badge
+    review = as_role("approver").get(f"/approvals/{c.id}").get_data(as_text=True)
+    assert 'id="freezing"' in review and 'id="h-approve"' not in review
+    assert freeze_now(c.id) == "frozen"
+    db.session.refresh(c)
+    assert c.status is CampaignStatus.PENDING_APPROVAL and c.frozen_reach["sms"]["recipients"] == 3
+    assert 'id="freezing"' not in editor.get(f"/campaigns/{c.id}").get_data(as_text=True)
 
 
 def test_errors_name_the_field(backend: str, as_role: Any) -> None:
@@ -163,8 +174,7 @@ def test_what_changed_since_the_last_submission(backend: str, as_role: Any,
     lst = helpers.contact_list()
     c = helpers.submitted(people["editor"], lst)
     service.update(c, {"sms_text": "Nội dung mới"}, actor=people["editor"])
-    service.submit(c, actor=people["editor"])
-    db.session.commit()
+    submit(c, actor=people["editor"])
     html = as_role("approver").get(f"/approvals/{c.id}").get_data(as_text=True)
     assert "So với phiên bản 1" in html
     assert "Nội dung mới" in html and helpers.SMS_TEXT in html
@@ -242,3 +252,22 @@ def test_reply_settings_are_refused_in_vietnamese(backend: str, as_role: Any) ->
     mode = editor.post("/campaigns/new", survey | {"reply_mode": "poll"}).get_data(as_text=True)
     assert "Must be one of" not in mode and "Phải là một trong" in mode
     assert db.session.scalar(select(Campaign.id)) is None
+
+
+def test_a_failed_freeze_is_shown_to_the_authors(backend: str, as_role: Any, people: Any,
+                                                 monkeypatch: Any) -> None:
+    from dispatch.campaigns import frozen, service
+
+    def broken(campaign: Any) -> Any:
+        raise ValueError("no count")
+
+    c = helpers.campaign(people["editor"], helpers.contact_list())
+    service.submit(c, actor=people["editor"])
+    db.session.commit()
+    monkeypatch.setattr(frozen, "figures", broken)
+    assert freeze_now(c.id) == "failed"
+    html = as_role("editor").get(f"/campaigns/{c.id}").get_data(as_text=True)
+    assert 'id="freeze-failed"' in html
+    assert "Loa không chốt được danh sách người nhận (ValueError)" in html
+    assert "Không chốt được danh sách người nhận; trở về bản nháp" in html  # the timeline
+    assert f'action="/campaigns/{c.id}/submit"' in html  # it can be submitted again

@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dispatch.campaigns import service
 from dispatch.extensions import db
 from dispatch.models import (
     AuditEvent,
@@ -18,6 +17,7 @@ from dispatch.models import (
     MessageStatus,
 )
 from tests.helpers import web as helpers
+from tests.helpers.engine import freeze_now, submit
 from tests.helpers.sms import make_campaign
 
 S = MessageStatus
@@ -61,6 +61,7 @@ def test_a_correction_is_linked_both_ways_and_freezes_the_sent_recipients(
         "sms_text": "ĐÍNH CHÍNH: lịch tiêm chủng vào Chủ nhật", "window_start": "00:00",
         "window_end": "23:59", "validity_hours": "24", "priority": "urgent", "intent": "submit"})
     assert r.status_code == 302, r.get_data(as_text=True)
+    assert freeze_now(fix.id) == "frozen"
     db.session.expire_all()
     fix = db.session.get(Campaign, fix.id)
     assert fix.status is CampaignStatus.PENDING_APPROVAL
@@ -87,8 +88,7 @@ def test_only_delivered_and_refusals(backend: str, api: Any, people: dict[str, A
     r = editor.post(f"/api/campaigns/{original.id}/correction", json={"only_delivered": True})
     assert r.status_code == 201, r.json
     fix = db.session.get(Campaign, r.json["id"])
-    service.submit(fix, actor=people["editor"])
-    db.session.commit()
+    submit(fix, actor=people["editor"])
     assert fix.frozen_reach["sms"]["recipients"] == 1
     draft = make_campaign(people["editor"], status=CampaignStatus.DRAFT)
     r = editor.post(f"/api/campaigns/{draft.id}/correction", json={})

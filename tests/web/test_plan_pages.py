@@ -13,6 +13,7 @@ from dispatch.config import local_zone
 from dispatch.extensions import db
 from dispatch.models import Campaign, CampaignStatus, Phase, Plan, User
 from tests.helpers import web as helpers
+from tests.helpers.engine import freeze_now, submit
 from tests.helpers.plans import congress
 from tests.web.test_campaign_pages import composer_form
 
@@ -145,6 +146,8 @@ def test_a_send_outside_its_phase_is_flagged_before_approval(backend: str, as_ro
     when = scheduled.strftime("%Y-%m-%dT%H:%M")
     editor.post(f"/campaigns/{c.id}/edit", composer_form(lst.id, phase_id=str(first.id),
                                                           send_at=when, intent="submit"))
+    assert freeze_now(c.id) == "frozen"
+    db.session.refresh(c)
     assert c.status is CampaignStatus.PENDING_APPROVAL  # a warning, not a refusal
     review = as_role("approver").get(f"/approvals/{c.id}").get_data(as_text=True)
     assert 'id="outside-phase"' in review and warning in review
@@ -183,8 +186,7 @@ def test_the_approval_shows_a_change_of_phase_by_name(backend: str, as_role: Any
     lst = helpers.contact_list()
     c = helpers.submitted(people["editor"], lst, phase_id=first.id)
     service.update(c, {"phase_id": during.id}, actor=people["editor"])
-    service.submit(c, actor=people["editor"])
-    db.session.commit()
+    submit(c, actor=people["editor"])
     review = as_role("approver").get(f"/approvals/{c.id}").get_data(as_text=True)
     row = re.search(r"<tr><td[^>]*>(<[^>]+>)*Đợt<.*?</tr>", review, re.S)
     assert row, review

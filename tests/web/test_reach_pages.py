@@ -12,6 +12,7 @@ from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import CampaignStatus, Contact, ContactList, ListMember, User
 from dispatch.sms import accounts as smpp_accounts
 from tests.helpers import web as helpers
+from tests.helpers.engine import submit
 
 GREW = ("2 người đã vào đối tượng nhận sau khi danh sách được chốt để duyệt: chiến dịch này "
         "không gửi cho họ.")
@@ -86,8 +87,7 @@ def test_an_approval_names_the_freeze_it_reviewed(backend: str, as_role: Any,
     service.reopen(c, actor=people["editor"])
     db.session.commit()
     grow(lst, 2)
-    service.submit(c, actor=people["editor"])
-    db.session.commit()
+    submit(c, actor=people["editor"])
     stale = approver.post(f"/approvals/{c.id}", {"decision": "approve",
                                                  "snapshot_hash": c.snapshot_hash,
                                                  "frozen_at": seen.group(1)})

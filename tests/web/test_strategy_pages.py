@@ -11,7 +11,7 @@ from dispatch.models import Campaign, Device, User
 from dispatch.models.common import utcnow
 from dispatch.sms import accounts as smpp_accounts
 from tests.helpers import web as helpers
-from tests.helpers.engine import work
+from tests.helpers.engine import freeze_now, work
 from tests.helpers.push import fcm_token
 
 
@@ -47,6 +47,8 @@ def test_the_approver_sees_each_channel_and_the_saving_then_the_report_who_got_w
         "priority": "normal", "intent": "submit"})
     assert saved.status_code == 302, saved.get_data(as_text=True)[:2000]
     c = db.session.scalars(db.select(Campaign)).one()
+    assert freeze_now(c.id) == "frozen"
+    db.session.refresh(c)
     assert c.strategy == "app_first" and c.snapshot["strategy"] == "app_first"
 
     approver = as_role("approver")

@@ -114,7 +114,11 @@ def downgrade():
     sqlite = op.get_bind().dialect.name == "sqlite"
     op.drop_index(op.f('ix_campaigns_parent_id'), table_name='campaigns')
     if sqlite:
-        op.execute("ALTER TABLE campaigns DROP COLUMN parent_id")
+        # A copy of the table without the column (and its key): SQLite's own DROP COLUMN
+        # refuses a column named in a table-level FOREIGN KEY, which is how the key reads once
+        # a later revision has had the table copied (d2c8a6f41e57).
+        with op.batch_alter_table('campaigns', recreate='always') as batch:
+            batch.drop_column('parent_id')
     else:
         op.drop_constraint(op.f('fk_campaigns_parent_id_campaigns'), 'campaigns',
                            type_='foreignkey')

@@ -174,7 +174,9 @@ def downgrade():
     _rewrite_snapshots(conn, _campaigns('phase_id'), "phase_id", "phase_tag", mapping)
     op.drop_index(op.f('ix_campaigns_phase_id'), table_name='campaigns')
     if sqlite:
-        op.execute("ALTER TABLE campaigns DROP COLUMN phase_id")
+        # As in 9d4f2a6b1c83: a copy of the table without the column and its key.
+        with op.batch_alter_table('campaigns', recreate='always') as batch:
+            batch.drop_column('phase_id')
     else:
         op.drop_constraint(op.f('fk_campaigns_phase_id_plan_phases'), 'campaigns',
                            type_='foreignkey')

@@ -94,7 +94,7 @@ def test_approve_with_a_stale_snapshot_is_refused(flow, backend):
     seen = c["snapshot_hash"]
     # The editor changes the text and submits again while the approver was reading.
     flow.as_("editor").patch(f"/api/campaigns/{c['id']}", json={"sms_text": "Bản mới."})
-    flow.ok("editor", c["id"], "submit")
+    flow.submit(c["id"])
     resp = flow.act("approver", c["id"], "approve", snapshot_hash=seen)
     assert resp.status_code == 409 and resp.json["code"] == "stale_snapshot"
     assert "snapshot_hash" in resp.json["errors"]
@@ -215,10 +215,10 @@ def test_cap_exemption_is_for_approvers_and_urgent_campaigns(flow, backend):
 
 def test_audit_trail_records_actor_reason_and_hashes(flow, people, backend):
     c = flow.create()
-    h0 = flow.ok("editor", c["id"], "submit")["snapshot_hash"]
+    h0 = flow.submit(c["id"])["snapshot_hash"]
     flow.ok("editor", c["id"], "reopen")
     flow.as_("editor2").patch(f"/api/campaigns/{c['id']}", json={"title": "Tiêu đề hai"})
-    s = flow.ok("editor", c["id"], "submit")
+    s = flow.submit(c["id"])
     h1 = s["snapshot_hash"]
     flow.ok("approver", c["id"], "approve", snapshot_hash=h1, comment="Đồng ý.")
     flow.ok("editor", c["id"], "launch")
@@ -233,17 +233,20 @@ def test_audit_trail_records_actor_reason_and_hashes(flow, people, backend):
     assert got == [
         ("campaign.create", ed, None, None, h0),
         ("campaign.submit", ed, None, h0, h0),
+        ("campaign.frozen", None, None, h0, h0),
         ("campaign.reopen", ed, None, h0, h0),
         ("campaign.update", ed2, None, h0, h1),
         ("campaign.submit", ed, None, h1, h1),
+        ("campaign.frozen", None, None, h1, h1),
         ("campaign.approve", ap, "Đồng ý.", h1, h1),
         ("campaign.launch", ed, None, h1, h1),
         ("campaign.pause", ad, "Sự cố nhà mạng.", h1, h1),
         ("campaign.resume", ap, None, h1, h1),
         ("campaign.cancel", ad, "Dừng hẳn.", h1, h1),
     ]
-    assert [(e["details"]["from"], e["details"]["to"]) for e in events[1:3]] == [
-        ("draft", "pending_approval"), ("pending_approval", "draft")]
+    assert [(e["details"]["from"], e["details"]["to"]) for e in events[1:4]] == [
+        ("draft", "submitting"), ("submitting", "pending_approval"), ("pending_approval", "draft")]
+    assert events[2]["details"]["frozen_reach"]["sms"]["recipients"] == 1
     assert events[1]["details"]["snapshot"]["title"] == "Thông báo Đại hội"
     # The trail is append-only.
     row = db.session.get(AuditEvent, events[0]["id"])

@@ -12,8 +12,8 @@ from dispatch.errors import InvalidTransition
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Campaign, CampaignStatus
 
-STATUSES = ["draft", "pending_approval", "rejected", "approved", "scheduled", "sending",
-            "paused", "completed", "cancelled"]
+STATUSES = ["draft", "submitting", "pending_approval", "rejected", "approved", "scheduled",
+            "sending", "paused", "completed", "cancelled"]
 ACTIONS = ["edit", "delete", "submit", "reopen", "approve", "reject", "launch", "pause",
            "resume", "cancel"]
 
@@ -21,7 +21,9 @@ ACTIONS = ["edit", "delete", "submit", "reopen", "approve", "reject", "launch", 
 ALLOWED = {
     ("draft", "edit"): "draft",
     ("draft", "delete"): "deleted",
-    ("draft", "submit"): "pending_approval",
+    ("draft", "submit"): "submitting",  # the freeze job then makes it pending_approval
+    ("submitting", "edit"): "draft",
+    ("submitting", "reopen"): "draft",
     ("pending_approval", "edit"): "draft",
     ("pending_approval", "reopen"): "draft",
     ("pending_approval", "approve"): "approved",

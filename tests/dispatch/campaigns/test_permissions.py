@@ -92,12 +92,12 @@ def test_whoever_edited_or_submitted_cannot_approve(flow, backend):
     edited = flow.as_("editor_approver").patch(f"/api/campaigns/{c['id']}",
                                                json={"sms_text": "Sửa một chữ."})
     assert edited.status_code == 200
-    c = flow.ok("editor", c["id"], "submit")
+    c = flow.submit(c["id"])
     resp = flow.act("editor_approver", c["id"], "approve", snapshot_hash=c["snapshot_hash"])
     assert resp.status_code == 403 and resp.json["code"] == "own_campaign"
 
     submitted_by_them = flow.create("editor")
-    s = flow.ok("editor_approver", submitted_by_them["id"], "submit")
+    s = flow.submit(submitted_by_them["id"], "editor_approver")
     resp = flow.act("editor_approver", s["id"], "approve", snapshot_hash=s["snapshot_hash"])
     assert resp.status_code == 403 and resp.json["code"] == "own_campaign"
 

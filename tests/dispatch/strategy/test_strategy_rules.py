@@ -55,7 +55,7 @@ def test_strategies_are_checked_naming_the_field(app, api, people):
 def test_an_edit_of_the_strategy_voids_the_approval(app, api, people):
     flow = Flow(api, people)
     cid = both(flow, strategy="app_first")["id"]
-    flow.ok("editor", cid, "submit")
+    flow.submit(cid)
     frozen = flow.get(cid, "approver")
     assert frozen["snapshot"]["strategy"] == "app_first"
     flow.ok("approver", cid, "approve", snapshot_hash=frozen["snapshot_hash"])

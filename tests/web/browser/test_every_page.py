@@ -81,7 +81,10 @@ def _campaigns(people: dict[str, User], lst: ContactList) -> dict[str, Campaign]
         "pending": web.submitted(editor2, lst, title="Thông báo lịch tiếp công dân tháng 12"),
         "approved": web.approved(editor, approver, lst, title="Phòng chống bão số 3"),
         "rejected": web.submitted(editor, lst, title="Bản nháp bị trả lại"),
+        # Submitted, its recipients still being frozen (no worker runs the job here).
+        "submitting": web.campaign(editor2, lst, title="Thông báo mở đợt lấy ý kiến dự thảo"),
     }
+    service.submit(out["submitting"], actor=editor2)
     service.reject(out["rejected"], actor=approver,
                    reason="Nội dung chưa ghi rõ thời gian và địa điểm tổ chức.")
     later = web.approved(editor, approver, lst, title="Nhắc lịch bầu cử",
@@ -129,8 +132,8 @@ def _values(people: dict[str, User], cs: dict[str, Campaign], list_id: int,
 # The campaign a page needs to be itself (the others refuse, which is a page too, but not
 # the one to look at).
 CAMPAIGN_FOR = {
-    "web_campaigns.show": ["draft", "pending", "sending", "completed", "paused"],
-    "web_approvals.review": ["pending"],
+    "web_campaigns.show": ["draft", "submitting", "pending", "sending", "completed", "paused"],
+    "web_approvals.review": ["pending", "submitting"],
     "web_campaigns.edit": ["draft"],
     "web_campaigns.confirm": {"launch": ["approved"], "pause": ["sending"],
                               "cancel": ["sending"], "retry": ["completed"],

@@ -26,6 +26,7 @@ from dispatch.extensions import db
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus, Message, MessageStatus, User
 from dispatch.sms import accounts as smpp_accounts
+from tests.helpers.engine import freeze_now
 from tests.helpers.factories import PASSWORD
 from tests.helpers.screen import Screen
 
@@ -117,9 +118,15 @@ def test_editor_to_approver_to_report(backend: str, screen: Screen, people: dict
     page.click("text=Lưu và gửi duyệt")
     page.wait_for_url(re.compile(r"/campaigns/\d+$"))
     assert page.locator("h1").inner_text() == TITLE  # shown as text, never run
-    assert "Chờ phê duyệt" in page.locator(".head .badge").inner_text()
     campaign_url = page.url
     campaign_id = int(campaign_url.rsplit("/", 1)[1])
+    # The recipients are frozen by a job; the page says so and reloads itself once it is done.
+    assert "Đang chốt danh sách người nhận" in page.locator(".head .badge").inner_text()
+    expect(page.locator("#freezing")).to_be_visible()
+    screen.shot("06-campaign-freezing")
+    assert freeze_now(campaign_id) == "frozen"
+    expect(page.locator(".head .badge")).to_contain_text("Chờ phê duyệt", timeout=10_000)
+    expect(page.locator("#freezing")).to_have_count(0)
     screen.shot("06-campaign-submitted")
     page.goto("/campaigns")
     screen.shot("07-campaign-list")

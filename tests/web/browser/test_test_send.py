@@ -14,6 +14,7 @@ from sqlalchemy import select
 from dispatch.campaigns import service, testlist
 from dispatch.extensions import db
 from dispatch.models import Campaign, ContactList, User
+from tests.helpers.engine import freeze_now
 from tests.helpers.factories import PASSWORD, contact_list
 from tests.helpers.screen import Screen
 
@@ -47,6 +48,8 @@ def test_send_test_from_the_composer_and_the_tested_line_on_approval(
     page.goto(f"/campaigns/{c.id}")
     expect(page.locator("#test-send-button")).to_be_visible()
     page.click("form[action$='/submit'] button")
+    expect(page.locator("#freezing")).to_be_visible()
+    assert freeze_now(c.id) == "frozen"
     screen.sign_out()
     screen.sign_in("approver1", PASSWORD)
     page.goto(f"/approvals/{c.id}")
