@@ -233,13 +233,17 @@ def test_import_refusals_become_codes_and_back(empty_database, tmp_path):
 def test_submitting_is_a_status_and_goes_back_to_draft(empty_database, tmp_path):
     """d2c8a6f41e57: 'submitting' is allowed after it and refused before it; a campaign still
     submitting at the downgrade goes back to draft, its submission voided."""
+    import importlib
+
     from dispatch.models import Campaign, CampaignStatus
     from tests.helpers.factories import make_user
 
+    revision = importlib.import_module(
+        "dispatch.migrations.versions.d2c8a6f41e57_campaign_status_submitting")
     app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database, "INSTANCE_PATH": str(tmp_path),
                       "SECRET_KEY": "x"})
     with app.app_context():
-        upgrade()
+        upgrade(revision=revision.revision)
         author = make_user("author", ["editor"])
         db.session.add_all([
             Campaign(title="freezing", channels="sms", status=CampaignStatus.SUBMITTING,
@@ -249,7 +253,7 @@ def test_submitting_is_a_status_and_goes_back_to_draft(empty_database, tmp_path)
                      created_by_id=author.id, snapshot={"title": "waiting"},
                      snapshot_hash="w", submitted_at=datetime(2026, 12, 4, tzinfo=UTC))])
         db.session.commit()
-        downgrade(revision="a4d8e2f61c37")
+        downgrade(revision=revision.down_revision)
         rows = db.session.execute(sa.text(
             "SELECT title, status, snapshot_hash, submitted_at FROM campaigns ORDER BY title"))
         assert [(r.title, r.status, r.snapshot_hash, r.submitted_at is None) for r in rows] == [
@@ -258,7 +262,7 @@ def test_submitting_is_a_status_and_goes_back_to_draft(empty_database, tmp_path)
         with pytest.raises(sa.exc.IntegrityError):
             db.session.execute(sa.text("UPDATE campaigns SET status = 'submitting'"))
         db.session.rollback()
-        upgrade()
+        upgrade(revision=revision.revision)
         db.session.execute(sa.text("UPDATE campaigns SET status = 'submitting'"))
         db.session.commit()
         db.engine.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Campaign, Device, TestMember
 from tests.helpers import web as helpers
+from tests.helpers.engine import freeze_now
 
 
 def _device(installation: str) -> None:
@@ -131,6 +132,7 @@ def test_send_test_from_the_campaign_page_and_the_approval_pages_tested_line(
     assert approver.post(f"/campaigns/{c.id}/test-send", {}).status_code == 403
     # Submitted as tested: the approval page says so, with who and when.
     assert editor.post(f"/campaigns/{c.id}/submit").status_code == 302
+    assert freeze_now(c.id) == "frozen"
     review = approver.get(f"/approvals/{c.id}").get_data(as_text=True)
     assert 'data-approval-tested' in review and 'data-tested="yes"' in review
     assert "đã được gửi thử lúc" in review
@@ -141,6 +143,7 @@ def test_send_test_from_the_campaign_page_and_the_approval_pages_tested_line(
         "window_start": "07:00", "window_end": "22:00", "validity_hours": "24",
         "priority": "normal", "intent": "submit"})
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    assert freeze_now(c.id) == "frozen"
     review = approver.get(f"/approvals/{c.id}").get_data(as_text=True)
     assert 'data-tested="no"' in review and "chưa được gửi thử" in review
     # Tests are in no list.
