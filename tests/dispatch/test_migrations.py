@@ -228,3 +228,43 @@ def test_import_refusals_become_codes_and_back(empty_database, tmp_path):
         assert messages() == list(stored)
         db.session.commit()
         db.engine.dispose()
+
+
+def test_message_parts_lose_their_message_id_index_and_leave_room_on_pages(empty_database,
+                                                                           tmp_path):
+    """d2f7a9c4e681: the index that repeated the unique key's first column goes (lookups by
+    message_id still have the unique key); on PostgreSQL the table's pages are filled to half;
+    the downgrade puts both back as they were."""
+    import importlib
+
+    revision = importlib.import_module(
+        "dispatch.migrations.versions.d2f7a9c4e681_message_parts_hot_updates")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database, "INSTANCE_PATH": str(tmp_path),
+                      "SECRET_KEY": "x"})
+
+    def shape() -> tuple[set[str], list[str]]:
+        inspector = sa.inspect(db.engine)
+        names = {i["name"] for i in inspector.get_indexes("message_parts")}
+        names |= {u["name"] for u in inspector.get_unique_constraints("message_parts")}
+        options: list[str] = []
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                options = list(conn.scalar(sa.text(
+                    "SELECT reloptions FROM pg_class WHERE oid = 'message_parts'::regclass"))
+                    or [])
+        return names, options
+
+    with app.app_context():
+        upgrade(revision=revision.down_revision)
+        before, options = shape()
+        assert "ix_message_parts_message_id" in before
+        assert options == []
+        upgrade(revision=revision.revision)
+        after, options = shape()
+        assert after == before - {"ix_message_parts_message_id"}
+        assert "uq_message_parts_message_id_part_no" in after
+        if db.engine.dialect.name == "postgresql":
+            assert options == ["fillfactor=50"]
+        downgrade(revision=revision.down_revision)
+        assert shape() == (before, [])
+        db.engine.dispose()
