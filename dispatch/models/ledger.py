@@ -106,10 +106,12 @@ class MessagePart(db.Model):  # type: ignore[name-defined]
     __tablename__ = "message_parts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    # Looked up by the unique key below, whose first column it is (no index of its own).
-    message_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("messages.id", ondelete="CASCADE")
-    )
+    # messages.id. No foreign key: a part is only written for a row its writer has just moved
+    # (the recorder, the push sender), and ledger rows are never deleted (retention
+    # pseudonymises them); the key's check locked and dirtied that ledger row once more per
+    # part (migration d2f7a9c4e681). Looked up by the unique key below, whose first column it
+    # is (no index of its own).
+    message_id: Mapped[int] = mapped_column(BigId)
     part_no: Mapped[int] = mapped_column(SmallInteger)
     account_id: Mapped[int | None] = mapped_column()
     smsc_id: Mapped[str | None] = mapped_column(String(64))  # normalised per account

@@ -230,11 +230,11 @@ def test_import_refusals_become_codes_and_back(empty_database, tmp_path):
         db.engine.dispose()
 
 
-def test_message_parts_lose_their_message_id_index_and_leave_room_on_pages(empty_database,
-                                                                           tmp_path):
-    """d2f7a9c4e681: the index that repeated the unique key's first column goes (lookups by
-    message_id still have the unique key); on PostgreSQL the table's pages are filled to half;
-    the downgrade puts both back as they were."""
+def test_message_parts_lose_their_key_and_index_and_leave_room_on_pages(empty_database,
+                                                                        tmp_path):
+    """d2f7a9c4e681: the foreign key to messages and the index that repeated the unique key's
+    first column go (lookups by message_id still have the unique key); on PostgreSQL the
+    table's pages are filled to half; the downgrade puts all back as it was."""
     import importlib
 
     revision = importlib.import_module(
@@ -246,6 +246,8 @@ def test_message_parts_lose_their_message_id_index_and_leave_room_on_pages(empty
         inspector = sa.inspect(db.engine)
         names = {i["name"] for i in inspector.get_indexes("message_parts")}
         names |= {u["name"] for u in inspector.get_unique_constraints("message_parts")}
+        names |= {f"{k['name']} -> {k['referred_table']}"
+                  for k in inspector.get_foreign_keys("message_parts")}
         options: list[str] = []
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect() as conn:
@@ -257,11 +259,12 @@ def test_message_parts_lose_their_message_id_index_and_leave_room_on_pages(empty
     with app.app_context():
         upgrade(revision=revision.down_revision)
         before, options = shape()
-        assert "ix_message_parts_message_id" in before
+        key = "fk_message_parts_message_id_messages -> messages"
+        assert {"ix_message_parts_message_id", key} <= before
         assert options == []
         upgrade(revision=revision.revision)
         after, options = shape()
-        assert after == before - {"ix_message_parts_message_id"}
+        assert after == before - {"ix_message_parts_message_id", key}
         assert "uq_message_parts_message_id_part_no" in after
         if db.engine.dialect.name == "postgresql":
             assert options == ["fillfactor=50"]
