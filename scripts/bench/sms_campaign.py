@@ -19,7 +19,11 @@ enqueues the send jobs (a worker), the smpp process claims, submits, records the
 stores and matches the receipts, and the clock completes the campaign. Reported: launch → first
 submit_sm at the stand-in, launch → expansion done, msg/s end to end, CPU seconds and peak RSS
 of every process (PostgreSQL backends of this database and the redis-server included), the
-submit rate over time; the stand-in's `repeats` (duplicate sends, must be 0).
+submit rate over time; the stand-in's `repeats` (duplicate sends, must be 0). PostgreSQL's
+side, from launch until the Loa processes have exited: rows inserted, updated (HOT or not) and
+deleted per table, scans per index, commits, WAL bytes per message (`PgCounters`); with
+`--log-statements`, the statements each Loa process sent, per kind and table
+(scripts.bench.sql_counts: it costs those processes CPU, so not for the rates).
 
 Then, the Loa processes stopped, against the same stand-in process: the bare smpplib loop of
 smpp_throughput.py sends the same N messages (same numbers, text and sender) on one bind with
@@ -106,13 +110,21 @@ def prepare(recipients: int, port: int, window: int, history_rows: int) -> dict[
 
 
 def start_loa(env: dict[str, str], folder: Path, workers: int,
-              throttle: bool) -> list[Proc]:
-    """The Procfile's processes (worker, smpp, clock), as a process manager starts them."""
+              throttle: bool, count_statements: bool = False) -> list[Proc]:
+    """The Procfile's processes (worker, smpp, clock), as a process manager starts them; with
+    `count_statements`, each under scripts.bench.sql_counts (NAME.sql.json in `folder`)."""
     smpp = ["smpp", "run"] + ([] if throttle else ["--no-throttle"])
     commands = [(f"worker-{i}", ["worker"]) for i in range(1, workers + 1)]
     commands += [("smpp", smpp), ("clock", ["clock"])]
-    return [Proc(name, harness.python_module("flask", *argv), env=env,
-                 log=folder / f"{name}.log").start() for name, argv in commands]
+
+    def argv(name: str, args: list[str]) -> list[str]:
+        if count_statements:
+            out = str(folder / f"{name}.sql.json")
+            return harness.python_module("scripts.bench.sql_counts", out, "flask", *args)
+        return harness.python_module("flask", *args)
+
+    return [Proc(name, argv(name, args), env=env, log=folder / f"{name}.log").start()
+            for name, args in commands]
 
 
 def wait_ready(children: list[Proc], workers: int) -> None:
@@ -177,6 +189,69 @@ class Meters:
 
     def redis_peak_mb(self) -> float:
         return harness.proc_peak_mb(int(self.redis.info("server")["process_id"]))
+
+
+class PgCounters:
+    """PostgreSQL's side of the run, from its statistics views: rows inserted, updated (HOT or
+    not) and deleted per table of this database (pg_stat_user_tables), scans per index
+    (pg_stat_user_indexes), and WAL written (pg_stat_wal and the WAL position; the server's
+    whole, so other databases' writes meanwhile count too: the run holds the benchmark lock,
+    which tests share). Read on a connection of its own; the deltas are taken after the Loa
+    processes have exited, when their backends have flushed their counts (a backend reports
+    at most once a second while it runs)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        self.start = self.read()
+
+    def read(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+            tables = {name: {"ins": ins, "upd": upd, "hot": hot, "del": dele}
+                      for name, ins, upd, hot, dele in conn.execute(sa.text(
+                          "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del "
+                          "FROM pg_stat_user_tables"))}
+            indexes = dict(conn.execute(sa.text(
+                "SELECT indexrelname, idx_scan FROM pg_stat_user_indexes")).all())
+            wal = conn.execute(sa.text(
+                "SELECT wal_records, wal_fpi, wal_bytes, "
+                "pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') FROM pg_stat_wal")).one()
+            commits = conn.scalar(sa.text(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
+        return {"tables": tables, "indexes": indexes, "commits": commits,
+                "wal": {"records": wal[0], "fpi": wal[1], "bytes": int(wal[2]),
+                        "lsn_bytes": int(wal[3])}}
+
+    def delta(self, messages: int) -> dict[str, Any]:
+        end = self.read()
+        self.engine.dispose()
+        tables = {}
+        for name, now in end["tables"].items():
+            was = self.start["tables"].get(name, {})
+            moved = {k: v - was.get(k, 0) for k, v in now.items()}
+            if any(moved.values()):
+                tables[name] = moved
+        indexes = {name: n - self.start["indexes"].get(name, 0)
+                   for name, n in end["indexes"].items()
+                   if n - self.start["indexes"].get(name, 0)}
+        wal = {k: v - self.start["wal"][k] for k, v in end["wal"].items()}
+        per = max(messages, 1)
+        return {"tables": tables, "index_scans": indexes, "wal": wal,
+                "commits": end["commits"] - self.start["commits"],
+                "wal_bytes_per_message": round(wal["bytes"] / per),
+                "wal_records_per_message": round(wal["records"] / per, 1)}
+
+
+def collect_statements(folder: Path) -> dict[str, Any]:
+    """The statement counts each Loa process wrote (--log-statements), summed per kind."""
+    out: dict[str, Any] = {"per_process": {}, "statements": {}, "commits": 0}
+    for path in sorted(folder.glob("*.sql.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        out["per_process"][path.name.removesuffix(".sql.json")] = data
+        out["commits"] += data["commits"]
+        for name, n in data["statements"].items():
+            out["statements"][name] = out["statements"].get(name, 0) + n
+    return out
 
 
 def stamp(moment: datetime | None, origin: float) -> float | None:
@@ -384,8 +459,15 @@ def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
                           "INSTANCE_PATH": str(instance)})
         with app.app_context():
             ids = prepare(args.recipients, port, args.window, args.history)
-            children = start_loa(env, folder, args.workers, not args.no_throttle)
+            children = start_loa(env, folder, args.workers, not args.no_throttle,
+                                 args.log_statements)
             wait_ready(children, args.workers)
+            # The setup's counts are reported by its backend when it exits (a backend in use
+            # flushes them at most once a second): else they would land inside the run's.
+            db.session.remove()
+            db.engine.dispose()
+            time.sleep(1)
+            counters = PgCounters(url)
             result["campaign"] = run_campaign(args, ids, [*children, standin], control,
                                               database)
             result["ledger"] = ledger_check(ids["campaign_id"])
@@ -398,6 +480,9 @@ def bench(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         for child in children:
             child.stop()
         result["exits"] = {child.name: child.result for child in children}
+        result["postgresql"] = counters.delta(args.recipients)
+        if args.log_statements:
+            result["statements"] = collect_statements(folder)
         # The reference, against the same stand-in process, the Loa processes gone.
         before = transport.standin_stats(control)
         started = time.perf_counter()
@@ -467,6 +552,24 @@ def report(r: dict[str, Any]) -> None:
                            ("loa", "innermost Loa frame")):
             print(f"    by {title}: " + "; ".join(f"{name} {share}" for name, share
                                                    in prof[key]))
+    pg = r["postgresql"]
+    wal = pg["wal"]
+    print(f"  PostgreSQL, launch to the Loa processes' exit: {pg['commits']:,} commits; WAL "
+          f"{wal['bytes'] / 1e6:.0f} MB ({pg['wal_bytes_per_message']:,} B and "
+          f"{pg['wal_records_per_message']} records per message, {wal['fpi']:,} full pages; "
+          f"the server's whole)")
+    print("  rows per table (inserted, updated of which HOT, deleted):")
+    for name, t in sorted(pg["tables"].items(), key=lambda kv: -sum(kv[1].values())):
+        print(f"    {name:<18}{t['ins']:>9,} ins {t['upd']:>9,} upd ({t['hot']:,} HOT) "
+              f"{t['del']:>7,} del")
+    print("  index scans: " + ", ".join(f"{name} {n:,}" for name, n in sorted(
+        pg["index_scans"].items(), key=lambda kv: -kv[1])))
+    if "statements" in r:
+        st = r["statements"]
+        print(f"  statements sent by the Loa processes ({st['commits']:,} commits; per "
+              f"{n:,} messages):")
+        for name, count in sorted(st["statements"].items(), key=lambda kv: -kv[1])[:20]:
+            print(f"    {name:<36}{count:>8,}  {count / n:.3f} per message")
     exits = ", ".join(f"{name} {done['exit']}" for name, done in r["exits"].items())
     print(f"  exits: {exits}")
 
@@ -483,6 +586,9 @@ def main() -> None:
                              "(use with --history 0)")
     parser.add_argument("--no-throttle", action="store_true",
                         help="run the smpp process with --no-throttle (no Redis throttle)")
+    parser.add_argument("--log-statements", action="store_true",
+                        help="count the SQL statements of each Loa process per kind "
+                             "(scripts.bench.sql_counts; costs them CPU)")
     parser.add_argument("--py-spy", metavar="PATH",
                         help="a py-spy binary: sample the smpp process while the campaign runs")
     parser.add_argument("--timeout", type=float, default=900,

@@ -265,4 +265,46 @@ def test_submitting_is_a_status_and_goes_back_to_draft(empty_database, tmp_path)
         upgrade(revision=revision.revision)
         db.session.execute(sa.text("UPDATE campaigns SET status = 'submitting'"))
         db.session.commit()
+
+
+def test_message_parts_lose_their_key_and_index_and_leave_room_on_pages(empty_database,
+                                                                        tmp_path):
+    """d2f7a9c4e681: the foreign key to messages and the index that repeated the unique key's
+    first column go (lookups by message_id still have the unique key); on PostgreSQL the
+    table's pages are filled to half; the downgrade puts all back as it was."""
+    import importlib
+
+    revision = importlib.import_module(
+        "dispatch.migrations.versions.d2f7a9c4e681_message_parts_hot_updates")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database, "INSTANCE_PATH": str(tmp_path),
+                      "SECRET_KEY": "x"})
+
+    def shape() -> tuple[set[str], list[str]]:
+        inspector = sa.inspect(db.engine)
+        names = {i["name"] for i in inspector.get_indexes("message_parts")}
+        names |= {u["name"] for u in inspector.get_unique_constraints("message_parts")}
+        names |= {f"{k['name']} -> {k['referred_table']}"
+                  for k in inspector.get_foreign_keys("message_parts")}
+        options: list[str] = []
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                options = list(conn.scalar(sa.text(
+                    "SELECT reloptions FROM pg_class WHERE oid = 'message_parts'::regclass"))
+                    or [])
+        return names, options
+
+    with app.app_context():
+        upgrade(revision=revision.down_revision)
+        before, options = shape()
+        key = "fk_message_parts_message_id_messages -> messages"
+        assert {"ix_message_parts_message_id", key} <= before
+        assert options == []
+        upgrade(revision=revision.revision)
+        after, options = shape()
+        assert after == before - {"ix_message_parts_message_id", key}
+        assert "uq_message_parts_message_id_part_no" in after
+        if db.engine.dialect.name == "postgresql":
+            assert options == ["fillfactor=50"]
+        downgrade(revision=revision.down_revision)
+        assert shape() == (before, [])
         db.engine.dispose()

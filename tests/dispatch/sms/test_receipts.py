@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from dispatch.extensions import db
@@ -171,6 +172,35 @@ def test_ids_of_another_account_do_not_match(campaign, backend):
     receipts.store_batch(ACCOUNT + 1, [Receipt("F1", "DELIVRD")])
     db.session.commit()
     assert message(mid).status is S.SUBMITTED
+
+
+@pytest.mark.postgres_only  # HOT updates and fillfactor are PostgreSQL's
+def test_receipts_update_their_parts_in_place(campaign, backend):
+    """A batch of receipts updates its parts without a new entry in any index (HOT): the
+    parts' pages keep room for the new versions (fillfactor) and no index holds a column the
+    receipt sets. Counted by this backend (pg_stat_xact_user_tables: what it has not yet
+    reported, earlier transactions' too, so taken before and after, in one transaction)."""
+    from dispatch.models.sqlbatch import insert_rows, insert_rows_with_ids
+
+    n = 400  # ten pages and more of parts, as the recorder writes them: one statement
+    now = utcnow()
+    ids = insert_rows_with_ids(Message.__table__, [
+        {"campaign_id": campaign.id, "channel": "sms", "recipient_id": i, "status": "submitted",
+         "parts": 1, "attempts": 1, "account_id": ACCOUNT, "created_at": now}
+        for i in range(n)])
+    insert_rows(MessagePart.__table__, [
+        {"message_id": i, "part_no": 1, "account_id": ACCOUNT, "smsc_id": f"H{i}",
+         "status": "submitted", "submitted_at": now, "error_code": None} for i in ids])
+    db.session.commit()
+    counts = sa.text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                     "WHERE relname = 'message_parts' AND schemaname = current_schema()")
+    before = db.session.execute(counts).one()
+    receipts.store_batch(ACCOUNT, [Receipt(f"H{i}", "DELIVRD", "000") for i in ids])
+    after = db.session.execute(counts).one()
+    db.session.commit()
+    updated, hot = after[0] - before[0], after[1] - before[1]
+    assert updated == n
+    assert hot >= 0.9 * n, f"{hot} of {n} updates of message_parts were HOT"
 
 
 @pytest.mark.parametrize(("text", "handled"), [
