@@ -136,6 +136,18 @@ def history(account_id: int, user_id: int, rows: int) -> None:
         analyze.execute(sa.text("ANALYZE"))
 
 
+def database_commits(url: str) -> int:
+    """Transactions committed in the database so far, by every client (under the bench lock,
+    this run's, give or take what the statistics collector has not been told yet)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.scalar(sa.text(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")))
+    finally:
+        engine.dispose()
+
+
 def ledger_counts(campaign_id: int) -> dict[str, int]:
     from dispatch.extensions import db
     from dispatch.models import Message
@@ -191,6 +203,7 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
             cpu0 = {name: proc_cpu_seconds(pid) for name, pid in pids.items() if pid}
             redis0 = proc_cpu_seconds(redis.proc.pid or 0)
             pg = BackendCpu(url, label).start()
+            commits0 = database_commits(schema.url)
             load0 = os.getloadavg()
             started = time.time()
             db.session.execute(sa.update(Campaign).where(Campaign.id == campaign_id)
@@ -215,6 +228,7 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
                    if pid}
             redis_cpu = proc_cpu_seconds(redis.proc.pid or 0) - redis0
             pg_cpu = pg.stop()
+            commits = database_commits(schema.url) - commits0
             load1 = os.getloadavg()
             per_account = []
             seconds_of: dict[str, list[int]] = {}
@@ -252,7 +266,9 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
                 if accepted_total else None,
                 "cpu_ms_per_message_with_redis": round(
                     (loa + redis_cpu) / accepted_total * 1000, 3) if accepted_total else None,
-                "pg_backends": pg.backends, "ledger": counts, "parts": parts,
+                "pg_backends": pg.backends, "pg_commits": commits,
+                "pg_commits_per_second": round(commits / (ended - started), 1),
+                "ledger": counts, "parts": parts,
                 "messages_with_parts": distinct, "repeats": stats.get("repeats", 0),
                 "refused_0x58": stats.get("refused_0x58", 0),
                 "receipts_acked": stats.get("receipts_acked", 0),
