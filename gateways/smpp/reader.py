@@ -40,7 +40,7 @@ class Reader(Window):
         while True:
             try:
                 size = sock.recv_into(buffer)
-            except TimeoutError:
+            except BlockingIOError:  # the socket's timeout (SO_RCVTIMEO): nothing came
                 if self._stop.is_set() and not self._pending:
                     return "closed"
                 continue
