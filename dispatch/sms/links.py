@@ -198,7 +198,11 @@ class AccountLink:
             self.in_sessions -= 1
             if not item.outcome.ok:
                 self.failing += 1  # before the recorder can count it recorded
-            self.progress.notify_all()
+            # Only the wait for room (`wait_hold`) can end on an outcome: the runner waits
+            # there for a window's worth of them, and waking it for each one was a wake-up
+            # per message for nothing.
+            if self.in_sessions <= self.hold - self.capacity:
+                self.progress.notify_all()
         self.recorder.put(item)
 
     def recorded(self, batch: list[Resolved]) -> None:

@@ -51,7 +51,7 @@ from dispatch.models.common import utcnow
 from dispatch.sms import inbound, receipts
 from dispatch.sms.batcher import Batcher, database_away
 from gateways.results import Receipt
-from gateways.smpp import Ack, DeliverEvent
+from gateways.smpp import Ack, DeliverEvent, answers_together
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +150,9 @@ class ReceiptWriter:
             return
         self.failures = 0
         self.stored += len(items)
-        for _, ack, _ in items:
-            ack(True)
+        with answers_together():  # one write per bind for the whole batch
+            for _, ack, _ in items:
+                ack(True)
         self._wake_attributor(items)
 
     def _wake_attributor(self, items: list[Item]) -> None:
@@ -198,8 +199,9 @@ class ReceiptWriter:
         self.failures += 1
         log.error("receipts %s: storing %d events failed, the database is away (%s); the SMSC "
                   "will redeliver them", self.account_id, len(items), type(exc).__name__)
-        for _, ack, _ in items:
-            ack(False)
+        with answers_together():
+            for _, ack, _ in items:
+                ack(False)
         time.sleep(min(2.0, 0.1 * self.failures))  # a database that is down: no hot loop
 
     # -- housekeeping ------------------------------------------------------------------------

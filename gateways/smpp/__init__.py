@@ -12,7 +12,8 @@ Public API:
   `close()`. Call `start()` before submitting. Receipts (`gateways.results.Receipt`) and MO
   (`Inbound`, or each part as a `Fragment` when `mo_reassembly="owner"`), a `DeliverEvent`,
   go to `on_deliver(event) -> bool` or `on_deliver_later(event, ack: Ack)`; see delivery.py
-  (storing must be idempotent: the SMSC redelivers what it did not see acknowledged).
+  (storing must be idempotent: the SMSC redelivers what it did not see acknowledged);
+  acknowledgements given inside `answers_together()` go in one write per bind.
 - `OutboundSms` (message.py): ref, destination, final text, optional sender and validity.
 - `SubmitOutcome` / `PartOutcome` (outcome.py): per part `accepted` (normalised SMSC id),
   `failed` (Retryable/Permanent/AuthFailed from the status table), `unknown` (Unknowable: the
@@ -31,7 +32,7 @@ several binds of one account share one throttle.
 """
 
 from gateways.smpp.config import BindMode, SessionConfig
-from gateways.smpp.delivery import Ack, DeliverEvent
+from gateways.smpp.delivery import Ack, DeliverEvent, answers_together
 from gateways.smpp.inbound import decode_text, parse_receipt
 from gateways.smpp.message import IdFormat, OutboundSms, normalise_id
 from gateways.smpp.metrics import SessionStatus
@@ -55,6 +56,7 @@ __all__ = [
     "SubmitOutcome",
     "Throttle",
     "ThrottleState",
+    "answers_together",
     "decode_text",
     "normalise_id",
     "parse_receipt",

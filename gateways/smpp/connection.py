@@ -12,6 +12,7 @@ import contextlib
 import logging
 import random
 import socket
+import struct
 import threading
 import time
 from datetime import UTC, datetime
@@ -75,6 +76,19 @@ class Connection:
                 log.warning("smpp %s: write failed: %s", self.name, exc)
         self._abort_link()
         return False
+
+    @staticmethod
+    def _time_out_in_the_kernel(sock: socket.socket, seconds: float) -> None:
+        """Make a bound socket blocking, its reads and writes timing out after `seconds` in
+        the kernel (SO_RCVTIMEO, SO_SNDTIMEO: a read that times out raises BlockingIOError).
+        Python's own timeout polls before every read and write: a second system call and a
+        second release and retake of the interpreter's lock for each PDU, which a busy
+        process hands between its threads dozens of times per message."""
+        sock.settimeout(None)
+        whole = int(seconds)
+        value = struct.pack("@ll", whole, int((seconds - whole) * 1_000_000))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
     def _abort_link(self, reason: str | None = None) -> None:
         """Make the reader see the link end (it then cleans up and reconnects)."""

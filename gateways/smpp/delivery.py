@@ -12,13 +12,18 @@ events (`reassembly="owner"`: each answered once stored, so none lives only in m
 joined by the `Reassembler` (`"memory"`: each part is answered as it comes, the last one once
 the whole message is stored; beyond its limit of unfinished messages a new one's part is
 refused with ESME_RX_T_APPN, to come again later).
+
+An owner that acknowledges a batch at once does it inside `answers_together()`: the answers its
+thread gives in the block go at its end, one write per bind (in their order) rather than a
+write, a system call and a wake-up of the SMSC, per deliver_sm.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, tzinfo
 
 from gateways.results import Fragment, Inbound, Receipt
@@ -41,6 +46,48 @@ Ack = Callable[[bool], None]
 Answer = Callable[[int], None]  # writes deliver_sm_resp with this command_status
 
 ESME_RX_P_APPN = 0x65
+
+Write = Callable[[bytes, int], object]  # a bind's write of PDUs on one link (its generation)
+
+
+class _Held(threading.local):
+    # (bind, link) -> its write, the link, the answers held for it; None: outside the block
+    answers: dict[tuple[int, int], tuple[Write, int, list[bytes]]] | None = None
+
+
+_held = _Held()
+
+
+@contextmanager
+def answers_together() -> Iterator[None]:
+    """Hold this thread's deliver_sm answers until the block ends, then write each bind's in
+    one write (see the module docstring)."""
+    if _held.answers is not None:  # nested: the outer block writes them
+        yield
+        return
+    answers: dict[tuple[int, int], tuple[Write, int, list[bytes]]] = {}
+    _held.answers = answers
+    try:
+        yield
+    finally:
+        _held.answers = None
+        for write, generation, pdus in answers.values():
+            write(b"".join(pdus), generation)
+
+
+def hold_answer(bind: object, generation: int, data: bytes, write: Write) -> bool:
+    """Keep an answer for the end of this thread's `answers_together` block; False (not kept:
+    write it now) outside one."""
+    answers = _held.answers
+    if answers is None:
+        return False
+    key = (id(bind), generation)
+    held = answers.get(key)
+    if held is None:
+        answers[key] = (write, generation, [data])
+    else:
+        held[2].append(data)
+    return True
 
 
 class Deliveries:

@@ -21,6 +21,7 @@ the reader's poll return at once): `wrote` does both.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import struct
 import time
@@ -41,11 +42,12 @@ class Departures:
         self._written = 0  # bytes written since the stamps were turned on
         try:
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, FLAGS)
-            # A second handle on the socket without Python's timeout: reading an empty error
-            # queue must answer at once, not wait for the socket's timeout.
-            queue = sock.dup()
-            queue.setblocking(False)
-            self._queue = queue
+            # A second handle on the socket without Python's timeout (reading an empty error
+            # queue must answer at once, not wait for the socket's timeout), made from the
+            # descriptor so that the socket's blocking mode, which the two share, is left as
+            # it is: each read says not to wait (MSG_DONTWAIT) instead.
+            self._queue = socket.socket(sock.family, sock.type, sock.proto,
+                                        fileno=os.dup(sock.fileno()))
         except (OSError, AttributeError):
             self._queue = None
 
@@ -75,7 +77,8 @@ class Departures:
         found: list[tuple[int, float]] = []
         while True:
             try:
-                _, ancillary, _, _ = self._queue.recvmsg(0, 512, socket.MSG_ERRQUEUE)
+                _, ancillary, _, _ = self._queue.recvmsg(
+                    0, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 return found
             except OSError:

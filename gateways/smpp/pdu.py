@@ -250,23 +250,35 @@ class PduStream:
     """Cuts a byte stream into complete PDUs."""
 
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._buf = bytearray()  # the start of a PDU whose end has not come yet
 
-    def feed(self, data: bytes) -> list[Pdu]:
-        """Take `data`, give back every PDU now complete; raises PduError on a bad length."""
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Pdu]:
+        """Take `data`, give back every PDU now complete; raises PduError on a bad length.
+
+        The PDUs of one read are cut in one pass, each body copied once, straight out of
+        `data` (which may be a buffer the caller reuses: nothing refers to it afterwards);
+        only the start of a PDU not complete yet is kept."""
         buf = self._buf
-        buf += data
+        if buf:
+            buf += data
+            source: bytes | bytearray | memoryview = buf
+        else:
+            source = data
         out: list[Pdu] = []
-        pos, end = 0, len(buf)
-        while end - pos >= 16:
-            length, command_id, status, sequence = HEADER.unpack_from(buf, pos)
-            if length < 16 or length > MAX_PDU:
-                raise PduError(f"command_length {length} is not a PDU")
-            if end - pos < length:
-                break
-            out.append(Pdu(command_id, status, sequence, bytes(buf[pos + 16:pos + length])))
-            pos += length
-        if pos:
+        with memoryview(source) as view:
+            pos, end = 0, len(view)
+            while end - pos >= 16:
+                length, command_id, status, sequence = HEADER.unpack_from(view, pos)
+                if length < 16 or length > MAX_PDU:
+                    raise PduError(f"command_length {length} is not a PDU")
+                if end - pos < length:
+                    break
+                out.append(Pdu(command_id, status, sequence,
+                               view[pos + 16:pos + length].tobytes()))
+                pos += length
+            if source is not buf and pos < end:
+                buf += view[pos:]
+        if source is buf and pos:
             del buf[:pos]
         return out
 

@@ -13,10 +13,12 @@ import threading
 from gateways.results import Fragment, Receipt
 from gateways.smpp import pdu
 from gateways.smpp import status as codes
-from gateways.smpp.delivery import DeliverEvent
+from gateways.smpp.delivery import DeliverEvent, hold_answer
 from gateways.smpp.window import Window
 
 log = logging.getLogger(__name__)
+
+READ_SIZE = 65536  # octets a read may take: every PDU a window of 50 can answer, and more
 
 
 class Reader(Window):
@@ -31,19 +33,23 @@ class Reader(Window):
             ended = self._dispatch(item, generation)
             if ended:
                 return ended
+        # One buffer for every read of the link: a fresh 64 KiB object per recv, mostly
+        # holding one PDU of a few dozen octets, cost more than cutting the PDUs out of it.
+        buffer = bytearray(READ_SIZE)
+        view = memoryview(buffer)
         while True:
             try:
-                data = sock.recv(65536)
-            except TimeoutError:
+                size = sock.recv_into(buffer)
+            except BlockingIOError:  # the socket's timeout (SO_RCVTIMEO): nothing came
                 if self._stop.is_set() and not self._pending:
                     return "closed"
                 continue
             except OSError as exc:
                 return f"read failed: {exc}"
-            if not data:
+            if not size:
                 return "closed by the SMSC" if not self._stop.is_set() else "closed"
             try:
-                pdus = stream.feed(data)
+                pdus = stream.feed(view[:size])
             except pdu.PduError as exc:
                 return f"protocol error: {exc}"
             for item in pdus:
@@ -83,7 +89,9 @@ class Reader(Window):
         sequence = item.sequence
 
         def answer(code: int) -> None:
-            self._write(pdu.encode(pdu.DELIVER_SM | pdu.RESP, code, sequence, b"\x00"), generation)
+            data = pdu.encode(pdu.DELIVER_SM | pdu.RESP, code, sequence, b"\x00")
+            if not hold_answer(self, generation, data, self._write):
+                self._write(data, generation)
 
         self._deliveries.handle(item.body, answer)
 

@@ -272,7 +272,7 @@ class Session(Reader):
                 sock.close()
                 return
             attempt, auth_failures = 0, 0
-            sock.settimeout(self.config.socket_timeout)
+            self._time_out_in_the_kernel(sock, self.config.socket_timeout)
             with self._wlock:
                 self._sock = sock
                 # Only a spaced account counts from when a submit left; the stamps cost a

@@ -22,6 +22,13 @@ Two pacings, as SMSCs police in two ways (docs/ENGINE.md, "Pacing"):
   once"), and each reservation is a chance for a sender held up past its block's end to lose
   the time to the next. A slot more than `late` seconds in the past is skipped, never used, so a
   one-second window holds at most rate * (1 - margin) * (1 + late) + 1 PDUs.
+  Why the margin is 2 %, so that an account runs at 98 % of its TPS at most: with `late` half
+  the margin, that count is within the allowance only while margin * (1 + margin) / 2 >= 1 / TPS,
+  i.e. margin ≳ 2 / TPS. 2 % is that bound at 100 TPS (the least that is safe there even with no
+  jitter beyond `late`); 0.7 % would do at 300 TPS, with no room left for the SMSC's jitter in
+  stamping (its clock's offset does not matter to a per-second count, only its drift). A margin
+  that shrank with the TPS could give a 300 TPS account about a point more; not tried
+  (docs/BENCHMARKS.md, "accounts at once").
 - `spacing` (SMSCs refusing a submit less than 1/TPS after the previous one, as Jasmin does): one
   process of the account at a time holds a *tenure* (`TENURE`, 0.25 s of slots) taken from Redis,
   and within it one PDU at a time holds the turn (from `acquire` to `sent(at)`). The next slot is

@@ -15,7 +15,8 @@ Measured over `--seconds` from the moment the campaign is set sending: each acco
 submits per whole second at the stand-in (the mean over the seconds after the first 5, its
 share of the TPS, the worst second), and the CPU (user + system, from /proc) of the smpp
 process, the worker, the clock and the PostgreSQL backends serving them (found by their
-`application_name`), per accepted submit; Redis's CPU beside it. Then the processes are
+`application_name` every 0.5 s, each counted from its first sight or its start to its last
+sight: `BackendCpu`), per accepted submit; Redis's CPU beside it. Then the processes are
 stopped (SIGTERM: the windows drain) and the ledger is checked: no row left `sending`, every
 part stored once (the stand-in counts repeated sends: same number and text).
 
@@ -43,6 +44,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from scripts.harness import (
+    BackendCpu,
     PgSchema,
     Proc,
     Redis,
@@ -134,16 +136,16 @@ def history(account_id: int, user_id: int, rows: int) -> None:
         analyze.execute(sa.text("ANALYZE"))
 
 
-def backends(url: str, name: str) -> dict[int, float]:
-    """CPU seconds so far of each PostgreSQL backend whose application_name is `name`."""
+def database_commits(url: str) -> int:
+    """Transactions committed in the database so far, by every client (under the bench lock,
+    this run's, give or take what the statistics collector has not been told yet)."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            pids = list(conn.scalars(sa.text(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = :n"), {"n": name}))
+            return int(conn.scalar(sa.text(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")))
     finally:
         engine.dispose()
-    return {pid: proc_cpu_seconds(pid) for pid in pids}
 
 
 def ledger_counts(campaign_id: int) -> dict[str, int]:
@@ -200,7 +202,8 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
             pids = {name: proc.pid for name, proc in procs.items()}
             cpu0 = {name: proc_cpu_seconds(pid) for name, pid in pids.items() if pid}
             redis0 = proc_cpu_seconds(redis.proc.pid or 0)
-            pg0 = backends(url, label)
+            pg = BackendCpu(url, label).start()
+            commits0 = database_commits(schema.url)
             load0 = os.getloadavg()
             started = time.time()
             db.session.execute(sa.update(Campaign).where(Campaign.id == campaign_id)
@@ -224,8 +227,8 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
             cpu = {name: proc_cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()
                    if pid}
             redis_cpu = proc_cpu_seconds(redis.proc.pid or 0) - redis0
-            pg1 = backends(url, label)
-            pg_cpu = sum(value - pg0.get(pid, 0.0) for pid, value in pg1.items())
+            pg_cpu = pg.stop()
+            commits = database_commits(schema.url) - commits0
             load1 = os.getloadavg()
             per_account = []
             seconds_of: dict[str, list[int]] = {}
@@ -263,7 +266,9 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
                 if accepted_total else None,
                 "cpu_ms_per_message_with_redis": round(
                     (loa + redis_cpu) / accepted_total * 1000, 3) if accepted_total else None,
-                "pg_backends": len(pg1), "ledger": counts, "parts": parts,
+                "pg_backends": pg.backends, "pg_commits": commits,
+                "pg_commits_per_second": round(commits / (ended - started), 1),
+                "ledger": counts, "parts": parts,
                 "messages_with_parts": distinct, "repeats": stats.get("repeats", 0),
                 "refused_0x58": stats.get("refused_0x58", 0),
                 "receipts_acked": stats.get("receipts_acked", 0),

@@ -8,12 +8,16 @@ TEST_DATABASE_URL), else the machine's `test` database on 127.0.0.1:5432, trust 
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+
+from scripts.harness.procs import live_cpu_seconds
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -116,3 +120,72 @@ class Database:
     def drop(self) -> None:
         if self.schema is not None:
             self.schema.drop()
+
+
+class BackendCpu:
+    """The CPU (user + system, from /proc) of the PostgreSQL backends whose `application_name`
+    is `name`, from `start` to `stop`, sampled every `interval` seconds on a thread of its own.
+
+    Backends come and go during a run (a pool recycles, a process reconnects): each one found is
+    counted from its first sight to its last, or from 0 when the backend started after the run
+    did (none of its CPU came before). What a backend spends between its last sample and its
+    end (under `interval`) is missed. The sampler's own connection has a name of its own, so
+    it is not counted. The server must run on this machine (its backends' /proc)."""
+
+    def __init__(self, url: str, name: str, interval: float = 0.5) -> None:
+        self.name = name
+        self.interval = interval
+        base = sa.engine.make_url(url)
+        query = {k: v for k, v in base.query.items() if k != "application_name"}
+        self.engine = sa.create_engine(
+            base.set(query={**query, "application_name": f"{name}-sampler"}))
+        self.first: dict[tuple[int, float], float] = {}
+        self.last: dict[tuple[int, float], float] = {}
+        self.started = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> BackendCpu:
+        self.started = time.time()
+        self.sample()
+        self._thread = threading.Thread(target=self._loop, name="backend-cpu", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        """Stops sampling (after a last sample); the CPU seconds of the backends seen."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.sample()
+        self.engine.dispose()
+        return self.seconds()
+
+    def seconds(self) -> float:
+        return sum(self.last[key] - self.first[key] for key in self.last)
+
+    @property
+    def backends(self) -> int:
+        """How many backends were seen."""
+        return len(self.last)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT pid, extract(epoch FROM backend_start) FROM pg_stat_activity "
+                "WHERE application_name = :n"), {"n": self.name}).all()
+        for pid, backend_start in rows:
+            cpu = live_cpu_seconds(pid)
+            if cpu is None:  # ended since the query
+                continue
+            # (pid, start): a pid the system reuses for another backend is another backend.
+            key = (pid, float(backend_start))
+            if key not in self.first:
+                self.first[key] = 0.0 if key[1] >= self.started else cpu
+            self.last[key] = cpu
+

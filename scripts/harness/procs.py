@@ -36,11 +36,17 @@ def python_module(*args: str) -> list[str]:
 
 def proc_cpu_seconds(pid: int) -> float:
     """User + system CPU of a live process (all its threads) so far; 0 when it is gone."""
+    seconds = live_cpu_seconds(pid)
+    return 0.0 if seconds is None else seconds
+
+
+def live_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a live process so far; None when it is gone."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
+        return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from scripts.harness import PgSchema, Proc, wait_for
+from scripts.harness import BackendCpu, PgSchema, Proc, wait_for
 
 SLEEPER = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"]
 STUBBORN = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
@@ -68,3 +68,31 @@ def test_a_schema_of_its_own_is_created_and_dropped(database_url: str, backend: 
         assert conn.scalar(sa.text("SELECT count(*) FROM information_schema.schemata "
                                    "WHERE schema_name = :n"), {"n": schema.name}) == 0
     admin.dispose()
+
+
+BUSY = "SELECT count(*) FROM generate_series(1, 3000000)"  # ~0.3 s of a backend's CPU
+
+
+@pytest.mark.postgres_only  # pg_stat_activity and its backends' /proc are PostgreSQL's
+def test_backend_cpu_counts_a_backend_that_comes_and_goes_between_samples(
+        database_url: str, backend: str) -> None:
+    named = f"{database_url.split('?')[0]}?application_name=loa-harness-cpu"
+    before = sa.create_engine(named, poolclass=sa.pool.NullPool)
+    during = sa.create_engine(named, poolclass=sa.pool.NullPool)
+    with before.connect() as conn:
+        conn.execute(sa.text(BUSY))  # before the run: not the run's CPU
+        sampler = BackendCpu(named, "loa-harness-cpu", interval=1.0).start()
+        # A backend of the run, busy before its first sample: counted from 0, not from there.
+        with during.connect() as other:
+            other.execute(sa.text(BUSY))
+            time.sleep(1.2)
+        conn.execute(sa.text(BUSY))
+        seconds = sampler.stop()
+    before.dispose()
+    during.dispose()
+    assert sampler.backends == 2
+    late = next(key for key in sampler.first if key[1] >= sampler.started)
+    assert sampler.first[late] == 0 and sampler.last[late] > 0.1
+    early = next(key for key in sampler.first if key[1] < sampler.started)
+    assert sampler.first[early] > 0.1 and sampler.last[early] - sampler.first[early] > 0.1
+    assert 0.2 < seconds < 3  # the two BUSY of the run, not the one before it

@@ -86,6 +86,64 @@ def test_stream_cuts_pdus_across_reads_and_rejects_bad_lengths() -> None:
         pdu.PduStream().feed(struct.pack(">IIII", 8, 0, 0, 0))
 
 
+def _mixed_stream() -> tuple[bytes, list[pdu.Pdu]]:
+    """PDUs of every size a link reads: a header alone, a response, a receipt with TLVs."""
+    receipt = pdu.ShortMessage(
+        source_addr="84912345678", destination_addr="LOA", esm_class=0x04,
+        short_message=b"id:abc123 sub:001 dlvrd:001 submit date:2612031650 done "
+                      b"date:2612031651 stat:DELIVRD err:000 text:",
+        tlvs={pdu.TLV_RECEIPTED_MESSAGE_ID: b"abc123\x00", pdu.TLV_MESSAGE_STATE: b"\x02"})
+    wanted = [pdu.Pdu(pdu.ENQUIRE_LINK, 0, 1),
+              pdu.Pdu(pdu.SUBMIT_SM | pdu.RESP, 0, 2, pdu.message_id_body("abc123")),
+              pdu.Pdu(pdu.DELIVER_SM, 0, 3, receipt.encode_body()),
+              pdu.Pdu(pdu.SUBMIT_SM | pdu.RESP, 0x58, 4),
+              pdu.Pdu(pdu.DELIVER_SM, 0, 5, receipt.encode_body())]
+    raw = b"".join(pdu.encode(p.command_id, p.status, p.sequence, p.body) for p in wanted)
+    return raw, wanted
+
+
+def _reads(stream: pdu.PduStream, pieces: list[bytes]) -> list[pdu.Pdu]:
+    """Feed `pieces` as the reader does: each read into one reused buffer, which the next
+    read overwrites (a PDU or a kept start that still pointed into it would change)."""
+    buffer = bytearray(512)
+    view = memoryview(buffer)
+    got: list[pdu.Pdu] = []
+    for piece in pieces:
+        buffer[:] = b"\xee" * len(buffer)
+        buffer[:len(piece)] = piece
+        got += stream.feed(view[:len(piece)])
+    buffer[:] = b"\xee" * len(buffer)
+    return got
+
+
+def test_stream_cuts_pdus_split_at_every_byte_and_several_in_one_read() -> None:
+    raw, wanted = _mixed_stream()
+    assert len(raw) < 512
+    assert _reads(pdu.PduStream(), [raw]) == wanted  # all in one read
+    assert _reads(pdu.PduStream(), [raw[i:i + 1] for i in range(len(raw))]) == wanted
+    for cut in range(1, len(raw)):
+        assert _reads(pdu.PduStream(), [raw[:cut], raw[cut:]]) == wanted, cut
+    for first in range(1, len(raw), 7):  # two cuts: a PDU's start kept over two reads
+        for second in range(first + 1, len(raw)):
+            pieces = [raw[:first], raw[first:second], raw[second:]]
+            assert _reads(pdu.PduStream(), pieces) == wanted, (first, second)
+    # bytes as well as views; what is fed once is never given back twice
+    stream = pdu.PduStream()
+    assert stream.feed(raw[:50]) + stream.feed(raw[50:]) == wanted
+    assert stream.feed(b"") == [] and stream.wanted() == 16
+
+
+def test_stream_wanted_counts_the_octets_left_of_the_pdu_being_cut() -> None:
+    raw, wanted = _mixed_stream()
+    stream = pdu.PduStream()
+    assert stream.wanted() == 16
+    assert stream.feed(raw[:10]) == [] and stream.wanted() == 6
+    assert stream.feed(raw[10:16]) == [wanted[0]] and stream.wanted() == 16
+    third = 16 + 16 + len(wanted[1].body)
+    assert stream.feed(raw[16:third + 20]) == [wanted[1]]
+    assert stream.wanted() == 16 + len(wanted[2].body) - 20
+
+
 def test_bind_body_and_field_limits() -> None:
     bind = pdu.Bind("loa", "secret", "VMA")
     assert pdu.Bind.decode_body(bind.encode_body()) == bind

@@ -8,9 +8,18 @@ from collections.abc import Callable
 
 from gateways.errors import AuthFailed, Permanent, Unknowable
 from gateways.results import Fragment
-from gateways.smpp import Ack, DeliverEvent, LocalThrottle, OutboundSms, Session, SubmitHandle, pdu
+from gateways.smpp import (
+    Ack,
+    DeliverEvent,
+    LocalThrottle,
+    OutboundSms,
+    Session,
+    SubmitHandle,
+    answers_together,
+    pdu,
+)
 from gateways.smpp import status as codes
-from gateways.smpp.delivery import Deliveries
+from gateways.smpp.delivery import Deliveries, hold_answer
 from gateways.smpp.inbound import split_udh
 from gateways.sms.encoding import decode
 from scripts.harness import wait_for
@@ -377,3 +386,38 @@ def test_close_resolves_a_part_the_throttle_holds_past_the_drain(
     assert outcome is not None and [p.state for p in outcome.parts] == ["not_sent"]
     assert outcome.error is not None and outcome.error.code == "closed"
     assert smsc.stats()["submits"] == 1
+
+
+def test_answers_together_go_at_the_end_of_the_block_in_one_write_per_bind(
+        smsc: Smsc, make_session: Callable[..., Session]) -> None:
+    waiting: list[tuple[DeliverEvent, Ack]] = []
+    make_session(on_deliver_later=lambda event, ack: waiting.append((event, ack)))
+    for i in range(4):
+        smsc.send_mo("loa", f"8491234567{i}", "8088", f"{i}")
+    assert wait_for(lambda: len(waiting) == 4)
+    with answers_together():
+        for _, ack in waiting[:3]:
+            ack(True)
+        time.sleep(0.2)
+        assert smsc.stats().get("mos_acked", 0) == 0  # held until the block ends
+    assert smsc.wait_for(lambda s: s.get("mos_acked") == 3, 5)
+    waiting[3][1](True)  # outside a block: at once, as before
+    assert smsc.wait_for(lambda s: s.get("mos_acked") == 4, 5)
+
+
+def test_held_answers_are_written_per_bind_and_link_in_their_order() -> None:
+    writes: list[tuple[str, bytes, int]] = []
+    first, second = object(), object()
+
+    def writer(name: str) -> Callable[[bytes, int], bool]:
+        return lambda data, generation: writes.append((name, data, generation)) is None
+
+    assert not hold_answer(first, 1, b"a", writer("first"))  # outside a block: not held
+    with answers_together():
+        assert hold_answer(first, 1, b"a", writer("first"))
+        assert hold_answer(second, 1, b"x", writer("second"))
+        with answers_together():  # nested: the outer block writes
+            assert hold_answer(first, 1, b"b", writer("first"))
+        assert hold_answer(first, 2, b"c", writer("first"))  # a new link: apart
+        assert writes == []
+    assert writes == [("first", b"ab", 1), ("second", b"x", 1), ("first", b"c", 2)]
