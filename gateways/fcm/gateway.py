@@ -60,11 +60,13 @@ from gateways.results import SendResult
 MAX_BATCH = 500  # send_each's own limit
 # How send_batch sends (PushGateway's `sender`), measured in docs/BENCHMARKS.md under "push":
 # "threads": messaging.send per message from a pool of `threads` threads kept for the life of
-#   the gateway (the default: the cheapest here);
+#   the gateway (the cheapest of the SDK's own paths);
 # "send_each": messaging.send_each, which starts one thread per message on every call;
 # "http2": messaging.send_each_async, httpx over HTTP/2 (gateways/fcm/http2.py);
-# "direct": the SDK's credential and message encoding, the requests written by `threads`
-#   threads of its own on connections they keep (gateways/fcm/direct.py).
+# "direct" (the default: end to end, an eighth of the workers' CPU per message of "threads"
+#   and four times its rate): the SDK's credential, message encoding and error parsing, the
+#   requests written by `threads` threads of its own on connections they keep
+#   (gateways/fcm/direct.py).
 SENDERS = ("threads", "send_each", "http2", "direct")
 DEFAULT_THREADS = 64  # ≈ 2,000 msg/s at FCM's ~30 ms round trip from Vietnam
 FCM_ENDPOINT = "https://fcm.googleapis.com"
@@ -123,7 +125,7 @@ class PushGateway:
         endpoint: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         pool_size: int = 100,
-        sender: str = "threads",
+        sender: str = "direct",
         threads: int = DEFAULT_THREADS,
     ) -> None:
         if sender not in SENDERS:
@@ -146,8 +148,8 @@ class PushGateway:
         self._http2: Http2Sender | None = None
         self._threads: ThreadPoolExecutor | None = None
         self._direct: direct.DirectSender | None = None
-        self._service = messaging._get_messaging_service(self._app)
         try:
+            self._service = messaging._get_messaging_service(self._app)
             self.url = _configure_service(
                 self._service, project, endpoint,
                 max(pool_size, threads) if sender == "threads" else pool_size,

@@ -7,6 +7,7 @@ The stand-in's WIRE prefixes (scripts/fcm/server.py) make it answer chunked, gzi
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -207,3 +208,43 @@ def test_a_token_that_is_not_a_string_is_not_sent(one_thread: PushGateway,
     assert (outcome.status, outcome.code) == (PushStatus.FAILED, "INVALID_ARGUMENT")
     assert good.ok
     assert fcm.counters()["requests"] == 2  # the warm-up and "good"
+
+
+class _IdleSocket:
+    """What an idle connection's socket shows the idle check: `recv` gives `got`."""
+
+    def __init__(self, got: bytes | type[BaseException]) -> None:
+        self._got = got
+
+    def setblocking(self, flag: bool) -> None:
+        pass
+
+    def settimeout(self, timeout: float) -> None:
+        pass
+
+    def fileno(self) -> int:
+        return 99
+
+    def recv(self, n: int) -> bytes:
+        if isinstance(self._got, bytes):
+            return self._got
+        raise self._got()
+
+
+class _Readable:
+    def poll(self, timeout: float) -> list[tuple[int, int]]:
+        return [(99, 1)]
+
+
+@pytest.mark.parametrize(("got", "closed"), [
+    (b"", True),  # the server's FIN
+    (b"H", True),  # an answer nobody asked for: the stream is out of step
+    (ConnectionResetError, True),
+    (ssl.SSLWantReadError, False),  # a TLS record with no data in it (a late session ticket)
+])
+def test_idle_check_tells_closed_from_tls_housekeeping(got: bytes | type[BaseException],
+                                                       closed: bool) -> None:
+    link = direct._Link(direct._Origin("http://127.0.0.1:1/x", 1.0))
+    link._sock = _IdleSocket(got)  # type: ignore[assignment]
+    link._poll = _Readable()  # type: ignore[assignment]
+    assert link._closed_while_idle() is closed
