@@ -264,6 +264,8 @@ class _Reader:
         return status, version, headers
 
     def exactly(self, n: int) -> bytes:
+        if n < 0:
+            raise ValueError(f"a negative length: {n}")
         while len(self.buffer) < n:
             self._fill()
         data = bytes(self.buffer[:n])
