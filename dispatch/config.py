@@ -125,9 +125,11 @@ def from_env(env: os._Environ[str] | dict[str, str] | None = None) -> dict[str, 
         "FCM_PROJECT_ID": env.get("LOA_FCM_PROJECT_ID") or None,  # None: the JSON's project
         # Only for the demo, the tests and sites behind a relay: None sends to Google.
         "FCM_ENDPOINT": env.get("LOA_FCM_ENDPOINT") or None,
-        # How per-device batches are sent (gateways.fcm.SENDERS): "threads" (default), the
-        # SDK's "send_each", or "http2" (send_each_async); docs/BENCHMARKS.md "push".
-        "FCM_SENDER": env.get("LOA_FCM_SENDER") or "threads",
+        # How per-device batches are sent (gateways.fcm.SENDERS): "direct" (default: the SDK's
+        # credential and encoding, our own HTTP/1.1 connections), "threads" (messaging.send
+        # from a pool), the SDK's "send_each", or "http2" (send_each_async);
+        # docs/BENCHMARKS.md "push".
+        "FCM_SENDER": env.get("LOA_FCM_SENDER") or "direct",
         # Topic sends have no per-device ledger rows; off unless the department wants them.
         "PUSH_TOPIC_SENDS": _bool(env.get("LOA_PUSH_TOPICS")),
         # Operations (dispatch.ops, docs/OPERATIONS.md): log lines as JSON (or key=value text),

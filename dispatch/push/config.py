@@ -3,8 +3,9 @@
 Settings (dispatch.config): FCM_CREDENTIALS (LOA_FCM_CREDENTIALS, else
 GOOGLE_APPLICATION_CREDENTIALS), FCM_PROJECT_ID (LOA_FCM_PROJECT_ID; default: the JSON's
 project), FCM_ENDPOINT (LOA_FCM_ENDPOINT; only the demo, the tests and sites behind a relay set
-it — everyone else sends to Google), FCM_SENDER (LOA_FCM_SENDER: "threads", "send_each" or
-"http2", see gateways.fcm.gateway.SENDERS) and PUSH_TOPIC_SENDS (LOA_PUSH_TOPICS).
+it — everyone else sends to Google), FCM_SENDER (LOA_FCM_SENDER: "direct", the default,
+"threads", "send_each" or "http2", see gateways.fcm.gateway.SENDERS) and PUSH_TOPIC_SENDS
+(LOA_PUSH_TOPICS).
 
 A `PushGateway` owns an HTTP connection pool and an OAuth access token. It is built lazily in
 the process that sends, never before a fork (a pool shared by two processes mixes their
@@ -40,7 +41,7 @@ class PushSettings:
     credentials: str
     project_id: str | None
     endpoint: str | None
-    sender: str = "threads"
+    sender: str = "direct"
 
 
 def settings(app: Flask | None = None) -> PushSettings:
@@ -54,7 +55,7 @@ def settings(app: Flask | None = None) -> PushSettings:
         )
     if not Path(path).is_file():
         raise PushNotConfigured(f"FCM service-account file not found: {path}")
-    sender = config.get("FCM_SENDER") or "threads"
+    sender = config.get("FCM_SENDER") or "direct"
     if sender not in SENDERS:
         raise PushNotConfigured(f"FCM_SENDER {sender!r} unknown: one of {', '.join(SENDERS)}")
     return PushSettings(str(path), config.get("FCM_PROJECT_ID"), config.get("FCM_ENDPOINT"),
@@ -70,7 +71,8 @@ def _build(s: PushSettings, timeout: float = 30.0) -> PushGateway:
     try:
         # One pooled connection per sending thread (the "threads" sender keeps its own number;
         # send_each starts one per message): with fewer, each batch opens (TLS with Google) and
-        # throws away the connections beyond the pool. For "http2" it is streams in flight.
+        # throws away the connections beyond the pool. For "http2" it is streams in flight;
+        # "direct" keeps one connection per sending thread of its own (topic sends use the pool).
         return PushGateway(s.credentials, project_id=s.project_id, endpoint=s.endpoint,
                            timeout=timeout, pool_size=MAX_BATCH, sender=s.sender)
     except (ValueError, OSError) as exc:  # unreadable JSON, not a service account, no project

@@ -16,8 +16,10 @@ THIRD_PARTY_AUTH_ERROR), EXPIRED (validity over, not sent), UNKNOWN (may have re
 AUTH. When any message is AUTH (the service account was refused by the token endpoint, or FCM
 answered 401/403) it raises `PushAuthFailed`, whose `outcomes` carry the whole list.
 The SDK never sleeps here: see `gateway.NO_SLEEP_RETRY`. `sender` chooses how a batch goes out
-(`gateway.SENDERS`): messaging.send from a pool of threads kept for the gateway's life (the
-default), the SDK's send_each, or its send_each_async over HTTP/2 (gateways/fcm/http2.py).
+(`gateway.SENDERS`): "direct" (the default), the SDK's credential and message encoding with our
+own HTTP/1.1 requests on connections a pool of threads keeps (gateways/fcm/direct.py);
+messaging.send from a pool of threads kept for the gateway's life; the SDK's send_each; or its
+send_each_async over HTTP/2 (gateways/fcm/http2.py).
 """
 
 from gateways.fcm.gateway import MAX_BATCH, NO_SLEEP_RETRY, SENDERS, PushAuthFailed, PushGateway

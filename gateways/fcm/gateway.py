@@ -12,11 +12,14 @@ loudly at start instead of silently sending to Google or sleeping in a worker:
 - the adapter's connection pool size;
 - google-auth's refresh-and-resend on 401, turned off (the gateway fetches the token itself);
 - the session's environment settings (proxy, CA bundle), read once here, not on every request.
+The "direct" sender also uses `_MessagingService.encode_message`, `_fcm_headers` and
+`_handle_fcm_error` (checked by `direct.check_sdk`).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import threading
 from collections.abc import Sequence
@@ -30,14 +33,16 @@ import firebase_admin
 import httpx
 import requests
 import requests.adapters
+import requests.structures
 import requests.utils
 import urllib3.exceptions
-from firebase_admin import credentials, exceptions, messaging
+from firebase_admin import _http_client, credentials, exceptions, messaging
 from google.auth import exceptions as auth_exceptions
 from google.auth.transport import requests as google_requests
 from urllib3.util.retry import Retry
 
 from gateways.errors import AuthFailed, GatewayError, Permanent, Retryable
+from gateways.fcm import direct
 from gateways.fcm.http2 import Http2Sender, connections_for
 from gateways.fcm.payload import (
     PushContent,
@@ -55,10 +60,14 @@ from gateways.results import SendResult
 MAX_BATCH = 500  # send_each's own limit
 # How send_batch sends (PushGateway's `sender`), measured in docs/BENCHMARKS.md under "push":
 # "threads": messaging.send per message from a pool of `threads` threads kept for the life of
-#   the gateway (the default: the cheapest here);
+#   the gateway (the cheapest of the SDK's own paths);
 # "send_each": messaging.send_each, which starts one thread per message on every call;
-# "http2": messaging.send_each_async, httpx over HTTP/2 (gateways/fcm/http2.py).
-SENDERS = ("threads", "send_each", "http2")
+# "http2": messaging.send_each_async, httpx over HTTP/2 (gateways/fcm/http2.py);
+# "direct" (the default: end to end, an eighth of the workers' CPU per message of "threads"
+#   and four times its rate): the SDK's credential, message encoding and error parsing, the
+#   requests written by `threads` threads of its own on connections they keep
+#   (gateways/fcm/direct.py).
+SENDERS = ("threads", "send_each", "http2", "direct")
 DEFAULT_THREADS = 64  # ≈ 2,000 msg/s at FCM's ~30 ms round trip from Vietnam
 FCM_ENDPOINT = "https://fcm.googleapis.com"
 SEND_PATH = "/v1/projects/{project}/messages:send"
@@ -116,7 +125,7 @@ class PushGateway:
         endpoint: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         pool_size: int = 100,
-        sender: str = "threads",
+        sender: str = "direct",
         threads: int = DEFAULT_THREADS,
     ) -> None:
         if sender not in SENDERS:
@@ -138,12 +147,19 @@ class PushGateway:
         # Topic sends, one request each, always go through messaging.send.
         self._http2: Http2Sender | None = None
         self._threads: ThreadPoolExecutor | None = None
+        self._direct: direct.DirectSender | None = None
         try:
+            self._service = messaging._get_messaging_service(self._app)
             self.url = _configure_service(
-                messaging._get_messaging_service(self._app), project, endpoint,
+                self._service, project, endpoint,
                 max(pool_size, threads) if sender == "threads" else pool_size,
             )
-            if sender == "http2":
+            if sender == "direct":
+                direct.check_sdk(self._service)
+                self._direct = direct.DirectSender(
+                    self.url, timeout=timeout, threads=threads,
+                    headers={**self._service._fcm_headers, **_http_client.METRICS_HEADERS})
+            elif sender == "http2":
                 self._http2 = Http2Sender(self._app, self.url, timeout=timeout,
                                           connections=connections_for(pool_size))
             elif sender == "threads":
@@ -165,7 +181,7 @@ class PushGateway:
             raise ValueError(f"at most {MAX_BATCH} messages per batch, got {len(messages)}")
         now = datetime.now(UTC)
         outcomes: list[PushOutcome | None] = [None] * len(messages)
-        pending: list[tuple[int, messaging.Message]] = []
+        pending: list[tuple[int, dict[str, Any]]] = []  # (index, its content's message parts)
         # By id(content): each content is checked, and its message parts built, once per batch.
         problems: dict[int, GatewayError | None] = {}
         parts: dict[int, dict[str, Any]] = {}
@@ -181,7 +197,7 @@ class PushGateway:
                 shared = parts.get(id(msg.content))
                 if shared is None:
                     shared = parts[id(msg.content)] = shared_fields(msg.content, now)
-                pending.append((i, build_message(msg.content, token=msg.token, parts=shared)))
+                pending.append((i, shared))
         if pending:
             self._send_pending(messages, pending, outcomes, dry_run)
         final = [outcome for outcome in outcomes if outcome is not None]
@@ -233,6 +249,8 @@ class PushGateway:
             self._http2.close()
         if self._threads is not None:
             self._threads.shutdown()
+        if self._direct is not None:
+            self._direct.close()
         firebase_admin.delete_app(self._app)
         self._token_request.session.close()
 
@@ -270,7 +288,7 @@ class PushGateway:
             self._credential.token = None
 
     def _send_pending(self, messages: Sequence[PushMessage],
-                      pending: list[tuple[int, messaging.Message]],
+                      pending: list[tuple[int, dict[str, Any]]],
                       outcomes: list[PushOutcome | None], dry_run: bool) -> None:
         token_problem = self._ensure_token()
         if token_problem is not None:
@@ -279,9 +297,13 @@ class PushGateway:
                 outcomes[i] = PushOutcome(messages[i].ref, status, code=token_problem.code,
                                           reason=token_problem.reason)
             return
+        if self._direct is not None:
+            self._send_direct(self._direct, messages, pending, outcomes, dry_run)
+            return
+        built = [build_message(messages[i].content, token=messages[i].token, parts=shared)
+                 for i, shared in pending]
         if self._threads is not None:
-            sent = self._threads.map(self._send_one_message, [m for _, m in pending],
-                                     [dry_run] * len(pending))
+            sent = self._threads.map(self._send_one_message, built, [dry_run] * len(pending))
             for (i, _), (name, error) in zip(pending, sent, strict=True):
                 ref = messages[i].ref
                 outcomes[i] = (PushOutcome(ref, PushStatus.SENT, message_name=name)
@@ -291,10 +313,9 @@ class PushGateway:
             if self._http2 is not None:
                 auth: dict[str, str] = {}
                 self._credential.apply(auth)  # the token _ensure_token just made sure of
-                batch = self._http2.send_each([m for _, m in pending], auth, dry_run)
+                batch = self._http2.send_each(built, auth, dry_run)
             else:
-                batch = messaging.send_each([m for _, m in pending], dry_run=dry_run,
-                                            app=self._app)
+                batch = messaging.send_each(built, dry_run=dry_run, app=self._app)
         except exceptions.FirebaseError as exc:
             # A thread (or task) failed outside the HTTP library's exceptions (the token was
             # refused mid-batch): send_each then drops every result, so none of these can be
@@ -316,6 +337,57 @@ class PushGateway:
             else:
                 outcomes[i] = _outcome(ref, response.exception)
 
+    def _send_direct(self, sender: direct.DirectSender, messages: Sequence[PushMessage],
+                     pending: list[tuple[int, dict[str, Any]]],
+                     outcomes: list[PushOutcome | None], dry_run: bool) -> None:
+        """The "direct" sender: each content encoded once, each token spliced into it."""
+        tails: dict[int, bytes | Permanent] = {}
+        going: list[int] = []
+        bodies: list[bytes] = []
+        for i, shared in pending:
+            msg = messages[i]
+            tail = tails.get(id(shared))
+            if tail is None:
+                try:
+                    tail = direct.body_tail(
+                        build_message(msg.content, token=direct.PLACEHOLDER, parts=shared),
+                        dry_run)
+                except ValueError as exc:  # what the SDK's encoder refuses, before sending
+                    tail = Permanent(str(exc), code="INVALID_ARGUMENT")
+                tails[id(shared)] = tail
+            if isinstance(tail, Permanent) or not isinstance(msg.token, str):
+                error = tail if isinstance(tail, Permanent) else Permanent(
+                    "the registration token is not a string", code="INVALID_ARGUMENT")
+                outcomes[i] = outcome_of(msg.ref, error)
+                continue
+            going.append(i)
+            bodies.append(direct.body(msg.token, tail))
+        auth: dict[str, str] = {}
+        self._credential.apply(auth)  # the token _ensure_token just made sure of
+        for i, result in zip(going, sender.send(auth, bodies), strict=True):
+            outcomes[i] = self._direct_outcome(messages[i].ref, result)
+
+    def _direct_outcome(self, ref: str, result: direct.Result) -> PushOutcome:
+        """What the SDK would have made of this answer (or of its absence)."""
+        if isinstance(result, direct.Answer):
+            if 200 <= result.status < 300:
+                try:
+                    name = json.loads(result.body)["name"]
+                    if isinstance(name, str):
+                        return PushOutcome(ref, PushStatus.SENT, message_name=name)
+                except (ValueError, KeyError, TypeError):
+                    pass
+                return PushOutcome(ref, PushStatus.UNKNOWN, code="UNKNOWN",
+                                   reason=f"FCM answered {result.status} without a message name")
+            return _outcome(ref, self._service._handle_fcm_error(_http_error(self.url, result)))
+        error: exceptions.FirebaseError
+        if isinstance(result, TimeoutError):
+            error = exceptions.DeadlineExceededError(
+                f"Timed out while making an API call: {result}", cause=result)
+        else:
+            error = exceptions.UnavailableError(
+                f"Failed to establish a connection: {result}", cause=result)
+        return _outcome(ref, error)
 
     def _send_one_message(self, message: messaging.Message, dry_run: bool
                           ) -> tuple[str | None, BaseException | None]:
@@ -497,8 +569,21 @@ def _retry_after(response: requests.Response | httpx.Response) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _http_error(url: str, answer: direct.Answer) -> requests.exceptions.HTTPError:
+    """The direct sender's error answer dressed as the requests error the SDK parses."""
+    response = requests.Response()
+    response.status_code = answer.status
+    response.headers = requests.structures.CaseInsensitiveDict(answer.headers)
+    response._content = answer.body
+    response.encoding = "utf-8"
+    response.url = url
+    return requests.exceptions.HTTPError(f"{answer.status} error from FCM", response=response)
+
+
 def _never_sent(cause: object) -> bool:
     """Tell whether a transport error happened before the request could reach FCM."""
+    if isinstance(cause, direct.NotSent):
+        return True  # the direct sender could not write it, on two connections
     if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return True  # no connection, or none free in the pool: nothing was written
     if isinstance(cause, requests.exceptions.ConnectTimeout):

@@ -61,11 +61,11 @@ class Http2Sender:
         self._thread = threading.Thread(target=self._loop.run_forever, name="loa-fcm-http2",
                                         daemon=True)
         self._thread.start()
-        proxy = _environ_proxy(url)
+        proxy = environ_proxy(url)
         prior_knowledge = url.startswith("http://") and proxy is None
         transport = httpx.AsyncHTTPTransport(
             http1=not prior_knowledge, http2=True, retries=1, proxy=proxy,
-            verify=_environ_ca(),
+            verify=environ_ca(),
             limits=httpx.Limits(max_connections=connections,
                                 max_keepalive_connections=connections),
         )
@@ -99,14 +99,14 @@ class Http2Sender:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
 
-def _environ_proxy(url: str) -> str | None:
+def environ_proxy(url: str) -> str | None:
     """The proxy requests would use for `url` (HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, NO_PROXY)."""
     proxies = requests.utils.get_environ_proxies(url)
     scheme = url.split(":", 1)[0]
     return proxies.get(scheme) or proxies.get("all") or None
 
 
-def _environ_ca() -> ssl.SSLContext | bool:
+def environ_ca() -> ssl.SSLContext | bool:
     """The CA bundle requests would use (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE), else the default."""
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if not bundle:
@@ -121,4 +121,4 @@ def connections_for(pool_size: int) -> int:
     return max(1, -(-pool_size // STREAMS_PER_CONNECTION))
 
 
-__all__: Sequence[str] = ("Http2Sender", "connections_for")
+__all__: Sequence[str] = ("Http2Sender", "connections_for", "environ_ca", "environ_proxy")

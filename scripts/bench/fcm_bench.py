@@ -2,7 +2,7 @@
 
     .venv/bin/python -m scripts.bench.fcm_bench [--messages 20000] [--batch 500]
                                                 [--latency-ms 0] [--pool-size 500]
-                                                [--sender send_each|threads|http2]
+                                                [--sender send_each|threads|http2|direct]
                                                 [--compare-env --rounds 4]
 
 The stand-in runs as its own process (so it does not share this process's GIL). Prints one

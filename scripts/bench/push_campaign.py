@@ -2,7 +2,7 @@
 
     .venv/bin/python -m scripts.bench.push_campaign [--devices 70000] [--workers 2]
                                                     [--kinds simple] [--latency-ms 0]
-                                                    [--senders threads,http2]
+                                                    [--senders direct,threads]
 
 One run, one FCM stand-in process (`python -m scripts.fcm serve`), one PostgreSQL schema
 (TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test; dropped afterwards) and
@@ -18,8 +18,8 @@ one embedded redis-server:
    `simple`: RQ's SimpleWorker, what `flask worker` runs: one PushGateway for the life of the
    process; `fork`: RQ's default Worker, a work-horse per job, so a gateway (a token, new
    connections) per batch of 500 (kept for comparison; nothing runs it any more).
-   Each worker run is repeated per --senders (LOA_FCM_SENDER, gateways.fcm.SENDERS): "threads"
-   (the default), "send_each", "http2" (send_each_async, h2c to the stand-in).
+   Each worker run is repeated per --senders (LOA_FCM_SENDER, gateways.fcm.SENDERS): "direct"
+   (the default), "threads", "send_each", "http2" (send_each_async, h2c to the stand-in).
 
 Peak RSS per worker is the worker process's own (and, for `fork`, the largest work-horse's),
 from getrusage at its exit. The stand-in's CPU is reported per phase (`standin_busy`: its share
@@ -274,8 +274,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kinds", default="simple", help="simple, fork or simple,fork")
     parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--senders", default="threads",
-                        help="workers' FCM_SENDER, comma-separated: threads, send_each, http2")
+    parser.add_argument("--senders", default="direct",
+                        help="workers' FCM_SENDER, comma-separated (gateways.fcm.SENDERS)")
     parser.add_argument("--expand", action="store_true",
                         help="also run from launch: simple workers, the expand job first")
     args = parser.parse_args()

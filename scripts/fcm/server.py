@@ -18,6 +18,13 @@ after 1.5 s. `refuse_auth` makes the token endpoint answer 400 invalid_grant (a 
 `revoke_tokens` forgets the access tokens already issued (sends then get 401); `deny_send`
 answers 403 PERMISSION_DENIED to every send (the account lacks the FCM role).
 
+Over HTTP/1.1, a successful send's token may also start with any of WIRE's prefixes, to try a
+client's reading of the wire: `cut-` takes the message (it counts as sent) and resets the
+connection without answering; `close-` answers with `Connection: close` and closes; `drop-`
+answers keep-alive, then closes the connection as a server does with an idle one; `chunked-`
+answers in chunked transfer encoding; `gzip-` gzips the answer when the request accepts it.
+They combine in any order (`chunked-gzip-close-1`); HTTP/2 ignores them.
+
 One asyncio event loop serves every connection, HTTP/1.1 keep-alive and HTTP/2 with prior
 knowledge (h2c, what the gateway's async path speaks to an http:// endpoint) on the same port,
 told apart by the first line: send_each's 500 concurrent threads are 500 connections, none of
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gzip
 import itertools
 import json
 import re
@@ -79,6 +87,8 @@ INJECTED: dict[str, tuple[int, str, str, str]] = {
                     "Auth error from APNS or Web Push Service"),
 }
 DEFAULT_RETRY_AFTER = {"quota-": 60}
+WIRE = ("cut-", "close-", "drop-", "chunked-", "gzip-")  # see the module docstring
+CHUNK = 16  # bytes per chunk of a `chunked-` answer, so that even a short one has several
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
            404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests",
            500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable"}
@@ -265,16 +275,30 @@ class FcmStandIn:
             if "chunked" not in headers.get("transfer-encoding", "").lower():
                 reply = await self._route(method, target, headers, body)
             status, extra, payload = reply
-            keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+            extra = dict(extra)
+            wire = set(extra.pop(":wire", "").split(","))
+            if "cut" in wire:
+                writer.transport.abort()  # taken, never answered
+                return
+            keep = (version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
+                    and "close" not in wire)
             data = json.dumps(payload, ensure_ascii=False).encode()
+            if "gzip" in wire and "gzip" in headers.get("accept-encoding", "").lower():
+                data = gzip.compress(data)
+                extra["Content-Encoding"] = "gzip"
+            if "chunked" in wire:
+                extra["Transfer-Encoding"] = "chunked"
+                data = b"".join(b"%x\r\n%s\r\n" % (len(data[i:i + CHUNK]), data[i:i + CHUNK])
+                                for i in range(0, len(data), CHUNK)) + b"0\r\n\r\n"
+            else:
+                extra["Content-Length"] = str(len(data))
             head_out = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}",
                         "Content-Type: application/json; charset=UTF-8",
-                        f"Content-Length: {len(data)}",
                         "Connection: keep-alive" if keep else "Connection: close",
                         *(f"{k}: {v}" for k, v in extra.items())]
             writer.write(("\r\n".join(head_out) + "\r\n\r\n").encode("latin-1") + data)
             await writer.drain()
-            if not keep:
+            if not keep or "drop" in wire:
                 break
             head = await reader.readuntil(b"\r\n\r\n")
 
@@ -320,7 +344,7 @@ class FcmStandIn:
                     (":status", str(status)),
                     ("content-type", "application/json; charset=UTF-8"),
                     ("content-length", str(len(data))),
-                    *((k.lower(), v) for k, v in extra.items())])
+                    *((k.lower(), v) for k, v in extra.items() if not k.startswith(":"))])
                 unsent[stream_id] = data
                 flush(stream_id)
                 writer.write(conn.data_to_send())
@@ -488,10 +512,16 @@ class FcmStandIn:
             await asyncio.sleep(delay)
         with self._lock:
             self._counts["sent"] += 1
+        wire = []
+        rest = target
+        while prefix := next((p for p in WIRE if rest.startswith(p)), None):
+            wire.append(prefix[:-1])
+            rest = rest[len(prefix):]
+        extra = {":wire": ",".join(wire)} if wire else {}
         if request.get("validate_only"):
-            return 200, {}, {"name": f"projects/{project}/messages/fake_message_id"}
+            return 200, extra, {"name": f"projects/{project}/messages/fake_message_id"}
         name = f"0:{int(time.time() * 1000)}%{next(self._names):x}{secrets.token_hex(4)}"
-        return 200, {}, {"name": f"projects/{project}/messages/{name}"}
+        return 200, extra, {"name": f"projects/{project}/messages/{name}"}
 
     def _fail(self, reply: Reply) -> Reply:
         code = reply[2]["error"].get("details", [{}])[0].get("errorCode") or reply[2]["error"][
