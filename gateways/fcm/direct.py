@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import gzip
 import json
 import queue
 import select
@@ -50,6 +49,10 @@ from gateways.fcm.http2 import environ_ca, environ_proxy
 
 HEAD = b'{"message":{"token":'  # every body starts so; the token's JSON string follows
 MAX_HEAD = 64 * 1024  # bytes of status line and headers an answer may have
+# Bytes of body an answer may have, as sent and once decoded: FCM's are a few hundred. A relay
+# or an endpoint gone wrong that sends more (a length of gigabytes, a gzip bomb, an endless
+# stream) gets the answer called unreadable (UNKNOWN) instead of the worker's memory.
+MAX_BODY = 1024 * 1024
 READ_SIZE = 64 * 1024
 PLACEHOLDER = "loa-token"
 
@@ -266,6 +269,8 @@ class _Reader:
     def exactly(self, n: int) -> bytes:
         if n < 0:
             raise ValueError(f"a negative length: {n}")
+        if n > MAX_BODY:
+            raise Cut(f"an answer of {n} bytes: more than {MAX_BODY}")
         while len(self.buffer) < n:
             self._fill()
         data = bytes(self.buffer[:n])
@@ -284,8 +289,11 @@ class _Reader:
         return data
 
     def chunked(self) -> bytes:
-        parts = []
+        parts, total = [], 0
         while size := int(self.line().split(b";", 1)[0].strip(), 16):
+            total += size
+            if total > MAX_BODY:
+                raise Cut(f"a chunked answer of more than {MAX_BODY} bytes")
             parts.append(self.exactly(size))
             if self.exactly(2) != b"\r\n":
                 raise Cut("a chunk did not end with CRLF")
@@ -294,14 +302,28 @@ class _Reader:
         return b"".join(parts)
 
     def to_close(self) -> bytes:
-        while True:
+        while len(self.buffer) <= MAX_BODY:
             try:
                 self._fill()
             except Cut:
                 break
+        else:
+            raise Cut(f"an answer of more than {MAX_BODY} bytes")
         data = bytes(self.buffer)
         self.buffer.clear()
         return data
+
+
+def _decoded(data: bytes, *, gzip_wrapped: bool) -> bytes:
+    """A gzip or zlib body decoded, refused past MAX_BODY (a small body can inflate to
+    gigabytes)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip_wrapped else zlib.MAX_WBITS)
+    out = inflater.decompress(data, MAX_BODY + 1)
+    if len(out) > MAX_BODY:
+        raise Cut(f"an answer of more than {MAX_BODY} bytes once decoded")
+    if not inflater.eof:
+        raise zlib.error("the compressed answer ended early")
+    return out
 
 
 class _Link:
@@ -355,10 +377,8 @@ class _Link:
         else:
             data, keep = reader.to_close(), False
         encoding = headers.get("content-encoding", "").lower()
-        if encoding == "gzip":
-            data = gzip.decompress(data)
-        elif encoding == "deflate":
-            data = zlib.decompress(data)
+        if encoding in ("gzip", "deflate"):
+            data = _decoded(data, gzip_wrapped=encoding == "gzip")
         elif encoding not in ("", "identity"):
             raise ValueError(f"answer in an encoding not asked for: {encoding}")
         if not keep or reader.buffer:  # told to close, or bytes no request asked for

@@ -99,7 +99,7 @@ def _insert_contacts(conn: Any, n: int, now: Any) -> list[int]:
 def launch(stack: Stack, seeded: Seeded, *, channels: str | None = None,
            priority: str = "normal") -> int:
     """The editor drafts and submits, the approver approves the frozen version and launches."""
-    from dispatch.campaigns import service, submission
+    from dispatch.campaigns import service
     from dispatch.extensions import db
     from dispatch.models import User
 
@@ -124,13 +124,30 @@ def launch(stack: Stack, seeded: Seeded, *, channels: str | None = None,
         db.session.commit()
         service.submit(c, actor=editor)
         db.session.commit()
-        submission.freeze(c.id)  # the job, here rather than on the stack's worker
-        db.session.refresh(c)
+        frozen_here_or_there(c)
         service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash or "")
         db.session.commit()
         service.launch(c, actor=approver)
         db.session.commit()  # the expand job is enqueued once this commits
         return int(c.id)
+
+
+def frozen_here_or_there(c: Any) -> None:
+    """Freeze a submitted campaign's recipients here (the job's function), or, when one of the
+    stack's workers took the job first, wait until it has: then it awaits approval."""
+    from dispatch.campaigns import submission
+    from dispatch.extensions import db
+    from dispatch.models import CampaignStatus
+
+    submission.freeze(c.id)
+    deadline = time.monotonic() + 60
+    while True:
+        db.session.rollback()
+        if c.status is CampaignStatus.PENDING_APPROVAL:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"campaign {c.id} was not frozen within 60 s: {c.status}")
+        time.sleep(0.05)
 
 
 def status_counts(stack: Stack, cid: int) -> dict[str, int]:

@@ -40,7 +40,7 @@ def _link_devices(stack, seeded) -> None:
 
 
 def _launch(stack, seeded) -> int:
-    from dispatch.campaigns import service, submission
+    from dispatch.campaigns import service
     from dispatch.extensions import db
     from dispatch.models import User
 
@@ -57,8 +57,7 @@ def _launch(stack, seeded) -> int:
         db.session.commit()
         service.submit(c, actor=editor)
         db.session.commit()
-        submission.freeze(c.id)  # the job, here rather than on the stack's worker
-        db.session.refresh(c)
+        campaign.frozen_here_or_there(c)
         service.approve(c, actor=approver, snapshot_hash=c.snapshot_hash or "")
         db.session.commit()
         service.launch(c, actor=approver)

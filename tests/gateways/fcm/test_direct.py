@@ -6,8 +6,12 @@ The stand-in's WIRE prefixes (scripts/fcm/server.py) make it answer chunked, gzi
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import select
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -59,13 +63,13 @@ def test_batches_share_at_most_64_kept_connections(fcm: FcmStandIn,
 def test_chunked_gzipped_and_closing_answers(one_thread: PushGateway, fcm: FcmStandIn,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     gunzipped: list[int] = []
-    real = direct.gzip.decompress
+    real = direct._decoded
 
-    def counted(data: bytes) -> bytes:
+    def counted(data: bytes, *, gzip_wrapped: bool) -> bytes:
         gunzipped.append(len(data))
-        return real(data)
+        return real(data, gzip_wrapped=gzip_wrapped)
 
-    monkeypatch.setattr(direct.gzip, "decompress", counted)
+    monkeypatch.setattr(direct, "_decoded", counted)
     opened = _sends(fcm)
     tokens = ["chunked-1", "gzip-2", "chunked-gzip-3", "close-4", "good-5", "close-chunked-6",
               "good-7"]
@@ -248,3 +252,51 @@ def test_idle_check_tells_closed_from_tls_housekeeping(got: bytes | type[BaseExc
     link._sock = _IdleSocket(got)  # type: ignore[assignment]
     link._poll = _Readable()  # type: ignore[assignment]
     assert link._closed_while_idle() is closed
+
+
+def _answer_of(raw: bytes, *, close: bool = True) -> Any:
+    """What one link makes of `raw` sent back by an endpoint, as an exchange would."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.settimeout(2)
+        link = direct._Link.__new__(direct._Link)
+        link._sock, link._reader, link._poll = ours, direct._Reader(ours), select.poll()
+
+        def endpoint() -> None:  # from a thread: more than the socket's buffer holds
+            with contextlib.suppress(OSError):  # the link stopped reading and closed
+                theirs.sendall(raw)
+            if close:
+                theirs.shutdown(socket.SHUT_WR)
+
+        sender = threading.Thread(target=endpoint, daemon=True)
+        sender.start()
+        try:
+            return link._answer()
+        except (OSError, ValueError) as exc:
+            return exc
+        finally:
+            ours.shutdown(socket.SHUT_RDWR)
+            sender.join(5)
+
+
+@pytest.mark.parametrize("raw", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5000000000\r\n\r\n{}",  # a length of gigabytes
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"100001\r\n" + b"x" * 70000,
+    b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * (direct.MAX_BODY + 10),
+    b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(_bomb := gzip.compress(b"\0" * 20_000_000)), _bomb),  # 20 KB inflating to 20 MB
+], ids=["length", "chunked", "to-close", "gzip-bomb"])
+def test_an_answer_larger_than_fcm_would_send_is_unreadable_not_held(raw: bytes) -> None:
+    # The endpoint keeps the connection open, as one streaming gigabytes would: the answer is
+    # refused by its size, not by a close or a timeout.
+    started = time.monotonic()
+    got = _answer_of(raw, close=False)
+    assert isinstance(got, direct.Cut) and "more than" in str(got), got
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_small_gzip_answer_is_still_read() -> None:
+    body = gzip.compress(b'{"name": "projects/p/messages/1"}')
+    got = _answer_of(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
+                     % (len(body), body))
+    assert isinstance(got, direct.Answer) and got.body == b'{"name": "projects/p/messages/1"}'
