@@ -160,7 +160,7 @@ def ledger_counts(campaign_id: int) -> dict[str, int]:
 
 def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
         variant: str, folder: Path, profile: Path | None = None,
-        per_second_to: Path | None = None) -> dict[str, Any]:
+        per_second_to: Path | None = None, count_statements: bool = False) -> dict[str, Any]:
     from dispatch import create_app
     from dispatch.extensions import db
     from dispatch.models import Campaign, CampaignStatus, Message, MessagePart
@@ -180,12 +180,15 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
     env = loa_env(url, redis.url, instance, **VARIANTS[variant])
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis.url,
                       "INSTANCE_PATH": str(instance)})
-    procs = {
-        "smpp": Proc("smpp", python_module("flask", "smpp", "run", "--poll", "5"), env,
-                     folder / "smpp.log"),
-        "worker": Proc("worker", python_module("flask", "worker"), env, folder / "worker.log"),
-        "clock": Proc("clock", python_module("flask", "clock"), env, folder / "clock.log"),
-    }
+
+    def flask(name: str, *args: str) -> Proc:
+        argv = (python_module("scripts.bench.sql_counts", str(folder / f"{name}.sql.json"),
+                              "flask", *args)
+                if count_statements else python_module("flask", *args))
+        return Proc(name, argv, env, folder / f"{name}.log")
+
+    procs = {"smpp": flask("smpp", "smpp", "run", "--poll", "5"),
+             "worker": flask("worker", "worker"), "clock": flask("clock", "clock")}
     rows_each = [int(rate * (seconds + 30)) for rate in tps]
     try:
         with app.app_context():
@@ -204,6 +207,7 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
             redis0 = proc_cpu_seconds(redis.proc.pid or 0)
             pg = BackendCpu(url, label).start()
             commits0 = database_commits(schema.url)
+            sql0 = sql_counts(folder, procs) if count_statements else {}
             load0 = os.getloadavg()
             started = time.time()
             db.session.execute(sa.update(Campaign).where(Campaign.id == campaign_id)
@@ -229,6 +233,8 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
             redis_cpu = proc_cpu_seconds(redis.proc.pid or 0) - redis0
             pg_cpu = pg.stop()
             commits = database_commits(schema.url) - commits0
+            sql_rates = (sql_per_second(sql0, sql_counts(folder, procs), ended - started)
+                         if count_statements else None)
             load1 = os.getloadavg()
             per_account = []
             seconds_of: dict[str, list[int]] = {}
@@ -274,6 +280,7 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
                 "receipts_acked": stats.get("receipts_acked", 0),
                 "exit": stopped,
                 "load": [round(x, 2) for x in (*load0[:1], *load1[:1])],
+                **({"sql_per_second": sql_rates} if sql_rates is not None else {}),
             }
     finally:
         for proc in procs.values():
@@ -285,6 +292,26 @@ def run(*, tps: list[int], seconds: float, window: int, receipt_delay: float,
         schema.drop()
         redis.kill()
         smsc.stop()
+
+
+def sql_counts(folder: Path, procs: dict[str, Proc]) -> dict[str, dict[str, Any]]:
+    """What each process's scripts.bench.sql_counts wrote last (every second)."""
+    return {name: json.loads((folder / f"{name}.sql.json").read_text(encoding="utf-8"))
+            for name in procs if (folder / f"{name}.sql.json").exists()}
+
+
+def sql_per_second(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]],
+                   seconds: float) -> dict[str, dict[str, float]]:
+    """Per process: commits, and commits and checkouts per call site, per second of the run."""
+    rates: dict[str, dict[str, float]] = {}
+    for name, last in after.items():
+        first = before.get(name, {})
+        counts = {"commits": last["commits"] - first.get("commits", 0)}
+        for key, n in last.get("sites", {}).items():
+            counts[key] = n - first.get("sites", {}).get(key, 0)
+        rates[name] = {key: round(n / seconds, 1)
+                       for key, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n}
+    return rates
 
 
 def status_client(url: str) -> Any:
@@ -304,13 +331,16 @@ def main() -> None:
                         "(raw stacks to this file; its CPU figures are then not the run's)")
     parser.add_argument("--per-second", type=Path,
                         help="write each account's accepted submits per steady second here")
+    parser.add_argument("--count-statements", action="store_true",
+                        help="run the Loa processes under scripts.bench.sql_counts and report "
+                             "their commits and pool checkouts per call site (costs them CPU)")
     args = parser.parse_args()
     info = machine()
     with tempfile.TemporaryDirectory(prefix="loa-accounts-") as tmp:
         figures = run(tps=[int(x) for x in args.tps.split(",")], seconds=args.seconds,
                       window=args.window, receipt_delay=args.receipt_delay,
                       variant=args.variant, folder=Path(tmp), profile=args.profile,
-                      per_second_to=args.per_second)
+                      per_second_to=args.per_second, count_statements=args.count_statements)
     figures["machine"] = {k: info[k] for k in ("cpu", "nproc", "ram_gb", "python")}
     figures["code"] = code_version()
     print(json.dumps(figures, indent=2, default=str))
