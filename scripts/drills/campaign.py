@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from scripts.drills.stack import SMSC_ACCOUNT, Stack
+from scripts.harness import wait_for
 
 TEXT = "Thong bao: lich tiem chung tai tram y te xa vao sang thu Bay"  # one GSM-7 part
 PUSH_TITLE, PUSH_BODY = "Thông báo", "Triều cường lúc 17 giờ, đề nghị người dân chú ý."
@@ -132,22 +133,22 @@ def launch(stack: Stack, seeded: Seeded, *, channels: str | None = None,
         return int(c.id)
 
 
+def awaits_approval(campaign_id: int) -> bool:
+    """Whether the campaign's recipients are frozen (as committed): it awaits approval."""
+    from dispatch.extensions import db
+    from dispatch.models import Campaign, CampaignStatus
+
+    db.session.rollback()
+    return db.session.get(Campaign, campaign_id).status is CampaignStatus.PENDING_APPROVAL
+
+
 def frozen_here_or_there(c: Any) -> None:
     """Freeze a submitted campaign's recipients here (the job's function), or, when one of the
     stack's workers took the job first, wait until it has: then it awaits approval."""
     from dispatch.campaigns import submission
-    from dispatch.extensions import db
-    from dispatch.models import CampaignStatus
 
     submission.freeze(c.id)
-    deadline = time.monotonic() + 60
-    while True:
-        db.session.rollback()
-        if c.status is CampaignStatus.PENDING_APPROVAL:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"campaign {c.id} was not frozen within 60 s: {c.status}")
-        time.sleep(0.05)
+    wait_for(lambda: awaits_approval(c.id), 60, what=f"campaign {c.id} frozen")
 
 
 def status_counts(stack: Stack, cid: int) -> dict[str, int]:

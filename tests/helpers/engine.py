@@ -53,11 +53,10 @@ def freeze_now(campaign_id: int) -> Any:
     would (dispatch.campaigns.submission); its result. In a test with a worker running, that
     worker may have taken it: then wait for the campaign to await approval. Fails when no such
     job was enqueued (and nothing froze the campaign)."""
-    import time
-
     from rq import Queue
 
-    from dispatch.models import CampaignStatus
+    from scripts.drills.campaign import awaits_approval
+    from scripts.harness import wait_for
 
     redis = get_redis()
     for name in ("urgent", "default"):
@@ -66,12 +65,8 @@ def freeze_now(campaign_id: int) -> Any:
             if job.func_name == enqueue.FREEZE_JOB and job.args == (campaign_id,):
                 queue.remove(job)
                 return job.perform()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        db.session.rollback()
-        if db.session.get(Campaign, campaign_id).status is CampaignStatus.PENDING_APPROVAL:
-            return "frozen"  # by a worker of the test's
-        time.sleep(0.05)
+    if wait_for(lambda: awaits_approval(campaign_id), 20):
+        return "frozen"  # by a worker of the test's
     raise AssertionError(f"no freeze job enqueued for campaign {campaign_id}")
 
 
