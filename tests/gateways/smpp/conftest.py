@@ -38,7 +38,8 @@ def make_session(smsc: Smsc) -> Iterator[Callable[..., Session]]:
     sessions: list[Session] = []
 
     def make(*, bind: bool = True, port: int | None = None, **kwargs: Any) -> Session:
-        hooks = {k: kwargs.pop(k) for k in ("on_deliver", "on_deliver_later", "throttle", "name")
+        hooks = {k: kwargs.pop(k)
+                 for k in ("on_deliver", "on_deliver_later", "throttle", "name", "refs")
                  if k in kwargs}
         session = Session(fast_config(port or smsc.port, **kwargs), **hooks).start()
         sessions.append(session)
