@@ -7,6 +7,8 @@ secret, a number with a letter, an open of a campaign that sent this installatio
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 import pytest
@@ -137,15 +139,19 @@ def test_ten_thousand_calls_are_limited_never_a_5xx(app, client, redis):
                "X-Installation-Secret": app_api.secrets["inst-flood-001"]}
     url = "/api/app/devices/inst-flood-001/"
     seen: dict[int, int] = {}
+    started = time.monotonic()
     for i in range(10_000):  # the bare test client: the calls themselves are the cost here
         if i % 2:
             r = client.post(url + "opened", json={"campaign_id": c.id}, headers=headers)
         else:
             r = client.put(url + "msisdn", json={"msisdn": f"09{i:08d}"}, headers=headers)
         seen[r.status_code] = seen.get(r.status_code, 0) + 1
+    minutes = math.ceil((time.monotonic() - started) / 60)
     assert set(seen) <= {200, 429}, seen
-    # The installation's 30 a minute (the address's 300 comes later): the rest are 429.
-    assert seen[200] <= 60 and seen[429] >= 9_940, seen
+    # The installation's 30 a minute (the address's 300 comes later): the rest are 429. A
+    # sliding minute lets 30 more through for every minute the calls took (over a minute on a
+    # slow machine), never more.
+    assert 30 <= seen[200] <= 30 * (minutes + 1) and seen[429] == 10_000 - seen[200], seen
     r = register(app_api.another_copy(), "inst-elsewhere", environ_base={
         "REMOTE_ADDR": "198.51.100.7"})
     assert r.status_code == 201  # another address is not held back by the flood
