@@ -29,13 +29,18 @@ PERSONAL_PUSH = "personal_push"
 VOIDED = "voided"  # what (submission | approval), status (the campaign's before the edit)
 # Why a submission went back to draft: its audience could not be frozen (the error's type).
 FREEZE_FAILED = "freeze_failed"  # error
+# A run of the freeze failed on the database (a lost connection, a statement timeout): the clock
+# runs it again, up to `attempts` runs; then back to draft (dispatch.campaigns.submission).
+FREEZE_RETRY = "freeze_retry"  # error, attempt, attempts
+FREEZE_GAVE_UP = "freeze_gave_up"  # error, attempts
 # Why a campaign was cancelled by starting its correction (dispatch.campaigns.corrections).
 CORRECTED = "corrected"  # id (the original's)
 
 CODES = frozenset({
     PAUSED_BY_STAFF, PAUSED_BY_SYSTEM, GATEWAY_FAILURES, TOPICS_OFF, MANY_LOCALITIES,
     PAYLOAD_TOO_LARGE, NO_DEVICE, NOT_SUBSCRIBED, OUTSIDE_SUBSCRIBED, JOINED_SINCE_APPROVAL,
-    TOPIC_SEND, VOIDED, STRATEGY, CORRECTED, PERSONAL_PUSH, FREEZE_FAILED,
+    TOPIC_SEND, VOIDED, STRATEGY, CORRECTED, PERSONAL_PUSH, FREEZE_FAILED, FREEZE_RETRY,
+    FREEZE_GAVE_UP,
 })
 
 

@@ -38,6 +38,7 @@ ENTITY = "campaign"
 SUBMITTED = (S.SUBMITTING, S.PENDING_APPROVAL)  # a submission an edit or a withdrawal voids
 # Audit actions whose actor had a hand in the content: they may not approve or reject it.
 AUTHORING = ("campaign.create", "campaign.update", "campaign.submit")
+FREEZE_RETRY = "campaign.freeze_retry"  # not a move: the campaign stays `submitting`
 
 
 def get_campaign(campaign_id: int) -> Campaign:
@@ -193,6 +194,20 @@ def freeze_failed(c: Campaign, *, reason: str) -> Campaign:
     _back_to_draft(c)
     _move(c, "freeze_failed", S.DRAFT, actor=None, reason=reason, from_status=S.SUBMITTING)
     return c
+
+
+def freeze_retry(c: Campaign, *, reason: str) -> None:
+    """A run of the freeze failed on the database and the clock will run it again (`reason`: a
+    note): recorded, so the runs of this submission that failed can be counted."""
+    audit.record(FREEZE_RETRY, ENTITY, c.id, actor=None, reason=reason)
+
+
+def freeze_retries(c: Campaign) -> int:
+    """How many runs of this submission's freeze failed on the database (`freeze_retry`)."""
+    assert c.submitted_at is not None
+    stmt = events(c).with_only_columns(sa.func.count()).where(
+        AuditEvent.action == FREEZE_RETRY, AuditEvent.at >= c.submitted_at).order_by(None)
+    return int(db.session.scalar(stmt) or 0)
 
 
 def approve(c: Campaign, *, actor: User, snapshot_hash: str, cap_exempt: bool = False,

@@ -9,8 +9,18 @@ the statements; the clock enqueues the job again for a campaign still `submittin
 lapsed (the job lost with Redis, a worker killed mid-freeze: its transaction rolled back).
 
 A withdrawal or an edit meanwhile wins: the final claim finds the campaign changed and the whole
-freeze rolls back. A freeze that fails for another reason than a lost database connection
-returns the campaign to draft with the error's type as the reason, for its authors to see.
+freeze rolls back. A freeze that fails for another reason than the database's returns the
+campaign to draft with the error's type as the reason, for its authors to see.
+
+A run that fails on the database (OperationalError, InterfaceError: a lost connection, but also
+a statement timeout or a query the server cancels, which would fail every run the same way) is
+run again in the job (`rerun_on_lost_connection`), then by the clock. Each such run that fails
+is recorded in the campaign's audit trail (`campaign.freeze_retry`), in a transaction of its
+own: the count is the database's, so neither a Redis restart nor a lost job resets it, and a
+run whose failure cannot be recorded (the database really away) is not counted, so an outage
+however long costs no attempt but the one the database came back for. At ATTEMPTS recorded
+failures the campaign goes back to draft (`freeze_failed`, the note `freeze_gave_up` naming the
+error) and the clock has nothing more to run.
 """
 
 from __future__ import annotations
@@ -22,17 +32,21 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from dispatch.campaigns import notes, service
 from dispatch.engine import enqueue
 from dispatch.errors import Conflict
 from dispatch.extensions import db
-from dispatch.jobs import in_app_context, keys, rerun_on_lost_connection
+from dispatch.jobs import in_app_context, keys, rerun_on_lost_connection, rolled_back_on_failure
 from dispatch.jobs.redis_conn import get_redis
 from dispatch.models import Campaign, CampaignStatus
 
 log = logging.getLogger(__name__)
+
+# Runs of one submission's freeze that may fail on the database before it goes back to draft;
+# each run already tries five times over ten seconds (rerun_on_lost_connection).
+ATTEMPTS = 3
 
 
 @in_app_context
@@ -43,8 +57,14 @@ def freeze(campaign_id: int) -> str:
         return "held by another run"
     try:
         with _renewed(key, run):
-            return rerun_on_lost_connection(lambda _attempt: _freeze(campaign_id),
-                                            what=f"freezing campaign {campaign_id}")
+            try:
+                return rerun_on_lost_connection(lambda _attempt: _freeze(campaign_id),
+                                                what=f"freezing campaign {campaign_id}")
+            except (OperationalError, InterfaceError) as exc:
+                ended = _count_failure(campaign_id, exc)
+                if ended is None:
+                    raise  # the job fails; the clock runs it again once the hold is let go
+                return ended
     finally:
         enqueue.let_go(key, run)
 
@@ -78,6 +98,40 @@ def _freeze(campaign_id: int) -> str:
         db.session.commit()
         return "failed"
     return "frozen"
+
+
+def _count_failure(campaign_id: int, exc: DBAPIError) -> str | None:
+    """Record a run that failed on the database; at the ATTEMPTS-th, return the campaign to
+    draft. What became of it, or None when the clock is to run it again (also when the failure
+    cannot be recorded: the database is away, and that run does not count)."""
+    # The driver's own error names the cause (QueryCanceled, not OperationalError).
+    error = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+    try:
+        with rolled_back_on_failure():
+            db.session.rollback()
+            c = db.session.get(Campaign, campaign_id)
+            if c is None or c.status is not CampaignStatus.SUBMITTING:
+                return "not submitting"
+            failed = service.freeze_retries(c) + 1
+            if failed < ATTEMPTS:
+                service.freeze_retry(c, reason=notes.note(
+                    notes.FREEZE_RETRY, error=error, attempt=failed, attempts=ATTEMPTS))
+                db.session.commit()
+                return None
+            log.error("campaign %s: its audience could not be frozen in %s runs (%s); back to "
+                      "draft", campaign_id, failed, error)
+            try:
+                service.freeze_failed(c, reason=notes.note(notes.FREEZE_GAVE_UP, error=error,
+                                                           attempts=failed))
+            except Conflict:
+                db.session.rollback()
+                return "changed meanwhile"
+            db.session.commit()
+            return "failed"
+    except (OperationalError, InterfaceError):
+        log.warning("campaign %s: the failed freeze cannot be recorded (the database is away); "
+                    "not counted", campaign_id, exc_info=True)
+        return None
 
 
 @contextlib.contextmanager

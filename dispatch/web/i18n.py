@@ -151,6 +151,7 @@ EVENTS: dict[str, Any] = {
     "campaign.submit": _l("Submitted for approval"),
     "campaign.frozen": _l("Recipients frozen; awaiting approval"),
     "campaign.freeze_failed": _l("Recipients could not be frozen; back to draft"),
+    "campaign.freeze_retry": _l("Recipients not frozen yet: the database failed; trying again"),
     "campaign.approve": _l("Approved"),
     "campaign.reject": _l("Rejected"), "campaign.reopen": _l("Returned to draft"),
     "campaign.launch": _l("Launched"), "campaign.pause": _l("Paused"),

@@ -115,6 +115,11 @@ NOTE_CODES: dict[str, Any] = {
     notes.FREEZE_FAILED: _l("Loa could not freeze the list of recipients (%(error)s); nothing "
                             "was sent. Submit it again; if this happens again, tell the "
                             "operations team."),
+    notes.FREEZE_RETRY: _l("Run %(attempt)s of %(attempts)s freezing the list of recipients "
+                           "failed on the database (%(error)s); Loa tries again."),
+    notes.FREEZE_GAVE_UP: _l("Loa could not freeze the list of recipients: the database failed "
+                             "%(attempts)s times (%(error)s); nothing was sent. Tell the "
+                             "operations team before submitting it again."),
     notes.TOPIC_SEND: _l("Sent to the topic %(topic)s: one request for the %(devices)s active "
                          "devices of the audience, all subscribed; there is no result per "
                          "device."),

@@ -18,16 +18,17 @@ The "direct" sender also uses `_MessagingService.encode_message`, `_fcm_headers`
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import firebase_admin
 import httpx
@@ -87,6 +88,7 @@ NO_SLEEP_RETRY = Retry(
 )
 
 _app_numbers = itertools.count(1)
+T = TypeVar("T")
 
 
 class PushAuthFailed(AuthFailed):
@@ -300,11 +302,29 @@ class PushGateway:
         if self._direct is not None:
             self._send_direct(self._direct, messages, pending, outcomes, dry_run)
             return
-        built = [build_message(messages[i].content, token=messages[i].token, parts=shared)
-                 for i, shared in pending]
+        # What the SDK's encoder refuses is refused here, once per content, as the direct
+        # sender does: inside messaging.send it would raise a ValueError taken for a failure
+        # after sending (UNKNOWN), and inside send_each it would fail the whole batch.
+        checked: dict[int, Permanent | None] = {}
+        going: list[int] = []
+        built: list[messaging.Message] = []
+        for i, shared in pending:
+            msg = messages[i]
+            if id(shared) not in checked:
+                encoded = _encoded(messaging._MessagingService.encode_message, msg.content,
+                                   shared)
+                checked[id(shared)] = encoded if isinstance(encoded, Permanent) else None
+            refusal = checked[id(shared)] or _token_refusal(msg.token)
+            if refusal is not None:
+                outcomes[i] = outcome_of(msg.ref, refusal)
+                continue
+            going.append(i)
+            built.append(build_message(msg.content, token=msg.token, parts=shared))
+        if not going:
+            return
         if self._threads is not None:
-            sent = self._threads.map(self._send_one_message, built, [dry_run] * len(pending))
-            for (i, _), (name, error) in zip(pending, sent, strict=True):
+            sent = self._threads.map(self._send_one_message, built, [dry_run] * len(going))
+            for i, (name, error) in zip(going, sent, strict=True):
                 ref = messages[i].ref
                 outcomes[i] = (PushOutcome(ref, PushStatus.SENT, message_name=name)
                                if error is None else _outcome_of_error(ref, error))
@@ -322,7 +342,7 @@ class PushGateway:
             # said unsent.
             refused = (isinstance(exc.cause, auth_exceptions.RefreshError)
                        and not exc.cause.retryable)
-            for i, _ in pending:
+            for i in going:
                 outcomes[i] = PushOutcome(messages[i].ref, PushStatus.UNKNOWN,
                                           code="AUTH_REFUSED" if refused else "UNKNOWN",
                                           reason=str(exc))
@@ -330,7 +350,7 @@ class PushGateway:
                 raise PushAuthFailed(str(exc), code="AUTH_REFUSED",
                                      outcomes=[o for o in outcomes if o is not None]) from exc
             return
-        for (i, _), response in zip(pending, batch.responses, strict=True):
+        for i, response in zip(going, batch.responses, strict=True):
             ref = messages[i].ref
             if response.success:
                 outcomes[i] = PushOutcome(ref, PushStatus.SENT, message_name=response.message_id)
@@ -348,18 +368,13 @@ class PushGateway:
             msg = messages[i]
             tail = tails.get(id(shared))
             if tail is None:
-                try:
-                    tail = direct.body_tail(
-                        build_message(msg.content, token=direct.PLACEHOLDER, parts=shared),
-                        dry_run)
-                except ValueError as exc:  # what the SDK's encoder refuses, before sending
-                    tail = Permanent(str(exc), code="INVALID_ARGUMENT")
-                tails[id(shared)] = tail
-            if isinstance(tail, Permanent) or not isinstance(msg.token, str):
-                error = tail if isinstance(tail, Permanent) else Permanent(
-                    "the registration token is not a string", code="INVALID_ARGUMENT")
-                outcomes[i] = outcome_of(msg.ref, error)
+                tail = tails[id(shared)] = _encoded(
+                    functools.partial(direct.body_tail, dry_run=dry_run), msg.content, shared)
+            refusal = tail if isinstance(tail, Permanent) else _token_refusal(msg.token)
+            if refusal is not None:
+                outcomes[i] = outcome_of(msg.ref, refusal)
                 continue
+            assert isinstance(tail, bytes)
             going.append(i)
             bodies.append(direct.body(msg.token, tail))
         auth: dict[str, str] = {}
@@ -399,6 +414,24 @@ class PushGateway:
 
 
 _missing: Any = object()
+
+
+def _encoded(encode: Callable[[messaging.Message], T], content: PushContent,
+             shared: dict[str, Any]) -> T | Permanent:
+    """What `encode` (the SDK's message encoding) makes of the content's message for any token,
+    or its refusal: before anything is sent, so the message is FAILED, never retried."""
+    try:
+        return encode(build_message(content, token=direct.PLACEHOLDER, parts=shared))
+    except (ValueError, TypeError) as exc:
+        return Permanent(str(exc), code="INVALID_ARGUMENT")
+
+
+def _token_refusal(token: object) -> Permanent | None:
+    """The SDK's refusal of a registration token that is not a string (it encodes any other
+    token of a content the same way)."""
+    if isinstance(token, str):
+        return None
+    return Permanent("the registration token is not a string", code="INVALID_ARGUMENT")
 
 
 def _outcome_of_error(ref: str, error: BaseException) -> PushOutcome:

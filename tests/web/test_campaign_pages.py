@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from dispatch.extensions import db
@@ -271,3 +272,39 @@ def test_a_failed_freeze_is_shown_to_the_authors(backend: str, as_role: Any, peo
     assert "Loa không chốt được danh sách người nhận (ValueError)" in html
     assert "Không chốt được danh sách người nhận; trở về bản nháp" in html  # the timeline
     assert f'action="/campaigns/{c.id}/submit"' in html  # it can be submitted again
+
+
+def test_a_freeze_the_database_keeps_failing_is_shown_while_retried_then_given_up(
+        backend: str, as_role: Any, people: Any, monkeypatch: Any) -> None:
+    import sqlalchemy as sa
+
+    from dispatch import jobs
+    from dispatch.campaigns import frozen, service, submission
+    from dispatch.engine import enqueue
+
+    class QueryCanceled(Exception):
+        pass
+
+    def cancelled(campaign: Any) -> Any:
+        raise sa.exc.OperationalError("SELECT …", {}, QueryCanceled("statement timeout"))
+
+    c = helpers.campaign(people["editor"], helpers.contact_list())
+    service.submit(c, actor=people["editor"])
+    db.session.commit()
+    monkeypatch.setattr(frozen, "figures", cancelled)
+    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(submission, "ATTEMPTS", 2)
+    editor = as_role("editor")
+    with pytest.raises(sa.exc.OperationalError):
+        freeze_now(c.id)
+    html = editor.get(f"/campaigns/{c.id}").get_data(as_text=True)
+    assert 'id="freezing"' in html and 'id="freeze-retry"' in html
+    assert ("Lần chốt danh sách người nhận thứ 1/2 bị lỗi cơ sở dữ liệu (QueryCanceled); Loa sẽ "
+            "thử lại.") in html
+    assert "Chưa chốt được danh sách người nhận: cơ sở dữ liệu báo lỗi; đang thử lại" in html
+    assert enqueue.enqueue_freeze(c.id, False)  # the clock's
+    assert freeze_now(c.id) == "failed"
+    html = editor.get(f"/campaigns/{c.id}").get_data(as_text=True)
+    assert 'id="freeze-failed"' in html and 'id="freeze-retry"' not in html
+    assert ("Loa không chốt được danh sách người nhận: cơ sở dữ liệu báo lỗi 2 lần "
+            "(QueryCanceled); chưa có tin nào được gửi.") in html

@@ -8,10 +8,12 @@ import time
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from rq import Queue
 from sqlalchemy import func, select
 
-from dispatch.campaigns import frozen
+from dispatch import jobs
+from dispatch.campaigns import frozen, submission
 from dispatch.engine import clock, enqueue
 from dispatch.extensions import db
 from dispatch.jobs import keys
@@ -173,3 +175,68 @@ def test_a_freeze_that_fails_returns_the_campaign_to_its_authors(flow, redis, ba
     assert (failed["action"], failed["actor_id"]) == ("campaign.freeze_failed", None)
     assert failed["reason"] == "freeze_failed?error=ValueError"
     assert flow.submit(c["id"])["status"] == "pending_approval"  # and it can go again
+
+
+def freeze_runs_left(redis: Any) -> int:
+    """Freeze jobs waiting on the queues."""
+    return sum(Queue(name, connection=redis).count for name in ("urgent", "default"))
+
+
+@pytest.mark.postgres_only  # a real statement timeout: PostgreSQL cancels the freeze's query
+def test_a_freeze_the_database_cancels_every_time_goes_back_to_draft(flow, redis, app, backend,
+                                                                    monkeypatch):
+    """An OperationalError that is not a lost connection fails every run alike: after ATTEMPTS
+    runs through a worker the campaign is a draft again, saying why, and the clock has nothing
+    more to run (it had enqueued it again after every run, for ever)."""
+    c = flow.to("submitting")
+    real = frozen.figures
+
+    def cancelled(campaign: Any) -> Any:
+        db.session.execute(sa.text("SET LOCAL statement_timeout = '20ms'"))
+        db.session.execute(sa.text("SELECT pg_sleep(1)"))  # QueryCanceled
+        return real(campaign)
+
+    monkeypatch.setattr(frozen, "figures", cancelled)
+    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
+    for run in range(1, submission.ATTEMPTS):
+        work()  # the run fails; it is recorded, the campaign still submitting
+        assert flow.get(c["id"])["status"] == "submitting" and freeze_runs_left(redis) == 0
+        retry = trail(flow, c["id"])[-1]
+        assert (retry["action"], retry["actor_id"]) == ("campaign.freeze_retry", None)
+        assert retry["reason"] == (f"freeze_retry?error=QueryCanceled&attempt={run}"
+                                   f"&attempts={submission.ATTEMPTS}")
+        assert clock.tick(app.config).get("freeze_restarted") == 1
+    work()
+    got = flow.get(c["id"])
+    assert got["status"] == "draft" and got["snapshot_hash"] is None and members(c["id"]) == 0
+    failed = trail(flow, c["id"])[-1]
+    assert (failed["action"], failed["actor_id"]) == ("campaign.freeze_failed", None)
+    assert failed["reason"] == f"freeze_gave_up?error=QueryCanceled&attempts={submission.ATTEMPTS}"
+    assert "freeze_restarted" not in clock.tick(app.config)
+    assert freeze_runs_left(redis) == 0
+    monkeypatch.undo()
+    assert flow.submit(c["id"])["status"] == "pending_approval"  # a new submission, new count
+
+
+def test_a_database_away_costs_no_attempt_however_many_runs_fail(flow, redis, app, backend,
+                                                                  monkeypatch):
+    """While the database is away (every statement fails, as during a PostgreSQL restart) a
+    failed run cannot be recorded, so it does not count: once back, the freeze goes through."""
+    c = flow.to("submitting")
+    dbapi = db.engine.dialect.loaded_dbapi
+
+    def away(*args: Any) -> None:
+        raise dbapi.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
+    sa.event.listen(db.engine, "before_cursor_execute", away)
+    try:
+        for _ in range(submission.ATTEMPTS + 1):
+            work()  # fails, not recorded
+            assert enqueue.enqueue_freeze(c["id"], False)  # as the clock would, and does below
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", away)
+    assert flow.get(c["id"])["status"] == "submitting"
+    assert "campaign.freeze_retry" not in [e["action"] for e in trail(flow, c["id"])]
+    work()
+    assert flow.get(c["id"])["status"] == "pending_approval" and members(c["id"]) == 1

@@ -157,6 +157,26 @@ def test_oversized_or_expired_messages_are_not_sent(gateway: PushGateway,
     assert fcm.counters()["requests"] == 1
 
 
+def test_what_the_sdk_refuses_to_encode_is_failed_and_not_sent(gateway: PushGateway,
+                                                                fcm: FcmStandIn) -> None:
+    """The SDK's encoder refuses a title that is not a string and a token that is not one, before
+    anything is sent: FAILED (not retried), whatever the sender, never UNKNOWN; the rest of the
+    batch goes."""
+    bad = PushContent(title=5)  # type: ignore[arg-type]  # past validate(), refused by the SDK
+    outcomes = gateway.send_batch([
+        PushMessage("1", "good-a", bad), PushMessage("2", 42, CONTENT),  # type: ignore[arg-type]
+        PushMessage("3", "good-b", CONTENT), PushMessage("4", "good-c", bad)])
+    assert [(o.status, o.code, o.retry_after) for o in outcomes] == [
+        (PushStatus.FAILED, "INVALID_ARGUMENT", None),
+        (PushStatus.FAILED, "INVALID_ARGUMENT", None),
+        (PushStatus.SENT, None, None),
+        (PushStatus.FAILED, "INVALID_ARGUMENT", None)]
+    assert outcomes[0].reason == outcomes[3].reason == "Notification.title must be a string."
+    assert outcomes[1].reason == "the registration token is not a string"
+    assert isinstance(outcomes[0].error(), Permanent)
+    assert fcm.counters()["by_token"] == {"good-b": 1}
+
+
 def test_refused_service_account_fails_fast(fcm: FcmStandIn, service_account: Path,
                                             sender: str) -> None:
     fcm.refuse_auth = True
